@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// The astldap command: `serve` runs the server; `export` and `import` move LDIF in and out of a
+// stopped server's database. Options override config.yaml.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../config/config.js';
+import { AstldapServer } from '../server.js';
+
+const usage = `usage: astldap <command> [options]
+
+commands:
+  serve                 run the server (default command)
+  export                print the database as LDIF (server must not be running)
+  import FILE           apply an LDIF file to the database (server must not be running)
+
+options:
+  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
+  --data DIR            data directory (database under DIR/db)
+  --listen URL          ldap://HOST:PORT, ldapi://PATH or ldaps://HOST:PORT; repeatable
+  --no-seed             do not load the seed LDIF into an empty database
+  --memory              keep the database in memory only
+  -h, --help            this text
+`;
+
+function defaultConfigFile(): string | undefined {
+  const local = path.resolve('config.yaml');
+  if (existsSync(local)) return local;
+  const packaged = path.join(packageRoot, 'config.yaml');
+  return existsSync(packaged) ? packaged : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      data: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      'no-seed': { type: 'boolean' },
+      memory: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const command = positionals[0] ?? 'serve';
+  const base = {
+    configFile: values.config ?? defaultConfigFile(),
+    dataDir: values.data,
+    listen: values.listen,
+    memory: values.memory,
+    seed: values['no-seed'] ? (false as const) : undefined,
+  };
+  switch (command) {
+    case 'serve': {
+      const server = await AstldapServer.start(base);
+      for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
+      let closing = false;
+      const stop = () => {
+        if (closing) return;
+        closing = true;
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return -1; // keep running
+    }
+    case 'export': {
+      const server = await AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false });
+      process.stdout.write(await server.exportLdif({ operational: true }));
+      await server.close();
+      return 0;
+    }
+    case 'import': {
+      const file = positionals[1];
+      if (!file) throw new Error('import needs an LDIF file');
+      const server = await AstldapServer.start({ ...base, listen: ['ldap://127.0.0.1:0'], logger: false });
+      const n = await server.importLdif(readFileSync(file, 'utf8'));
+      process.stdout.write(`applied ${n} records\n`);
+      await server.close();
+      return 0;
+    }
+    default:
+      process.stderr.write(usage);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`astldap: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,186 @@
+// Server configuration: the defaults, config.yaml, environment overrides and command-line
+// overrides merged into one validated, fully resolved object (absolute paths, no optionals).
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+/** The package root (where schema/ and data/ ship), whatever the working directory is. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type IndexKind = 'eq' | 'pres' | 'sub';
+
+export interface Config {
+  suffix: string;
+  admin: { dn: string; password: string };
+  listen: string[];
+  /** Directory for the database and other run-time files. */
+  dataDir: string;
+  /** LevelDB directory (default <dataDir>/db); ignored when memory is true. */
+  dbPath: string;
+  /** Keep the database in memory only (tests, embedding). */
+  memory: boolean;
+  /** LDIF loaded when the database is empty at start; null for none. */
+  seed: string | null;
+  schema: { dir: string; files: string[] };
+  store: { sync: boolean; indexes: Record<string, IndexKind[]> };
+  limits: {
+    /** Entries per search for ordinary identities; 0 = unlimited. */
+    sizeLimit: number;
+    /** Seconds per search for ordinary identities; 0 = unlimited. */
+    timeLimit: number;
+    /** Largest accepted request PDU in bytes. */
+    maxPduSize: number;
+    /** Seconds of inactivity before an idle connection is closed; 0 = never. */
+    idleTimeout: number;
+    maxConnections: number;
+    /** DNs with no size or time limit besides the administrator (e.g. the Asterisk service). */
+    unlimited: string[];
+  };
+  /** How cleartext userPassword values are hashed before they are stored. */
+  passwordScheme: PasswordScheme;
+  log: { level: LogLevel };
+}
+
+export type PasswordScheme = 'SSHA' | 'SSHA256' | 'SSHA512' | 'PBKDF2-SHA256' | 'PBKDF2-SHA512';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export type ConfigOverrides = DeepPartial<Config>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export function defaultConfig(): Config {
+  const dataDir = path.join(packageRoot, 'data');
+  return {
+    suffix: 'dc=example,dc=domain',
+    admin: { dn: 'cn=admin,dc=example,dc=domain', password: 'secret' },
+    listen: ['ldap://127.0.0.1:1389'],
+    dataDir,
+    dbPath: path.join(dataDir, 'db'),
+    memory: false,
+    seed: path.join(dataDir, 'seed.ldif'),
+    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk'] },
+    store: {
+      sync: true,
+      indexes: {
+        objectClass: ['eq', 'pres'],
+        cn: ['eq', 'sub'],
+        uid: ['eq', 'sub'],
+        mail: ['eq', 'sub'],
+        member: ['eq'],
+        uniqueMember: ['eq'],
+        AstExtension: ['eq', 'sub'],
+        AstContext: ['eq'],
+        AstAccountName: ['eq'],
+        AstAccountIPAddress: ['eq'],
+        AstConfigFilename: ['eq'],
+        AstConfigCategory: ['eq'],
+        AstVoicemailMailbox: ['eq'],
+        AstVoicemailContext: ['eq'],
+      },
+    },
+    limits: {
+      sizeLimit: 500,
+      timeLimit: 3600,
+      maxPduSize: 4 * 1024 * 1024,
+      idleTimeout: 0,
+      maxConnections: 4096,
+      unlimited: [],
+    },
+    passwordScheme: 'PBKDF2-SHA512',
+    log: { level: 'info' },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges plain objects; arrays and scalars from `over` replace those in `base`. */
+function merge<T>(base: T, over: unknown): T {
+  if (!isObject(over)) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const cur = out[k];
+    out[k] = isObject(cur) && isObject(v) && k !== 'indexes' ? merge(cur, v) : v;
+  }
+  return out as T;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  /** Path of a YAML config file; relative paths inside it resolve against its directory. */
+  file?: string;
+  overrides?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  let cfg = defaultConfig();
+  if (opts.file) {
+    const file = path.resolve(opts.file);
+    let parsed: unknown;
+    try {
+      parsed = YAML.parse(readFileSync(file, 'utf8')) ?? {};
+    } catch (err) {
+      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!isObject(parsed)) throw new ConfigError(`${file}: the top level must be a mapping`);
+    cfg = merge(cfg, resolvePaths(parsed, path.dirname(file)));
+  }
+  if (opts.overrides) cfg = merge(cfg, resolvePaths(opts.overrides as Record<string, unknown>, process.cwd()));
+  const env = opts.env ?? process.env;
+  if (env.ASTLDAP_ADMIN_PASSWORD) cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
+  // A data directory given without a db path puts the db inside it.
+  const dataGiven = opts.overrides?.dataDir !== undefined || fileSets(opts.file, 'dataDir');
+  const dbGiven = opts.overrides?.dbPath !== undefined || fileSets(opts.file, 'dbPath');
+  if (dataGiven && !dbGiven) cfg.dbPath = path.join(cfg.dataDir, 'db');
+  validate(cfg);
+  return cfg;
+}
+
+function fileSets(file: string | undefined, key: string): boolean {
+  if (!file) return false;
+  const parsed: unknown = YAML.parse(readFileSync(path.resolve(file), 'utf8'));
+  return isObject(parsed) && parsed[key] !== undefined;
+}
+
+function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const out = { ...raw };
+  for (const k of ['dataDir', 'dbPath', 'seed'] as const) {
+    if (typeof out[k] === 'string' && out[k] !== '') out[k] = path.resolve(dir, out[k] as string);
+  }
+  if (isObject(out.schema) && typeof out.schema.dir === 'string') {
+    out.schema = { ...out.schema, dir: path.resolve(dir, out.schema.dir) };
+  }
+  return out;
+}
+
+function validate(cfg: Config): void {
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  if (typeof cfg.suffix !== 'string' || !cfg.suffix.includes('=')) fail(`suffix must be a DN, got ${String(cfg.suffix)}`);
+  if (typeof cfg.admin?.dn !== 'string' || !cfg.admin.dn) fail('admin.dn must be a DN');
+  if (typeof cfg.admin.password !== 'string') fail('admin.password must be a string');
+  if (!Array.isArray(cfg.listen) || cfg.listen.length === 0) fail('listen must list at least one URL');
+  for (const u of cfg.listen) if (!/^ldap[si]?:\/\//i.test(u)) fail(`listen: unsupported URL ${u}`);
+  if (!Array.isArray(cfg.schema.files)) fail('schema.files must be a list');
+  for (const [attr, kinds] of Object.entries(cfg.store.indexes)) {
+    if (!Array.isArray(kinds) || kinds.some((k) => k !== 'eq' && k !== 'pres' && k !== 'sub')) {
+      fail(`store.indexes.${attr}: use a list of eq, pres, sub`);
+    }
+  }
+  for (const k of ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'maxConnections'] as const) {
+    if (!Number.isInteger(cfg.limits[k]) || cfg.limits[k] < 0) fail(`limits.${k} must be a whole number >= 0`);
+  }
+  if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512'].includes(cfg.passwordScheme)) {
+    fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512');
+  }
+  if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
+}

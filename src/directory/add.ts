@@ -1,0 +1,28 @@
+// Add (RFC 4511 §4.7): build and validate the entry, then, under the write lock, check that it
+// is new and that its parent exists, and store it with its operational attributes in one batch.
+
+import { LdapError, ResultCode } from '../errors.js';
+import { buildAttributes, checkRdnPresent } from './entry-build.js';
+import { success, type Directory } from './directory.js';
+import type { AddRequest, LdapResult, OperationContext } from './requests.js';
+
+export async function add(dir: Directory, ctx: OperationContext, req: AddRequest): Promise<LdapResult> {
+  const rdns = dir.parse(req.dn);
+  if (rdns.length === 0) throw new LdapError(ResultCode.entryAlreadyExists, 'root DSE already exists');
+  const ndn = dir.normalize(req.dn);
+  dir.access.requireWrite(ctx.session, req.dn);
+  const attrs = await buildAttributes(dir, req.attributes);
+  checkRdnPresent(dir.schema, rdns[0]!, attrs);
+  const check = dir.schema.checkEntry(attrs);
+  return dir.exclusive(async () => {
+    if (await dir.store.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
+    if (ndn !== dir.suffixNdn) {
+      if (!dir.inNamingContext(ndn)) throw new LdapError(ResultCode.unwillingToPerform, 'no global superior knowledge');
+      const parentNdn = ndn.slice(ndn.indexOf(',') + 1);
+      if (!(await dir.store.get(parentNdn))) throw new LdapError(ResultCode.noSuchObject, '', await dir.matchedDn(ndn));
+    }
+    dir.stampCreate(attrs, ctx.session.bindDn, check.structural.name);
+    await dir.write({ entries: [{ ndn, new: { dn: req.dn, attrs } }] });
+    return success();
+  });
+}

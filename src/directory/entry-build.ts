@@ -1,0 +1,76 @@
+// Turning request attributes into a stored entry's attribute map, with the checks every write
+// shares: known types, user-modifiable, UTF-8 where the syntax is text, no duplicate values,
+// password hashing, and the RDN's values present.
+
+import { LdapError, ResultCode } from '../errors.js';
+import { hashPassword, splitScheme } from '../access/passwords.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import type { AttributeType } from '../schema/types.js';
+import { decodeValue, requireDescription } from './attributes.js';
+import type { AttributeValues } from './requests.js';
+import type { Directory } from './directory.js';
+
+/** Normalised form for duplicate detection; raw value when the type has no equality rule. */
+export function valueKey(type: AttributeType, v: string): string {
+  return type.equality?.normalize(v) ?? '\0raw:' + v;
+}
+
+export function assertUserModifiable(type: AttributeType, label: string): void {
+  if (type.noUserModification) throw new LdapError(ResultCode.constraintViolation, `${label}: no user modification allowed`);
+}
+
+/** Decodes and checks one attribute's values; duplicates are attributeOrValueExists. */
+export async function decodeValues(dir: Directory, type: AttributeType, label: string, values: Buffer[]): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < values.length; i++) {
+    let v = decodeValue(type, values[i]!, label);
+    if (!type.syntax.validate(v)) throw new LdapError(ResultCode.invalidAttributeSyntax, `${label}: value #${i} invalid per syntax`);
+    const k = valueKey(type, v);
+    if (seen.has(k)) throw new LdapError(ResultCode.attributeOrValueExists, `${label}: value #${i} provided more than once`);
+    seen.add(k);
+    if (type.key === 'userpassword') v = await storablePassword(dir, v);
+    out.push(v);
+  }
+  return out;
+}
+
+/** Cleartext userPassword values are hashed; values that carry a {SCHEME} are kept as given. */
+async function storablePassword(dir: Directory, v: string): Promise<string> {
+  const scheme = splitScheme(v)?.[0];
+  if (scheme && scheme !== 'CLEARTEXT') return v;
+  const clear = scheme === 'CLEARTEXT' ? v.slice('{CLEARTEXT}'.length) : v;
+  return hashPassword(Buffer.from(clear, 'latin1'), dir.config.passwordScheme);
+}
+
+export async function buildAttributes(dir: Directory, attributes: AttributeValues[]): Promise<Record<string, string[]>> {
+  const schema = dir.schema;
+  const attrs: Record<string, string[]> = {};
+  for (const a of attributes) {
+    const d = requireDescription(schema, a.type);
+    assertUserModifiable(d.type, a.type);
+    if (a.values.length === 0) throw new LdapError(ResultCode.protocolError, `${a.type}: no values`);
+    const vals = await decodeValues(dir, d.type, a.type, a.values);
+    const cur = attrs[d.key];
+    if (cur) {
+      const seen = new Set(cur.map((v) => valueKey(d.type, v)));
+      for (const v of vals) {
+        if (seen.has(valueKey(d.type, v))) throw new LdapError(ResultCode.attributeOrValueExists, `${a.type}: value provided more than once`);
+        cur.push(v);
+      }
+    } else attrs[d.key] = vals;
+  }
+  return attrs;
+}
+
+/** Each AVA of the RDN must be a value of the entry (RFC 4512 §2.3). */
+export function checkRdnPresent(schema: SchemaRegistry, rdn: Array<{ type: string; value: string }>, attrs: Record<string, string[]>): void {
+  for (const ava of rdn) {
+    const type = schema.attributeType(ava.type);
+    if (!type) throw new LdapError(ResultCode.undefinedAttributeType, `${ava.type}: attribute type undefined`);
+    const want = valueKey(type, ava.value);
+    if (!(attrs[type.key] ?? []).some((v) => valueKey(type, v) === want)) {
+      throw new LdapError(ResultCode.namingViolation, `value of naming attribute '${type.name}' is not present in entry`);
+    }
+  }
+}

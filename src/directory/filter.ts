@@ -1,0 +1,372 @@
+// Search filters compiled once per request into closures that evaluate an entry with LDAP's
+// three-valued logic (RFC 4511 §4.5.1.7): TRUE, FALSE or Undefined. Matching follows the schema:
+// equality/substrings/ordering rules, supertypes (name matches cn), objectClass subclasses.
+
+import type { Filter } from './requests.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import type { AttributeType, MatchingRule } from '../schema/types.js';
+import type { EntryRecord } from '../store/types.js';
+import { parseDescription, assertionString, baseKey } from './attributes.js';
+import { parseDn } from '../schema/dn.js';
+
+export const TRUE = 1;
+export const FALSE = 0;
+export const UNDEFINED = 2;
+export type Truth = typeof TRUE | typeof FALSE | typeof UNDEFINED;
+
+export interface FilterTarget {
+  dn: string;
+  ndn: string;
+  rec: EntryRecord;
+}
+
+export type CompiledFilter = (e: FilterTarget) => Truth;
+
+/** A filter item the planner may answer from an index. */
+export type IndexHint =
+  | { kind: 'and' | 'or'; items: IndexHint[] }
+  | { kind: 'eq'; keys: string[]; value: string }
+  | { kind: 'pres'; keys: string[] }
+  | { kind: 'sub'; keys: string[]; initial?: string; any: string[]; final?: string }
+  | { kind: 'range'; keys: string[]; low?: string; high?: string }
+  | { kind: 'objectClass'; values: string[] }
+  | { kind: 'none' };
+
+export interface Compiled {
+  match: CompiledFilter;
+  hint: IndexHint;
+}
+
+const alwaysUndefined: Compiled = { match: () => UNDEFINED, hint: { kind: 'none' } };
+const none: IndexHint = { kind: 'none' };
+
+/** Keys in the entry for a type and its subtypes, including keys with options. */
+function valuesOf(rec: EntryRecord, keys: Set<string>, exactKey: string | undefined): string[][] {
+  const out: string[][] = [];
+  const attrs = rec.attrs;
+  if (exactKey) {
+    const v = attrs[exactKey];
+    if (v) out.push(v);
+    return out;
+  }
+  for (const k in attrs) {
+    if (keys.has(k) || (k.includes(';') && keys.has(baseKey(k)))) out.push(attrs[k]!);
+  }
+  return out;
+}
+
+function typeKeys(schema: SchemaRegistry, t: AttributeType): Set<string> {
+  return new Set(schema.subtypesOf(t).map((s) => s.key));
+}
+
+export function compileFilter(schema: SchemaRegistry, f: Filter): Compiled {
+  switch (f.type) {
+    case 'and': {
+      const parts = f.filters.map((x) => compileFilter(schema, x));
+      const ms = parts.map((p) => p.match);
+      return {
+        hint: { kind: 'and', items: parts.map((p) => p.hint) },
+        match: (e) => {
+          let r: Truth = TRUE;
+          for (const m of ms) {
+            const v = m(e);
+            if (v === FALSE) return FALSE;
+            if (v === UNDEFINED) r = UNDEFINED;
+          }
+          return r;
+        },
+      };
+    }
+    case 'or': {
+      const parts = f.filters.map((x) => compileFilter(schema, x));
+      const ms = parts.map((p) => p.match);
+      return {
+        hint: parts.length ? { kind: 'or', items: parts.map((p) => p.hint) } : none,
+        match: (e) => {
+          let r: Truth = FALSE;
+          for (const m of ms) {
+            const v = m(e);
+            if (v === TRUE) return TRUE;
+            if (v === UNDEFINED) r = UNDEFINED;
+          }
+          return r;
+        },
+      };
+    }
+    case 'not': {
+      const inner = compileFilter(schema, f.filter).match;
+      return {
+        hint: none,
+        match: (e) => {
+          const v = inner(e);
+          return v === UNDEFINED ? UNDEFINED : v === TRUE ? FALSE : TRUE;
+        },
+      };
+    }
+    case 'present':
+      return compilePresent(schema, f.attribute);
+    case 'equality':
+    case 'approx':
+      return compileEquality(schema, f.attribute, f.value);
+    case 'ge':
+    case 'le':
+      return compileOrdering(schema, f.attribute, f.value, f.type);
+    case 'substrings':
+      return compileSubstrings(schema, f);
+    case 'extensible':
+      return compileExtensible(schema, f);
+  }
+}
+
+function compilePresent(schema: SchemaRegistry, attribute: string): Compiled {
+  const d = parseDescription(schema, attribute);
+  if (!d.type) return { match: () => FALSE, hint: none };
+  if (d.type.key === 'objectclass') return { match: () => TRUE, hint: { kind: 'pres', keys: ['objectclass'] } };
+  if (d.type.key === 'entrydn') return { match: () => TRUE, hint: none };
+  const keys = typeKeys(schema, d.type);
+  const exact = d.options.length ? d.key : undefined;
+  return {
+    hint: exact ? none : { kind: 'pres', keys: [...keys] },
+    match: (e) => (valuesOf(e.rec, keys, exact).some((v) => v.length > 0) ? TRUE : FALSE),
+  };
+}
+
+function objectClassMatcher(schema: SchemaRegistry, value: Buffer): Compiled {
+  const oc = schema.objectClass(value.toString('utf8').trim());
+  if (!oc) return alwaysUndefined;
+  // Every class that is oc or derives from it: an entry of a subclass matches (RFC 4512 §2.4.1).
+  const accepted = new Set<string>();
+  for (const c of schema.objectClasses()) if (schema.isSubclassOf(c, oc)) accepted.add(c.key);
+  const cache = new Map<string, string | undefined>();
+  const keyOf = (v: string) => {
+    let k = cache.get(v);
+    if (k === undefined && !cache.has(v)) {
+      k = schema.objectClass(v)?.key;
+      cache.set(v, k);
+    }
+    return k;
+  };
+  return {
+    hint: { kind: 'objectClass', values: [...accepted] },
+    match: (e) => {
+      const vals = e.rec.attrs['objectclass'];
+      if (!vals) return FALSE;
+      for (const v of vals) {
+        const k = keyOf(v);
+        if (k !== undefined && accepted.has(k)) return TRUE;
+      }
+      return FALSE;
+    },
+  };
+}
+
+function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffer): Compiled {
+  const d = parseDescription(schema, attribute);
+  if (!d.type) return alwaysUndefined;
+  if (d.type.key === 'objectclass' && !d.options.length) return objectClassMatcher(schema, value);
+  const rule = d.type.equality;
+  if (!rule) return alwaysUndefined;
+  const asserted = rule.normalize(assertionString(d.type, value));
+  if (asserted === undefined) return alwaysUndefined;
+  if (d.type.key === 'entrydn') return { hint: none, match: (e) => (e.ndn === asserted ? TRUE : FALSE) };
+  const keys = typeKeys(schema, d.type);
+  const exact = d.options.length ? d.key : undefined;
+  return {
+    hint: exact ? none : { kind: 'eq', keys: [...keys], value: asserted },
+    match: (e) => {
+      let r: Truth = FALSE;
+      for (const vals of valuesOf(e.rec, keys, exact)) {
+        for (const v of vals) {
+          const n = rule.normalize(v);
+          if (n === asserted) return TRUE;
+          if (n === undefined) r = UNDEFINED;
+        }
+      }
+      return r;
+    },
+  };
+}
+
+function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffer, op: 'ge' | 'le'): Compiled {
+  const d = parseDescription(schema, attribute);
+  if (!d.type) return alwaysUndefined;
+  const rule = d.type.ordering;
+  if (!rule || !rule.compare) return alwaysUndefined;
+  const asserted = rule.normalize(assertionString(d.type, value));
+  if (asserted === undefined) return alwaysUndefined;
+  const cmp = rule.compare.bind(rule);
+  const keys = typeKeys(schema, d.type);
+  const exact = d.options.length ? d.key : undefined;
+  // Range lookups on the equality index are only sound when equality and ordering normalise alike.
+  const sameForm = d.type.equality !== undefined && sameNormalisation(d.type.equality, rule);
+  return {
+    hint: sameForm && !exact && rule.name.toLowerCase().includes('caseignore')
+      ? { kind: 'range', keys: [...keys], ...(op === 'ge' ? { low: asserted } : { high: asserted }) }
+      : none,
+    match: (e) => {
+      let r: Truth = FALSE;
+      for (const vals of valuesOf(e.rec, keys, exact)) {
+        for (const v of vals) {
+          const n = rule.normalize(v);
+          if (n === undefined) {
+            r = UNDEFINED;
+            continue;
+          }
+          const c = cmp(n, asserted);
+          if (op === 'ge' ? c >= 0 : c <= 0) return TRUE;
+        }
+      }
+      return r;
+    },
+  };
+}
+
+function sameNormalisation(eq: MatchingRule, ord: MatchingRule): boolean {
+  const probe = '  Mixed  Case Ünïcode ';
+  return eq.normalize(probe) === ord.normalize(probe);
+}
+
+export function substringsMatch(value: string, initial: string | undefined, any: string[], final: string | undefined): boolean {
+  let pos = 0;
+  let end = value.length;
+  if (initial !== undefined) {
+    if (!value.startsWith(initial)) return false;
+    pos = initial.length;
+  }
+  if (final !== undefined) {
+    if (value.length - final.length < pos || !value.endsWith(final)) return false;
+    end = value.length - final.length;
+  }
+  for (const a of any) {
+    const i = value.indexOf(a, pos);
+    if (i < 0 || i + a.length > end) return false;
+    pos = i + a.length;
+  }
+  return true;
+}
+
+function compileSubstrings(schema: SchemaRegistry, f: Extract<Filter, { type: 'substrings' }>): Compiled {
+  const d = parseDescription(schema, f.attribute);
+  if (!d.type) return alwaysUndefined;
+  const rule = d.type.substr;
+  if (!rule) return alwaysUndefined;
+  const norm = (b: Buffer | undefined) => (b === undefined ? undefined : rule.normalize(assertionString(d.type, b)));
+  const initial = norm(f.initial);
+  const final = norm(f.final);
+  const any = f.any.map((a) => norm(a));
+  if ((f.initial && initial === undefined) || (f.final && final === undefined) || any.some((a) => a === undefined)) return alwaysUndefined;
+  const anyS = any as string[];
+  const keys = typeKeys(schema, d.type);
+  const exact = d.options.length ? d.key : undefined;
+  return {
+    hint: exact ? none : { kind: 'sub', keys: [...keys], initial, any: anyS, final },
+    match: (e) => {
+      let r: Truth = FALSE;
+      for (const vals of valuesOf(e.rec, keys, exact)) {
+        for (const v of vals) {
+          const n = rule.normalize(v);
+          if (n === undefined) {
+            r = UNDEFINED;
+            continue;
+          }
+          if (substringsMatch(n, initial, anyS, final)) return TRUE;
+        }
+      }
+      return r;
+    },
+  };
+}
+
+/** Splits a substring assertion "a*b*c" (RFC 4517 §3.3.30) for extensible matches with substring rules. */
+function splitSubstringAssertion(s: string): { initial?: string; any: string[]; final?: string } | undefined {
+  const parts = s.split('*');
+  if (parts.length < 2) return undefined;
+  const initial = parts[0] || undefined;
+  const final = parts[parts.length - 1] || undefined;
+  return { initial, final, any: parts.slice(1, -1).filter((p) => p !== '') };
+}
+
+function compileExtensible(schema: SchemaRegistry, f: Extract<Filter, { type: 'extensible' }>): Compiled {
+  const d = f.attribute ? parseDescription(schema, f.attribute) : undefined;
+  if (d && !d.type) return alwaysUndefined;
+  let rule: MatchingRule | undefined;
+  if (f.rule) {
+    rule = schema.matchingRule(f.rule);
+    if (!rule) return alwaysUndefined;
+  } else if (d?.type) {
+    rule = d.type.equality;
+  }
+  if (!rule) return alwaysUndefined;
+  const r = rule;
+  const raw = assertionString(d?.type, f.value);
+  let test: (v: string) => Truth;
+  if (r.kind === 'substrings') {
+    const parts = splitSubstringAssertion(raw);
+    if (!parts) return alwaysUndefined;
+    const n = (s: string | undefined) => (s === undefined ? undefined : r.normalize(s));
+    const initial = n(parts.initial);
+    const final = n(parts.final);
+    const any = parts.any.map((a) => r.normalize(a));
+    if (any.some((a) => a === undefined)) return alwaysUndefined;
+    test = (v) => {
+      const nv = r.normalize(v);
+      return nv === undefined ? UNDEFINED : substringsMatch(nv, initial, any as string[], final) ? TRUE : FALSE;
+    };
+  } else {
+    const asserted = r.normalize(raw);
+    if (asserted === undefined) return alwaysUndefined;
+    if (r.kind === 'ordering' && r.compare) {
+      const cmp = r.compare.bind(r);
+      test = (v) => {
+        const nv = r.normalize(v);
+        return nv === undefined ? UNDEFINED : cmp(nv, asserted) < 0 ? TRUE : FALSE;
+      };
+    } else {
+      test = (v) => {
+        const nv = r.normalize(v);
+        return nv === undefined ? UNDEFINED : nv === asserted ? TRUE : FALSE;
+      };
+    }
+  }
+  const keys = d?.type ? typeKeys(schema, d.type) : undefined;
+  // Without an attribute, the rule applies to every attribute whose syntax it can compare.
+  const applies = (key: string): boolean => {
+    if (keys) return keys.has(baseKey(key));
+    const t = schema.attributeType(baseKey(key));
+    return !!t && (t.equality?.oid === r.oid || t.substr?.oid === r.oid || t.ordering?.oid === r.oid || t.syntax.oid === r.syntax);
+  };
+  return {
+    hint: none,
+    match: (e) => {
+      let res: Truth = FALSE;
+      for (const k in e.rec.attrs) {
+        if (!applies(k)) continue;
+        for (const v of e.rec.attrs[k]!) {
+          const t = test(v);
+          if (t === TRUE) return TRUE;
+          if (t === UNDEFINED) res = UNDEFINED;
+        }
+      }
+      if (f.dnAttributes) {
+        for (const rdn of safeParseDn(e.dn)) {
+          for (const ava of rdn) {
+            const t = schema.attributeType(ava.type);
+            if (!t || !applies(t.key)) continue;
+            const v = test(ava.value);
+            if (v === TRUE) return TRUE;
+            if (v === UNDEFINED) res = UNDEFINED;
+          }
+        }
+      }
+      return res;
+    },
+  };
+}
+
+function safeParseDn(dn: string): ReturnType<typeof parseDn> {
+  try {
+    return parseDn(dn);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,135 @@
+// The LDAP operations as plain data: what the protocol layer decodes requests into and what the
+// directory core answers with. Neither side knows the other's internals; this file is the seam.
+
+export interface Control {
+  oid: string;
+  critical: boolean;
+  value?: Buffer;
+}
+
+/** RFC 4511 §4.5.1.7 filter, with assertion values as raw octets (escapes already decoded). */
+export type Filter =
+  | { type: 'and'; filters: Filter[] }
+  | { type: 'or'; filters: Filter[] }
+  | { type: 'not'; filter: Filter }
+  | { type: 'equality' | 'ge' | 'le' | 'approx'; attribute: string; value: Buffer }
+  | { type: 'substrings'; attribute: string; initial?: Buffer; any: Buffer[]; final?: Buffer }
+  | { type: 'present'; attribute: string }
+  | { type: 'extensible'; rule?: string; attribute?: string; value: Buffer; dnAttributes: boolean };
+
+export type SearchScope = 'base' | 'one' | 'sub' | 'children';
+
+export interface BindRequest {
+  version: number;
+  name: string;
+  auth: { kind: 'simple'; password: Buffer } | { kind: 'sasl'; mechanism: string; credentials?: Buffer };
+}
+
+export interface SearchRequest {
+  base: string;
+  scope: SearchScope;
+  derefAliases: number;
+  sizeLimit: number;
+  timeLimit: number;
+  typesOnly: boolean;
+  filter: Filter;
+  attributes: string[];
+}
+
+export interface AttributeValues {
+  type: string;
+  values: Buffer[];
+}
+
+export interface AddRequest {
+  dn: string;
+  attributes: AttributeValues[];
+}
+
+export type ModifyOperation = 'add' | 'delete' | 'replace' | 'increment';
+
+export interface ModifyRequest {
+  dn: string;
+  changes: Array<{ operation: ModifyOperation; type: string; values: Buffer[] }>;
+}
+
+export interface DeleteRequest {
+  dn: string;
+}
+
+export interface ModifyDNRequest {
+  dn: string;
+  newRdn: string;
+  deleteOldRdn: boolean;
+  newSuperior?: string;
+}
+
+export interface CompareRequest {
+  dn: string;
+  attribute: string;
+  value: Buffer;
+}
+
+export interface ExtendedRequest {
+  oid: string;
+  value?: Buffer;
+}
+
+export interface LdapResult {
+  code: number;
+  matchedDN: string;
+  message: string;
+  controls?: Control[];
+}
+
+export interface BindResponse extends LdapResult {
+  serverSaslCreds?: Buffer;
+}
+
+export interface ExtendedResponse extends LdapResult {
+  oid?: string;
+  value?: Buffer;
+}
+
+/** One search result entry; string values are sent as UTF-8, Buffers as they are. */
+export interface SearchEntry {
+  dn: string;
+  attributes: Array<{ type: string; values: Array<string | Buffer> }>;
+  controls?: Control[];
+}
+
+/** The state of one client connection that the core reads (and bind changes). */
+export interface Session {
+  readonly id: number;
+  /** Bound DN as the client gave it; '' when anonymous. */
+  bindDn: string;
+  /** Normalised bound DN; '' when anonymous. */
+  bindNdn: string;
+  authMethod: 'anonymous' | 'simple' | 'sasl';
+  readonly remoteAddress: string;
+  readonly transport: 'tcp' | 'tls' | 'ldapi';
+  /** True once the connection is protected by TLS (ldaps or after StartTLS). */
+  tls: boolean;
+}
+
+export interface OperationContext {
+  session: Session;
+  messageId: number;
+  controls: Control[];
+  /** Aborted by abandon, by connection close, or when the time limit passes. */
+  signal: AbortSignal;
+}
+
+/** What the protocol layer calls; the directory core implements it. */
+export interface RequestHandler {
+  bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse>;
+  search(ctx: OperationContext, req: SearchRequest, send: (entry: SearchEntry) => void): Promise<LdapResult>;
+  add(ctx: OperationContext, req: AddRequest): Promise<LdapResult>;
+  modify(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult>;
+  delete(ctx: OperationContext, req: DeleteRequest): Promise<LdapResult>;
+  modifyDN(ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult>;
+  compare(ctx: OperationContext, req: CompareRequest): Promise<LdapResult>;
+  extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse>;
+  /** Called once when the connection ends (unbind, close or error). */
+  disconnect?(session: Session): void;
+}

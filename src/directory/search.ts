@@ -1,0 +1,239 @@
+// Search (RFC 4511 §4.5): the root DSE and the subschema subentry as synthetic entries, then the
+// naming context through the planner (index candidates or a scope scan), the compiled filter,
+// access checks, attribute selection and the size and time limits.
+
+import { LdapError, ResultCode } from '../errors.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import type { EntryRecord } from '../store/types.js';
+import { baseKey, displayName, encodeValue, isValidDescription, parseDescription } from './attributes.js';
+import {
+  Directory,
+  generalizedTime,
+  SUBSCHEMA_DN,
+  SUPPORTED_CONTROLS,
+  SUPPORTED_EXTENSIONS,
+  SUPPORTED_FEATURES,
+  VENDOR_NAME,
+  VENDOR_VERSION,
+} from './directory.js';
+import { compileFilter, TRUE, type FilterTarget } from './filter.js';
+import { planCandidates } from './planner.js';
+import type { LdapResult, OperationContext, SearchEntry, SearchRequest, Session } from './requests.js';
+
+/** Attributes computed at read time (never stored). */
+const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates'].map((k) => k.toLowerCase());
+
+interface Selection {
+  allUser: boolean;
+  allOp: boolean;
+  /** Requested type keys, including all subtypes. */
+  keys: Set<string>;
+  /** Requested keys with options (exact). */
+  optionKeys: Set<string>;
+  none: boolean;
+}
+
+function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
+  const sel: Selection = { allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
+  let onlyNoAttrs = attrs.length > 0;
+  for (const a of attrs) {
+    if (a === '1.1') continue;
+    onlyNoAttrs = false;
+    if (a === '*') sel.allUser = true;
+    else if (a === '+') sel.allOp = true;
+    else if (a.startsWith('@')) {
+      const oc = schema.objectClass(a.slice(1));
+      if (oc) for (const t of [...oc.allMust, ...oc.allMay]) sel.keys.add(t.key);
+    } else if (isValidDescription(a)) {
+      const d = parseDescription(schema, a);
+      if (!d.type) continue;
+      if (d.options.length && d.key) sel.optionKeys.add(d.key);
+      else for (const t of schema.subtypesOf(d.type)) sel.keys.add(t.key);
+    }
+  }
+  sel.none = onlyNoAttrs;
+  return sel;
+}
+
+function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean {
+  if (sel.none) return false;
+  const base = baseKey(key);
+  if (sel.keys.has(base) || sel.optionKeys.has(key)) return true;
+  const t = schema.attributeType(base);
+  const operational = t ? t.operational : false;
+  return operational ? sel.allOp : sel.allUser;
+}
+
+export async function search(
+  dir: Directory,
+  ctx: OperationContext,
+  req: SearchRequest,
+  send: (e: SearchEntry) => void,
+): Promise<LdapResult> {
+  const schema = dir.schema;
+  const baseNdn = dir.normalize(req.base);
+  const compiled = compileFilter(schema, req.filter);
+  const sel = compileSelection(schema, req.attributes);
+  const limits = dir.access.limits(ctx.session);
+  const sizeLimit = minLimit(req.sizeLimit, limits.sizeLimit);
+  const timeLimit = minLimit(req.timeLimit, limits.timeLimit);
+  const deadline = timeLimit > 0 ? Date.now() + timeLimit * 1000 : Infinity;
+  let sent = 0;
+
+  const emit = async (target: FilterTarget): Promise<void> => {
+    if (compiled.match(target) !== TRUE) return;
+    if (sizeLimit > 0 && sent >= sizeLimit) throw new LdapError(ResultCode.sizeLimitExceeded, '');
+    send(await formatEntry(dir, ctx.session, target, sel, req.typesOnly));
+    sent++;
+  };
+  const checkTime = () => {
+    if (ctx.signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
+    if (Date.now() > deadline) throw new LdapError(ResultCode.timeLimitExceeded, '');
+  };
+
+  // The root DSE and the subschema subentry live outside the naming context.
+  if (baseNdn === '') {
+    if (req.scope === 'base') await emit({ dn: '', ndn: '', rec: rootDse(dir) });
+    else if (req.scope === 'one' || req.scope === 'sub' || req.scope === 'children') {
+      throw new LdapError(ResultCode.noSuchObject, '');
+    }
+    return done();
+  }
+  if (baseNdn === dir.normalize(SUBSCHEMA_DN)) {
+    if (req.scope === 'base' || req.scope === 'sub') await emit({ dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) });
+    return done();
+  }
+
+  const base = await dir.getEntry(baseNdn);
+  if (req.scope === 'base') {
+    await emit({ dn: base.dn, ndn: baseNdn, rec: base });
+    return done();
+  }
+
+  const inScope = scopeTest(req.scope, baseNdn);
+  const candidates = await planCandidates(dir.store, compiled.hint);
+  if (candidates) {
+    const inside = candidates.filter(inScope);
+    for (let i = 0; i < inside.length; i += 256) {
+      checkTime();
+      const chunk = inside.slice(i, i + 256);
+      const recs = await dir.store.getMany(chunk);
+      for (let j = 0; j < chunk.length; j++) {
+        const rec = recs[j];
+        if (rec) await emit({ dn: rec.dn, ndn: chunk[j]!, rec });
+      }
+    }
+    return done();
+  }
+
+  if (req.scope === 'one') {
+    const batch: string[] = [];
+    const flush = async () => {
+      const recs = await dir.store.getMany(batch);
+      for (let j = 0; j < batch.length; j++) if (recs[j]) await emit({ dn: recs[j]!.dn, ndn: batch[j]!, rec: recs[j]! });
+      batch.length = 0;
+    };
+    for await (const child of dir.store.children(baseNdn)) {
+      batch.push(child);
+      if (batch.length >= 256) {
+        checkTime();
+        await flush();
+      }
+    }
+    await flush();
+    return done();
+  }
+
+  let n = 0;
+  for await (const [ndn, rec] of dir.store.subtree(baseNdn)) {
+    if ((++n & 255) === 0) checkTime();
+    if (!inScope(ndn)) continue;
+    await emit({ dn: rec.dn, ndn, rec });
+  }
+  return done();
+}
+
+function done(): LdapResult {
+  return { code: ResultCode.success, matchedDN: '', message: '' };
+}
+
+function minLimit(client: number, server: number): number {
+  if (client > 0 && server > 0) return Math.min(client, server);
+  return client > 0 ? client : server;
+}
+
+function scopeTest(scope: SearchRequest['scope'], baseNdn: string): (ndn: string) => boolean {
+  const tail = ',' + baseNdn;
+  switch (scope) {
+    case 'base':
+      return (ndn) => ndn === baseNdn;
+    case 'one':
+      return (ndn) => ndn.endsWith(tail) && ndn.indexOf(',') === ndn.length - tail.length;
+    case 'sub':
+      return (ndn) => ndn === baseNdn || ndn.endsWith(tail);
+    case 'children':
+      return (ndn) => ndn.endsWith(tail);
+  }
+}
+
+async function formatEntry(dir: Directory, session: Session, t: FilterTarget, sel: Selection, typesOnly: boolean): Promise<SearchEntry> {
+  const schema = dir.schema;
+  const attributes: SearchEntry['attributes'] = [];
+  for (const key in t.rec.attrs) {
+    if (!selected(schema, sel, key) || !dir.access.canReadAttribute(session, key)) continue;
+    const type = schema.attributeType(baseKey(key));
+    const vals = t.rec.attrs[key]!;
+    attributes.push({ type: displayName(schema, key), values: typesOnly ? [] : vals.map((v) => encodeValue(type, v)) });
+  }
+  // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
+  if (!sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k))) && t.ndn !== '' && !t.rec.attrs['subschemasubentry']) {
+    const want = (k: string) => sel.allOp || sel.keys.has(k);
+    const put = (k: string, v: string) => attributes.push({ type: displayName(schema, k), values: typesOnly ? [] : [v] });
+    if (want('entrydn')) put('entrydn', t.dn);
+    if (want('subschemasubentry')) put('subschemasubentry', SUBSCHEMA_DN);
+    if (want('hassubordinates') || want('numsubordinates')) {
+      const n = t.rec === undefined ? 0 : await dir.store.countChildren(t.ndn);
+      if (want('hassubordinates')) put('hassubordinates', n > 0 ? 'TRUE' : 'FALSE');
+      if (want('numsubordinates')) put('numsubordinates', String(n));
+    }
+  }
+  return { dn: t.dn, attributes };
+}
+
+let startTime = generalizedTime();
+
+export function rootDse(dir: Directory): EntryRecord {
+  return {
+    dn: '',
+    attrs: {
+      objectclass: ['top', 'extensibleObject'],
+      namingcontexts: [dir.config.suffix],
+      subschemasubentry: [SUBSCHEMA_DN],
+      supportedldapversion: ['3'],
+      supportedcontrol: [...SUPPORTED_CONTROLS],
+      supportedextension: [...SUPPORTED_EXTENSIONS],
+      supportedfeatures: [...SUPPORTED_FEATURES],
+      vendorname: [VENDOR_NAME],
+      vendorversion: [VENDOR_VERSION],
+    },
+  };
+}
+
+export function subschemaEntry(dir: Directory): EntryRecord {
+  const attrs: Record<string, string[]> = {
+    objectclass: ['top', 'subentry', 'subschema', 'extensibleObject'],
+    cn: ['Subschema'],
+    structuralobjectclass: ['subentry'],
+    createtimestamp: [startTime],
+    modifytimestamp: [startTime],
+    entrydn: [SUBSCHEMA_DN],
+    subschemasubentry: [SUBSCHEMA_DN],
+  };
+  for (const [name, values] of Object.entries(dir.schema.subschemaAttributes())) attrs[name.toLowerCase()] = values;
+  return { dn: SUBSCHEMA_DN, attrs };
+}
+
+/** Called when the schema changes, so the subschema entry's modifyTimestamp moves. */
+export function touchSubschema(): void {
+  startTime = generalizedTime();
+}

@@ -1,0 +1,68 @@
+// LDAP result codes (RFC 4511 §4.1.9 and extensions) and the one error class every layer throws.
+// A layer that fails an operation throws LdapError; the protocol layer turns it into an LDAPResult.
+
+export const ResultCode = {
+  success: 0,
+  operationsError: 1,
+  protocolError: 2,
+  timeLimitExceeded: 3,
+  sizeLimitExceeded: 4,
+  compareFalse: 5,
+  compareTrue: 6,
+  authMethodNotSupported: 7,
+  strongerAuthRequired: 8,
+  referral: 10,
+  adminLimitExceeded: 11,
+  unavailableCriticalExtension: 12,
+  confidentialityRequired: 13,
+  saslBindInProgress: 14,
+  noSuchAttribute: 16,
+  undefinedAttributeType: 17,
+  inappropriateMatching: 18,
+  constraintViolation: 19,
+  attributeOrValueExists: 20,
+  invalidAttributeSyntax: 21,
+  noSuchObject: 32,
+  aliasProblem: 33,
+  invalidDNSyntax: 34,
+  aliasDereferencingProblem: 36,
+  inappropriateAuthentication: 48,
+  invalidCredentials: 49,
+  insufficientAccessRights: 50,
+  busy: 51,
+  unavailable: 52,
+  unwillingToPerform: 53,
+  loopDetect: 54,
+  namingViolation: 64,
+  objectClassViolation: 65,
+  notAllowedOnNonLeaf: 66,
+  notAllowedOnRDN: 67,
+  entryAlreadyExists: 68,
+  objectClassModsProhibited: 69,
+  affectsMultipleDSAs: 71,
+  other: 80,
+  cancelled: 118,
+  noSuchOperation: 119,
+  tooLate: 120,
+  cannotCancel: 121,
+  assertionFailed: 122,
+} as const;
+
+export type ResultCodeValue = (typeof ResultCode)[keyof typeof ResultCode];
+
+export class LdapError extends Error {
+  readonly code: number;
+  /** The DN of the deepest existing entry, for noSuchObject (RFC 4511 §4.1.9). */
+  readonly matchedDN: string;
+
+  constructor(code: number, message: string, matchedDN = '') {
+    super(message);
+    this.name = 'LdapError';
+    this.code = code;
+    this.matchedDN = matchedDN;
+  }
+}
+
+export function isLdapError(err: unknown): err is LdapError {
+  return err instanceof LdapError;
+}

@@ -1,0 +1,7 @@
+// The embedding API: start a real directory in-process (port 0, LDIF seed, reset), plus the
+// building blocks for programs that want more control.
+
+export { startServer, AstldapServer, type StartOptions } from './server.js';
+export { loadConfig, defaultConfig, type Config, type ConfigOverrides } from './config/config.js';
+export { LdapError, ResultCode } from './errors.js';
+export { parseLdif, formatLdifEntry } from './ldif/ldif.js';

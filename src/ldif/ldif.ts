@@ -1,0 +1,168 @@
+// LDIF (RFC 2849): parsing content and change records into plain data, and writing entries
+// back out. Used for the seed, the embedding API's import/export and the CLI.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface LdifAttribute {
+  type: string;
+  values: Buffer[];
+}
+
+export type LdifRecord =
+  | { kind: 'add'; dn: string; attributes: LdifAttribute[]; line: number }
+  | { kind: 'delete'; dn: string; line: number }
+  | {
+      kind: 'modify';
+      dn: string;
+      changes: Array<{ operation: 'add' | 'delete' | 'replace' | 'increment'; type: string; values: Buffer[] }>;
+      line: number;
+    }
+  | { kind: 'modrdn'; dn: string; newRdn: string; deleteOldRdn: boolean; newSuperior?: string; line: number };
+
+export class LdifError extends Error {
+  override name = 'LdifError';
+  constructor(message: string, readonly line: number) {
+    super(`LDIF line ${line}: ${message}`);
+  }
+}
+
+interface Line {
+  text: string;
+  no: number;
+}
+
+/** Unfolds continuation lines and splits into blank-line separated records (comments dropped). */
+function splitRecords(text: string): Line[][] {
+  const records: Line[][] = [];
+  let cur: Line[] = [];
+  let inComment = false;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.startsWith(' ')) {
+      if (inComment) continue;
+      const last = cur[cur.length - 1];
+      if (!last) throw new LdifError('continuation line with nothing to continue', i + 1);
+      last.text += raw.slice(1);
+      continue;
+    }
+    inComment = false;
+    if (raw === '') {
+      if (cur.length) records.push(cur);
+      cur = [];
+      continue;
+    }
+    if (raw.startsWith('#')) {
+      inComment = true;
+      continue;
+    }
+    cur.push({ text: raw, no: i + 1 });
+  }
+  if (cur.length) records.push(cur);
+  return records;
+}
+
+function parseLine(line: Line): { type: string; value: Buffer } {
+  const m = /^([A-Za-z0-9][A-Za-z0-9;.\-_]*)\s*:(:|<)?\s?(.*)$/.exec(line.text);
+  if (!m) throw new LdifError(`cannot parse "${line.text.slice(0, 60)}"`, line.no);
+  const [, type, kind, rest] = m as unknown as [string, string, string | undefined, string];
+  if (kind === ':') return { type, value: Buffer.from(rest.trim(), 'base64') };
+  if (kind === '<') {
+    const url = rest.trim();
+    if (!url.startsWith('file://')) throw new LdifError(`unsupported URL ${url}`, line.no);
+    return { type, value: readFileSync(fileURLToPath(url)) };
+  }
+  return { type, value: Buffer.from(rest.replace(/^ +/, ''), 'utf8') };
+}
+
+export function parseLdif(text: string): LdifRecord[] {
+  const out: LdifRecord[] = [];
+  for (const rec of splitRecords(text)) {
+    let i = 0;
+    if (/^version\s*:/i.test(rec[0]!.text)) {
+      i++;
+      if (i >= rec.length) continue;
+    }
+    const first = parseLine(rec[i]!);
+    if (first.type.toLowerCase() !== 'dn') throw new LdifError('record does not start with dn:', rec[i]!.no);
+    const dn = first.value.toString('utf8');
+    const line = rec[i]!.no;
+    i++;
+    const items = rec.slice(i).map((l) => ({ ...parseLine(l), no: l.no }));
+    let j = 0;
+    while (j < items.length && items[j]!.type.toLowerCase() === 'control') j++;
+    const ct = items[j];
+    if (!ct || ct.type.toLowerCase() !== 'changetype') {
+      out.push({ kind: 'add', dn, attributes: groupAttributes(items.slice(j)), line });
+      continue;
+    }
+    const change = ct.value.toString('utf8').trim().toLowerCase();
+    const body = items.slice(j + 1);
+    if (change === 'add') out.push({ kind: 'add', dn, attributes: groupAttributes(body), line });
+    else if (change === 'delete') out.push({ kind: 'delete', dn, line });
+    else if (change === 'modrdn' || change === 'moddn') {
+      const get = (n: string) => body.find((b) => b.type.toLowerCase() === n)?.value.toString('utf8');
+      const newRdn = get('newrdn');
+      if (newRdn === undefined) throw new LdifError('modrdn without newrdn', line);
+      out.push({ kind: 'modrdn', dn, newRdn, deleteOldRdn: get('deleteoldrdn') === '1', newSuperior: get('newsuperior'), line });
+    } else if (change === 'modify') {
+      const changes: Extract<LdifRecord, { kind: 'modify' }>['changes'] = [];
+      let k = 0;
+      while (k < body.length) {
+        const op = body[k]!;
+        const operation = op.type.toLowerCase();
+        if (operation !== 'add' && operation !== 'delete' && operation !== 'replace' && operation !== 'increment') {
+          throw new LdifError(`unknown modify operation ${op.type}`, op.no);
+        }
+        const type = op.value.toString('utf8').trim();
+        const values: Buffer[] = [];
+        k++;
+        while (k < body.length && body[k]!.type !== '-') {
+          values.push(body[k]!.value);
+          k++;
+        }
+        k++; // skip '-'
+        changes.push({ operation, type, values });
+      }
+      out.push({ kind: 'modify', dn, changes, line });
+    } else throw new LdifError(`unknown changetype ${change}`, ct.no);
+  }
+  return out;
+}
+
+function groupAttributes(items: Array<{ type: string; value: Buffer }>): LdifAttribute[] {
+  const byType = new Map<string, LdifAttribute>();
+  for (const { type, value } of items) {
+    const key = type.toLowerCase();
+    const cur = byType.get(key);
+    if (cur) cur.values.push(value);
+    else byType.set(key, { type, values: [value] });
+  }
+  return [...byType.values()];
+}
+
+/** RFC 2849 SAFE-STRING check: anything else is written base64. */
+function isSafe(v: Buffer): boolean {
+  if (v.length === 0) return true;
+  const c0 = v[0]!;
+  if (c0 === 0x20 || c0 === 0x3a || c0 === 0x3c) return false;
+  if (v[v.length - 1] === 0x20) return false;
+  for (const c of v) if (c === 0 || c === 0x0a || c === 0x0d || c > 0x7f) return false;
+  return true;
+}
+
+function fold(line: string): string {
+  if (line.length <= 76) return line;
+  const parts = [line.slice(0, 76)];
+  for (let i = 76; i < line.length; i += 75) parts.push(' ' + line.slice(i, i + 75));
+  return parts.join('\n');
+}
+
+export function formatLdifEntry(dn: string, attributes: Array<{ type: string; values: Array<string | Buffer> }>): string {
+  const lines: string[] = [];
+  const put = (type: string, v: Buffer) => lines.push(fold(isSafe(v) ? `${type}: ${v.toString('latin1')}` : `${type}:: ${v.toString('base64')}`));
+  put('dn', Buffer.from(dn, 'utf8'));
+  for (const a of attributes) for (const v of a.values) put(a.type, typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+  return lines.join('\n') + '\n';
+}

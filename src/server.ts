@@ -1,0 +1,198 @@
+// Assembles a running server from a configuration: schema registry, store, directory core and
+// listeners; loads the seed into an empty database; offers LDIF import/export and reset for
+// embedding in test suites.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
+import { createLogger, silentLogger, type Logger } from './config/logger.js';
+import { SchemaRegistry } from './schema/registry.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { Directory, SUPPORTED_CONTROLS } from './directory/directory.js';
+import type { OperationContext, Session, SearchEntry } from './directory/requests.js';
+import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
+import { listen, type Listener } from './protocol/listener.js';
+import { LdapError } from './errors.js';
+
+export interface StartOptions {
+  /** A config.yaml to read (relative paths inside resolve against its folder). */
+  configFile?: string;
+  /** Settings that override the file and the defaults. */
+  config?: ConfigOverrides;
+  /** Shorthands for common overrides. */
+  dataDir?: string;
+  listen?: string[];
+  memory?: boolean;
+  /** LDIF file loaded into an empty database; false for none (default: the config's seed). */
+  seed?: string | false;
+  /** LDIF text loaded into an empty database (after the seed file, if any). */
+  seedLdif?: string;
+  /** A logger; false silences the server (the default for embedding is warnings only). */
+  logger?: Logger | false;
+}
+
+export class AstldapServer {
+  private constructor(
+    readonly config: Config,
+    readonly directory: Directory,
+    private readonly store: Store,
+    private readonly listener: Listener,
+    private readonly log: Logger,
+    private readonly seedLdif: string | undefined,
+  ) {}
+
+  /** The URLs actually listened on (ports resolved when 0 was asked for). */
+  get urls(): string[] {
+    return this.listener.urls;
+  }
+  get url(): string {
+    return this.listener.urls.find((u) => u.startsWith('ldap://')) ?? this.listener.urls[0]!;
+  }
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+
+  static async start(opts: StartOptions = {}): Promise<AstldapServer> {
+    const overrides: ConfigOverrides = { ...(opts.config ?? {}) };
+    if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
+    if (opts.listen !== undefined) overrides.listen = opts.listen;
+    if (opts.memory !== undefined) overrides.memory = opts.memory;
+    if (opts.seed !== undefined) overrides.seed = opts.seed === false ? null : opts.seed;
+    const config = loadConfig({ file: opts.configFile, overrides });
+    const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
+
+    const schema = SchemaRegistry.create();
+    for (const f of config.schema.files) {
+      const file = path.resolve(config.schema.dir, f.endsWith('.schema') ? f : `${f}.schema`);
+      schema.loadSchemaText(readFileSync(file, 'utf8'), path.basename(file, '.schema'));
+    }
+    const specs = Directory.indexSpecs(config, schema);
+    for (const name of Object.keys(config.store.indexes)) {
+      if (!schema.attributeType(name)) log.warn(`index on unknown attribute type ${name} ignored`);
+    }
+    let dirRef: Directory | undefined;
+    const indexer = Directory.makeIndexer(() => dirRef?.schema ?? schema, specs);
+    if (!config.memory) mkdirSync(config.dbPath, { recursive: true });
+    const store = await openStore({
+      path: config.memory ? undefined : config.dbPath,
+      memory: config.memory,
+      indexes: specs,
+      indexer,
+      sync: config.store.sync,
+    });
+    const directory = new Directory({ config, schema, store, logger: log });
+    dirRef = directory;
+
+    const server = new AstldapServer(config, directory, store, undefined as unknown as Listener, log, opts.seedLdif);
+    try {
+      if ((await store.count()) === 0) await server.loadSeed();
+      const listener = await listen(config.listen, {
+        handler: directory,
+        supportedControls: SUPPORTED_CONTROLS,
+        maxPduSize: config.limits.maxPduSize,
+        idleTimeout: config.limits.idleTimeout * 1000,
+        maxConnections: config.limits.maxConnections,
+        logger: log,
+      });
+      (server as unknown as { listener: Listener }).listener = listener;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    for (const u of server.urls) log.info(`listening on ${u}`);
+    return server;
+  }
+
+  private async loadSeed(): Promise<void> {
+    if (this.config.seed) {
+      if (existsSync(this.config.seed)) {
+        const n = await this.importLdif(readFileSync(this.config.seed, 'utf8'));
+        this.log.info(`loaded ${n} entries from ${this.config.seed}`);
+      } else this.log.warn(`seed ${this.config.seed} not found; starting empty`);
+    }
+    if (this.seedLdif) await this.importLdif(this.seedLdif);
+  }
+
+  /** A session with the administrator's identity, for internal writes. */
+  adminContext(): OperationContext {
+    const session: Session = {
+      id: 0,
+      bindDn: this.config.admin.dn,
+      bindNdn: this.directory.adminNdn,
+      authMethod: 'simple',
+      remoteAddress: 'internal',
+      transport: 'tcp',
+      tls: false,
+    };
+    return { session, messageId: 0, controls: [], signal: new AbortController().signal };
+  }
+
+  /** Applies LDIF (content or change records) as the administrator; returns the record count. */
+  async importLdif(text: string): Promise<number> {
+    const records = parseLdif(text);
+    for (const r of records) await this.applyRecord(r);
+    return records.length;
+  }
+
+  private async applyRecord(r: LdifRecord): Promise<void> {
+    const ctx = this.adminContext();
+    try {
+      switch (r.kind) {
+        case 'add':
+          await this.directory.add(ctx, { dn: r.dn, attributes: r.attributes });
+          break;
+        case 'delete':
+          await this.directory.delete(ctx, { dn: r.dn });
+          break;
+        case 'modify':
+          await this.directory.modify(ctx, { dn: r.dn, changes: r.changes });
+          break;
+        case 'modrdn':
+          await this.directory.modifyDN(ctx, { dn: r.dn, newRdn: r.newRdn, deleteOldRdn: r.deleteOldRdn, newSuperior: r.newSuperior });
+          break;
+      }
+    } catch (err) {
+      if (err instanceof LdapError) throw new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
+      throw err;
+    }
+  }
+
+  /** Every entry under the suffix as LDIF, parents first, with all attributes (operational too). */
+  async exportLdif(opts: { operational?: boolean } = {}): Promise<string> {
+    const entries: SearchEntry[] = [];
+    const ctx = this.adminContext();
+    await this.directory.search(
+      ctx,
+      {
+        base: this.config.suffix,
+        scope: 'sub',
+        derefAliases: 0,
+        sizeLimit: 0,
+        timeLimit: 0,
+        typesOnly: false,
+        filter: { type: 'present', attribute: 'objectClass' },
+        attributes: opts.operational ? ['*', '+'] : ['*'],
+      },
+      (e) => entries.push(e),
+    ).catch((err: unknown) => {
+      if (!(err instanceof LdapError && err.code === 32)) throw err;
+    });
+    return entries.map((e) => formatLdifEntry(e.dn, e.attributes)).join('\n');
+  }
+
+  /** Empties the database and loads the seed again (between tests). */
+  async reset(): Promise<void> {
+    await this.directory.exclusive(() => this.store.clear());
+    await this.loadSeed();
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+    await this.store.close();
+  }
+}
+
+export function startServer(opts: StartOptions = {}): Promise<AstldapServer> {
+  return AstldapServer.start(opts);
+}

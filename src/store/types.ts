@@ -1,0 +1,99 @@
+// The storage contract: entries by normalised DN, the children index, attribute indexes and a
+// small key/value space for metadata, all written in atomic batches. LevelDB on disk and an
+// in-memory level implement it; one contract test suite pins the behaviour of both.
+
+/**
+ * An entry as stored. Attribute keys are lowercase canonical attribute names (AttributeType.key);
+ * `names` keeps the spelling to return (the schema's canonical name, or the type as added when
+ * unknown to the schema, e.g. in relaxed mode). Values keep their stored order.
+ */
+export interface EntryRecord {
+  /** The DN as the client spelled it (user form). */
+  dn: string;
+  attrs: Record<string, string[]>;
+}
+
+/**
+ * A normalised DN: RDNs joined by ',', multi-valued RDNs' AVAs sorted and joined by '+',
+ * each AVA `key=value` with the attribute key and the value normalised by its equality rule.
+ * Inside values, ',', '+', '"', '\\', '<', '>', ';', '=' and NUL are hex-escaped (\2c ...),
+ * so splitting on ',' and '+' is always safe. The root DSE is ''.
+ */
+export type NormalizedDn = string;
+
+/** Which indexes an attribute has. */
+export interface IndexSpec {
+  attr: string; // AttributeType.key
+  eq: boolean;
+  pres: boolean;
+  sub: boolean;
+}
+
+/**
+ * Supplied by the directory core: the normalised values of the indexed attributes of an entry
+ * (equality normalisation; substring indexes are built from the same normalised values).
+ * Values that cannot be normalised are left out.
+ */
+export type Indexer = (entry: EntryRecord) => Map<string, string[]>;
+
+export interface EntryWrite {
+  ndn: NormalizedDn;
+  /** The entry as it was before this batch (undefined for an add). Used for index deltas. */
+  old?: EntryRecord;
+  /** The entry after this batch (undefined for a delete). */
+  new?: EntryRecord;
+}
+
+export interface MetaWrite {
+  key: string;
+  /** null deletes. */
+  value: string | null;
+}
+
+export interface WriteBatch {
+  entries: EntryWrite[];
+  meta?: MetaWrite[];
+}
+
+export interface SubstringQuery {
+  initial?: string;
+  any: string[];
+  final?: string;
+}
+
+export interface Store {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(ndn: NormalizedDn): Promise<EntryRecord | undefined>;
+  getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>>;
+  /** Normalised DNs of the immediate children. */
+  children(ndn: NormalizedDn): AsyncIterable<NormalizedDn>;
+  countChildren(ndn: NormalizedDn): Promise<number>;
+  hasChildren(ndn: NormalizedDn): Promise<boolean>;
+  /** The base entry (if it exists) and every entry below it, parents before children. */
+  subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]>;
+  /** Number of entries (all of them). */
+  count(): Promise<number>;
+  /** The configured indexes (as given to the constructor). */
+  readonly indexes: ReadonlyMap<string, IndexSpec>;
+  /** Entries whose attribute has this normalised value. Only for attributes with an eq index. */
+  lookupEquality(attr: string, value: string): Promise<NormalizedDn[]>;
+  /** Entries whose normalised value is within [low, high] (either bound optional), eq index. */
+  lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]>;
+  /** Entries that have the attribute. Only for attributes with a pres index. */
+  lookupPresent(attr: string): Promise<NormalizedDn[]>;
+  /**
+   * A superset of the entries matching the (normalised) substring assertion, or undefined when
+   * the index cannot narrow it (then the caller scans). Only for attributes with a sub index.
+   */
+  lookupSubstrings(attr: string, query: SubstringQuery): Promise<NormalizedDn[] | undefined>;
+  /** Applies everything in one atomic LevelDB batch (synced to disk when the store is durable). */
+  write(batch: WriteBatch): Promise<void>;
+  getMeta(key: string): Promise<string | undefined>;
+  /** Meta entries whose key starts with prefix, in key order. */
+  scanMeta(prefix: string): AsyncIterable<[string, string]>;
+  /** Rebuilds every index from the entries (after the index configuration changed). */
+  reindex(): Promise<void>;
+  /** Deletes everything (entries, indexes, meta). */
+  clear(): Promise<void>;
+}
