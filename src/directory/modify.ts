@@ -5,7 +5,9 @@ import { LdapError, ResultCode } from '../errors.js';
 import { decodeValue, requireDescription } from './attributes.js';
 import { assertUserModifiable, decodeValues, valueKey } from './entry-build.js';
 import { success, type Directory } from './directory.js';
-import type { LdapResult, ModifyRequest, OperationContext } from './requests.js';
+import type { LdapResult, ModifyOperation, ModifyRequest, OperationContext } from './requests.js';
+import type { AttributeDescription } from './attributes.js';
+import type { AttributeType } from '../schema/types.js';
 
 export async function modify(dir: Directory, ctx: OperationContext, req: ModifyRequest): Promise<LdapResult> {
   const ndn = dir.normalize(req.dn);
@@ -13,7 +15,7 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
   dir.access.requireWrite(ctx.session, req.dn);
   const schema = dir.schema;
   // Decode and validate outside the lock (hashing passwords may take a while).
-  const changes = [];
+  const changes: Array<{ op: ModifyOperation; d: AttributeDescription & { type: AttributeType; key: string }; values: string[]; label: string }> = [];
   for (const c of req.changes) {
     const d = requireDescription(schema, c.type);
     assertUserModifiable(d.type, c.type);

@@ -118,12 +118,20 @@ export interface OperationContext {
   controls: Control[];
   /** Aborted by abandon, by connection close, or when the time limit passes. */
   signal: AbortSignal;
+  /** When the protocol layer received the request (Date.now()), for time limits and logs. */
+  startTime?: number;
 }
+
+/**
+ * Sends one search result entry. It returns a Promise while the client is not reading fast
+ * enough (socket backpressure): a producer that awaits it holds no more than a socket buffer.
+ */
+export type SendEntry = (entry: SearchEntry) => void | Promise<void>;
 
 /** What the protocol layer calls; the directory core implements it. */
 export interface RequestHandler {
   bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse>;
-  search(ctx: OperationContext, req: SearchRequest, send: (entry: SearchEntry) => void): Promise<LdapResult>;
+  search(ctx: OperationContext, req: SearchRequest, send: SendEntry): Promise<LdapResult>;
   add(ctx: OperationContext, req: AddRequest): Promise<LdapResult>;
   modify(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult>;
   delete(ctx: OperationContext, req: DeleteRequest): Promise<LdapResult>;

@@ -229,7 +229,7 @@ export function subschemaEntry(dir: Directory): EntryRecord {
     entrydn: [SUBSCHEMA_DN],
     subschemasubentry: [SUBSCHEMA_DN],
   };
-  for (const [name, values] of Object.entries(dir.schema.subschemaAttributes())) attrs[name.toLowerCase()] = values;
+  for (const [name, values] of Object.entries(dir.schema.subschemaAttributes())) attrs[name.toLowerCase()] = values as string[];
   return { dn: SUBSCHEMA_DN, attrs };
 }
 

@@ -64,6 +64,8 @@ function splitRecords(text: string): Line[][] {
 }
 
 function parseLine(line: Line): { type: string; value: Buffer } {
+  // The separator between changes of one modify record.
+  if (line.text === '-') return { type: '-', value: Buffer.alloc(0) };
   const m = /^([A-Za-z0-9][A-Za-z0-9;.\-_]*)\s*:(:|<)?\s?(.*)$/.exec(line.text);
   if (!m) throw new LdifError(`cannot parse "${line.text.slice(0, 60)}"`, line.no);
   const [, type, kind, rest] = m as unknown as [string, string, string | undefined, string];

@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+// npm run bench: the same data and the same libldap load generator against a private slapd
+// (Debian's, back-mdb) and against astldap, alternating, in one run; prints medians and ratios.
+//
+// Needs: apt-get install -y slapd ldap-utils libldap-dev (and a C compiler). The load generator
+// is the neutral one in ../shared/bench/ldapload.c (LDAPLOAD_SRC overrides the path), compiled
+// into a temporary folder. Env: BENCH_N (entries, 100000), BENCH_SECONDS (5), BENCH_RUNS (3).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_N ?? 100000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SUFFIX = 'dc=example,dc=com';
+const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
+const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
+const slapaddBin = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
+
+function log(m) {
+  process.stderr.write(m + '\n');
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function ssha(pw) {
+  const salt = randomBytes(8);
+  const h = createHash('sha1').update(pw).update(salt).digest();
+  return '{SSHA}' + Buffer.concat([h, salt]).toString('base64');
+}
+
+function makeLdif() {
+  const out = [`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example\n`];
+  out.push(`dn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n`);
+  out.push(`dn: ou=sip,${SUFFIX}\nobjectClass: organizationalUnit\nou: sip\n`);
+  for (let i = 0; i < N; i++) {
+    out.push(
+      `dn: uid=user${i},ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: user${i}\ncn: User ${i}\nsn: ${i}\n` +
+        `mail: user${i}@example.com\ndescription: d\nuserPassword: ${ssha('pw' + i)}\n`,
+    );
+  }
+  // Asterisk's pattern: SIP peers looked up by cn under ou=sip, registration attributes replaced.
+  const peers = Math.min(N, 10000);
+  for (let i = 0; i < peers; i++) {
+    out.push(
+      `dn: cn=${i},ou=sip,${SUFFIX}\nobjectClass: AsteriskAccount\nobjectClass: AsteriskSIPUser\ncn: ${i}\n` +
+        `AstAccountName: peer ${i}\nAstAccountHost: dynamic\nAstAccountContext: default\nAstAccountIPAddress: 0.0.0.0\n`,
+    );
+  }
+  return { text: out.join('\n'), peers };
+}
+
+function buildLoader() {
+  const src = process.env.LDAPLOAD_SRC ?? path.resolve(root, '..', 'shared', 'bench', 'ldapload.c');
+  if (!existsSync(src)) throw new Error(`load generator source not found at ${src} (set LDAPLOAD_SRC)`);
+  const bin = path.join(work, 'ldapload');
+  execFileSync('cc', ['-O2', '-o', bin, src, '-lldap', '-llber', '-lpthread']);
+  return bin;
+}
+
+async function startSlapd(ldifFile) {
+  const dir = path.join(work, 'slapd');
+  mkdirSync(path.join(dir, 'db'), { recursive: true });
+  const port = await freePort();
+  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`);
+  schemas.push(`include ${path.join(root, 'schema', 'asterisk.schema')}`);
+  const conf = [
+    ...schemas,
+    `pidfile ${dir}/slapd.pid`,
+    'modulepath /usr/lib/ldap',
+    'moduleload back_mdb',
+    'sizelimit unlimited',
+    'database mdb',
+    'maxsize 4294967296',
+    `suffix "${SUFFIX}"`,
+    `rootdn "cn=admin,${SUFFIX}"`,
+    'rootpw secret',
+    `directory ${dir}/db`,
+    'index objectClass eq',
+    'index cn,uid,mail eq,sub',
+    'access to * by * write',
+  ].join('\n');
+  writeFileSync(path.join(dir, 'slapd.conf'), conf + '\n');
+  const t0 = Date.now();
+  execFileSync(slapaddBin, ['-q', '-f', path.join(dir, 'slapd.conf'), '-l', ldifFile]);
+  const loadMs = Date.now() - t0;
+  execFileSync(slapdBin, ['-f', path.join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${port}/`]);
+  await waitFor(port);
+  const pid = Number(readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
+  return { name: 'slapd', url: `ldap://127.0.0.1:${port}`, pid, loadMs, stop: () => process.kill(pid) };
+}
+
+async function startAstldap(ldifFile) {
+  const dir = path.join(work, 'astldap');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const cfg = (sync) =>
+    [
+      `suffix: ${SUFFIX}`,
+      `admin: { dn: "cn=admin,${SUFFIX}", password: secret }`,
+      `dataDir: ${dir}`,
+      'seed: null',
+      `store: { sync: ${sync}, indexes: { objectClass: [eq, pres], cn: [eq, sub], uid: [eq, sub], mail: [eq, sub] } }`,
+      `limits: { sizeLimit: 0, timeLimit: 0, maxPduSize: 4194304, idleTimeout: 0, maxConnections: 4096, unlimited: [] }`,
+      'log: { level: warn }',
+    ].join('\n');
+  writeFileSync(path.join(dir, 'load.yaml'), cfg(false) + '\n');
+  writeFileSync(path.join(dir, 'serve.yaml'), cfg(true) + '\n');
+  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  const t0 = Date.now();
+  execFileSync(process.execPath, [cli, 'import', ldifFile, '--config', path.join(dir, 'load.yaml')], { stdio: 'ignore' });
+  const loadMs = Date.now() - t0;
+  const child = spawn(process.execPath, [cli, 'serve', '--config', path.join(dir, 'serve.yaml'), '--listen', `ldap://127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitFor(port);
+  return { name: 'astldap', url: `ldap://127.0.0.1:${port}`, pid: child.pid, loadMs, stop: () => child.kill('SIGTERM') };
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+function runLoad(bin, server, c) {
+  const args = ['-H', server.url, '-o', c.op, '-c', String(c.conns), '-k', String(c.depth), '-t', String(SECONDS), '-n', String(c.n)];
+  args.push(...c.args, '-D', c.binddn ?? `uid=user%d,ou=people,${SUFFIX}`);
+  const out = execFileSync(bin, args, { encoding: 'utf8' });
+  const m = /ops\/s=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)/.exec(out);
+  if (!m) throw new Error(`unexpected ldapload output: ${out}`);
+  return { ops: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), errors: Number(m[4]) };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
+  const bin = buildLoader();
+  const { text, peers } = makeLdif();
+  const ldifFile = path.join(work, 'data.ldif');
+  writeFileSync(ldifFile, text);
+  const admin = ['-A', `cn=admin,${SUFFIX}`, '-W', 'secret'];
+  const cases = [
+    { name: 'search, 1 conn, sequential', op: 'search', conns: 1, depth: 1, n: N, args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin] },
+    { name: 'search, 16 conns x 4', op: 'search', conns: 16, depth: 4, n: N, args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin] },
+    {
+      name: 'Asterisk peer lookup, 1 conn',
+      op: 'search',
+      conns: 1,
+      depth: 1,
+      n: peers,
+      args: ['-b', `ou=sip,${SUFFIX}`, '-f', '(&(objectClass=AsteriskSIPUser)(cn=%d))', ...admin],
+    },
+    {
+      name: 'Asterisk registration update, 1 conn',
+      op: 'modify',
+      conns: 1,
+      depth: 1,
+      n: peers,
+      binddn: `cn=%d,ou=sip,${SUFFIX}`,
+      args: ['-a', 'AstAccountIPAddress', ...admin],
+    },
+    { name: 'root DSE, 1 conn', op: 'base', conns: 1, depth: 1, n: 1, args: [] },
+    { name: 'simple bind {SSHA}, 16 conns', op: 'bind', conns: 16, depth: 1, n: N, args: ['-w', 'pw%d'] },
+    { name: 'modify (synced), 4 conns', op: 'modify', conns: 4, depth: 1, n: N, args: ['-a', 'description', ...admin] },
+  ];
+  const servers = [await startSlapd(ldifFile), await startAstldap(ldifFile)];
+  log(`load: slapadd ${servers[0].loadMs} ms, astldap import ${servers[1].loadMs} ms`);
+  const results = new Map();
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      for (const c of cases) {
+        const order = r % 2 === 0 ? servers : [...servers].reverse();
+        for (const s of order) {
+          const res = runLoad(bin, s, c);
+          const k = `${c.name}|${s.name}`;
+          if (!results.has(k)) results.set(k, []);
+          results.get(k).push(res);
+          log(`run ${r + 1} ${s.name.padEnd(7)} ${c.name}: ${res.ops} ops/s p50 ${res.p50} us p99 ${res.p99} us errors ${res.errors}`);
+        }
+      }
+    }
+    const rss = servers.map((s) => rssMiB(s.pid));
+    const lines = [
+      `| case | slapd ops/s (p50 µs) | astldap ops/s (p50 µs) | throughput ratio | p50 ratio |`,
+      `| --- | --- | --- | --- | --- |`,
+    ];
+    for (const c of cases) {
+      const get = (s) => results.get(`${c.name}|${s}`);
+      const sl = get('slapd');
+      const as = get('astldap');
+      const so = median(sl.map((x) => x.ops));
+      const ao = median(as.map((x) => x.ops));
+      const sp = median(sl.map((x) => x.p50));
+      const ap = median(as.map((x) => x.p50));
+      const errs = as.reduce((a, x) => a + x.errors, 0);
+      lines.push(`| ${c.name} | ${so} (${sp}) | ${ao} (${ap})${errs ? ` [${errs} errors]` : ''} | ${(ao / so).toFixed(2)}x | ${(ap / sp).toFixed(2)}x |`);
+    }
+    lines.push(`| load ${N + peers + 3} entries | ${servers[0].loadMs} ms | ${servers[1].loadMs} ms | | ${(servers[1].loadMs / servers[0].loadMs).toFixed(2)}x |`);
+    lines.push(`| resident memory | ${rss[0]} MiB | ${rss[1]} MiB | | |`);
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    for (const s of servers) s.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  log(`bench failed: ${err.message}`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(1);
+});

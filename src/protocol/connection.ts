@@ -1,0 +1,511 @@
+// One client connection: frames LDAPMessages out of the byte stream, dispatches them to the
+// RequestHandler and writes the responses. Every failure stays inside this connection: a broken
+// PDU ends this socket (with a Notice of Disconnection), never the process.
+
+import type { Socket } from 'node:net';
+import type { Logger } from '../config/logger.js';
+import type {
+  Control,
+  LdapResult,
+  OperationContext,
+  RequestHandler,
+  SearchEntry,
+  Session,
+} from '../directory/requests.js';
+import { LdapError, ResultCode } from '../errors.js';
+import { BerError, readFrameHeader, Tag } from './ber.js';
+import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
+import {
+  encodeAddResponse,
+  encodeBindResponse,
+  encodeCompareResponse,
+  encodeDeleteResponse,
+  encodeExtendedResponse,
+  encodeModifyDNResponse,
+  encodeModifyResponse,
+  encodeNoticeOfDisconnection,
+  encodeSearchDone,
+  encodeSearchEntry,
+} from './encode.js';
+
+export interface ConnectionOptions {
+  handler: RequestHandler;
+  /** OIDs of the controls the server implements; other critical controls are refused. */
+  supportedControls: ReadonlySet<string>;
+  /** Largest accepted LDAPMessage content length, in octets. */
+  maxPduSize: number;
+  /** Milliseconds without a request after which an idle connection is closed; 0 = never. */
+  idleTimeout: number;
+  logger: Logger;
+  transport: Session['transport'];
+  /** Called once after the socket has closed. */
+  onClose?: (conn: Connection) => void;
+}
+
+/** Encodes the response of an operation type from a bare result (for errors and refusals). */
+type ResultEncoder = (messageId: number, res: LdapResult) => Buffer;
+
+const ENCODER_BY_OP_TAG: ReadonlyMap<number, ResultEncoder> = new Map<number, ResultEncoder>([
+  [RequestTag.bind, encodeBindResponse],
+  [RequestTag.search, encodeSearchDone],
+  [RequestTag.modify, encodeModifyResponse],
+  [RequestTag.add, encodeAddResponse],
+  [RequestTag.delete, encodeDeleteResponse],
+  [RequestTag.modifyDN, encodeModifyDNResponse],
+  [RequestTag.compare, encodeCompareResponse],
+  [RequestTag.extended, encodeExtendedResponse],
+]);
+
+const ENCODER_BY_OP_TYPE: Readonly<Record<string, ResultEncoder>> = {
+  bind: encodeBindResponse,
+  search: encodeSearchDone,
+  modify: encodeModifyResponse,
+  add: encodeAddResponse,
+  delete: encodeDeleteResponse,
+  modifyDN: encodeModifyDNResponse,
+  compare: encodeCompareResponse,
+  extended: encodeExtendedResponse,
+};
+
+/** Queued requests above which the socket stops being read (a client pipelining without limit). */
+const QUEUE_HIGH_WATER = 64;
+/** How long a closing socket may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+let nextSessionId = 1;
+
+interface Queued {
+  msg: LdapMessage;
+  receivedAt: number;
+}
+
+interface Running {
+  controller: AbortController;
+  abandoned: boolean;
+}
+
+/** An LdapError, also one from another copy of the module (duck-typed: numeric code, matchedDN). */
+function asLdapError(err: unknown): { code: number; message: string; matchedDN: string } | undefined {
+  if (err instanceof LdapError) return err;
+  if (typeof err === 'object' && err !== null) {
+    const e = err as { code?: unknown; message?: unknown; matchedDN?: unknown };
+    if (typeof e.code === 'number' && typeof e.matchedDN === 'string') {
+      return { code: e.code, message: typeof e.message === 'string' ? e.message : '', matchedDN: e.matchedDN };
+    }
+  }
+  return undefined;
+}
+
+/** A one-line description of a request for logs: op and DNs only, never credentials or values. */
+function summarize(op: LdapMessage['op']): string {
+  switch (op.type) {
+    case 'bind':
+      return `BIND dn="${op.request.name}" v${op.request.version} ${op.request.auth.kind}`;
+    case 'search':
+      return `SEARCH base="${op.request.base}" scope=${op.request.scope}`;
+    case 'extended':
+      return `EXTENDED oid=${op.request.oid}`;
+    case 'add':
+    case 'modify':
+    case 'delete':
+    case 'modifyDN':
+    case 'compare':
+      return `${op.type.toUpperCase()} dn="${op.request.dn}"`;
+    default:
+      return op.type.toUpperCase();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+export class Connection {
+  readonly session: Session;
+  private readonly socket: Socket;
+  private readonly opts: ConnectionOptions;
+  private readonly log: Logger;
+  private readonly tag: string;
+
+  // Framing state: received chunks not yet consumed, and the size of the frame being awaited.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = 0;
+
+  /** Requests received but not started: they wait behind a bind (RFC 4511 §4.2.1). */
+  private readonly queue: Queued[] = [];
+  private readonly running = new Map<number, Running>();
+  private bindInProgress = false;
+  private paused = false;
+
+  private closing = false;
+  private closed = false;
+  private drainWait: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastRequest = Date.now();
+
+  constructor(socket: Socket, opts: ConnectionOptions) {
+    this.socket = socket;
+    this.opts = opts;
+    this.log = opts.logger;
+    const id = nextSessionId++;
+    this.session = {
+      id,
+      bindDn: '',
+      bindNdn: '',
+      authMethod: 'anonymous',
+      remoteAddress: socket.remoteAddress ?? (opts.transport === 'ldapi' ? 'ldapi' : ''),
+      transport: opts.transport,
+      tls: opts.transport === 'tls',
+    };
+    this.tag = `conn=${id}`;
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug(`${this.tag} socket error: ${err.message}`));
+    socket.on('close', () => this.onClosed());
+    this.log.debug(`${this.tag} open from ${this.session.remoteAddress || opts.transport} (${opts.transport})`);
+    this.armIdleTimer();
+  }
+
+  /** Ends the connection at once (server shutdown). */
+  destroy(): void {
+    this.abortAll();
+    this.socket.destroy();
+  }
+
+  // ---- framing ------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    try {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      // Concatenate only once the awaited frame is complete: a large PDU is copied once.
+      if (this.need > 0 && this.buffered < this.need) return;
+      const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+      this.need = 0;
+      let off = 0;
+      while (off < buf.length && !this.closing) {
+        const h = readFrameHeader(buf, off, this.opts.maxPduSize);
+        if (h === undefined) break;
+        if (h.tag !== Tag.sequence) throw new BerError('unexpected-tag', `LDAPMessage tag 0x${h.tag.toString(16)}`);
+        const total = h.headerLength + h.length;
+        if (buf.length - off < total) {
+          this.need = total;
+          break;
+        }
+        this.onFrame(buf, off, off + total);
+        off += total;
+      }
+      if (off < buf.length && !this.closing) {
+        this.chunks.push(buf.subarray(off));
+        this.buffered = buf.length - off;
+      }
+    } catch (err) {
+      this.onFatal(err);
+    }
+  }
+
+  /** A broken envelope or an unacceptable PDU: Notice of Disconnection, then close. */
+  private onFatal(err: unknown): void {
+    if (err instanceof BerError || err instanceof ProtocolError) {
+      const level = err instanceof BerError && err.reason === 'length-too-large' ? 'warn' : 'debug';
+      this.log[level](`${this.tag} protocol error, closing: ${err.message}`);
+      this.close({ code: ResultCode.protocolError, message: err.message });
+    } else {
+      this.log.warn(`${this.tag} unexpected error, closing: ${describe(err)}`);
+      this.close({ code: ResultCode.other, message: 'internal error' });
+    }
+  }
+
+  private onFrame(buf: Buffer, start: number, end: number): void {
+    let msg: LdapMessage;
+    try {
+      msg = decodeMessage(buf, start, end);
+    } catch (err) {
+      const encode = err instanceof ProtocolError && err.opTag !== undefined ? ENCODER_BY_OP_TAG.get(err.opTag) : undefined;
+      if (err instanceof ProtocolError && !err.fatal && err.messageId !== undefined && encode) {
+        // The envelope is sound: answer this operation only (RFC 4511 §4.1.1).
+        this.log.debug(`${this.tag} op=${err.messageId} rejected: ${err.message}`);
+        // A failed bind leaves the session anonymous (RFC 4513 §5.1.1).
+        if (err.opTag === RequestTag.bind) this.resetToAnonymous();
+        this.write(encode(err.messageId, { code: err.resultCode, matchedDN: '', message: err.message }));
+        return;
+      }
+      throw err;
+    }
+    this.onMessage(msg);
+  }
+
+  // ---- dispatch -----------------------------------------------------------------------------
+
+  private onMessage(msg: LdapMessage): void {
+    this.lastRequest = Date.now();
+    this.clearIdleTimer();
+    const { op, messageId } = msg;
+    if (op.type === 'unbind') {
+      this.log.debug(`${this.tag} op=${messageId} UNBIND`);
+      this.close();
+      return;
+    }
+    if (op.type === 'abandon') {
+      this.log.debug(`${this.tag} op=${messageId} ABANDON op=${op.messageId}`);
+      this.abandon(op.messageId);
+      this.armIdleTimer();
+      return;
+    }
+    const unsupported = msg.controls.find((c: Control) => c.critical && !this.opts.supportedControls.has(c.oid));
+    if (unsupported) {
+      this.log.debug(`${this.tag} op=${messageId} ${op.type} refused: critical control ${unsupported.oid}`);
+      this.write(
+        ENCODER_BY_OP_TYPE[op.type]!(messageId, {
+          code: ResultCode.unavailableCriticalExtension,
+          matchedDN: '',
+          message: `critical control ${unsupported.oid} is not supported`,
+        }),
+      );
+      this.armIdleTimer();
+      return;
+    }
+    if (this.running.has(messageId) || this.queue.some((q) => q.msg.messageId === messageId)) {
+      // RFC 4511 §4.1.1.1: a messageID must be unique among outstanding requests.
+      this.write(
+        ENCODER_BY_OP_TYPE[op.type]!(messageId, {
+          code: ResultCode.protocolError,
+          matchedDN: '',
+          message: 'messageID already in use',
+        }),
+      );
+      return;
+    }
+    this.queue.push({ msg, receivedAt: this.lastRequest });
+    this.pump();
+  }
+
+  /** Starts queued requests in order; a bind waits for all others and blocks those after it. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closing) {
+      if (this.bindInProgress) break;
+      const next = this.queue[0]!;
+      if (next.msg.op.type === 'bind') {
+        if (this.running.size > 0) break;
+        this.bindInProgress = true;
+      }
+      this.queue.shift();
+      this.start(next);
+    }
+    // Flow control: stop reading while requests pile up behind a bind or a slow handler.
+    if (!this.closing) {
+      if (!this.paused && this.queue.length >= QUEUE_HIGH_WATER) {
+        this.paused = true;
+        this.socket.pause();
+      } else if (this.paused && this.queue.length < QUEUE_HIGH_WATER / 2) {
+        this.paused = false;
+        this.socket.resume();
+      }
+    }
+    this.armIdleTimer();
+  }
+
+  private start({ msg, receivedAt }: Queued): void {
+    const controller = new AbortController();
+    const run: Running = { controller, abandoned: false };
+    this.running.set(msg.messageId, run);
+    const ctx: OperationContext = {
+      session: this.session,
+      messageId: msg.messageId,
+      controls: msg.controls,
+      signal: controller.signal,
+      startTime: receivedAt,
+    };
+    void this.execute(msg, ctx, run).finally(() => {
+      if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
+      if (msg.op.type === 'bind') this.bindInProgress = false;
+      this.pump();
+    });
+  }
+
+  private async execute(msg: LdapMessage, ctx: OperationContext, run: Running): Promise<void> {
+    const { op, messageId } = msg;
+    const h = this.opts.handler;
+    const encode = ENCODER_BY_OP_TYPE[op.type]!;
+    // What is logged: the op and its DN, never credentials or values.
+    this.log.debug(`${this.tag} op=${messageId} ${summarize(msg.op)}`);
+    let response: Buffer;
+    try {
+      switch (op.type) {
+        case 'bind':
+          response = encodeBindResponse(messageId, await h.bind(ctx, op.request));
+          break;
+        case 'search': {
+          const send = (entry: SearchEntry): void | Promise<void> => this.sendEntry(messageId, run, entry);
+          response = encodeSearchDone(messageId, await h.search(ctx, op.request, send));
+          break;
+        }
+        case 'add':
+          response = encodeAddResponse(messageId, await h.add(ctx, op.request));
+          break;
+        case 'modify':
+          response = encodeModifyResponse(messageId, await h.modify(ctx, op.request));
+          break;
+        case 'delete':
+          response = encodeDeleteResponse(messageId, await h.delete(ctx, op.request));
+          break;
+        case 'modifyDN':
+          response = encodeModifyDNResponse(messageId, await h.modifyDN(ctx, op.request));
+          break;
+        case 'compare':
+          response = encodeCompareResponse(messageId, await h.compare(ctx, op.request));
+          break;
+        case 'extended':
+          response = encodeExtendedResponse(messageId, await h.extended(ctx, op.request));
+          break;
+        default:
+          return;
+      }
+    } catch (err) {
+      const ldapErr = asLdapError(err);
+      if (ldapErr) {
+        response = encode(messageId, { code: ldapErr.code, matchedDN: ldapErr.matchedDN, message: ldapErr.message });
+      } else if (run.abandoned || this.closing) {
+        return; // The handler gave up because the operation was abandoned; no response is due.
+      } else {
+        this.log.error(`${this.tag} op=${messageId} ${op.type} failed: ${describe(err)}`);
+        response = encode(messageId, { code: ResultCode.other, matchedDN: '', message: 'internal error' });
+      }
+    }
+    // RFC 4511 §4.11: an abandoned operation gets no response.
+    if (run.abandoned) return;
+    this.log.debug(`${this.tag} op=${messageId} ${op.type} done`);
+    this.write(response);
+  }
+
+  /** The search `send` callback: returns a Promise while the socket is backed up. */
+  private sendEntry(messageId: number, run: Running, entry: SearchEntry): void | Promise<void> {
+    if (run.abandoned || this.closing) return;
+    if (!this.write(encodeSearchEntry(messageId, entry))) return this.waitForDrain();
+  }
+
+  private waitForDrain(): Promise<void> {
+    // One shared waiter: concurrent searches need not each add a 'drain' listener.
+    this.drainWait ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        this.drainWait = undefined;
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    return this.drainWait;
+  }
+
+  private abandon(target: number): void {
+    const run = this.running.get(target);
+    if (run) {
+      run.abandoned = true;
+      run.controller.abort();
+      return;
+    }
+    // Not started yet (waiting behind a bind): drop it silently.
+    const i = this.queue.findIndex((q) => q.msg.messageId === target);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private resetToAnonymous(): void {
+    this.session.bindDn = '';
+    this.session.bindNdn = '';
+    this.session.authMethod = 'anonymous';
+  }
+
+  // ---- output and lifecycle -----------------------------------------------------------------
+
+  /** Writes one PDU; false means the socket buffer is full (or the socket is gone). */
+  private write(buf: Buffer): boolean {
+    if (this.closing || this.socket.destroyed) return false;
+    try {
+      return this.socket.write(buf);
+    } catch (err) {
+      this.log.debug(`${this.tag} write failed: ${describe(err)}`);
+      return false;
+    }
+  }
+
+  /** Closes gracefully: optional Notice of Disconnection, flush, then end the socket. */
+  private close(notice?: { code: number; message: string }): void {
+    if (this.closing) return;
+    if (notice) this.write(encodeNoticeOfDisconnection(notice.code, notice.message));
+    this.closing = true;
+    this.chunks = [];
+    this.buffered = 0;
+    this.queue.length = 0;
+    this.abortAll();
+    this.clearIdleTimer();
+    try {
+      this.socket.end();
+    } catch {
+      /* already gone */
+    }
+    // A peer that never reads or never closes its side must not keep the socket alive.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private abortAll(): void {
+    for (const run of this.running.values()) {
+      run.abandoned = true;
+      run.controller.abort();
+    }
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    this.queue.length = 0;
+    this.chunks = [];
+    this.abortAll();
+    this.clearIdleTimer();
+    this.log.debug(`${this.tag} closed`);
+    try {
+      this.opts.handler.disconnect?.(this.session);
+    } catch (err) {
+      this.log.warn(`${this.tag} disconnect handler failed: ${describe(err)}`);
+    }
+    try {
+      this.opts.onClose?.(this);
+    } catch (err) {
+      this.log.warn(`${this.tag} close callback failed: ${describe(err)}`);
+    }
+  }
+
+  // ---- idle timeout -------------------------------------------------------------------------
+
+  /** Arms the idle timer when nothing is in progress; a running operation keeps it disarmed. */
+  private armIdleTimer(): void {
+    const timeout = this.opts.idleTimeout;
+    if (timeout <= 0 || this.closing || this.idleTimer) return;
+    if (this.running.size > 0 || this.queue.length > 0) return;
+    const wait = Math.max(0, this.lastRequest + timeout - Date.now());
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.running.size > 0 || this.queue.length > 0) return;
+      if (Date.now() - this.lastRequest >= timeout) {
+        this.log.debug(`${this.tag} idle for ${timeout} ms, closing`);
+        this.close();
+      } else {
+        this.armIdleTimer();
+      }
+    }, wait);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+}

@@ -1,0 +1,391 @@
+// Decoding of one LDAPMessage PDU (RFC 4511 §4) into the plain request types of the seam
+// (directory/requests.ts). Any problem is a ProtocolError carrying what was decoded so far, so
+// the connection can answer protocolError for that operation or close the session.
+
+import { ResultCode } from '../errors.js';
+import type {
+  AddRequest,
+  AttributeValues,
+  BindRequest,
+  CompareRequest,
+  Control,
+  DeleteRequest,
+  ExtendedRequest,
+  Filter,
+  ModifyDNRequest,
+  ModifyOperation,
+  ModifyRequest,
+  SearchRequest,
+  SearchScope,
+} from '../directory/requests.js';
+import { BerError, BerReader, Tag } from './ber.js';
+
+/** Protocol op tags of requests (RFC 4511 §4.2 to §4.12). */
+export const RequestTag = {
+  bind: 0x60,
+  unbind: 0x42,
+  search: 0x63,
+  modify: 0x66,
+  add: 0x68,
+  delete: 0x4a,
+  modifyDN: 0x6c,
+  compare: 0x6e,
+  abandon: 0x50,
+  extended: 0x77,
+} as const;
+
+export type RequestOp =
+  | { type: 'bind'; request: BindRequest }
+  | { type: 'unbind' }
+  | { type: 'search'; request: SearchRequest }
+  | { type: 'modify'; request: ModifyRequest }
+  | { type: 'add'; request: AddRequest }
+  | { type: 'delete'; request: DeleteRequest }
+  | { type: 'modifyDN'; request: ModifyDNRequest }
+  | { type: 'compare'; request: CompareRequest }
+  | { type: 'abandon'; messageId: number }
+  | { type: 'extended'; request: ExtendedRequest };
+
+export interface LdapMessage {
+  messageId: number;
+  op: RequestOp;
+  controls: Control[];
+}
+
+/**
+ * A PDU that cannot be processed. `fatal` means the envelope itself is broken (RFC 4511 §4.1.1:
+ * Notice of Disconnection and close); otherwise the operation can be answered with `resultCode`.
+ */
+export class ProtocolError extends Error {
+  readonly messageId: number | undefined;
+  /** The protocol op tag, when it was read. */
+  readonly opTag: number | undefined;
+  readonly fatal: boolean;
+  readonly resultCode: number;
+
+  constructor(
+    message: string,
+    opts: { messageId?: number; opTag?: number; fatal: boolean; resultCode?: number },
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.messageId = opts.messageId;
+    this.opTag = opts.opTag;
+    this.fatal = opts.fatal;
+    this.resultCode = opts.resultCode ?? ResultCode.protocolError;
+  }
+}
+
+/** A well-formed PDU whose content is not acceptable: answered, not fatal. */
+class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly resultCode: number = ResultCode.protocolError,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_INT = 0x7fffffff;
+/** Deep enough for any real filter; stops stack exhaustion from crafted nesting. */
+const MAX_FILTER_DEPTH = 64;
+
+const SCOPES: readonly SearchScope[] = ['base', 'one', 'sub', 'children'];
+const MOD_OPS: readonly ModifyOperation[] = ['add', 'delete', 'replace', 'increment'];
+
+function intInRange(n: number, min: number, max: number, what: string): number {
+  if (n < min || n > max) throw new Invalid(`${what} out of range: ${n}`);
+  return n;
+}
+
+/** Decodes the LDAPMessage in buf[start, end) (one complete TLV, as framed by the connection). */
+export function decodeMessage(buf: Buffer, start = 0, end = buf.length): LdapMessage {
+  const r = new BerReader(buf, start, end);
+  let messageId: number | undefined;
+  let opTag: number | undefined;
+  try {
+    r.enter(Tag.sequence);
+    messageId = r.readInteger();
+    if (messageId < 0 || messageId > MAX_INT) throw new BerError('bad-value', `messageID ${messageId} out of range`);
+    opTag = r.peek();
+    if (opTag === -1) throw new BerError('truncated', 'no protocolOp');
+    // The op is decoded after the controls: a structural error anywhere in the envelope is fatal,
+    // while a bad op content can still be answered with the message's ID.
+    const opStart = r.pos;
+    const opEnd = r.readHeader();
+    r.pos = opEnd;
+    let controls: Control[] = [];
+    // Elements after the op other than [0] controls are ignored (RFC 4511 §4: extensibility).
+    while (!r.atEnd()) {
+      if (r.peek() === 0xa0) controls = decodeControls(r);
+      else r.skip();
+    }
+    const opReader = new BerReader(buf, opStart, opEnd);
+    opReader.enter();
+    const op = decodeOp(opTag, opReader, messageId);
+    return { messageId, op, controls };
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    if (err instanceof Invalid) {
+      throw new ProtocolError(err.message, { messageId, opTag, fatal: false, resultCode: err.resultCode });
+    }
+    if (err instanceof BerError) throw new ProtocolError(err.message, { messageId, opTag, fatal: true });
+    throw err;
+  }
+}
+
+function decodeControls(r: BerReader): Control[] {
+  const outer = r.enter(0xa0);
+  const controls: Control[] = [];
+  while (!r.atEnd()) {
+    const cOuter = r.enter(Tag.sequence);
+    const oid = r.readString();
+    let critical = false;
+    let value: Buffer | undefined;
+    while (!r.atEnd()) {
+      const t = r.peek();
+      if (t === Tag.boolean) critical = r.readBoolean();
+      else if (t === Tag.octetString) value = r.readOctets();
+      else r.skip();
+    }
+    r.leave(cOuter);
+    controls.push(value === undefined ? { oid, critical } : { oid, critical, value });
+  }
+  r.leave(outer);
+  return controls;
+}
+
+/** The content of a primitive op (DelRequest, UnbindRequest, AbandonRequest). */
+function primitive(r: BerReader): Buffer {
+  return r.buf.subarray(r.pos, r.end);
+}
+
+function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
+  switch (tag) {
+    case RequestTag.bind:
+      return { type: 'bind', request: decodeBind(r) };
+    case RequestTag.unbind:
+      return { type: 'unbind' };
+    case RequestTag.search:
+      return { type: 'search', request: decodeSearch(r) };
+    case RequestTag.modify:
+      return { type: 'modify', request: decodeModify(r) };
+    case RequestTag.add:
+      return { type: 'add', request: decodeAdd(r) };
+    case RequestTag.delete:
+      return { type: 'delete', request: { dn: primitive(r).toString('utf8') } satisfies DeleteRequest };
+    case RequestTag.modifyDN:
+      return { type: 'modifyDN', request: decodeModifyDN(r) };
+    case RequestTag.compare:
+      return { type: 'compare', request: decodeCompare(r) };
+    case RequestTag.abandon: {
+      const v = primitive(r);
+      if (v.length < 1 || v.length > 4) throw new BerError('bad-value', 'abandon: bad messageID');
+      return { type: 'abandon', messageId: v.readIntBE(0, v.length) };
+    }
+    case RequestTag.extended:
+      return { type: 'extended', request: decodeExtended(r) };
+    default:
+      throw new ProtocolError(`unknown protocol op 0x${tag.toString(16)}`, { messageId, opTag: tag, fatal: true });
+  }
+}
+
+function decodeBind(r: BerReader): BindRequest {
+  const version = r.readInteger();
+  const name = r.readString();
+  const t = r.peek();
+  if (t === 0x80) {
+    return { version, name, auth: { kind: 'simple', password: r.readOctets(0x80) } };
+  }
+  if (t === 0xa3) {
+    const outer = r.enter(0xa3);
+    const mechanism = r.readString();
+    const credentials = r.peek() === Tag.octetString ? r.readOctets() : undefined;
+    r.leave(outer);
+    return {
+      version,
+      name,
+      auth: credentials === undefined ? { kind: 'sasl', mechanism } : { kind: 'sasl', mechanism, credentials },
+    };
+  }
+  if (t === -1) throw new BerError('truncated', 'bind without authentication');
+  throw new Invalid(`authentication choice 0x${t.toString(16)} not supported`, ResultCode.authMethodNotSupported);
+}
+
+function decodeSearch(r: BerReader): SearchRequest {
+  const base = r.readString();
+  const scope = SCOPES[intInRange(r.readEnumerated(), 0, 3, 'scope')]!;
+  const derefAliases = intInRange(r.readEnumerated(), 0, 3, 'derefAliases');
+  const sizeLimit = intInRange(r.readInteger(), 0, MAX_INT, 'sizeLimit');
+  const timeLimit = intInRange(r.readInteger(), 0, MAX_INT, 'timeLimit');
+  const typesOnly = r.readBoolean();
+  const filter = decodeFilter(r, 0);
+  const attributes: string[] = [];
+  const outer = r.enter(Tag.sequence);
+  while (!r.atEnd()) attributes.push(r.readString());
+  r.leave(outer);
+  return { base, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+}
+
+/** Reads the content of an AttributeValueAssertion: attributeDesc then assertionValue. */
+function readAva(r: BerReader): { attribute: string; value: Buffer } {
+  const attribute = r.readString();
+  const value = r.readOctets();
+  return { attribute, value };
+}
+
+function decodeFilter(r: BerReader, depth: number): Filter {
+  if (depth > MAX_FILTER_DEPTH) throw new Invalid('filter nested too deeply');
+  const tag = r.peek();
+  if (tag === -1) throw new BerError('truncated', 'missing filter');
+  if (tag === 0x87) {
+    return { type: 'present', attribute: r.readString(0x87) };
+  }
+  const outer = r.enter();
+  let f: Filter;
+  switch (tag) {
+    case 0xa0:
+    case 0xa1: {
+      const filters: Filter[] = [];
+      while (!r.atEnd()) filters.push(decodeFilter(r, depth + 1));
+      f = { type: tag === 0xa0 ? 'and' : 'or', filters };
+      break;
+    }
+    case 0xa2:
+      f = { type: 'not', filter: decodeFilter(r, depth + 1) };
+      break;
+    case 0xa3:
+      f = { type: 'equality', ...readAva(r) };
+      break;
+    case 0xa5:
+      f = { type: 'ge', ...readAva(r) };
+      break;
+    case 0xa6:
+      f = { type: 'le', ...readAva(r) };
+      break;
+    case 0xa8:
+      f = { type: 'approx', ...readAva(r) };
+      break;
+    case 0xa4:
+      f = decodeSubstrings(r);
+      break;
+    case 0xa9:
+      f = decodeExtensible(r);
+      break;
+    default:
+      throw new Invalid(`unknown filter choice 0x${tag.toString(16)}`);
+  }
+  r.leave(outer);
+  return f;
+}
+
+function decodeSubstrings(r: BerReader): Filter {
+  const attribute = r.readString();
+  const outer = r.enter(Tag.sequence);
+  let initial: Buffer | undefined;
+  let final: Buffer | undefined;
+  const any: Buffer[] = [];
+  let count = 0;
+  while (!r.atEnd()) {
+    const t = r.peek();
+    const v = r.readOctets(t);
+    // RFC 4511 §4.5.1.7.2: at most one initial, first; at most one final, last.
+    if (final !== undefined) throw new Invalid('substrings: final must be the last element');
+    if (t === 0x80) {
+      if (count > 0) throw new Invalid('substrings: initial must be the first element');
+      initial = v;
+    } else if (t === 0x81) any.push(v);
+    else if (t === 0x82) final = v;
+    else throw new Invalid(`substrings: unknown choice 0x${t.toString(16)}`);
+    count++;
+  }
+  if (count === 0) throw new Invalid('substrings: empty');
+  r.leave(outer);
+  const f: Filter = { type: 'substrings', attribute, any };
+  if (initial !== undefined) f.initial = initial;
+  if (final !== undefined) f.final = final;
+  return f;
+}
+
+function decodeExtensible(r: BerReader): Filter {
+  let rule: string | undefined;
+  let attribute: string | undefined;
+  let value: Buffer | undefined;
+  let dnAttributes = false;
+  while (!r.atEnd()) {
+    const t = r.peek();
+    if (t === 0x81) rule = r.readString(0x81);
+    else if (t === 0x82) attribute = r.readString(0x82);
+    else if (t === 0x83) value = r.readOctets(0x83);
+    else if (t === 0x84) dnAttributes = r.readBoolean(0x84);
+    else r.skip();
+  }
+  if (value === undefined) throw new Invalid('extensibleMatch without matchValue');
+  const f: Filter = { type: 'extensible', value, dnAttributes };
+  if (rule !== undefined) f.rule = rule;
+  if (attribute !== undefined) f.attribute = attribute;
+  return f;
+}
+
+/** Reads a PartialAttribute SEQUENCE { type, vals SET OF value }. */
+function readPartialAttribute(r: BerReader, what: string): AttributeValues {
+  const outer = r.enter(Tag.sequence);
+  const type = r.readString();
+  const values: Buffer[] = [];
+  const vOuter = r.enter(Tag.set);
+  while (!r.atEnd()) values.push(r.readOctets());
+  r.leave(vOuter);
+  r.leave(outer);
+  if (type === '') throw new Invalid(`${what}: empty attribute description`);
+  return { type, values };
+}
+
+function decodeModify(r: BerReader): ModifyRequest {
+  const dn = r.readString();
+  const outer = r.enter(Tag.sequence);
+  const changes: ModifyRequest['changes'] = [];
+  while (!r.atEnd()) {
+    const cOuter = r.enter(Tag.sequence);
+    const op = r.readEnumerated();
+    const operation = MOD_OPS[op];
+    const { type, values } = readPartialAttribute(r, 'modify');
+    r.leave(cOuter);
+    if (operation === undefined) throw new Invalid(`modify: unknown operation ${op}`);
+    changes.push({ operation, type, values });
+  }
+  r.leave(outer);
+  return { dn, changes };
+}
+
+function decodeAdd(r: BerReader): AddRequest {
+  const dn = r.readString();
+  const outer = r.enter(Tag.sequence);
+  const attributes: AttributeValues[] = [];
+  while (!r.atEnd()) attributes.push(readPartialAttribute(r, 'add'));
+  r.leave(outer);
+  return { dn, attributes };
+}
+
+function decodeModifyDN(r: BerReader): ModifyDNRequest {
+  const dn = r.readString();
+  const newRdn = r.readString();
+  const deleteOldRdn = r.readBoolean();
+  const req: ModifyDNRequest = { dn, newRdn, deleteOldRdn };
+  if (r.peek() === 0x80) req.newSuperior = r.readString(0x80);
+  return req;
+}
+
+function decodeCompare(r: BerReader): CompareRequest {
+  const dn = r.readString();
+  const outer = r.enter(Tag.sequence);
+  const { attribute, value } = readAva(r);
+  r.leave(outer);
+  return { dn, attribute, value };
+}
+
+function decodeExtended(r: BerReader): ExtendedRequest {
+  const oid = r.readString(0x80);
+  const req: ExtendedRequest = { oid };
+  if (r.peek() === 0x81) req.value = r.readOctets(0x81);
+  return req;
+}

@@ -1,0 +1,141 @@
+// Encoding of LDAP responses (RFC 4511 §4.2 to §4.13) into complete LDAPMessage PDUs. Each
+// function returns one Buffer ready for the socket: a response is encoded exactly once.
+
+import type {
+  BindResponse,
+  Control,
+  ExtendedResponse,
+  LdapResult,
+  SearchEntry,
+} from '../directory/requests.js';
+import { BerWriter, Tag } from './ber.js';
+
+/** Protocol op tags of responses. */
+export const ResponseTag = {
+  bind: 0x61,
+  searchEntry: 0x64,
+  searchDone: 0x65,
+  modify: 0x67,
+  add: 0x69,
+  delete: 0x6b,
+  modifyDN: 0x6d,
+  compare: 0x6f,
+  extended: 0x78,
+  intermediate: 0x79,
+} as const;
+
+export const NOTICE_OF_DISCONNECTION = '1.3.6.1.4.1.1466.20036';
+
+export interface IntermediateResponse {
+  oid?: string;
+  value?: Buffer;
+  controls?: Control[];
+}
+
+function start(messageId: number, opTag: number, sizeHint = 128): BerWriter {
+  const w = new BerWriter(sizeHint);
+  w.startSequence();
+  w.writeInteger(messageId);
+  w.startSequence(opTag);
+  return w;
+}
+
+function finish(w: BerWriter, controls: Control[] | undefined): Buffer {
+  w.endSequence();
+  if (controls && controls.length > 0) {
+    w.startSequence(0xa0);
+    for (const c of controls) {
+      w.startSequence();
+      w.writeString(c.oid);
+      if (c.critical) w.writeBoolean(true);
+      if (c.value !== undefined) w.writeOctets(c.value);
+      w.endSequence();
+    }
+    w.endSequence();
+  }
+  w.endSequence();
+  return w.toBuffer();
+}
+
+function writeResult(w: BerWriter, r: LdapResult): void {
+  w.writeEnumerated(r.code);
+  w.writeString(r.matchedDN);
+  w.writeString(r.message);
+}
+
+/** Any response that is a bare LDAPResult (search done, modify, add, delete, modDN, compare). */
+export function encodeResult(messageId: number, opTag: number, result: LdapResult): Buffer {
+  const w = start(messageId, opTag);
+  writeResult(w, result);
+  return finish(w, result.controls);
+}
+
+export function encodeBindResponse(messageId: number, res: BindResponse): Buffer {
+  const w = start(messageId, ResponseTag.bind);
+  writeResult(w, res);
+  if (res.serverSaslCreds !== undefined) w.writeOctets(res.serverSaslCreds, 0x87);
+  return finish(w, res.controls);
+}
+
+export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
+  const w = start(messageId, ResponseTag.searchEntry, 512);
+  w.writeString(entry.dn);
+  w.startSequence();
+  for (const a of entry.attributes) {
+    w.startSequence();
+    w.writeString(a.type);
+    w.startSequence(Tag.set);
+    for (const v of a.values) {
+      if (typeof v === 'string') w.writeString(v);
+      else w.writeOctets(v);
+    }
+    w.endSequence();
+    w.endSequence();
+  }
+  w.endSequence();
+  return finish(w, entry.controls);
+}
+
+export function encodeSearchDone(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.searchDone, res);
+}
+
+export function encodeModifyResponse(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.modify, res);
+}
+
+export function encodeAddResponse(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.add, res);
+}
+
+export function encodeDeleteResponse(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.delete, res);
+}
+
+export function encodeModifyDNResponse(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.modifyDN, res);
+}
+
+export function encodeCompareResponse(messageId: number, res: LdapResult): Buffer {
+  return encodeResult(messageId, ResponseTag.compare, res);
+}
+
+export function encodeExtendedResponse(messageId: number, res: ExtendedResponse): Buffer {
+  const w = start(messageId, ResponseTag.extended);
+  writeResult(w, res);
+  if (res.oid !== undefined) w.writeString(res.oid, 0x8a);
+  if (res.value !== undefined) w.writeOctets(res.value, 0x8b);
+  return finish(w, res.controls);
+}
+
+export function encodeIntermediateResponse(messageId: number, res: IntermediateResponse): Buffer {
+  const w = start(messageId, ResponseTag.intermediate);
+  if (res.oid !== undefined) w.writeString(res.oid, 0x80);
+  if (res.value !== undefined) w.writeOctets(res.value, 0x81);
+  return finish(w, res.controls);
+}
+
+/** The unsolicited Notice of Disconnection (RFC 4511 §4.4.1): messageID 0, before closing. */
+export function encodeNoticeOfDisconnection(code: number, message: string): Buffer {
+  return encodeExtendedResponse(0, { code, matchedDN: '', message, oid: NOTICE_OF_DISCONNECTION });
+}

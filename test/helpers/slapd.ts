@@ -1,0 +1,162 @@
+// A private OpenLDAP slapd (Debian's) for differential tests: its own temp dir, a free loopback
+// port, the project's schema set, data loaded offline with slapadd before it starts.
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { runTool } from './tools.js';
+
+const execFileP = promisify(execFile);
+
+export const SUFFIX = 'dc=example,dc=domain';
+export const ROOT_DN = `cn=admin,${SUFFIX}`;
+export const ROOT_PW = 'secret';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const SLAPD = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
+const SLAPADD = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
+
+/** The Asterisk schema: the project's copy once it ships one, else the verbatim reference. */
+export function asteriskSchemaFile(): string {
+  const own = path.join(repoRoot, 'schema/asterisk.schema');
+  if (existsSync(own)) return own;
+  return '/work/shared/reference/asterisk/asterisk.ldap-schema';
+}
+
+export function slapdAvailable(): boolean {
+  return existsSync(SLAPD) || existsSync('/usr/sbin/slapd');
+}
+
+/** A free TCP port on 127.0.0.1 (bound with port 0, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SlapdOptions {
+  /** LDIF loaded with slapadd before the server starts. */
+  ldif?: string;
+  suffix?: string;
+}
+
+export interface Slapd {
+  url: string;
+  port: number;
+  dir: string;
+  suffix: string;
+  rootDn: string;
+  rootPw: string;
+  stop(): Promise<void>;
+}
+
+function slapdConf(dir: string, suffix: string): string {
+  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `/etc/ldap/schema/${s}.schema`);
+  schemas.push(asteriskSchemaFile());
+  return [
+    ...schemas.map((s) => `include ${s}`),
+    `pidfile ${dir}/slapd.pid`,
+    `argsfile ${dir}/slapd.args`,
+    'modulepath /usr/lib/ldap',
+    'moduleload back_mdb',
+    // Let ACLs decide anonymous writes (50), as astldap does, instead of slapd's blanket 8.
+    'allow update_anon',
+    'sizelimit 500',
+    'timelimit 3600',
+    'database mdb',
+    'maxsize 1073741824',
+    `suffix "${suffix}"`,
+    `rootdn "cn=admin,${suffix}"`,
+    `rootpw ${ROOT_PW}`,
+    `directory ${dir}/db`,
+    'index objectClass eq',
+    'index cn,uid,mail eq,sub',
+    'access to attrs=userPassword by self write by anonymous auth by * none',
+    'access to * by * read',
+    '',
+  ].join('\n');
+}
+
+/** Starts slapd; resolves once it answers a root DSE search. */
+export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
+  const suffix = opts.suffix ?? SUFFIX;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-slapd-'));
+  mkdirSync(path.join(dir, 'db'));
+  const conf = path.join(dir, 'slapd.conf');
+  writeFileSync(conf, slapdConf(dir, suffix));
+  try {
+    if (opts.ldif !== undefined) {
+      const ldifFile = path.join(dir, 'load.ldif');
+      writeFileSync(ldifFile, opts.ldif);
+      await execFileP(SLAPADD, ['-q', '-f', conf, '-l', ldifFile]);
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`slapadd failed: ${e.stderr ?? e.message}`);
+  }
+
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let lastErr = '';
+  // A port picked by bind-to-0 can be taken in between: retry a few times.
+  for (let attempt = 0; attempt < 5 && !child; attempt++) {
+    port = await freePort();
+    const c = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `ldap://127.0.0.1:${port}/`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    c.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    let exited = false;
+    c.on('exit', () => (exited = true));
+    const url = `ldap://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !exited; i++) {
+      const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], {
+        timeoutMs: 5000,
+      }).catch(() => undefined);
+      if (r?.code === 0) {
+        child = c;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    if (!child) {
+      lastErr = stderr;
+      if (!exited) c.kill('SIGKILL');
+    }
+  }
+  if (!child) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`slapd did not start: ${lastErr}`);
+  }
+  const proc = child;
+  return {
+    url: `ldap://127.0.0.1:${port}`,
+    port,
+    dir,
+    suffix,
+    rootDn: `cn=admin,${suffix}`,
+    rootPw: ROOT_PW,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const gone = new Promise((res) => proc.once('exit', res));
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await gone;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

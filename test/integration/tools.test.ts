@@ -1,0 +1,162 @@
+// The built server (dist/cli/main.js, packaged config and seed, a temp data dir) driven by
+// OpenLDAP's own command-line tools, with LDIF files; outputs and exit codes asserted.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { repoRoot } from '../helpers/slapd.js';
+import { attrValues, bindArgs, parseLdifEntries, runTool, type LdapTool } from '../helpers/tools.js';
+
+const B = 'dc=example,dc=domain';
+const ADMIN = [`cn=admin,${B}`, 'secret'] as const;
+const USER_LDIF = path.join(repoRoot, 'test/fixtures/createduser.ldif');
+const USER_DN = `cn=2000,ou=sip,${B}`;
+
+describe('ldap-utils against the built server', () => {
+  let dir: string;
+  let server: SpawnedAstldap;
+  const serve = () => spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
+  const tool = (t: LdapTool, args: string[], who: 'anon' | 'admin' = 'admin', stdin?: string) =>
+    runTool(t, ['-H', server.url, ...(who === 'admin' ? bindArgs(...ADMIN) : bindArgs()), ...args], { stdin });
+  const search = (args: string[], who: 'anon' | 'admin' = 'anon') => tool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], who);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-tools-'));
+    server = await serve();
+  });
+  afterAll(async () => {
+    await server?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ldapsearch lists the seed', async () => {
+    const plain = await tool('ldapsearch', ['-b', B], 'anon');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/^result: 0 Success$/m);
+    const r = await search(['-b', B, '-s', 'one', '(objectClass=organizationalUnit)', 'ou']);
+    expect(r.code, r.stderr).toBe(0);
+    const ous = parseLdifEntries(r.stdout).map((e) => attrValues(e, 'ou')[0]).sort();
+    expect(ous).toEqual(['config', 'extensions', 'people', 'queues', 'services', 'sip', 'voicemail']);
+    const base = await search(['-b', B, '-s', 'base']);
+    expect(base.code).toBe(0);
+    expect(attrValues(parseLdifEntries(base.stdout)[0]!, 'dc')).toEqual(['example']);
+  });
+
+  it('ldapadd -f createduser.ldif, then ldapsearch returns it', async () => {
+    const r = await tool('ldapadd', ['-f', USER_LDIF]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`adding new entry "${USER_DN}"`);
+    await expectCreatedUser();
+  });
+
+  it('the added entry survives a SIGTERM restart on the same data dir', async () => {
+    const exit = await server.kill('SIGTERM');
+    expect(exit).toBe(0);
+    server = await serve();
+    await expectCreatedUser();
+  });
+
+  it('the subschema entry lists the Asterisk classes', async () => {
+    const r = await search(['-b', 'cn=subschema', '-s', 'base', '+']);
+    expect(r.code, r.stderr).toBe(0);
+    const [e] = parseLdifEntries(r.stdout);
+    const classes = attrValues(e!, 'objectClasses').join('\n');
+    expect(classes).toMatch(/NAME 'AsteriskSIPUser'/);
+    expect(classes).toMatch(/NAME 'AsteriskAccount'/);
+    expect(attrValues(e!, 'attributeTypes').join('\n')).toMatch(/NAME 'AstAccountName'/);
+  });
+
+  it('ldapmodify changes attributes', async () => {
+    const change = [`dn: ${USER_DN}`, 'changetype: modify', 'replace: AstAccountHost', 'AstAccountHost: 192.0.2.5', '-', 'add: AstAccountContext', 'AstAccountContext: default', '-', ''].join('\n');
+    const r = await tool('ldapmodify', [], 'admin', change);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`modifying entry "${USER_DN}"`);
+    const s = await search(['-b', USER_DN, '-s', 'base', 'AstAccountHost', 'AstAccountContext']);
+    const [e] = parseLdifEntries(s.stdout);
+    expect(attrValues(e!, 'AstAccountHost')).toEqual(['192.0.2.5']);
+    expect(attrValues(e!, 'AstAccountContext')).toEqual(['default']);
+    const bad = await tool('ldapmodify', [], 'admin', [`dn: ${USER_DN}`, 'changetype: modify', 'delete: AstAccountMailbox', '-', ''].join('\n'));
+    expect(bad.code).toBe(16);
+  });
+
+  it('ldapmodrdn renames', async () => {
+    const r = await tool('ldapmodrdn', ['-r', USER_DN, 'cn=2002']);
+    expect(r.code, r.stderr).toBe(0);
+    const gone = await search(['-b', USER_DN, '-s', 'base']);
+    expect(gone.code).toBe(32);
+    const s = await search(['-b', `cn=2002,ou=sip,${B}`, '-s', 'base', 'cn']);
+    expect(s.code).toBe(0);
+    expect(attrValues(parseLdifEntries(s.stdout)[0]!, 'cn')).toEqual(['2002']);
+    const dup = await tool('ldapmodrdn', [`cn=2002,ou=sip,${B}`, 'cn=1000']);
+    expect(dup.code).toBe(68);
+  });
+
+  it('ldapcompare answers TRUE and FALSE', async () => {
+    const t = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2000'], 'anon');
+    expect(t.code, t.stderr).toBe(6);
+    expect(t.stdout.trim()).toBe('TRUE');
+    const f = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2001'], 'anon');
+    expect(f.code).toBe(5);
+    expect(f.stdout.trim()).toBe('FALSE');
+    const m = await tool('ldapcompare', [`cn=9999,ou=sip,${B}`, 'cn:9999'], 'anon');
+    expect(m.code).toBe(32);
+  });
+
+  it('ldapdelete removes the entry', async () => {
+    const r = await tool('ldapdelete', [`cn=2002,ou=sip,${B}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = await search(['-b', `cn=2002,ou=sip,${B}`, '-s', 'base']);
+    expect(s.code).toBe(32);
+    expect(s.stderr).toMatch(/Matched DN: ou=sip,dc=example,dc=domain/);
+    const again = await tool('ldapdelete', [`cn=2002,ou=sip,${B}`]);
+    expect(again.code).toBe(32);
+    const nonLeaf = await tool('ldapdelete', [`ou=sip,${B}`]);
+    expect(nonLeaf.code).toBe(66);
+    const anon = await tool('ldapdelete', [`cn=1001,ou=sip,${B}`], 'anon');
+    expect(anon.code).toBe(50);
+  });
+
+  it('ldapwhoami as the administrator, anonymous, a user and the Asterisk service account', async () => {
+    const admin = await tool('ldapwhoami', []);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(admin.stdout.trim()).toBe(`dn:cn=admin,${B}`);
+    const anon = await tool('ldapwhoami', [], 'anon');
+    expect(anon.code).toBe(0);
+    expect(anon.stdout.trim()).toBe('anonymous');
+    const alice = await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(`uid=alice,ou=people,${B}`, 'alice-password')]);
+    expect(alice.code, alice.stderr).toBe(0);
+    expect(alice.stdout.trim()).toBe(`dn:uid=alice,ou=people,${B}`);
+    const svc = await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(`cn=asterisk,ou=services,${B}`, 'asterisk')]);
+    expect(svc.code, svc.stderr).toBe(0);
+    const wrong = await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(`uid=alice,ou=people,${B}`, 'nope')]);
+    expect(wrong.code).toBe(49);
+    const wrongAdmin = await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(ADMIN[0], 'nope')]);
+    expect(wrongAdmin.code).toBe(49);
+  });
+
+  it('stored userPassword is hashed, readable by the administrator only', async () => {
+    const r = await search(['-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword'], 'admin');
+    expect(r.code, r.stderr).toBe(0);
+    const [pw] = attrValues(parseLdifEntries(r.stdout)[0]!, 'userPassword');
+    expect(pw).toMatch(/^\{[A-Z0-9-]+\}/);
+    expect(pw).not.toContain('alice-password');
+    const anon = await search(['-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword']);
+    expect(anon.code).toBe(0);
+    expect(attrValues(parseLdifEntries(anon.stdout)[0]!, 'userPassword')).toEqual([]);
+  });
+
+  async function expectCreatedUser(): Promise<void> {
+    const r = await search(['-b', USER_DN, '-s', 'base']);
+    expect(r.code, r.stderr).toBe(0);
+    const [got] = parseLdifEntries(r.stdout);
+    const [want] = parseLdifEntries(readFileSync(USER_LDIF, 'utf8'));
+    expect(got!.dn.toLowerCase()).toBe(USER_DN.toLowerCase());
+    for (const [key, attr] of want!.attrs) {
+      const values = attrValues(got!, key);
+      if (key === 'objectclass') expect(values.map((v) => v.toLowerCase())).toEqual(expect.arrayContaining(attr.values.map((v) => v.toLowerCase())));
+      else expect(values.sort(), key).toEqual([...attr.values].sort());
+    }
+  }
+});

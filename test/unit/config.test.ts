@@ -1,0 +1,42 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, packageRoot } from '../../src/config/config.js';
+
+describe('config', () => {
+  it('has the embedded defaults', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.suffix).toBe('dc=example,dc=domain');
+    expect(c.admin.dn).toBe('cn=admin,dc=example,dc=domain');
+    expect(c.listen).toEqual(['ldap://127.0.0.1:1389']);
+    expect(c.dbPath).toBe(path.join(packageRoot, 'data', 'db'));
+  });
+
+  it('reads the shipped config.yaml, and the environment overrides the admin password', () => {
+    const c = loadConfig({ file: path.join(packageRoot, 'config.yaml'), env: { ASTLDAP_ADMIN_PASSWORD: 'from-env' } });
+    expect(c.admin.password).toBe('from-env');
+    expect(c.store.indexes['AstExtension']).toEqual(['eq', 'sub']);
+    expect(c.schema.dir).toBe(path.join(packageRoot, 'schema'));
+  });
+
+  it('resolves paths against the config file and lets overrides win', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'astldap-cfg-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'dataDir: here\nlisten: [ldap://127.0.0.1:0]\nlimits: { sizeLimit: 7 }\n');
+    const c = loadConfig({ file, env: {}, overrides: { listen: ['ldap://127.0.0.1:5'] } });
+    expect(c.dataDir).toBe(path.join(dir, 'here'));
+    expect(c.dbPath).toBe(path.join(dir, 'here', 'db'));
+    expect(c.listen).toEqual(['ldap://127.0.0.1:5']);
+    expect(c.limits.sizeLimit).toBe(7);
+    expect(c.limits.timeLimit).toBe(3600);
+  });
+
+  it('rejects invalid settings with a clear message', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'astldap-cfg-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'limits: { sizeLimit: -1 }\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: {}, overrides: { listen: ['http://x'] } })).toThrow(/unsupported URL/);
+  });
+});
