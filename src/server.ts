@@ -100,7 +100,6 @@ export class AstldapServer {
       await store.close();
       throw err;
     }
-    for (const u of server.urls) log.info(`listening on ${u}`);
     return server;
   }
 

@@ -113,7 +113,9 @@ export async function search(
   const inScope = scopeTest(req.scope, baseNdn);
   const candidates = await planCandidates(dir.store, compiled.hint);
   if (candidates) {
+    // Parents before children, as a subtree walk gives them (clients re-import what they read).
     const inside = candidates.filter(inScope);
+    if (req.scope !== 'one') sortByDepth(inside);
     for (let i = 0; i < inside.length; i += 256) {
       checkTime();
       const chunk = inside.slice(i, i + 256);
@@ -151,6 +153,18 @@ export async function search(
     await emit({ dn: rec.dn, ndn, rec });
   }
   return done();
+}
+
+function depth(ndn: string): number {
+  let d = 0;
+  for (let i = 0; i < ndn.length; i++) if (ndn.charCodeAt(i) === 44) d++;
+  return d;
+}
+
+function sortByDepth(ndns: string[]): void {
+  const d = new Map<string, number>();
+  for (const n of ndns) d.set(n, depth(n));
+  ndns.sort((a, b) => d.get(a)! - d.get(b)!);
 }
 
 function done(): LdapResult {

@@ -1,0 +1,30 @@
+// Opening the store: LevelDB on disk under the configured path, or an in-memory level for tests
+// and throwaway instances. Both implement the same contract (test/unit/store-contract.test.ts).
+
+import { mkdirSync } from 'node:fs';
+import { LevelStore } from './level-store.js';
+import type { IndexSpec, Indexer, Store } from './types.js';
+
+export * from './types.js';
+export { LevelStore } from './level-store.js';
+
+export interface OpenStoreOptions {
+  path?: string;
+  memory?: boolean;
+  indexes: IndexSpec[];
+  indexer: Indexer;
+  sync?: boolean;
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const onDisk = !opts.memory && opts.path !== undefined;
+  if (onDisk) mkdirSync(opts.path!, { recursive: true });
+  const store = new LevelStore({
+    ...(onDisk ? { path: opts.path! } : {}),
+    indexes: opts.indexes,
+    indexer: opts.indexer,
+    sync: opts.sync ?? false,
+  });
+  await store.open();
+  return store;
+}
