@@ -2,7 +2,8 @@
 // is new and that its parent exists, and store it with its operational attributes in one batch.
 
 import { LdapError, ResultCode } from '../errors.js';
-import { buildAttributes, checkRdnPresent } from './entry-build.js';
+import { prettyDn } from '../schema/dn.js';
+import { addRdnValues, buildAttributes } from './entry-build.js';
 import { success, type Directory } from './directory.js';
 import type { AddRequest, LdapResult, OperationContext } from './requests.js';
 
@@ -12,7 +13,7 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
   const ndn = dir.normalize(req.dn);
   dir.access.requireWrite(ctx.session, req.dn);
   const attrs = await buildAttributes(dir, req.attributes);
-  checkRdnPresent(dir.schema, rdns[0]!, attrs);
+  addRdnValues(dir.schema, rdns[0]!, attrs);
   const check = dir.schema.checkEntry(attrs);
   return dir.exclusive(async () => {
     if (await dir.store.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
@@ -22,7 +23,7 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
       if (!(await dir.store.get(parentNdn))) throw new LdapError(ResultCode.noSuchObject, '', await dir.matchedDn(ndn));
     }
     dir.stampCreate(attrs, ctx.session.bindDn, check.structural.name);
-    await dir.write({ entries: [{ ndn, new: { dn: req.dn, attrs } }] });
+    await dir.write({ entries: [{ ndn, new: { dn: prettyDn(req.dn), attrs } }] });
     return success();
   });
 }

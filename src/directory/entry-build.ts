@@ -63,14 +63,24 @@ export async function buildAttributes(dir: Directory, attributes: AttributeValue
   return attrs;
 }
 
-/** Each AVA of the RDN must be a value of the entry (RFC 4512 §2.3). */
-export function checkRdnPresent(schema: SchemaRegistry, rdn: Array<{ type: string; value: string }>, attrs: Record<string, string[]>): void {
+/**
+ * Add: the RDN's values become values of the entry when missing (as slapd does). A naming
+ * attribute without an equality rule, or a single-valued one holding another value, is a
+ * namingViolation.
+ */
+export function addRdnValues(schema: SchemaRegistry, rdn: Array<{ type: string; value: string }>, attrs: Record<string, string[]>): void {
   for (const ava of rdn) {
     const type = schema.attributeType(ava.type);
     if (!type) throw new LdapError(ResultCode.undefinedAttributeType, `${ava.type}: attribute type undefined`);
+    if (!type.equality) throw new LdapError(ResultCode.namingViolation, `naming attribute '${type.name}' has no equality matching rule`);
     const want = valueKey(type, ava.value);
-    if (!(attrs[type.key] ?? []).some((v) => valueKey(type, v) === want)) {
-      throw new LdapError(ResultCode.namingViolation, `value of naming attribute '${type.name}' is not present in entry`);
+    const list = attrs[type.key] ?? [];
+    if (list.some((v) => valueKey(type, v) === want)) continue;
+    if (type.singleValue && list.length) {
+      throw new LdapError(ResultCode.namingViolation, `value of single-valued naming attribute '${type.name}' conflicts with value present in entry`);
     }
+    if (type.noUserModification) throw new LdapError(ResultCode.constraintViolation, `${type.name}: no user modification allowed`);
+    list.push(ava.value);
+    attrs[type.key] = list;
   }
 }

@@ -93,14 +93,16 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
         throw new LdapError(ResultCode.notAllowedOnRDN, `value of naming attribute '${type.name}' is not present in entry`);
       }
     }
-    const check = schema.checkEntry(attrs);
+    // A changed structural class is refused before anything else is checked, as slapd does.
     const prevStructural = old.attrs['structuralobjectclass']?.[0];
-    if (prevStructural && schema.objectClass(prevStructural)?.key !== check.structural.key) {
+    const nextStructural = schema.structuralClass(attrs['objectclass'] ?? []);
+    if (prevStructural && nextStructural && schema.objectClass(prevStructural)?.key !== nextStructural.key) {
       throw new LdapError(
         ResultCode.objectClassModsProhibited,
-        `structural object class modification from '${prevStructural}' to '${check.structural.name}' not allowed`,
+        `structural object class modification from '${prevStructural}' to '${nextStructural.name}' not allowed`,
       );
     }
+    schema.checkEntry(attrs);
     dir.stampModify(attrs, ctx.session.bindDn);
     await dir.write({ entries: [{ ndn, old, new: { dn: old.dn, attrs } }] });
     return success();

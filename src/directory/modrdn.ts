@@ -2,7 +2,7 @@
 // entry. The old and new keys of every moved entry change in one batch.
 
 import { LdapError, ResultCode } from '../errors.js';
-import { formatDn } from '../schema/dn.js';
+import { formatDn, prettyDn } from '../schema/dn.js';
 import { valueKey } from './entry-build.js';
 import { success, type Directory } from './directory.js';
 import type { EntryWrite } from '../store/types.js';
@@ -24,7 +24,7 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
   const oldParentDn = formatDn(rdns.slice(1));
   const parentDn = req.newSuperior !== undefined ? req.newSuperior : oldParentDn;
   const parentNdn = req.newSuperior !== undefined ? dir.normalize(req.newSuperior) : ndn.slice(ndn.indexOf(',') + 1);
-  const newDn = parentDn === '' ? req.newRdn : `${req.newRdn},${parentDn}`;
+  const newDn = prettyDn(parentDn === '' ? req.newRdn : `${req.newRdn},${parentDn}`);
   const newNdn = dir.normalize(newDn);
 
   return dir.exclusive(async () => {

@@ -205,11 +205,9 @@ async function formatEntry(dir: Directory, session: Session, t: FilterTarget, se
     const put = (k: string, v: string) => attributes.push({ type: displayName(schema, k), values: typesOnly ? [] : [v] });
     if (want('entrydn')) put('entrydn', t.dn);
     if (want('subschemasubentry')) put('subschemasubentry', SUBSCHEMA_DN);
-    if (want('hassubordinates') || want('numsubordinates')) {
-      const n = t.rec === undefined ? 0 : await dir.store.countChildren(t.ndn);
-      if (want('hassubordinates')) put('hassubordinates', n > 0 ? 'TRUE' : 'FALSE');
-      if (want('numsubordinates')) put('numsubordinates', String(n));
-    }
+    if (want('hassubordinates')) put('hassubordinates', (await dir.store.hasChildren(t.ndn)) ? 'TRUE' : 'FALSE');
+    // Not part of '+' (slapd has no such attribute): only when asked for by name.
+    if (sel.keys.has('numsubordinates')) put('numsubordinates', String(await dir.store.countChildren(t.ndn)));
   }
   return { dn: t.dn, attributes };
 }

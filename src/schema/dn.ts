@@ -165,6 +165,25 @@ export function escapeDnValue(v: string): string {
   return out;
 }
 
+/** slapd's "pretty" value escaping: specials as upper-case hex pairs (\2C), as slapd returns DNs. */
+export function prettyDnValue(v: string): string {
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (',+"\\<>;=\0'.includes(c) || (c === '#' && i === 0) || (c === ' ' && (i === 0 || i === v.length - 1))) {
+      out += '\\' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+    } else out += c;
+  }
+  return out;
+}
+
+/** The DN in the form slapd stores and returns: no spaces around separators, hex escapes. */
+export function prettyDn(dn: string): string {
+  return parseDn(dn)
+    .map((rdn) => rdn.map((a) => `${a.type}=${prettyDnValue(a.value)}`).join('+'))
+    .join(',');
+}
+
 export function formatRdn(rdn: Rdn): string {
   return rdn.map((a) => `${a.type}=${escapeDnValue(a.value)}`).join('+');
 }

@@ -375,6 +375,18 @@ export class SchemaRegistry {
 
   // ---- entries -------------------------------------------------------------------------------
 
+  /** The most specific structural class among the values, if they form one chain. */
+  structuralClass(ocValues: string[]): ObjectClass | undefined {
+    let most: ObjectClass | undefined;
+    for (const v of ocValues) {
+      const c = this.objectClass(v.trim());
+      if (!c || c.kind !== 'STRUCTURAL') continue;
+      if (!most || this.isSubclassOf(c, most)) most = c;
+      else if (!this.isSubclassOf(most, c)) return undefined;
+    }
+    return most;
+  }
+
   /**
    * Validates a whole entry (attribute keys as stored: lowercase canonical names, maybe with
    * options). Errors carry slapd's result codes and wording.
