@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
-import { SchemaRegistry } from './schema/registry.js';
+import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { Directory, SUPPORTED_CONTROLS } from './directory/directory.js';
@@ -62,11 +62,10 @@ export class AstldapServer {
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
 
-    const schema = SchemaRegistry.create();
-    for (const f of config.schema.files) {
-      const file = path.resolve(config.schema.dir, f.endsWith('.schema') ? f : `${f}.schema`);
-      schema.loadSchemaText(readFileSync(file, 'utf8'), path.basename(file, '.schema'));
-    }
+    // The schema files first (the index configuration needs their types), then what was
+    // added or changed over LDAP and stored in the database.
+    const files = fileSources(config.schema.dir, config.schema.files);
+    let schema = buildRegistry(files);
     const specs = Directory.indexSpecs(config, schema);
     for (const name of Object.keys(config.store.indexes)) {
       if (!schema.attributeType(name)) log.warn(`index on unknown attribute type ${name} ignored`);
@@ -81,7 +80,13 @@ export class AstldapServer {
       indexer,
       sync: config.store.sync,
     });
-    const directory = new Directory({ config, schema, store, logger: log });
+    let sources = files;
+    const stored = await store.getMeta(SCHEMA_META_KEY);
+    if (stored) {
+      sources = mergeStored(files, JSON.parse(stored) as SchemaSourceText[]);
+      schema = buildRegistry(sources);
+    }
+    const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
     dirRef = directory;
 
     const server = new AstldapServer(config, directory, store, undefined as unknown as Listener, log, opts.seedLdif);
@@ -173,7 +178,9 @@ export class AstldapServer {
         filter: { type: 'present', attribute: 'objectClass' },
         attributes: opts.operational ? ['*', '+'] : ['*'],
       },
-      (e) => entries.push(e),
+      (e) => {
+        entries.push(e);
+      },
     ).catch((err: unknown) => {
       if (!(err instanceof LdapError && err.code === 32)) throw err;
     });

@@ -15,6 +15,12 @@ export interface Config {
   suffix: string;
   admin: { dn: string; password: string };
   listen: string[];
+  /**
+   * The ldapi:// (Unix socket) listener: a bare `ldapi://` in listen uses `path` (default
+   * <dataDir>/ldapi). The socket is created mode 0600: only the server's user (and root) can
+   * connect, which is what SASL EXTERNAL then authenticates.
+   */
+  ldapi: { path: string; identity?: string };
   /** Directory for the database and other run-time files. */
   dataDir: string;
   /** LevelDB directory (default <dataDir>/db); ignored when memory is true. */
@@ -55,7 +61,8 @@ export function defaultConfig(): Config {
   return {
     suffix: 'dc=example,dc=domain',
     admin: { dn: 'cn=admin,dc=example,dc=domain', password: 'secret' },
-    listen: ['ldap://127.0.0.1:1389'],
+    listen: ['ldap://127.0.0.1:1389', 'ldapi://'],
+    ldapi: { path: path.join(dataDir, 'ldapi') },
     dataDir,
     dbPath: path.join(dataDir, 'db'),
     memory: false,
@@ -140,6 +147,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const dataGiven = opts.overrides?.dataDir !== undefined || fileSets(opts.file, 'dataDir');
   const dbGiven = opts.overrides?.dbPath !== undefined || fileSets(opts.file, 'dbPath');
   if (dataGiven && !dbGiven) cfg.dbPath = path.join(cfg.dataDir, 'db');
+  const ldapiGiven = opts.overrides?.ldapi?.path !== undefined || fileSets(opts.file, 'ldapi');
+  if (dataGiven && !ldapiGiven) cfg.ldapi = { path: path.join(cfg.dataDir, 'ldapi') };
+  // A bare ldapi:// means the configured socket path.
+  cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
   return cfg;
 }
@@ -154,6 +165,9 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
   const out = { ...raw };
   for (const k of ['dataDir', 'dbPath', 'seed'] as const) {
     if (typeof out[k] === 'string' && out[k] !== '') out[k] = path.resolve(dir, out[k] as string);
+  }
+  if (isObject(out.ldapi) && typeof out.ldapi.path === 'string') {
+    out.ldapi = { ...out.ldapi, path: path.resolve(dir, out.ldapi.path) };
   }
   if (isObject(out.schema) && typeof out.schema.dir === 'string') {
     out.schema = { ...out.schema, dir: path.resolve(dir, out.schema.dir) };

@@ -11,6 +11,7 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
   const rdns = dir.parse(req.dn);
   if (rdns.length === 0) throw new LdapError(ResultCode.entryAlreadyExists, 'root DSE already exists');
   const ndn = dir.normalize(req.dn);
+  if (dir.configTree.isConfig(ndn)) return dir.configTree.add(ctx, req, ndn);
   dir.access.requireWrite(ctx.session, req.dn);
   const attrs = await buildAttributes(dir, req.attributes);
   addRdnValues(dir.schema, rdns[0]!, attrs);

@@ -1,5 +1,6 @@
 // Bind (RFC 4511 §4.2): anonymous and simple binds against the configured administrator or an
-// entry's userPassword. SASL mechanisms are answered honestly: none is offered yet.
+// entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
+// file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
 
 import { LdapError, ResultCode } from '../errors.js';
 import { verifyPassword } from '../access/passwords.js';
@@ -13,9 +14,7 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   session.bindNdn = '';
   session.authMethod = 'anonymous';
   if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'requested protocol version not allowed');
-  if (req.auth.kind === 'sasl') {
-    throw new LdapError(ResultCode.authMethodNotSupported, `SASL mechanism ${req.auth.mechanism} not supported`);
-  }
+  if (req.auth.kind === 'sasl') return saslBind(dir, ctx, req.auth.mechanism, req.auth.credentials);
   const password = req.auth.password;
   if (req.name === '') {
     if (password.length > 0) throw new LdapError(ResultCode.unwillingToPerform, 'unauthenticated bind (DN with no password) disallowed');
@@ -49,5 +48,32 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   session.bindDn = req.name;
   session.bindNdn = ndn;
   session.authMethod = 'simple';
+  return { code: ResultCode.success, matchedDN: '', message: '' };
+}
+
+async function saslBind(dir: Directory, ctx: OperationContext, mechanism: string, credentials: Buffer | undefined): Promise<BindResponse> {
+  const session = ctx.session;
+  if (mechanism.toUpperCase() !== 'EXTERNAL') {
+    throw new LdapError(ResultCode.authMethodNotSupported, `SASL mechanism ${mechanism} not supported`);
+  }
+  if (session.transport !== 'ldapi') {
+    throw new LdapError(ResultCode.inappropriateAuthentication, 'SASL EXTERNAL needs an ldapi:// connection');
+  }
+  // An authorization identity may be asked for, but only the one the connection already has.
+  const authz = credentials?.toString('utf8') ?? '';
+  if (authz !== '') {
+    let ok = false;
+    if (/^dn:/i.test(authz)) {
+      try {
+        ok = dir.normalize(authz.slice(3)) === dir.externalNdn;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) throw new LdapError(ResultCode.insufficientAccessRights, 'SASL(-14): authorization failure: not authorized to assume that identity');
+  }
+  session.bindDn = dir.externalDn;
+  session.bindNdn = dir.externalNdn;
+  session.authMethod = 'sasl';
   return { code: ResultCode.success, matchedDN: '', message: '' };
 }

@@ -7,6 +7,10 @@ import type { DeleteRequest, LdapResult, OperationContext } from './requests.js'
 
 export async function del(dir: Directory, ctx: OperationContext, req: DeleteRequest): Promise<LdapResult> {
   const ndn = dir.normalize(req.dn);
+  if (dir.configTree.isConfig(ndn) || ndn === dir.subschemaNdn) {
+    dir.configTree.requireAccess(ctx.session, true);
+    throw new LdapError(ResultCode.unwillingToPerform, 'schema entries cannot be deleted; delete their definitions with modify');
+  }
   dir.access.requireWrite(ctx.session, req.dn);
   return dir.exclusive(async () => {
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'cannot delete the root DSE');

@@ -23,8 +23,8 @@ import type {
   ModifyRequest,
   OperationContext,
   RequestHandler,
-  SearchEntry,
   SearchRequest,
+  SendEntry,
   Session,
 } from './requests.js';
 import { bind } from './bind.js';
@@ -36,6 +36,8 @@ import { modifyDN } from './modrdn.js';
 import { compare } from './compare.js';
 import { extended } from './extended.js';
 import { AccessPolicy } from './access.js';
+import { ConfigTree } from './cn-config.js';
+import type { SchemaSourceText } from '../schema/manager.js';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
 export const VENDOR_NAME = 'astldap';
@@ -62,6 +64,18 @@ export interface DirectoryOptions {
   schema: SchemaRegistry;
   store: Store;
   logger?: Logger;
+  /** The schema sources the registry was built from (for cn=schema,cn=config). */
+  schemaSources?: SchemaSourceText[];
+}
+
+/**
+ * Node cannot read a Unix socket peer's credentials (SO_PEERCRED); the ldapi socket is mode 0600,
+ * so a peer runs as this server's user (or root). Its identity is given in OpenLDAP's form.
+ */
+export function defaultExternalIdentity(): string {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  return `gidNumber=${gid}+uidNumber=${uid},cn=peercred,cn=external,cn=auth`;
 }
 
 export function generalizedTime(d = new Date()): string {
@@ -88,6 +102,11 @@ export class Directory implements RequestHandler {
   readonly access: AccessPolicy;
   readonly suffixNdn: string;
   readonly adminNdn: string;
+  /** The SASL EXTERNAL identity of ldapi:// clients (OpenLDAP's peercred form). */
+  readonly externalDn: string;
+  readonly externalNdn: string;
+  readonly configTree: ConfigTree;
+  readonly subschemaNdn: string;
   private writeChain: Promise<unknown> = Promise.resolve();
 
   constructor(opts: DirectoryOptions) {
@@ -97,7 +116,11 @@ export class Directory implements RequestHandler {
     this.log = opts.logger ?? silentLogger;
     this.suffixNdn = this.normalize(opts.config.suffix);
     this.adminNdn = this.normalize(opts.config.admin.dn);
+    this.externalDn = opts.config.ldapi.identity ?? defaultExternalIdentity();
+    this.externalNdn = this.normalize(this.externalDn);
     this.access = new AccessPolicy(this);
+    this.configTree = new ConfigTree(this, opts.schemaSources ?? []);
+    this.subschemaNdn = this.normalize(SUBSCHEMA_DN);
   }
 
   /** The index configuration as the store wants it (attribute keys resolved via the schema). */
@@ -155,8 +178,11 @@ export class Directory implements RequestHandler {
     }
   }
 
+  /** The configured administrator, or the EXTERNAL identity of an ldapi:// client. */
   isAdmin(session: Session): boolean {
-    return session.bindNdn !== '' && session.bindNdn === this.adminNdn;
+    if (session.bindNdn === '') return false;
+    if (session.bindNdn === this.adminNdn) return true;
+    return session.transport === 'ldapi' && session.authMethod === 'sasl' && session.bindNdn === this.externalNdn;
   }
 
   /** True for DNs the server holds (the suffix and below). */
@@ -217,7 +243,7 @@ export class Directory implements RequestHandler {
   bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
     return bind(this, ctx, req);
   }
-  search(ctx: OperationContext, req: SearchRequest, send: (e: SearchEntry) => void): Promise<LdapResult> {
+  search(ctx: OperationContext, req: SearchRequest, send: SendEntry): Promise<LdapResult> {
     return search(this, ctx, req, send);
   }
   add(ctx: OperationContext, req: AddRequest): Promise<LdapResult> {

@@ -12,6 +12,8 @@ import type { AttributeType } from '../schema/types.js';
 export async function modify(dir: Directory, ctx: OperationContext, req: ModifyRequest): Promise<LdapResult> {
   const ndn = dir.normalize(req.dn);
   const rdns = dir.parse(req.dn);
+  if (dir.configTree.isConfig(ndn)) return dir.configTree.modify(ctx, req, ndn);
+  if (ndn === dir.subschemaNdn) return dir.configTree.modifySubschema(ctx, req);
   dir.access.requireWrite(ctx.session, req.dn);
   const schema = dir.schema;
   // Decode and validate outside the lock (hashing passwords may take a while).

@@ -11,6 +11,10 @@ import type { LdapResult, ModifyDNRequest, OperationContext } from './requests.j
 export async function modifyDN(dir: Directory, ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult> {
   const schema = dir.schema;
   const ndn = dir.normalize(req.dn);
+  if (dir.configTree.isConfig(ndn) || ndn === dir.subschemaNdn) {
+    dir.configTree.requireAccess(ctx.session, true);
+    throw new LdapError(ResultCode.unwillingToPerform, 'cn=config entries cannot be renamed');
+  }
   const rdns = dir.parse(req.dn);
   if (rdns.length === 0) throw new LdapError(ResultCode.unwillingToPerform, 'cannot rename the root DSE');
   const newRdnParsed = dir.parse(req.newRdn);

@@ -5,29 +5,56 @@
 import type { IndexHint } from './filter.js';
 import type { Store } from '../store/types.js';
 
+/** Below this many candidates, broad index lists are not worth reading. */
+const SMALL = 64;
+
+/** Rough selectivity order of index hints: equality is usually the narrowest. */
+function cost(h: IndexHint): number {
+  switch (h.kind) {
+    case 'eq':
+      return 0;
+    case 'and':
+      return 1;
+    case 'sub':
+      return 2;
+    case 'range':
+      return 3;
+    case 'or':
+      return 4;
+    case 'objectClass':
+      return 5;
+    case 'pres':
+      return 6;
+    default:
+      return 7;
+  }
+}
+
 /** Candidate ndns, or undefined when the scope must be scanned. */
 export async function planCandidates(store: Store, hint: IndexHint): Promise<string[] | undefined> {
   switch (hint.kind) {
     case 'none':
       return undefined;
     case 'and': {
-      // Take every indexed item, intersect: the smallest set first keeps it cheap.
-      const sets: string[][] = [];
-      for (const item of hint.items) {
+      // Most selective kinds first; once the candidate set is small, stop looking things up:
+      // the full filter re-checks every candidate anyway, and an objectClass or presence list
+      // can hold every entry of the directory.
+      const items = [...hint.items].sort((a, b) => cost(a) - cost(b));
+      let acc: Set<string> | undefined;
+      for (const item of items) {
+        if (acc && acc.size <= SMALL && cost(item) >= cost({ kind: 'objectClass', values: [] })) break;
         const s = await planCandidates(store, item);
-        if (s) {
-          if (s.length === 0) return [];
-          sets.push(s);
+        if (!s) continue;
+        if (s.length === 0) return [];
+        if (!acc) acc = new Set(s);
+        else {
+          const next = new Set<string>();
+          for (const x of s) if (acc.has(x)) next.add(x);
+          acc = next;
         }
+        if (acc.size === 0) return [];
       }
-      if (!sets.length) return undefined;
-      sets.sort((a, b) => a.length - b.length);
-      let acc = new Set(sets[0]);
-      for (let i = 1; i < sets.length && acc.size > 0; i++) {
-        const next = new Set(sets[i]);
-        acc = new Set([...acc].filter((x) => next.has(x)));
-      }
-      return [...acc];
+      return acc ? [...acc] : undefined;
     }
     case 'or': {
       const acc = new Set<string>();

@@ -18,7 +18,8 @@ import {
 } from './directory.js';
 import { compileFilter, TRUE, type FilterTarget } from './filter.js';
 import { planCandidates } from './planner.js';
-import type { LdapResult, OperationContext, SearchEntry, SearchRequest, Session } from './requests.js';
+import type { LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntry, Session } from './requests.js';
+import { CONFIG_DN } from './cn-config.js';
 
 /** Attributes computed at read time (never stored). */
 const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates'].map((k) => k.toLowerCase());
@@ -68,7 +69,7 @@ export async function search(
   dir: Directory,
   ctx: OperationContext,
   req: SearchRequest,
-  send: (e: SearchEntry) => void,
+  send: SendEntry,
 ): Promise<LdapResult> {
   const schema = dir.schema;
   const baseNdn = dir.normalize(req.base);
@@ -83,7 +84,7 @@ export async function search(
   const emit = async (target: FilterTarget): Promise<void> => {
     if (compiled.match(target) !== TRUE) return;
     if (sizeLimit > 0 && sent >= sizeLimit) throw new LdapError(ResultCode.sizeLimitExceeded, '');
-    send(await formatEntry(dir, ctx.session, target, sel, req.typesOnly));
+    await send(await formatEntry(dir, ctx.session, target, sel, req.typesOnly));
     sent++;
   };
   const checkTime = () => {
@@ -97,6 +98,18 @@ export async function search(
     else if (req.scope === 'one' || req.scope === 'sub' || req.scope === 'children') {
       throw new LdapError(ResultCode.noSuchObject, '');
     }
+    return done();
+  }
+  if (dir.configTree.isConfig(baseNdn)) {
+    dir.configTree.requireAccess(ctx.session, false);
+    const entries = dir.configTree.entries();
+    const base = entries.find((e) => e.ndn === baseNdn);
+    if (!base) {
+      const parent = entries.find((e) => baseNdn.endsWith(',' + e.ndn) && e.ndn.split(',').length === baseNdn.split(',').length - 1);
+      throw new LdapError(ResultCode.noSuchObject, '', parent?.dn ?? '');
+    }
+    const inConfigScope = scopeTest(req.scope, baseNdn);
+    for (const e of entries) if (inConfigScope(e.ndn)) await emit(e);
     return done();
   }
   if (baseNdn === dir.normalize(SUBSCHEMA_DN)) {
@@ -225,6 +238,8 @@ export function rootDse(dir: Directory): EntryRecord {
       supportedcontrol: [...SUPPORTED_CONTROLS],
       supportedextension: [...SUPPORTED_EXTENSIONS],
       supportedfeatures: [...SUPPORTED_FEATURES],
+      supportedsaslmechanisms: ['EXTERNAL'],
+      configcontext: [CONFIG_DN],
       vendorname: [VENDOR_NAME],
       vendorversion: [VENDOR_VERSION],
     },

@@ -14,9 +14,12 @@ import type { AttributeType, AttributeUsage, EntryCheck, MatchingRule, ObjectCla
 
 /** A schema text that cannot be loaded; the registry is unchanged. */
 export class SchemaError extends Error {
-  constructor(message: string) {
+  /** True when the text could not be parsed (invalid syntax), false when it does not resolve. */
+  readonly syntax: boolean;
+  constructor(message: string, syntax = false) {
     super(message);
     this.name = 'SchemaError';
+    this.syntax = syntax;
   }
 }
 
@@ -152,7 +155,7 @@ export class SchemaRegistry {
     try {
       items = parseSchemaFile(text);
     } catch (err) {
-      throw new SchemaError(`${source}: ${(err as Error).message}`);
+      throw new SchemaError(`${source}: ${(err as Error).message}`, true);
     }
     return this.loadItems(items, source);
   }
