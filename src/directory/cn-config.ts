@@ -149,7 +149,7 @@ export class ConfigTree {
     return this.dir.exclusive(async () => {
       // Built under a name of its own, so what this entry contributes can be told apart from an
       // existing source of the same name.
-      const probe = `${name}\u0000new`;
+      const probe = `${name}#new`; // '#' never occurs in a schema name
       const next = [...this.sources, { name: probe, directives, origin: 'ldap' as const }];
       const registry = this.build(next);
       // Definitions identical to loaded ones are skipped by the registry; keep only what is new.
@@ -272,7 +272,9 @@ export class ConfigTree {
     } catch (err) {
       // slapd's codes: a definition that does not parse is invalidAttributeSyntax; one that does
       // not resolve (unknown SUP or syntax, duplicate OID or name) is other.
-      if (err instanceof SchemaError) throw new LdapError(err.syntax ? ResultCode.invalidAttributeSyntax : ResultCode.other, err.message);
+      if (err instanceof SchemaError) {
+        throw new LdapError(err.syntax ? ResultCode.invalidAttributeSyntax : ResultCode.other, err.message.replace('#new:', ':'));
+      }
       throw err;
     }
   }
