@@ -8,6 +8,7 @@ import { loadConfig, type Config, type ConfigOverrides } from './config/config.j
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { openStore } from './store/index.js';
+import { tlsProvider } from './tls.js';
 import type { Store } from './store/types.js';
 import { Directory, SUPPORTED_CONTROLS } from './directory/directory.js';
 import type { OperationContext, Session, SearchEntry } from './directory/requests.js';
@@ -99,6 +100,7 @@ export class AstldapServer {
         idleTimeout: config.limits.idleTimeout * 1000,
         maxConnections: config.limits.maxConnections,
         logger: log,
+        tls: tlsProvider(config, log),
       });
       (server as unknown as { listener: Listener }).listener = listener;
     } catch (err) {

@@ -21,6 +21,12 @@ export interface Config {
    * connect, which is what SASL EXTERNAL then authenticates.
    */
   ldapi: { path: string; identity?: string };
+  /**
+   * TLS for ldaps:// and StartTLS. Without cert and key, a self-signed development pair is
+   * created under <dataDir>/tls on first use. With ca, clients may present certificates signed
+   * by it (SASL EXTERNAL then binds as the certificate's subject DN).
+   */
+  tls: { cert: string | null; key: string | null; ca: string | null; requireForBind: boolean };
   /** Directory for the database and other run-time files. */
   dataDir: string;
   /** LevelDB directory (default <dataDir>/db); ignored when memory is true. */
@@ -61,8 +67,9 @@ export function defaultConfig(): Config {
   return {
     suffix: 'dc=example,dc=domain',
     admin: { dn: 'cn=admin,dc=example,dc=domain', password: 'secret' },
-    listen: ['ldap://127.0.0.1:1389', 'ldapi://'],
+    listen: ['ldap://127.0.0.1:1389', 'ldaps://127.0.0.1:1636', 'ldapi://'],
     ldapi: { path: path.join(dataDir, 'ldapi') },
+    tls: { cert: null, key: null, ca: null, requireForBind: false },
     dataDir,
     dbPath: path.join(dataDir, 'db'),
     memory: false,
@@ -166,6 +173,11 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
   for (const k of ['dataDir', 'dbPath', 'seed'] as const) {
     if (typeof out[k] === 'string' && out[k] !== '') out[k] = path.resolve(dir, out[k] as string);
   }
+  if (isObject(out.tls)) {
+    const t: Record<string, unknown> = { ...out.tls };
+    for (const k of ['cert', 'key', 'ca']) if (typeof t[k] === 'string' && t[k] !== '') t[k] = path.resolve(dir, t[k] as string);
+    out.tls = t;
+  }
   if (isObject(out.ldapi) && typeof out.ldapi.path === 'string') {
     out.ldapi = { ...out.ldapi, path: path.resolve(dir, out.ldapi.path) };
   }
@@ -185,6 +197,8 @@ function validate(cfg: Config): void {
   if (!Array.isArray(cfg.listen) || cfg.listen.length === 0) fail('listen must list at least one URL');
   for (const u of cfg.listen) if (!/^ldap[si]?:\/\//i.test(u)) fail(`listen: unsupported URL ${u}`);
   if (!Array.isArray(cfg.schema.files)) fail('schema.files must be a list');
+  if ((cfg.tls.cert === null) !== (cfg.tls.key === null)) fail('tls.cert and tls.key go together');
+  if (typeof cfg.tls.requireForBind !== 'boolean') fail('tls.requireForBind must be true or false');
   for (const [attr, kinds] of Object.entries(cfg.store.indexes)) {
     if (!Array.isArray(kinds) || kinds.some((k) => k !== 'eq' && k !== 'pres' && k !== 'sub')) {
       fail(`store.indexes.${attr}: use a list of eq, pres, sub`);

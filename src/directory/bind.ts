@@ -29,6 +29,9 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   if (password.length === 0) {
     throw new LdapError(ResultCode.unwillingToPerform, 'unauthenticated bind (DN with no password) disallowed');
   }
+  if (dir.config.tls.requireForBind && !session.tls && session.transport !== 'ldapi') {
+    throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
+  }
   let ok = false;
   if (ndn === dir.adminNdn) {
     ok = await verifyPassword(dir.config.admin.password, password);
@@ -56,24 +59,35 @@ async function saslBind(dir: Directory, ctx: OperationContext, mechanism: string
   if (mechanism.toUpperCase() !== 'EXTERNAL') {
     throw new LdapError(ResultCode.authMethodNotSupported, `SASL mechanism ${mechanism} not supported`);
   }
-  if (session.transport !== 'ldapi') {
-    throw new LdapError(ResultCode.inappropriateAuthentication, 'SASL EXTERNAL needs an ldapi:// connection');
+  if (session.transport !== 'ldapi' && !session.tlsPeerDn) {
+    throw new LdapError(ResultCode.inappropriateAuthentication, 'SASL EXTERNAL needs ldapi:// or a verified TLS client certificate');
   }
+  const identity = session.transport === 'ldapi' ? dir.externalDn : session.tlsPeerDn!;
+  const identityNdn = session.transport === 'ldapi' ? dir.externalNdn : normalizeOrEmpty(dir, identity);
   // An authorization identity may be asked for, but only the one the connection already has.
   const authz = credentials?.toString('utf8') ?? '';
   if (authz !== '') {
     let ok = false;
     if (/^dn:/i.test(authz)) {
       try {
-        ok = dir.normalize(authz.slice(3)) === dir.externalNdn;
+        ok = dir.normalize(authz.slice(3)) === identityNdn;
       } catch {
         ok = false;
       }
     }
     if (!ok) throw new LdapError(ResultCode.insufficientAccessRights, 'SASL(-14): authorization failure: not authorized to assume that identity');
   }
-  session.bindDn = dir.externalDn;
-  session.bindNdn = dir.externalNdn;
+  session.bindDn = identity;
+  session.bindNdn = identityNdn;
   session.authMethod = 'sasl';
   return { code: ResultCode.success, matchedDN: '', message: '' };
+}
+
+/** A certificate subject may use attribute types the schema lacks; it is then matched as given. */
+function normalizeOrEmpty(dir: Directory, dn: string): string {
+  try {
+    return dir.normalize(dn);
+  } catch {
+    return dn.toLowerCase();
+  }
 }

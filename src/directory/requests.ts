@@ -110,6 +110,8 @@ export interface Session {
   readonly transport: 'tcp' | 'tls' | 'ldapi';
   /** True once the connection is protected by TLS (ldaps or after StartTLS). */
   tls: boolean;
+  /** The subject DN of a client certificate that verified against the configured CA. */
+  tlsPeerDn?: string;
 }
 
 export interface OperationContext {

@@ -3,6 +3,8 @@
 // PDU ends this socket (with a Notice of Disconnection), never the process.
 
 import type { Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type {
   Control,
@@ -40,6 +42,31 @@ export interface ConnectionOptions {
   transport: Session['transport'];
   /** Called once after the socket has closed. */
   onClose?: (conn: Connection) => void;
+  /** TLS for StartTLS; undefined when the server has no TLS configured. */
+  tls?: TlsProvider;
+}
+
+/** Lazily supplies the server's TLS context (a development certificate may be generated first). */
+export interface TlsProvider {
+  context(): Promise<tls.SecureContext>;
+  /** The same material as options, for tls.createServer (ldaps://). */
+  options(): Promise<tls.SecureContextOptions>;
+  /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
+  requestCert: boolean;
+  /** True when a client certificate chains to the configured CA (after context() resolved). */
+  verifyPeer(cert: X509Certificate): boolean;
+}
+
+export const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
+
+/** A verified client certificate's subject as an LDAP DN (RFC 4514 order: most specific first). */
+export function peerDn(socket: tls.TLSSocket, provider: TlsProvider | undefined): string | undefined {
+  // A server-side TLSSocket made for StartTLS has no `authorized`: verify it the same way here.
+  const cert = socket.getPeerX509Certificate();
+  if (!cert || !provider || !provider.verifyPeer(cert)) return undefined;
+  const subject = cert.subject; // "C=..\nO=..\nCN=.." (X.500 order)
+  const rdns = subject.split('\n').filter(Boolean).reverse();
+  return rdns.map((r) => { const i = r.indexOf('='); return `${r.slice(0, i).toLowerCase()}=${r.slice(i + 1).replace(/([,+"\\<>;])/g, '\\$1')}`; }).join(',');
 }
 
 /** Encodes the response of an operation type from a bare result (for errors and refusals). */
@@ -116,13 +143,18 @@ function summarize(op: LdapMessage['op']): string {
   }
 }
 
+/** Bind and StartTLS run alone: nothing else in flight before, nothing started until done. */
+function exclusive(msg: LdapMessage): boolean {
+  return msg.op.type === 'bind' || (msg.op.type === 'extended' && msg.op.request.oid === STARTTLS_OID);
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 export class Connection {
   readonly session: Session;
-  private readonly socket: Socket;
+  private socket: Socket;
   private readonly opts: ConnectionOptions;
   private readonly log: Logger;
   private readonly tag: string;
@@ -160,11 +192,19 @@ export class Connection {
     };
     this.tag = `conn=${id}`;
     socket.setNoDelay?.(true);
+    if (socket instanceof tls.TLSSocket) {
+      const dn = peerDn(socket, opts.tls);
+      if (dn) this.session.tlsPeerDn = dn;
+    }
+    this.attach(socket);
+    this.log.debug(`${this.tag} open from ${this.session.remoteAddress || opts.transport} (${opts.transport})`);
+    this.armIdleTimer();
+  }
+
+  private attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug(`${this.tag} socket error: ${err.message}`));
     socket.on('close', () => this.onClosed());
-    this.log.debug(`${this.tag} open from ${this.session.remoteAddress || opts.transport} (${opts.transport})`);
-    this.armIdleTimer();
   }
 
   /** Ends the connection at once (server shutdown). */
@@ -289,7 +329,7 @@ export class Connection {
     while (this.queue.length > 0 && !this.closing) {
       if (this.bindInProgress) break;
       const next = this.queue[0]!;
-      if (next.msg.op.type === 'bind') {
+      if (exclusive(next.msg)) {
         if (this.running.size > 0) break;
         this.bindInProgress = true;
       }
@@ -322,7 +362,7 @@ export class Connection {
     };
     void this.execute(msg, ctx, run).finally(() => {
       if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
-      if (msg.op.type === 'bind') this.bindInProgress = false;
+      if (exclusive(msg)) this.bindInProgress = false;
       this.pump();
     });
   }
@@ -360,6 +400,7 @@ export class Connection {
           response = encodeCompareResponse(messageId, await h.compare(ctx, op.request));
           break;
         case 'extended':
+          if (op.request.oid === STARTTLS_OID) return await this.startTls(messageId);
           response = encodeExtendedResponse(messageId, await h.extended(ctx, op.request));
           break;
         default:
@@ -380,6 +421,49 @@ export class Connection {
     if (run.abandoned) return;
     this.log.debug(`${this.tag} op=${messageId} ${op.type} done`);
     this.write(response);
+  }
+
+  /**
+   * StartTLS (RFC 4511 §4.14, RFC 4513 §3): answer success in the clear, then run the TLS
+   * handshake on the same socket. Nothing else is in flight (it is exclusive, like bind).
+   */
+  private async startTls(messageId: number): Promise<void> {
+    const refuse = (code: number, message: string) =>
+      this.write(encodeExtendedResponse(messageId, { code, matchedDN: '', message, oid: STARTTLS_OID }));
+    if (!this.opts.tls) return void refuse(ResultCode.unavailable, 'TLS is not configured');
+    if (this.session.tls) return void refuse(ResultCode.operationsError, 'TLS already started');
+    if (this.session.transport === 'ldapi') return void refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
+    if (this.queue.length > 0 || this.buffered > 0) return void refuse(ResultCode.operationsError, 'other operations are outstanding');
+    let context: tls.SecureContext;
+    try {
+      context = await this.opts.tls.context();
+    } catch (err) {
+      this.log.error(`${this.tag} TLS context unavailable: ${describe(err)}`);
+      return void refuse(ResultCode.unavailable, 'TLS is not available');
+    }
+    this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: STARTTLS_OID }));
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    const secure = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: context,
+      requestCert: this.opts.tls.requestCert,
+      rejectUnauthorized: false,
+    });
+    this.socket = secure;
+    this.attach(secure);
+    await new Promise<void>((resolve) => {
+      secure.once('secure', () => {
+        this.session.tls = true;
+        const dn = peerDn(secure, this.opts.tls);
+        if (dn) this.session.tlsPeerDn = dn;
+        this.log.debug(`${this.tag} TLS started`);
+        resolve();
+      });
+      secure.once('close', () => resolve());
+      secure.once('error', () => resolve());
+    });
   }
 
   /** The search `send` callback: returns a Promise while the socket is backed up. */

@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type { RequestHandler } from '../directory/requests.js';
-import { Connection } from './connection.js';
+import { Connection, type TlsProvider } from './connection.js';
 
 export interface ListenOptions {
   handler: RequestHandler;
@@ -16,7 +16,8 @@ export interface ListenOptions {
   /** Most simultaneous connections over all URLs; 0 = unlimited. */
   maxConnections: number;
   logger: Logger;
-  tls?: { key: Buffer | string; cert: Buffer | string; ca?: Buffer | string };
+  /** TLS for ldaps:// and StartTLS; without it ldaps:// cannot listen and StartTLS is refused. */
+  tls?: TlsProvider;
 }
 
 export interface Listener {
@@ -124,6 +125,7 @@ export async function listen(urls: string[], opts: ListenOptions): Promise<Liste
         logger: log,
         transport,
         onClose: (c) => connections.delete(c),
+        ...(opts.tls ? { tls: opts.tls } : {}),
       });
       connections.add(conn);
     } catch (err) {
@@ -138,7 +140,11 @@ export async function listen(urls: string[], opts: ListenOptions): Promise<Liste
       let server: net.Server;
       if (ep.scheme === 'ldaps') {
         if (!opts.tls) throw new Error(`cannot listen on ${url}: ldaps:// needs a TLS key and certificate`);
-        const tlsServer = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca });
+        const tlsServer = tls.createServer({
+          ...(await opts.tls.options()),
+          requestCert: opts.tls.requestCert,
+          rejectUnauthorized: false, // a client certificate is optional; verified ones name an identity
+        });
         tlsServer.on('secureConnection', (s) => accept(s, 'tls'));
         tlsServer.on('tlsClientError', (err) => log.debug(`TLS handshake failed: ${err.message}`));
         server = tlsServer;

@@ -23,6 +23,8 @@ export interface ToolOptions {
   /** Text written to the tool's standard input (LDIF for ldapadd/ldapmodify, DNs for ldapdelete). */
   stdin?: string;
   timeoutMs?: number;
+  /** Extra environment (e.g. LDAPTLS_CACERT) on top of toolEnv. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The environment for every client run: no ldaprc / ldap.conf defaults (BASE, URI, TLS) apply. */
@@ -36,7 +38,7 @@ export const toolEnv: NodeJS.ProcessEnv = {
 /** Runs `tool args...`; resolves with its exit code and output (never rejects on a non-zero exit). */
 export function runTool(tool: LdapTool, args: readonly string[], opts: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, [...args], { env: toolEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(tool, [...args], { env: { ...toolEnv, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

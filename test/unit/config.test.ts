@@ -9,7 +9,7 @@ describe('config', () => {
     const c = loadConfig({ env: {} });
     expect(c.suffix).toBe('dc=example,dc=domain');
     expect(c.admin.dn).toBe('cn=admin,dc=example,dc=domain');
-    expect(c.listen).toEqual(['ldap://127.0.0.1:1389', `ldapi://${encodeURIComponent(c.ldapi.path)}`]);
+    expect(c.listen).toEqual(['ldap://127.0.0.1:1389', 'ldaps://127.0.0.1:1636', `ldapi://${encodeURIComponent(c.ldapi.path)}`]);
     expect(c.ldapi.path).toBe(path.join(c.dataDir, 'ldapi'));
     expect(c.dbPath).toBe(path.join(packageRoot, 'data', 'db'));
   });

@@ -1,0 +1,97 @@
+// The server's TLS material for ldaps:// and StartTLS: the configured PEM files, or for
+// development a self-signed certificate for localhost, made once and kept in <dataDir>/tls
+// (in memory only for memory-backed servers). Created on first use, so a server that never
+// speaks TLS never pays for it.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { generate } from 'selfsigned';
+import type { Config } from './config/config.js';
+import type { Logger } from './config/logger.js';
+import type { TlsProvider } from './protocol/connection.js';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca?: string;
+  /** Where the development certificate is, for clients to trust (LDAPTLS_CACERT). */
+  devCertPath?: string;
+}
+
+/** A self-signed certificate for localhost, this host's name and the loopback addresses (selfsigned: X.509 without openssl). */
+export async function selfSignedPair(): Promise<{ cert: string; key: string }> {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    days: 3650,
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          // libldap checks the name it connected to after a reverse lookup: often the host name.
+          ...(os.hostname() && os.hostname() !== 'localhost' ? [{ type: 2 as const, value: os.hostname() }] : []),
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
+    ],
+  } as Parameters<typeof generate>[1]);
+  return { cert: pems.cert, key: pems.private };
+}
+
+export async function loadTlsMaterial(config: Config, log: Logger): Promise<TlsMaterial> {
+  const { cert, key, ca } = config.tls;
+  if (cert && key) {
+    return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8'), ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}) };
+  }
+  const caPem = ca ? { ca: readFileSync(ca, 'utf8') } : {};
+  if (config.memory) return { ...(await selfSignedPair()), ...caPem };
+  const dir = path.join(config.dataDir, 'tls');
+  const certPath = path.join(dir, 'cert.pem');
+  const keyPath = path.join(dir, 'key.pem');
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const pair = await selfSignedPair();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(keyPath, pair.key, { mode: 0o600 });
+    writeFileSync(certPath, pair.cert, { mode: 0o644 });
+    log.info(`created a self-signed development certificate: ${certPath} (clients: LDAPTLS_CACERT=${certPath})`);
+  }
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), ...caPem, devCertPath: certPath };
+}
+
+export function tlsProvider(config: Config, log: Logger): TlsProvider & { material(): Promise<TlsMaterial> } {
+  let material: Promise<TlsMaterial> | undefined;
+  let context: Promise<tls.SecureContext> | undefined;
+  let cas: X509Certificate[] = [];
+  const getMaterial = () =>
+    (material ??= loadTlsMaterial(config, log).then((m) => {
+      cas = m.ca ? splitPem(m.ca).map((p) => new X509Certificate(p)) : [];
+      return m;
+    }));
+  const options = async (): Promise<tls.SecureContextOptions> => {
+    const m = await getMaterial();
+    return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' };
+  };
+  return {
+    requestCert: config.tls.ca !== null,
+    material: getMaterial,
+    options,
+    context: () => (context ??= options().then((o) => tls.createSecureContext(o))),
+    verifyPeer(cert: X509Certificate): boolean {
+      const now = Date.now();
+      if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false;
+      return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+    },
+  };
+}
+
+function splitPem(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
