@@ -89,6 +89,7 @@ export class AstldapServer {
     }
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
     dirRef = directory;
+    await directory.access.init();
 
     const server = new AstldapServer(config, directory, store, undefined as unknown as Listener, log, opts.seedLdif);
     try {

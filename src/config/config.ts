@@ -50,12 +50,70 @@ export interface Config {
     /** DNs with no size or time limit besides the administrator (e.g. the Asterisk service). */
     unlimited: string[];
   };
+  /**
+   * Access rules, first match wins (see AccessPolicy). Without an `access` setting the defaults
+   * of defaultAccess() for the configured suffix apply.
+   */
+  access: AccessRule[];
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
   log: { level: LogLevel };
 }
 
-export type PasswordScheme = 'SSHA' | 'SSHA256' | 'SSHA512' | 'PBKDF2-SHA256' | 'PBKDF2-SHA512';
+export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
+
+export interface AccessRule {
+  /** '*', 'dn:DN', 'subtree:DN' or 'children:DN'; or a list of them. */
+  to: string | string[];
+  /** Attribute names ('entry' for the entry itself); all when left out. */
+  attrs?: string[];
+  /** anyone, anonymous, users, self, admins, dn:DN, subtree:DN or group:DN, with a level. */
+  by: Array<{ who: string; level: AccessLevel }>;
+}
+
+/** The Asterisk service identity of the seed. */
+export function asteriskIdentity(suffix: string): string {
+  return `cn=asterisk,ou=services,${suffix}`;
+}
+
+/** The attributes the Asterisk realtime driver writes on (un)registration and voicemail changes. */
+export const ASTERISK_WRITABLE = [
+  'AstAccountIPAddress',
+  'AstAccountPort',
+  'AstAccountExpirationTimestamp',
+  'AstAccountDefaultUser',
+  'AstAccountUserAgent',
+  'AstAccountLastQualifyMilliseconds',
+  'AstAccountFullContact',
+  'AstAccountRegistrationServer',
+  'AstVoicemailPassword',
+];
+
+/**
+ * Safe and useful defaults: anonymous clients see the root DSE and the subschema only (those are
+ * always readable); nobody but administrators reads userPassword (its owner may bind with it);
+ * the Asterisk service identity reads the realtime subtrees and writes only registration
+ * attributes; other authenticated users read people and services and their own entry.
+ */
+export function defaultAccess(suffix: string): AccessRule[] {
+  const ast = `dn:${asteriskIdentity(suffix)}`;
+  const realtime = ['sip', 'iax', 'extensions', 'config', 'voicemail', 'queues', 'pjsip'].map((ou) => `subtree:ou=${ou},${suffix}`);
+  return [
+    { to: '*', attrs: ['userPassword'], by: [{ who: 'self', level: 'auth' }] },
+    { to: realtime, attrs: ASTERISK_WRITABLE, by: [{ who: ast, level: 'write' }] },
+    { to: realtime, by: [{ who: ast, level: 'read' }] },
+    {
+      to: `subtree:${suffix}`,
+      by: [
+        { who: 'self', level: 'read' },
+        { who: ast, level: 'none' },
+        { who: 'users', level: 'read' },
+      ],
+    },
+  ];
+}
+
+export type PasswordScheme = 'SSHA' | 'SSHA256' | 'SSHA512' | 'PBKDF2-SHA256' | 'PBKDF2-SHA512' | 'ARGON2';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -102,6 +160,7 @@ export function defaultConfig(): Config {
       maxConnections: 4096,
       unlimited: [],
     },
+    access: [],
     passwordScheme: 'PBKDF2-SHA512',
     log: { level: 'info' },
   };
@@ -154,6 +213,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const dataGiven = opts.overrides?.dataDir !== undefined || fileSets(opts.file, 'dataDir');
   const dbGiven = opts.overrides?.dbPath !== undefined || fileSets(opts.file, 'dbPath');
   if (dataGiven && !dbGiven) cfg.dbPath = path.join(cfg.dataDir, 'db');
+  const accessGiven = opts.overrides?.access !== undefined || fileSets(opts.file, 'access');
+  if (!accessGiven) cfg.access = defaultAccess(cfg.suffix);
+  const unlimitedGiven = opts.overrides?.limits?.unlimited !== undefined || fileSetsPath(opts.file, ['limits', 'unlimited']);
+  if (!unlimitedGiven) cfg.limits = { ...cfg.limits, unlimited: [asteriskIdentity(cfg.suffix)] };
   const ldapiGiven = opts.overrides?.ldapi?.path !== undefined || fileSets(opts.file, 'ldapi');
   if (dataGiven && !ldapiGiven) cfg.ldapi = { path: path.join(cfg.dataDir, 'ldapi') };
   // A bare ldapi:// means the configured socket path.
@@ -166,6 +229,16 @@ function fileSets(file: string | undefined, key: string): boolean {
   if (!file) return false;
   const parsed: unknown = YAML.parse(readFileSync(path.resolve(file), 'utf8'));
   return isObject(parsed) && parsed[key] !== undefined;
+}
+
+function fileSetsPath(file: string | undefined, keys: string[]): boolean {
+  if (!file) return false;
+  let cur: unknown = YAML.parse(readFileSync(path.resolve(file), 'utf8'));
+  for (const k of keys) {
+    if (!isObject(cur)) return false;
+    cur = cur[k];
+  }
+  return cur !== undefined;
 }
 
 function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
@@ -197,6 +270,14 @@ function validate(cfg: Config): void {
   if (!Array.isArray(cfg.listen) || cfg.listen.length === 0) fail('listen must list at least one URL');
   for (const u of cfg.listen) if (!/^ldap[si]?:\/\//i.test(u)) fail(`listen: unsupported URL ${u}`);
   if (!Array.isArray(cfg.schema.files)) fail('schema.files must be a list');
+  if (!Array.isArray(cfg.access)) fail('access must be a list of rules');
+  cfg.access.forEach((r, i) => {
+    if (!isObject(r) || (typeof r.to !== 'string' && !Array.isArray(r.to))) fail(`access[${i}].to must be a target or a list of targets`);
+    if (r.attrs !== undefined && !Array.isArray(r.attrs)) fail(`access[${i}].attrs must be a list`);
+    if (!Array.isArray(r.by) || r.by.some((b) => !isObject(b) || typeof b.who !== 'string' || !['none', 'auth', 'compare', 'search', 'read', 'write'].includes(b.level as string))) {
+      fail(`access[${i}].by must list { who, level } with level none, auth, compare, search, read or write`);
+    }
+  });
   if ((cfg.tls.cert === null) !== (cfg.tls.key === null)) fail('tls.cert and tls.key go together');
   if (typeof cfg.tls.requireForBind !== 'boolean') fail('tls.requireForBind must be true or false');
   for (const [attr, kinds] of Object.entries(cfg.store.indexes)) {
@@ -207,8 +288,8 @@ function validate(cfg: Config): void {
   for (const k of ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'maxConnections'] as const) {
     if (!Number.isInteger(cfg.limits[k]) || cfg.limits[k] < 0) fail(`limits.${k} must be a whole number >= 0`);
   }
-  if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512'].includes(cfg.passwordScheme)) {
-    fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512');
+  if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {
+    fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
 }

@@ -1,29 +1,199 @@
-// Who may do what. For now: the administrator may do everything; everyone may read the
-// directory except password attributes (administrators only); only administrators write.
+// Access control: the rules of config.yaml's `access` list, evaluated for every operation, in
+// the spirit of slapd's olcAccess. The first rule whose target (entry DN and, when it lists
+// them, attributes) matches decides; inside it, the first `by` clause naming the requester
+// gives the access level; nothing matching means no access. Administrators (the configured
+// admin and the ldapi EXTERNAL identity) are never restricted. Group membership is kept in
+// memory (loaded at start, refreshed when a group entry is written), so checks are synchronous.
 // Size and time limits per identity also live here.
 
 import { LdapError, ResultCode } from '../errors.js';
+import type { AccessRule, AccessLevel } from '../config/config.js';
+import type { EntryRecord, WriteBatch } from '../store/types.js';
 import type { Directory } from './directory.js';
 import type { Session } from './requests.js';
 
-/** Attributes nobody but administrators may read or compare. */
-const SECRET_KEYS = new Set(['userpassword']);
+const LEVELS: Record<AccessLevel, number> = { none: 0, auth: 1, compare: 2, search: 3, read: 4, write: 5 };
+
+type Target = { kind: 'any' } | { kind: 'dn' | 'subtree' | 'children'; ndn: string };
+type Who =
+  | { kind: 'anyone' | 'anonymous' | 'users' | 'self' | 'admins' }
+  | { kind: 'dn' | 'subtree'; ndn: string }
+  | { kind: 'group'; ndn: string };
+
+interface CompiledRule {
+  targets: Target[];
+  /** Attribute keys (lowercase type names, 'entry' for the entry itself); undefined = all. */
+  attrs: Set<string> | undefined;
+  by: Array<{ who: Who; level: number }>;
+}
 
 export class AccessPolicy {
   private readonly unlimited: Set<string>;
+  private readonly rules: CompiledRule[];
+  /** Group ndn → normalised member DNs. */
+  private readonly groups = new Map<string, Set<string>>();
 
   constructor(private readonly dir: Directory) {
     this.unlimited = new Set(dir.config.limits.unlimited.map((dn) => dir.normalize(dn)));
+    this.rules = dir.config.access.map((r, i) => this.compile(r, i));
   }
 
-  canReadAttribute(session: Session, key: string): boolean {
-    if (!SECRET_KEYS.has(key.split(';')[0]!)) return true;
-    return this.dir.isAdmin(session);
+  private compile(rule: AccessRule, i: number): CompiledRule {
+    const where = `access[${i}]`;
+    const targets = (Array.isArray(rule.to) ? rule.to : [rule.to]).map((t): Target => {
+      if (t === '*') return { kind: 'any' };
+      const m = /^(dn|subtree|children):(.*)$/i.exec(t);
+      if (!m) throw new Error(`${where}: "to" must be *, dn:DN, subtree:DN or children:DN, got "${t}"`);
+      return { kind: m[1]!.toLowerCase() as 'dn' | 'subtree' | 'children', ndn: this.dir.normalize(m[2]!.trim()) };
+    });
+    let attrs: Set<string> | undefined;
+    if (rule.attrs) {
+      attrs = new Set();
+      for (const a of rule.attrs) {
+        if (a.toLowerCase() === 'entry') {
+          attrs.add('entry');
+          continue;
+        }
+        const t = this.dir.schema.attributeType(a);
+        if (!t) {
+          this.dir.log.warn(`${where}: unknown attribute ${a} ignored`);
+          continue;
+        }
+        // A rule on a type covers its subtypes (a rule on name covers cn).
+        for (const s of this.dir.schema.subtypesOf(t)) attrs.add(s.key);
+      }
+    }
+    const by = rule.by.map((b) => {
+      const level = LEVELS[b.level];
+      if (level === undefined) throw new Error(`${where}: unknown level ${b.level}`);
+      return { who: this.compileWho(b.who, where), level };
+    });
+    return { targets, attrs, by };
   }
 
-  requireWrite(session: Session, dn: string): void {
+  private compileWho(w: string, where: string): Who {
+    const plain = w.toLowerCase();
+    if (plain === 'anyone' || plain === 'anonymous' || plain === 'users' || plain === 'self' || plain === 'admins') return { kind: plain };
+    const m = /^(dn|subtree|group):(.*)$/i.exec(w);
+    if (!m) throw new Error(`${where}: "who" must be anyone, anonymous, users, self, admins, dn:DN, subtree:DN or group:DN, got "${w}"`);
+    const kind = m[1]!.toLowerCase() as 'dn' | 'subtree' | 'group';
+    const ndn = this.dir.normalize(m[2]!.trim());
+    if (kind === 'group') this.groups.set(ndn, new Set());
+    return { kind, ndn };
+  }
+
+  /** Loads the members of the groups the rules name. */
+  async init(): Promise<void> {
+    for (const g of this.groups.keys()) this.loadGroup(g, await this.dir.store.get(g));
+  }
+
+  /** Keeps group membership current: called with every batch the directory writes. */
+  onWrite(batch: WriteBatch): void {
+    for (const w of batch.entries) if (this.groups.has(w.ndn)) this.loadGroup(w.ndn, w.new);
+  }
+
+  private loadGroup(ndn: string, rec: EntryRecord | undefined): void {
+    const members = new Set<string>();
+    for (const v of [...(rec?.attrs['member'] ?? []), ...(rec?.attrs['uniquemember'] ?? [])]) {
+      try {
+        members.add(this.dir.normalize(v.replace(/#'[01]*'B$/, '')));
+      } catch {
+        /* a member value that is not a DN grants nothing */
+      }
+    }
+    this.groups.set(ndn, members);
+  }
+
+  private whoMatches(who: Who, session: Session, ndn: string): boolean {
+    const me = session.bindNdn;
+    switch (who.kind) {
+      case 'anyone':
+        return true;
+      case 'anonymous':
+        return me === '';
+      case 'users':
+        return me !== '';
+      case 'self':
+        return me !== '' && me === ndn;
+      case 'admins':
+        return this.dir.isAdmin(session);
+      case 'dn':
+        return me === who.ndn;
+      case 'subtree':
+        return me !== '' && (me === who.ndn || me.endsWith(',' + who.ndn));
+      case 'group':
+        return me !== '' && (this.groups.get(who.ndn)?.has(me) ?? false);
+    }
+  }
+
+  private static targetMatches(t: Target, ndn: string): boolean {
+    switch (t.kind) {
+      case 'any':
+        return true;
+      case 'dn':
+        return ndn === t.ndn;
+      case 'subtree':
+        return ndn === t.ndn || ndn.endsWith(',' + t.ndn);
+      case 'children':
+        return ndn.endsWith(',' + t.ndn);
+    }
+  }
+
+  /** The access level the session has to an attribute (or 'entry') of the entry ndn. */
+  level(session: Session, ndn: string, attr: string): number {
+    if (this.dir.isAdmin(session)) return LEVELS.write;
+    for (const r of this.rules) {
+      if (r.attrs && !r.attrs.has(attr)) continue;
+      if (!r.targets.some((t) => AccessPolicy.targetMatches(t, ndn))) continue;
+      for (const b of r.by) if (this.whoMatches(b.who, session, ndn)) return b.level;
+      return LEVELS.none;
+    }
+    return LEVELS.none;
+  }
+
+  /** May the session see the entry at all (search results, a search base)? */
+  canSee(session: Session, ndn: string): boolean {
+    return this.level(session, ndn, 'entry') >= LEVELS.search;
+  }
+
+  canReadAttribute(session: Session, key: string, ndn = ''): boolean {
+    return this.level(session, ndn, key.split(';')[0]!) >= LEVELS.read;
+  }
+
+  canCompare(session: Session, key: string, ndn: string): boolean {
+    return this.level(session, ndn, key.split(';')[0]!) >= LEVELS.compare;
+  }
+
+  /**
+   * The entry as a filter may see it: attributes the session cannot search are left out, so a
+   * filter cannot probe them. The record itself when nothing is hidden.
+   */
+  searchable(session: Session, ndn: string, rec: EntryRecord): EntryRecord {
+    if (this.dir.isAdmin(session)) return rec;
+    let out: Record<string, string[]> | undefined;
+    for (const key of Object.keys(rec.attrs)) {
+      if (this.level(session, ndn, key.split(';')[0]!) >= LEVELS.search) continue;
+      out ??= { ...rec.attrs };
+      delete out[key];
+    }
+    return out ? { dn: rec.dn, attrs: out } : rec;
+  }
+
+  /** Write access to the entry, or with attrs, to each of those attributes (modify). */
+  requireWrite(session: Session, dn: string, attrs?: string[]): void {
     if (this.dir.isAdmin(session)) return;
-    throw new LdapError(ResultCode.insufficientAccessRights, `no write access to "${dn}"`);
+    let ndn: string;
+    try {
+      ndn = this.dir.normalize(dn);
+    } catch {
+      throw new LdapError(ResultCode.insufficientAccessRights, `no write access to "${dn}"`);
+    }
+    const keys = attrs && attrs.length ? attrs.map((a) => a.split(';')[0]!) : ['entry'];
+    for (const k of keys) {
+      if (this.level(session, ndn, k) < LEVELS.write) {
+        throw new LdapError(ResultCode.insufficientAccessRights, `no write access to ${k === 'entry' ? 'entry' : `attribute ${k} of`} "${dn}"`);
+      }
+    }
   }
 
   /** Server-side limits for this identity: 0 means unlimited. */

@@ -3,7 +3,7 @@
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
 
 import { LdapError, ResultCode } from '../errors.js';
-import { verifyPassword } from '../access/passwords.js';
+import { hashPassword, verifyPassword } from '../access/passwords.js';
 import type { Directory } from './directory.js';
 import type { BindRequest, BindResponse, OperationContext } from './requests.js';
 
@@ -32,22 +32,33 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   if (dir.config.tls.requireForBind && !session.tls && session.transport !== 'ldapi') {
     throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
   }
+  const throttle = throttleOf(dir);
+  const keys = [`dn:${ndn}`, `ip:${session.remoteAddress}`];
+  // Repeated failures for this DN or from this address slow every further attempt down.
+  const wait = throttle.delay(keys);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   let ok = false;
   if (ndn === dir.adminNdn) {
     ok = await verifyPassword(dir.config.admin.password, password);
   } else {
     const rec = await dir.store.get(ndn);
-    for (const stored of rec?.attrs['userpassword'] ?? []) {
-      if (await verifyPassword(stored, password)) {
+    const stored = rec?.attrs['userpassword'] ?? [];
+    for (const s of stored) {
+      if (await verifyPassword(s, password)) {
         ok = true;
         break;
       }
     }
+    // An unknown DN, or one without a password, costs what a wrong password costs, so the
+    // answer's timing does not tell which entries exist.
+    if (!stored.length) await verifyPassword(await throttle.dummyHash(dir), password);
   }
   if (!ok) {
+    throttle.fail(keys);
     dir.log.info(`bind failed for "${req.name}" from ${session.remoteAddress}`);
     throw new LdapError(ResultCode.invalidCredentials, '');
   }
+  throttle.succeed(keys[0]!);
   session.bindDn = req.name;
   session.bindNdn = ndn;
   session.authMethod = 'simple';
@@ -90,4 +101,51 @@ function normalizeOrEmpty(dir: Directory, dn: string): string {
   } catch {
     return dn.toLowerCase();
   }
+}
+
+/** Failures counted per DN and per client address; they decay after a quiet quarter hour. */
+class BindThrottle {
+  private readonly failures = new Map<string, { count: number; last: number }>();
+  private dummy: Promise<string> | undefined;
+
+  static readonly FREE_ATTEMPTS = 3;
+  static readonly MAX_DELAY_MS = 5000;
+  static readonly FORGET_MS = 15 * 60_000;
+
+  delay(keys: string[]): number {
+    const now = Date.now();
+    let n = 0;
+    for (const k of keys) {
+      const f = this.failures.get(k);
+      if (f && now - f.last < BindThrottle.FORGET_MS) n = Math.max(n, f.count);
+    }
+    if (n < BindThrottle.FREE_ATTEMPTS) return 0;
+    return Math.min(100 * 2 ** (n - BindThrottle.FREE_ATTEMPTS), BindThrottle.MAX_DELAY_MS);
+  }
+
+  fail(keys: string[]): void {
+    const now = Date.now();
+    if (this.failures.size > 100_000) this.failures.clear(); // bounded memory under a spray attack
+    for (const k of keys) {
+      const f = this.failures.get(k);
+      const count = f && now - f.last < BindThrottle.FORGET_MS ? f.count + 1 : 1;
+      this.failures.set(k, { count, last: now });
+    }
+  }
+
+  succeed(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** A hash in the configured scheme of a random secret: what an unknown DN is checked against. */
+  dummyHash(dir: Directory): Promise<string> {
+    return (this.dummy ??= hashPassword(Buffer.from(String(Math.random())), dir.config.passwordScheme));
+  }
+}
+
+const throttles = new WeakMap<Directory, BindThrottle>();
+function throttleOf(dir: Directory): BindThrottle {
+  let t = throttles.get(dir);
+  if (!t) throttles.set(dir, (t = new BindThrottle()));
+  return t;
 }

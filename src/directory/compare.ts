@@ -10,7 +10,8 @@ export async function compare(dir: Directory, ctx: OperationContext, req: Compar
   const ndn = dir.normalize(req.dn);
   const d = requireDescription(dir.schema, req.attribute);
   const rec = await dir.getEntry(ndn);
-  if (!dir.access.canReadAttribute(ctx.session, d.key)) throw new LdapError(ResultCode.insufficientAccessRights, '');
+  if (!dir.access.canSee(ctx.session, ndn)) throw new LdapError(ResultCode.noSuchObject, '');
+  if (!dir.access.canCompare(ctx.session, d.key, ndn)) throw new LdapError(ResultCode.insufficientAccessRights, '');
   if (!d.type.equality && d.type.key !== 'objectclass') throw new LdapError(ResultCode.inappropriateMatching, `${req.attribute}: no equality matching rule`);
   const has = compileFilter(dir.schema, { type: 'present', attribute: req.attribute }).match({ dn: rec.dn, ndn, rec });
   if (has !== TRUE) throw new LdapError(ResultCode.noSuchAttribute, '');

@@ -49,7 +49,8 @@ export const SUPPORTED_CONTROLS = [
 ];
 
 export const EXT_WHOAMI = '1.3.6.1.4.1.4203.1.11.3';
-export const SUPPORTED_EXTENSIONS = [EXT_WHOAMI];
+export const EXT_PASSWD_MODIFY = '1.3.6.1.4.1.4203.1.11.1';
+export const SUPPORTED_EXTENSIONS = [EXT_PASSWD_MODIFY, EXT_WHOAMI];
 
 export const SUPPORTED_FEATURES = [
   '1.3.6.1.1.14', // Modify-Increment (RFC 4525)
@@ -217,6 +218,7 @@ export class Directory implements RequestHandler {
 
   async write(batch: WriteBatch): Promise<void> {
     await this.store.write(batch);
+    this.access.onWrite(batch);
   }
 
   /** Operational attributes for a new entry (RFC 4512 §3.4, OpenLDAP's entryUUID/entryCSN). */

@@ -14,7 +14,7 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
   const rdns = dir.parse(req.dn);
   if (dir.configTree.isConfig(ndn)) return dir.configTree.modify(ctx, req, ndn);
   if (ndn === dir.subschemaNdn) return dir.configTree.modifySubschema(ctx, req);
-  dir.access.requireWrite(ctx.session, req.dn);
+  dir.access.requireWrite(ctx.session, req.dn, req.changes.map((c) => dir.schema.attributeType(c.type.split(';')[0]!)?.key ?? c.type.toLowerCase()));
   const schema = dir.schema;
   // Decode and validate outside the lock (hashing passwords may take a while).
   const changes: Array<{ op: ModifyOperation; d: AttributeDescription & { type: AttributeType; key: string }; values: string[]; label: string }> = [];

@@ -18,7 +18,26 @@ import {
 } from './directory.js';
 import { compileFilter, TRUE, type FilterTarget } from './filter.js';
 import { planCandidates } from './planner.js';
-import type { LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntry, Session } from './requests.js';
+import type { Control, LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntry, Session } from './requests.js';
+import {
+  checkAssertion,
+  compileSort,
+  findControl,
+  OID_PAGED_RESULTS,
+  OID_SORT_REQUEST,
+  pagedCursors,
+  pagedResponse,
+  pagedSignature,
+  parsePaged,
+  parseSort,
+  sortItems,
+  sortResponse,
+  sortValues,
+  validateAssertion,
+  type CompiledSortKey,
+  type PagedCursor,
+  type ResultItem,
+} from './controls.js';
 import { CONFIG_DN } from './cn-config.js';
 
 /** Attributes computed at read time (never stored). */
@@ -34,7 +53,7 @@ interface Selection {
   none: boolean;
 }
 
-function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
+export function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
   const sel: Selection = { allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
   let onlyNoAttrs = attrs.length > 0;
   for (const a of attrs) {
@@ -81,8 +100,49 @@ export async function search(
   const deadline = timeLimit > 0 ? Date.now() + timeLimit * 1000 : Infinity;
   let sent = 0;
 
+  // Controls: paged results (RFC 2696), sorting (RFC 2891), assertion (RFC 4528).
+  const pagedCtl = findControl(ctx, OID_PAGED_RESULTS);
+  const paged = pagedCtl ? parsePaged(pagedCtl) : undefined;
+  const sortCtl = findControl(ctx, OID_SORT_REQUEST);
+  const sortPlan = sortCtl ? compileSort(schema, parseSort(sortCtl)) : undefined;
+  validateAssertion(ctx);
+  const controls: Control[] = [];
+  let sorting: CompiledSortKey[] | undefined;
+  if (sortPlan && !sortPlan.ok) {
+    // RFC 2891 §1.2: a critical sort that cannot be done fails the search; else results come unsorted.
+    controls.push(sortResponse(sortPlan.code, sortPlan.attribute));
+    if (sortCtl!.critical) {
+      return { code: ResultCode.unavailableCriticalExtension, matchedDN: '', message: 'sort control: cannot sort on the given key', controls };
+    }
+  } else if (sortPlan?.ok) {
+    sorting = sortPlan.keys;
+    controls.push(sortResponse(ResultCode.success));
+  }
+  const signature = pagedSignature(baseNdn, req.scope, req.filter, sortPlan?.ok ? sortPlan.spec : '');
+
+  const restricted = !dir.isAdmin(ctx.session);
+  /** The view of the entry a filter (and sorting) may see. */
+  const viewOf = (target: FilterTarget): FilterTarget => {
+    if (!restricted || !dir.inNamingContext(target.ndn)) return target;
+    const view = dir.access.searchable(ctx.session, target.ndn, target.rec);
+    return view === target.rec ? target : { ...target, rec: view };
+  };
+  const visible = (target: FilterTarget): boolean => {
+    // Entries the session may not see are skipped; attributes it may not search are hidden
+    // from the filter, so they cannot be probed.
+    if (restricted && dir.inNamingContext(target.ndn) && !dir.access.canSee(ctx.session, target.ndn)) return false;
+    return compiled.match(viewOf(target)) === TRUE;
+  };
+  const collected: Array<ResultItem & { values?: Array<string | undefined> }> | undefined = paged || sorting ? [] : undefined;
   const emit = async (target: FilterTarget): Promise<void> => {
-    if (compiled.match(target) !== TRUE) return;
+    if (!visible(target)) return;
+    if (collected) {
+      const item: ResultItem & { values?: Array<string | undefined> } = { ndn: target.ndn };
+      if (!dir.inNamingContext(target.ndn)) item.synthetic = target;
+      if (sorting) item.values = sortValues(sorting, viewOf(target).rec);
+      collected.push(item);
+      return;
+    }
     if (sizeLimit > 0 && sent >= sizeLimit) throw new LdapError(ResultCode.sizeLimitExceeded, '');
     await send(await formatEntry(dir, ctx.session, target, sel, req.typesOnly));
     sent++;
@@ -92,13 +152,75 @@ export async function search(
     if (Date.now() > deadline) throw new LdapError(ResultCode.timeLimitExceeded, '');
   };
 
+  /** Sends the next page (or everything, unpaged) of a collected result set. */
+  const servePage = async (cursor: PagedCursor, pageSize: number): Promise<LdapResult> => {
+    const items = cursor.items;
+    let n = 0;
+    while (cursor.pos < items.length && n < pageSize) {
+      checkTime();
+      const chunk = items.slice(cursor.pos, cursor.pos + Math.min(256, pageSize - n));
+      const stored = chunk.filter((i) => !i.synthetic).map((i) => i.ndn);
+      const recs = stored.length ? await dir.store.getMany(stored) : [];
+      const byNdn = new Map<string, EntryRecord | undefined>();
+      stored.forEach((ndn, i) => byNdn.set(ndn, recs[i]));
+      for (const item of chunk) {
+        cursor.pos++;
+        let target = item.synthetic;
+        if (!target) {
+          // Entries deleted since the first page are skipped; changed ones are filtered again.
+          const rec = byNdn.get(item.ndn);
+          if (!rec) continue;
+          target = { dn: rec.dn, ndn: item.ndn, rec };
+          if (!visible(target)) continue;
+        }
+        if (sizeLimit > 0 && cursor.sent >= sizeLimit) {
+          if (paged) controls.push(pagedResponse(Buffer.alloc(0)));
+          return { code: ResultCode.sizeLimitExceeded, matchedDN: '', message: '', controls };
+        }
+        await send(await formatEntry(dir, ctx.session, target, sel, req.typesOnly));
+        cursor.sent++;
+        if (++n >= pageSize) break;
+      }
+    }
+    if (paged) {
+      const more = cursor.pos < items.length;
+      controls.push(pagedResponse(more ? pagedCursors(dir).put(ctx.session, cursor) : Buffer.alloc(0)));
+    }
+    return { ...done(), controls };
+  };
+
+  const finish = async (): Promise<LdapResult> => {
+    if (!collected) return controls.length ? { ...done(), controls } : done();
+    if (sorting) sortItems(sorting, collected as Array<ResultItem & { values: Array<string | undefined> }>);
+    const items: ResultItem[] = collected.map((c) => (c.synthetic ? { ndn: c.ndn, synthetic: c.synthetic } : { ndn: c.ndn }));
+    const cursor: PagedCursor = { sessionId: ctx.session.id, signature, items, pos: 0, sent: 0, lastUsed: Date.now() };
+    return servePage(cursor, paged ? paged.size : Infinity);
+  };
+
+  if (paged) {
+    const cursors = pagedCursors(dir);
+    if (paged.cookie.length > 0) {
+      // The next page of a search this session started.
+      const cursor = cursors.take(ctx.session, paged.cookie);
+      if (!cursor) throw new LdapError(ResultCode.unwillingToPerform, 'paged results cookie is invalid or old');
+      if (cursor.signature !== signature) {
+        throw new LdapError(ResultCode.unwillingToPerform, 'paged results cookie is invalid: the search request changed');
+      }
+      // A page size of zero abandons the paged search (RFC 2696 §3); its cursor is freed.
+      if (paged.size === 0) return { ...done(), controls: [...controls, pagedResponse(Buffer.alloc(0))] };
+      return servePage(cursor, paged.size);
+    }
+    if (paged.size === 0) return { ...done(), controls: [...controls, pagedResponse(Buffer.alloc(0))] };
+  }
+
   // The root DSE and the subschema subentry live outside the naming context.
   if (baseNdn === '') {
+    checkAssertion(dir, ctx, { dn: '', ndn: '', rec: rootDse(dir) });
     if (req.scope === 'base') await emit({ dn: '', ndn: '', rec: rootDse(dir) });
     else if (req.scope === 'one' || req.scope === 'sub' || req.scope === 'children') {
       throw new LdapError(ResultCode.noSuchObject, '');
     }
-    return done();
+    return finish();
   }
   if (dir.configTree.isConfig(baseNdn)) {
     dir.configTree.requireAccess(ctx.session, false);
@@ -108,19 +230,23 @@ export async function search(
       const parent = entries.find((e) => baseNdn.endsWith(',' + e.ndn) && e.ndn.split(',').length === baseNdn.split(',').length - 1);
       throw new LdapError(ResultCode.noSuchObject, '', parent?.dn ?? '');
     }
+    checkAssertion(dir, ctx, base);
     const inConfigScope = scopeTest(req.scope, baseNdn);
     for (const e of entries) if (inConfigScope(e.ndn)) await emit(e);
-    return done();
+    return finish();
   }
   if (baseNdn === dir.normalize(SUBSCHEMA_DN)) {
+    checkAssertion(dir, ctx, { dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) });
     if (req.scope === 'base' || req.scope === 'sub') await emit({ dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) });
-    return done();
+    return finish();
   }
 
   const base = await dir.getEntry(baseNdn);
+  if (restricted && !dir.access.canSee(ctx.session, baseNdn)) throw new LdapError(ResultCode.noSuchObject, '');
+  checkAssertion(dir, ctx, { dn: base.dn, ndn: baseNdn, rec: base });
   if (req.scope === 'base') {
     await emit({ dn: base.dn, ndn: baseNdn, rec: base });
-    return done();
+    return finish();
   }
 
   const inScope = scopeTest(req.scope, baseNdn);
@@ -138,7 +264,7 @@ export async function search(
         if (rec) await emit({ dn: rec.dn, ndn: chunk[j]!, rec });
       }
     }
-    return done();
+    return finish();
   }
 
   if (req.scope === 'one') {
@@ -156,7 +282,7 @@ export async function search(
       }
     }
     await flush();
-    return done();
+    return finish();
   }
 
   let n = 0;
@@ -165,7 +291,7 @@ export async function search(
     if (!inScope(ndn)) continue;
     await emit({ dn: rec.dn, ndn, rec });
   }
-  return done();
+  return finish();
 }
 
 function depth(ndn: string): number {
@@ -203,11 +329,12 @@ function scopeTest(scope: SearchRequest['scope'], baseNdn: string): (ndn: string
   }
 }
 
-async function formatEntry(dir: Directory, session: Session, t: FilterTarget, sel: Selection, typesOnly: boolean): Promise<SearchEntry> {
+export async function formatEntry(dir: Directory, session: Session, t: FilterTarget, sel: Selection, typesOnly: boolean): Promise<SearchEntry> {
   const schema = dir.schema;
   const attributes: SearchEntry['attributes'] = [];
   for (const key in t.rec.attrs) {
-    if (!selected(schema, sel, key) || !dir.access.canReadAttribute(session, key)) continue;
+    if (!selected(schema, sel, key)) continue;
+    if (dir.inNamingContext(t.ndn) && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
     const type = schema.attributeType(baseKey(key));
     const vals = t.rec.attrs[key]!;
     attributes.push({ type: displayName(schema, key), values: typesOnly ? [] : vals.map((v) => encodeValue(type, v)) });

@@ -1,5 +1,7 @@
 // Opening the store: LevelDB on disk under the configured path, or an in-memory level for tests
 // and throwaway instances. Both implement the same contract (test/unit/store-contract.test.ts).
+// Opening rebuilds the attribute indexes when their configuration changed since the last open
+// (LevelStore keeps a fingerprint of the sorted index specs).
 
 import { mkdirSync } from 'node:fs';
 import { LevelStore } from './level-store.js';
@@ -16,6 +18,7 @@ export interface OpenStoreOptions {
   sync?: boolean;
 }
 
+/** Opens (creating if needed) a store; in memory when `memory` is set or no path is given. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const onDisk = !opts.memory && opts.path !== undefined;
   if (onDisk) mkdirSync(opts.path!, { recursive: true });

@@ -1,6 +1,7 @@
 // The Store contract (store/types.ts) on a LevelDB-compatible database: `level` (classic-level,
 // on disk) or `memory-level`. One keyspace, partitioned by a one-letter prefix and NUL
-// separators, so every range scan is exact:
+// separators (NUL never occurs in a normalised DN, and index values containing it are not
+// indexed), so every range scan `<prefix>\0 … <prefix>\1` is exact:
 //
 //   e\0<ndn>                        → JSON EntryRecord
 //   c\0<parent>\0<child>            → ''   (children index; parent '' for top-level entries)
@@ -8,19 +9,25 @@
 //   p\0<attr>\0<ndn>                → ''   (presence index)
 //   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$')
 //   m\0<key>                        → meta value
-//   x\0count, x\0indexspec          → bookkeeping
+//   x\0count, x\0indexspec          → bookkeeping (entry count, index configuration fingerprint)
 //
 // Every write is one db.batch() (synced when durable): entries, children, index deltas, meta and
-// the entry count together, so a crash leaves either all of it or none.
+// the entry count together, so a crash leaves either all of it or none. Writes, reindex and
+// clear run one at a time on an internal promise chain, so count deltas are never lost.
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
 
 const SEP = '\x00';
-const END = '\u{10FFFF}'; // sorts after every UTF-8 key byte sequence
+/** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
+const AFTER = '\x01';
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
+/** Operations per batch while rebuilding the indexes. */
+const REINDEX_CHUNK = 1000;
+/** Entries fetched per getMany while walking a subtree. */
+const SUBTREE_CHUNK = 256;
 
 /** Both classes share the abstract-level API; typed as the disk one. */
 type Db = Level<string, string>;
@@ -35,12 +42,13 @@ export interface LevelStoreOptions {
   sync?: boolean;
 }
 
+/** Parent of a normalised DN: everything after the first ',' ('' for a top-level entry). */
 export function parentOf(ndn: NormalizedDn): NormalizedDn {
   const i = ndn.indexOf(',');
   return i < 0 ? '' : ndn.slice(i + 1);
 }
 
-/** Trigrams of a normalised value padded with start/end markers, by code point. */
+/** Trigrams of a normalised value, optionally padded with start/end markers, by code point. */
 export function trigrams(value: string, anchorStart: boolean, anchorEnd: boolean): string[] {
   const cps = [...((anchorStart ? '^' : '') + value + (anchorEnd ? '$' : ''))];
   const out = new Set<string>();
@@ -48,11 +56,22 @@ export function trigrams(value: string, anchorStart: boolean, anchorEnd: boolean
   return [...out];
 }
 
+/** Order-independent fingerprint of an index configuration. */
+export function indexFingerprint(specs: Iterable<IndexSpec>): string {
+  const rows = [...specs].map((s) => [s.attr, !!s.eq, !!s.pres, !!s.sub] as const);
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(rows);
+}
+
+/** Bounds of every key starting with `prefix + SEP`. */
+const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
+
 export class LevelStore implements Store {
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   private readonly db: Db;
   private readonly indexer: Indexer;
   private readonly sync: boolean;
+  private readonly fingerprint: string;
   private entryCount = 0;
   /** Serialises batches so the count delta of each write is computed on the latest state. */
   private chain: Promise<void> = Promise.resolve();
@@ -64,80 +83,98 @@ export class LevelStore implements Store {
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
+    this.fingerprint = indexFingerprint(opts.indexes);
   }
 
+  /** Opens the database; rebuilds the indexes when their configuration changed since last time. */
   async open(): Promise<void> {
     await this.db.open();
-    const c = await this.db.get(COUNT_KEY);
+    const c = (await this.db.get(COUNT_KEY)) as string | undefined;
     this.entryCount = c === undefined ? 0 : Number(c);
-    const fingerprint = JSON.stringify([...this.indexes.values()].sort((a, b) => (a.attr < b.attr ? -1 : 1)));
-    const had = await this.db.get(INDEXSPEC_KEY);
-    if (had !== fingerprint) {
-      if (this.entryCount > 0) await this.reindex();
-      await this.db.put(INDEXSPEC_KEY, fingerprint, { sync: this.sync } as never);
+    const had = (await this.db.get(INDEXSPEC_KEY)) as string | undefined;
+    if (had !== this.fingerprint) {
+      await this.reindex();
+      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
     }
   }
 
   async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
+    await this.chain;
     await this.db.close();
   }
 
   async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
-    const v = await this.db.get('e' + SEP + ndn);
+    const v = (await this.db.get('e' + SEP + ndn)) as string | undefined;
     return v === undefined ? undefined : (JSON.parse(v) as EntryRecord);
   }
 
   async getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>> {
     if (!ndns.length) return [];
-    const vals = await this.db.getMany(ndns.map((n) => 'e' + SEP + n));
+    const vals = (await this.db.getMany(ndns.map((n) => 'e' + SEP + n))) as Array<string | undefined>;
     return vals.map((v) => (v === undefined ? undefined : (JSON.parse(v) as EntryRecord)));
   }
 
   async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
-    const prefix = 'c' + SEP + ndn + SEP;
-    for await (const key of this.db.keys({ gt: prefix, lt: prefix + END })) yield key.slice(prefix.length);
+    const prefix = 'c' + SEP + ndn;
+    const skip = prefix.length + 1;
+    for await (const key of this.db.keys(under(prefix))) yield key.slice(skip);
   }
 
   async countChildren(ndn: NormalizedDn): Promise<number> {
     let n = 0;
-    for await (const _ of this.children(ndn)) n++;
+    for await (const _ of this.db.keys(under('c' + SEP + ndn))) n++;
     return n;
   }
 
   async hasChildren(ndn: NormalizedDn): Promise<boolean> {
-    const prefix = 'c' + SEP + ndn + SEP;
-    for await (const _ of this.db.keys({ gt: prefix, lt: prefix + END, limit: 1 })) return true;
+    for await (const _ of this.db.keys({ ...under('c' + SEP + ndn), limit: 1 })) return true;
     return false;
   }
 
   async *subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]> {
-    // Breadth-first over the children index: parents always come before their children.
-    let level: NormalizedDn[] = [ndn];
-    if (ndn !== '') {
-      const base = await this.get(ndn);
-      if (!base) return;
-      yield [ndn, base];
-    }
+    const base = await this.get(ndn);
+    if (base) yield [ndn, base];
+    // Breadth-first over the children index: parents always come before their children. Below
+    // the root, the top of the walk is every entry whose parent is not stored (the top-level
+    // entries and the naming contexts, e.g. dc=example,dc=com without dc=com).
+    let level: NormalizedDn[] = ndn === '' ? await this.forestRoots() : [ndn];
+    let parents = ndn !== '';
     while (level.length) {
       const next: NormalizedDn[] = [];
-      for (const p of level) {
-        const kids: NormalizedDn[] = [];
-        for await (const k of this.children(p)) kids.push(k);
-        for (let i = 0; i < kids.length; i += 256) {
-          const slice = kids.slice(i, i + 256);
-          const recs = await this.getMany(slice);
-          for (let j = 0; j < slice.length; j++) {
-            const rec = recs[j];
-            if (rec) {
-              yield [slice[j]!, rec];
-              next.push(slice[j]!);
-            }
-          }
+      const ndns: NormalizedDn[] = [];
+      if (parents) for (const parent of level) for await (const k of this.children(parent)) ndns.push(k);
+      else ndns.push(...level);
+      for (let i = 0; i < ndns.length; i += SUBTREE_CHUNK) {
+        const slice = ndns.slice(i, i + SUBTREE_CHUNK);
+        const recs = await this.getMany(slice);
+        for (let j = 0; j < slice.length; j++) {
+          const rec = recs[j];
+          if (!rec) continue;
+          yield [slice[j]!, rec];
+          next.push(slice[j]!);
         }
       }
       level = next;
+      parents = true;
     }
+  }
+
+  /** Entries whose parent is not stored: one seek per distinct parent in the children index. */
+  private async forestRoots(): Promise<NormalizedDn[]> {
+    const roots: NormalizedDn[] = [];
+    const it = this.db.keys(under('c'));
+    try {
+      for (let key = await it.next(); key !== undefined; key = await it.next()) {
+        const parent = key.slice(2, key.indexOf(SEP, 2));
+        if (parent === '' || (await this.db.get('e' + SEP + parent)) === undefined) {
+          for await (const child of this.children(parent)) roots.push(child);
+        }
+        it.seek('c' + SEP + parent + AFTER);
+      }
+    } finally {
+      await it.close();
+    }
+    return roots;
   }
 
   async count(): Promise<number> {
@@ -145,83 +182,91 @@ export class LevelStore implements Store {
   }
 
   private requireIndex(attr: string, kind: 'eq' | 'pres' | 'sub'): void {
-    if (!this.indexes.get(attr)?.[kind]) throw new Error(`no ${kind} index on ${attr}`);
+    if (!this.indexes.get(attr)?.[kind]) throw new Error(`no ${kind} index on attribute ${attr}`);
+  }
+
+  /** The ndns (last NUL-separated component) of the index keys in a range, deduplicated. */
+  private async tails(range: { gt?: string; gte?: string; lt: string }): Promise<NormalizedDn[]> {
+    const out = new Set<NormalizedDn>();
+    for await (const key of this.db.keys(range)) out.add(key.slice(key.lastIndexOf(SEP) + 1));
+    return [...out];
   }
 
   async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
-    if (value.includes(SEP)) return [];
-    const prefix = `i${SEP}${attr}${SEP}${value}${SEP}`;
-    const out: NormalizedDn[] = [];
-    for await (const key of this.db.keys({ gt: prefix, lt: prefix + END })) out.push(key.slice(prefix.length));
-    return out;
+    if (value.includes(SEP)) return []; // never indexed
+    return this.tails(under(`i${SEP}${attr}${SEP}${value}`));
   }
 
   async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
     const base = `i${SEP}${attr}${SEP}`;
-    const out = new Set<NormalizedDn>();
+    // Inclusive bounds: `value\0ndn` keys of low sort at or after `low\0`, those of high before `high\1`.
     const gte = low === undefined ? base : base + low + SEP;
-    const lt = high === undefined ? base + END : base + high + SEP + END;
-    for await (const key of this.db.keys({ gte, lt })) {
-      const rest = key.slice(base.length);
-      out.add(rest.slice(rest.indexOf(SEP) + 1));
-    }
-    return [...out];
+    const lt = high === undefined ? `i${SEP}${attr}${AFTER}` : base + high + AFTER;
+    return this.tails({ gte, lt });
   }
 
   async lookupPresent(attr: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'pres');
-    const prefix = `p${SEP}${attr}${SEP}`;
-    const out: NormalizedDn[] = [];
-    for await (const key of this.db.keys({ gt: prefix, lt: prefix + END })) out.push(key.slice(prefix.length));
-    return out;
+    return this.tails(under(`p${SEP}${attr}`));
   }
 
   async lookupSubstrings(attr: string, q: SubstringQuery): Promise<NormalizedDn[] | undefined> {
     this.requireIndex(attr, 'sub');
+    const parts = [q.initial ?? '', q.final ?? '', ...q.any];
+    if (parts.some((p) => p.includes(SEP))) return undefined; // such values are never indexed
     const grams = new Set<string>();
     if (q.initial !== undefined) for (const g of trigrams(q.initial, true, false)) grams.add(g);
     if (q.final !== undefined) for (const g of trigrams(q.final, false, true)) grams.add(g);
     for (const a of q.any) for (const g of trigrams(a, false, false)) grams.add(g);
     if (grams.size === 0) return undefined;
+    // Intersect the posting lists; stop early once nothing is left.
     let acc: Set<NormalizedDn> | undefined;
-    // Intersect posting lists; stop early once nothing is left.
     for (const g of grams) {
-      if (g.includes(SEP)) return undefined;
-      const prefix = `s${SEP}${attr}${SEP}${g}${SEP}`;
+      const prefix = `s${SEP}${attr}${SEP}${g}`;
+      const skip = prefix.length + 1;
       const list = new Set<NormalizedDn>();
-      for await (const key of this.db.keys({ gt: prefix, lt: prefix + END })) {
-        const ndn = key.slice(prefix.length);
+      for await (const key of this.db.keys(under(prefix))) {
+        const ndn = key.slice(skip);
         if (!acc || acc.has(ndn)) list.add(ndn);
       }
       acc = list;
       if (acc.size === 0) break;
     }
-    return [...(acc ?? [])];
+    return [...acc!];
   }
 
-  /** Index keys of one entry. */
+  /** Index keys (eq, pres, sub) of one entry. */
   private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined): Set<string> {
     const keys = new Set<string>();
     if (!rec) return keys;
-    for (const [attr, values] of this.indexer(rec)) {
-      const spec = this.indexes.get(attr);
-      if (!spec || !values.length) continue;
-      if (spec.pres) keys.add(`p${SEP}${attr}${SEP}${ndn}`);
-      for (const v of values) {
+    const values = this.indexer(rec);
+    for (const [attr, spec] of this.indexes) {
+      const vals = values.get(attr) ?? [];
+      // Presence also counts values the indexer could not normalise.
+      if (spec.pres && (vals.length || rec.attrs[attr]?.length)) keys.add(`p${SEP}${attr}${SEP}${ndn}`);
+      for (const v of vals) {
         if (v.includes(SEP)) continue;
         if (spec.eq) keys.add(`i${SEP}${attr}${SEP}${v}${SEP}${ndn}`);
-        if (spec.sub) for (const g of trigrams(v, true, true)) if (!g.includes(SEP)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
+        if (spec.sub) for (const g of trigrams(v, true, true)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
       }
     }
     return keys;
   }
 
-  write(batch: WriteBatch): Promise<void> {
-    const run = this.chain.then(() => this.applyBatch(batch));
-    this.chain = run.catch(() => undefined);
+  /** Runs fn after every earlier write/reindex/clear, and before any later one. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.exclusive(() => this.applyBatch(batch));
   }
 
   private async applyBatch(batch: WriteBatch): Promise<void> {
@@ -229,15 +274,15 @@ export class LevelStore implements Store {
     let delta = 0;
     for (const w of batch.entries) {
       const ek = 'e' + SEP + w.ndn;
-      const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
       if (w.new) ops.push({ type: 'put', key: ek, value: JSON.stringify(w.new) });
       else ops.push({ type: 'del', key: ek });
-      if (w.new && !w.old) {
-        ops.push({ type: 'put', key: ck, value: '' });
-        delta++;
-      } else if (!w.new && w.old) {
-        ops.push({ type: 'del', key: ck });
-        delta--;
+      if (w.new && !w.old) delta++;
+      else if (!w.new && w.old) delta--;
+      // The root DSE is nobody's child.
+      if (w.ndn !== '') {
+        const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
+        if (w.new && !w.old) ops.push({ type: 'put', key: ck, value: '' });
+        else if (!w.new && w.old) ops.push({ type: 'del', key: ck });
       }
       const before = this.indexKeys(w.ndn, w.old);
       const after = this.indexKeys(w.ndn, w.new);
@@ -249,39 +294,44 @@ export class LevelStore implements Store {
       else ops.push({ type: 'put', key: 'm' + SEP + m.key, value: m.value });
     }
     if (delta !== 0) ops.push({ type: 'put', key: COUNT_KEY, value: String(this.entryCount + delta) });
-    await this.db.batch(ops, { sync: this.sync } as never);
+    if (!ops.length) return;
+    await this.db.batch(ops, { sync: this.sync });
     this.entryCount += delta;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    return this.db.get('m' + SEP + key);
+    return (await this.db.get('m' + SEP + key)) as string | undefined;
   }
 
   async *scanMeta(prefix: string): AsyncIterable<[string, string]> {
     const p = 'm' + SEP + prefix;
-    for await (const [k, v] of this.db.iterator({ gte: p, lt: p + END })) yield [k.slice(2), v];
-  }
-
-  async reindex(): Promise<void> {
-    await this.chain;
-    for (const prefix of ['i', 'p', 's']) await this.db.clear({ gt: prefix + SEP, lt: prefix + SEP + END });
-    let ops: Op[] = [];
-    for await (const [k, v] of this.db.iterator({ gt: 'e' + SEP, lt: 'e' + SEP + END })) {
-      const ndn = k.slice(2);
-      for (const key of this.indexKeys(ndn, JSON.parse(v) as EntryRecord)) ops.push({ type: 'put', key, value: '' });
-      if (ops.length >= 5000) {
-        await this.db.batch(ops);
-        ops = [];
-      }
+    for await (const [k, v] of this.db.iterator({ gte: p, lt: 'm' + AFTER })) {
+      if (!k.startsWith(p)) break;
+      yield [k.slice(2), v];
     }
-    if (ops.length) await this.db.batch(ops);
   }
 
-  async clear(): Promise<void> {
-    await this.chain;
-    const spec = await this.db.get(INDEXSPEC_KEY);
-    await this.db.clear();
-    if (spec !== undefined) await this.db.put(INDEXSPEC_KEY, spec);
-    this.entryCount = 0;
+  reindex(): Promise<void> {
+    return this.exclusive(async () => {
+      for (const prefix of ['i', 'p', 's']) await this.db.clear(under(prefix));
+      let ops: Op[] = [];
+      for await (const [k, v] of this.db.iterator(under('e'))) {
+        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) ops.push({ type: 'put', key, value: '' });
+        if (ops.length >= REINDEX_CHUNK) {
+          await this.db.batch(ops, { sync: this.sync });
+          ops = [];
+        }
+      }
+      if (ops.length) await this.db.batch(ops, { sync: this.sync });
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.db.clear();
+      // The indexes (now empty) still match the configuration: keep its fingerprint.
+      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
+      this.entryCount = 0;
+    });
   }
 }

@@ -286,7 +286,17 @@ describe('differential: astldap vs OpenLDAP slapd', () => {
     slapd = await startSlapd({ ldif: FIXTURE });
     if (!SLAPD_ONLY) {
       try {
-        ast = await startAstldap({ seedLdif: FIXTURE });
+        // The same access as the private slapd's (everyone reads), except userPassword, which
+        // astldap never shows to non-administrators.
+        ast = await startAstldap({
+          seedLdif: FIXTURE,
+          config: {
+            access: [
+              { to: '*', attrs: ['userPassword'], by: [{ who: 'self', level: 'auth' }] },
+              { to: '*', by: [{ who: 'anyone', level: 'read' }] },
+            ],
+          },
+        });
       } catch (err) {
         astError = err;
       }

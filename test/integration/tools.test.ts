@@ -20,7 +20,7 @@ describe('ldap-utils against the built server', () => {
   const serve = () => spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
   const tool = (t: LdapTool, args: string[], who: 'anon' | 'admin' = 'admin', stdin?: string) =>
     runTool(t, ['-H', server.url, ...(who === 'admin' ? bindArgs(...ADMIN) : bindArgs()), ...args], { stdin });
-  const search = (args: string[], who: 'anon' | 'admin' = 'anon') => tool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], who);
+  const search = (args: string[], who: 'anon' | 'admin' = 'admin') => tool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], who);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-tools-'));
@@ -31,10 +31,15 @@ describe('ldap-utils against the built server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ldapsearch lists the seed', async () => {
-    const plain = await tool('ldapsearch', ['-b', B], 'anon');
+  it('ldapsearch lists the seed (to the administrator; anonymous sees the root DSE only)', async () => {
+    const plain = await tool('ldapsearch', ['-b', B]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toMatch(/^result: 0 Success$/m);
+    expect(plain.stdout).toMatch(/^# numEntries: 16$/m);
+    const anonymous = await tool('ldapsearch', ['-b', B], 'anon');
+    expect(anonymous.code).toBe(32);
+    const dse = await tool('ldapsearch', ['-b', '', '-s', 'base', 'namingContexts'], 'anon');
+    expect(dse.stdout).toContain(`namingContexts: ${B}`);
     const r = await search(['-b', B, '-s', 'one', '(objectClass=organizationalUnit)', 'ou']);
     expect(r.code, r.stderr).toBe(0);
     const ous = parseLdifEntries(r.stdout).map((e) => attrValues(e, 'ou')[0]).sort();
@@ -94,13 +99,13 @@ describe('ldap-utils against the built server', () => {
   });
 
   it('ldapcompare answers TRUE and FALSE', async () => {
-    const t = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2000'], 'anon');
+    const t = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2000']);
     expect(t.code, t.stderr).toBe(6);
     expect(t.stdout.trim()).toBe('TRUE');
-    const f = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2001'], 'anon');
+    const f = await tool('ldapcompare', [`cn=2002,ou=sip,${B}`, 'AstExtension:2001']);
     expect(f.code).toBe(5);
     expect(f.stdout.trim()).toBe('FALSE');
-    const m = await tool('ldapcompare', [`cn=9999,ou=sip,${B}`, 'cn:9999'], 'anon');
+    const m = await tool('ldapcompare', [`cn=9999,ou=sip,${B}`, 'cn:9999']);
     expect(m.code).toBe(32);
   });
 
@@ -142,9 +147,12 @@ describe('ldap-utils against the built server', () => {
     const [pw] = attrValues(parseLdifEntries(r.stdout)[0]!, 'userPassword');
     expect(pw).toMatch(/^\{[A-Z0-9-]+\}/);
     expect(pw).not.toContain('alice-password');
-    const anon = await search(['-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword']);
-    expect(anon.code).toBe(0);
-    expect(attrValues(parseLdifEntries(anon.stdout)[0]!, 'userPassword')).toEqual([]);
+    const bob = await runTool('ldapsearch', ['-H', server.url, ...bindArgs(`uid=bob,ou=people,${B}`, 'bob-password'), '-LLL', '-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword', 'cn']);
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(attrValues(parseLdifEntries(bob.stdout)[0]!, 'cn')).not.toEqual([]);
+    expect(attrValues(parseLdifEntries(bob.stdout)[0]!, 'userPassword')).toEqual([]);
+    const self = await runTool('ldapsearch', ['-H', server.url, ...bindArgs(`uid=alice,ou=people,${B}`, 'alice-password'), '-LLL', '-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword']);
+    expect(attrValues(parseLdifEntries(self.stdout)[0]!, 'userPassword')).toEqual([]);
   });
 
   async function expectCreatedUser(): Promise<void> {

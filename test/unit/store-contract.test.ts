@@ -1,0 +1,394 @@
+// The store contract (src/store/types.ts), run against LevelDB on disk and against an in-memory
+// level: entries, the children index, subtree order, the attribute indexes and their deltas,
+// atomic batches, meta, reindexing after an index configuration change, persistence and clear.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type EntryRecord, type IndexSpec, type Indexer, type Store } from '../../src/store/index.js';
+
+const SPECS: IndexSpec[] = [
+  { attr: 'objectclass', eq: true, pres: true, sub: false },
+  { attr: 'cn', eq: true, pres: true, sub: true },
+  { attr: 'uid', eq: true, pres: false, sub: false },
+];
+
+/** Lowercases the values of the indexed attributes, like caseIgnoreMatch would. */
+function lowercaser(specs: IndexSpec[]): Indexer {
+  return (rec) => {
+    const out = new Map<string, string[]>();
+    for (const s of specs) {
+      const vals = rec.attrs[s.attr];
+      if (vals) out.set(s.attr, vals.map((v) => v.toLowerCase()));
+    }
+    return out;
+  };
+}
+
+const rec = (dn: string, attrs: Record<string, string[]>): EntryRecord => ({ dn, attrs });
+const person = (dn: string, cn: string, uid?: string): EntryRecord =>
+  rec(dn, { objectclass: ['top', 'person'], cn: [cn], ...(uid ? { uid: [uid] } : {}) });
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const sorted = (xs: string[] | undefined) => [...(xs ?? [])].sort();
+
+// A small tree: dc=example,dc=com with two OUs and a few people.
+const BASE = 'dc=example,dc=com';
+const PEOPLE = 'ou=people,' + BASE;
+const GROUPS = 'ou=groups,' + BASE;
+const ALICE = 'uid=alice,' + PEOPLE;
+const BOB = 'uid=bob,' + PEOPLE;
+const CAROL = 'uid=carol,' + PEOPLE;
+const ADMINS = 'cn=admins,' + GROUPS;
+
+async function seed(store: Store): Promise<void> {
+  await store.write({
+    entries: [
+      { ndn: BASE, new: rec('dc=example,dc=com', { objectclass: ['top', 'domain'], dc: ['example'] }) },
+      { ndn: PEOPLE, new: rec('ou=People,dc=example,dc=com', { objectclass: ['top', 'organizationalUnit'], ou: ['People'] }) },
+      { ndn: GROUPS, new: rec('ou=Groups,dc=example,dc=com', { objectclass: ['top', 'organizationalUnit'], ou: ['Groups'] }) },
+    ],
+  });
+  await store.write({
+    entries: [
+      { ndn: ALICE, new: person('uid=alice,ou=People,dc=example,dc=com', 'Alice Smith', 'alice') },
+      { ndn: BOB, new: person('uid=bob,ou=People,dc=example,dc=com', 'Bob Smithers', 'bob') },
+      { ndn: CAROL, new: person('uid=carol,ou=People,dc=example,dc=com', 'Carol Jones', 'carol') },
+      { ndn: ADMINS, new: rec('cn=Admins,ou=Groups,dc=example,dc=com', { objectclass: ['top', 'groupOfNames'], cn: ['Admins'] }) },
+    ],
+  });
+}
+
+describe.each([
+  ['LevelDB on disk', false],
+  ['in-memory level', true],
+])('store contract: %s', (_name, memory) => {
+  let dir: string;
+  let store: Store;
+  const open = (specs = SPECS) =>
+    openStore({ path: path.join(dir, 'db'), memory, indexes: specs, indexer: lowercaser(specs), sync: !memory });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-store-'));
+    store = await open();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('puts and gets entries, singly and many at a time', async () => {
+    await seed(store);
+    expect(await store.get(ALICE)).toEqual(person('uid=alice,ou=People,dc=example,dc=com', 'Alice Smith', 'alice'));
+    expect(await store.get('uid=nobody,' + PEOPLE)).toBeUndefined();
+    const many = await store.getMany([BOB, 'uid=nobody,' + PEOPLE, BASE]);
+    expect(many.map((r) => r?.dn)).toEqual(['uid=bob,ou=People,dc=example,dc=com', undefined, 'dc=example,dc=com']);
+    expect(await store.getMany([])).toEqual([]);
+  });
+
+  it('keeps the children index', async () => {
+    await seed(store);
+    expect(sorted(await collect(store.children(PEOPLE)))).toEqual(sorted([ALICE, BOB, CAROL]));
+    expect(await collect(store.children(BASE))).toHaveLength(2);
+    // The naming context's parent (dc=com) is not stored; the root has no children yet.
+    expect(await collect(store.children('dc=com'))).toEqual([BASE]);
+    expect(await collect(store.children(''))).toEqual([]);
+    expect(await store.countChildren(PEOPLE)).toBe(3);
+    expect(await store.countChildren(ALICE)).toBe(0);
+    expect(await store.hasChildren(GROUPS)).toBe(true);
+    expect(await store.hasChildren(ADMINS)).toBe(false);
+    // A prefix of a parent's ndn is not its parent.
+    expect(await store.countChildren('ou=people,dc=example')).toBe(0);
+
+    await store.write({ entries: [{ ndn: ADMINS, old: await store.get(ADMINS) }] });
+    expect(await store.hasChildren(GROUPS)).toBe(false);
+    // Modifying an entry leaves the children index alone.
+    const bob = (await store.get(BOB))!;
+    await store.write({ entries: [{ ndn: BOB, old: bob, new: { ...bob, attrs: { ...bob.attrs, cn: ['Robert'] } } }] });
+    expect(await store.countChildren(PEOPLE)).toBe(3);
+  });
+
+  it('walks subtrees parents before children, base included', async () => {
+    await seed(store);
+    const check = (pairs: Array<[string, EntryRecord]>) => {
+      const seen = new Set<string>();
+      for (const [ndn, r] of pairs) {
+        expect(r.dn.toLowerCase()).toBe(ndn);
+        const i = ndn.indexOf(',');
+        const parent = i < 0 ? '' : ndn.slice(i + 1);
+        if (seen.size) expect(seen.has(parent)).toBe(true);
+        seen.add(ndn);
+      }
+    };
+    const all = await collect(store.subtree(BASE));
+    expect(all[0]![0]).toBe(BASE);
+    expect(sorted(all.map(([n]) => n))).toEqual(sorted([BASE, PEOPLE, GROUPS, ALICE, BOB, CAROL, ADMINS]));
+    check(all);
+
+    const people = await collect(store.subtree(PEOPLE));
+    expect(people.map(([n]) => n)[0]).toBe(PEOPLE);
+    expect(people).toHaveLength(4);
+    expect((await collect(store.subtree(ALICE))).map(([n]) => n)).toEqual([ALICE]);
+    expect(await collect(store.subtree('uid=nobody,' + PEOPLE))).toEqual([]);
+
+    // The root: every top-level entry and everything below it.
+    await store.write({ entries: [{ ndn: 'o=other', new: rec('o=other', { objectclass: ['organization'], o: ['other'] }) }] });
+    const root = await collect(store.subtree(''));
+    expect(sorted(root.map(([n]) => n))).toEqual(sorted([BASE, PEOPLE, GROUPS, ALICE, BOB, CAROL, ADMINS, 'o=other']));
+    const rootOrder = root.map(([n]) => n);
+    expect(rootOrder.indexOf(BASE)).toBeLessThan(rootOrder.indexOf(PEOPLE));
+    expect(rootOrder.indexOf(PEOPLE)).toBeLessThan(rootOrder.indexOf(ALICE));
+
+    // Entries below an unstored parent (glue) still belong to the root's subtree.
+    const orphan = 'cn=x,o=missing,o=other';
+    await store.write({ entries: [{ ndn: orphan, new: rec('cn=x,o=missing,o=other', { cn: ['x'] }) }] });
+    expect((await collect(store.subtree(''))).map(([n]) => n)).toContain(orphan);
+    expect((await collect(store.subtree('o=other'))).map(([n]) => n)).toEqual(['o=other']);
+    expect((await collect(store.subtree('o=missing,o=other'))).map(([n]) => n)).toEqual([orphan]);
+  });
+
+  it('includes a stored root DSE in its own subtree without making it its own child', async () => {
+    await seed(store);
+    await store.write({ entries: [{ ndn: '', new: rec('', { objectclass: ['top'] }) }] });
+    await store.write({ entries: [{ ndn: 'o=top', new: rec('o=top', { objectclass: ['organization'] }) }] });
+    expect(await collect(store.children(''))).toEqual(['o=top']);
+    const root = await collect(store.subtree(''));
+    expect(root[0]![0]).toBe('');
+    expect(root).toHaveLength(9);
+    expect(await store.count()).toBe(9);
+  });
+
+  it('counts entries', async () => {
+    expect(await store.count()).toBe(0);
+    await seed(store);
+    expect(await store.count()).toBe(7);
+    const alice = (await store.get(ALICE))!;
+    await store.write({ entries: [{ ndn: ALICE, old: alice, new: { ...alice, attrs: { ...alice.attrs, cn: ['Alice'] } } }] });
+    expect(await store.count()).toBe(7);
+    await store.write({ entries: [{ ndn: ALICE, old: alice }] });
+    expect(await store.count()).toBe(6);
+  });
+
+  it('serialises concurrent writes without losing count deltas', async () => {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.write({ entries: [{ ndn: `cn=e${i}`, new: rec(`cn=e${i}`, { cn: [`e${i}`] }) }] })),
+    );
+    expect(await store.count()).toBe(50);
+    expect(await store.countChildren('')).toBe(50);
+  });
+
+  it('looks up equality, ranges and presence', async () => {
+    await seed(store);
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([BOB]);
+    expect(await store.lookupEquality('cn', 'alice smith')).toEqual([ALICE]);
+    expect(await store.lookupEquality('cn', 'alice')).toEqual([]);
+    expect(sorted(await store.lookupEquality('objectclass', 'organizationalunit'))).toEqual(sorted([PEOPLE, GROUPS]));
+    // Multi-valued: one ndn per matching value, no duplicates across values.
+    expect(sorted(await store.lookupEquality('objectclass', 'top'))).toHaveLength(7);
+
+    expect(sorted(await store.lookupRange('uid', 'b', 'c'))).toEqual([BOB]);
+    expect(sorted(await store.lookupRange('uid', 'bob', 'carol'))).toEqual(sorted([BOB, CAROL]));
+    expect(sorted(await store.lookupRange('uid', 'b'))).toEqual(sorted([BOB, CAROL]));
+    expect(sorted(await store.lookupRange('uid', undefined, 'bob'))).toEqual(sorted([ALICE, BOB]));
+    expect(sorted(await store.lookupRange('uid'))).toEqual(sorted([ALICE, BOB, CAROL]));
+    expect(await store.lookupRange('uid', 'x', 'a')).toEqual([]);
+    // Whole-attribute ranges are deduplicated.
+    expect(sorted(await store.lookupRange('objectclass'))).toHaveLength(7);
+
+    expect(sorted(await store.lookupPresent('cn'))).toEqual(sorted([ALICE, BOB, CAROL, ADMINS]));
+    expect(sorted(await store.lookupPresent('objectclass'))).toHaveLength(7);
+  });
+
+  it('refuses lookups on attributes without the index', async () => {
+    await expect(store.lookupEquality('sn', 'x')).rejects.toThrow();
+    await expect(store.lookupRange('mail')).rejects.toThrow();
+    await expect(store.lookupPresent('uid')).rejects.toThrow();
+    await expect(store.lookupSubstrings('uid', { any: ['abc'] })).rejects.toThrow();
+  });
+
+  it('answers substring assertions from the trigram index', async () => {
+    await seed(store);
+    const sub = (initial: string | undefined, any: string[], final?: string) =>
+      store.lookupSubstrings('cn', { ...(initial !== undefined ? { initial } : {}), any, ...(final !== undefined ? { final } : {}) });
+    // initial only
+    expect(sorted(await sub('ali', []))).toEqual([ALICE]);
+    expect(sorted(await sub('bo', []))).toEqual([BOB]);
+    // final only
+    expect(sorted(await sub(undefined, [], 'smith'))).toEqual([ALICE]);
+    expect(sorted(await sub(undefined, [], 'ers'))).toEqual([BOB]);
+    expect(sorted(await sub(undefined, [], 'nes'))).toEqual([CAROL]);
+    expect(sorted(await sub(undefined, [], 'ns'))).toEqual([ADMINS]);
+    // any
+    expect(sorted(await sub(undefined, ['smith']))).toEqual(sorted([ALICE, BOB]));
+    expect(sorted(await sub(undefined, ['zzz']))).toEqual([]);
+    // mixed
+    expect(sorted(await sub('a', ['smi'], 'th'))).toEqual([ALICE]);
+    expect(sorted(await sub('bob', ['smith'], 'ers'))).toEqual([BOB]);
+    expect(sorted(await sub('carol', ['smith']))).toEqual([]);
+    // Components too short to narrow: undefined (caller scans) ...
+    expect(await sub(undefined, ['mi'])).toBeUndefined();
+    expect(await sub(undefined, ['a', 'b'])).toBeUndefined();
+    // ... or, when something else narrows, a superset of the true matches.
+    const sup = await sub('al', ['x']);
+    expect(sup).toContain(ALICE);
+    // Non-ASCII values are cut by code point.
+    const zoe = 'uid=zoe,' + PEOPLE;
+    await store.write({ entries: [{ ndn: zoe, new: person('uid=zoe,ou=People,dc=example,dc=com', 'Zoë 😀 Ünal', 'zoe') }] });
+    expect(await sub(undefined, ['ë 😀'])).toEqual([zoe]);
+    expect(await sub('zoë', [])).toEqual([zoe]);
+    expect(await sub(undefined, [], '😀 ünal')).toEqual([zoe]);
+  });
+
+  it('applies index deltas on modify and delete', async () => {
+    await seed(store);
+    const bob = (await store.get(BOB))!;
+    const renamed: EntryRecord = { ...bob, attrs: { ...bob.attrs, cn: ['Bob Smithers', 'Robert Brown'], uid: ['rbrown'] } };
+    await store.write({ entries: [{ ndn: BOB, old: bob, new: renamed }] });
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([]);
+    expect(await store.lookupEquality('uid', 'rbrown')).toEqual([BOB]);
+    expect(await store.lookupEquality('cn', 'bob smithers')).toEqual([BOB]); // kept value stays indexed
+    expect(await store.lookupEquality('cn', 'robert brown')).toEqual([BOB]);
+    expect(await store.lookupSubstrings('cn', { initial: 'rob', any: [] })).toEqual([BOB]);
+
+    // Removing cn altogether drops equality, presence and substring keys.
+    const noCn: EntryRecord = { ...renamed, attrs: { objectclass: renamed.attrs.objectclass!, uid: ['rbrown'] } };
+    await store.write({ entries: [{ ndn: BOB, old: renamed, new: noCn }] });
+    expect(await store.lookupEquality('cn', 'robert brown')).toEqual([]);
+    expect(await store.lookupPresent('cn')).not.toContain(BOB);
+    expect(await store.lookupSubstrings('cn', { initial: 'rob', any: [] })).toEqual([]);
+
+    const alice = (await store.get(ALICE))!;
+    await store.write({ entries: [{ ndn: ALICE, old: alice }] });
+    expect(await store.lookupEquality('uid', 'alice')).toEqual([]);
+    expect(await store.lookupPresent('cn')).not.toContain(ALICE);
+    expect(await store.lookupSubstrings('cn', { any: ['smith'] })).toEqual([]);
+    expect(sorted(await store.lookupEquality('objectclass', 'person'))).toEqual(sorted([BOB, CAROL]));
+    expect(await store.get(ALICE)).toBeUndefined();
+  });
+
+  it('writes a batch atomically, meta included', async () => {
+    const a = 'cn=a,o=x';
+    const b = 'cn=b,o=x';
+    await store.write({
+      entries: [
+        { ndn: a, new: rec('cn=a,o=x', { cn: ['a1'] }) },
+        { ndn: b, new: rec('cn=b,o=x', { cn: ['b1'] }) },
+      ],
+      meta: [{ key: 'seq', value: '1' }],
+    });
+    const [ra, rb] = await store.getMany([a, b]);
+    expect(ra?.attrs.cn).toEqual(['a1']);
+    expect(rb?.attrs.cn).toEqual(['b1']);
+    expect(await store.getMeta('seq')).toBe('1');
+    // A batch that fails (an indexer error) leaves nothing behind.
+    const bad = await openStore({
+      path: path.join(dir, 'bad'),
+      memory,
+      indexes: SPECS,
+      indexer: (r) => {
+        if (r.dn === 'cn=boom') throw new Error('boom');
+        return lowercaser(SPECS)(r);
+      },
+    });
+    try {
+      await expect(
+        bad.write({ entries: [{ ndn: 'cn=ok', new: rec('cn=ok', { cn: ['ok'] }) }, { ndn: 'cn=boom', new: rec('cn=boom', {}) }] }),
+      ).rejects.toThrow('boom');
+      expect(await bad.get('cn=ok')).toBeUndefined();
+      expect(await bad.count()).toBe(0);
+      // The store keeps working after a failed batch.
+      await bad.write({ entries: [{ ndn: 'cn=ok', new: rec('cn=ok', { cn: ['ok'] }) }] });
+      expect(await bad.count()).toBe(1);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it('gets, scans and deletes meta', async () => {
+    await store.write({
+      entries: [],
+      meta: [
+        { key: 'schema:b', value: '2' },
+        { key: 'schema:a', value: '1' },
+        { key: 'schemaX', value: 'x' },
+        { key: 'other', value: 'o' },
+      ],
+    });
+    expect(await store.getMeta('schema:a')).toBe('1');
+    expect(await store.getMeta('missing')).toBeUndefined();
+    expect(await collect(store.scanMeta('schema:'))).toEqual([
+      ['schema:a', '1'],
+      ['schema:b', '2'],
+    ]);
+    expect((await collect(store.scanMeta(''))).map(([k]) => k)).toEqual(['other', 'schema:a', 'schema:b', 'schemaX']);
+    await store.write({ entries: [], meta: [{ key: 'schema:a', value: null }] });
+    expect(await store.getMeta('schema:a')).toBeUndefined();
+    expect(await collect(store.scanMeta('schema:'))).toEqual([['schema:b', '2']]);
+    // Meta never shows up as entries.
+    expect(await store.count()).toBe(0);
+  });
+
+  it('reindexes explicitly', async () => {
+    await seed(store);
+    await store.reindex();
+    expect(await store.lookupEquality('uid', 'carol')).toEqual([CAROL]);
+    expect(sorted(await store.lookupSubstrings('cn', { any: ['smith'] }))).toEqual(sorted([ALICE, BOB]));
+    expect(await store.count()).toBe(7);
+  });
+
+  it('clears everything', async () => {
+    await seed(store);
+    await store.write({ entries: [], meta: [{ key: 'k', value: 'v' }] });
+    await store.clear();
+    expect(await store.count()).toBe(0);
+    expect(await store.get(BASE)).toBeUndefined();
+    expect(await collect(store.subtree(''))).toEqual([]);
+    expect(await collect(store.children(''))).toEqual([]);
+    expect(await store.lookupPresent('cn')).toEqual([]);
+    expect(await store.lookupEquality('uid', 'alice')).toEqual([]);
+    expect(await store.getMeta('k')).toBeUndefined();
+    // Usable afterwards.
+    await seed(store);
+    expect(await store.count()).toBe(7);
+  });
+
+  // Only a disk store survives close; the memory variant does not register these tests.
+  if (!memory) it('persists across close and reopen', async () => {
+    await seed(store);
+    await store.write({ entries: [], meta: [{ key: 'k', value: 'v' }] });
+    await store.close();
+    store = await open();
+    expect(await store.count()).toBe(7);
+    expect(await store.get(ALICE)).toMatchObject({ dn: 'uid=alice,ou=People,dc=example,dc=com' });
+    expect(await store.countChildren(PEOPLE)).toBe(3);
+    expect(await store.lookupEquality('uid', 'alice')).toEqual([ALICE]);
+    expect(await store.getMeta('k')).toBe('v');
+  });
+
+  if (!memory) it('reindexes on reopen when the index configuration changed', async () => {
+    await seed(store);
+    await store.close();
+    const specs: IndexSpec[] = [...SPECS.filter((s) => s.attr !== 'uid'), { attr: 'uid', eq: true, pres: true, sub: true }, { attr: 'ou', eq: true, pres: false, sub: false }];
+    store = await open(specs);
+    expect(await store.lookupPresent('uid')).toHaveLength(3);
+    expect(await store.lookupSubstrings('uid', { initial: 'car', any: [] })).toEqual([CAROL]);
+    expect(await store.lookupEquality('ou', 'people')).toEqual([PEOPLE]);
+    expect(await store.count()).toBe(7);
+    await store.close();
+    // Dropping an index removes its keys: a later re-add finds nothing stale.
+    store = await open(SPECS);
+    await expect(store.lookupEquality('ou', 'people')).rejects.toThrow();
+    await store.write({ entries: [{ ndn: PEOPLE, old: await store.get(PEOPLE) }] });
+    await store.close();
+    store = await open(specs);
+    expect(await store.lookupEquality('ou', 'people')).toEqual([]);
+    expect(await store.lookupEquality('ou', 'groups')).toEqual([GROUPS]);
+  });
+});
