@@ -33,7 +33,10 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
     throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
   }
   const throttle = throttleOf(dir);
-  const keys = [`dn:${ndn}`, `ip:${session.remoteAddress}`];
+  // Per DN always; per client address except for local clients (loopback, ldapi), where one
+  // address is every local program and a spraying attacker is already on the machine.
+  const local = session.transport === 'ldapi' || /^(127\.|::1$|::ffff:127\.)/.test(session.remoteAddress);
+  const keys = local ? [`dn:${ndn}`] : [`dn:${ndn}`, `ip:${session.remoteAddress}`];
   // Repeated failures for this DN or from this address slow every further attempt down.
   const wait = throttle.delay(keys);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
