@@ -58,6 +58,27 @@ export interface Config {
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
   log: { level: LogLevel };
+  /** The Vault-compatible HTTP admin API (OpenLDAP secrets engine; see src/admin/). */
+  adminApi: AdminApiConfig;
+}
+
+export interface AdminApiConfig {
+  /** Whether `astldap serve` starts it (embedders pass StartOptions.adminApi). */
+  enabled: boolean;
+  /** http://HOST:PORT or https://HOST:PORT (port 0 picks a free one). */
+  listen: string;
+  /** The engine's mount path: requests go to /v1/<mount>/... */
+  mount: string;
+  /** PEM files for https:// (without them a self-signed pair from <dataDir>/tls is used). */
+  tls: { cert: string | null; key: string | null };
+  /** The root token; null reads tokenFile, creating it on first start. Env ASTLDAP_ROOT_TOKEN wins. */
+  rootToken: string | null;
+  /** Where a generated root token is kept (mode 0600); default <dataDir>/root-token. */
+  tokenFile: string;
+  /** Further accepted tokens (all with full access). */
+  tokens: string[];
+  /** The SIP realm of AstAccountRealmedPassword digests the `asterisk` schema writes. */
+  asteriskRealm: string;
 }
 
 export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
@@ -87,6 +108,10 @@ export const ASTERISK_WRITABLE = [
   'AstAccountFullContact',
   'AstAccountRegistrationServer',
   'AstVoicemailPassword',
+  // Queue member state that app_queue writes back (the project's extension schema).
+  'AstQueueMemberPaused',
+  'AstQueueMemberReasonPaused',
+  'AstQueueMemberRinginuse',
 ];
 
 /**
@@ -132,7 +157,7 @@ export function defaultConfig(): Config {
     dbPath: path.join(dataDir, 'db'),
     memory: false,
     seed: path.join(dataDir, 'seed.ldif'),
-    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk'] },
+    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk', 'astldap-asterisk'] },
     store: {
       sync: true,
       indexes: {
@@ -145,7 +170,13 @@ export function defaultConfig(): Config {
         AstExtension: ['eq', 'sub'],
         AstContext: ['eq'],
         AstAccountName: ['eq'],
+        AstAccountHost: ['eq'],
+        AstAccountPort: ['eq'],
         AstAccountIPAddress: ['eq'],
+        AstPriority: ['eq'],
+        AstQueueMemberQueueName: ['eq'],
+        AstQueueMemberInterface: ['eq'],
+        AstPjsipIdentifyMatch: ['eq'],
         AstConfigFilename: ['eq'],
         AstConfigCategory: ['eq'],
         AstVoicemailMailbox: ['eq'],
@@ -163,6 +194,16 @@ export function defaultConfig(): Config {
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
     log: { level: 'info' },
+    adminApi: {
+      enabled: true,
+      listen: 'http://127.0.0.1:8200',
+      mount: 'openldap',
+      tls: { cert: null, key: null },
+      rootToken: null,
+      tokenFile: path.join(dataDir, 'root-token'),
+      tokens: [],
+      asteriskRealm: 'asterisk',
+    },
   };
 }
 
@@ -209,6 +250,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (opts.overrides) cfg = merge(cfg, resolvePaths(opts.overrides as Record<string, unknown>, process.cwd()));
   const env = opts.env ?? process.env;
   if (env.ASTLDAP_ADMIN_PASSWORD) cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
+  if (env.ASTLDAP_ROOT_TOKEN) cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
   // A data directory given without a db path puts the db inside it.
   const dataGiven = opts.overrides?.dataDir !== undefined || fileSets(opts.file, 'dataDir');
   const dbGiven = opts.overrides?.dbPath !== undefined || fileSets(opts.file, 'dbPath');
@@ -219,6 +261,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (!unlimitedGiven) cfg.limits = { ...cfg.limits, unlimited: [asteriskIdentity(cfg.suffix)] };
   const ldapiGiven = opts.overrides?.ldapi?.path !== undefined || fileSets(opts.file, 'ldapi');
   if (dataGiven && !ldapiGiven) cfg.ldapi = { path: path.join(cfg.dataDir, 'ldapi') };
+  const tokenFileGiven = opts.overrides?.adminApi?.tokenFile !== undefined || fileSetsPath(opts.file, ['adminApi', 'tokenFile']);
+  if (dataGiven && !tokenFileGiven) cfg.adminApi = { ...cfg.adminApi, tokenFile: path.join(cfg.dataDir, 'root-token') };
   // A bare ldapi:// means the configured socket path.
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
@@ -253,6 +297,16 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
   }
   if (isObject(out.ldapi) && typeof out.ldapi.path === 'string') {
     out.ldapi = { ...out.ldapi, path: path.resolve(dir, out.ldapi.path) };
+  }
+  if (isObject(out.adminApi)) {
+    const a: Record<string, unknown> = { ...out.adminApi };
+    if (typeof a.tokenFile === 'string' && a.tokenFile !== '') a.tokenFile = path.resolve(dir, a.tokenFile);
+    if (isObject(a.tls)) {
+      const t: Record<string, unknown> = { ...a.tls };
+      for (const k of ['cert', 'key']) if (typeof t[k] === 'string' && t[k] !== '') t[k] = path.resolve(dir, t[k] as string);
+      a.tls = t;
+    }
+    out.adminApi = a;
   }
   if (isObject(out.schema) && typeof out.schema.dir === 'string') {
     out.schema = { ...out.schema, dir: path.resolve(dir, out.schema.dir) };
@@ -292,4 +346,13 @@ function validate(cfg: Config): void {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
+  const a = cfg.adminApi;
+  if (!isObject(a)) fail('adminApi must be a mapping');
+  if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');
+  if (typeof a.listen !== 'string' || !/^https?:\/\/[^/]+\/?$/i.test(a.listen)) fail(`adminApi.listen: use http://HOST:PORT or https://HOST:PORT, got ${String(a.listen)}`);
+  if (typeof a.mount !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(a.mount) || a.mount.startsWith('sys')) fail('adminApi.mount must be a path such as openldap (not sys)');
+  if (a.rootToken !== null && (typeof a.rootToken !== 'string' || a.rootToken.length < 8)) fail('adminApi.rootToken must be a string of at least 8 characters (or null)');
+  if (!Array.isArray(a.tokens) || a.tokens.some((t) => typeof t !== 'string' || t.length < 8)) fail('adminApi.tokens must list strings of at least 8 characters');
+  if (typeof a.asteriskRealm !== 'string' || !a.asteriskRealm) fail('adminApi.asteriskRealm must be a non-empty string');
+  if (!isObject(a.tls) || (a.tls.cert === null) !== (a.tls.key === null)) fail('adminApi.tls.cert and adminApi.tls.key go together');
 }
