@@ -171,6 +171,7 @@ export class Connection {
   private paused = false;
 
   private closing = false;
+  private corked = false;
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -507,10 +508,21 @@ export class Connection {
 
   // ---- output and lifecycle -----------------------------------------------------------------
 
-  /** Writes one PDU; false means the socket buffer is full (or the socket is gone). */
+  /**
+   * Writes one PDU; false means the socket buffer is full (or the socket is gone). PDUs written
+   * in one turn of the event loop (a search's entries and its result) leave in one syscall.
+   */
   private write(buf: Buffer): boolean {
     if (this.closing || this.socket.destroyed) return false;
     try {
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        setImmediate(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
+      }
       return this.socket.write(buf);
     } catch (err) {
       this.log.debug(`${this.tag} write failed: ${describe(err)}`);

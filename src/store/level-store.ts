@@ -40,6 +40,8 @@ export interface LevelStoreOptions {
   indexer: Indexer;
   /** fsync every batch (durable acknowledgements). */
   sync?: boolean;
+  /** Entries kept parsed in memory (least recently used go first); 0 disables the cache. */
+  cacheSize?: number;
 }
 
 /** Parent of a normalised DN: everything after the first ',' ('' for a top-level entry). */
@@ -75,6 +77,14 @@ export class LevelStore implements Store {
   private entryCount = 0;
   /** Serialises batches so the count delta of each write is computed on the latest state. */
   private chain: Promise<void> = Promise.resolve();
+  /**
+   * Parsed entries by ndn, in least-recently-used order. Every write goes through this store,
+   * so the cache is updated with each batch; a read that raced a write does not fill it
+   * (writeGen tells), so it never holds a stale entry. Callers must not mutate what they get.
+   */
+  private readonly cache = new Map<NormalizedDn, EntryRecord>();
+  private readonly cacheSize: number;
+  private writeGen = 0;
 
   constructor(opts: LevelStoreOptions) {
     this.db = opts.path
@@ -84,6 +94,22 @@ export class LevelStore implements Store {
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
+    this.cacheSize = opts.cacheSize ?? 20_000;
+  }
+
+  private cached(ndn: NormalizedDn): EntryRecord | undefined {
+    const rec = this.cache.get(ndn);
+    if (rec) {
+      this.cache.delete(ndn);
+      this.cache.set(ndn, rec);
+    }
+    return rec;
+  }
+
+  private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
+    if (this.cacheSize <= 0 || gen !== this.writeGen) return;
+    this.cache.set(ndn, rec);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as NormalizedDn);
   }
 
   /** Opens the database; rebuilds the indexes when their configuration changed since last time. */
@@ -104,14 +130,34 @@ export class LevelStore implements Store {
   }
 
   async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+    const hit = this.cached(ndn);
+    if (hit) return hit;
+    const gen = this.writeGen;
     const v = (await this.db.get('e' + SEP + ndn)) as string | undefined;
-    return v === undefined ? undefined : (JSON.parse(v) as EntryRecord);
+    if (v === undefined) return undefined;
+    const rec = JSON.parse(v) as EntryRecord;
+    this.remember(ndn, rec, gen);
+    return rec;
   }
 
   async getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>> {
     if (!ndns.length) return [];
-    const vals = (await this.db.getMany(ndns.map((n) => 'e' + SEP + n))) as Array<string | undefined>;
-    return vals.map((v) => (v === undefined ? undefined : (JSON.parse(v) as EntryRecord)));
+    const out: Array<EntryRecord | undefined> = ndns.map((n) => this.cached(n));
+    const missing: number[] = [];
+    out.forEach((r, i) => {
+      if (!r) missing.push(i);
+    });
+    if (!missing.length) return out;
+    const gen = this.writeGen;
+    const vals = (await this.db.getMany(missing.map((i) => 'e' + SEP + ndns[i]!))) as Array<string | undefined>;
+    vals.forEach((v, j) => {
+      if (v === undefined) return;
+      const i = missing[j]!;
+      const rec = JSON.parse(v) as EntryRecord;
+      out[i] = rec;
+      this.remember(ndns[i]!, rec, gen);
+    });
+    return out;
   }
 
   async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
@@ -127,8 +173,7 @@ export class LevelStore implements Store {
   }
 
   async hasChildren(ndn: NormalizedDn): Promise<boolean> {
-    for await (const _ of this.db.keys({ ...under('c' + SEP + ndn), limit: 1 })) return true;
-    return false;
+    return (await this.db.keys({ ...under('c' + SEP + ndn), limit: 1 }).all()).length > 0;
   }
 
   async *subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]> {
@@ -187,8 +232,9 @@ export class LevelStore implements Store {
 
   /** The ndns (last NUL-separated component) of the index keys in a range, deduplicated. */
   private async tails(range: { gt?: string; gte?: string; lt: string }): Promise<NormalizedDn[]> {
+    // One round trip to the database thread for the whole range.
     const out = new Set<NormalizedDn>();
-    for await (const key of this.db.keys(range)) out.add(key.slice(key.lastIndexOf(SEP) + 1));
+    for (const key of await this.db.keys(range).all()) out.add(key.slice(key.lastIndexOf(SEP) + 1));
     return [...out];
   }
 
@@ -295,7 +341,15 @@ export class LevelStore implements Store {
     }
     if (delta !== 0) ops.push({ type: 'put', key: COUNT_KEY, value: String(this.entryCount + delta) });
     if (!ops.length) return;
-    await this.db.batch(ops, { sync: this.sync });
+    this.writeGen++;
+    try {
+      await this.db.batch(ops, { sync: this.sync });
+    } finally {
+      // Whatever happened, reads from before this batch must not repopulate the cache.
+      this.writeGen++;
+      for (const w of batch.entries) this.cache.delete(w.ndn);
+    }
+    for (const w of batch.entries) if (w.new) this.remember(w.ndn, w.new, this.writeGen);
     this.entryCount += delta;
   }
 
@@ -328,6 +382,8 @@ export class LevelStore implements Store {
 
   clear(): Promise<void> {
     return this.exclusive(async () => {
+      this.writeGen++;
+      this.cache.clear();
       await this.db.clear();
       // The indexes (now empty) still match the configuration: keep its fingerprint.
       await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
