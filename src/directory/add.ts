@@ -5,7 +5,8 @@ import { LdapError, ResultCode } from '../errors.js';
 import { prettyDn } from '../schema/dn.js';
 import { addRdnValues, buildAttributes } from './entry-build.js';
 import { success, type Directory } from './directory.js';
-import type { AddRequest, LdapResult, OperationContext } from './requests.js';
+import { checkAssertion, OID_POST_READ, readEntryControl, readRequests, validateAssertion } from './controls.js';
+import type { AddRequest, Control, LdapResult, OperationContext } from './requests.js';
 
 export async function add(dir: Directory, ctx: OperationContext, req: AddRequest): Promise<LdapResult> {
   const rdns = dir.parse(req.dn);
@@ -16,6 +17,8 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
   const attrs = await buildAttributes(dir, req.attributes);
   addRdnValues(dir.schema, rdns[0]!, attrs);
   const check = dir.schema.checkEntry(attrs);
+  validateAssertion(ctx);
+  const reads = readRequests(ctx);
   return dir.exclusive(async () => {
     if (await dir.store.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
     if (ndn !== dir.suffixNdn) {
@@ -24,7 +27,12 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
       if (!(await dir.store.get(parentNdn))) throw new LdapError(ResultCode.noSuchObject, '', await dir.matchedDn(ndn));
     }
     dir.stampCreate(attrs, ctx.session.bindDn, check.structural.name);
-    await dir.write({ entries: [{ ndn, new: { dn: prettyDn(req.dn), attrs } }] });
-    return success();
+    const rec = { dn: prettyDn(req.dn), attrs };
+    // RFC 4528: for an add, the assertion is evaluated against the entry to be added (as slapd does).
+    checkAssertion(dir, ctx, { dn: rec.dn, ndn, rec });
+    await dir.write({ entries: [{ ndn, new: rec }] });
+    const controls: Control[] = [];
+    if (reads.post) controls.push(await readEntryControl(dir, ctx, OID_POST_READ, reads.post, { dn: rec.dn, ndn, rec }));
+    return controls.length ? { ...success(), controls } : success();
   });
 }

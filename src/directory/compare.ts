@@ -4,6 +4,7 @@ import { LdapError, ResultCode } from '../errors.js';
 import { assertionString, requireDescription } from './attributes.js';
 import { compileFilter, TRUE, UNDEFINED } from './filter.js';
 import type { Directory } from './directory.js';
+import { checkAssertion } from './controls.js';
 import type { CompareRequest, LdapResult, OperationContext } from './requests.js';
 
 export async function compare(dir: Directory, ctx: OperationContext, req: CompareRequest): Promise<LdapResult> {
@@ -11,6 +12,7 @@ export async function compare(dir: Directory, ctx: OperationContext, req: Compar
   const d = requireDescription(dir.schema, req.attribute);
   const rec = await dir.getEntry(ndn);
   if (!dir.access.canSee(ctx.session, ndn)) throw new LdapError(ResultCode.noSuchObject, '');
+  checkAssertion(dir, ctx, { dn: rec.dn, ndn, rec });
   if (!dir.access.canCompare(ctx.session, d.key, ndn)) throw new LdapError(ResultCode.insufficientAccessRights, '');
   if (!d.type.equality && d.type.key !== 'objectclass') throw new LdapError(ResultCode.inappropriateMatching, `${req.attribute}: no equality matching rule`);
   const has = compileFilter(dir.schema, { type: 'present', attribute: req.attribute }).match({ dn: rec.dn, ndn, rec });

@@ -35,6 +35,7 @@ import { del } from './delete.js';
 import { modifyDN } from './modrdn.js';
 import { compare } from './compare.js';
 import { extended } from './extended.js';
+import { releaseSession } from './controls.js';
 import { AccessPolicy } from './access.js';
 import { ConfigTree } from './cn-config.js';
 import type { SchemaSourceText } from '../schema/manager.js';
@@ -46,6 +47,11 @@ export const VENDOR_VERSION = '0.1.0';
 /** Controls the core understands (others marked critical are refused by the protocol layer). */
 export const SUPPORTED_CONTROLS = [
   '2.16.840.1.113730.3.4.2', // ManageDsaIT (RFC 3296): accepted; there are no referrals to manage
+  '1.2.840.113556.1.4.319', // Simple Paged Results (RFC 2696)
+  '1.2.840.113556.1.4.473', // server-side sorting request (RFC 2891)
+  '1.3.6.1.1.12', // assertion (RFC 4528)
+  '1.3.6.1.1.13.1', // pre-read (RFC 4527)
+  '1.3.6.1.1.13.2', // post-read (RFC 4527)
 ];
 
 export const EXT_WHOAMI = '1.3.6.1.4.1.4203.1.11.3';
@@ -265,6 +271,10 @@ export class Directory implements RequestHandler {
   }
   extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse> {
     return extended(this, ctx, req);
+  }
+  /** The connection ended: free what the session held (paged-results cursors). */
+  disconnect(session: Session): void {
+    releaseSession(this, session);
   }
 }
 

@@ -5,7 +5,8 @@ import { LdapError, ResultCode } from '../errors.js';
 import { decodeValue, requireDescription } from './attributes.js';
 import { assertUserModifiable, decodeValues, valueKey } from './entry-build.js';
 import { success, type Directory } from './directory.js';
-import type { LdapResult, ModifyOperation, ModifyRequest, OperationContext } from './requests.js';
+import { checkAssertion, OID_POST_READ, OID_PRE_READ, readEntryControl, readRequests, validateAssertion } from './controls.js';
+import type { Control, LdapResult, ModifyOperation, ModifyRequest, OperationContext } from './requests.js';
 import type { AttributeDescription } from './attributes.js';
 import type { AttributeType } from '../schema/types.js';
 
@@ -31,9 +32,13 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     changes.push({ op: c.operation, d, values, label: c.type });
   }
 
+  validateAssertion(ctx);
+  const reads = readRequests(ctx);
+
   return dir.exclusive(async () => {
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
     const old = await dir.getEntry(ndn);
+    checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     const attrs: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(old.attrs)) attrs[k] = [...v];
 
@@ -107,6 +112,9 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     schema.checkEntry(attrs);
     dir.stampModify(attrs, ctx.session.bindDn);
     await dir.write({ entries: [{ ndn, old, new: { dn: old.dn, attrs } }] });
-    return success();
+    const controls: Control[] = [];
+    if (reads.pre) controls.push(await readEntryControl(dir, ctx, OID_PRE_READ, reads.pre, { dn: old.dn, ndn, rec: old }));
+    if (reads.post) controls.push(await readEntryControl(dir, ctx, OID_POST_READ, reads.post, { dn: old.dn, ndn, rec: { dn: old.dn, attrs } }));
+    return controls.length ? { ...success(), controls } : success();
   });
 }

@@ -6,7 +6,8 @@ import { formatDn, prettyDn } from '../schema/dn.js';
 import { valueKey } from './entry-build.js';
 import { success, type Directory } from './directory.js';
 import type { EntryWrite } from '../store/types.js';
-import type { LdapResult, ModifyDNRequest, OperationContext } from './requests.js';
+import { checkAssertion, OID_POST_READ, OID_PRE_READ, readEntryControl, readRequests, validateAssertion } from './controls.js';
+import type { Control, LdapResult, ModifyDNRequest, OperationContext } from './requests.js';
 
 export async function modifyDN(dir: Directory, ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult> {
   const schema = dir.schema;
@@ -24,6 +25,8 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
     if (!schema.attributeType(ava.type)) throw new LdapError(ResultCode.undefinedAttributeType, `${ava.type}: attribute type undefined`);
   }
   dir.access.requireWrite(ctx.session, req.dn);
+  validateAssertion(ctx);
+  const reads = readRequests(ctx);
 
   const oldParentDn = formatDn(rdns.slice(1));
   const parentDn = req.newSuperior !== undefined ? req.newSuperior : oldParentDn;
@@ -33,6 +36,7 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
 
   return dir.exclusive(async () => {
     const old = await dir.getEntry(ndn);
+    checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     if (req.newSuperior !== undefined) {
       if (parentNdn !== '' && !(await dir.store.get(parentNdn))) {
         throw new LdapError(ResultCode.noSuchObject, 'newSuperior does not exist', await dir.matchedDn(parentNdn));
@@ -75,6 +79,8 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
     schema.checkEntry(attrs);
     dir.stampModify(attrs, ctx.session.bindDn);
 
+    const controls: Control[] = [];
+    if (reads.pre) controls.push(await readEntryControl(dir, ctx, OID_PRE_READ, reads.pre, { dn: old.dn, ndn, rec: old }));
     const writes: EntryWrite[] = [];
     if (newNdn === ndn) {
       writes.push({ ndn, old, new: { dn: newDn, attrs } });
@@ -90,6 +96,7 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
       }
     }
     await dir.write({ entries: writes });
-    return success();
+    if (reads.post) controls.push(await readEntryControl(dir, ctx, OID_POST_READ, reads.post, { dn: newDn, ndn: newNdn, rec: { dn: newDn, attrs } }));
+    return controls.length ? { ...success(), controls } : success();
   });
 }

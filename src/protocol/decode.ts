@@ -389,3 +389,14 @@ function decodeExtended(r: BerReader): ExtendedRequest {
   if (r.peek() === 0x81) req.value = r.readOctets(0x81);
   return req;
 }
+
+/**
+ * Decodes one BER Filter on its own, as carried in a control value (the assertion control,
+ * RFC 4528). Throws on malformed input or trailing octets.
+ */
+export function decodeFilterValue(buf: Buffer): Filter {
+  const r = new BerReader(buf);
+  const f = decodeFilter(r, 0);
+  if (!r.atEnd()) throw new Invalid('trailing octets after the filter');
+  return f;
+}

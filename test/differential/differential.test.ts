@@ -75,6 +75,16 @@ const opsOnly: Projection = (r) =>
   canonicalize(parseLdifEntries(r.stdout), { only: [...STABLE_OPS, ...VOLATILE], presenceOnly: VOLATILE, foldValues: CASE_FREE_OPS });
 const stdoutText: Projection = (r) => r.stdout.trim();
 const nothing: Projection = () => null;
+/** DNs in the order the server sent them (sorted searches). */
+const orderedDns: Projection = (r) => parseLdifEntries(r.stdout).map((e) => displayDn(e.dn));
+/** The entries ldapmodify/ldapdelete print from pre-read and post-read response controls (RFC 4527). */
+const readBlocks: Projection = (r) => {
+  const out: Record<string, unknown> = {};
+  for (const m of r.stdout.matchAll(/# ==> (preread|postread)\n([\s\S]*?)# <== \1/g)) {
+    out[m[1]!] = canonicalize(parseLdifEntries(m[2]!), { presenceOnly: VOLATILE });
+  }
+  return out;
+};
 /** Names of the attributes (no values): for typesOnly output. */
 const names: Projection = (r) =>
   canonicalize(parseLdifEntries(r.stdout)).map((e) => ({ dn: e.dn, names: Object.keys(e.attrs) }));
@@ -148,6 +158,19 @@ const cases: Case[] = [
   { name: 'multi-valued RDN, AVAs in another order', args: ['-b', `uid=pat+cn=Pat Doe,${P}`, '-s', 'base'], code: 0 },
   { name: 'escaped comma in RDN (hex escape)', args: ['-b', `cn=Smith\\2C John,${P}`, '-s', 'base'], code: 0 },
   { name: 'escaped comma value in filter', args: ['-b', P, '(cn=Smith, John)', '1.1'], code: 0, out: dns },
+  // controls: paged results (RFC 2696, back-mdb), sorting (RFC 2891, slapd's sssvlv overlay), assertion (RFC 4528)
+  { name: 'paged results over the whole tree (pr=5)', args: ['-E', 'pr=5/noprompt', '-b', B, '(objectClass=*)', '1.1'], code: 0, out: dns },
+  { name: 'paged results with entries', args: ['-E', 'pr=3/noprompt', '-b', P, '(objectClass=inetOrgPerson)', 'cn', 'mail'], code: 0 },
+  { name: 'server-side sort by uidNumber (integer ordering)', args: ['-E', 'sss=uidNumber', '-b', B, '(uidNumber=*)', 'uidNumber'], code: 0, out: orderedDns },
+  { name: 'server-side reverse sort by uidNumber', args: ['-E', '!sss=-uidNumber', '-b', B, '(uidNumber=*)', 'uidNumber'], code: 0, out: orderedDns },
+  { name: 'sort and paging together', args: ['-E', 'sss=uidNumber', '-E', 'pr=2/noprompt', '-b', B, '(uidNumber=*)', '1.1'], code: 0, out: orderedDns },
+  // slapd fails the search with the sortResult code even for a non-critical control; RFC 2891
+  // §1.2: a critical sort control the server cannot honour gives unavailableCriticalExtension.
+  { name: 'critical sort on an unknown attribute', args: ['-E', '!sss=fooBar', '-b', P, '(uid=alice)', '1.1'], code: 16, spec: 12, out: nothing },
+  { name: 'search with a holding assertion', args: ['-e', 'assert=(uid=alice)', '-b', `uid=alice,${P}`, '-s', 'base', 'cn'], code: 0 },
+  { name: 'search with a failing assertion', args: ['-e', 'assert=(uid=bob)', '-b', `uid=alice,${P}`, '-s', 'base', 'cn'], code: 122, out: nothing },
+  { name: 'compare with a failing assertion', tool: 'ldapcompare', as: 'anon', args: ['-e', 'assert=(sn=nobody)', `uid=alice,${P}`, 'cn:Alice Example'], code: 122 },
+  { name: 'compare with a holding assertion', tool: 'ldapcompare', as: 'anon', args: ['-e', 'assert=(uid=alice)', `uid=alice,${P}`, 'cn:Alice Example'], code: 6, out: stdoutText },
   // attribute selection
   { name: 'attributes cn mail', args: ['-b', P, '(objectClass=*)', 'cn', 'mail'], code: 0 },
   { name: 'attributes *', args: ['-b', B, '(objectClass=*)', '*'], code: 0 },
@@ -224,6 +247,14 @@ const cases: Case[] = [
   { name: 'modrdn onto an existing entry', tool: 'ldapmodrdn', args: [`uid=bob,${P}`, 'uid=alice'], code: 68 },
   { name: 'modrdn of a missing entry', tool: 'ldapmodrdn', args: [`uid=nobody,${P}`, 'uid=somebody'], code: 32, matched: true },
   { name: 'modrdn under a missing new superior', tool: 'ldapmodrdn', args: ['-s', `ou=nothere,${B}`, `uid=judy,${P}`, 'uid=judy'], code: 32 },
+  // controls on writes: assertion (RFC 4528), pre-read and post-read (RFC 4527)
+  { name: 'modify with a failing assertion', tool: 'ldapmodify', args: ['-e', 'assert=(sn=nobody)'], stdin: modify(`uid=ghost,${P}`, 'replace: sn', 'sn: asserted'), code: 122, after: ['-b', `uid=ghost,${P}`, '-s', 'base', 'sn'] },
+  { name: 'modify with an assertion, pre-read and post-read', tool: 'ldapmodify', args: ['-e', 'assert=(sn=ghost)', '-e', 'preread=sn,cn', '-e', 'postread=sn,modifiersName'], stdin: modify(`uid=ghost,${P}`, 'replace: sn', 'sn: Spectre'), code: 0, out: readBlocks, after: ['-b', `uid=ghost,${P}`, '-s', 'base', 'sn'] },
+  { name: 'add with post-read', tool: 'ldapadd', args: ['-e', 'postread=uid,cn,sn,objectClass'], stdin: person('readback'), code: 0, out: readBlocks },
+  { name: 'add with a failing assertion on the new entry', tool: 'ldapadd', args: ['-e', 'assert=(uid=other)'], stdin: person('asserted'), code: 122, after: ['-b', P, '-s', 'one', '(uid=asserted)', '1.1'] },
+  { name: 'modrdn with pre-read and post-read', tool: 'ldapmodrdn', args: ['-r', '-e', 'preread=uid,cn', '-e', 'postread=uid,cn', `uid=readback,${P}`, 'uid=readback2'], code: 0, out: readBlocks },
+  { name: 'delete with a failing assertion', tool: 'ldapdelete', args: ['-e', 'assert=(cn=nobody)', `uid=readback2,${P}`], code: 122 },
+  { name: 'delete with pre-read', tool: 'ldapdelete', args: ['-e', 'preread=uid,sn,hasSubordinates', `uid=readback2,${P}`], code: 0, out: readBlocks, after: ['-b', P, '-s', 'one', '(uid=readback*)', '1.1'] },
   // compare
   { name: 'compare true', tool: 'ldapcompare', as: 'anon', args: [`uid=alice,${P}`, 'cn:Alice Example'], code: 6, out: stdoutText },
   { name: 'compare true, case-insensitive', tool: 'ldapcompare', as: 'anon', args: [`uid=alice,${P}`, 'cn:ALICE   example'], code: 6, out: stdoutText },

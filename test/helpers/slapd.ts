@@ -19,6 +19,8 @@ export const ROOT_PW = 'secret';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const SLAPD = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
+/** Whether Debian's slapd ships the sssvlv overlay (sorting for the differential suite). */
+export const SSSVLV = existsSync('/usr/lib/ldap/sssvlv.la') || existsSync('/usr/lib/ldap/sssvlv.so');
 const SLAPADD = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
 
 /** The Asterisk schema: the project's copy once it ships one, else the verbatim reference. */
@@ -70,6 +72,8 @@ function slapdConf(dir: string, suffix: string): string {
     `argsfile ${dir}/slapd.args`,
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
+    // Server-side sorting (RFC 2891) is the sssvlv overlay's; paged results are back-mdb's own.
+    ...(SSSVLV ? ['moduleload sssvlv'] : []),
     // Let ACLs decide anonymous writes (50), as astldap does, instead of slapd's blanket 8.
     'allow update_anon',
     'sizelimit 500',
@@ -80,6 +84,7 @@ function slapdConf(dir: string, suffix: string): string {
     `rootdn "cn=admin,${suffix}"`,
     `rootpw ${ROOT_PW}`,
     `directory ${dir}/db`,
+    ...(SSSVLV ? ['overlay sssvlv'] : []),
     'index objectClass eq',
     'index cn,uid,mail eq,sub',
     'access to attrs=userPassword by self write by anonymous auth by * none',
