@@ -65,7 +65,7 @@ async function passwordModify(dir: Directory, ctx: OperationContext, value: Buff
   const session = ctx.session;
   const req = decodePasswdModifyRequest(value);
   if (session.bindNdn === '') {
-    throw new LdapError(ResultCode.unwillingToPerform, 'only authenticated users may change passwords');
+    throw new LdapError(ResultCode.strongerAuthRequired, 'only authenticated users may change passwords');
   }
   if (dir.config.tls.requireForBind && !session.tls && session.transport !== 'ldapi') {
     throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
