@@ -179,6 +179,7 @@ export function defaultConfig(): Config {
         AstPjsipIdentifyMatch: ['eq'],
         AstConfigFilename: ['eq'],
         AstConfigCategory: ['eq'],
+        AstConfigCommented: ['eq'],
         AstVoicemailMailbox: ['eq'],
         AstVoicemailContext: ['eq'],
       },

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { LdapError, ResultCode } from '../errors.js';
 import { BerReader, BerWriter, Tag } from '../protocol/ber.js';
 import { decodeFilterValue } from '../protocol/decode.js';
+import { writeEntryBody } from '../protocol/encode.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { AttributeType, MatchingRule } from '../schema/types.js';
 import type { EntryRecord } from '../store/types.js';
@@ -360,20 +361,7 @@ export function readRequests(ctx: OperationContext): { pre?: string[]; post?: st
 export function encodeEntryValue(entry: SearchEntry): Buffer {
   const w = new BerWriter(256);
   w.startSequence(0x64);
-  w.writeString(entry.dn);
-  w.startSequence();
-  for (const a of entry.attributes) {
-    w.startSequence();
-    w.writeString(a.type);
-    w.startSequence(Tag.set);
-    for (const v of a.values) {
-      if (typeof v === 'string') w.writeString(v);
-      else w.writeOctets(v);
-    }
-    w.endSequence();
-    w.endSequence();
-  }
-  w.endSequence();
+  writeEntryBody(w, entry);
   w.endSequence();
   return w.toBuffer();
 }

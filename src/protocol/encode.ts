@@ -77,8 +77,8 @@ export function encodeBindResponse(messageId: number, res: BindResponse): Buffer
   return finish(w, res.controls);
 }
 
-export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
-  const w = start(messageId, ResponseTag.searchEntry, 512);
+/** objectName and the PartialAttributeList of a SearchResultEntry (RFC 4511 §4.5.2). */
+export function writeEntryBody(w: BerWriter, entry: SearchEntry): void {
   w.writeString(entry.dn);
   w.startSequence();
   for (const a of entry.attributes) {
@@ -93,6 +93,11 @@ export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer
     w.endSequence();
   }
   w.endSequence();
+}
+
+export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
+  const w = start(messageId, ResponseTag.searchEntry, 512);
+  writeEntryBody(w, entry);
   return finish(w, entry.controls);
 }
 

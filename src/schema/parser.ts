@@ -142,6 +142,38 @@ function extension(c: Cursor, key: string, ext: Array<[string, string[]]>): void
   ext.push([key, c.list('extension value', true)]);
 }
 
+/** What both description kinds share. */
+interface CommonFields {
+  names: string[];
+  desc?: string;
+  obsolete: boolean;
+  extensions: Array<[string, string[]]>;
+}
+
+/**
+ * Reads `KEYWORD [value]` up to the closing ")": NAME, DESC, OBSOLETE and X- extensions here,
+ * the rest by `own` (which returns false for a keyword it does not know). A keyword may appear
+ * once; `slot` maps keywords that exclude each other (STRUCTURAL/AUXILIARY/ABSTRACT) to one.
+ */
+function readFields(c: Cursor, def: CommonFields, own: (k: string) => boolean, slot: (k: string) => string = (k) => k): void {
+  const seen = new Set<string>();
+  for (;;) {
+    const t = c.next();
+    if (t.t === ')') break;
+    if (t.t !== 'w') throw new SchemaParseError('expected a keyword');
+    const k = t.v.toUpperCase();
+    if (!k.startsWith('X-')) {
+      if (seen.has(slot(k))) throw new SchemaParseError(`duplicate ${k}`);
+      seen.add(slot(k));
+    }
+    if (k === 'NAME') def.names = checkNames(c.list('NAME', true));
+    else if (k === 'DESC') def.desc = c.quoted('DESC');
+    else if (k === 'OBSOLETE') def.obsolete = true;
+    else if (!own(k)) extension(c, t.v, def.extensions);
+  }
+  if (!c.done()) throw new SchemaParseError('text after the closing ")"');
+}
+
 /** Parses an RFC 4512 AttributeTypeDescription (OpenLDAP also allows OID macros in it). */
 export function parseAttributeType(text: string): RawAttributeType {
   const c = open(text);
@@ -155,65 +187,48 @@ export function parseAttributeType(text: string): RawAttributeType {
     usage: 'userApplications',
     extensions: [],
   };
-  const seen = new Set<string>();
-  for (;;) {
-    const t = c.next();
-    if (t.t === ')') break;
-    if (t.t !== 'w') throw new SchemaParseError('expected a keyword');
-    const k = t.v.toUpperCase();
-    if (seen.has(k) && !k.startsWith('X-')) throw new SchemaParseError(`duplicate ${k}`);
-    seen.add(k);
+  readFields(c, def, (k) => {
     switch (k) {
-      case 'NAME':
-        def.names = checkNames(c.list('NAME', true));
-        break;
-      case 'DESC':
-        def.desc = c.quoted('DESC');
-        break;
-      case 'OBSOLETE':
-        def.obsolete = true;
-        break;
       case 'SUP':
         def.sup = checkOidLike(c.word('SUP'), 'SUP');
-        break;
+        return true;
       case 'EQUALITY':
         def.equality = checkOidLike(c.word('EQUALITY'), 'EQUALITY');
-        break;
+        return true;
       case 'ORDERING':
         def.ordering = checkOidLike(c.word('ORDERING'), 'ORDERING');
-        break;
+        return true;
       case 'SUBSTR':
         def.substr = checkOidLike(c.word('SUBSTR'), 'SUBSTR');
-        break;
+        return true;
       case 'SYNTAX': {
         const v = c.word('SYNTAX');
         const m = /^(.*?)(?:\{([0-9]+)\})?$/.exec(v)!;
         def.syntax = checkOidLike(m[1]!, 'SYNTAX');
         if (m[2]) def.syntaxLength = Number(m[2]);
-        break;
+        return true;
       }
       case 'SINGLE-VALUE':
         def.singleValue = true;
-        break;
+        return true;
       case 'COLLECTIVE':
         def.collective = true;
-        break;
+        return true;
       case 'NO-USER-MODIFICATION':
         def.noUserModification = true;
-        break;
+        return true;
       case 'USAGE': {
         const u = c.word('USAGE');
         const ok = ['userApplications', 'directoryOperation', 'distributedOperation', 'dSAOperation'];
         const found = ok.find((x) => x.toLowerCase() === u.toLowerCase());
         if (!found) throw new SchemaParseError(`invalid USAGE ${u}`);
         def.usage = found;
-        break;
+        return true;
       }
       default:
-        extension(c, t.v, def.extensions);
+        return false;
     }
-  }
-  if (!c.done()) throw new SchemaParseError('text after the closing ")"');
+  });
   if (!def.sup && !def.syntax) throw new SchemaParseError('attribute type needs SUP or SYNTAX');
   return def;
 }
@@ -231,44 +246,20 @@ export function parseObjectClass(text: string): RawObjectClass {
     may: [],
     extensions: [],
   };
-  const seen = new Set<string>();
-  for (;;) {
-    const t = c.next();
-    if (t.t === ')') break;
-    if (t.t !== 'w') throw new SchemaParseError('expected a keyword');
-    const k = t.v.toUpperCase();
-    const kindKey = k === 'STRUCTURAL' || k === 'AUXILIARY' || k === 'ABSTRACT' ? 'KIND' : k;
-    if (seen.has(kindKey) && !k.startsWith('X-')) throw new SchemaParseError(`duplicate ${k}`);
-    seen.add(kindKey);
-    switch (k) {
-      case 'NAME':
-        def.names = checkNames(c.list('NAME', true));
-        break;
-      case 'DESC':
-        def.desc = c.quoted('DESC');
-        break;
-      case 'OBSOLETE':
-        def.obsolete = true;
-        break;
-      case 'SUP':
-        def.sup = c.list('SUP', false).map((s) => checkOidLike(s, 'SUP'));
-        break;
-      case 'STRUCTURAL':
-      case 'AUXILIARY':
-      case 'ABSTRACT':
-        def.kind = k;
-        break;
-      case 'MUST':
-        def.must = c.list('MUST', false).map((s) => checkOidLike(s, 'MUST'));
-        break;
-      case 'MAY':
-        def.may = c.list('MAY', false).map((s) => checkOidLike(s, 'MAY'));
-        break;
-      default:
-        extension(c, t.v, def.extensions);
-    }
-  }
-  if (!c.done()) throw new SchemaParseError('text after the closing ")"');
+  const kinds = new Set(['STRUCTURAL', 'AUXILIARY', 'ABSTRACT']);
+  readFields(
+    c,
+    def,
+    (k) => {
+      if (k === 'SUP') def.sup = c.list('SUP', false).map((s) => checkOidLike(s, 'SUP'));
+      else if (kinds.has(k)) def.kind = k as RawObjectClass['kind'];
+      else if (k === 'MUST') def.must = c.list('MUST', false).map((s) => checkOidLike(s, 'MUST'));
+      else if (k === 'MAY') def.may = c.list('MAY', false).map((s) => checkOidLike(s, 'MAY'));
+      else return false;
+      return true;
+    },
+    (k) => (kinds.has(k) ? 'KIND' : k),
+  );
   return def;
 }
 
