@@ -443,6 +443,7 @@ export class Connection {
       return void refuse(ResultCode.unavailable, 'TLS is not available');
     }
     this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: STARTTLS_OID }));
+    this.flush(); // the response must leave in the clear before the handshake takes the socket
     const raw = this.socket;
     raw.removeAllListeners('data');
     raw.removeAllListeners('close');
@@ -518,16 +519,20 @@ export class Connection {
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
-        setImmediate(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
+        setImmediate(() => this.flush());
       }
       return this.socket.write(buf);
     } catch (err) {
       this.log.debug(`${this.tag} write failed: ${describe(err)}`);
       return false;
     }
+  }
+
+  /** Sends what write() corked, now. */
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   /** Closes gracefully: optional Notice of Disconnection, flush, then end the socket. */
