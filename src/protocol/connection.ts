@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type {
   Control,
+  Filter,
   LdapResult,
   OperationContext,
   RequestHandler,
@@ -129,7 +130,7 @@ function summarize(op: LdapMessage['op']): string {
     case 'bind':
       return `BIND dn="${op.request.name}" v${op.request.version} ${op.request.auth.kind}`;
     case 'search':
-      return `SEARCH base="${op.request.base}" scope=${op.request.scope}`;
+      return `SEARCH base="${op.request.base}" scope=${op.request.scope} filter=${filterText(op.request.filter)} attrs=${op.request.attributes.join(',') || '(all)'}`;
     case 'extended':
       return `EXTENDED oid=${op.request.oid}`;
     case 'add':
@@ -140,6 +141,37 @@ function summarize(op: LdapMessage['op']): string {
       return `${op.type.toUpperCase()} dn="${op.request.dn}"`;
     default:
       return op.type.toUpperCase();
+  }
+}
+
+/** Attribute types whose assertion values are not logged. */
+const SECRET_TYPE = /pass|secret|pw|pin|key|token/i;
+
+/** A filter in RFC 4515 form for logs; values of password-like attributes are redacted. */
+export function filterText(f: Filter): string {
+  const v = (attr: string | undefined, b: Buffer) =>
+    attr && SECRET_TYPE.test(attr) ? '***' : b.toString('utf8').replace(/[*()\\\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  switch (f.type) {
+    case 'and':
+      return `(&${f.filters.map(filterText).join('')})`;
+    case 'or':
+      return `(|${f.filters.map(filterText).join('')})`;
+    case 'not':
+      return `(!${filterText(f.filter)})`;
+    case 'equality':
+      return `(${f.attribute}=${v(f.attribute, f.value)})`;
+    case 'ge':
+      return `(${f.attribute}>=${v(f.attribute, f.value)})`;
+    case 'le':
+      return `(${f.attribute}<=${v(f.attribute, f.value)})`;
+    case 'approx':
+      return `(${f.attribute}~=${v(f.attribute, f.value)})`;
+    case 'present':
+      return `(${f.attribute}=*)`;
+    case 'substrings':
+      return `(${f.attribute}=${f.initial ? v(f.attribute, f.initial) : ''}*${f.any.map((a) => v(f.attribute, a) + '*').join('')}${f.final ? v(f.attribute, f.final) : ''})`;
+    case 'extensible':
+      return `(${f.attribute ?? ''}${f.dnAttributes ? ':dn' : ''}${f.rule ? ':' + f.rule : ''}:=${v(f.attribute, f.value)})`;
   }
 }
 
@@ -375,34 +407,39 @@ export class Connection {
     // What is logged: the op and its DN, never credentials or values.
     this.log.debug(`${this.tag} op=${messageId} ${summarize(msg.op)}`);
     let response: Buffer;
+    let code: number = ResultCode.success;
+    const noted = <T extends { code: number }>(r: T): T => {
+      code = r.code;
+      return r;
+    };
     try {
       switch (op.type) {
         case 'bind':
-          response = encodeBindResponse(messageId, await h.bind(ctx, op.request));
+          response = encodeBindResponse(messageId, noted(await h.bind(ctx, op.request)));
           break;
         case 'search': {
           const send = (entry: SearchEntry): void | Promise<void> => this.sendEntry(messageId, run, entry);
-          response = encodeSearchDone(messageId, await h.search(ctx, op.request, send));
+          response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send)));
           break;
         }
         case 'add':
-          response = encodeAddResponse(messageId, await h.add(ctx, op.request));
+          response = encodeAddResponse(messageId, noted(await h.add(ctx, op.request)));
           break;
         case 'modify':
-          response = encodeModifyResponse(messageId, await h.modify(ctx, op.request));
+          response = encodeModifyResponse(messageId, noted(await h.modify(ctx, op.request)));
           break;
         case 'delete':
-          response = encodeDeleteResponse(messageId, await h.delete(ctx, op.request));
+          response = encodeDeleteResponse(messageId, noted(await h.delete(ctx, op.request)));
           break;
         case 'modifyDN':
-          response = encodeModifyDNResponse(messageId, await h.modifyDN(ctx, op.request));
+          response = encodeModifyDNResponse(messageId, noted(await h.modifyDN(ctx, op.request)));
           break;
         case 'compare':
-          response = encodeCompareResponse(messageId, await h.compare(ctx, op.request));
+          response = encodeCompareResponse(messageId, noted(await h.compare(ctx, op.request)));
           break;
         case 'extended':
           if (op.request.oid === STARTTLS_OID) return await this.startTls(messageId);
-          response = encodeExtendedResponse(messageId, await h.extended(ctx, op.request));
+          response = encodeExtendedResponse(messageId, noted(await h.extended(ctx, op.request)));
           break;
         default:
           return;
@@ -410,17 +447,19 @@ export class Connection {
     } catch (err) {
       const ldapErr = asLdapError(err);
       if (ldapErr) {
+        code = ldapErr.code;
         response = encode(messageId, { code: ldapErr.code, matchedDN: ldapErr.matchedDN, message: ldapErr.message });
       } else if (run.abandoned || this.closing) {
         return; // The handler gave up because the operation was abandoned; no response is due.
       } else {
         this.log.error(`${this.tag} op=${messageId} ${op.type} failed: ${describe(err)}`);
+        code = ResultCode.other;
         response = encode(messageId, { code: ResultCode.other, matchedDN: '', message: 'internal error' });
       }
     }
     // RFC 4511 §4.11: an abandoned operation gets no response.
     if (run.abandoned) return;
-    this.log.debug(`${this.tag} op=${messageId} ${op.type} done`);
+    this.log.debug(`${this.tag} op=${messageId} ${op.type} result=${code}`);
     this.write(response);
   }
 
