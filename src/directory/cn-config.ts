@@ -270,11 +270,9 @@ export class ConfigTree {
     try {
       return buildRegistry(sources);
     } catch (err) {
-      // slapd's codes: a definition that does not parse is invalidAttributeSyntax; one that does
-      // not resolve (unknown SUP or syntax, duplicate OID or name) is other.
-      if (err instanceof SchemaError) {
-        throw new LdapError(err.syntax ? ResultCode.invalidAttributeSyntax : ResultCode.other, err.message.replace('#new:', ':'));
-      }
+      // As slapd answers: a definition that does not parse or does not resolve (unknown SUP or
+      // syntax, duplicate OID or name) is `other`, with the reason in the message.
+      if (err instanceof SchemaError) throw new LdapError(ResultCode.other, err.message.replace('#new:', ':'));
       throw err;
     }
   }

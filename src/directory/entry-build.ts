@@ -46,6 +46,15 @@ async function storablePassword(dir: Directory, v: string): Promise<string> {
 export async function buildAttributes(dir: Directory, attributes: AttributeValues[]): Promise<Record<string, string[]>> {
   const schema = dir.schema;
   const attrs: Record<string, string[]> = {};
+  // Unknown object classes are reported before anything else, as slapd does.
+  for (const a of attributes) {
+    if (schema.attributeType(a.type.split(';')[0]!)?.key !== 'objectclass') continue;
+    a.values.forEach((v, i) => {
+      if (!schema.objectClass(v.toString('utf8').trim())) {
+        throw new LdapError(ResultCode.invalidAttributeSyntax, `objectClass: value #${i} invalid per syntax`);
+      }
+    });
+  }
   for (const a of attributes) {
     const d = requireDescription(schema, a.type);
     assertUserModifiable(d.type, a.type);
