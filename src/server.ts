@@ -14,7 +14,14 @@ import { Directory, SUPPORTED_CONTROLS } from './directory/directory.js';
 import type { OperationContext, Session, SearchEntry } from './directory/requests.js';
 import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
-import { LdapError } from './errors.js';
+import { LdapError, ResultCode } from './errors.js';
+import { addRdnValues, buildAttributes } from './directory/entry-build.js';
+import { parentNdn, prettyDn } from './schema/dn.js';
+import type { EntryWrite } from './store/types.js';
+
+/** Adds per LevelDB batch when loading LDIF. */
+const BULK_CHUNK = 1000;
+import { startAdmin, type AdminHandle } from './admin/index.js';
 
 export interface StartOptions {
   /** A config.yaml to read (relative paths inside resolve against its folder). */
@@ -31,6 +38,12 @@ export interface StartOptions {
   seedLdif?: string;
   /** A logger; false silences the server (the default for embedding is warnings only). */
   logger?: Logger | false;
+  /**
+   * Start the Vault-compatible admin HTTP API (src/admin/): true for config.adminApi.listen, or
+   * a URL (http://HOST:PORT, port 0 for a free one). Default off for embedding; `astldap serve`
+   * turns it on when adminApi.enabled is true ('auto').
+   */
+  adminApi?: boolean | string | 'auto';
 }
 
 export class AstldapServer {
@@ -42,6 +55,14 @@ export class AstldapServer {
     private readonly log: Logger,
     private readonly seedLdif: string | undefined,
   ) {}
+
+  /** The admin API and secrets engine, when started (StartOptions.adminApi). */
+  admin: AdminHandle | undefined;
+
+  /** The admin API's URL (port resolved), when it runs. */
+  get adminUrl(): string | undefined {
+    return this.admin?.url;
+  }
 
   /** The URLs actually listened on (ports resolved when 0 was asked for). */
   get urls(): string[] {
@@ -104,6 +125,27 @@ export class AstldapServer {
         tls: tlsProvider(config, log),
       });
       (server as unknown as { listener: Listener }).listener = listener;
+      const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
+      if (wantAdmin) {
+        try {
+          server.admin = await startAdmin({
+            config,
+            directory,
+            log,
+            ownUrls: () => listener.urls,
+            listen: typeof opts.adminApi === 'string' && opts.adminApi !== 'auto' ? opts.adminApi : undefined,
+          });
+        } catch (err) {
+          // The default address taken (another server, a parallel test run): the directory
+          // still serves; an explicitly requested admin API is an error.
+          if (opts.adminApi === 'auto' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+            log.warn(`admin api not started: ${config.adminApi.listen} is in use (use --admin-listen)`);
+          } else {
+            await listener.close();
+            throw err;
+          }
+        }
+      }
     } catch (err) {
       await store.close();
       throw err;
@@ -138,8 +180,59 @@ export class AstldapServer {
   /** Applies LDIF (content or change records) as the administrator; returns the record count. */
   async importLdif(text: string): Promise<number> {
     const records = parseLdif(text);
-    for (const r of records) await this.applyRecord(r);
+    for (let i = 0; i < records.length; ) {
+      // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
+      let j = i;
+      while (j < records.length && j - i < BULK_CHUNK && this.bulkable(records[j]!)) j++;
+      if (j - i > 1) await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>);
+      else await this.applyRecord(records[i]!);
+      i = Math.max(j, i + 1);
+    }
     return records.length;
+  }
+
+  /** A plain add inside the naming context (cn=config and bad DNs take the ordinary path). */
+  private bulkable(r: LdifRecord): boolean {
+    if (r.kind !== 'add') return false;
+    try {
+      return this.directory.inNamingContext(this.directory.normalize(r.dn));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Adds many entries with the checks of an add (schema, RDN values, new DN, existing parent)
+   * in one atomic batch: a bulk load costs one write per chunk instead of one per entry.
+   */
+  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>): Promise<void> {
+    const dir = this.directory;
+    await dir.exclusive(async () => {
+      const writes: EntryWrite[] = [];
+      const pending = new Set<string>();
+      const exists = async (ndn: string) => pending.has(ndn) || (await this.store.get(ndn)) !== undefined;
+      for (const r of run) {
+        try {
+          const ndn = dir.normalize(r.dn);
+          const rdns = dir.parse(r.dn);
+          const attrs = await buildAttributes(dir, r.attributes);
+          addRdnValues(dir.schema, rdns[0]!, attrs);
+          const check = dir.schema.checkEntry(attrs);
+          if (await exists(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
+          if (ndn !== dir.suffixNdn && !(await exists(parentNdn(ndn)))) {
+            throw new LdapError(ResultCode.noSuchObject, 'parent does not exist', await dir.matchedDn(ndn));
+          }
+          dir.stampCreate(attrs, this.config.admin.dn, check.structural.name);
+          writes.push({ ndn, new: { dn: prettyDn(r.dn), attrs } });
+          pending.add(ndn);
+        } catch (err) {
+          if (writes.length) await dir.write({ entries: writes });
+          if (err instanceof LdapError) throw new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
+          throw err;
+        }
+      }
+      if (writes.length) await dir.write({ entries: writes });
+    });
   }
 
   private async applyRecord(r: LdifRecord): Promise<void> {
@@ -197,6 +290,8 @@ export class AstldapServer {
   }
 
   async close(): Promise<void> {
+    if (this.admin) await this.admin.close();
+    this.admin = undefined;
     await this.listener.close();
     await this.store.close();
   }

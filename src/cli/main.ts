@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../config/config.js';
 import { AstldapServer } from '../server.js';
+import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
 
 const usage = `usage: astldap <command> [options]
 
@@ -14,13 +15,18 @@ commands:
   serve                 run the server (default command)
   export                print the database as LDIF (server must not be running)
   import FILE           apply an LDIF file to the database (server must not be running)
-
+${ADMIN_USAGE}
 options:
   --config FILE         configuration file (default: ./config.yaml, else the packaged one)
   --data DIR            data directory (database under DIR/db)
   --listen URL          ldap://HOST:PORT, ldapi://PATH or ldaps://HOST:PORT; repeatable
   --no-seed             do not load the seed LDIF into an empty database
   --memory              keep the database in memory only
+  --admin-listen URL    where the Vault-compatible admin API listens (http[s]://HOST:PORT;
+                        port 0 picks a free one; default adminApi.listen, http://127.0.0.1:8200)
+  --no-admin            do not start the admin API
+  --admin-url URL       (role/cred/rotate) the admin API to talk to (default: env VAULT_ADDR,
+                        else adminApi.listen)
   -h, --help            this text
 `;
 
@@ -41,6 +47,17 @@ async function main(argv: string[]): Promise<number> {
       listen: { type: 'string', multiple: true },
       'no-seed': { type: 'boolean' },
       memory: { type: 'boolean' },
+      'admin-listen': { type: 'string' },
+      'no-admin': { type: 'boolean' },
+      'admin-url': { type: 'string' },
+      dn: { type: 'string' },
+      username: { type: 'string' },
+      'rotation-period': { type: 'string' },
+      'rotation-schedule': { type: 'string' },
+      'rotation-window': { type: 'string' },
+      'password-policy': { type: 'string' },
+      'skip-import-rotation': { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,7 +75,15 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'serve': {
-      const server = await AstldapServer.start(base);
+      const adminApi = values['no-admin'] ? false : (values['admin-listen'] ?? 'auto');
+      const server = await AstldapServer.start({ ...base, adminApi });
+      // The admin lines first: whoever waits for `astldap listening on` then has them too.
+      if (server.admin) {
+        process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
+        if (server.admin.tokenFile) {
+          process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
+        }
+      }
       for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
       let closing = false;
       const stop = () => {
@@ -88,6 +113,12 @@ async function main(argv: string[]): Promise<number> {
       await server.close();
       return 0;
     }
+    case 'role':
+    case 'cred':
+    case 'rotate':
+    case 'rotate-root':
+    case 'policy':
+      return adminCommand(command, positionals.slice(1), values, base.configFile);
     default:
       process.stderr.write(usage);
       return 2;

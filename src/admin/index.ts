@@ -1,0 +1,65 @@
+// Starts the admin side of a server: the secrets engine (with its rotation timers) and the
+// Vault-compatible HTTP API in front of it.
+
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../config/logger.js';
+import type { Directory } from '../directory/directory.js';
+import { tlsProvider } from '../tls.js';
+import { AdminApi, resolveRootToken } from './api.js';
+import { Engine } from './engine.js';
+
+export { Engine, EngineError } from './engine.js';
+export { AdminApi } from './api.js';
+
+export interface AdminHandle {
+  engine: Engine;
+  api: AdminApi;
+  url: string;
+  /** Where the root token is kept (undefined when it comes from env/config). */
+  tokenFile?: string;
+  tokenCreated: boolean;
+  close(): Promise<void>;
+}
+
+export async function startAdmin(opts: {
+  config: Config;
+  directory: Directory;
+  log: Logger;
+  ownUrls: () => string[];
+  /** Overrides config.adminApi.listen. */
+  listen?: string;
+}): Promise<AdminHandle> {
+  const cfg = opts.config.adminApi;
+  const root = resolveRootToken(cfg, opts.log);
+  if (root.created) opts.log.info(`admin api: generated a root token in ${root.file} (mode 0600)`);
+  else if (root.file) opts.log.info(`admin api: root token read from ${root.file}`);
+  const engine = new Engine({ dir: opts.directory, log: opts.log, ownUrls: opts.ownUrls, defaultRealm: cfg.asteriskRealm });
+  const listen = opts.listen ?? cfg.listen;
+  let tls: { cert: string; key: string } | undefined;
+  if (listen.startsWith('https:')) {
+    if (cfg.tls.cert && cfg.tls.key) tls = { cert: readFileSync(cfg.tls.cert, 'utf8'), key: readFileSync(cfg.tls.key, 'utf8') };
+    else {
+      const m = await tlsProvider(opts.config, opts.log).material();
+      tls = { cert: m.cert.toString(), key: m.key.toString() };
+    }
+  }
+  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls });
+  try {
+    await engine.start();
+  } catch (err) {
+    await api.close();
+    throw err;
+  }
+  return {
+    engine,
+    api,
+    url: api.url,
+    tokenFile: root.file,
+    tokenCreated: root.created,
+    async close() {
+      await api.close();
+      await engine.stop();
+    },
+  };
+}
