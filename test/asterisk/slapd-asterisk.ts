@@ -7,16 +7,14 @@
 //   - no size/time limit for the Asterisk identity (slapd's default 500 would fail big scans,
 //     and the driver throws away a whole answer on sizeLimitExceeded), 500 for everyone else.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, repoRoot, ROOT_PW, SUFFIX } from '../helpers/slapd.js';
-import { runTool } from '../helpers/tools.js';
+import { launchSlapd, repoRoot, ROOT_PW, SUFFIX, type Launched } from '../helpers/slapd.js';
 
 const execFileP = promisify(execFile);
-const SLAPD = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
 const SLAPADD = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
 
 export const ASTERISK_DN = `cn=asterisk,ou=services,${SUFFIX}`;
@@ -69,46 +67,17 @@ export async function startAsteriskSlapd(ldif: string): Promise<AsteriskSlapd> {
     const e = err as { stderr?: string; message: string };
     throw new Error(`slapadd failed: ${e.stderr ?? e.message}`);
   }
-  let child: ChildProcess | undefined;
-  let port = 0;
-  let lastErr = '';
-  for (let attempt = 0; attempt < 5 && !child; attempt++) {
-    port = await freePort();
-    const c = spawn(SLAPD, ['-d', '0', '-f', confFile, '-h', `ldap://127.0.0.1:${port}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    c.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    let exited = false;
-    c.on('exit', () => (exited = true));
-    for (let i = 0; i < 100 && !exited; i++) {
-      const r = await runTool('ldapsearch', ['-x', '-H', `ldap://127.0.0.1:${port}`, '-b', '', '-s', 'base', '-LLL', '1.1'], { timeoutMs: 5000 }).catch(
-        () => undefined,
-      );
-      if (r?.code === 0) {
-        child = c;
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    if (!child) {
-      lastErr = stderr;
-      if (!exited) c.kill('SIGKILL');
-    }
-  }
-  if (!child) {
+  let launched: Launched;
+  try {
+    launched = await launchSlapd(confFile);
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`slapd did not start: ${lastErr}`);
+    throw err;
   }
-  const proc = child;
   return {
-    url: `ldap://127.0.0.1:${port}`,
+    url: `ldap://127.0.0.1:${launched.port}`,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const gone = new Promise((res) => proc.once('exit', res));
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await gone;
-        clearTimeout(t);
-      }
+      await launched.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

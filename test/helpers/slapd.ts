@@ -93,6 +93,50 @@ function slapdConf(dir: string, suffix: string): string {
   ].join('\n');
 }
 
+export interface Launched {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `slapd -f conf` on a free loopback port and resolves once it answers a root DSE search.
+ * A port picked by bind-to-0 can be taken in between: it retries a few times.
+ */
+export async function launchSlapd(conf: string): Promise<Launched> {
+  let lastErr = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const c = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `ldap://127.0.0.1:${port}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    let exited = false;
+    c.on('exit', () => (exited = true));
+    const url = `ldap://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !exited; i++) {
+      const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], { timeoutMs: 5000 }).catch(() => undefined);
+      if (r?.code === 0) {
+        return {
+          child: c,
+          port,
+          async stop() {
+            if (c.exitCode !== null || c.signalCode !== null) return;
+            const gone = new Promise((res) => c.once('exit', res));
+            c.kill('SIGTERM');
+            const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+            await gone;
+            clearTimeout(t);
+          },
+        };
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    lastErr = stderr;
+    if (!exited) c.kill('SIGKILL');
+  }
+  throw new Error(`slapd did not start: ${lastErr}`);
+}
+
 /** Starts slapd; resolves once it answers a root DSE search. */
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const suffix = opts.suffix ?? SUFFIX;
@@ -112,40 +156,14 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     throw new Error(`slapadd failed: ${e.stderr ?? e.message}`);
   }
 
-  let child: ChildProcess | undefined;
-  let port = 0;
-  let lastErr = '';
-  // A port picked by bind-to-0 can be taken in between: retry a few times.
-  for (let attempt = 0; attempt < 5 && !child; attempt++) {
-    port = await freePort();
-    const c = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `ldap://127.0.0.1:${port}/`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    c.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    let exited = false;
-    c.on('exit', () => (exited = true));
-    const url = `ldap://127.0.0.1:${port}`;
-    for (let i = 0; i < 100 && !exited; i++) {
-      const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], {
-        timeoutMs: 5000,
-      }).catch(() => undefined);
-      if (r?.code === 0) {
-        child = c;
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    if (!child) {
-      lastErr = stderr;
-      if (!exited) c.kill('SIGKILL');
-    }
-  }
-  if (!child) {
+  let launched: Launched;
+  try {
+    launched = await launchSlapd(conf);
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`slapd did not start: ${lastErr}`);
+    throw err;
   }
-  const proc = child;
+  const { port } = launched;
   return {
     url: `ldap://127.0.0.1:${port}`,
     port,
@@ -154,13 +172,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     rootDn: `cn=admin,${suffix}`,
     rootPw: ROOT_PW,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const gone = new Promise((res) => proc.once('exit', res));
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await gone;
-        clearTimeout(t);
-      }
+      await launched.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
