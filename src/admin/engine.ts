@@ -849,14 +849,7 @@ export class Engine {
       const cur = await this.dir.store.getMeta(ROLE_PREFIX + role.name);
       if (!cur) throw new EngineError(404, `role ${role.name} was deleted`);
       const r = JSON.parse(cur) as RoleRecord;
-      const attrs: Record<string, string[]> = {};
-      for (const [k, v] of Object.entries(old.attrs)) attrs[k] = [...v];
-      // The object classes may have changed since the changes were computed: recompute cheaply
-      // only the class list; the hashed values stay valid.
-      for (const [k, v] of Object.entries(changes)) {
-        if (v === null) delete attrs[k];
-        else attrs[k] = v;
-      }
+      const attrs = withChanges(old.attrs, changes);
       this.dir.stampModify(attrs, cfg.binddn);
       const now = new Date();
       r.last_password = r.password;
@@ -982,12 +975,7 @@ export class Engine {
       const curText = await this.dir.store.getMeta(CONFIG_KEY);
       if (!curText) throw bad('the engine is not configured');
       const cur = JSON.parse(curText) as EngineConfig;
-      const attrs: Record<string, string[]> = {};
-      for (const [k, v] of Object.entries(old.attrs)) attrs[k] = [...v];
-      for (const [k, v] of Object.entries(changes)) {
-        if (v === null) delete attrs[k];
-        else attrs[k] = v;
-      }
+      const attrs = withChanges(old.attrs, changes);
       this.dir.stampModify(attrs, cfg.binddn);
       cur.last_bind_password = cur.bindpass;
       cur.bindpass = password;
@@ -996,4 +984,15 @@ export class Engine {
     });
     this.log.info(`rotated the password of binddn ${cfg.binddn}`);
   }
+}
+
+/** A copy of an entry's attributes with password changes applied (null removes an attribute). */
+function withChanges(attrs: Record<string, string[]>, changes: Record<string, string[] | null>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(attrs)) out[k] = [...v];
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }
