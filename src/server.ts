@@ -2,8 +2,7 @@
 // listeners; loads the seed into an empty database; offers LDIF import/export and reset for
 // embedding in test suites.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
@@ -94,7 +93,6 @@ export class AstldapServer {
     }
     let dirRef: Directory | undefined;
     const indexer = Directory.makeIndexer(() => dirRef?.schema ?? schema, specs);
-    if (!config.memory) mkdirSync(config.dbPath, { recursive: true });
     const store = await openStore({
       path: config.memory ? undefined : config.dbPath,
       memory: config.memory,

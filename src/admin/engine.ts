@@ -851,21 +851,26 @@ export class Engine {
       const r = JSON.parse(cur) as RoleRecord;
       const attrs = withChanges(old.attrs, changes);
       this.dir.stampModify(attrs, cfg.binddn);
-      const now = new Date();
-      r.last_password = r.password;
-      r.password = password;
-      r.last_vault_rotation = now.toISOString();
-      if (r.rotation_schedule) r.next_vault_rotation = this.nextCron(r.rotation_schedule, now).toISOString();
-      r.failures = 0;
-      r.last_error = '';
-      r.last_error_time = null;
-      r.next_retry = null;
+      this.markRotated(r, password);
       await this.dir.write({
         entries: [{ ndn, old, new: { dn: old.dn, attrs } }],
         meta: [{ key: ROLE_PREFIX + r.name, value: JSON.stringify(r) }],
       });
       return r;
     });
+  }
+
+  /** A successful rotation's bookkeeping on the role record: the new and previous passwords, when, no error. */
+  private markRotated(r: RoleRecord, password: string): void {
+    const now = new Date();
+    r.last_password = r.password;
+    r.password = password;
+    r.last_vault_rotation = now.toISOString();
+    if (r.rotation_schedule) r.next_vault_rotation = this.nextCron(r.rotation_schedule, now).toISOString();
+    r.failures = 0;
+    r.last_error = '';
+    r.last_error_time = null;
+    r.next_retry = null;
   }
 
   /**
@@ -886,15 +891,7 @@ export class Engine {
       const cur = await this.dir.store.getMeta(ROLE_PREFIX + role.name);
       if (!cur) throw new EngineError(404, `role ${role.name} was deleted`);
       const r = JSON.parse(cur) as RoleRecord;
-      const now = new Date();
-      r.last_password = r.password;
-      r.password = password;
-      r.last_vault_rotation = now.toISOString();
-      if (r.rotation_schedule) r.next_vault_rotation = this.nextCron(r.rotation_schedule, now).toISOString();
-      r.failures = 0;
-      r.last_error = '';
-      r.last_error_time = null;
-      r.next_retry = null;
+      this.markRotated(r, password);
       await this.dir.write({ entries: [], meta: [{ key: ROLE_PREFIX + r.name, value: JSON.stringify(r) }] });
       return r;
     });

@@ -237,6 +237,7 @@ export interface LoadConfigOptions {
 
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   let cfg = defaultConfig();
+  let fileData: Record<string, unknown> = {};
   if (opts.file) {
     const file = path.resolve(opts.file);
     let parsed: unknown;
@@ -246,39 +247,30 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
     }
     if (!isObject(parsed)) throw new ConfigError(`${file}: the top level must be a mapping`);
+    fileData = parsed;
     cfg = merge(cfg, resolvePaths(parsed, path.dirname(file)));
   }
   if (opts.overrides) cfg = merge(cfg, resolvePaths(opts.overrides as Record<string, unknown>, process.cwd()));
   const env = opts.env ?? process.env;
   if (env.ASTLDAP_ADMIN_PASSWORD) cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
   if (env.ASTLDAP_ROOT_TOKEN) cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
+  /** Did the config file or the overrides set this (nested) key? */
+  const given = (...keys: string[]) => has(opts.overrides, keys) || has(fileData, keys);
   // A data directory given without a db path puts the db inside it.
-  const dataGiven = opts.overrides?.dataDir !== undefined || fileSets(opts.file, 'dataDir');
-  const dbGiven = opts.overrides?.dbPath !== undefined || fileSets(opts.file, 'dbPath');
-  if (dataGiven && !dbGiven) cfg.dbPath = path.join(cfg.dataDir, 'db');
-  const accessGiven = opts.overrides?.access !== undefined || fileSets(opts.file, 'access');
-  if (!accessGiven) cfg.access = defaultAccess(cfg.suffix);
-  const unlimitedGiven = opts.overrides?.limits?.unlimited !== undefined || fileSetsPath(opts.file, ['limits', 'unlimited']);
-  if (!unlimitedGiven) cfg.limits = { ...cfg.limits, unlimited: [asteriskIdentity(cfg.suffix)] };
-  const ldapiGiven = opts.overrides?.ldapi?.path !== undefined || fileSets(opts.file, 'ldapi');
-  if (dataGiven && !ldapiGiven) cfg.ldapi = { path: path.join(cfg.dataDir, 'ldapi') };
-  const tokenFileGiven = opts.overrides?.adminApi?.tokenFile !== undefined || fileSetsPath(opts.file, ['adminApi', 'tokenFile']);
-  if (dataGiven && !tokenFileGiven) cfg.adminApi = { ...cfg.adminApi, tokenFile: path.join(cfg.dataDir, 'root-token') };
+  const dataGiven = given('dataDir');
+  if (dataGiven && !given('dbPath')) cfg.dbPath = path.join(cfg.dataDir, 'db');
+  if (!given('access')) cfg.access = defaultAccess(cfg.suffix);
+  if (!given('limits', 'unlimited')) cfg.limits = { ...cfg.limits, unlimited: [asteriskIdentity(cfg.suffix)] };
+  if (dataGiven && !given('ldapi', 'path')) cfg.ldapi = { ...cfg.ldapi, path: path.join(cfg.dataDir, 'ldapi') };
+  if (dataGiven && !given('adminApi', 'tokenFile')) cfg.adminApi = { ...cfg.adminApi, tokenFile: path.join(cfg.dataDir, 'root-token') };
   // A bare ldapi:// means the configured socket path.
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
   return cfg;
 }
 
-function fileSets(file: string | undefined, key: string): boolean {
-  if (!file) return false;
-  const parsed: unknown = YAML.parse(readFileSync(path.resolve(file), 'utf8'));
-  return isObject(parsed) && parsed[key] !== undefined;
-}
-
-function fileSetsPath(file: string | undefined, keys: string[]): boolean {
-  if (!file) return false;
-  let cur: unknown = YAML.parse(readFileSync(path.resolve(file), 'utf8'));
+function has(obj: unknown, keys: string[]): boolean {
+  let cur: unknown = obj;
   for (const k of keys) {
     if (!isObject(cur)) return false;
     cur = cur[k];

@@ -156,7 +156,7 @@ export class AccessPolicy {
     return this.level(session, ndn, 'entry') >= LEVELS.search;
   }
 
-  canReadAttribute(session: Session, key: string, ndn = ''): boolean {
+  canReadAttribute(session: Session, key: string, ndn: string): boolean {
     return this.level(session, ndn, key.split(';')[0]!) >= LEVELS.read;
   }
 

@@ -113,10 +113,9 @@ export class ConfigTree {
     this.requireAccess(ctx.session, true);
     const rdns = this.dir.parse(req.dn);
     const parentNdn = ndn.slice(ndn.indexOf(',') + 1);
-    if (ndn === CONFIG_DN || ndn === this.dir.normalize(SCHEMA_CONFIG_DN)) {
-      throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
-    }
-    if (parentNdn !== this.dir.normalize(SCHEMA_CONFIG_DN)) {
+    const schemaNdn = this.dir.normalize(SCHEMA_CONFIG_DN);
+    if (ndn === CONFIG_DN || ndn === schemaNdn) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
+    if (parentNdn !== schemaNdn) {
       throw new LdapError(ResultCode.unwillingToPerform, 'only schema entries (olcSchemaConfig) can be added below cn=config');
     }
     const rdn = rdns[0]!;

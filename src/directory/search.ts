@@ -215,8 +215,9 @@ export async function search(
 
   // The root DSE and the subschema subentry live outside the naming context.
   if (baseNdn === '') {
-    checkAssertion(dir, ctx, { dn: '', ndn: '', rec: rootDse(dir) });
-    if (req.scope === 'base') await emit({ dn: '', ndn: '', rec: rootDse(dir) });
+    const dse = { dn: '', ndn: '', rec: rootDse(dir) };
+    checkAssertion(dir, ctx, dse);
+    if (req.scope === 'base') await emit(dse);
     else if (req.scope === 'one' || req.scope === 'sub' || req.scope === 'children') {
       throw new LdapError(ResultCode.noSuchObject, '');
     }
@@ -235,9 +236,10 @@ export async function search(
     for (const e of entries) if (inConfigScope(e.ndn)) await emit(e);
     return finish();
   }
-  if (baseNdn === dir.normalize(SUBSCHEMA_DN)) {
-    checkAssertion(dir, ctx, { dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) });
-    if (req.scope === 'base' || req.scope === 'sub') await emit({ dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) });
+  if (baseNdn === dir.subschemaNdn) {
+    const subschema = { dn: SUBSCHEMA_DN, ndn: baseNdn, rec: subschemaEntry(dir) };
+    checkAssertion(dir, ctx, subschema);
+    if (req.scope === 'base' || req.scope === 'sub') await emit(subschema);
     return finish();
   }
 

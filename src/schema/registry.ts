@@ -64,6 +64,7 @@ export class SchemaRegistry {
   private readonly ruleList: MatchingRule[];
   private state: State;
   private subtypeCache = new Map<AttributeType, AttributeType[]>();
+  private subschemaCache: { state: State; attrs: Record<string, string[]> } | undefined;
 
   private constructor() {
     this.syntaxes = builtinSyntaxes();
@@ -217,12 +218,11 @@ export class SchemaRegistry {
     src.objectIdentifiers.push({ name, oid });
   }
 
-  private checkNames(st: State, map: Map<string, { oid: string }>, oid: string, names: string[], what: string): void {
+  private checkNames(map: Map<string, { oid: string }>, oid: string, names: string[], what: string): void {
     for (const n of names) {
       const other = map.get(n.toLowerCase());
       if (other && other.oid !== oid) throw new SchemaError(`${what} "${n}": duplicate name (already used by ${other.oid})`);
     }
-    void st;
   }
 
   private addType(st: State, def: RawAttributeType, source: string, src: SchemaSource): void {
@@ -275,7 +275,7 @@ export class SchemaRegistry {
       if (existing.definition === definition) return; // identical: idempotent
       throw new SchemaError(`${label}: duplicate OID ${oid} with a different definition`);
     }
-    this.checkNames(st, st.types, oid, def.names, 'attributeType');
+    this.checkNames(st.types, oid, def.names, 'attributeType');
 
     const name = def.names[0] ?? oid;
     const t: AttributeType = {
@@ -345,7 +345,7 @@ export class SchemaRegistry {
       if (existing.definition === definition) return;
       throw new SchemaError(`${label}: duplicate OID ${oid} with a different definition`);
     }
-    this.checkNames(st, st.classes, oid, def.names, 'objectClass');
+    this.checkNames(st.classes, oid, def.names, 'objectClass');
 
     const allMust = new Set<AttributeType>(must);
     const allMay = new Set<AttributeType>(may);
@@ -456,6 +456,8 @@ export class SchemaRegistry {
 
   /** The cn=Subschema attributes in RFC 4512 form, keyed by their canonical names. */
   subschemaAttributes(): Record<string, string[]> {
+    // The definitions only change with the state (replaced whole on every load).
+    if (this.subschemaCache?.state === this.state) return this.subschemaCache.attrs;
     const ldapSyntaxes = [...this.syntaxes.values()].filter((s) => !s.hidden).map(syntaxDefinition);
     const matchingRules = this.ruleList.map((r) => r.definition);
     const matchingRuleUse: string[] = [];
@@ -466,12 +468,14 @@ export class SchemaRegistry {
       if (!applies.length) continue;
       matchingRuleUse.push(`( ${r.oid} NAME '${r.name}' APPLIES ${oids(applies.map((t) => t.name))} )`);
     }
-    return {
+    const attrs = {
       ldapSyntaxes,
       matchingRules,
       matchingRuleUse,
       attributeTypes: this.state.typeList.map((t) => t.definition),
       objectClasses: this.state.classList.map((c) => c.definition),
     };
+    this.subschemaCache = { state: this.state, attrs };
+    return attrs;
   }
 }

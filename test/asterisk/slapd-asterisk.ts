@@ -7,15 +7,9 @@
 //   - no size/time limit for the Asterisk identity (slapd's default 500 would fail big scans,
 //     and the driver throws away a whole answer on sizeLimitExceeded), 500 for everyone else.
 
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { launchSlapd, repoRoot, ROOT_PW, SUFFIX, type Launched } from '../helpers/slapd.js';
-
-const execFileP = promisify(execFile);
-const SLAPADD = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
+import { repoRoot, ROOT_PW, setUpSlapd, SUFFIX } from '../helpers/slapd.js';
 
 export const ASTERISK_DN = `cn=asterisk,ou=services,${SUFFIX}`;
 
@@ -54,26 +48,7 @@ function conf(dir: string): string {
 }
 
 export async function startAsteriskSlapd(ldif: string): Promise<AsteriskSlapd> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-ast-slapd-'));
-  mkdirSync(path.join(dir, 'db'));
-  const confFile = path.join(dir, 'slapd.conf');
-  writeFileSync(confFile, conf(dir));
-  const ldifFile = path.join(dir, 'load.ldif');
-  writeFileSync(ldifFile, ldif);
-  try {
-    await execFileP(SLAPADD, ['-q', '-f', confFile, '-l', ldifFile]);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`slapadd failed: ${e.stderr ?? e.message}`);
-  }
-  let launched: Launched;
-  try {
-    launched = await launchSlapd(confFile);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const { dir, launched } = await setUpSlapd('astldap-ast-slapd-', conf, ldif);
   return {
     url: `ldap://127.0.0.1:${launched.port}`,
     async stop() {

@@ -137,32 +137,34 @@ export async function launchSlapd(conf: string): Promise<Launched> {
   throw new Error(`slapd did not start: ${lastErr}`);
 }
 
-/** Starts slapd; resolves once it answers a root DSE search. */
-export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
-  const suffix = opts.suffix ?? SUFFIX;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-slapd-'));
-  mkdirSync(path.join(dir, 'db'));
-  const conf = path.join(dir, 'slapd.conf');
-  writeFileSync(conf, slapdConf(dir, suffix));
+/**
+ * A private slapd in a fresh temp dir: writes slapd.conf (made by `conf` for that dir), loads
+ * `ldif` offline with slapadd, then launches it. The dir is removed again on failure.
+ */
+export async function setUpSlapd(prefix: string, conf: (dir: string) => string, ldif?: string): Promise<{ dir: string; launched: Launched }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   try {
-    if (opts.ldif !== undefined) {
+    mkdirSync(path.join(dir, 'db'));
+    const confFile = path.join(dir, 'slapd.conf');
+    writeFileSync(confFile, conf(dir));
+    if (ldif !== undefined) {
       const ldifFile = path.join(dir, 'load.ldif');
-      writeFileSync(ldifFile, opts.ldif);
-      await execFileP(SLAPADD, ['-q', '-f', conf, '-l', ldifFile]);
+      writeFileSync(ldifFile, ldif);
+      await execFileP(SLAPADD, ['-q', '-f', confFile, '-l', ldifFile]).catch((err: { stderr?: string; message: string }) => {
+        throw new Error(`slapadd failed: ${err.stderr ?? err.message}`);
+      });
     }
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`slapadd failed: ${e.stderr ?? e.message}`);
-  }
-
-  let launched: Launched;
-  try {
-    launched = await launchSlapd(conf);
+    return { dir, launched: await launchSlapd(confFile) };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Starts slapd; resolves once it answers a root DSE search. */
+export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
+  const suffix = opts.suffix ?? SUFFIX;
+  const { dir, launched } = await setUpSlapd('astldap-slapd-', (d) => slapdConf(d, suffix), opts.ldif);
   const { port } = launched;
   return {
     url: `ldap://127.0.0.1:${port}`,
