@@ -171,8 +171,22 @@ async function main() {
   writeFileSync(ldifFile, text);
   const admin = ['-A', `cn=admin,${SUFFIX}`, '-W', 'secret'];
   const cases = [
-    { name: 'search, 1 conn, sequential', op: 'search', conns: 1, depth: 1, n: N, args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin] },
-    { name: 'search, 16 conns x 4', op: 'search', conns: 16, depth: 4, n: N, args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin] },
+    {
+      name: 'search, 1 conn, sequential',
+      op: 'search',
+      conns: 1,
+      depth: 1,
+      n: N,
+      args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin],
+    },
+    {
+      name: 'search, 16 conns x 4',
+      op: 'search',
+      conns: 16,
+      depth: 4,
+      n: N,
+      args: ['-b', `ou=people,${SUFFIX}`, '-f', '(uid=user%d)', ...admin],
+    },
     {
       name: 'Asterisk peer lookup, 1 conn',
       op: 'search',
@@ -224,9 +238,13 @@ async function main() {
       const sp = median(sl.map((x) => x.p50));
       const ap = median(as.map((x) => x.p50));
       const errs = as.reduce((a, x) => a + x.errors, 0);
-      lines.push(`| ${c.name} | ${so} (${sp}) | ${ao} (${ap})${errs ? ` [${errs} errors]` : ''} | ${(ao / so).toFixed(2)}x | ${(ap / sp).toFixed(2)}x |`);
+      lines.push(
+        `| ${c.name} | ${so} (${sp}) | ${ao} (${ap})${errs ? ` [${errs} errors]` : ''} | ${(ao / so).toFixed(2)}x | ${(ap / sp).toFixed(2)}x |`,
+      );
     }
-    lines.push(`| load ${N + peers + 3} entries | ${servers[0].loadMs} ms | ${servers[1].loadMs} ms | | ${(servers[1].loadMs / servers[0].loadMs).toFixed(2)}x |`);
+    lines.push(
+      `| load ${N + peers + 3} entries | ${servers[0].loadMs} ms | ${servers[1].loadMs} ms | | ${(servers[1].loadMs / servers[0].loadMs).toFixed(2)}x |`,
+    );
     lines.push(`| resident memory | ${rss[0]} MiB | ${rss[1]} MiB | | |`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {

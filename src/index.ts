@@ -3,5 +3,5 @@
 
 export { startServer, AstldapServer, type StartOptions } from './server.js';
 export { loadConfig, defaultConfig, type Config, type ConfigOverrides } from './config/config.js';
-export { LdapError, ResultCode } from './errors.js';
+export { LdapError, ResultCode } from './ldap/result.js';
 export { parseLdif, formatLdifEntry } from './ldif/ldif.js';

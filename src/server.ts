@@ -3,24 +3,26 @@
 // embedding in test suites.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { startAdmin, type AdminHandle } from './admin/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
-import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
-import { openStore } from './store/index.js';
-import { tlsProvider } from './tls.js';
-import type { Store } from './store/types.js';
-import { Directory, SUPPORTED_CONTROLS } from './directory/directory.js';
-import type { OperationContext, Session, SearchEntry } from './directory/requests.js';
+import { tlsProvider } from './config/tls.js';
+import { Directory } from './directory/directory.js';
+import { addRdnValues, buildAttributes } from './directory/entry-build.js';
+import { Frontend } from './directory/frontend.js';
+import { indexSpecs, makeIndexer } from './directory/indexing.js';
+import type { OperationContext, SearchEntry } from './ldap/messages.js';
+import { LdapError } from './ldap/result.js';
 import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
-import { LdapError, ResultCode } from './errors.js';
-import { addRdnValues, buildAttributes } from './directory/entry-build.js';
-import { parentNdn, prettyDn } from './schema/dn.js';
-import type { EntryWrite } from './store/types.js';
+import { prettyDn } from './schema/dn.js';
+import type { SchemaRegistry } from './schema/registry.js';
+import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
 
 /** Adds per LevelDB batch when loading LDIF. */
 const BULK_CHUNK = 1000;
-import { startAdmin, type AdminHandle } from './admin/index.js';
 
 export interface StartOptions {
   /** A config.yaml to read (relative paths inside resolve against its folder). */
@@ -49,6 +51,7 @@ export class AstldapServer {
   private constructor(
     readonly config: Config,
     readonly directory: Directory,
+    readonly frontend: Frontend,
     private readonly store: Store,
     private readonly listener: Listener,
     private readonly log: Logger,
@@ -87,12 +90,13 @@ export class AstldapServer {
     // added or changed over LDAP and stored in the database.
     const files = fileSources(config.schema.dir, config.schema.files);
     let schema = buildRegistry(files);
-    const specs = Directory.indexSpecs(config, schema);
+    const specs = indexSpecs(config, schema);
     for (const name of Object.keys(config.store.indexes)) {
       if (!schema.attributeType(name)) log.warn(`index on unknown attribute type ${name} ignored`);
     }
-    let dirRef: Directory | undefined;
-    const indexer = Directory.makeIndexer(() => dirRef?.schema ?? schema, specs);
+    // The indexer reads the live schema: the directory's, once it exists (schema changes live).
+    const live = { schema: (): SchemaRegistry => schema };
+    const indexer = makeIndexer(() => live.schema(), specs);
     const store = await openStore({
       path: config.memory ? undefined : config.dbPath,
       memory: config.memory,
@@ -107,15 +111,15 @@ export class AstldapServer {
       schema = buildRegistry(sources);
     }
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
-    dirRef = directory;
-    await directory.access.init();
+    live.schema = () => directory.schema;
+    await directory.init();
+    const frontend = new Frontend(directory);
 
-    const server = new AstldapServer(config, directory, store, undefined as unknown as Listener, log, opts.seedLdif);
+    const server = new AstldapServer(config, directory, frontend, store, undefined as unknown as Listener, log, opts.seedLdif);
     try {
       if ((await store.count()) === 0) await server.loadSeed();
       const listener = await listen(config.listen, {
-        handler: directory,
-        supportedControls: SUPPORTED_CONTROLS,
+        handler: frontend,
         maxPduSize: config.limits.maxPduSize,
         idleTimeout: config.limits.idleTimeout * 1000,
         maxConnections: config.limits.maxConnections,
@@ -163,22 +167,13 @@ export class AstldapServer {
 
   /** A session with the administrator's identity, for internal writes. */
   adminContext(): OperationContext {
-    const session: Session = {
-      id: 0,
-      bindDn: this.config.admin.dn,
-      bindNdn: this.directory.adminNdn,
-      authMethod: 'simple',
-      remoteAddress: 'internal',
-      transport: 'tcp',
-      tls: false,
-    };
-    return { session, messageId: 0, controls: [], signal: new AbortController().signal };
+    return this.directory.internalContext(this.config.admin.dn, 'internal');
   }
 
   /** Applies LDIF (content or change records) as the administrator; returns the record count. */
   async importLdif(text: string): Promise<number> {
     const records = parseLdif(text);
-    for (let i = 0; i < records.length; ) {
+    for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
       while (j < records.length && j - i < BULK_CHUNK && this.bulkable(records[j]!)) j++;
@@ -205,54 +200,43 @@ export class AstldapServer {
    */
   private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>): Promise<void> {
     const dir = this.directory;
-    await dir.exclusive(async () => {
-      const writes: EntryWrite[] = [];
-      const pending = new Set<string>();
-      const exists = async (ndn: string) => pending.has(ndn) || (await this.store.get(ndn)) !== undefined;
+    await dir.writer.transaction(async (tx) => {
       for (const r of run) {
         try {
           const ndn = dir.normalize(r.dn);
           const rdns = dir.parse(r.dn);
-          const attrs = await buildAttributes(dir, r.attributes);
+          const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, r.attributes);
           addRdnValues(dir.schema, rdns[0]!, attrs);
-          const check = dir.schema.checkEntry(attrs);
-          if (await exists(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
-          if (ndn !== dir.suffixNdn && !(await exists(parentNdn(ndn)))) {
-            throw new LdapError(ResultCode.noSuchObject, 'parent does not exist', await dir.matchedDn(ndn));
-          }
-          dir.stampCreate(attrs, this.config.admin.dn, check.structural.name);
-          writes.push({ ndn, new: { dn: prettyDn(r.dn), attrs } });
-          pending.add(ndn);
+          await tx.add(this.config.admin.dn, ndn, prettyDn(r.dn), attrs);
         } catch (err) {
-          if (writes.length) await dir.write({ entries: writes });
-          if (err instanceof LdapError) throw new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
-          throw err;
+          // What came before the failing record stays (as ldapadd without -c leaves it).
+          await tx.commit();
+          throw inLdif(err, r);
         }
       }
-      if (writes.length) await dir.write({ entries: writes });
     });
   }
 
   private async applyRecord(r: LdifRecord): Promise<void> {
     const ctx = this.adminContext();
+    const fe = this.frontend;
     try {
       switch (r.kind) {
         case 'add':
-          await this.directory.add(ctx, { dn: r.dn, attributes: r.attributes });
+          await fe.add(ctx, { dn: r.dn, attributes: r.attributes });
           break;
         case 'delete':
-          await this.directory.delete(ctx, { dn: r.dn });
+          await fe.delete(ctx, { dn: r.dn });
           break;
         case 'modify':
-          await this.directory.modify(ctx, { dn: r.dn, changes: r.changes });
+          await fe.modify(ctx, { dn: r.dn, changes: r.changes });
           break;
         case 'modrdn':
-          await this.directory.modifyDN(ctx, { dn: r.dn, newRdn: r.newRdn, deleteOldRdn: r.deleteOldRdn, newSuperior: r.newSuperior });
+          await fe.modifyDN(ctx, { dn: r.dn, newRdn: r.newRdn, deleteOldRdn: r.deleteOldRdn, newSuperior: r.newSuperior });
           break;
       }
     } catch (err) {
-      if (err instanceof LdapError) throw new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
-      throw err;
+      throw inLdif(err, r);
     }
   }
 
@@ -260,30 +244,32 @@ export class AstldapServer {
   async exportLdif(opts: { operational?: boolean } = {}): Promise<string> {
     const entries: SearchEntry[] = [];
     const ctx = this.adminContext();
-    await this.directory.search(
-      ctx,
-      {
-        base: this.config.suffix,
-        scope: 'sub',
-        derefAliases: 0,
-        sizeLimit: 0,
-        timeLimit: 0,
-        typesOnly: false,
-        filter: { type: 'present', attribute: 'objectClass' },
-        attributes: opts.operational ? ['*', '+'] : ['*'],
-      },
-      (e) => {
-        entries.push(e);
-      },
-    ).catch((err: unknown) => {
-      if (!(err instanceof LdapError && err.code === 32)) throw err;
-    });
+    await this.frontend
+      .search(
+        ctx,
+        {
+          base: this.config.suffix,
+          scope: 'sub',
+          derefAliases: 0,
+          sizeLimit: 0,
+          timeLimit: 0,
+          typesOnly: false,
+          filter: { type: 'present', attribute: 'objectClass' },
+          attributes: opts.operational ? ['*', '+'] : ['*'],
+        },
+        (e) => {
+          entries.push(e);
+        },
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof LdapError && err.code === 32)) throw err;
+      });
     return entries.map((e) => formatLdifEntry(e.dn, e.attributes)).join('\n');
   }
 
   /** Empties the database and loads the seed again (between tests). */
   async reset(): Promise<void> {
-    await this.directory.exclusive(() => this.store.clear());
+    await this.directory.writer.transaction(() => this.store.clear());
     await this.loadSeed();
   }
 
@@ -293,6 +279,12 @@ export class AstldapServer {
     await this.listener.close();
     await this.store.close();
   }
+}
+
+/** An LDIF record's failure, with the record's DN and line in the message. */
+function inLdif(err: unknown, r: LdifRecord): unknown {
+  if (err instanceof LdapError) return new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
+  return err;
 }
 
 export function startServer(opts: StartOptions = {}): Promise<AstldapServer> {

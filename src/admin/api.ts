@@ -7,8 +7,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import type { AdminApiConfig } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
-import { LdapError } from '../errors.js';
-import { Engine, EngineError, POLICY_PREFIX, ROLE_PREFIX } from './engine.js';
+import { LdapError } from '../ldap/result.js';
+import type { Engine } from './engine.js';
+import { EngineError, invalid, type EngineErrorKind } from './errors.js';
 import { MiniHttpServer, type HttpRequest, type HttpResponse } from './http.js';
 
 export function envelope(data: unknown, warnings: string[] | null = null): Record<string, unknown> {
@@ -30,6 +31,9 @@ const err = (status: number, ...errors: string[]): HttpResponse => ({ status, bo
 const notFound = (): HttpResponse => err(404);
 const unsupportedPath = (): HttpResponse => err(404, '1 error occurred:\n\t* unsupported path\n\n');
 const unsupportedOp = (): HttpResponse => err(405, '1 error occurred:\n\t* unsupported operation\n\n');
+
+/** The HTTP status of each kind of engine error (Vault: 400 user error, 404, 500 internal). */
+const STATUS: Record<EngineErrorKind, number> = { invalid: 400, notFound: 404, failed: 500 };
 
 /** The root token: env/config, else the token file, else a new one written there (mode 0600). */
 export function resolveRootToken(cfg: AdminApiConfig, log: Logger): { token: string; file?: string; created: boolean } {
@@ -68,9 +72,9 @@ function parseBody(req: HttpRequest): Record<string, unknown> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new EngineError(400, `failed to parse JSON input: ${(e as Error).message}`);
+    throw invalid(`failed to parse JSON input: ${(e as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngineError(400, 'failed to parse JSON input: expected an object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('failed to parse JSON input: expected an object');
   return v as Record<string, unknown>;
 }
 
@@ -92,16 +96,17 @@ export class AdminApi {
     const u = new URL(opts.listen);
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = u.port === '' ? 8200 : Number(u.port);
-    let api: AdminApi | undefined;
+    // The handler needs the API object, which needs the listening server: a late-bound box.
+    const box: { api?: AdminApi } = {};
     const http = await MiniHttpServer.listen({
       host,
       port,
       tls: u.protocol === 'https:' ? opts.tls : undefined,
-      handler: (req) => api!.handle(req),
+      handler: (req) => box.api!.handle(req),
     });
     const shownHost = host.includes(':') ? `[${host}]` : host;
-    api = new AdminApi(opts, http, `${u.protocol}//${shownHost}:${http.port}`);
-    return api;
+    box.api = new AdminApi(opts, http, `${u.protocol}//${shownHost}:${http.port}`);
+    return box.api;
   }
 
   async close(): Promise<void> {
@@ -112,7 +117,7 @@ export class AdminApi {
     try {
       return await this.route(req);
     } catch (e) {
-      if (e instanceof EngineError) return e.status === 404 && !e.message ? notFound() : err(e.status, e.message);
+      if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
       if (e instanceof LdapError) return err(400, e.message || `LDAP error ${e.code}`);
       this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
       return err(500, (e as Error).message);
@@ -127,13 +132,19 @@ export class AdminApi {
       return err(400, 'invalid path encoding');
     }
     if (segs[0] !== '' || segs[1] !== 'v1') return unsupportedPath();
-    const p = segs.slice(2).join('/').replace(/\/+$/, (m) => (m ? '/' : ''));
+    const p = segs
+      .slice(2)
+      .join('/')
+      .replace(/\/+$/, (m) => (m ? '/' : ''));
     let method = req.method;
     if (method === 'GET' && ['true', '1'].includes(req.query.get('list') ?? '')) method = 'LIST';
     if (method === 'PUT') method = 'POST';
 
     if (p === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
-      return { status: 200, body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap' } };
+      return {
+        status: 200,
+        body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap' },
+      };
     }
 
     const token = tokenOf(req);
@@ -144,14 +155,14 @@ export class AdminApi {
     }
 
     const mount = this.opts.config.mount;
+    const e = this.opts.engine;
     if (p === 'sys/policies/password' || p === 'sys/policies/password/') {
       if (method !== 'LIST') return unsupportedOp();
-      return this.listKeys(POLICY_PREFIX, '');
+      return this.listKeys(e.listPolicies(''));
     }
     if (p.startsWith('sys/policies/password/')) return this.policy(method, p.slice('sys/policies/password/'.length), req);
     if (p !== mount && !p.startsWith(mount + '/')) return unsupportedPath();
     const rest = p.slice(mount.length + 1);
-    const e = this.opts.engine;
     if (rest === 'config') {
       switch (method) {
         case 'GET': {
@@ -175,7 +186,7 @@ export class AdminApi {
     }
     if (rest === 'static-role' || rest === 'static-role/' || (method === 'LIST' && rest.startsWith('static-role/'))) {
       if (method !== 'LIST') return unsupportedOp();
-      return this.listKeys(ROLE_PREFIX, rest.slice('static-role/'.length));
+      return this.listKeys(e.listRoles(rest.slice('static-role/'.length)));
     }
     if (rest.startsWith('static-role/')) {
       const name = rest.slice('static-role/'.length);
@@ -207,15 +218,18 @@ export class AdminApi {
         await e.rotateRole(name, 'manual');
       } catch (x) {
         const msg = (x as Error).message;
-        return err(500, `unable to finish rotating credentials; retries will continue in the background but it is also safe to retry manually: ${msg}`);
+        return err(
+          500,
+          `unable to finish rotating credentials; retries will continue in the background but it is also safe to retry manually: ${msg}`,
+        );
       }
       return noContent();
     }
     return unsupportedPath();
   }
 
-  private async listKeys(prefix: string, sub: string): Promise<HttpResponse> {
-    const keys = await this.opts.engine.list(prefix, sub);
+  private async listKeys(list: Promise<string[]>): Promise<HttpResponse> {
+    const keys = await list;
     return keys.length ? ok({ keys }) : notFound();
   }
 
@@ -226,7 +240,7 @@ export class AdminApi {
       const password = await e.generateFromPolicy(rest.slice(0, -'/generate'.length));
       return ok({ password });
     }
-    if (method === 'LIST') return this.listKeys(POLICY_PREFIX, rest);
+    if (method === 'LIST') return this.listKeys(e.listPolicies(rest));
     switch (method) {
       case 'GET': {
         const text = await e.getPolicyText(rest);

@@ -19,6 +19,12 @@ export const ADMIN_USAGE = `  role list             list static roles (of the ru
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** A Vault response body: the envelope's data, or errors. */
+interface VaultJson {
+  data?: Record<string, unknown> & { keys?: string[]; password?: string; policy?: string };
+  errors?: string[];
+}
+
 export async function adminCommand(command: string, args: string[], values: Values, configFile: string | undefined): Promise<number> {
   const cfg = loadConfig({ file: configFile, overrides: typeof values.data === 'string' ? { dataDir: values.data } : undefined });
   const endpoint = String(values['admin-url'] ?? process.env.VAULT_ADDR ?? cfg.adminApi.listen).replace(/\/+$/, '');
@@ -26,16 +32,16 @@ export async function adminCommand(command: string, args: string[], values: Valu
   if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
   if (!token) throw new Error(`no token: set ASTLDAP_ROOT_TOKEN or create ${cfg.adminApi.tokenFile} (the server writes it on first start)`);
   const mount = cfg.adminApi.mount;
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: VaultJson }> => {
     const res = await fetch(`${endpoint}/v1/${path}`, {
       method,
       headers: { 'X-Vault-Token': token!, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
-    const json = text ? JSON.parse(text) : undefined;
+    const json = (text ? JSON.parse(text) : {}) as VaultJson;
     if (res.status >= 400 && res.status !== 404) {
-      const errors = (json?.errors as string[] | undefined)?.join('; ') || `HTTP ${res.status}`;
+      const errors = json.errors?.join('; ') || `HTTP ${res.status}`;
       throw new Error(errors);
     }
     return { status: res.status, json };
@@ -51,7 +57,7 @@ export async function adminCommand(command: string, args: string[], values: Valu
       const sub = args[0];
       if (sub === 'list') {
         const r = await call('GET', `${mount}/static-role?list=true`);
-        for (const k of (r.json?.data?.keys as string[] | undefined) ?? []) process.stdout.write(k + '\n');
+        for (const k of r.json.data?.keys ?? []) process.stdout.write(k + '\n');
         return 0;
       }
       if (sub === 'get') {
@@ -104,13 +110,13 @@ export async function adminCommand(command: string, args: string[], values: Valu
       const sub = args[0];
       if (sub === 'list') {
         const r = await call('GET', 'sys/policies/password?list=true');
-        for (const k of (r.json?.data?.keys as string[] | undefined) ?? []) process.stdout.write(k + '\n');
+        for (const k of r.json.data?.keys ?? []) process.stdout.write(k + '\n');
         return 0;
       }
       const name = need('a policy name');
       const r = await call('GET', `sys/policies/password/${encodeURIComponent(name)}${sub === 'generate' ? '/generate' : ''}`);
       if (r.status === 404) throw new Error(`no policy ${name}`);
-      process.stdout.write((sub === 'generate' ? r.json.data.password : r.json.data.policy) + '\n');
+      process.stdout.write((sub === 'generate' ? r.json.data?.password : r.json.data?.policy) + '\n');
       return 0;
     }
   }

@@ -95,96 +95,51 @@ export class MiniHttpServer {
     sock.setTimeout(IDLE_MS, () => sock.destroy());
     sock.setNoDelay(true);
     let buf: Buffer = Buffer.alloc(0);
+    // Responses go out in request order, even when a later handler finishes first.
     let chain = Promise.resolve();
     let sentContinue = false;
     let dead = false;
-    const fail = (status: number, message: string) => {
-      dead = true;
-      chain = chain.then(() => {
-        this.write(sock, status, { errors: [message] }, false);
-        sock.end();
-      });
-    };
     sock.on('data', (chunk: Buffer) => {
       if (dead) return;
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       for (;;) {
-        const headEnd = buf.indexOf('\r\n\r\n');
-        if (headEnd < 0) {
-          if (buf.length > MAX_HEAD) fail(431, 'request header too large');
+        const parsed = parseRequest(buf, sock.remoteAddress ?? '');
+        if (parsed.kind === 'more') {
+          if (parsed.expectContinue && !sentContinue) {
+            sentContinue = true;
+            sock.write('HTTP/1.1 100 Continue\r\n\r\n');
+          }
           return;
         }
-        const head = buf.subarray(0, headEnd).toString('latin1');
-        const lines = head.split('\r\n');
-        const m = /^([A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/.exec(lines[0] ?? '');
-        if (!m) return fail(400, 'malformed request line');
-        const headers: Record<string, string> = {};
-        for (const line of lines.slice(1)) {
-          const i = line.indexOf(':');
-          if (i <= 0) return fail(400, 'malformed header');
-          const k = line.slice(0, i).trim().toLowerCase();
-          const v = line.slice(i + 1).trim();
-          headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
+        if (parsed.kind === 'error') {
+          dead = true;
+          chain = chain.then(() => {
+            this.write(sock, parsed.status, { errors: [parsed.message] }, false);
+            sock.end();
+          });
+          return;
         }
-        let body: Buffer;
-        let consumed: number;
-        const rest = buf.subarray(headEnd + 4);
-        if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
-          const parsed = parseChunked(rest);
-          if (parsed === 'bad') return fail(400, 'malformed chunked body');
-          if (!parsed) {
-            if (rest.length > MAX_BODY) return fail(413, 'request body too large');
-            if (!sentContinue && /100-continue/i.test(headers['expect'] ?? '')) {
-              sentContinue = true;
-              sock.write('HTTP/1.1 100 Continue\r\n\r\n');
-            }
-            return;
-          }
-          body = parsed.body;
-          consumed = parsed.consumed;
-        } else {
-          const len = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
-          if (!Number.isInteger(len) || len < 0) return fail(400, 'bad Content-Length');
-          if (len > MAX_BODY) return fail(413, 'request body too large');
-          if (rest.length < len) {
-            if (!sentContinue && /100-continue/i.test(headers['expect'] ?? '')) {
-              sentContinue = true;
-              sock.write('HTTP/1.1 100 Continue\r\n\r\n');
-            }
-            return;
-          }
-          body = Buffer.from(rest.subarray(0, len));
-          consumed = len;
-        }
-        buf = rest.subarray(consumed);
+        buf = buf.subarray(parsed.consumed);
         sentContinue = false;
-        const version = m[3]!;
-        const conn = (headers['connection'] ?? '').toLowerCase();
-        const keepAlive = version === '1.1' ? !conn.includes('close') : conn.includes('keep-alive');
-        const target = m[2]!;
-        const q = target.indexOf('?');
-        const req: HttpRequest = {
-          method: m[1]!.toUpperCase(),
-          rawPath: q < 0 ? target : target.slice(0, q),
-          query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
-          headers,
-          body,
-          remoteAddress: sock.remoteAddress ?? '',
-        };
-        const pending = this.opts.handler(req).catch(
-          (err: unknown): HttpResponse => ({ status: 500, body: { errors: [err instanceof Error ? err.message : String(err)] } }),
-        );
-        chain = chain.then(async () => {
-          const res = await pending;
-          if (sock.destroyed) return;
-          this.write(sock, res.status, res.body, keepAlive && !this.closing, res.headers);
-          if (!keepAlive || this.closing) sock.end();
-        });
-        if (!keepAlive) {
+        chain = this.respond(sock, chain, parsed.req, parsed.keepAlive);
+        if (!parsed.keepAlive) {
           dead = true;
           return;
         }
       }
+    });
+  }
+
+  /** Runs the handler at once and queues its response behind the earlier ones. */
+  private respond(sock: net.Socket, chain: Promise<void>, req: HttpRequest, keepAlive: boolean): Promise<void> {
+    const pending = this.opts
+      .handler(req)
+      .catch((err: unknown): HttpResponse => ({ status: 500, body: { errors: [err instanceof Error ? err.message : String(err)] } }));
+    return chain.then(async () => {
+      const res = await pending;
+      if (sock.destroyed) return;
+      this.write(sock, res.status, res.body, keepAlive && !this.closing, res.headers);
+      if (!keepAlive || this.closing) sock.end();
     });
   }
 
@@ -228,4 +183,65 @@ function parseChunked(buf: Buffer): { body: Buffer; consumed: number } | undefin
     parts.push(buf.subarray(p, p + size));
     p += size + 2;
   }
+}
+
+type Parsed =
+  | { kind: 'more'; expectContinue: boolean }
+  | { kind: 'error'; status: number; message: string }
+  | { kind: 'request'; req: HttpRequest; consumed: number; keepAlive: boolean };
+
+/** One request from the front of buf: complete, incomplete (read more), or refused. */
+function parseRequest(buf: Buffer, remoteAddress: string): Parsed {
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0)
+    return buf.length > MAX_HEAD
+      ? { kind: 'error', status: 431, message: 'request header too large' }
+      : { kind: 'more', expectContinue: false };
+  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const m = /^([A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/.exec(lines[0] ?? '');
+  if (!m) return { kind: 'error', status: 400, message: 'malformed request line' };
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(':');
+    if (i <= 0) return { kind: 'error', status: 400, message: 'malformed header' };
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
+  }
+  const rest = buf.subarray(headEnd + 4);
+  const body = readBody(rest, headers);
+  if (body.kind !== 'body') return body;
+  const conn = (headers['connection'] ?? '').toLowerCase();
+  const keepAlive = m[3] === '1.1' ? !conn.includes('close') : conn.includes('keep-alive');
+  const target = m[2]!;
+  const q = target.indexOf('?');
+  const req: HttpRequest = {
+    method: m[1]!.toUpperCase(),
+    rawPath: q < 0 ? target : target.slice(0, q),
+    query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
+    headers,
+    body: body.body,
+    remoteAddress,
+  };
+  return { kind: 'request', req, consumed: headEnd + 4 + body.consumed, keepAlive };
+}
+
+/** The body after the head: chunked or by Content-Length, bounded by MAX_BODY. */
+function readBody(
+  rest: Buffer,
+  headers: Record<string, string>,
+): { kind: 'body'; body: Buffer; consumed: number } | Exclude<Parsed, { kind: 'request' }> {
+  const expectContinue = /100-continue/i.test(headers['expect'] ?? '');
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const parsed = parseChunked(rest);
+    if (parsed === 'bad') return { kind: 'error', status: 400, message: 'malformed chunked body' };
+    if (!parsed)
+      return rest.length > MAX_BODY ? { kind: 'error', status: 413, message: 'request body too large' } : { kind: 'more', expectContinue };
+    return { kind: 'body', body: parsed.body, consumed: parsed.consumed };
+  }
+  const len = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
+  if (!Number.isInteger(len) || len < 0) return { kind: 'error', status: 400, message: 'bad Content-Length' };
+  if (len > MAX_BODY) return { kind: 'error', status: 413, message: 'request body too large' };
+  if (rest.length < len) return { kind: 'more', expectContinue };
+  return { kind: 'body', body: Buffer.from(rest.subarray(0, len)), consumed: len };
 }

@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
-import { tlsProvider } from '../tls.js';
+import { tlsProvider } from '../config/tls.js';
 import { AdminApi, resolveRootToken } from './api.js';
 import { Engine } from './engine.js';
 
-export { Engine, EngineError } from './engine.js';
+export { Engine } from './engine.js';
+export { EngineError, type EngineErrorKind } from './errors.js';
 export { AdminApi } from './api.js';
 
 export interface AdminHandle {

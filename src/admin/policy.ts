@@ -113,7 +113,8 @@ export function parsePolicy(text: string): PasswordPolicy {
   };
   const expect = (text: string) => {
     const t = next();
-    if (t.text !== text || (t.kind !== 'punct' && t.kind !== 'ident')) throw new PolicyError(`expected "${text}" at offset ${t.pos}, found ${JSON.stringify(t.text)}`);
+    if (t.text !== text || (t.kind !== 'punct' && t.kind !== 'ident'))
+      throw new PolicyError(`expected "${text}" at offset ${t.pos}, found ${JSON.stringify(t.text)}`);
   };
   let length: number | undefined;
   const rules: CharsetRule[] = [];

@@ -321,7 +321,13 @@ function validate(cfg: Config): void {
   cfg.access.forEach((r, i) => {
     if (!isObject(r) || (typeof r.to !== 'string' && !Array.isArray(r.to))) fail(`access[${i}].to must be a target or a list of targets`);
     if (r.attrs !== undefined && !Array.isArray(r.attrs)) fail(`access[${i}].attrs must be a list`);
-    if (!Array.isArray(r.by) || r.by.some((b) => !isObject(b) || typeof b.who !== 'string' || !['none', 'auth', 'compare', 'search', 'read', 'write'].includes(b.level as string))) {
+    if (
+      !Array.isArray(r.by) ||
+      r.by.some(
+        (b) =>
+          !isObject(b) || typeof b.who !== 'string' || !['none', 'auth', 'compare', 'search', 'read', 'write'].includes(b.level as string),
+      )
+    ) {
       fail(`access[${i}].by must list { who, level } with level none, auth, compare, search, read or write`);
     }
   });
@@ -342,10 +348,18 @@ function validate(cfg: Config): void {
   const a = cfg.adminApi;
   if (!isObject(a)) fail('adminApi must be a mapping');
   if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');
-  if (typeof a.listen !== 'string' || !/^https?:\/\/[^/]+\/?$/i.test(a.listen)) fail(`adminApi.listen: use http://HOST:PORT or https://HOST:PORT, got ${String(a.listen)}`);
-  if (typeof a.mount !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(a.mount) || a.mount.startsWith('sys')) fail('adminApi.mount must be a path such as openldap (not sys)');
-  if (a.rootToken !== null && (typeof a.rootToken !== 'string' || a.rootToken.length < 8)) fail('adminApi.rootToken must be a string of at least 8 characters (or null)');
-  if (!Array.isArray(a.tokens) || a.tokens.some((t) => typeof t !== 'string' || t.length < 8)) fail('adminApi.tokens must list strings of at least 8 characters');
+  if (typeof a.listen !== 'string' || !/^https?:\/\/[^/]+\/?$/i.test(a.listen))
+    fail(`adminApi.listen: use http://HOST:PORT or https://HOST:PORT, got ${String(a.listen)}`);
+  if (
+    typeof a.mount !== 'string' ||
+    !/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(a.mount) ||
+    a.mount.startsWith('sys')
+  )
+    fail('adminApi.mount must be a path such as openldap (not sys)');
+  if (a.rootToken !== null && (typeof a.rootToken !== 'string' || a.rootToken.length < 8))
+    fail('adminApi.rootToken must be a string of at least 8 characters (or null)');
+  if (!Array.isArray(a.tokens) || a.tokens.some((t) => typeof t !== 'string' || t.length < 8))
+    fail('adminApi.tokens must list strings of at least 8 characters');
   if (typeof a.asteriskRealm !== 'string' || !a.asteriskRealm) fail('adminApi.asteriskRealm must be a non-empty string');
   if (!isObject(a.tls) || (a.tls.cert === null) !== (a.tls.key === null)) fail('adminApi.tls.cert and adminApi.tls.key go together');
 }

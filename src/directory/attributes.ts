@@ -1,7 +1,7 @@
 // Attribute descriptions (type plus options, RFC 4512 §2.5) and the value codec: values are
 // strings in the core; binary syntaxes hold one char per byte (latin1), text syntaxes UTF-8.
 
-import { LdapError, ResultCode } from '../errors.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { AttributeType } from '../schema/types.js';
 

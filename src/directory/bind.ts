@@ -2,10 +2,10 @@
 // entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
 
-import { LdapError, ResultCode } from '../errors.js';
-import { hashPassword, verifyPassword } from '../access/passwords.js';
+import { verifyPassword } from '../access/passwords.js';
+import type { BindRequest, BindResponse, OperationContext } from '../ldap/messages.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import type { Directory } from './directory.js';
-import type { BindRequest, BindResponse, OperationContext } from './requests.js';
 
 export async function bind(dir: Directory, ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
   const session = ctx.session;
@@ -32,7 +32,7 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   if (dir.config.tls.requireForBind && !session.tls && session.transport !== 'ldapi') {
     throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
   }
-  const throttle = throttleOf(dir);
+  const throttle = dir.throttle;
   // Per DN always; per client address except for local clients (loopback, ldapi), where one
   // address is every local program and a spraying attacker is already on the machine.
   const local = session.transport === 'ldapi' || /^(127\.|::1$|::ffff:127\.)/.test(session.remoteAddress);
@@ -54,7 +54,7 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
     }
     // An unknown DN, or one without a password, costs what a wrong password costs, so the
     // answer's timing does not tell which entries exist.
-    if (!stored.length) await verifyPassword(await throttle.dummyHash(dir), password);
+    if (!stored.length) await verifyPassword(await throttle.dummyHash(dir.config.passwordScheme), password);
   }
   if (!ok) {
     throttle.fail(keys);
@@ -89,7 +89,8 @@ async function saslBind(dir: Directory, ctx: OperationContext, mechanism: string
         ok = false;
       }
     }
-    if (!ok) throw new LdapError(ResultCode.insufficientAccessRights, 'SASL(-14): authorization failure: not authorized to assume that identity');
+    if (!ok)
+      throw new LdapError(ResultCode.insufficientAccessRights, 'SASL(-14): authorization failure: not authorized to assume that identity');
   }
   session.bindDn = identity;
   session.bindNdn = identityNdn;
@@ -104,51 +105,4 @@ function normalizeOrEmpty(dir: Directory, dn: string): string {
   } catch {
     return dn.toLowerCase();
   }
-}
-
-/** Failures counted per DN and per client address; they decay after a quiet quarter hour. */
-class BindThrottle {
-  private readonly failures = new Map<string, { count: number; last: number }>();
-  private dummy: Promise<string> | undefined;
-
-  static readonly FREE_ATTEMPTS = 3;
-  static readonly MAX_DELAY_MS = 5000;
-  static readonly FORGET_MS = 15 * 60_000;
-
-  delay(keys: string[]): number {
-    const now = Date.now();
-    let n = 0;
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      if (f && now - f.last < BindThrottle.FORGET_MS) n = Math.max(n, f.count);
-    }
-    if (n < BindThrottle.FREE_ATTEMPTS) return 0;
-    return Math.min(100 * 2 ** (n - BindThrottle.FREE_ATTEMPTS), BindThrottle.MAX_DELAY_MS);
-  }
-
-  fail(keys: string[]): void {
-    const now = Date.now();
-    if (this.failures.size > 100_000) this.failures.clear(); // bounded memory under a spray attack
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      const count = f && now - f.last < BindThrottle.FORGET_MS ? f.count + 1 : 1;
-      this.failures.set(k, { count, last: now });
-    }
-  }
-
-  succeed(key: string): void {
-    this.failures.delete(key);
-  }
-
-  /** A hash in the configured scheme of a random secret: what an unknown DN is checked against. */
-  dummyHash(dir: Directory): Promise<string> {
-    return (this.dummy ??= hashPassword(Buffer.from(String(Math.random())), dir.config.passwordScheme));
-  }
-}
-
-const throttles = new WeakMap<Directory, BindThrottle>();
-function throttleOf(dir: Directory): BindThrottle {
-  let t = throttles.get(dir);
-  if (!t) throttles.set(dir, (t = new BindThrottle()));
-  return t;
 }

@@ -5,7 +5,9 @@
 // way, modify of cn=Subschema's attributeTypes / objectClasses. Every change is validated by
 // building a complete new registry first; it then persists in one batch and applies at once.
 
-import { LdapError, ResultCode } from '../errors.js';
+import { LdapError, ResultCode, success } from '../ldap/result.js';
+import type { AddRequest, LdapResult, ModifyRequest, OperationContext, Session } from '../ldap/messages.js';
+import { isWithin, parentNdn } from '../ldap/ndn.js';
 import { SchemaError, SchemaRegistry } from '../schema/registry.js';
 import { parseAttributeType, parseObjectClass, stripOrdinal } from '../schema/parser.js';
 import {
@@ -17,9 +19,10 @@ import {
   type SchemaSourceText,
 } from '../schema/manager.js';
 import type { EntryRecord } from '../store/types.js';
+import { checkAssertion } from './assertion.js';
 import type { Directory } from './directory.js';
-import { touchSubschema } from './search.js';
-import type { AddRequest, LdapResult, ModifyRequest, OperationContext, Session } from './requests.js';
+import { scopeTest, type SearchSource } from './search/collect.js';
+import type { WriteTransaction } from './write.js';
 
 export const CONFIG_DN = 'cn=config';
 export const SCHEMA_CONFIG_DN = 'cn=schema,cn=config';
@@ -58,17 +61,32 @@ function collapse(v: string): string {
   return v.replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
-export class ConfigTree {
-  constructor(
-    private readonly dir: Directory,
-    /** The live schema sources, in load order. */
-    public sources: SchemaSourceText[],
-  ) {}
+/** True for cn=config and everything below it. */
+export function isConfigDn(ndn: string): boolean {
+  return isWithin(ndn, CONFIG_DN);
+}
 
-  /** True for cn=config and everything below it. */
-  isConfig(ndn: string): boolean {
-    return ndn === CONFIG_DN || ndn.endsWith(',' + CONFIG_DN);
+export class ConfigTree {
+  constructor(private readonly dir: Directory) {}
+
+  /** The live schema sources, in load order. */
+  private get sources(): SchemaSourceText[] {
+    return this.dir.schemaSources;
   }
+
+  /** A search below cn=config: the administrators' view of the synthetic entries. */
+  readonly source: SearchSource = async (dir, ctx, plan, results) => {
+    this.requireAccess(ctx.session, false);
+    const entries = this.entries();
+    const base = entries.find((e) => e.ndn === plan.baseNdn);
+    if (!base) {
+      const parent = entries.find((e) => e.ndn === parentNdn(plan.baseNdn));
+      throw new LdapError(ResultCode.noSuchObject, '', parent?.dn ?? '');
+    }
+    checkAssertion(dir, ctx, base);
+    const inScope = scopeTest(plan.scope, plan.baseNdn);
+    for (const e of entries) if (inScope(e.ndn)) await results.emit(e);
+  };
 
   /** May this session read or write cn=config? The administrator and the ldapi root identity. */
   requireAccess(session: Session, write: boolean): void {
@@ -112,14 +130,14 @@ export class ConfigTree {
   async add(ctx: OperationContext, req: AddRequest, ndn: string): Promise<LdapResult> {
     this.requireAccess(ctx.session, true);
     const rdns = this.dir.parse(req.dn);
-    const parentNdn = ndn.slice(ndn.indexOf(',') + 1);
     const schemaNdn = this.dir.normalize(SCHEMA_CONFIG_DN);
     if (ndn === CONFIG_DN || ndn === schemaNdn) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
-    if (parentNdn !== schemaNdn) {
+    if (parentNdn(ndn) !== schemaNdn) {
       throw new LdapError(ResultCode.unwillingToPerform, 'only schema entries (olcSchemaConfig) can be added below cn=config');
     }
     const rdn = rdns[0]!;
-    if (rdn.length !== 1 || rdn[0]!.type.toLowerCase() !== 'cn') throw new LdapError(ResultCode.namingViolation, 'schema entries are named by cn');
+    if (rdn.length !== 1 || rdn[0]!.type.toLowerCase() !== 'cn')
+      throw new LdapError(ResultCode.namingViolation, 'schema entries are named by cn');
     const name = stripOrdinal(rdn[0]!.value).trim();
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new LdapError(ResultCode.invalidDNSyntax, `invalid schema name "${name}"`);
 
@@ -145,7 +163,7 @@ export class ConfigTree {
     if (!isSchemaConfig) throw new LdapError(ResultCode.objectClassViolation, 'schema entries must be of class olcSchemaConfig');
     const directives: Directive[] = KIND_ORDER.flatMap((kind) => byKind[kind].map((text) => ({ kind, text: text.trim() })));
 
-    return this.dir.exclusive(async () => {
+    return this.dir.writer.transaction(async (tx) => {
       // Built under a name of its own, so what this entry contributes can be told apart from an
       // existing source of the same name.
       const probe = `${name}#new`; // '#' never occurs in a schema name
@@ -155,10 +173,10 @@ export class ConfigTree {
       const added = registry.sources().find((s) => s.name === probe);
       const newNames = new Set([...(added?.attributeTypes ?? []), ...(added?.objectClasses ?? [])].map((x) => x.oid));
       const kept = directives.filter((d) => d.kind === 'objectidentifier' || newNames.has(this.oidOf(registry, d) ?? ''));
-      if (!kept.some((d) => d.kind !== 'objectidentifier')) return ok(); // identical schema: idempotent
+      if (!kept.some((d) => d.kind !== 'objectidentifier')) return success(); // identical schema: idempotent
       next[next.length - 1] = { name, directives: kept, origin: 'ldap' };
-      await this.commit(next, this.build(next));
-      return ok();
+      this.commit(tx, next, this.build(next));
+      return success();
     });
   }
 
@@ -166,7 +184,7 @@ export class ConfigTree {
 
   async modify(ctx: OperationContext, req: ModifyRequest, ndn: string): Promise<LdapResult> {
     this.requireAccess(ctx.session, true);
-    return this.dir.exclusive(async () => {
+    return this.dir.writer.transaction(async (tx) => {
       const idx = this.entries().findIndex((e) => e.ndn === ndn);
       if (idx < 0) throw new LdapError(ResultCode.noSuchObject, '', await this.matched(ndn));
       const sourceIndex = idx - 2; // cn=config, cn=schema,cn=config come first
@@ -210,19 +228,20 @@ export class ConfigTree {
       next[sourceIndex] = { ...src, directives, ...(src.origin === 'file' ? { modified: true } : {}) };
       const registry = this.build(next);
       await this.checkUnused(registry);
-      await this.commit(next, registry);
-      return ok();
+      this.commit(tx, next, registry);
+      return success();
     });
   }
 
   /** RFC 4512 §4.1: attributeTypes / objectClasses values added to or deleted from cn=Subschema. */
   async modifySubschema(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult> {
     this.requireAccess(ctx.session, true);
-    return this.dir.exclusive(async () => {
+    return this.dir.writer.transaction(async (tx) => {
       let next = this.sources.map((s) => ({ ...s, directives: [...s.directives] }));
       for (const c of req.changes) {
         const t = c.type.toLowerCase();
-        const kind: DirectiveKind | undefined = t === 'attributetypes' ? 'attributetype' : t === 'objectclasses' ? 'objectclass' : undefined;
+        const kind: DirectiveKind | undefined =
+          t === 'attributetypes' ? 'attributetype' : t === 'objectclasses' ? 'objectclass' : undefined;
         if (!kind) throw new LdapError(ResultCode.unwillingToPerform, `${c.type}: cannot be modified in the subschema entry`);
         const values = c.values.map(utf8).map((v) => v.trim());
         if (c.operation === 'add') {
@@ -258,8 +277,8 @@ export class ConfigTree {
       next = next.filter((s) => s.origin === 'file' || s.directives.length > 0);
       const registry = this.build(next);
       await this.checkUnused(registry);
-      await this.commit(next, registry);
-      return ok();
+      this.commit(tx, next, registry);
+      return success();
     });
   }
 
@@ -313,17 +332,18 @@ export class ConfigTree {
     }
   }
 
-  private async commit(next: SchemaSourceText[], registry: SchemaRegistry): Promise<void> {
-    await this.dir.store.write({ entries: [], meta: [{ key: SCHEMA_META_KEY, value: JSON.stringify(storedPart(next)) }] });
-    this.sources = next;
-    this.dir.schema = registry;
-    touchSubschema();
-    this.dir.log.info('schema changed over LDAP; applied to every connection');
+  /** Stores the new sources in the transaction's batch; the registry applies once it is durable. */
+  private commit(tx: WriteTransaction, next: SchemaSourceText[], registry: SchemaRegistry): void {
+    tx.setMeta(SCHEMA_META_KEY, JSON.stringify(storedPart(next)));
+    tx.afterCommit(() => {
+      this.dir.applySchema(next, registry);
+      this.dir.log.info('schema changed over LDAP; applied to every connection');
+    });
   }
 
   private async matched(ndn: string): Promise<string> {
     const entries = this.entries();
-    for (let cur = ndn; cur.includes(','); ) {
+    for (let cur = ndn; cur.includes(',');) {
       cur = cur.slice(cur.indexOf(',') + 1);
       const e = entries.find((x) => x.ndn === cur);
       if (e) return e.dn;
@@ -334,8 +354,4 @@ export class ConfigTree {
 
 function inUse(what: string, name: string): LdapError {
   return new LdapError(ResultCode.unwillingToPerform, `${what} ${name} is still used by entries`);
-}
-
-function ok(): LdapResult {
-  return { code: ResultCode.success, matchedDN: '', message: '' };
 }

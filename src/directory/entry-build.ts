@@ -2,13 +2,13 @@
 // shares: known types, user-modifiable, UTF-8 where the syntax is text, no duplicate values,
 // password hashing, and the RDN's values present.
 
-import { LdapError, ResultCode } from '../errors.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
+import type { AttributeValues } from '../ldap/messages.js';
 import { hashPassword, splitScheme } from '../access/passwords.js';
+import type { PasswordScheme } from '../config/config.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { AttributeType } from '../schema/types.js';
 import { decodeValue, requireDescription } from './attributes.js';
-import type { AttributeValues } from './requests.js';
-import type { Directory } from './directory.js';
 
 /** Normalised form for duplicate detection; raw value when the type has no equality rule. */
 export function valueKey(type: AttributeType, v: string): string {
@@ -20,7 +20,7 @@ export function assertUserModifiable(type: AttributeType, label: string): void {
 }
 
 /** Decodes and checks one attribute's values; duplicates are attributeOrValueExists. */
-export async function decodeValues(dir: Directory, type: AttributeType, label: string, values: Buffer[]): Promise<string[]> {
+export async function decodeValues(scheme: PasswordScheme, type: AttributeType, label: string, values: Buffer[]): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < values.length; i++) {
@@ -29,22 +29,25 @@ export async function decodeValues(dir: Directory, type: AttributeType, label: s
     const k = valueKey(type, v);
     if (seen.has(k)) throw new LdapError(ResultCode.attributeOrValueExists, `${label}: value #${i} provided more than once`);
     seen.add(k);
-    if (type.key === 'userpassword') v = await storablePassword(dir, v);
+    if (type.key === 'userpassword') v = await storablePassword(scheme, v);
     out.push(v);
   }
   return out;
 }
 
 /** Cleartext userPassword values are hashed; values that carry a {SCHEME} are kept as given. */
-async function storablePassword(dir: Directory, v: string): Promise<string> {
-  const scheme = splitScheme(v)?.[0];
-  if (scheme && scheme !== 'CLEARTEXT') return v;
-  const clear = scheme === 'CLEARTEXT' ? v.slice('{CLEARTEXT}'.length) : v;
-  return hashPassword(Buffer.from(clear, 'latin1'), dir.config.passwordScheme);
+async function storablePassword(scheme: PasswordScheme, v: string): Promise<string> {
+  const given = splitScheme(v)?.[0];
+  if (given && given !== 'CLEARTEXT') return v;
+  const clear = given === 'CLEARTEXT' ? v.slice('{CLEARTEXT}'.length) : v;
+  return hashPassword(Buffer.from(clear, 'latin1'), scheme);
 }
 
-export async function buildAttributes(dir: Directory, attributes: AttributeValues[]): Promise<Record<string, string[]>> {
-  const schema = dir.schema;
+export async function buildAttributes(
+  schema: SchemaRegistry,
+  scheme: PasswordScheme,
+  attributes: AttributeValues[],
+): Promise<Record<string, string[]>> {
   const attrs: Record<string, string[]> = {};
   // Unknown object classes are reported before anything else, as slapd does.
   for (const a of attributes) {
@@ -59,12 +62,13 @@ export async function buildAttributes(dir: Directory, attributes: AttributeValue
     const d = requireDescription(schema, a.type);
     assertUserModifiable(d.type, a.type);
     if (a.values.length === 0) throw new LdapError(ResultCode.protocolError, `${a.type}: no values`);
-    const vals = await decodeValues(dir, d.type, a.type, a.values);
+    const vals = await decodeValues(scheme, d.type, a.type, a.values);
     const cur = attrs[d.key];
     if (cur) {
       const seen = new Set(cur.map((v) => valueKey(d.type, v)));
       for (const v of vals) {
-        if (seen.has(valueKey(d.type, v))) throw new LdapError(ResultCode.attributeOrValueExists, `${a.type}: value provided more than once`);
+        if (seen.has(valueKey(d.type, v)))
+          throw new LdapError(ResultCode.attributeOrValueExists, `${a.type}: value provided more than once`);
         cur.push(v);
       }
     } else attrs[d.key] = vals;
@@ -86,7 +90,10 @@ export function addRdnValues(schema: SchemaRegistry, rdn: Array<{ type: string; 
     const list = attrs[type.key] ?? [];
     if (list.some((v) => valueKey(type, v) === want)) continue;
     if (type.singleValue && list.length) {
-      throw new LdapError(ResultCode.namingViolation, `value of single-valued naming attribute '${type.name}' conflicts with value present in entry`);
+      throw new LdapError(
+        ResultCode.namingViolation,
+        `value of single-valued naming attribute '${type.name}' conflicts with value present in entry`,
+      );
     }
     if (type.noUserModification) throw new LdapError(ResultCode.constraintViolation, `${type.name}: no user modification allowed`);
     list.push(ava.value);

@@ -2,7 +2,7 @@
 // three-valued logic (RFC 4511 §4.5.1.7): TRUE, FALSE or Undefined. Matching follows the schema:
 // equality/substrings/ordering rules, supertypes (name matches cn), objectClass subclasses.
 
-import type { Filter } from './requests.js';
+import type { Filter } from '../ldap/messages.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { AttributeType, MatchingRule } from '../schema/types.js';
 import type { EntryRecord } from '../store/types.js';
@@ -200,9 +200,10 @@ function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffe
   // Range lookups on the equality index are only sound when equality and ordering normalise alike.
   const sameForm = d.type.equality !== undefined && sameNormalisation(d.type.equality, rule);
   return {
-    hint: sameForm && !exact && rule.name.toLowerCase().includes('caseignore')
-      ? { kind: 'range', keys: [...keys], ...(op === 'ge' ? { low: asserted } : { high: asserted }) }
-      : none,
+    hint:
+      sameForm && !exact && rule.name.toLowerCase().includes('caseignore')
+        ? { kind: 'range', keys: [...keys], ...(op === 'ge' ? { low: asserted } : { high: asserted }) }
+        : none,
     match: (e) => {
       let r: Truth = FALSE;
       for (const vals of valuesOf(e.rec, keys, exact)) {

@@ -22,7 +22,10 @@ export type LdifRecord =
 
 export class LdifError extends Error {
   override name = 'LdifError';
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(`LDIF line ${line}: ${message}`);
   }
 }
@@ -163,7 +166,8 @@ function fold(line: string): string {
 
 export function formatLdifEntry(dn: string, attributes: Array<{ type: string; values: Array<string | Buffer> }>): string {
   const lines: string[] = [];
-  const put = (type: string, v: Buffer) => lines.push(fold(isSafe(v) ? `${type}: ${v.toString('latin1')}` : `${type}:: ${v.toString('base64')}`));
+  const put = (type: string, v: Buffer) =>
+    lines.push(fold(isSafe(v) ? `${type}: ${v.toString('latin1')}` : `${type}:: ${v.toString('base64')}`));
   put('dn', Buffer.from(dn, 'utf8'));
   for (const a of attributes) for (const v of a.values) put(a.type, typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
   return lines.join('\n') + '\n';

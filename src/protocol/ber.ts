@@ -301,3 +301,18 @@ export class BerWriter {
     return this.buf.subarray(0, this.pos);
   }
 }
+
+/**
+ * A well-formed element whose content is not acceptable (a bad enumeration, an unknown filter
+ * choice, a malformed control value): the operation is answered with resultCode, the
+ * connection stays open. BerError, by contrast, means the framing itself is broken.
+ */
+export class InvalidValue extends Error {
+  constructor(
+    message: string,
+    readonly resultCode: number = 2, // protocolError
+  ) {
+    super(message);
+    this.name = 'InvalidValue';
+  }
+}

@@ -3,22 +3,20 @@
 // PDU ends this socket (with a Notice of Disconnection), never the process.
 
 import type { Socket } from 'node:net';
-import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
-import type {
-  Control,
-  Filter,
-  LdapResult,
-  OperationContext,
-  RequestHandler,
-  SearchEntry,
-  Session,
-} from '../directory/requests.js';
-import { LdapError, ResultCode } from '../errors.js';
+import type { TlsProvider } from '../config/tls.js';
+import type { Control, OperationContext, RequestHandler, SearchEntry, Session } from '../ldap/messages.js';
+import { OID } from '../ldap/oids.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import { BerError, readFrameHeader, Tag } from './ber.js';
+import { isSupportedControl } from './controls/index.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
+import { filterText } from './filter.js';
+import { peerDn } from './peer.js';
 import {
+  ENCODER_BY_OP_TAG,
+  ENCODER_BY_OP_TYPE,
   encodeAddResponse,
   encodeBindResponse,
   encodeCompareResponse,
@@ -33,8 +31,8 @@ import {
 
 export interface ConnectionOptions {
   handler: RequestHandler;
-  /** OIDs of the controls the server implements; other critical controls are refused. */
-  supportedControls: ReadonlySet<string>;
+  /** This connection's session id (unique within its server). */
+  id: number;
   /** Largest accepted LDAPMessage content length, in octets. */
   maxPduSize: number;
   /** Milliseconds without a request after which an idle connection is closed; 0 = never. */
@@ -47,60 +45,10 @@ export interface ConnectionOptions {
   tls?: TlsProvider;
 }
 
-/** Lazily supplies the server's TLS context (a development certificate may be generated first). */
-export interface TlsProvider {
-  context(): Promise<tls.SecureContext>;
-  /** The same material as options, for tls.createServer (ldaps://). */
-  options(): Promise<tls.SecureContextOptions>;
-  /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
-  requestCert: boolean;
-  /** True when a client certificate chains to the configured CA (after context() resolved). */
-  verifyPeer(cert: X509Certificate): boolean;
-}
-
-export const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
-
-/** A verified client certificate's subject as an LDAP DN (RFC 4514 order: most specific first). */
-export function peerDn(socket: tls.TLSSocket, provider: TlsProvider | undefined): string | undefined {
-  // A server-side TLSSocket made for StartTLS has no `authorized`: verify it the same way here.
-  const cert = socket.getPeerX509Certificate();
-  if (!cert || !provider || !provider.verifyPeer(cert)) return undefined;
-  const subject = cert.subject; // "C=..\nO=..\nCN=.." (X.500 order)
-  const rdns = subject.split('\n').filter(Boolean).reverse();
-  return rdns.map((r) => { const i = r.indexOf('='); return `${r.slice(0, i).toLowerCase()}=${r.slice(i + 1).replace(/([,+"\\<>;])/g, '\\$1')}`; }).join(',');
-}
-
-/** Encodes the response of an operation type from a bare result (for errors and refusals). */
-type ResultEncoder = (messageId: number, res: LdapResult) => Buffer;
-
-const ENCODER_BY_OP_TAG: ReadonlyMap<number, ResultEncoder> = new Map<number, ResultEncoder>([
-  [RequestTag.bind, encodeBindResponse],
-  [RequestTag.search, encodeSearchDone],
-  [RequestTag.modify, encodeModifyResponse],
-  [RequestTag.add, encodeAddResponse],
-  [RequestTag.delete, encodeDeleteResponse],
-  [RequestTag.modifyDN, encodeModifyDNResponse],
-  [RequestTag.compare, encodeCompareResponse],
-  [RequestTag.extended, encodeExtendedResponse],
-]);
-
-const ENCODER_BY_OP_TYPE: Readonly<Record<string, ResultEncoder>> = {
-  bind: encodeBindResponse,
-  search: encodeSearchDone,
-  modify: encodeModifyResponse,
-  add: encodeAddResponse,
-  delete: encodeDeleteResponse,
-  modifyDN: encodeModifyDNResponse,
-  compare: encodeCompareResponse,
-  extended: encodeExtendedResponse,
-};
-
 /** Queued requests above which the socket stops being read (a client pipelining without limit). */
 const QUEUE_HIGH_WATER = 64;
 /** How long a closing socket may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
-
-let nextSessionId = 1;
 
 interface Queued {
   msg: LdapMessage;
@@ -132,7 +80,7 @@ function summarize(op: LdapMessage['op']): string {
     case 'search':
       return `SEARCH base="${op.request.base}" scope=${op.request.scope} filter=${filterText(op.request.filter)} attrs=${op.request.attributes.join(',') || '(all)'}`;
     case 'extended':
-      return `EXTENDED oid=${op.request.oid}`;
+      return `EXTENDED oid=${op.oid}`;
     case 'add':
     case 'modify':
     case 'delete':
@@ -144,40 +92,9 @@ function summarize(op: LdapMessage['op']): string {
   }
 }
 
-/** Attribute types whose assertion values are not logged. */
-const SECRET_TYPE = /pass|secret|pw|pin|key|token/i;
-
-/** A filter in RFC 4515 form for logs; values of password-like attributes are redacted. */
-export function filterText(f: Filter): string {
-  const v = (attr: string | undefined, b: Buffer) =>
-    attr && SECRET_TYPE.test(attr) ? '***' : b.toString('utf8').replace(/[*()\\\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
-  switch (f.type) {
-    case 'and':
-      return `(&${f.filters.map(filterText).join('')})`;
-    case 'or':
-      return `(|${f.filters.map(filterText).join('')})`;
-    case 'not':
-      return `(!${filterText(f.filter)})`;
-    case 'equality':
-      return `(${f.attribute}=${v(f.attribute, f.value)})`;
-    case 'ge':
-      return `(${f.attribute}>=${v(f.attribute, f.value)})`;
-    case 'le':
-      return `(${f.attribute}<=${v(f.attribute, f.value)})`;
-    case 'approx':
-      return `(${f.attribute}~=${v(f.attribute, f.value)})`;
-    case 'present':
-      return `(${f.attribute}=*)`;
-    case 'substrings':
-      return `(${f.attribute}=${f.initial ? v(f.attribute, f.initial) : ''}*${f.any.map((a) => v(f.attribute, a) + '*').join('')}${f.final ? v(f.attribute, f.final) : ''})`;
-    case 'extensible':
-      return `(${f.attribute ?? ''}${f.dnAttributes ? ':dn' : ''}${f.rule ? ':' + f.rule : ''}:=${v(f.attribute, f.value)})`;
-  }
-}
-
 /** Bind and StartTLS run alone: nothing else in flight before, nothing started until done. */
-function exclusive(msg: LdapMessage): boolean {
-  return msg.op.type === 'bind' || (msg.op.type === 'extended' && msg.op.request.oid === STARTTLS_OID);
+function runsAlone(msg: LdapMessage): boolean {
+  return msg.op.type === 'bind' || (msg.op.type === 'extended' && msg.op.oid === OID.startTls);
 }
 
 function describe(err: unknown): string {
@@ -213,7 +130,7 @@ export class Connection {
     this.socket = socket;
     this.opts = opts;
     this.log = opts.logger;
-    const id = nextSessionId++;
+    const id = opts.id;
     this.session = {
       id,
       bindDn: '',
@@ -329,7 +246,7 @@ export class Connection {
       this.armIdleTimer();
       return;
     }
-    const unsupported = msg.controls.find((c: Control) => c.critical && !this.opts.supportedControls.has(c.oid));
+    const unsupported = msg.rawControls.find((c: Control) => c.critical && !isSupportedControl(c.oid));
     if (unsupported) {
       this.log.debug(`${this.tag} op=${messageId} ${op.type} refused: critical control ${unsupported.oid}`);
       this.write(
@@ -362,7 +279,7 @@ export class Connection {
     while (this.queue.length > 0 && !this.closing) {
       if (this.bindInProgress) break;
       const next = this.queue[0]!;
-      if (exclusive(next.msg)) {
+      if (runsAlone(next.msg)) {
         if (this.running.size > 0) break;
         this.bindInProgress = true;
       }
@@ -395,7 +312,7 @@ export class Connection {
     };
     void this.execute(msg, ctx, run).finally(() => {
       if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
-      if (exclusive(msg)) this.bindInProgress = false;
+      if (runsAlone(msg)) this.bindInProgress = false;
       this.pump();
     });
   }
@@ -438,7 +355,7 @@ export class Connection {
           response = encodeCompareResponse(messageId, noted(await h.compare(ctx, op.request)));
           break;
         case 'extended':
-          if (op.request.oid === STARTTLS_OID) return await this.startTls(messageId);
+          if (op.oid === OID.startTls) return await this.startTls(messageId);
           response = encodeExtendedResponse(messageId, noted(await h.extended(ctx, op.request)));
           break;
         default:
@@ -469,7 +386,7 @@ export class Connection {
    */
   private async startTls(messageId: number): Promise<void> {
     const refuse = (code: number, message: string) =>
-      this.write(encodeExtendedResponse(messageId, { code, matchedDN: '', message, oid: STARTTLS_OID }));
+      this.write(encodeExtendedResponse(messageId, { code, matchedDN: '', message, oid: OID.startTls }));
     if (!this.opts.tls) return void refuse(ResultCode.unavailable, 'TLS is not configured');
     if (this.session.tls) return void refuse(ResultCode.operationsError, 'TLS already started');
     if (this.session.transport === 'ldapi') return void refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
@@ -481,7 +398,7 @@ export class Connection {
       this.log.error(`${this.tag} TLS context unavailable: ${describe(err)}`);
       return void refuse(ResultCode.unavailable, 'TLS is not available');
     }
-    this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: STARTTLS_OID }));
+    this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: OID.startTls }));
     this.flush(); // the response must leave in the clear before the handshake takes the socket
     const raw = this.socket;
     raw.removeAllListeners('data');

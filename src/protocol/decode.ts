@@ -1,8 +1,8 @@
 // Decoding of one LDAPMessage PDU (RFC 4511 §4) into the plain request types of the seam
-// (directory/requests.ts). Any problem is a ProtocolError carrying what was decoded so far, so
+// (ldap/messages.ts), controls and extended values included (each by its codec). Any problem is a ProtocolError carrying what was decoded so far, so
 // the connection can answer protocolError for that operation or close the session.
 
-import { ResultCode } from '../errors.js';
+import { ResultCode } from '../ldap/result.js';
 import type {
   AddRequest,
   AttributeValues,
@@ -11,14 +11,17 @@ import type {
   Control,
   DeleteRequest,
   ExtendedRequest,
-  Filter,
   ModifyDNRequest,
   ModifyOperation,
   ModifyRequest,
   SearchRequest,
   SearchScope,
-} from '../directory/requests.js';
-import { BerError, BerReader, Tag } from './ber.js';
+  RequestControls,
+} from '../ldap/messages.js';
+import { BerError, BerReader, InvalidValue, Tag } from './ber.js';
+import { decodeRequestControls, type OpType } from './controls/index.js';
+import { decodeExtendedRequest } from './extended/index.js';
+import { decodeFilter, readAva } from './filter.js';
 
 /** Protocol op tags of requests (RFC 4511 §4.2 to §4.12). */
 export const RequestTag = {
@@ -44,12 +47,15 @@ export type RequestOp =
   | { type: 'modifyDN'; request: ModifyDNRequest }
   | { type: 'compare'; request: CompareRequest }
   | { type: 'abandon'; messageId: number }
-  | { type: 'extended'; request: ExtendedRequest };
+  | { type: 'extended'; oid: string; request: ExtendedRequest };
 
 export interface LdapMessage {
   messageId: number;
   op: RequestOp;
-  controls: Control[];
+  /** The controls as sent (for the critical-extension check). */
+  rawControls: Control[];
+  /** The implemented controls that apply to this operation, decoded. */
+  controls: RequestControls;
 }
 
 /**
@@ -63,10 +69,7 @@ export class ProtocolError extends Error {
   readonly fatal: boolean;
   readonly resultCode: number;
 
-  constructor(
-    message: string,
-    opts: { messageId?: number; opTag?: number; fatal: boolean; resultCode?: number },
-  ) {
+  constructor(message: string, opts: { messageId?: number; opTag?: number; fatal: boolean; resultCode?: number }) {
     super(message);
     this.name = 'ProtocolError';
     this.messageId = opts.messageId;
@@ -76,25 +79,13 @@ export class ProtocolError extends Error {
   }
 }
 
-/** A well-formed PDU whose content is not acceptable: answered, not fatal. */
-class Invalid extends Error {
-  constructor(
-    message: string,
-    readonly resultCode: number = ResultCode.protocolError,
-  ) {
-    super(message);
-  }
-}
-
 const MAX_INT = 0x7fffffff;
-/** Deep enough for any real filter; stops stack exhaustion from crafted nesting. */
-const MAX_FILTER_DEPTH = 64;
 
 const SCOPES: readonly SearchScope[] = ['base', 'one', 'sub', 'children'];
 const MOD_OPS: readonly ModifyOperation[] = ['add', 'delete', 'replace', 'increment'];
 
 function intInRange(n: number, min: number, max: number, what: string): number {
-  if (n < min || n > max) throw new Invalid(`${what} out of range: ${n}`);
+  if (n < min || n > max) throw new InvalidValue(`${what} out of range: ${n}`);
   return n;
 }
 
@@ -123,10 +114,11 @@ export function decodeMessage(buf: Buffer, start = 0, end = buf.length): LdapMes
     const opReader = new BerReader(buf, opStart, opEnd);
     opReader.enter();
     const op = decodeOp(opTag, opReader, messageId);
-    return { messageId, op, controls };
+    const decoded = op.type === 'unbind' || op.type === 'abandon' ? {} : decodeRequestControls(controls, op.type as OpType);
+    return { messageId, op, rawControls: controls, controls: decoded };
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
-    if (err instanceof Invalid) {
+    if (err instanceof InvalidValue) {
       throw new ProtocolError(err.message, { messageId, opTag, fatal: false, resultCode: err.resultCode });
     }
     if (err instanceof BerError) throw new ProtocolError(err.message, { messageId, opTag, fatal: true });
@@ -184,7 +176,7 @@ function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
       return { type: 'abandon', messageId: v.readIntBE(0, v.length) };
     }
     case RequestTag.extended:
-      return { type: 'extended', request: decodeExtended(r) };
+      return decodeExtended(r);
     default:
       throw new ProtocolError(`unknown protocol op 0x${tag.toString(16)}`, { messageId, opTag: tag, fatal: true });
   }
@@ -209,7 +201,7 @@ function decodeBind(r: BerReader): BindRequest {
     };
   }
   if (t === -1) throw new BerError('truncated', 'bind without authentication');
-  throw new Invalid(`authentication choice 0x${t.toString(16)} not supported`, ResultCode.authMethodNotSupported);
+  throw new InvalidValue(`authentication choice 0x${t.toString(16)} not supported`, ResultCode.authMethodNotSupported);
 }
 
 function decodeSearch(r: BerReader): SearchRequest {
@@ -227,106 +219,6 @@ function decodeSearch(r: BerReader): SearchRequest {
   return { base, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
 }
 
-/** Reads the content of an AttributeValueAssertion: attributeDesc then assertionValue. */
-function readAva(r: BerReader): { attribute: string; value: Buffer } {
-  const attribute = r.readString();
-  const value = r.readOctets();
-  return { attribute, value };
-}
-
-function decodeFilter(r: BerReader, depth: number): Filter {
-  if (depth > MAX_FILTER_DEPTH) throw new Invalid('filter nested too deeply');
-  const tag = r.peek();
-  if (tag === -1) throw new BerError('truncated', 'missing filter');
-  if (tag === 0x87) {
-    return { type: 'present', attribute: r.readString(0x87) };
-  }
-  const outer = r.enter();
-  let f: Filter;
-  switch (tag) {
-    case 0xa0:
-    case 0xa1: {
-      const filters: Filter[] = [];
-      while (!r.atEnd()) filters.push(decodeFilter(r, depth + 1));
-      f = { type: tag === 0xa0 ? 'and' : 'or', filters };
-      break;
-    }
-    case 0xa2:
-      f = { type: 'not', filter: decodeFilter(r, depth + 1) };
-      break;
-    case 0xa3:
-      f = { type: 'equality', ...readAva(r) };
-      break;
-    case 0xa5:
-      f = { type: 'ge', ...readAva(r) };
-      break;
-    case 0xa6:
-      f = { type: 'le', ...readAva(r) };
-      break;
-    case 0xa8:
-      f = { type: 'approx', ...readAva(r) };
-      break;
-    case 0xa4:
-      f = decodeSubstrings(r);
-      break;
-    case 0xa9:
-      f = decodeExtensible(r);
-      break;
-    default:
-      throw new Invalid(`unknown filter choice 0x${tag.toString(16)}`);
-  }
-  r.leave(outer);
-  return f;
-}
-
-function decodeSubstrings(r: BerReader): Filter {
-  const attribute = r.readString();
-  const outer = r.enter(Tag.sequence);
-  let initial: Buffer | undefined;
-  let final: Buffer | undefined;
-  const any: Buffer[] = [];
-  let count = 0;
-  while (!r.atEnd()) {
-    const t = r.peek();
-    const v = r.readOctets(t);
-    // RFC 4511 §4.5.1.7.2: at most one initial, first; at most one final, last.
-    if (final !== undefined) throw new Invalid('substrings: final must be the last element');
-    if (t === 0x80) {
-      if (count > 0) throw new Invalid('substrings: initial must be the first element');
-      initial = v;
-    } else if (t === 0x81) any.push(v);
-    else if (t === 0x82) final = v;
-    else throw new Invalid(`substrings: unknown choice 0x${t.toString(16)}`);
-    count++;
-  }
-  if (count === 0) throw new Invalid('substrings: empty');
-  r.leave(outer);
-  const f: Filter = { type: 'substrings', attribute, any };
-  if (initial !== undefined) f.initial = initial;
-  if (final !== undefined) f.final = final;
-  return f;
-}
-
-function decodeExtensible(r: BerReader): Filter {
-  let rule: string | undefined;
-  let attribute: string | undefined;
-  let value: Buffer | undefined;
-  let dnAttributes = false;
-  while (!r.atEnd()) {
-    const t = r.peek();
-    if (t === 0x81) rule = r.readString(0x81);
-    else if (t === 0x82) attribute = r.readString(0x82);
-    else if (t === 0x83) value = r.readOctets(0x83);
-    else if (t === 0x84) dnAttributes = r.readBoolean(0x84);
-    else r.skip();
-  }
-  if (value === undefined) throw new Invalid('extensibleMatch without matchValue');
-  const f: Filter = { type: 'extensible', value, dnAttributes };
-  if (rule !== undefined) f.rule = rule;
-  if (attribute !== undefined) f.attribute = attribute;
-  return f;
-}
-
 /** Reads a PartialAttribute SEQUENCE { type, vals SET OF value }. */
 function readPartialAttribute(r: BerReader, what: string): AttributeValues {
   const outer = r.enter(Tag.sequence);
@@ -336,7 +228,7 @@ function readPartialAttribute(r: BerReader, what: string): AttributeValues {
   while (!r.atEnd()) values.push(r.readOctets());
   r.leave(vOuter);
   r.leave(outer);
-  if (type === '') throw new Invalid(`${what}: empty attribute description`);
+  if (type === '') throw new InvalidValue(`${what}: empty attribute description`);
   return { type, values };
 }
 
@@ -350,7 +242,7 @@ function decodeModify(r: BerReader): ModifyRequest {
     const operation = MOD_OPS[op];
     const { type, values } = readPartialAttribute(r, 'modify');
     r.leave(cOuter);
-    if (operation === undefined) throw new Invalid(`modify: unknown operation ${op}`);
+    if (operation === undefined) throw new InvalidValue(`modify: unknown operation ${op}`);
     changes.push({ operation, type, values });
   }
   r.leave(outer);
@@ -383,20 +275,8 @@ function decodeCompare(r: BerReader): CompareRequest {
   return { dn, attribute, value };
 }
 
-function decodeExtended(r: BerReader): ExtendedRequest {
+function decodeExtended(r: BerReader): { type: 'extended'; oid: string; request: ExtendedRequest } {
   const oid = r.readString(0x80);
-  const req: ExtendedRequest = { oid };
-  if (r.peek() === 0x81) req.value = r.readOctets(0x81);
-  return req;
-}
-
-/**
- * Decodes one BER Filter on its own, as carried in a control value (the assertion control,
- * RFC 4528). Throws on malformed input or trailing octets.
- */
-export function decodeFilterValue(buf: Buffer): Filter {
-  const r = new BerReader(buf);
-  const f = decodeFilter(r, 0);
-  if (!r.atEnd()) throw new Invalid('trailing octets after the filter');
-  return f;
+  const value = r.peek() === 0x81 ? r.readOctets(0x81) : undefined;
+  return { type: 'extended', oid, request: decodeExtendedRequest(oid, value) };
 }

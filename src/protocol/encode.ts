@@ -1,14 +1,13 @@
 // Encoding of LDAP responses (RFC 4511 §4.2 to §4.13) into complete LDAPMessage PDUs. Each
 // function returns one Buffer ready for the socket: a response is encoded exactly once.
 
-import type {
-  BindResponse,
-  Control,
-  ExtendedResponse,
-  LdapResult,
-  SearchEntry,
-} from '../directory/requests.js';
-import { BerWriter, Tag } from './ber.js';
+import type { BindResponse, Control, ExtendedResponse, LdapResult, SearchEntry } from '../ldap/messages.js';
+import { OID } from '../ldap/oids.js';
+import { BerWriter } from './ber.js';
+import { RequestTag } from './decode.js';
+import { encodeResponseControls } from './controls/index.js';
+import { writeEntryBody } from './entry.js';
+import { extendedResponseValue } from './extended/index.js';
 
 /** Protocol op tags of responses. */
 export const ResponseTag = {
@@ -23,8 +22,6 @@ export const ResponseTag = {
   extended: 0x78,
   intermediate: 0x79,
 } as const;
-
-export const NOTICE_OF_DISCONNECTION = '1.3.6.1.4.1.1466.20036';
 
 export interface IntermediateResponse {
   oid?: string;
@@ -67,38 +64,20 @@ function writeResult(w: BerWriter, r: LdapResult): void {
 export function encodeResult(messageId: number, opTag: number, result: LdapResult): Buffer {
   const w = start(messageId, opTag);
   writeResult(w, result);
-  return finish(w, result.controls);
+  return finish(w, encodeResponseControls(result.controls));
 }
 
 export function encodeBindResponse(messageId: number, res: BindResponse): Buffer {
   const w = start(messageId, ResponseTag.bind);
   writeResult(w, res);
   if (res.serverSaslCreds !== undefined) w.writeOctets(res.serverSaslCreds, 0x87);
-  return finish(w, res.controls);
-}
-
-/** objectName and the PartialAttributeList of a SearchResultEntry (RFC 4511 §4.5.2). */
-export function writeEntryBody(w: BerWriter, entry: SearchEntry): void {
-  w.writeString(entry.dn);
-  w.startSequence();
-  for (const a of entry.attributes) {
-    w.startSequence();
-    w.writeString(a.type);
-    w.startSequence(Tag.set);
-    for (const v of a.values) {
-      if (typeof v === 'string') w.writeString(v);
-      else w.writeOctets(v);
-    }
-    w.endSequence();
-    w.endSequence();
-  }
-  w.endSequence();
+  return finish(w, encodeResponseControls(res.controls));
 }
 
 export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
   const w = start(messageId, ResponseTag.searchEntry, 512);
   writeEntryBody(w, entry);
-  return finish(w, entry.controls);
+  return finish(w, undefined);
 }
 
 export function encodeSearchDone(messageId: number, res: LdapResult): Buffer {
@@ -129,8 +108,9 @@ export function encodeExtendedResponse(messageId: number, res: ExtendedResponse)
   const w = start(messageId, ResponseTag.extended);
   writeResult(w, res);
   if (res.oid !== undefined) w.writeString(res.oid, 0x8a);
-  if (res.value !== undefined) w.writeOctets(res.value, 0x8b);
-  return finish(w, res.controls);
+  const value = extendedResponseValue(res);
+  if (value !== undefined) w.writeOctets(value, 0x8b);
+  return finish(w, encodeResponseControls(res.controls));
 }
 
 export function encodeIntermediateResponse(messageId: number, res: IntermediateResponse): Buffer {
@@ -142,5 +122,30 @@ export function encodeIntermediateResponse(messageId: number, res: IntermediateR
 
 /** The unsolicited Notice of Disconnection (RFC 4511 §4.4.1): messageID 0, before closing. */
 export function encodeNoticeOfDisconnection(code: number, message: string): Buffer {
-  return encodeExtendedResponse(0, { code, matchedDN: '', message, oid: NOTICE_OF_DISCONNECTION });
+  return encodeExtendedResponse(0, { code, matchedDN: '', message, oid: OID.noticeOfDisconnection });
 }
+
+/** Encodes the response of an operation type from a bare result (for errors and refusals). */
+export type ResultEncoder = (messageId: number, res: LdapResult) => Buffer;
+
+export const ENCODER_BY_OP_TAG: ReadonlyMap<number, ResultEncoder> = new Map<number, ResultEncoder>([
+  [RequestTag.bind, encodeBindResponse],
+  [RequestTag.search, encodeSearchDone],
+  [RequestTag.modify, encodeModifyResponse],
+  [RequestTag.add, encodeAddResponse],
+  [RequestTag.delete, encodeDeleteResponse],
+  [RequestTag.modifyDN, encodeModifyDNResponse],
+  [RequestTag.compare, encodeCompareResponse],
+  [RequestTag.extended, encodeExtendedResponse],
+]);
+
+export const ENCODER_BY_OP_TYPE: Readonly<Record<string, ResultEncoder>> = {
+  bind: encodeBindResponse,
+  search: encodeSearchDone,
+  modify: encodeModifyResponse,
+  add: encodeAddResponse,
+  delete: encodeDeleteResponse,
+  modifyDN: encodeModifyDNResponse,
+  compare: encodeCompareResponse,
+  extended: encodeExtendedResponse,
+};

@@ -5,12 +5,12 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
-import type { RequestHandler } from '../directory/requests.js';
-import { Connection, type TlsProvider } from './connection.js';
+import type { TlsProvider } from '../config/tls.js';
+import type { RequestHandler } from '../ldap/messages.js';
+import { Connection } from './connection.js';
 
 export interface ListenOptions {
   handler: RequestHandler;
-  supportedControls: string[];
   maxPduSize: number;
   idleTimeout: number;
   /** Most simultaneous connections over all URLs; 0 = unlimited. */
@@ -26,9 +26,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-type Endpoint =
-  | { scheme: 'ldap' | 'ldaps'; host: string; port: number }
-  | { scheme: 'ldapi'; path: string };
+type Endpoint = { scheme: 'ldap' | 'ldaps'; host: string; port: number } | { scheme: 'ldapi'; path: string };
 
 /** Parses an LDAP URL into what to listen on; a DN, attributes or filter part is not accepted. */
 export function parseListenUrl(url: string): Endpoint {
@@ -99,19 +97,27 @@ function closeServer(server: net.Server): Promise<void> {
   });
 }
 
-export async function listen(urls: string[], opts: ListenOptions): Promise<Listener> {
-  const log = opts.logger;
-  const supportedControls = new Set(opts.supportedControls);
-  const connections = new Set<Connection>();
-  const servers: net.Server[] = [];
-  // Every raw socket, including those still in a TLS handshake, so close() can end them all.
-  const sockets = new Set<net.Socket>();
-  const actualUrls: string[] = [];
+/** The listening sockets and live connections of one server. */
+class Listeners implements Listener {
+  readonly urls: string[] = [];
+  private nextSessionId = 1;
+  private readonly connections = new Set<Connection>();
+  private readonly servers: net.Server[] = [];
+  /** Every raw socket, including those still in a TLS handshake, so close() can end them all. */
+  private readonly sockets = new Set<net.Socket>();
+  private closing: Promise<void> | undefined;
 
-  const accept = (socket: net.Socket, transport: 'tcp' | 'tls' | 'ldapi'): void => {
+  constructor(private readonly opts: ListenOptions) {}
+
+  private get log(): Logger {
+    return this.opts.logger;
+  }
+
+  private accept(socket: net.Socket, transport: 'tcp' | 'tls' | 'ldapi'): void {
+    const { opts, log } = this;
     // Connection errors before the Connection exists must not become uncaught exceptions.
     socket.on('error', (err) => log.debug(`socket error: ${err.message}`));
-    if (opts.maxConnections > 0 && connections.size >= opts.maxConnections) {
+    if (opts.maxConnections > 0 && this.connections.size >= opts.maxConnections) {
       log.warn(`connection limit ${opts.maxConnections} reached, refusing ${socket.remoteAddress ?? transport}`);
       socket.destroy();
       return;
@@ -119,82 +125,90 @@ export async function listen(urls: string[], opts: ListenOptions): Promise<Liste
     try {
       const conn = new Connection(socket, {
         handler: opts.handler,
-        supportedControls,
+        id: this.nextSessionId++,
         maxPduSize: opts.maxPduSize,
         idleTimeout: opts.idleTimeout,
         logger: log,
         transport,
-        onClose: (c) => connections.delete(c),
+        onClose: (c) => this.connections.delete(c),
         ...(opts.tls ? { tls: opts.tls } : {}),
       });
-      connections.add(conn);
+      this.connections.add(conn);
     } catch (err) {
       log.error(`cannot set up connection: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
     }
-  };
-
-  try {
-    for (const url of urls) {
-      const ep = parseListenUrl(url);
-      let server: net.Server;
-      if (ep.scheme === 'ldaps') {
-        if (!opts.tls) throw new Error(`cannot listen on ${url}: ldaps:// needs a TLS key and certificate`);
-        const tlsServer = tls.createServer({
-          ...(await opts.tls.options()),
-          requestCert: opts.tls.requestCert,
-          rejectUnauthorized: false, // a client certificate is optional; verified ones name an identity
-        });
-        tlsServer.on('secureConnection', (s) => accept(s, 'tls'));
-        tlsServer.on('tlsClientError', (err) => log.debug(`TLS handshake failed: ${err.message}`));
-        server = tlsServer;
-      } else {
-        const transport = ep.scheme === 'ldapi' ? 'ldapi' : 'tcp';
-        server = net.createServer((s) => accept(s, transport));
-      }
-      server.on('connection', (s: net.Socket) => {
-        sockets.add(s);
-        s.once('close', () => sockets.delete(s));
-      });
-      try {
-        if (ep.scheme === 'ldapi') {
-          await removeStaleSocket(ep.path);
-          await listenOn(server, { path: ep.path });
-          // Only the server's user may connect: ldapi access is trusted by the peer's identity.
-          await chmod(ep.path, 0o600);
-          actualUrls.push(url);
-        } else {
-          await listenOn(server, ep.host ? { host: ep.host, port: ep.port } : { port: ep.port });
-          const addr = server.address() as net.AddressInfo;
-          actualUrls.push(formatUrl(ep.scheme, ep.host || addr.address, addr.port));
-        }
-      } catch (err) {
-        await closeServer(server);
-        const msg = err instanceof Error ? err.message : String(err);
-        throw new Error(msg.startsWith('cannot listen') ? msg : `cannot listen on ${url}: ${msg}`);
-      }
-      // After startup, a server error is logged rather than thrown into the event loop.
-      server.on('error', (err) => log.error(`listener ${url}: ${err.message}`));
-      servers.push(server);
-      log.info(`listening on ${actualUrls[actualUrls.length - 1]}`);
-    }
-  } catch (err) {
-    await Promise.all(servers.map(closeServer));
-    throw err;
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    urls: actualUrls,
-    close(): Promise<void> {
-      closing ??= (async () => {
-        const done = Promise.all(servers.map(closeServer));
-        for (const conn of connections) conn.destroy();
-        for (const s of sockets) s.destroy();
-        // server.close() resolves once every accepted socket has closed.
-        await done;
-      })();
-      return closing;
-    },
-  };
+  /** A server socket for the endpoint, accepting into this listener. */
+  private async createServer(url: string, ep: Endpoint): Promise<net.Server> {
+    if (ep.scheme !== 'ldaps') {
+      const transport = ep.scheme === 'ldapi' ? 'ldapi' : 'tcp';
+      return net.createServer((s) => this.accept(s, transport));
+    }
+    const provider = this.opts.tls;
+    if (!provider) throw new Error(`cannot listen on ${url}: ldaps:// needs a TLS key and certificate`);
+    const tlsServer = tls.createServer({
+      ...(await provider.options()),
+      requestCert: provider.requestCert,
+      rejectUnauthorized: false, // a client certificate is optional; verified ones name an identity
+    });
+    tlsServer.on('secureConnection', (s) => this.accept(s, 'tls'));
+    tlsServer.on('tlsClientError', (err) => this.log.debug(`TLS handshake failed: ${err.message}`));
+    return tlsServer;
+  }
+
+  /** Listens on one URL; records the URL actually bound (ephemeral port resolved). */
+  async open(url: string): Promise<void> {
+    const ep = parseListenUrl(url);
+    const server = await this.createServer(url, ep);
+    server.on('connection', (s: net.Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    try {
+      if (ep.scheme === 'ldapi') {
+        await removeStaleSocket(ep.path);
+        await listenOn(server, { path: ep.path });
+        // Only the server's user may connect: ldapi access is trusted by the peer's identity.
+        await chmod(ep.path, 0o600);
+        this.urls.push(url);
+      } else {
+        await listenOn(server, ep.host ? { host: ep.host, port: ep.port } : { port: ep.port });
+        const addr = server.address() as net.AddressInfo;
+        this.urls.push(formatUrl(ep.scheme, ep.host || addr.address, addr.port));
+      }
+    } catch (err) {
+      await closeServer(server);
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new Error(msg.startsWith('cannot listen') ? msg : `cannot listen on ${url}: ${msg}`);
+    }
+    // After startup, a server error is logged rather than thrown into the event loop.
+    server.on('error', (err) => this.log.error(`listener ${url}: ${err.message}`));
+    this.servers.push(server);
+    this.log.info(`listening on ${this.urls[this.urls.length - 1]}`);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const done = Promise.all(this.servers.map(closeServer));
+      for (const conn of this.connections) conn.destroy();
+      for (const s of this.sockets) s.destroy();
+      // server.close() resolves once every accepted socket has closed.
+      await done;
+    })();
+    return this.closing;
+  }
+}
+
+/** Listens on every URL (all or none: a failure closes what was opened). */
+export async function listen(urls: string[], opts: ListenOptions): Promise<Listener> {
+  const listeners = new Listeners(opts);
+  try {
+    for (const url of urls) await listeners.open(url);
+  } catch (err) {
+    await listeners.close();
+    throw err;
+  }
+  return listeners;
 }

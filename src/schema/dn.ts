@@ -1,7 +1,7 @@
 // Distinguished names (RFC 4514): parsing the string form into RDNs, formatting them back, and the
 // normalised form the store keys entries by (see NormalizedDn in store/types.ts).
 
-import { LdapError, ResultCode } from '../errors.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import type { AttributeType } from './types.js';
 
 export interface Ava {
@@ -223,15 +223,4 @@ export function normalizeRdns(rdns: Rdn[], schema: DnSchema, dn = ''): string {
     parts.push(avas.join('+'));
   }
   return parts.join(',');
-}
-
-/** Parent of a normalised DN ('' for a top-level entry and for the root). */
-export function parentNdn(ndn: string): string {
-  const i = ndn.indexOf(',');
-  return i < 0 ? '' : ndn.slice(i + 1);
-}
-
-/** True when ndn is base or below it. */
-export function isWithin(ndn: string, base: string): boolean {
-  return base === '' || ndn === base || ndn.endsWith(',' + base);
 }

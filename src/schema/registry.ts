@@ -4,7 +4,7 @@
 // never leaves the registry half-changed. It also validates entries (checkEntry) and renders the
 // cn=Subschema attributes.
 
-import { LdapError, ResultCode } from '../errors.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import { BUILTIN_SCHEMA } from './builtin.js';
 import { normalizeDn } from './dn.js';
 import { builtinMatchingRules } from './matching.js';

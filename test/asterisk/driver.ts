@@ -86,7 +86,7 @@ export function loadDriverConfig(resLdapConf: string, extconfigConf: string): Dr
   for (const sec of parseConf(resLdapConf)) {
     if (sec.entries.length === 0) continue;
     const isGeneral = sec.name.toLowerCase() === '_general';
-    const table: Table = isGeneral ? general : tables.get(sec.name) ?? { name: sec.name, map: [] };
+    const table: Table = isGeneral ? general : (tables.get(sec.name) ?? { name: sec.name, map: [] });
     for (const [k, v] of sec.entries) {
       if (k === '' || v === '') continue;
       if (k.toLowerCase() === 'additionalfilter') table.additionalFilter = v;
@@ -380,7 +380,10 @@ export class Driver {
     const byteCmp = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
     const sorted = rows
       .map((row, i) => ({ row, i }))
-      .sort((a, b) => a.row.catMetric - b.row.catMetric || byteCmp(a.row.category, b.row.category) || a.row.varMetric - b.row.varMetric || a.i - b.i)
+      .sort(
+        (a, b) =>
+          a.row.catMetric - b.row.catMetric || byteCmp(a.row.category, b.row.category) || a.row.varMetric - b.row.varMetric || a.i - b.i,
+      )
       .map((x) => x.row);
     const categories: StaticResult['categories'] = [];
     let prev: Row | undefined;

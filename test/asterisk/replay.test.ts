@@ -119,7 +119,15 @@ const configRow = (cn: string, attrs: Record<string, string | undefined>) =>
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}: ${v}`),
   );
-const iaxRow = (cn: string, cat: string, catMetric: string, varMetric: string | undefined, name: string, val: string, commented: string | undefined) =>
+const iaxRow = (
+  cn: string,
+  cat: string,
+  catMetric: string,
+  varMetric: string | undefined,
+  name: string,
+  val: string,
+  commented: string | undefined,
+) =>
   configRow(cn, {
     AstConfigFilename: 'iax.conf',
     AstConfigCategory: cat,
@@ -216,7 +224,23 @@ function toolCode(r: ToolResult): number {
 function backend(url: string, dn = ASTERISK_DN, pw = 'asterisk'): Backend {
   return {
     async search(base, filter) {
-      const r = await runTool('ldapsearch', ['-x', '-H', url, '-D', dn, '-w', pw, '-LLL', '-o', 'ldif-wrap=no', '-s', 'sub', '-b', base, filter]);
+      const r = await runTool('ldapsearch', [
+        '-x',
+        '-H',
+        url,
+        '-D',
+        dn,
+        '-w',
+        pw,
+        '-LLL',
+        '-o',
+        'ldif-wrap=no',
+        '-s',
+        'sub',
+        '-b',
+        base,
+        filter,
+      ]);
       const code = toolCode(r);
       return { code, entries: code === 0 ? parseLdifEntries(r.stdout) : [] };
     },
@@ -236,7 +260,11 @@ const sortJson = <T>(xs: T[]): T[] => [...xs].sort((a, b) => (json(a) < json(b) 
 function group(vars: readonly Var[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [n, v] of vars) (out[n] ??= []).push(v);
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]!]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]!]),
+  );
 }
 function canon(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(canon);
@@ -278,8 +306,10 @@ interface Case {
   restoreSlapd?: string;
 }
 
-const filterOf = (ds: Driver[], i = 0) => (ds.flatMap((d) => d.requests).filter((r) => r.kind === 'search')[i] as { filter: string }).filter;
-const modifiesOf = (ds: Driver[]) => ds.flatMap((d) => d.requests).filter((r) => r.kind === 'modify') as { dn: string; changes: Modification[]; code: number }[];
+const filterOf = (ds: Driver[], i = 0) =>
+  (ds.flatMap((d) => d.requests).filter((r) => r.kind === 'search')[i] as { filter: string }).filter;
+const modifiesOf = (ds: Driver[]) =>
+  ds.flatMap((d) => d.requests).filter((r) => r.kind === 'modify') as { dn: string; changes: Modification[]; code: number }[];
 const catNames = (m: MultiResult) => m.categories.map((c) => c.name).sort();
 const rep = (attr: string, v: string): Modification => ({ op: 'replace', attr, value: v });
 const del = (attr: string): Modification => ({ op: 'delete', attr });
@@ -307,7 +337,11 @@ const cases: Case[] = [
       expect(value(row, 'callerid')).toBe('"Alice" <1000>');
       expect(value(row, 'md5secret')).toBe('31524b771a89e5e99501325f29e66599');
       expect(value(row, 'AstAccountName')).toBe('alice phone'); // unmapped: the server's name
-      expect(values(row, 'objectClass').map((v) => v.toLowerCase()).sort()).toEqual(['asteriskaccount', 'asteriskextension', 'asterisksipuser', 'top']);
+      expect(
+        values(row, 'objectClass')
+          .map((v) => v.toLowerCase())
+          .sort(),
+      ).toEqual(['asteriskaccount', 'asteriskextension', 'asterisksipuser', 'top']);
     },
   },
   {
@@ -326,7 +360,10 @@ const cases: Case[] = [
     name: '§8.3-2 chan_sip retry with the source address in place of dynamic',
     run: async ({ driver }) => {
       const d = driver();
-      return { first: await d.realtime('sippeers', 'name', 'trunk1', 'host', 'dynamic'), retry: await d.realtime('sippeers', 'name', 'trunk1', 'host', '192.0.2.10') };
+      return {
+        first: await d.realtime('sippeers', 'name', 'trunk1', 'host', 'dynamic'),
+        retry: await d.realtime('sippeers', 'name', 'trunk1', 'host', '192.0.2.10'),
+      };
     },
     check(out) {
       expect(singleRow(out.first)).toBeNull();
@@ -348,7 +385,10 @@ const cases: Case[] = [
     name: '§8.3-3 host+port misses, the IPAddress fallback finds the registered peer',
     run: async ({ driver }) => {
       const d = driver();
-      return { byHost: await d.realtime('sippeers', 'host', '192.0.2.30', 'port', '5062'), byIp: await d.realtime('sippeers', 'ipaddr', '192.0.2.30', 'port', '5062') };
+      return {
+        byHost: await d.realtime('sippeers', 'host', '192.0.2.30', 'port', '5062'),
+        byIp: await d.realtime('sippeers', 'ipaddr', '192.0.2.30', 'port', '5062'),
+      };
     },
     check(out, ds) {
       expect(singleRow(out.byHost)).toBeNull();
@@ -468,8 +508,24 @@ const cases: Case[] = [
     check(out, ds) {
       expect(filterOf(ds)).toBe('(&(objectClass=AsteriskConfig)(AstConfigCommented=FALSE)(AstConfigFilename=pjsip.conf))');
       expect((out.c as StaticResult).categories).toEqual([
-        { name: 'global', metric: 1, vars: [['type', 'global'], ['user_agent', 'Asterisk on astldap'], ['default_realm', 'asterisk']] },
-        { name: 'transport-udp', metric: 2, vars: [['type', 'transport'], ['protocol', 'udp'], ['bind', '0.0.0.0:5060']] },
+        {
+          name: 'global',
+          metric: 1,
+          vars: [
+            ['type', 'global'],
+            ['user_agent', 'Asterisk on astldap'],
+            ['default_realm', 'asterisk'],
+          ],
+        },
+        {
+          name: 'transport-udp',
+          metric: 2,
+          vars: [
+            ['type', 'transport'],
+            ['protocol', 'udp'],
+            ['bind', '0.0.0.0:5060'],
+          ],
+        },
       ]);
     },
   },
@@ -596,7 +652,10 @@ const cases: Case[] = [
     name: '§8.3-18 all endpoints (id LIKE %) and prefix (id LIKE 100%)',
     run: async ({ driver }) => {
       const d = driver();
-      return { all: await d.multiFields('ps_endpoints', [['id LIKE', '%']]), prefix: await d.multiFields('ps_endpoints', [['id LIKE', '100%']]) };
+      return {
+        all: await d.multiFields('ps_endpoints', [['id LIKE', '%']]),
+        prefix: await d.multiFields('ps_endpoints', [['id LIKE', '100%']]),
+      };
     },
     check(out, ds) {
       expect(filterOf(ds, 0)).toBe('(&(objectClass=AstldapPjsipEndpoint)(cn=*))');
@@ -666,7 +725,9 @@ const cases: Case[] = [
     name: 'unknown attribute in the filter (stock [extensions] mapping): success, zero entries',
     run: async ({ driver }) => ({ r: await driver().realtime('stockextensions', 'exten', '1000', 'context', 'default', 'priority', '1') }),
     check(out, ds) {
-      expect(filterOf(ds)).toBe('(&(objectClass=AsteriskExtension)(AstExtensionExten=1000)(AstExtensionPriority=1)(AstExtensionContext=default))');
+      expect(filterOf(ds)).toBe(
+        '(&(objectClass=AsteriskExtension)(AstExtensionExten=1000)(AstExtensionPriority=1)(AstExtensionContext=default))',
+      );
       expect(out.r).toEqual({ code: 0, entries: [] });
     },
   },
@@ -719,9 +780,23 @@ const cases: Case[] = [
     run: async ({ driver }) => {
       const d = driver();
       const u = await d.update(
-        'sippeers', 'name', '1002',
-        'ipaddr', '192.0.2.10', 'port', '5060', 'regseconds', '1767225600', 'defaultuser', '1002',
-        'useragent', 'Phone/1.0', 'lastms', '0', 'fullcontact', 'sip:1002@192.0.2.10:5060;transport=udp',
+        'sippeers',
+        'name',
+        '1002',
+        'ipaddr',
+        '192.0.2.10',
+        'port',
+        '5060',
+        'regseconds',
+        '1767225600',
+        'defaultuser',
+        '1002',
+        'useragent',
+        'Phone/1.0',
+        'lastms',
+        '0',
+        'fullcontact',
+        'sip:1002@192.0.2.10:5060;transport=udp',
       );
       return { u, after: await d.realtime('sippeers', 'name', '1002') };
     },
@@ -778,7 +853,11 @@ const cases: Case[] = [
       expect(value(row, 'regseconds')).toBe('0');
       expect(value(row, 'defaultuser')).toBe('1002');
       // the second unregistration: every delete dropped, only the replaces remain
-      expect(mods[1]!.changes).toEqual([rep('AstAccountLastQualifyMilliseconds', '0'), rep('AstAccountExpirationTimestamp', '0'), rep('AstAccountPort', '0')]);
+      expect(mods[1]!.changes).toEqual([
+        rep('AstAccountLastQualifyMilliseconds', '0'),
+        rep('AstAccountExpirationTimestamp', '0'),
+        rep('AstAccountPort', '0'),
+      ]);
       expect(mods[1]!.code).toBe(0);
       expect(out.again.matched).toBe(1);
     },
@@ -787,11 +866,22 @@ const cases: Case[] = [
     name: 'update2: repeated column joined with `;` into one replace; split again on read',
     run: async ({ driver }) => {
       const d = driver();
-      const u = await d.update2('sippeers', [['name', '1001']], [['fullcontact', 'sip:1001@192.0.2.11:5060'], ['ipaddr', '192.0.2.11'], ['fullcontact', 'transport=tcp']]);
+      const u = await d.update2(
+        'sippeers',
+        [['name', '1001']],
+        [
+          ['fullcontact', 'sip:1001@192.0.2.11:5060'],
+          ['ipaddr', '192.0.2.11'],
+          ['fullcontact', 'transport=tcp'],
+        ],
+      );
       return { u, after: await d.realtime('sippeers', 'name', '1001') };
     },
     check(out, ds) {
-      expect(modifiesOf(ds)[0]!.changes).toEqual([rep('AstAccountFullContact', 'sip:1001@192.0.2.11:5060;transport=tcp'), rep('AstAccountIPAddress', '192.0.2.11')]);
+      expect(modifiesOf(ds)[0]!.changes).toEqual([
+        rep('AstAccountFullContact', 'sip:1001@192.0.2.11:5060;transport=tcp'),
+        rep('AstAccountIPAddress', '192.0.2.11'),
+      ]);
       expect(modifiesOf(ds)[0]!.code).toBe(0);
       expect(values(singleRow(out.after), 'fullcontact')).toEqual(['sip:1001@192.0.2.11:5060', 'transport=tcp']);
       expect(value(singleRow(out.after), 'ipaddr')).toBe('192.0.2.11');
@@ -809,7 +899,19 @@ const cases: Case[] = [
     name: '§8.3-7 IAX registration (with rtsavesysname); found by address afterwards',
     run: async ({ driver }) => {
       const d = driver();
-      const u = await d.update('iaxpeers', 'name', '2000', 'ipaddr', '192.0.2.20', 'port', '4569', 'regseconds', '1767225600', 'regserver', 'pbx1');
+      const u = await d.update(
+        'iaxpeers',
+        'name',
+        '2000',
+        'ipaddr',
+        '192.0.2.20',
+        'port',
+        '4569',
+        'regseconds',
+        '1767225600',
+        'regserver',
+        'pbx1',
+      );
       return { u, byAddr: await d.realtime('iaxpeers', 'ipaddr', '192.0.2.20', 'port', '4569') };
     },
     check(out, ds) {
@@ -835,7 +937,11 @@ const cases: Case[] = [
       return { u, after: await d.realtime('iaxpeers', 'name', '2000') };
     },
     check(out, ds) {
-      expect(modifiesOf(ds)[0]!.changes).toEqual([del('AstAccountIPAddress'), rep('AstAccountExpirationTimestamp', '0'), del('AstAccountPort')]);
+      expect(modifiesOf(ds)[0]!.changes).toEqual([
+        del('AstAccountIPAddress'),
+        rep('AstAccountExpirationTimestamp', '0'),
+        del('AstAccountPort'),
+      ]);
       expect(modifiesOf(ds)[0]!.code).toBe(0);
       const row = singleRow(out.after);
       expect(values(row, 'ipaddr')).toEqual([]);
@@ -847,7 +953,14 @@ const cases: Case[] = [
     name: '§8.3-13 voicemail password change (update2); read back',
     run: async ({ driver }) => {
       const d = driver();
-      const u = await d.update2('voicemail', [['context', 'default'], ['mailbox', '1001']], [['password', '4321']]);
+      const u = await d.update2(
+        'voicemail',
+        [
+          ['context', 'default'],
+          ['mailbox', '1001'],
+        ],
+        [['password', '4321']],
+      );
       return { u, after: await d.realtime('voicemail', 'mailbox', '1001', 'context', 'default') };
     },
     check(out, ds) {
@@ -946,7 +1059,10 @@ describe('Asterisk realtime replay: astldap vs slapd through libldap', () => {
   it('has 30 cases or more, including every §8.3 example the server sees', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
     for (const ex of ['2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16', '17', '18']) {
-      expect(cases.some((c) => c.name.startsWith(`§8.3-${ex} `)), `§8.3 example ${ex}`).toBe(true);
+      expect(
+        cases.some((c) => c.name.startsWith(`§8.3-${ex} `)),
+        `§8.3 example ${ex}`,
+      ).toBe(true);
     }
   });
 

@@ -7,9 +7,9 @@
 //   - no size/time limit for the Asterisk identity (slapd's default 500 would fail big scans,
 //     and the driver throws away a whole answer on sizeLimitExceeded), 500 for everyone else.
 
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, ROOT_PW, setUpSlapd, SUFFIX } from '../helpers/slapd.js';
+import { removeDir } from '../helpers/tmp.js';
 
 export const ASTERISK_DN = `cn=asterisk,ou=services,${SUFFIX}`;
 
@@ -53,7 +53,7 @@ export async function startAsteriskSlapd(ldif: string): Promise<AsteriskSlapd> {
     url: `ldap://127.0.0.1:${launched.port}`,
     async stop() {
       await launched.stop();
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }

@@ -2,19 +2,14 @@
 // process of the built CLI (dist/cli/main.js) when a test needs to kill and restart it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AstldapServer, StartOptions } from '../../src/index.js';
 import { repoRoot } from './slapd.js';
+import { removeDir, tempDir } from './tmp.js';
 
 export const CLI = path.join(repoRoot, 'dist/cli/main.js');
-
-/** A fresh temp directory; removed by the returned cleanup. */
-export function tempDir(prefix = 'astldap-test-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 export interface InProcessOptions {
   /** Keep the database in memory (default) or in a temp data dir. */
@@ -38,12 +33,12 @@ export async function startAstldap(opts: InProcessOptions = {}): Promise<InProce
   // Imported lazily so that a suite can still run its slapd side while the server is unfinished.
   const { startServer } = await import('../../src/index.js');
   const memory = opts.memory ?? true;
-  const tmp = memory ? undefined : tempDir('astldap-data-');
+  const dataDir = memory ? undefined : tempDir('astldap-data-');
   try {
     const server = await startServer({
       configFile: path.join(repoRoot, 'config.yaml'),
       memory,
-      dataDir: tmp?.dir,
+      dataDir,
       listen: ['ldap://127.0.0.1:0'],
       seed: opts.packagedSeed ? undefined : false,
       seedLdif: opts.seedLdif,
@@ -53,14 +48,14 @@ export async function startAstldap(opts: InProcessOptions = {}): Promise<InProce
     return {
       server,
       url: server.url,
-      dataDir: tmp?.dir,
+      dataDir,
       async stop() {
         await server.close();
-        tmp?.cleanup();
+        if (dataDir) removeDir(dataDir);
       },
     };
   } catch (err) {
-    tmp?.cleanup();
+    if (dataDir) removeDir(dataDir);
     throw err;
   }
 }
@@ -86,9 +81,7 @@ export function spawnAstldap(args: readonly string[], opts: { cwd?: string; time
     });
     let out = '';
     let settled = false;
-    const exited = new Promise<number | NodeJS.Signals | null>((res) =>
-      child.once('exit', (code, signal) => res(code ?? signal)),
-    );
+    const exited = new Promise<number | NodeJS.Signals | null>((res) => child.once('exit', (code, signal) => res(code ?? signal)));
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;

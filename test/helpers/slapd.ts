@@ -2,12 +2,12 @@
 // port, the project's schema set, data loaded offline with slapadd before it starts.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { removeDir, tempDir } from './tmp.js';
 import { runTool } from './tools.js';
 
 const execFileP = promisify(execFile);
@@ -114,7 +114,9 @@ export async function launchSlapd(conf: string): Promise<Launched> {
     c.on('exit', () => (exited = true));
     const url = `ldap://127.0.0.1:${port}`;
     for (let i = 0; i < 100 && !exited; i++) {
-      const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], { timeoutMs: 5000 }).catch(() => undefined);
+      const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], { timeoutMs: 5000 }).catch(
+        () => undefined,
+      );
       if (r?.code === 0) {
         return {
           child: c,
@@ -141,8 +143,12 @@ export async function launchSlapd(conf: string): Promise<Launched> {
  * A private slapd in a fresh temp dir: writes slapd.conf (made by `conf` for that dir), loads
  * `ldif` offline with slapadd, then launches it. The dir is removed again on failure.
  */
-export async function setUpSlapd(prefix: string, conf: (dir: string) => string, ldif?: string): Promise<{ dir: string; launched: Launched }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+export async function setUpSlapd(
+  prefix: string,
+  conf: (dir: string) => string,
+  ldif?: string,
+): Promise<{ dir: string; launched: Launched }> {
+  const dir = tempDir(prefix);
   try {
     mkdirSync(path.join(dir, 'db'));
     const confFile = path.join(dir, 'slapd.conf');
@@ -156,7 +162,7 @@ export async function setUpSlapd(prefix: string, conf: (dir: string) => string, 
     }
     return { dir, launched: await launchSlapd(confFile) };
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
     throw err;
   }
 }
@@ -175,7 +181,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     rootPw: ROOT_PW,
     async stop() {
       await launched.stop();
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }

@@ -3,15 +3,7 @@
 
 import { spawn } from 'node:child_process';
 
-export type LdapTool =
-  | 'ldapsearch'
-  | 'ldapadd'
-  | 'ldapmodify'
-  | 'ldapdelete'
-  | 'ldapmodrdn'
-  | 'ldapcompare'
-  | 'ldapwhoami'
-  | 'ldappasswd';
+export type LdapTool = 'ldapsearch' | 'ldapadd' | 'ldapmodify' | 'ldapdelete' | 'ldapmodrdn' | 'ldapcompare' | 'ldapwhoami' | 'ldappasswd';
 
 export interface ToolResult {
   code: number;

@@ -118,7 +118,13 @@ describe('access control: configured rules with groups', () => {
       packagedSeed: true,
       config: {
         access: [
-          { to: `subtree:ou=sip,${B}`, by: [{ who: `group:${staff}`, level: 'write' }, { who: 'users', level: 'search' }] },
+          {
+            to: `subtree:ou=sip,${B}`,
+            by: [
+              { who: `group:${staff}`, level: 'write' },
+              { who: 'users', level: 'search' },
+            ],
+          },
           { to: '*', by: [{ who: 'users', level: 'read' }] },
         ],
       },

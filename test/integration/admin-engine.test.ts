@@ -7,53 +7,44 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
-import { parseDuration } from '../../src/admin/engine.js';
+import { parseDuration } from '../../src/admin/config.js';
 import { defaultPolicy, generate, parsePolicy } from '../../src/admin/policy.js';
-import { tempDir } from '../helpers/astldap.js';
 import { repoRoot } from '../helpers/slapd.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
+import { vaultRequest } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 let server: AstldapServer;
-let tmp: ReturnType<typeof tempDir>;
+const tmp = useTempDir('astldap-admin-');
 let token: string;
 let base: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}/v1/${p}`, {
-    method,
-    headers: { 'X-Vault-Token': token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, p: string, body?: unknown) => vaultRequest(base, method, p, token, body);
 
 beforeAll(async () => {
-  tmp = tempDir('astldap-admin-');
   const { startServer } = await import('../../src/index.js');
   delete process.env.ASTLDAP_ROOT_TOKEN;
   server = await startServer({
     configFile: path.join(repoRoot, 'config.yaml'),
     memory: true,
     listen: ['ldap://127.0.0.1:0'],
-    config: { adminApi: { tokenFile: path.join(tmp.dir, 'root-token') } },
+    config: { adminApi: { tokenFile: path.join(tmp(), 'root-token') } },
     adminApi: 'http://127.0.0.1:0',
     logger: false,
   });
   base = server.adminUrl!;
-  token = readFileSync(path.join(tmp.dir, 'root-token'), 'utf8').trim();
+  token = readFileSync(path.join(tmp(), 'root-token'), 'utf8').trim();
 });
 
 afterAll(async () => {
   await server?.close();
-  tmp?.cleanup();
 });
 
 describe('admin api in-process', () => {
   it('generates a root token file with mode 0600 on first start', () => {
-    const st = statSync(path.join(tmp.dir, 'root-token'));
+    const st = statSync(path.join(tmp(), 'root-token'));
     expect(st.mode & 0o777).toBe(0o600);
     expect(token).toMatch(/^hvs\.[A-Za-z0-9_-]{20,}$/);
   });
@@ -74,8 +65,13 @@ describe('admin api in-process', () => {
   });
 
   it('voicemail boxes get a digits-only AstVoicemailPassword', async () => {
-    expect((await call('POST', 'openldap/config', { binddn: `cn=admin,${B}`, bindpass: 'secret', schema: 'asterisk', asterisk_realm: 'pbx' })).status).toBe(204);
-    expect((await call('POST', 'openldap/static-role/vm/1000', { dn: `cn=1000,ou=voicemail,${B}`, rotation_period: '24h' })).status).toBe(204);
+    expect(
+      (await call('POST', 'openldap/config', { binddn: `cn=admin,${B}`, bindpass: 'secret', schema: 'asterisk', asterisk_realm: 'pbx' }))
+        .status,
+    ).toBe(204);
+    expect((await call('POST', 'openldap/static-role/vm/1000', { dn: `cn=1000,ou=voicemail,${B}`, rotation_period: '24h' })).status).toBe(
+      204,
+    );
     const c = (await call('GET', 'openldap/static-cred/vm/1000')).json.data;
     expect(c.password).toMatch(/^\d{6,12}$/);
     const rec = await server.directory.store.get(server.directory.normalize(`cn=1000,ou=voicemail,${B}`));
@@ -88,9 +84,22 @@ describe('admin api in-process', () => {
   it('uses the configured realm for the SIP digest', async () => {
     await call('POST', 'openldap/static-role/sip1001', { dn: `cn=1001,ou=sip,${B}`, rotation_period: '24h' });
     const c = (await call('GET', 'openldap/static-cred/sip1001')).json.data;
-    const s = await runTool('ldapsearch', ['-LLL', '-H', server.url, ...bindArgs(`cn=admin,${B}`, 'secret'), '-b', `cn=1001,ou=sip,${B}`, '-s', 'base', '(objectClass=*)', 'AstAccountRealmedPassword']);
+    const s = await runTool('ldapsearch', [
+      '-LLL',
+      '-H',
+      server.url,
+      ...bindArgs(`cn=admin,${B}`, 'secret'),
+      '-b',
+      `cn=1001,ou=sip,${B}`,
+      '-s',
+      'base',
+      '(objectClass=*)',
+      'AstAccountRealmedPassword',
+    ]);
     const e = parseLdifEntries(s.stdout)[0]!;
-    expect(attrValues(e, 'AstAccountRealmedPassword')).toEqual([`{md5}${createHash('md5').update(`1001:pbx:${c.password}`).digest('hex')}`]);
+    expect(attrValues(e, 'AstAccountRealmedPassword')).toEqual([
+      `{md5}${createHash('md5').update(`1001:pbx:${c.password}`).digest('hex')}`,
+    ]);
     // updating settings keeps the credential; dn and username are immutable
     expect((await call('POST', 'openldap/static-role/sip1001', { rotation_period: '12h' })).status).toBe(204);
     const after = (await call('GET', 'openldap/static-cred/sip1001')).json.data;
@@ -102,11 +111,23 @@ describe('admin api in-process', () => {
   it('rotates on a cron schedule (rotation_schedule + rotation_window)', async () => {
     const bad = await call('POST', 'openldap/static-role/cron', { dn: `uid=bob,ou=people,${B}`, rotation_schedule: 'not cron' });
     expect(bad.status).toBe(400);
-    const both = await call('POST', 'openldap/static-role/cron', { dn: `uid=bob,ou=people,${B}`, rotation_schedule: '* * * * *', rotation_period: '1h' });
+    const both = await call('POST', 'openldap/static-role/cron', {
+      dn: `uid=bob,ou=people,${B}`,
+      rotation_schedule: '* * * * *',
+      rotation_period: '1h',
+    });
     expect(both.status).toBe(400);
-    const win = await call('POST', 'openldap/static-role/cron', { dn: `uid=bob,ou=people,${B}`, rotation_period: '1h', rotation_window: '1h' });
+    const win = await call('POST', 'openldap/static-role/cron', {
+      dn: `uid=bob,ou=people,${B}`,
+      rotation_period: '1h',
+      rotation_window: '1h',
+    });
     expect(win.status).toBe(400);
-    const ok = await call('POST', 'openldap/static-role/cron', { dn: `uid=bob,ou=people,${B}`, rotation_schedule: '*/2 * * * * *', rotation_window: '1h' });
+    const ok = await call('POST', 'openldap/static-role/cron', {
+      dn: `uid=bob,ou=people,${B}`,
+      rotation_schedule: '*/2 * * * * *',
+      rotation_window: '1h',
+    });
     expect(ok.status).toBe(204);
     const role = (await call('GET', 'openldap/static-role/cron')).json.data;
     expect(role).toMatchObject({ rotation_schedule: '*/2 * * * * *', rotation_window: 3600, rotation_period: 0 });
@@ -121,10 +142,32 @@ describe('admin api in-process', () => {
     const rec = await server.directory.store.getMeta('rotation/role/cron');
     expect(rec).toBeUndefined();
     await sleep(2500); // no timer left to fire
-    const s = await runTool('ldapsearch', ['-LLL', '-H', server.url, ...bindArgs(`cn=admin,${B}`, 'secret'), '-b', `uid=bob,ou=people,${B}`, '-s', 'base', '(objectClass=*)', 'modifyTimestamp']);
+    const s = await runTool('ldapsearch', [
+      '-LLL',
+      '-H',
+      server.url,
+      ...bindArgs(`cn=admin,${B}`, 'secret'),
+      '-b',
+      `uid=bob,ou=people,${B}`,
+      '-s',
+      'base',
+      '(objectClass=*)',
+      'modifyTimestamp',
+    ]);
     const stamp = attrValues(parseLdifEntries(s.stdout)[0]!, 'modifyTimestamp')[0]!;
     await sleep(2200);
-    const s2 = await runTool('ldapsearch', ['-LLL', '-H', server.url, ...bindArgs(`cn=admin,${B}`, 'secret'), '-b', `uid=bob,ou=people,${B}`, '-s', 'base', '(objectClass=*)', 'modifyTimestamp']);
+    const s2 = await runTool('ldapsearch', [
+      '-LLL',
+      '-H',
+      server.url,
+      ...bindArgs(`cn=admin,${B}`, 'secret'),
+      '-b',
+      `uid=bob,ou=people,${B}`,
+      '-s',
+      'base',
+      '(objectClass=*)',
+      'modifyTimestamp',
+    ]);
     expect(attrValues(parseLdifEntries(s2.stdout)[0]!, 'modifyTimestamp')[0]).toBe(stamp);
   }, 30_000);
 

@@ -56,8 +56,7 @@ function seed(): string {
 
 describe('controls', () => {
   let ast: InProcessAstldap;
-  const tool = (t: LdapTool, args: string[], stdin?: string) =>
-    runTool(t, ['-H', ast.url, ...bindArgs(...ADMIN), ...args], { stdin });
+  const tool = (t: LdapTool, args: string[], stdin?: string) => runTool(t, ['-H', ast.url, ...bindArgs(...ADMIN), ...args], { stdin });
   const client = async (): Promise<Client> => {
     const c = new Client({ url: ast.url });
     await c.bind(ADMIN[0], ADMIN[1]);
@@ -75,7 +74,14 @@ describe('controls', () => {
     const r = await tool('ldapsearch', ['-LLL', '-b', '', '-s', 'base', 'supportedControl']);
     expect(r.code, r.stderr).toBe(0);
     const oids = attrValues(parseLdifEntries(r.stdout)[0]!, 'supportedControl');
-    for (const oid of ['2.16.840.1.113730.3.4.2', '1.2.840.113556.1.4.319', '1.2.840.113556.1.4.473', '1.3.6.1.1.12', '1.3.6.1.1.13.1', '1.3.6.1.1.13.2']) {
+    for (const oid of [
+      '2.16.840.1.113730.3.4.2',
+      '1.2.840.113556.1.4.319',
+      '1.2.840.113556.1.4.473',
+      '1.3.6.1.1.12',
+      '1.3.6.1.1.13.1',
+      '1.3.6.1.1.13.2',
+    ]) {
       expect(oids).toContain(oid);
     }
   });
@@ -111,7 +117,11 @@ describe('controls', () => {
         const seen: string[] = [];
         let pages = 0;
         let laterVictim = '';
-        for await (const page of reader.searchPaginated(P, { filter: '(objectClass=inetOrgPerson)', attributes: ['uid'], paged: { pageSize: 10 } })) {
+        for await (const page of reader.searchPaginated(P, {
+          filter: '(objectClass=inetOrgPerson)',
+          attributes: ['uid'],
+          paged: { pageSize: 10 },
+        })) {
           pages++;
           seen.push(...page.searchEntries.map((e) => e.dn));
           if (pages === 1) {
@@ -125,7 +135,12 @@ describe('controls', () => {
           }
           if (pages === 3) {
             // Re-adding an entry that was already returned must not return it again.
-            await writer.add(seen[0]!, { objectClass: 'inetOrgPerson', uid: /uid=([^,]+)/.exec(seen[0]!)![1]!, cn: `User ${/uid=u(\d+)/.exec(seen[0]!)![1]!}`, sn: 'Again' });
+            await writer.add(seen[0]!, {
+              objectClass: 'inetOrgPerson',
+              uid: /uid=([^,]+)/.exec(seen[0]!)![1]!,
+              cn: `User ${/uid=u(\d+)/.exec(seen[0]!)![1]!}`,
+              sn: 'Again',
+            });
           }
         }
         expect(new Set(seen).size).toBe(seen.length);
@@ -195,7 +210,18 @@ describe('controls', () => {
     });
 
     it('sorts first, then pages (-E sss=cn -E pr=10/noprompt)', async () => {
-      const r = await tool('ldapsearch', ['-o', 'ldif-wrap=no', '-E', 'sss=-cn', '-E', 'pr=10/noprompt', '-b', P, '(objectClass=inetOrgPerson)', 'cn']);
+      const r = await tool('ldapsearch', [
+        '-o',
+        'ldif-wrap=no',
+        '-E',
+        'sss=-cn',
+        '-E',
+        'pr=10/noprompt',
+        '-b',
+        P,
+        '(objectClass=inetOrgPerson)',
+        'cn',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const got = cns(r.stdout);
       expect(got.length).toBeGreaterThan(200);
@@ -264,7 +290,11 @@ describe('controls', () => {
     });
 
     it('add gives a post-read, modrdn both, delete a pre-read', async () => {
-      const add = await tool('ldapadd', ['-e', 'postread=uid,cn,entryUUID'], `dn: uid=rb,${P}\nobjectClass: inetOrgPerson\nuid: rb\ncn: Read Back\nsn: RB\n`);
+      const add = await tool(
+        'ldapadd',
+        ['-e', 'postread=uid,cn,entryUUID'],
+        `dn: uid=rb,${P}\nobjectClass: inetOrgPerson\nuid: rb\ncn: Read Back\nsn: RB\n`,
+      );
       expect(add.code, add.stderr).toBe(0);
       const [added] = block(add.stdout, 'postread');
       expect(attrValues(added!, 'cn')).toEqual(['Read Back']);

@@ -2,11 +2,11 @@
 // is there, no entry is half-written, and the attribute indexes agree with the entries.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, canonicalize, normalizeDn, parseLdifEntries, runTool, toolEnv, type LdifEntry } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -74,20 +74,18 @@ function bulkAdd(url: string, file: string, onAck: (dn: string) => void): Promis
 }
 
 describe('crash during a bulk ldapadd', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-crash-');
   let server: SpawnedAstldap | undefined;
   const serve = () =>
-    spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0', '--no-seed'], { cwd: dir });
+    spawnAstldap(['serve', '--data', path.join(dir(), 'data'), '--listen', 'ldap://127.0.0.1:0', '--no-seed'], { cwd: dir() });
   const search = (args: string[]) =>
     runTool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-H', server!.url, ...bindArgs(...ADMIN), ...args]);
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-crash-'));
     server = await serve();
   });
   afterAll(async () => {
     await server?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const acked: string[] = [];
@@ -95,13 +93,21 @@ describe('crash during a bulk ldapadd', () => {
 
   it('loads the suffix and an OU, then is killed -9 in the middle of 3000 adds', async () => {
     const top = [
-      `dn: ${B}`, 'objectClass: dcObject', 'objectClass: organization', 'dc: example', 'o: Example', '',
-      `dn: ${BULK}`, 'objectClass: organizationalUnit', 'ou: bulk', '',
+      `dn: ${B}`,
+      'objectClass: dcObject',
+      'objectClass: organization',
+      'dc: example',
+      'o: Example',
+      '',
+      `dn: ${BULK}`,
+      'objectClass: organizationalUnit',
+      'ou: bulk',
+      '',
     ].join('\n');
     const r = await runTool('ldapadd', ['-H', server!.url, ...bindArgs(...ADMIN)], { stdin: top });
     expect(r.code, r.stderr).toBe(0);
 
-    const file = path.join(dir, 'bulk.ldif');
+    const file = path.join(dir(), 'bulk.ldif');
     writeFileSync(file, Array.from({ length: TOTAL }, (_, i) => entryLines(i).join('\n') + '\n').join('\n'));
     const victim = server!;
     let killed: Promise<unknown> | undefined;
@@ -150,7 +156,10 @@ describe('crash during a bulk ldapadd', () => {
     const byUid = await search(['-b', B, '(uid=bulk*)', '1.1']);
     const byMail = await search(['-b', B, '(mail=*@example.domain)', '1.1']);
     for (const r of [scan, indexed, byUid, byMail]) expect(r.code, r.stderr).toBe(0);
-    const dns = (r: { stdout: string }) => parseLdifEntries(r.stdout).map((e) => normalizeDn(e.dn)).sort();
+    const dns = (r: { stdout: string }) =>
+      parseLdifEntries(r.stdout)
+        .map((e) => normalizeDn(e.dn))
+        .sort();
     const all = present.map((e) => normalizeDn(e.dn)).sort();
     expect(dns(scan)).toEqual(all);
     expect(dns(indexed)).toEqual(all);
@@ -167,7 +176,15 @@ describe('crash during a bulk ldapadd', () => {
     for (const i of [...sample].filter((n) => n >= 0 && n < TOTAL)) {
       const n = id(i);
       const want = presentIdx.has(i) ? [normalizeDn(dnOf(i))] : [];
-      for (const filter of [`(uid=bulk${n})`, `(cn=Bulk User ${n})`, `(cn=bulk-${n})`, `(mail=bulk${n}@example.domain)`, `(cn=*User ${n})`, `(uid=*k${n})`, `(sn=User *${n})`]) {
+      for (const filter of [
+        `(uid=bulk${n})`,
+        `(cn=Bulk User ${n})`,
+        `(cn=bulk-${n})`,
+        `(mail=bulk${n}@example.domain)`,
+        `(cn=*User ${n})`,
+        `(uid=*k${n})`,
+        `(sn=User *${n})`,
+      ]) {
         const r = await search(['-b', B, filter, '1.1']);
         const got = parseLdifEntries(r.stdout).map((e) => normalizeDn(e.dn));
         if (r.code !== 0 || JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`${filter}: code ${r.code}, ${JSON.stringify(got)}`);
@@ -178,7 +195,7 @@ describe('crash during a bulk ldapadd', () => {
 
   it('the restarted server accepts the rest of the load', async () => {
     const rest = Array.from({ length: TOTAL }, (_, i) => i).filter((i) => !present.some((e) => normalizeDn(e.dn) === normalizeDn(dnOf(i))));
-    const file = path.join(dir, 'rest.ldif');
+    const file = path.join(dir(), 'rest.ldif');
     writeFileSync(file, rest.map((i) => entryLines(i).join('\n') + '\n').join('\n'));
     let n = 0;
     const result = await bulkAdd(server!.url, file, () => n++);

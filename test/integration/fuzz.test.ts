@@ -4,12 +4,11 @@
 // (the fuzzing identity is anonymous, so nothing it sends may write).
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -43,17 +42,50 @@ function seeds(): Buffer[] {
   const filterAnd = tlv(0xa0, Buffer.concat([filterEq, tlv(0x87, Buffer.from('objectClass')), tlv(0xa2, filterSub)]));
   const ext = tlv(0xa9, Buffer.concat([str('caseIgnoreMatch', 0x81), str('cn', 0x82), str('x', 0x83), tlv(0x84, Buffer.from([0xff]))]));
   const search = (f: Buffer) =>
-    tlv(0x63, Buffer.concat([str(B), tlv(0x0a, Buffer.from([2])), tlv(0x0a, Buffer.from([0])), int(5), int(5), tlv(0x01, Buffer.from([0])), f, tlv(0x30, str('cn'))]));
+    tlv(
+      0x63,
+      Buffer.concat([
+        str(B),
+        tlv(0x0a, Buffer.from([2])),
+        tlv(0x0a, Buffer.from([0])),
+        int(5),
+        int(5),
+        tlv(0x01, Buffer.from([0])),
+        f,
+        tlv(0x30, str('cn')),
+      ]),
+    );
   const attr = (t: string, v: string) => tlv(0x30, Buffer.concat([str(t), tlv(0x31, str(v))]));
-  const ctrl = tlv(0xa0, tlv(0x30, Buffer.concat([str('1.2.840.113556.1.4.319'), tlv(0x01, Buffer.from([0])), str('\x30\x05\x02\x01\x05\x04\x00')])));
+  const ctrl = tlv(
+    0xa0,
+    tlv(0x30, Buffer.concat([str('1.2.840.113556.1.4.319'), tlv(0x01, Buffer.from([0])), str('\x30\x05\x02\x01\x05\x04\x00')])),
+  );
   return [
     msg(1, tlv(0x60, Buffer.concat([int(3), str(`cn=admin,${B}`), str('wrong', 0x80)]))),
     msg(2, tlv(0x60, Buffer.concat([int(3), str(''), tlv(0xa3, Buffer.concat([str('EXTERNAL'), str('')]))]))),
     msg(3, search(filterAnd)),
     msg(4, search(ext)),
     msg(5, search(tlv(0xa2, tlv(0xa2, tlv(0xa2, filterEq)))), ctrl),
-    msg(6, tlv(0x68, Buffer.concat([str(`cn=fuzz,${B}`), tlv(0x30, Buffer.concat([attr('objectClass', 'person'), attr('cn', 'fuzz'), attr('sn', 'z')]))]))),
-    msg(7, tlv(0x66, Buffer.concat([str(`uid=alice,ou=people,${B}`), tlv(0x30, tlv(0x30, Buffer.concat([tlv(0x0a, Buffer.from([2])), attr('mail', 'x@y')])))]))),
+    msg(
+      6,
+      tlv(
+        0x68,
+        Buffer.concat([
+          str(`cn=fuzz,${B}`),
+          tlv(0x30, Buffer.concat([attr('objectClass', 'person'), attr('cn', 'fuzz'), attr('sn', 'z')])),
+        ]),
+      ),
+    ),
+    msg(
+      7,
+      tlv(
+        0x66,
+        Buffer.concat([
+          str(`uid=alice,ou=people,${B}`),
+          tlv(0x30, tlv(0x30, Buffer.concat([tlv(0x0a, Buffer.from([2])), attr('mail', 'x@y')]))),
+        ]),
+      ),
+    ),
     msg(8, tlv(0x4a, Buffer.from(`cn=1000,ou=sip,${B}`))),
     msg(9, tlv(0x6c, Buffer.concat([str(`cn=1000,ou=sip,${B}`), str('cn=9'), tlv(0x01, Buffer.from([0xff]))]))),
     msg(10, tlv(0x6e, Buffer.concat([str(`cn=1000,ou=sip,${B}`), tlv(0x30, Buffer.concat([str('cn'), str('1000')]))]))),
@@ -105,7 +137,7 @@ function blast(port: number, chunks: Buffer[]): Promise<void> {
 }
 
 describe('fuzzed front end', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-fuzz-');
   let server: SpawnedAstldap;
   let port: number;
   const exportAll = async () => {
@@ -115,13 +147,11 @@ describe('fuzzed front end', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-fuzz-'));
-    server = await spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
+    server = await spawnAstldap(['serve', '--data', path.join(dir(), 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir() });
     port = Number(new URL(server.url).port);
   });
   afterAll(async () => {
     await server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('survives random, mutated, truncated and oversized PDUs on many connections', async () => {
@@ -138,8 +168,10 @@ describe('fuzzed front end', () => {
         for (let i = 0; i < n; i++) {
           const pick = r();
           if (pick < 0.15) chunks.push(randomBytes(1 + Math.floor(r() * 64)));
-          else if (pick < 0.2) chunks.push(Buffer.from([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff])); // 2 GiB announced
-          else if (pick < 0.25) chunks.push(Buffer.concat([Buffer.from([0x30, 0x82, 0x40, 0x00]), randomBytes(64)])); // truncated
+          else if (pick < 0.2)
+            chunks.push(Buffer.from([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff])); // 2 GiB announced
+          else if (pick < 0.25)
+            chunks.push(Buffer.concat([Buffer.from([0x30, 0x82, 0x40, 0x00]), randomBytes(64)])); // truncated
           else chunks.push(mutate(base[Math.floor(r() * base.length)]!, r));
         }
         // Split writes at random points: framing must not depend on packet boundaries.
@@ -158,7 +190,24 @@ describe('fuzzed front end', () => {
     // Deep nesting is refused without exhausting the stack.
     let deep = tlv(0xa3, Buffer.concat([str('cn'), str('x')]));
     for (let i = 0; i < 2000 && deep.length < 60000; i++) deep = tlv(0xa2, deep);
-    await blast(port, [msg(99, tlv(0x63, Buffer.concat([str(B), tlv(0x0a, Buffer.from([2])), tlv(0x0a, Buffer.from([0])), int(0), int(0), tlv(0x01, Buffer.from([0])), deep, tlv(0x30, Buffer.alloc(0))])))]);
+    await blast(port, [
+      msg(
+        99,
+        tlv(
+          0x63,
+          Buffer.concat([
+            str(B),
+            tlv(0x0a, Buffer.from([2])),
+            tlv(0x0a, Buffer.from([0])),
+            int(0),
+            int(0),
+            tlv(0x01, Buffer.from([0])),
+            deep,
+            tlv(0x30, Buffer.alloc(0)),
+          ]),
+        ),
+      ),
+    ]);
     expect(server.process.exitCode).toBeNull();
     const after = await exportAll();
     expect(after).toBe(before);

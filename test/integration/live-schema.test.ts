@@ -3,11 +3,11 @@
 // default socket), cn=schema,cn=config as slapd shows it, a new schema that applies at once and
 // survives a restart, bad definitions that change nothing, modify and the RFC 4512 way.
 
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool, type LdapTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -28,24 +28,23 @@ olcObjectClasses: ( TestRoot:2.1 NAME 'testThing' SUP top STRUCTURAL MUST ( cn $
 `;
 
 describe('live schema over ldapi and SASL EXTERNAL', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-schema-');
   let server: SpawnedAstldap;
   const socket = DEFAULT_SOCKET;
   const ldapi = `ldapi://${encodeURIComponent(socket)}`;
   const serve = () =>
-    spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0', '--listen', ldapi], { cwd: dir });
-  const ext = (t: LdapTool, args: string[], stdin?: string, url = ldapi) => runTool(t, ['-Q', '-Y', 'EXTERNAL', '-H', url, ...args], { stdin });
+    spawnAstldap(['serve', '--data', path.join(dir(), 'data'), '--listen', 'ldap://127.0.0.1:0', '--listen', ldapi], { cwd: dir() });
+  const ext = (t: LdapTool, args: string[], stdin?: string, url = ldapi) =>
+    runTool(t, ['-Q', '-Y', 'EXTERNAL', '-H', url, ...args], { stdin });
   const simple = (t: LdapTool, args: string[], who: 'anon' | 'admin' = 'admin', stdin?: string) =>
     runTool(t, ['-H', server.url, ...(who === 'admin' ? bindArgs(...ADMIN) : bindArgs()), ...args], { stdin });
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-schema-'));
     mkdirSync(path.dirname(socket), { recursive: true });
     server = await serve();
   });
   afterAll(async () => {
     await server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('creates the socket with mode 0600 and answers ldapwhoami -Y EXTERNAL with the peercred identity', async () => {
@@ -54,7 +53,9 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(`dn:${ROOT_ID}`);
     const dse = await simple('ldapsearch', ['-LLL', '-b', '', '-s', 'base', 'supportedSASLMechanisms'], 'anon');
-    expect(parseLdifEntries(dse.stdout)[0] && attrValues(parseLdifEntries(dse.stdout)[0]!, 'supportedSASLMechanisms')).toEqual(['EXTERNAL']);
+    expect(parseLdifEntries(dse.stdout)[0] && attrValues(parseLdifEntries(dse.stdout)[0]!, 'supportedSASLMechanisms')).toEqual([
+      'EXTERNAL',
+    ]);
   });
 
   it('refuses EXTERNAL over TCP and other mechanisms, and the connection survives', async () => {
@@ -81,7 +82,7 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     expect(admin.code).toBe(0);
   });
 
-  it('the guide\'s ldapadd -Y EXTERNAL -H ldapi:/// -f asterisk.ldif works verbatim and is idempotent', async () => {
+  it("the guide's ldapadd -Y EXTERNAL -H ldapi:/// -f asterisk.ldif works verbatim and is idempotent", async () => {
     const r = await runTool('ldapadd', ['-Y', 'EXTERNAL', '-H', 'ldapi:///', '-f', ASTERISK_LDIF]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('adding new entry "cn=asterisk,cn=schema,cn=config"');
@@ -112,12 +113,12 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
   it('bad definitions give a clear error and change nothing', async () => {
     const before = await simple('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'attributeTypes'], 'anon');
     const cases: Array<[string, number, RegExp]> = [
-      ['olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.1 NAME \'x1\' SUP noSuchType )', 80, /unknown SUP/],
-      ['olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.2 NAME \'x2\' SYNTAX 1.2.3.4 )', 80, /unknown syntax/],
-      ['olcAttributeTypes: ( 2.5.4.3 NAME \'cn\' DESC \'other\' SUP name )', 80, /different definition/],
-      ['olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.3 NAME \'sn\' SUP name )', 80, /duplicate name/],
-      ['olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.4 NAME \'x4\' SYNTAX', 80, /unexpected end/],
-      ['olcObjectClasses: ( 1.3.6.1.4.1.99999.78.5 NAME \'x5\' MUST noSuchAttr )', 80, /unknown attribute type/],
+      ["olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.1 NAME 'x1' SUP noSuchType )", 80, /unknown SUP/],
+      ["olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.2 NAME 'x2' SYNTAX 1.2.3.4 )", 80, /unknown syntax/],
+      ["olcAttributeTypes: ( 2.5.4.3 NAME 'cn' DESC 'other' SUP name )", 80, /different definition/],
+      ["olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.3 NAME 'sn' SUP name )", 80, /duplicate name/],
+      ["olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.4 NAME 'x4' SYNTAX", 80, /unexpected end/],
+      ["olcObjectClasses: ( 1.3.6.1.4.1.99999.78.5 NAME 'x5' MUST noSuchAttr )", 80, /unknown attribute type/],
     ];
     for (const [line, code, msg] of cases) {
       const okLine = "olcAttributeTypes: ( 1.3.6.1.4.1.99999.78.9 NAME 'fine' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )";
@@ -132,7 +133,11 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
 
   it('modify adds and deletes definitions; deleting one in use is refused', async () => {
     const dn = 'cn={6}test,cn=schema,cn=config';
-    const addAt = await ext('ldapmodify', [], `dn: ${dn}\nchangetype: modify\nadd: olcAttributeTypes\nolcAttributeTypes: ( TestRoot:1.2 NAME 'testSize' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )\n`);
+    const addAt = await ext(
+      'ldapmodify',
+      [],
+      `dn: ${dn}\nchangetype: modify\nadd: olcAttributeTypes\nolcAttributeTypes: ( TestRoot:1.2 NAME 'testSize' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )\n`,
+    );
     expect(addAt.code, addAt.stderr).toBe(0);
     const inUse = await ext('ldapmodify', [], `dn: ${dn}\nchangetype: modify\ndelete: olcObjectClasses\nolcObjectClasses: {0}\n`);
     expect(inUse.code).toBe(53);
@@ -141,20 +146,39 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     expect(del.code, del.stderr).toBe(0);
     const gone = await ext('ldapmodify', [], `dn: ${dn}\nchangetype: modify\ndelete: olcObjectClasses\nolcObjectClasses: {0}\n`);
     expect(gone.code, gone.stderr).toBe(0);
-    const sub = await simple('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'objectClasses', 'attributeTypes'], 'anon');
+    const sub = await simple(
+      'ldapsearch',
+      ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'objectClasses', 'attributeTypes'],
+      'anon',
+    );
     expect(sub.stdout).not.toMatch(/NAME 'testThing'/);
     expect(sub.stdout).toMatch(/NAME 'testSize'/);
   });
 
   it('the RFC 4512 way: modify cn=Subschema, by administrators only', async () => {
     const at = "( 1.3.6.1.4.1.99999.79.1 NAME 'rfcType' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )";
-    const anon = await simple('ldapmodify', [], 'anon', `dn: cn=Subschema\nchangetype: modify\nadd: attributeTypes\nattributeTypes: ${at}\n`);
+    const anon = await simple(
+      'ldapmodify',
+      [],
+      'anon',
+      `dn: cn=Subschema\nchangetype: modify\nadd: attributeTypes\nattributeTypes: ${at}\n`,
+    );
     expect(anon.code).toBe(50);
-    const add = await simple('ldapmodify', [], 'admin', `dn: cn=Subschema\nchangetype: modify\nadd: attributeTypes\nattributeTypes: ${at}\n`);
+    const add = await simple(
+      'ldapmodify',
+      [],
+      'admin',
+      `dn: cn=Subschema\nchangetype: modify\nadd: attributeTypes\nattributeTypes: ${at}\n`,
+    );
     expect(add.code, add.stderr).toBe(0);
     let sub = await simple('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'attributeTypes'], 'anon');
     expect(sub.stdout).toContain("NAME 'rfcType'");
-    const del = await simple('ldapmodify', [], 'admin', `dn: cn=Subschema\nchangetype: modify\ndelete: attributeTypes\nattributeTypes: ${at}\n`);
+    const del = await simple(
+      'ldapmodify',
+      [],
+      'admin',
+      `dn: cn=Subschema\nchangetype: modify\ndelete: attributeTypes\nattributeTypes: ${at}\n`,
+    );
     expect(del.code, del.stderr).toBe(0);
     sub = await simple('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'attributeTypes'], 'anon');
     expect(sub.stdout).not.toContain("NAME 'rfcType'");

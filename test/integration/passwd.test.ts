@@ -2,11 +2,10 @@
 // checked with ldapwhoami binds: administrator resets, self-service changes, refusals, and
 // generated passwords; the stored value is hashed.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -15,7 +14,7 @@ const ALICE = `uid=alice,ou=people,${B}`;
 const BOB = `uid=bob,ou=people,${B}`;
 
 describe('ldappasswd (Password Modify) against the built server', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-passwd-');
   let server: SpawnedAstldap;
   const passwd = (bind: string[], args: string[]) => runTool('ldappasswd', ['-H', server.url, ...bind, ...args]);
   const whoami = (dn: string, pw: string) => runTool('ldapwhoami', ['-H', server.url, ...bindArgs(dn, pw)]);
@@ -25,18 +24,28 @@ describe('ldappasswd (Password Modify) against the built server', () => {
     expect(r.stdout + r.stderr).toMatch(new RegExp(`^Result: .*\\(${code}\\)$`, 'm'));
   };
   const storedPassword = async (dn: string) => {
-    const r = await runTool('ldapsearch', ['-H', server.url, ...bindArgs(...ADMIN), '-LLL', '-o', 'ldif-wrap=no', '-b', dn, '-s', 'base', 'userPassword']);
+    const r = await runTool('ldapsearch', [
+      '-H',
+      server.url,
+      ...bindArgs(...ADMIN),
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      '-b',
+      dn,
+      '-s',
+      'base',
+      'userPassword',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     return attrValues(parseLdifEntries(r.stdout)[0]!, 'userPassword');
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-passwd-'));
-    server = await spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
+    server = await spawnAstldap(['serve', '--data', path.join(dir(), 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir() });
   });
   afterAll(async () => {
     await server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the root DSE advertises the Password Modify extension', async () => {
@@ -46,7 +55,7 @@ describe('ldappasswd (Password Modify) against the built server', () => {
     expect(r.stdout).toContain('supportedExtension: 1.3.6.1.4.1.4203.1.11.3');
   });
 
-  it('the administrator resets alice\'s password; the new one binds, the old one no longer', async () => {
+  it("the administrator resets alice's password; the new one binds, the old one no longer", async () => {
     expect((await whoami(ALICE, 'alice-password')).code).toBe(0);
     const r = await passwd(bindArgs(...ADMIN), ['-s', 'newpw', ALICE]);
     expect(r.code, r.stderr).toBe(0);
@@ -77,7 +86,7 @@ describe('ldappasswd (Password Modify) against the built server', () => {
     expect((await whoami(ALICE, 'newpw3')).code).toBe(49);
   });
 
-  it('bob may not change alice\'s password', async () => {
+  it("bob may not change alice's password", async () => {
     expectRefused(await passwd(bindArgs(BOB, 'bob-password'), ['-s', 'hijacked', ALICE]), 50);
     expect((await whoami(ALICE, 'newpw2')).code).toBe(0);
   });

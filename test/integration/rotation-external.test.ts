@@ -7,8 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
 import { repoRoot, ROOT_DN, ROOT_PW, slapdAvailable, startSlapd, type Slapd } from '../helpers/slapd.js';
-import { tempDir } from '../helpers/astldap.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
+import { vaultRequest } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const ALICE = `uid=alice,ou=people,${B}`;
@@ -18,30 +19,26 @@ const TOKEN = 'external-test-token-123';
 
 let slapd: Slapd;
 let server: AstldapServer;
-let tmp: ReturnType<typeof tempDir>;
 let base: string;
 
-async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}/v1/${p}`, { method, headers: { 'X-Vault-Token': TOKEN }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, p: string, body?: unknown) => vaultRequest(base, method, p, TOKEN, body);
 const whoami = async (dn: string, pw: string) => (await runTool('ldapwhoami', ['-H', slapd.url, ...bindArgs(dn, pw)])).code;
 
 describe.skipIf(!slapdAvailable())('admin api managing an external slapd', () => {
+  const tmp = useTempDir('astldap-ext-');
+
   beforeAll(async () => {
     const seed = readFileSync(path.join(repoRoot, 'data/seed.ldif'), 'utf8');
     slapd = await startSlapd({
       ldif: `${seed.trimEnd()}\n\ndn: ${VAULT}\nobjectClass: applicationProcess\nobjectClass: simpleSecurityObject\ncn: vault\nuserPassword: vault-initial\n`,
     });
-    tmp = tempDir('astldap-ext-');
     const { startServer } = await import('../../src/index.js');
     server = await startServer({
       configFile: path.join(repoRoot, 'config.yaml'),
       memory: true,
       seed: false,
       listen: ['ldap://127.0.0.1:0'],
-      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp.dir, 'root-token') } },
+      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
       adminApi: 'http://127.0.0.1:0',
       logger: false,
     });
@@ -51,7 +48,6 @@ describe.skipIf(!slapdAvailable())('admin api managing an external slapd', () =>
   afterAll(async () => {
     await server?.close();
     await slapd?.stop();
-    tmp?.cleanup();
   });
 
   it('validates the bind on config write', async () => {
@@ -79,9 +75,22 @@ describe.skipIf(!slapdAvailable())('admin api managing an external slapd', () =>
     expect((await call('POST', 'openldap/config', { schema: 'asterisk' })).status).toBe(204);
     expect((await call('POST', 'openldap/static-role/sip', { dn: SIP, rotation_period: '1h' })).status).toBe(204);
     const c = (await call('GET', 'openldap/static-cred/sip')).json.data;
-    const s = await runTool('ldapsearch', ['-LLL', '-H', slapd.url, ...bindArgs(ROOT_DN, ROOT_PW), '-b', SIP, '-s', 'base', '(objectClass=*)', 'AstAccountRealmedPassword']);
+    const s = await runTool('ldapsearch', [
+      '-LLL',
+      '-H',
+      slapd.url,
+      ...bindArgs(ROOT_DN, ROOT_PW),
+      '-b',
+      SIP,
+      '-s',
+      'base',
+      '(objectClass=*)',
+      'AstAccountRealmedPassword',
+    ]);
     const e = parseLdifEntries(s.stdout)[0]!;
-    expect(attrValues(e, 'AstAccountRealmedPassword')).toEqual([`{md5}${createHash('md5').update(`1000:asterisk:${c.password}`).digest('hex')}`]);
+    expect(attrValues(e, 'AstAccountRealmedPassword')).toEqual([
+      `{md5}${createHash('md5').update(`1000:asterisk:${c.password}`).digest('hex')}`,
+    ]);
     expect(await whoami(SIP, c.password)).toBe(0);
   });
 

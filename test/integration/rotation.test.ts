@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, spawnAstldap, tempDir, type SpawnedAstldap } from '../helpers/astldap.js';
+import { CLI, spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
 import { repoRoot } from '../helpers/slapd.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
+import { vaultClient, type VaultClient } from '../helpers/vault.js';
 
 const execFileP = promisify(execFile);
 const B = 'dc=example,dc=domain';
@@ -20,12 +21,10 @@ const SIP = `cn=1000,ou=sip,${B}`;
 const TOKEN = 'test-root-token-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Vault = ReturnType<typeof nodeVault>;
-
-let data: ReturnType<typeof tempDir>;
+const dataDir = useTempDir('astldap-rotation-');
 let srv: SpawnedAstldap;
 let api: string;
-let vault: Vault;
+let vault: VaultClient;
 
 async function start(): Promise<void> {
   process.env.ASTLDAP_ROOT_TOKEN = TOKEN;
@@ -34,7 +33,7 @@ async function start(): Promise<void> {
     '--config',
     path.join(repoRoot, 'config.yaml'),
     '--data',
-    data.dir,
+    dataDir(),
     '--listen',
     'ldap://127.0.0.1:0',
     '--admin-listen',
@@ -43,7 +42,7 @@ async function start(): Promise<void> {
   const m = /astldap admin api on (http:\/\/\S+)/.exec(srv.output());
   if (!m) throw new Error(`no admin api line:\n${srv.output()}`);
   api = m[1]!;
-  vault = nodeVault({ endpoint: api, token: TOKEN, apiVersion: 'v1' });
+  vault = vaultClient(api, TOKEN);
 }
 
 async function whoami(dn: string, pw: string): Promise<number> {
@@ -89,24 +88,21 @@ async function vaultError(p: Promise<unknown>): Promise<{ statusCode: number; bo
 }
 
 beforeAll(async () => {
-  data = tempDir('astldap-rotation-');
   await start();
 });
 
 afterAll(async () => {
   await srv?.kill();
-  data?.cleanup();
   delete process.env.ASTLDAP_ROOT_TOKEN;
 });
 
 describe('admin api: tokens and wire shapes', () => {
   it('refuses a missing or wrong token with 403 and Vault error shape', async () => {
-    const none = nodeVault({ endpoint: api, apiVersion: 'v1' });
-    none.token = '';
+    const none = vaultClient(api);
     const e1 = await vaultError(none.read('openldap/config'));
     expect(e1.statusCode).toBe(403);
     expect(e1.body).toEqual({ errors: ['permission denied'] });
-    const wrong = nodeVault({ endpoint: api, token: 'not-the-token-xyz', apiVersion: 'v1' });
+    const wrong = vaultClient(api, 'not-the-token-xyz');
     const e2 = await vaultError(wrong.list('openldap/static-role'));
     expect(e2.statusCode).toBe(403);
     expect(e2.body).toEqual({ errors: ['permission denied'] });
@@ -119,7 +115,16 @@ describe('admin api: tokens and wire shapes', () => {
   it('writes and reads config (never returning bindpass); rejects external urls and bad schemas', async () => {
     await vault.write('openldap/config', { binddn: ADMIN[0], bindpass: ADMIN[1] });
     const r = await vault.read('openldap/config');
-    expect(Object.keys(r).sort()).toEqual(['auth', 'data', 'lease_duration', 'lease_id', 'renewable', 'request_id', 'warnings', 'wrap_info']);
+    expect(Object.keys(r).sort()).toEqual([
+      'auth',
+      'data',
+      'lease_duration',
+      'lease_id',
+      'renewable',
+      'request_id',
+      'warnings',
+      'wrap_info',
+    ]);
     expect(r.data.binddn).toBe(ADMIN[0]);
     expect(r.data.schema).toBe('openldap');
     expect(r.data.length).toBe(64);
@@ -147,7 +152,8 @@ describe('admin api: tokens and wire shapes', () => {
   });
 
   it('stores password policies (HCL) and generates from them', async () => {
-    const policy = 'length = 24\nrule "charset" {\n  charset = "abcdefghijklmnopqrstuvwxyz"\n  min-chars = 1\n}\nrule "charset" {\n  charset = "0123456789"\n  min-chars = 4\n}\n';
+    const policy =
+      'length = 24\nrule "charset" {\n  charset = "abcdefghijklmnopqrstuvwxyz"\n  min-chars = 1\n}\nrule "charset" {\n  charset = "0123456789"\n  min-chars = 4\n}\n';
     await vault.write('sys/policies/password/example', { policy });
     expect((await vault.read('sys/policies/password/example')).data.policy).toBe(policy);
     for (let i = 0; i < 5; i++) {
@@ -156,7 +162,9 @@ describe('admin api: tokens and wire shapes', () => {
       expect(pw.replace(/[^0-9]/g, '').length).toBeGreaterThanOrEqual(4);
     }
     expect((await vault.list('sys/policies/password')).data.keys).toEqual(['example']);
-    const bad = await vaultError(vault.write('sys/policies/password/bad', { policy: 'length = 2\nrule "charset" { charset = "ab" min-chars = 3 }' }));
+    const bad = await vaultError(
+      vault.write('sys/policies/password/bad', { policy: 'length = 2\nrule "charset" { charset = "ab" min-chars = 3 }' }),
+    );
     expect(bad.statusCode).toBe(400);
   });
 });
@@ -206,7 +214,21 @@ describe('static roles', () => {
     await vault.write('openldap/static-role/sip1000', { dn: SIP, rotation_period: 3600 });
     const c = await cred('sip1000');
     expect(c.password).toMatch(/^[A-Za-z0-9]{64}$/); // Vault's default: 64 base62 characters
-    const s = await runTool('ldapsearch', ['-LLL', '-H', srv.url, ...bindArgs(...ADMIN), '-b', SIP, '-s', 'base', '(objectClass=*)', 'AstAccountRealmedPassword', 'AstAccountSecret', 'userPassword', 'objectClass']);
+    const s = await runTool('ldapsearch', [
+      '-LLL',
+      '-H',
+      srv.url,
+      ...bindArgs(...ADMIN),
+      '-b',
+      SIP,
+      '-s',
+      'base',
+      '(objectClass=*)',
+      'AstAccountRealmedPassword',
+      'AstAccountSecret',
+      'userPassword',
+      'objectClass',
+    ]);
     expect(s.code).toBe(0);
     const e = parseLdifEntries(s.stdout)[0]!;
     const md5 = createHash('md5').update(`1000:asterisk:${c.password}`).digest('hex');
@@ -272,7 +294,7 @@ describe('static roles', () => {
     expect((await vaultError(vault.read('openldap/static-role/temp'))).statusCode).toBe(404);
   });
 
-  it('rotate-root rotates the engine\'s own bind account (not the server administrator)', async () => {
+  it("rotate-root rotates the engine's own bind account (not the server administrator)", async () => {
     const e = await vaultError(vault.write('openldap/rotate-root', {}));
     expect(e.statusCode).toBe(400);
     // a directory account with write access to passwords: the admin makes one
@@ -297,7 +319,7 @@ describe('static roles', () => {
 
   it('the CLI talks to the running API', async () => {
     const env = { ...process.env, ASTLDAP_ROOT_TOKEN: TOKEN };
-    const run = (...args: string[]) => execFileP(process.execPath, [CLI, ...args, '--admin-url', api], { env, cwd: data.dir });
+    const run = (...args: string[]) => execFileP(process.execPath, [CLI, ...args, '--admin-url', api], { env, cwd: dataDir() });
     expect((await run('role', 'list')).stdout.split('\n')).toEqual(expect.arrayContaining(['alice', 'fast', 'sip1000']));
     const before = JSON.parse((await run('cred', 'alice')).stdout) as { password: string };
     await run('rotate', 'alice');

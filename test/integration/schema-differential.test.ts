@@ -6,13 +6,13 @@
 // no-op here, a duplicate error in slapd), the case says so.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
 import { freePort, repoRoot } from '../helpers/slapd.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool, type LdapTool, type ToolResult } from '../helpers/tools.js';
 
 const execFileP = promisify(execFile);
@@ -41,7 +41,9 @@ const BAD: Array<{ name: string; ldif: string; code: number }> = [
   },
   {
     name: 'a duplicate OID with another definition',
-    ldif: schemaEntry('dupoid', ["olcAttributeTypes: ( 1.3.6.1.4.1.22736.5.4.1 NAME 'otherContext' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )"]),
+    ldif: schemaEntry('dupoid', [
+      "olcAttributeTypes: ( 1.3.6.1.4.1.22736.5.4.1 NAME 'otherContext' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )",
+    ]),
     code: 80,
   },
   {
@@ -100,11 +102,14 @@ async function startConfigSlapd(dir: string): Promise<{ side: Side; child: Child
   // slaptest converts slapd.conf into slapd.d; it then fails to open the still empty mdb
   // environment, which slapadd creates next, so only the converted config is checked.
   await execFileP('/usr/sbin/slaptest', ['-f', conf, '-F', path.join(dir, 'slapd.d')]).catch(() => undefined);
-  if (!existsSync(path.join(dir, 'slapd.d', 'cn=config', 'olcDatabase={1}mdb.ldif'))) throw new Error('slaptest did not convert slapd.conf');
+  if (!existsSync(path.join(dir, 'slapd.d', 'cn=config', 'olcDatabase={1}mdb.ldif')))
+    throw new Error('slaptest did not convert slapd.conf');
   await execFileP('/usr/sbin/slapadd', ['-q', '-F', path.join(dir, 'slapd.d'), '-l', path.join(dir, 'base.ldif')]);
   const port = await freePort();
   const ldapi = `ldapi://${encodeURIComponent(sock)}`;
-  const child = spawn('/usr/sbin/slapd', ['-d', '0', '-F', path.join(dir, 'slapd.d'), '-h', `ldap://127.0.0.1:${port}/ ${ldapi}/`], { stdio: 'ignore' });
+  const child = spawn('/usr/sbin/slapd', ['-d', '0', '-F', path.join(dir, 'slapd.d'), '-h', `ldap://127.0.0.1:${port}/ ${ldapi}/`], {
+    stdio: 'ignore',
+  });
   const url = `ldap://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '1.1']).catch(() => undefined);
@@ -116,35 +121,60 @@ async function startConfigSlapd(dir: string): Promise<{ side: Side; child: Child
 }
 
 describe('live schema: astldap and slapd cn=config side by side', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-schemadiff-');
   let ast: SpawnedAstldap;
   let slapd: ChildProcess;
   const sides: Side[] = [];
   const astArgs = () => {
-    const cfg = path.join(dir, 'astldap.yaml');
-    writeFileSync(cfg, `schema:\n  dir: ${path.join(repoRoot, 'schema')}\n  files: [core, cosine, inetorgperson, nis]\nseed: ${path.join(dir, 'base.ldif')}\n`);
-    const sock = path.join(dir, 'astldap.sock');
-    return ['serve', '--config', cfg, '--data', path.join(dir, 'astdata'), '--listen', 'ldap://127.0.0.1:0', '--listen', `ldapi://${encodeURIComponent(sock)}`, '--no-admin'];
+    const cfg = path.join(dir(), 'astldap.yaml');
+    writeFileSync(
+      cfg,
+      `schema:\n  dir: ${path.join(repoRoot, 'schema')}\n  files: [core, cosine, inetorgperson, nis]\nseed: ${path.join(dir(), 'base.ldif')}\n`,
+    );
+    const sock = path.join(dir(), 'astldap.sock');
+    return [
+      'serve',
+      '--config',
+      cfg,
+      '--data',
+      path.join(dir(), 'astdata'),
+      '--listen',
+      'ldap://127.0.0.1:0',
+      '--listen',
+      `ldapi://${encodeURIComponent(sock)}`,
+      '--no-admin',
+    ];
   };
   const ext = (s: Side, tool: LdapTool, args: string[], stdin?: string): Promise<ToolResult> =>
     runTool(tool, ['-Q', '-Y', 'EXTERNAL', '-H', s.ldapi, ...args], { stdin });
   const both = (f: (s: Side) => Promise<ToolResult>) => Promise.all(sides.map(f));
   const subschemaTypes = (s: Side) =>
-    runTool('ldapsearch', ['-x', '-H', s.url, '-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=subschema', '-s', 'base', 'attributeTypes', 'objectClasses']).then((r) => r.stdout);
+    runTool('ldapsearch', [
+      '-x',
+      '-H',
+      s.url,
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      '-b',
+      'cn=subschema',
+      '-s',
+      'base',
+      'attributeTypes',
+      'objectClasses',
+    ]).then((r) => r.stdout);
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-schemadiff-'));
-    mkdirSync(path.join(dir, 'slapd'));
-    const s = await startConfigSlapd(path.join(dir, 'slapd'));
+    mkdirSync(path.join(dir(), 'slapd'));
+    const s = await startConfigSlapd(path.join(dir(), 'slapd'));
     slapd = s.child;
-    writeFileSync(path.join(dir, 'base.ldif'), BASE_LDIF);
-    ast = await spawnAstldap(astArgs(), { cwd: dir });
-    sides.push({ name: 'astldap', url: ast.url, ldapi: `ldapi://${encodeURIComponent(path.join(dir, 'astldap.sock'))}` }, s.side);
+    writeFileSync(path.join(dir(), 'base.ldif'), BASE_LDIF);
+    ast = await spawnAstldap(astArgs(), { cwd: dir() });
+    sides.push({ name: 'astldap', url: ast.url, ldapi: `ldapi://${encodeURIComponent(path.join(dir(), 'astldap.sock'))}` }, s.side);
   });
   afterAll(async () => {
     await ast?.kill('SIGTERM');
     slapd?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('neither knows the Asterisk schema at first', async () => {
@@ -162,7 +192,19 @@ describe('live schema: astldap and slapd cn=config side by side', () => {
   it('an Asterisk entry can then be added and found on both', async () => {
     const add = await both((s) => runTool('ldapadd', ['-H', s.url, ...ADMIN], { stdin: PEER }));
     for (const x of add) expect(x.code, x.stderr).toBe(0);
-    const found = await both((s) => runTool('ldapsearch', ['-x', '-H', s.url, ...ADMIN, '-LLL', '-b', B, '(&(objectClass=AsteriskSIPUser)(AstAccountCallerID=alice*))', 'cn']));
+    const found = await both((s) =>
+      runTool('ldapsearch', [
+        '-x',
+        '-H',
+        s.url,
+        ...ADMIN,
+        '-LLL',
+        '-b',
+        B,
+        '(&(objectClass=AsteriskSIPUser)(AstAccountCallerID=alice*))',
+        'cn',
+      ]),
+    );
     for (const x of found) expect(x.stdout).toContain(`dn: cn=1000,ou=sip,${B}`);
   });
 
@@ -189,9 +231,19 @@ describe('live schema: astldap and slapd cn=config side by side', () => {
 
   it('astldap keeps the schema and the entry across a restart', async () => {
     expect(await ast.kill('SIGTERM')).toBe(0);
-    ast = await spawnAstldap(astArgs(), { cwd: dir });
+    ast = await spawnAstldap(astArgs(), { cwd: dir() });
     sides[0] = { ...sides[0]!, url: ast.url };
-    const r = await runTool('ldapsearch', ['-x', '-H', ast.url, ...ADMIN, '-LLL', '-b', B, '(AstAccountCallerID=Alice <1000>)', 'AstAccountCallerID']);
+    const r = await runTool('ldapsearch', [
+      '-x',
+      '-H',
+      ast.url,
+      ...ADMIN,
+      '-LLL',
+      '-b',
+      B,
+      '(AstAccountCallerID=Alice <1000>)',
+      'AstAccountCallerID',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('AstAccountCallerID: Alice <1000>');
     const who = await ext(sides[0]!, 'ldapwhoami', []);

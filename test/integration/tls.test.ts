@@ -3,13 +3,13 @@
 // requires TLS before simple binds; SASL EXTERNAL with a client certificate signed by the
 // configured CA.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
 import { freePort } from '../helpers/slapd.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { runTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -18,14 +18,13 @@ const ADMIN = ['-x', '-D', `cn=admin,${B}`, '-w', 'secret'];
 const tlsEnv = (vars: Record<string, string>): NodeJS.ProcessEnv => ({ LDAPNOINIT: undefined, LDAPRC: '/nonexistent', ...vars });
 
 describe('TLS: StartTLS, ldaps and client certificates', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-tls-');
   let server: SpawnedAstldap;
   let ldapsUrl: string;
   let caCert: string;
   let clientEnv: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-tls-'));
     // A CA the server trusts for client certificates, and a client certificate signed by it.
     const ca = await generate([{ name: 'commonName', value: 'astldap test CA' }], {
       keySize: 2048,
@@ -42,22 +41,35 @@ describe('TLS: StartTLS, ldaps and client certificates', () => {
       ],
       { keySize: 2048, algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert } } as Parameters<typeof generate>[1],
     );
-    writeFileSync(path.join(dir, 'ca.pem'), ca.cert);
-    writeFileSync(path.join(dir, 'client.pem'), client.cert);
-    writeFileSync(path.join(dir, 'client.key'), client.private);
-    writeFileSync(path.join(dir, 'astldap.yaml'), 'tls:\n  ca: ca.pem\n');
+    writeFileSync(path.join(dir(), 'ca.pem'), ca.cert);
+    writeFileSync(path.join(dir(), 'client.pem'), client.cert);
+    writeFileSync(path.join(dir(), 'client.key'), client.private);
+    writeFileSync(path.join(dir(), 'astldap.yaml'), 'tls:\n  ca: ca.pem\n');
     const port = await freePort();
     ldapsUrl = `ldaps://127.0.0.1:${port}`;
     server = await spawnAstldap(
-      ['serve', '--config', path.join(dir, 'astldap.yaml'), '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0', '--listen', ldapsUrl],
-      { cwd: dir },
+      [
+        'serve',
+        '--config',
+        path.join(dir(), 'astldap.yaml'),
+        '--data',
+        path.join(dir(), 'data'),
+        '--listen',
+        'ldap://127.0.0.1:0',
+        '--listen',
+        ldapsUrl,
+      ],
+      { cwd: dir() },
     );
-    caCert = path.join(dir, 'data', 'tls', 'cert.pem');
-    clientEnv = tlsEnv({ LDAPTLS_CACERT: caCert, LDAPTLS_CERT: path.join(dir, 'client.pem'), LDAPTLS_KEY: path.join(dir, 'client.key') });
+    caCert = path.join(dir(), 'data', 'tls', 'cert.pem');
+    clientEnv = tlsEnv({
+      LDAPTLS_CACERT: caCert,
+      LDAPTLS_CERT: path.join(dir(), 'client.pem'),
+      LDAPTLS_KEY: path.join(dir(), 'client.key'),
+    });
   });
   afterAll(async () => {
     await server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('made a development certificate and says where', () => {
@@ -78,7 +90,7 @@ describe('TLS: StartTLS, ldaps and client certificates', () => {
   });
 
   it('an untrusted certificate fails the handshake, and the server goes on', async () => {
-    const r = await runTool('ldapwhoami', ['-ZZ', '-H', server.url, '-x'], { env: tlsEnv({ LDAPTLS_CACERT: path.join(dir, 'ca.pem') }) });
+    const r = await runTool('ldapwhoami', ['-ZZ', '-H', server.url, '-x'], { env: tlsEnv({ LDAPTLS_CACERT: path.join(dir(), 'ca.pem') }) });
     expect(r.code).not.toBe(0);
     const ok = await runTool('ldapwhoami', ['-H', server.url, '-x']);
     expect(ok.code).toBe(0);
@@ -97,14 +109,16 @@ describe('TLS: StartTLS, ldaps and client certificates', () => {
   });
 
   it('requireForBind refuses simple binds in the clear with confidentialityRequired', async () => {
-    const cfg = path.join(dir, 'strict.yaml');
+    const cfg = path.join(dir(), 'strict.yaml');
     writeFileSync(cfg, 'tls:\n  requireForBind: true\n');
-    const strict = await spawnAstldap(['serve', '--config', cfg, '--data', path.join(dir, 'strict'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
+    const strict = await spawnAstldap(['serve', '--config', cfg, '--data', path.join(dir(), 'strict'), '--listen', 'ldap://127.0.0.1:0'], {
+      cwd: dir(),
+    });
     try {
       const clear = await runTool('ldapwhoami', ['-H', strict.url, ...ADMIN]);
       expect(clear.code).toBe(13);
       expect(clear.stderr).toMatch(/Confidentiality required/i);
-      const env = tlsEnv({ LDAPTLS_CACERT: path.join(dir, 'strict', 'tls', 'cert.pem') });
+      const env = tlsEnv({ LDAPTLS_CACERT: path.join(dir(), 'strict', 'tls', 'cert.pem') });
       const tls = await runTool('ldapwhoami', ['-ZZ', '-H', strict.url, ...ADMIN], { env });
       expect(tls.code, tls.stderr).toBe(0);
       const anon = await runTool('ldapwhoami', ['-H', strict.url, '-x']);

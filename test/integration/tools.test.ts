@@ -1,12 +1,12 @@
 // The built server (dist/cli/main.js, packaged config and seed, a temp data dir) driven by
 // OpenLDAP's own command-line tools, with LDIF files; outputs and exit codes asserted.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
 import { repoRoot } from '../helpers/slapd.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool, type LdapTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
@@ -15,20 +15,18 @@ const USER_LDIF = path.join(repoRoot, 'test/fixtures/createduser.ldif');
 const USER_DN = `cn=2000,ou=sip,${B}`;
 
 describe('ldap-utils against the built server', () => {
-  let dir: string;
+  const dir = useTempDir('astldap-tools-');
   let server: SpawnedAstldap;
-  const serve = () => spawnAstldap(['serve', '--data', path.join(dir, 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir });
+  const serve = () => spawnAstldap(['serve', '--data', path.join(dir(), 'data'), '--listen', 'ldap://127.0.0.1:0'], { cwd: dir() });
   const tool = (t: LdapTool, args: string[], who: 'anon' | 'admin' = 'admin', stdin?: string) =>
     runTool(t, ['-H', server.url, ...(who === 'admin' ? bindArgs(...ADMIN) : bindArgs()), ...args], { stdin });
   const search = (args: string[], who: 'anon' | 'admin' = 'admin') => tool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], who);
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-tools-'));
     server = await serve();
   });
   afterAll(async () => {
     await server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('ldapsearch lists the seed (to the administrator; anonymous sees the root DSE only)', async () => {
@@ -42,7 +40,9 @@ describe('ldap-utils against the built server', () => {
     expect(dse.stdout).toContain(`namingContexts: ${B}`);
     const r = await search(['-b', B, '-s', 'one', '(objectClass=organizationalUnit)', 'ou']);
     expect(r.code, r.stderr).toBe(0);
-    const ous = parseLdifEntries(r.stdout).map((e) => attrValues(e, 'ou')[0]).sort();
+    const ous = parseLdifEntries(r.stdout)
+      .map((e) => attrValues(e, 'ou')[0])
+      .sort();
     expect(ous).toEqual(['config', 'extensions', 'people', 'queues', 'services', 'sip', 'voicemail']);
     const base = await search(['-b', B, '-s', 'base']);
     expect(base.code).toBe(0);
@@ -74,7 +74,17 @@ describe('ldap-utils against the built server', () => {
   });
 
   it('ldapmodify changes attributes', async () => {
-    const change = [`dn: ${USER_DN}`, 'changetype: modify', 'replace: AstAccountHost', 'AstAccountHost: 192.0.2.5', '-', 'add: AstAccountContext', 'AstAccountContext: default', '-', ''].join('\n');
+    const change = [
+      `dn: ${USER_DN}`,
+      'changetype: modify',
+      'replace: AstAccountHost',
+      'AstAccountHost: 192.0.2.5',
+      '-',
+      'add: AstAccountContext',
+      'AstAccountContext: default',
+      '-',
+      '',
+    ].join('\n');
     const r = await tool('ldapmodify', [], 'admin', change);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`modifying entry "${USER_DN}"`);
@@ -82,7 +92,12 @@ describe('ldap-utils against the built server', () => {
     const [e] = parseLdifEntries(s.stdout);
     expect(attrValues(e!, 'AstAccountHost')).toEqual(['192.0.2.5']);
     expect(attrValues(e!, 'AstAccountContext')).toEqual(['default']);
-    const bad = await tool('ldapmodify', [], 'admin', [`dn: ${USER_DN}`, 'changetype: modify', 'delete: AstAccountMailbox', '-', ''].join('\n'));
+    const bad = await tool(
+      'ldapmodify',
+      [],
+      'admin',
+      [`dn: ${USER_DN}`, 'changetype: modify', 'delete: AstAccountMailbox', '-', ''].join('\n'),
+    );
     expect(bad.code).toBe(16);
   });
 
@@ -147,11 +162,32 @@ describe('ldap-utils against the built server', () => {
     const [pw] = attrValues(parseLdifEntries(r.stdout)[0]!, 'userPassword');
     expect(pw).toMatch(/^\{[A-Z0-9-]+\}/);
     expect(pw).not.toContain('alice-password');
-    const bob = await runTool('ldapsearch', ['-H', server.url, ...bindArgs(`uid=bob,ou=people,${B}`, 'bob-password'), '-LLL', '-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword', 'cn']);
+    const bob = await runTool('ldapsearch', [
+      '-H',
+      server.url,
+      ...bindArgs(`uid=bob,ou=people,${B}`, 'bob-password'),
+      '-LLL',
+      '-b',
+      `uid=alice,ou=people,${B}`,
+      '-s',
+      'base',
+      'userPassword',
+      'cn',
+    ]);
     expect(bob.code, bob.stderr).toBe(0);
     expect(attrValues(parseLdifEntries(bob.stdout)[0]!, 'cn')).not.toEqual([]);
     expect(attrValues(parseLdifEntries(bob.stdout)[0]!, 'userPassword')).toEqual([]);
-    const self = await runTool('ldapsearch', ['-H', server.url, ...bindArgs(`uid=alice,ou=people,${B}`, 'alice-password'), '-LLL', '-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword']);
+    const self = await runTool('ldapsearch', [
+      '-H',
+      server.url,
+      ...bindArgs(`uid=alice,ou=people,${B}`, 'alice-password'),
+      '-LLL',
+      '-b',
+      `uid=alice,ou=people,${B}`,
+      '-s',
+      'base',
+      'userPassword',
+    ]);
     expect(attrValues(parseLdifEntries(self.stdout)[0]!, 'userPassword')).toEqual([]);
   });
 
@@ -163,7 +199,8 @@ describe('ldap-utils against the built server', () => {
     expect(got!.dn.toLowerCase()).toBe(USER_DN.toLowerCase());
     for (const [key, attr] of want!.attrs) {
       const values = attrValues(got!, key);
-      if (key === 'objectclass') expect(values.map((v) => v.toLowerCase())).toEqual(expect.arrayContaining(attr.values.map((v) => v.toLowerCase())));
+      if (key === 'objectclass')
+        expect(values.map((v) => v.toLowerCase())).toEqual(expect.arrayContaining(attr.values.map((v) => v.toLowerCase())));
       else expect(values.sort(), key).toEqual([...attr.values].sort());
     }
   }

@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, packageRoot } from '../../src/config/config.js';
+import { useTempDir } from '../helpers/tmp.js';
 
 describe('config', () => {
+  const tmp = useTempDir('astldap-cfg-', 'each');
+
   it('has the embedded defaults', () => {
     const c = loadConfig({ env: {} });
     expect(c.suffix).toBe('dc=example,dc=domain');
@@ -22,7 +24,7 @@ describe('config', () => {
   });
 
   it('resolves paths against the config file and lets overrides win', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'astldap-cfg-'));
+    const dir = tmp();
     const file = path.join(dir, 'c.yaml');
     writeFileSync(file, 'dataDir: here\nlisten: [ldap://127.0.0.1:0]\nlimits: { sizeLimit: 7 }\n');
     const c = loadConfig({ file, env: {}, overrides: { listen: ['ldap://127.0.0.1:5'] } });
@@ -34,7 +36,7 @@ describe('config', () => {
   });
 
   it('rejects invalid settings with a clear message', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'astldap-cfg-'));
+    const dir = tmp();
     const file = path.join(dir, 'c.yaml');
     writeFileSync(file, 'limits: { sizeLimit: -1 }\n');
     expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);

@@ -2,7 +2,6 @@
 // RequestHandler, driven by the ldapts client, raw sockets and, when present, OpenLDAP ldapsearch.
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { Attribute, Change, Client, Control } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +16,25 @@ import type {
   OperationContext,
   RequestHandler,
   SearchRequest,
-} from '../../src/directory/requests.js';
-import { LdapError, ResultCode } from '../../src/errors.js';
+} from '../../src/ldap/messages.js';
+import { LdapError, ResultCode } from '../../src/ldap/result.js';
 import { BerReader, readFrameHeader } from '../../src/protocol/ber.js';
 import { listen } from '../../src/protocol/listener.js';
 
 const ok = { code: 0, matchedDN: '', message: '' };
+
+/** A control with a value given as raw octets (to send malformed values too). */
+class RawControl extends Control {
+  constructor(
+    oid: string,
+    private readonly raw: Buffer,
+  ) {
+    super(oid);
+  }
+  protected override writeControl(writer: { writeBuffer(b: Buffer, tag: number): void }): void {
+    writer.writeBuffer(this.raw, 0x04);
+  }
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Call {
@@ -69,7 +81,13 @@ function fakeHandler() {
         return ok;
       }
       for (let i = 1; i <= 3; i++) {
-        await send({ dn: `cn=a${i},dc=x`, attributes: [{ type: 'cn', values: [`a${i}`] }, { type: 'sn', values: [Buffer.from('s')] }] });
+        await send({
+          dn: `cn=a${i},dc=x`,
+          attributes: [
+            { type: 'cn', values: [`a${i}`] },
+            { type: 'sn', values: [Buffer.from('s')] },
+          ],
+        });
       }
       return ok;
     },
@@ -100,7 +118,7 @@ function fakeHandler() {
     },
     async extended(ctx, req) {
       record('extended', ctx, req);
-      return { ...ok, oid: req.oid };
+      return { ...ok, ...(req.kind === 'unknown' ? { oid: req.oid } : {}) };
     },
     disconnect() {
       disconnects++;
@@ -188,7 +206,8 @@ class Raw {
 
 // ---- the suite ----------------------------------------------------------------------------------
 
-const SUPPORTED = '1.2.840.113556.1.4.319';
+const SUPPORTED = '2.16.840.1.113730.3.4.2'; // ManageDsaIT: implemented, valid on every operation
+const PAGED = '1.2.840.113556.1.4.319';
 const MAX_PDU = 4096;
 
 describe('protocol layer', () => {
@@ -207,7 +226,6 @@ describe('protocol layer', () => {
   beforeAll(async () => {
     server = await listen(['ldap://127.0.0.1:0'], {
       handler: fake.handler,
-      supportedControls: [SUPPORTED],
       maxPduSize: MAX_PDU,
       idleTimeout: 0,
       maxConnections: 50,
@@ -317,10 +335,26 @@ describe('protocol layer', () => {
     expect(fake.calls.length).toBe(before); // the handler was not called
 
     await c.del('cn=z,dc=x', new Control('1.2.3.4.5', { critical: false }));
-    expect(last('delete').ctx.controls).toEqual([{ oid: '1.2.3.4.5', critical: false }]);
+    expect(last('delete').ctx.controls).toEqual({});
 
     await c.del('cn=z,dc=x', new Control(SUPPORTED, { critical: true }));
-    expect(last('delete').ctx.controls).toEqual([{ oid: SUPPORTED, critical: true }]);
+    expect(last('delete').ctx.controls).toEqual({ manageDsaIT: true });
+  });
+
+  it('decodes implemented controls into typed fields; a malformed value fails only that operation', async () => {
+    const c = client();
+    // RFC 2696 value: SEQUENCE { size 5, cookie '' }
+    await c.search('dc=x', { scope: 'base' }, new RawControl(PAGED, Buffer.from([0x30, 0x05, 0x02, 0x01, 0x05, 0x04, 0x00])));
+    expect(last('search').ctx.controls).toEqual({ paged: { size: 5, cookie: Buffer.alloc(0) } });
+    const before = fake.calls.length;
+    await expect(c.search('dc=x', { scope: 'base' }, new RawControl(PAGED, Buffer.from([0x04, 0x01, 0x00])))).rejects.toMatchObject({
+      code: 2,
+    });
+    expect(fake.calls.length).toBe(before); // the handler was not called
+    // The same control on an operation it does not apply to is ignored, as before decoding.
+    await c.del('cn=z,dc=x', new RawControl(PAGED, Buffer.from([0x04, 0x01, 0x00])));
+    expect(last('delete').ctx.controls).toEqual({});
+    await c.search('dc=x', { scope: 'base' }); // the connection still serves
   });
 
   it('closes only the connection that sent a malformed PDU', async () => {
@@ -448,7 +482,6 @@ describe('listener limits', () => {
     const fake = fakeHandler();
     const server = await listen(['ldap://127.0.0.1:0'], {
       handler: fake.handler,
-      supportedControls: [],
       maxPduSize: MAX_PDU,
       idleTimeout: 200,
       maxConnections: 1,
@@ -469,7 +502,7 @@ describe('listener limits', () => {
   });
 
   it('rejects ldaps without TLS material and a port in use', async () => {
-    const opts = { handler: fakeHandler().handler, supportedControls: [], maxPduSize: MAX_PDU, idleTimeout: 0, maxConnections: 0, logger: silentLogger };
+    const opts = { handler: fakeHandler().handler, maxPduSize: MAX_PDU, idleTimeout: 0, maxConnections: 0, logger: silentLogger };
     await expect(listen(['ldaps://127.0.0.1:0'], opts)).rejects.toThrow(/TLS/);
     const a = await listen(['ldap://127.0.0.1:0'], opts);
     try {

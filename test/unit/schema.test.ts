@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SchemaError, SchemaRegistry } from '../../src/schema/registry.js';
 import { normalizeDn, parseDn, formatDn } from '../../src/schema/dn.js';
-import { LdapError } from '../../src/errors.js';
+import { LdapError } from '../../src/ldap/result.js';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -70,8 +70,12 @@ describe('schema registry', () => {
     expect(code(() => r.checkEntry({ objectclass: ['person'], cn: ['a'], sn: ['b'], mail: ['x'] }))).toBe(65);
     expect(code(() => r.checkEntry({ objectclass: ['inetOrgPerson'], cn: ['a'], sn: ['b'], preferredlanguage: ['en', 'de'] }))).toBe(19);
     expect(
-      r.checkEntry({ objectclass: ['AsteriskAccount', 'AsteriskSIPUser'], cn: ['1000'], astaccountname: ['1000'], astaccountcallerid: ['x'] })
-        .structural.name,
+      r.checkEntry({
+        objectclass: ['AsteriskAccount', 'AsteriskSIPUser'],
+        cn: ['1000'],
+        astaccountname: ['1000'],
+        astaccountcallerid: ['x'],
+      }).structural.name,
     ).toBe('AsteriskAccount');
     // extensibleObject allows any user attribute
     expect(code(() => r.checkEntry({ objectclass: ['person', 'extensibleObject'], cn: ['a'], sn: ['b'], mail: ['x'] }))).toBeUndefined();
@@ -86,7 +90,9 @@ attributetype ( 1.3.6.1.4.1.99999.2 NAME 'badType' SUP noSuchType )`;
     expect(r.attributeType('okType')).toBeUndefined();
     expect(() => r.loadSchemaText(`attributetype ( 1.3.6.1.4.1.99999.3 NAME 'x' SYNTAX 9.9.9 )`, 'bad')).toThrow(/unknown syntax/);
     expect(() => r.loadSchemaText(`attributetype ( 2.5.4.3 NAME 'cn' SUP name DESC 'other' )`, 'bad')).toThrow(/duplicate|different/);
-    expect(() => r.loadSchemaText(`attributetype ( 1.3.6.1.4.1.99999.4 NAME 'cn' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )`, 'bad')).toThrow(/duplicate name/);
+    expect(() => r.loadSchemaText(`attributetype ( 1.3.6.1.4.1.99999.4 NAME 'cn' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )`, 'bad')).toThrow(
+      /duplicate name/,
+    );
     expect(() => r.loadSchemaText(`attributetype ( 1.3.6.1.4.1.99999.5 NAME 'broken' SYNTAX`, 'bad')).toThrow(SchemaError);
     const again = readFileSync(path.join(root, 'schema/asterisk.schema'), 'utf8');
     r.loadSchemaText(again, 'asterisk');

@@ -2,11 +2,10 @@
 // level: entries, the children index, subtree order, the attribute indexes and their deltas,
 // atomic batches, meta, reindexing after an index configuration change, persistence and clear.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type EntryRecord, type IndexSpec, type Indexer, type Store } from '../../src/store/index.js';
+import { useTempDir } from '../helpers/tmp.js';
 
 const SPECS: IndexSpec[] = [
   { attr: 'objectclass', eq: true, pres: true, sub: false },
@@ -20,7 +19,11 @@ function lowercaser(specs: IndexSpec[]): Indexer {
     const out = new Map<string, string[]>();
     for (const s of specs) {
       const vals = rec.attrs[s.attr];
-      if (vals) out.set(s.attr, vals.map((v) => v.toLowerCase()));
+      if (vals)
+        out.set(
+          s.attr,
+          vals.map((v) => v.toLowerCase()),
+        );
     }
     return out;
   };
@@ -69,19 +72,17 @@ describe.each([
   ['LevelDB on disk', false],
   ['in-memory level', true],
 ])('store contract: %s', (_name, memory) => {
-  let dir: string;
+  const dir = useTempDir('astldap-store-', 'each');
   let store: Store;
   const open = (specs = SPECS) =>
-    openStore({ path: path.join(dir, 'db'), memory, indexes: specs, indexer: lowercaser(specs), sync: !memory });
+    openStore({ path: path.join(dir(), 'db'), memory, indexes: specs, indexer: lowercaser(specs), sync: !memory });
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'astldap-store-'));
     store = await open();
   });
 
   afterEach(async () => {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('puts and gets entries, singly and many at a time', async () => {
@@ -289,7 +290,7 @@ describe.each([
     expect(await store.getMeta('seq')).toBe('1');
     // A batch that fails (an indexer error) leaves nothing behind.
     const bad = await openStore({
-      path: path.join(dir, 'bad'),
+      path: path.join(dir(), 'bad'),
       memory,
       indexes: SPECS,
       indexer: (r) => {
@@ -299,7 +300,12 @@ describe.each([
     });
     try {
       await expect(
-        bad.write({ entries: [{ ndn: 'cn=ok', new: rec('cn=ok', { cn: ['ok'] }) }, { ndn: 'cn=boom', new: rec('cn=boom', {}) }] }),
+        bad.write({
+          entries: [
+            { ndn: 'cn=ok', new: rec('cn=ok', { cn: ['ok'] }) },
+            { ndn: 'cn=boom', new: rec('cn=boom', {}) },
+          ],
+        }),
       ).rejects.toThrow('boom');
       expect(await bad.get('cn=ok')).toBeUndefined();
       expect(await bad.count()).toBe(0);
@@ -360,35 +366,41 @@ describe.each([
   });
 
   // Only a disk store survives close; the memory variant does not register these tests.
-  if (!memory) it('persists across close and reopen', async () => {
-    await seed(store);
-    await store.write({ entries: [], meta: [{ key: 'k', value: 'v' }] });
-    await store.close();
-    store = await open();
-    expect(await store.count()).toBe(7);
-    expect(await store.get(ALICE)).toMatchObject({ dn: 'uid=alice,ou=People,dc=example,dc=com' });
-    expect(await store.countChildren(PEOPLE)).toBe(3);
-    expect(await store.lookupEquality('uid', 'alice')).toEqual([ALICE]);
-    expect(await store.getMeta('k')).toBe('v');
-  });
+  if (!memory)
+    it('persists across close and reopen', async () => {
+      await seed(store);
+      await store.write({ entries: [], meta: [{ key: 'k', value: 'v' }] });
+      await store.close();
+      store = await open();
+      expect(await store.count()).toBe(7);
+      expect(await store.get(ALICE)).toMatchObject({ dn: 'uid=alice,ou=People,dc=example,dc=com' });
+      expect(await store.countChildren(PEOPLE)).toBe(3);
+      expect(await store.lookupEquality('uid', 'alice')).toEqual([ALICE]);
+      expect(await store.getMeta('k')).toBe('v');
+    });
 
-  if (!memory) it('reindexes on reopen when the index configuration changed', async () => {
-    await seed(store);
-    await store.close();
-    const specs: IndexSpec[] = [...SPECS.filter((s) => s.attr !== 'uid'), { attr: 'uid', eq: true, pres: true, sub: true }, { attr: 'ou', eq: true, pres: false, sub: false }];
-    store = await open(specs);
-    expect(await store.lookupPresent('uid')).toHaveLength(3);
-    expect(await store.lookupSubstrings('uid', { initial: 'car', any: [] })).toEqual([CAROL]);
-    expect(await store.lookupEquality('ou', 'people')).toEqual([PEOPLE]);
-    expect(await store.count()).toBe(7);
-    await store.close();
-    // Dropping an index removes its keys: a later re-add finds nothing stale.
-    store = await open(SPECS);
-    await expect(store.lookupEquality('ou', 'people')).rejects.toThrow();
-    await store.write({ entries: [{ ndn: PEOPLE, old: await store.get(PEOPLE) }] });
-    await store.close();
-    store = await open(specs);
-    expect(await store.lookupEquality('ou', 'people')).toEqual([]);
-    expect(await store.lookupEquality('ou', 'groups')).toEqual([GROUPS]);
-  });
+  if (!memory)
+    it('reindexes on reopen when the index configuration changed', async () => {
+      await seed(store);
+      await store.close();
+      const specs: IndexSpec[] = [
+        ...SPECS.filter((s) => s.attr !== 'uid'),
+        { attr: 'uid', eq: true, pres: true, sub: true },
+        { attr: 'ou', eq: true, pres: false, sub: false },
+      ];
+      store = await open(specs);
+      expect(await store.lookupPresent('uid')).toHaveLength(3);
+      expect(await store.lookupSubstrings('uid', { initial: 'car', any: [] })).toEqual([CAROL]);
+      expect(await store.lookupEquality('ou', 'people')).toEqual([PEOPLE]);
+      expect(await store.count()).toBe(7);
+      await store.close();
+      // Dropping an index removes its keys: a later re-add finds nothing stale.
+      store = await open(SPECS);
+      await expect(store.lookupEquality('ou', 'people')).rejects.toThrow();
+      await store.write({ entries: [{ ndn: PEOPLE, old: await store.get(PEOPLE) }] });
+      await store.close();
+      store = await open(specs);
+      expect(await store.lookupEquality('ou', 'people')).toEqual([]);
+      expect(await store.lookupEquality('ou', 'groups')).toEqual([GROUPS]);
+    });
 });

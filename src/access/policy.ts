@@ -6,19 +6,19 @@
 // memory (loaded at start, refreshed when a group entry is written), so checks are synchronous.
 // Size and time limits per identity also live here.
 
-import { LdapError, ResultCode } from '../errors.js';
-import type { AccessRule, AccessLevel } from '../config/config.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
+import { isBelow, isWithin } from '../ldap/ndn.js';
+import type { Session } from '../ldap/messages.js';
+import type { AccessRule, AccessLevel, Config } from '../config/config.js';
+import type { Logger } from '../config/logger.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 import type { EntryRecord, WriteBatch } from '../store/types.js';
-import type { Directory } from './directory.js';
-import type { Session } from './requests.js';
 
 const LEVELS: Record<AccessLevel, number> = { none: 0, auth: 1, compare: 2, search: 3, read: 4, write: 5 };
 
 type Target = { kind: 'any' } | { kind: 'dn' | 'subtree' | 'children'; ndn: string };
 type Who =
-  | { kind: 'anyone' | 'anonymous' | 'users' | 'self' | 'admins' }
-  | { kind: 'dn' | 'subtree'; ndn: string }
-  | { kind: 'group'; ndn: string };
+  { kind: 'anyone' | 'anonymous' | 'users' | 'self' | 'admins' } | { kind: 'dn' | 'subtree'; ndn: string } | { kind: 'group'; ndn: string };
 
 interface CompiledRule {
   targets: Target[];
@@ -27,13 +27,24 @@ interface CompiledRule {
   by: Array<{ who: Who; level: number }>;
 }
 
+/** What the policy needs of the server it guards (the directory core supplies it). */
+export interface AccessContext {
+  config: Pick<Config, 'access' | 'limits'>;
+  schema(): SchemaRegistry;
+  /** Normalises a DN (throws an LdapError when it is not one). */
+  normalize(dn: string): string;
+  /** The configured administrator or the ldapi EXTERNAL identity. */
+  isAdmin(session: Session): boolean;
+  log: Logger;
+}
+
 export class AccessPolicy {
   private readonly unlimited: Set<string>;
   private readonly rules: CompiledRule[];
   /** Group ndn → normalised member DNs. */
   private readonly groups = new Map<string, Set<string>>();
 
-  constructor(private readonly dir: Directory) {
+  constructor(private readonly dir: AccessContext) {
     this.unlimited = new Set(dir.config.limits.unlimited.map((dn) => dir.normalize(dn)));
     this.rules = dir.config.access.map((r, i) => this.compile(r, i));
   }
@@ -54,13 +65,13 @@ export class AccessPolicy {
           attrs.add('entry');
           continue;
         }
-        const t = this.dir.schema.attributeType(a);
+        const t = this.dir.schema().attributeType(a);
         if (!t) {
           this.dir.log.warn(`${where}: unknown attribute ${a} ignored`);
           continue;
         }
         // A rule on a type covers its subtypes (a rule on name covers cn).
-        for (const s of this.dir.schema.subtypesOf(t)) attrs.add(s.key);
+        for (const s of this.dir.schema().subtypesOf(t)) attrs.add(s.key);
       }
     }
     const by = rule.by.map((b) => {
@@ -83,8 +94,8 @@ export class AccessPolicy {
   }
 
   /** Loads the members of the groups the rules name. */
-  async init(): Promise<void> {
-    for (const g of this.groups.keys()) this.loadGroup(g, await this.dir.store.get(g));
+  async init(get: (ndn: string) => Promise<EntryRecord | undefined>): Promise<void> {
+    for (const g of this.groups.keys()) this.loadGroup(g, await get(g));
   }
 
   /** Keeps group membership current: called with every batch the directory writes. */
@@ -120,7 +131,7 @@ export class AccessPolicy {
       case 'dn':
         return me === who.ndn;
       case 'subtree':
-        return me !== '' && (me === who.ndn || me.endsWith(',' + who.ndn));
+        return me !== '' && isWithin(me, who.ndn);
       case 'group':
         return me !== '' && (this.groups.get(who.ndn)?.has(me) ?? false);
     }
@@ -133,9 +144,9 @@ export class AccessPolicy {
       case 'dn':
         return ndn === t.ndn;
       case 'subtree':
-        return ndn === t.ndn || ndn.endsWith(',' + t.ndn);
+        return isWithin(ndn, t.ndn);
       case 'children':
-        return ndn.endsWith(',' + t.ndn);
+        return isBelow(ndn, t.ndn);
     }
   }
 
@@ -191,7 +202,10 @@ export class AccessPolicy {
     const keys = attrs && attrs.length ? attrs.map((a) => a.split(';')[0]!) : ['entry'];
     for (const k of keys) {
       if (this.level(session, ndn, k) < LEVELS.write) {
-        throw new LdapError(ResultCode.insufficientAccessRights, `no write access to ${k === 'entry' ? 'entry' : `attribute ${k} of`} "${dn}"`);
+        throw new LdapError(
+          ResultCode.insufficientAccessRights,
+          `no write access to ${k === 'entry' ? 'entry' : `attribute ${k} of`} "${dn}"`,
+        );
       }
     }
   }

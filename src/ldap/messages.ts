@@ -1,10 +1,42 @@
 // The LDAP operations as plain data: what the protocol layer decodes requests into and what the
 // directory core answers with. Neither side knows the other's internals; this file is the seam.
+// Control and extended-operation values arrive decoded into typed fields (the protocol layer
+// has one codec per OID), and the core answers with typed response controls.
 
+/** A control as it is on the wire (RFC 4511 §4.1.11), before its codec decodes the value. */
 export interface Control {
   oid: string;
   critical: boolean;
   value?: Buffer;
+}
+
+export interface SortKey {
+  attribute: string;
+  orderingRule?: string;
+  reverse: boolean;
+}
+
+/** The request controls the server implements, decoded (absent = not sent). */
+export interface RequestControls {
+  /** ManageDsaIT (RFC 3296): accepted; there are no referrals to manage. */
+  manageDsaIT?: true;
+  /** Simple Paged Results (RFC 2696). */
+  paged?: { size: number; cookie: Buffer };
+  /** Server-side sorting (RFC 2891); criticality decides what an unusable sort key does. */
+  sort?: { keys: SortKey[]; critical: boolean };
+  /** Assertion (RFC 4528). */
+  assertion?: Filter;
+  /** Pre-read and post-read (RFC 4527): the attributes wanted. */
+  preRead?: string[];
+  postRead?: string[];
+}
+
+/** The response controls the core returns; the protocol layer encodes them. */
+export interface ResponseControls {
+  sort?: { code: number; attribute?: string };
+  paged?: { cookie: Buffer; estimate?: number };
+  preRead?: SearchEntry;
+  postRead?: SearchEntry;
 }
 
 /** RFC 4511 §4.5.1.7 filter, with assertion values as raw octets (escapes already decoded). */
@@ -70,16 +102,18 @@ export interface CompareRequest {
   value: Buffer;
 }
 
-export interface ExtendedRequest {
-  oid: string;
-  value?: Buffer;
-}
+/** Extended operations (RFC 4511 §4.12), decoded by the protocol layer's codec for each OID. */
+export type ExtendedRequest =
+  | { kind: 'whoAmI' }
+  /** Password Modify (RFC 3062): every field optional; empty values count as absent. */
+  | { kind: 'passwordModify'; userIdentity?: string; oldPassword?: Buffer; newPassword?: Buffer }
+  | { kind: 'unknown'; oid: string; value?: Buffer };
 
 export interface LdapResult {
   code: number;
   matchedDN: string;
   message: string;
-  controls?: Control[];
+  controls?: ResponseControls;
 }
 
 export interface BindResponse extends LdapResult {
@@ -88,14 +122,16 @@ export interface BindResponse extends LdapResult {
 
 export interface ExtendedResponse extends LdapResult {
   oid?: string;
-  value?: Buffer;
+  /** Who Am I (RFC 4532): the authorization identity ('' when anonymous). */
+  authzId?: string;
+  /** Password Modify (RFC 3062): the password the server generated. */
+  generatedPassword?: string;
 }
 
 /** One search result entry; string values are sent as UTF-8, Buffers as they are. */
 export interface SearchEntry {
   dn: string;
   attributes: Array<{ type: string; values: Array<string | Buffer> }>;
-  controls?: Control[];
 }
 
 /** The state of one client connection that the core reads (and bind changes). */
@@ -117,7 +153,7 @@ export interface Session {
 export interface OperationContext {
   session: Session;
   messageId: number;
-  controls: Control[];
+  controls: RequestControls;
   /** Aborted by abandon, by connection close, or when the time limit passes. */
   signal: AbortSignal;
   /** When the protocol layer received the request (Date.now()), for time limits and logs. */

@@ -1,16 +1,18 @@
-// Managing an external LDAP server (config url pointing elsewhere) through the ldapjs client:
-// connect to the first URL of the list that answers, optional StartTLS, bind as binddn, read an
-// entry, replace its password attributes. Like Vault, passwords go to the server as given
-// (configure the server to hash them, e.g. slapd's ppolicy_hash_cleartext).
+// The ldapjs client the external target uses: connect to the first URL of the list that
+// answers, optional StartTLS, bind as binddn, read or search entries, replace password
+// attributes in one Modify request.
 
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-interface LdapjsClient {
-  on(event: string, fn: (...args: any[]) => void): void;
+/** An event emitter as far as used here (handlers declare what their event passes). */
+interface Emitter {
+  on(event: string, fn: (...args: never[]) => void): void;
+}
+interface LdapjsClient extends Emitter {
   bind(dn: string, pw: string, cb: (err: Error | null) => void): void;
-  search(base: string, opts: Record<string, unknown>, cb: (err: Error | null, res: any) => void): void;
+  search(base: string, opts: Record<string, unknown>, cb: (err: Error | null, res: Emitter) => void): void;
   modify(dn: string, changes: unknown[], cb: (err: Error | null) => void): void;
   starttls(opts: Record<string, unknown>, controls: unknown[], cb: (err: Error | null) => void): void;
   unbind(cb?: (err?: Error) => void): void;
@@ -47,7 +49,10 @@ export class ExternalLdap {
 
   /** Connects to the first URL that works and binds; throws the last error otherwise. */
   static async connect(s: ExternalSettings): Promise<ExternalLdap> {
-    const urls = s.url.split(',').map((u) => u.trim()).filter(Boolean);
+    const urls = s.url
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
     let last: Error = new Error('no url');
     for (const url of urls) {
       const tlsOptions: Record<string, unknown> = { rejectUnauthorized: !s.insecure_tls };

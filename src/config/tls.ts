@@ -9,9 +9,19 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
-import type { Config } from './config/config.js';
-import type { Logger } from './config/logger.js';
-import type { TlsProvider } from './protocol/connection.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Lazily supplies the server's TLS context (a development certificate may be generated first). */
+export interface TlsProvider {
+  context(): Promise<tls.SecureContext>;
+  /** The same material as options, for tls.createServer (ldaps://). */
+  options(): Promise<tls.SecureContextOptions>;
+  /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
+  requestCert: boolean;
+  /** True when a client certificate chains to the configured CA (after context() resolved). */
+  verifyPeer(cert: X509Certificate): boolean;
+}
 
 export interface TlsMaterial {
   cert: string;

@@ -1,5 +1,6 @@
 // LDAP result codes (RFC 4511 §4.1.9 and extensions) and the one error class every layer throws.
 // A layer that fails an operation throws LdapError; the protocol layer turns it into an LDAPResult.
+// Part of src/ldap, the vocabulary every layer shares: it imports nothing of the project.
 
 export const ResultCode = {
   success: 0,
@@ -65,4 +66,9 @@ export class LdapError extends Error {
 
 export function isLdapError(err: unknown): err is LdapError {
   return err instanceof LdapError;
+}
+
+/** The plain success result (the one helper every operation uses). */
+export function success(message = ''): { code: number; matchedDN: string; message: string } {
+  return { code: ResultCode.success, matchedDN: '', message };
 }

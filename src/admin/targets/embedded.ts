@@ -1,0 +1,128 @@
+// The embedded directory as a password target: reads through the store, searches as the
+// administrator, and stores a rotation through the directory's one write path: the entry's
+// change (RDN, structural class and full schema checks, access check, modification stamps) and
+// the engine's record in ONE transaction, so either both change or neither does.
+
+import { verifyPassword } from '../../access/passwords.js';
+import type { Directory } from '../../directory/directory.js';
+import { search } from '../../directory/search.js';
+import { storedEntries } from '../../directory/search/collect.js';
+import { copyAttributes, type WriteTransaction } from '../../directory/write.js';
+import type { SearchRequest, Session } from '../../ldap/messages.js';
+import { LdapError } from '../../ldap/result.js';
+import type { EntryRecord } from '../../store/types.js';
+import type { EngineConfig } from '../config.js';
+import type { Changes } from '../credentials.js';
+import { failed, invalid, messageOf } from '../errors.js';
+import type { PasswordTarget, Rotation, TargetEntry } from './target.js';
+
+export class EmbeddedTarget implements PasswordTarget {
+  readonly where = '';
+
+  constructor(
+    private readonly dir: Directory,
+    private readonly cfg: EngineConfig,
+  ) {}
+
+  checkConfig(): void {
+    const c = this.cfg;
+    const schema = this.dir.schema;
+    if (c.schema === 'ad' && !schema.attributeType('unicodePwd')) {
+      throw invalid('schema "ad" writes unicodePwd, which the loaded schema does not define (this directory is not Active Directory)');
+    }
+    if (c.schema === 'racf' && (!schema.attributeType('racfPassword') || !schema.attributeType('racfAttributes'))) {
+      throw invalid('schema "racf" writes racfPassword and racfAttributes, which the loaded schema does not define');
+    }
+    this.checkDn(c.binddn, 'binddn');
+    if (c.userdn) this.checkDn(c.userdn, 'userdn');
+  }
+
+  checkDn(dn: string, field: string): void {
+    try {
+      this.dir.normalize(dn);
+    } catch {
+      throw invalid(`${field} is not a valid DN: ${dn}`);
+    }
+  }
+
+  /** The module's bind: the server administrator (admin.dn/password) or an entry's userPassword. */
+  async verifyBind(): Promise<void> {
+    const ndn = this.dir.normalize(this.cfg.binddn);
+    const given = Buffer.from(this.cfg.bindpass, 'utf8');
+    if (ndn === this.dir.adminNdn) {
+      if (!(await verifyPassword(this.dir.config.admin.password, given))) throw new Error('invalid credentials for binddn');
+      return;
+    }
+    const rec = await this.dir.store.get(ndn);
+    if (!rec) throw new Error(`binddn ${this.cfg.binddn} does not exist`);
+    for (const v of rec.attrs['userpassword'] ?? []) if (await verifyPassword(v, given)) return;
+    throw new Error('invalid credentials for binddn');
+  }
+
+  async read(dn: string): Promise<TargetEntry | undefined> {
+    const rec = await this.dir.store.get(this.dir.normalize(dn));
+    return rec ? { dn: rec.dn, attrs: rec.attrs } : undefined;
+  }
+
+  async findUsers(username: string): Promise<string[]> {
+    const req: SearchRequest = {
+      base: this.cfg.userdn,
+      scope: 'sub',
+      derefAliases: 0,
+      sizeLimit: 0,
+      timeLimit: 0,
+      typesOnly: false,
+      filter: { type: 'equality', attribute: this.cfg.userattr || 'cn', value: Buffer.from(username, 'utf8') },
+      attributes: ['1.1'],
+    };
+    const found: string[] = [];
+    const ctx = this.dir.internalContext(this.dir.config.admin.dn, 'admin-api');
+    await search(this.dir, ctx, req, this.dir.normalize(req.base), (e) => void found.push(e.dn), storedEntries);
+    return found;
+  }
+
+  /**
+   * The new password is made (and hashed) from the entry as it is before the write lock; the
+   * change is then applied to the entry as the transaction reads it. A change the write path
+   * refuses (schema, access) is a failed rotation with the write path's message.
+   */
+  async rotate(r: Rotation): Promise<void> {
+    const { binddn } = this.cfg;
+    const ndn = this.dir.normalize(r.dn);
+    if (r.account === 'root' && ndn === this.dir.adminNdn) {
+      throw invalid(
+        `binddn ${binddn} is the server administrator (admin.dn); its password is set in config.yaml or ASTLDAP_ADMIN_PASSWORD and has no entry to rotate. Use a directory account as binddn to rotate it here`,
+      );
+    }
+    await this.verifyBind().catch((err: unknown) => {
+      throw failed(`cannot bind as ${binddn}: ${messageOf(err)}`);
+    });
+    const missing = r.account === 'root' ? `binddn ${r.dn} does not exist` : `entry ${r.dn} does not exist (it was deleted or renamed)`;
+    const before = await this.dir.store.get(ndn);
+    if (!before) throw failed(missing);
+    const changes = await r.changes({ dn: before.dn, attrs: before.attrs }, false);
+    // A role's account is written with the bind account's rights; the bind account changes its own.
+    const as = r.account === 'role' ? this.dir.internalContext(binddn, 'admin-api').session : undefined;
+    await this.dir.writer.transaction(async (tx) => {
+      const old = await tx.get(ndn);
+      if (!old) throw failed(missing);
+      this.update(tx, ndn, old, changes, as);
+      await r.record(tx);
+    });
+  }
+
+  /** Stages the entry with the changes applied (null removes an attribute). */
+  private update(tx: WriteTransaction, ndn: string, old: EntryRecord, changes: Changes, as: Session | undefined): void {
+    const attrs = copyAttributes(old.attrs);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete attrs[k];
+      else attrs[k] = v;
+    }
+    try {
+      tx.update(this.cfg.binddn, ndn, old, attrs, { as });
+    } catch (err) {
+      if (err instanceof LdapError) throw failed(err.message || `LDAP error ${err.code}`);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// An external LDAP server as a password target: one bound ldapjs connection per operation
+// (ldap-client.ts). Passwords go to the server as given, like Vault (configure the server to
+// hash them, e.g. slapd's ppolicy_hash_cleartext).
+
+import type { Writer } from '../../directory/write.js';
+import type { EngineConfig } from '../config.js';
+import { failed } from '../errors.js';
+import { ExternalLdap } from './ldap-client.js';
+import type { PasswordTarget, Rotation, TargetEntry } from './target.js';
+
+/** RFC 4515 escaping of a filter value. */
+const escapeFilter = (v: string) => v.replace(/[\\*()\0]/g, (ch) => '\\' + ch.charCodeAt(0).toString(16).padStart(2, '0'));
+
+export class ExternalTarget implements PasswordTarget {
+  readonly where: string;
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly cfg: EngineConfig,
+  ) {
+    this.where = ` on ${cfg.url}`;
+  }
+
+  /** The server judges DNs and attributes itself. */
+  checkConfig(): void {}
+
+  checkDn(): void {}
+
+  async verifyBind(): Promise<void> {
+    await this.connected(async () => undefined);
+  }
+
+  read(dn: string): Promise<TargetEntry | undefined> {
+    return this.connected((x) => x.read(dn));
+  }
+
+  async findUsers(username: string): Promise<string[]> {
+    const { userdn, userattr } = this.cfg;
+    const hits = await this.connected((x) => x.search(userdn, 'sub', `(${userattr || 'cn'}=${escapeFilter(username)})`, ['1.1']));
+    return hits.map((h) => h.dn);
+  }
+
+  /**
+   * Modifies the entry there first, then stores the record here. Not one transaction (two
+   * systems): if storing failed after the modify, the error is recorded and the next rotation
+   * sets a fresh password anyway.
+   */
+  async rotate(r: Rotation): Promise<void> {
+    await this.connected(async (x) => {
+      const entry = await x.read(r.dn);
+      if (!entry) {
+        throw failed(
+          r.account === 'root'
+            ? `binddn ${r.dn} is not readable${this.where}`
+            : `entry ${r.dn} does not exist${this.where} (it was deleted or renamed)`,
+        );
+      }
+      await x.modify(r.dn, await r.changes(entry, true));
+    });
+    await this.writer.transaction((tx) => r.record(tx));
+  }
+
+  /** Runs fn over a bound connection, closing it afterwards. */
+  private async connected<T>(fn: (x: ExternalLdap) => Promise<T>): Promise<T> {
+    const x = await ExternalLdap.connect(this.cfg);
+    try {
+      return await fn(x);
+    } finally {
+      x.close();
+    }
+  }
+}

@@ -1,0 +1,18 @@
+// The assertion control (RFC 4528) on the core's side: the operation fails with assertionFailed
+// unless the request's filter holds for the target entry, as the session may see it.
+
+import type { OperationContext } from '../ldap/messages.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
+import type { Directory } from './directory.js';
+import { compileFilter, TRUE, type FilterTarget } from './filter.js';
+
+export function checkAssertion(dir: Directory, ctx: OperationContext, target: FilterTarget): void {
+  const filter = ctx.controls.assertion;
+  if (!filter) return;
+  let t = target;
+  if (!dir.isAdmin(ctx.session) && dir.inNamingContext(target.ndn)) {
+    const view = dir.access.searchable(ctx.session, target.ndn, target.rec);
+    if (view !== target.rec) t = { ...target, rec: view };
+  }
+  if (compileFilter(dir.schema, filter).match(t) !== TRUE) throw new LdapError(ResultCode.assertionFailed, '');
+}

@@ -1,0 +1,82 @@
+// What a search returns of an entry: the attribute selection of a request ('*', '+', '@class',
+// names with subtypes, '1.1') and the entry as sent, with the attributes the session may read
+// and the virtual operational attributes computed when asked for.
+
+import type { SearchEntry, Session } from '../ldap/messages.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import { baseKey, displayName, encodeValue, isValidDescription, parseDescription } from './attributes.js';
+import { SUBSCHEMA_DN, type Directory } from './directory.js';
+import type { FilterTarget } from './filter.js';
+
+/** Attributes computed at read time (never stored). */
+const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates'].map((k) => k.toLowerCase());
+
+export interface Selection {
+  allUser: boolean;
+  allOp: boolean;
+  /** Requested type keys, including all subtypes. */
+  keys: Set<string>;
+  /** Requested keys with options (exact). */
+  optionKeys: Set<string>;
+  none: boolean;
+}
+
+export function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
+  const sel: Selection = { allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
+  let onlyNoAttrs = attrs.length > 0;
+  for (const a of attrs) {
+    if (a === '1.1') continue;
+    onlyNoAttrs = false;
+    if (a === '*') sel.allUser = true;
+    else if (a === '+') sel.allOp = true;
+    else if (a.startsWith('@')) {
+      const oc = schema.objectClass(a.slice(1));
+      if (oc) for (const t of [...oc.allMust, ...oc.allMay]) sel.keys.add(t.key);
+    } else if (isValidDescription(a)) {
+      const d = parseDescription(schema, a);
+      if (!d.type) continue;
+      if (d.options.length && d.key) sel.optionKeys.add(d.key);
+      else for (const t of schema.subtypesOf(d.type)) sel.keys.add(t.key);
+    }
+  }
+  sel.none = onlyNoAttrs;
+  return sel;
+}
+
+function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean {
+  if (sel.none) return false;
+  const base = baseKey(key);
+  if (sel.keys.has(base) || sel.optionKeys.has(key)) return true;
+  const t = schema.attributeType(base);
+  const operational = t ? t.operational : false;
+  return operational ? sel.allOp : sel.allUser;
+}
+
+export async function formatEntry(
+  dir: Directory,
+  session: Session,
+  t: FilterTarget,
+  sel: Selection,
+  typesOnly: boolean,
+): Promise<SearchEntry> {
+  const schema = dir.schema;
+  const attributes: SearchEntry['attributes'] = [];
+  for (const key in t.rec.attrs) {
+    if (!selected(schema, sel, key)) continue;
+    if (dir.inNamingContext(t.ndn) && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
+    const type = schema.attributeType(baseKey(key));
+    const vals = t.rec.attrs[key]!;
+    attributes.push({ type: displayName(schema, key), values: typesOnly ? [] : vals.map((v) => encodeValue(type, v)) });
+  }
+  // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
+  if (!sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k))) && t.ndn !== '' && !t.rec.attrs['subschemasubentry']) {
+    const want = (k: string) => sel.allOp || sel.keys.has(k);
+    const put = (k: string, v: string) => attributes.push({ type: displayName(schema, k), values: typesOnly ? [] : [v] });
+    if (want('entrydn')) put('entrydn', t.dn);
+    if (want('subschemasubentry')) put('subschemasubentry', SUBSCHEMA_DN);
+    if (want('hassubordinates')) put('hassubordinates', (await dir.store.hasChildren(t.ndn)) ? 'TRUE' : 'FALSE');
+    // Not part of '+' (slapd has no such attribute): only when asked for by name.
+    if (sel.keys.has('numsubordinates')) put('numsubordinates', String(await dir.store.countChildren(t.ndn)));
+  }
+  return { dn: t.dn, attributes };
+}

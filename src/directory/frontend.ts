@@ -1,0 +1,133 @@
+// The frontend: what the protocol layer calls (RequestHandler). It routes each request once, by
+// its target DN, to the special entries (root DSE, cn=Subschema, cn=config) or to the naming
+// context's operations (one file each), as slapd routes with select_backend.
+
+import type {
+  AddRequest,
+  BindRequest,
+  BindResponse,
+  CompareRequest,
+  DeleteRequest,
+  ExtendedRequest,
+  ExtendedResponse,
+  LdapResult,
+  ModifyDNRequest,
+  ModifyRequest,
+  OperationContext,
+  RequestHandler,
+  SearchRequest,
+  SendEntry,
+  Session,
+} from '../ldap/messages.js';
+import { LdapError, ResultCode, success } from '../ldap/result.js';
+import { add, addRootDse } from './add.js';
+import { bind } from './bind.js';
+import { ConfigTree, isConfigDn } from './cn-config.js';
+import { compare } from './compare.js';
+import { del } from './delete.js';
+import type { Directory } from './directory.js';
+import { modify } from './modify.js';
+import { modifyDN } from './modrdn.js';
+import { passwordModify } from './password-modify.js';
+import { rootDseSource } from './root-dse.js';
+import { storedEntries, type SearchSource } from './search/collect.js';
+import { search } from './search.js';
+import { subschemaSource } from './subschema.js';
+
+type Route = 'rootDse' | 'subschema' | 'config' | 'entries';
+
+export class Frontend implements RequestHandler {
+  readonly configTree: ConfigTree;
+
+  constructor(readonly dir: Directory) {
+    this.configTree = new ConfigTree(dir);
+  }
+
+  private route(ndn: string): Route {
+    if (ndn === '') return 'rootDse';
+    if (ndn === this.dir.subschemaNdn) return 'subschema';
+    if (isConfigDn(ndn)) return 'config';
+    return 'entries';
+  }
+
+  private searchSource(route: Route): SearchSource {
+    switch (route) {
+      case 'rootDse':
+        return rootDseSource;
+      case 'subschema':
+        return subschemaSource;
+      case 'config':
+        return this.configTree.source;
+      case 'entries':
+        return storedEntries;
+    }
+  }
+
+  bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
+    return bind(this.dir, ctx, req);
+  }
+
+  search(ctx: OperationContext, req: SearchRequest, send: SendEntry): Promise<LdapResult> {
+    const baseNdn = this.dir.normalize(req.base);
+    return search(this.dir, ctx, req, baseNdn, send, this.searchSource(this.route(baseNdn)));
+  }
+
+  async add(ctx: OperationContext, req: AddRequest): Promise<LdapResult> {
+    if (this.dir.parse(req.dn).length === 0) addRootDse();
+    const ndn = this.dir.normalize(req.dn);
+    if (this.route(ndn) === 'config') return this.configTree.add(ctx, req, ndn);
+    return add(this.dir, ctx, req, ndn);
+  }
+
+  async modify(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult> {
+    const ndn = this.dir.normalize(req.dn);
+    switch (this.route(ndn)) {
+      case 'config':
+        return this.configTree.modify(ctx, req, ndn);
+      case 'subschema':
+        return this.configTree.modifySubschema(ctx, req);
+      default:
+        return modify(this.dir, ctx, req, ndn);
+    }
+  }
+
+  async delete(ctx: OperationContext, req: DeleteRequest): Promise<LdapResult> {
+    const ndn = this.dir.normalize(req.dn);
+    const route = this.route(ndn);
+    if (route === 'config' || route === 'subschema') {
+      this.configTree.requireAccess(ctx.session, true);
+      throw new LdapError(ResultCode.unwillingToPerform, 'schema entries cannot be deleted; delete their definitions with modify');
+    }
+    return del(this.dir, ctx, req, ndn);
+  }
+
+  async modifyDN(ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult> {
+    const ndn = this.dir.normalize(req.dn);
+    const route = this.route(ndn);
+    if (route === 'config' || route === 'subschema') {
+      this.configTree.requireAccess(ctx.session, true);
+      throw new LdapError(ResultCode.unwillingToPerform, 'cn=config entries cannot be renamed');
+    }
+    return modifyDN(this.dir, ctx, req, ndn);
+  }
+
+  async compare(ctx: OperationContext, req: CompareRequest): Promise<LdapResult> {
+    return compare(this.dir, ctx, req, this.dir.normalize(req.dn));
+  }
+
+  async extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse> {
+    switch (req.kind) {
+      case 'whoAmI':
+        return { ...success(), authzId: ctx.session.bindDn ? `dn:${ctx.session.bindDn}` : '' };
+      case 'passwordModify':
+        return passwordModify(this.dir, ctx, req);
+      case 'unknown':
+        throw new LdapError(ResultCode.protocolError, `${req.oid} not supported`);
+    }
+  }
+
+  /** The connection ended: free what the session held (paged-results cursors). */
+  disconnect(session: Session): void {
+    this.dir.cursors.release(session.id);
+  }
+}

@@ -1,0 +1,37 @@
+// The root DSE (RFC 4512 §5.1): what this server is and supports, read with a base search on
+// the empty DN. It lives outside the store.
+
+import { SUPPORTED_CONTROLS, SUPPORTED_EXTENSIONS, SUPPORTED_FEATURES } from '../ldap/oids.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
+import type { EntryRecord } from '../store/types.js';
+import { checkAssertion } from './assertion.js';
+import { CONFIG_DN } from './cn-config.js';
+import { SUBSCHEMA_DN, VENDOR_NAME, VENDOR_VERSION, type Directory } from './directory.js';
+import type { SearchSource } from './search/collect.js';
+
+export function rootDse(dir: Directory): EntryRecord {
+  return {
+    dn: '',
+    attrs: {
+      objectclass: ['top', 'extensibleObject'],
+      namingcontexts: [dir.config.suffix],
+      subschemasubentry: [SUBSCHEMA_DN],
+      supportedldapversion: ['3'],
+      supportedcontrol: [...SUPPORTED_CONTROLS],
+      supportedextension: [...SUPPORTED_EXTENSIONS],
+      supportedfeatures: [...SUPPORTED_FEATURES],
+      supportedsaslmechanisms: ['EXTERNAL'],
+      configcontext: [CONFIG_DN],
+      vendorname: [VENDOR_NAME],
+      vendorversion: [VENDOR_VERSION],
+    },
+  };
+}
+
+/** Only a base search finds the root DSE; it has no subordinates to search. */
+export const rootDseSource: SearchSource = async (dir, ctx, plan, results) => {
+  const dse = { dn: '', ndn: '', rec: rootDse(dir) };
+  checkAssertion(dir, ctx, dse);
+  if (plan.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, '');
+  await results.emit(dse);
+};

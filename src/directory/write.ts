@@ -1,0 +1,219 @@
+// The one write path. Every change to stored entries (add, modify, modrdn, delete, Password
+// Modify, LDIF import, credential rotation, schema changes) runs as a WriteTransaction: alone,
+// under the server's write lock, in arrival order; it reads what it needs, changes copies,
+// checks them against the schema (RDN values, structural class, the whole entry), stamps their
+// operational attributes, checks write access when asked to, and commits everything it staged
+// (entries and meta records) in one atomic store batch.
+
+import { randomUUID } from 'node:crypto';
+import type { AccessPolicy } from '../access/policy.js';
+import type { Session } from '../ldap/messages.js';
+import { parentNdn } from '../ldap/ndn.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
+import { parseDn, type Rdn } from '../schema/dn.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import type { EntryRecord, EntryWrite, MetaWrite, Store, WriteBatch } from '../store/types.js';
+import { generalizedTime, type ChangeClock } from './clock.js';
+import { valueKey } from './entry-build.js';
+
+export type Attributes = Record<string, string[]>;
+
+/** What the write path needs of the server it writes for (the Directory supplies it). */
+export interface WriterContext {
+  readonly store: Store;
+  readonly schema: SchemaRegistry;
+  readonly access: AccessPolicy;
+  readonly clock: ChangeClock;
+  readonly suffixNdn: string;
+  inNamingContext(ndn: string): boolean;
+  matchedDn(ndn: string): Promise<string>;
+}
+
+/** A copy of an entry's attributes that may be changed freely. */
+export function copyAttributes(attrs: Attributes): Attributes {
+  const out: Attributes = {};
+  for (const k in attrs) out[k] = [...attrs[k]!];
+  return out;
+}
+
+export class Writer {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly listeners: Array<(batch: WriteBatch) => void> = [];
+
+  constructor(private readonly ctx: WriterContext) {}
+
+  /** Called after every committed batch (group membership, caches, change logs). */
+  onCommit(listener: (batch: WriteBatch) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Runs fn alone, after every transaction that arrived before it, and commits what it staged
+   * in one batch when it returns (unless it committed already). A throw stages nothing.
+   */
+  transaction<T>(fn: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      const tx = new WriteTransaction(this.ctx, (batch) => this.commit(batch));
+      const out = await fn(tx);
+      await tx.commit();
+      return out;
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async commit(batch: WriteBatch): Promise<void> {
+    await this.ctx.store.write(batch);
+    for (const l of this.listeners) l(batch);
+  }
+}
+
+export class WriteTransaction {
+  private entries: EntryWrite[] = [];
+  private meta: MetaWrite[] = [];
+  private after: Array<() => void> = [];
+  /** Entries this transaction created or removed, as later reads in it must see them. */
+  private readonly staged = new Map<string, EntryRecord | null>();
+
+  constructor(
+    private readonly ctx: WriterContext,
+    private readonly flush: (batch: WriteBatch) => Promise<void>,
+  ) {}
+
+  /** The entry as this transaction sees it (its own staged changes included). */
+  async get(ndn: string): Promise<EntryRecord | undefined> {
+    const s = this.staged.get(ndn);
+    if (s !== undefined) return s ?? undefined;
+    return this.ctx.store.get(ndn);
+  }
+
+  /** The entry, or noSuchObject with the deepest existing ancestor as matchedDN. */
+  async require(ndn: string): Promise<EntryRecord> {
+    const rec = await this.get(ndn);
+    if (rec) return rec;
+    throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+  }
+
+  /**
+   * A new entry: the schema check first (as slapd answers), then the DN must be new, inside the
+   * naming context and below an existing parent. Stamps the creation attributes; returns the record.
+   */
+  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes): Promise<EntryRecord> {
+    const check = this.ctx.schema.checkEntry(attrs);
+    if (await this.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
+    if (ndn !== this.ctx.suffixNdn) {
+      if (!this.ctx.inNamingContext(ndn)) throw new LdapError(ResultCode.unwillingToPerform, 'no global superior knowledge');
+      if (!(await this.get(parentNdn(ndn)))) throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+    }
+    const now = new Date();
+    const t = generalizedTime(now);
+    attrs['structuralobjectclass'] = [check.structural.name];
+    attrs['entryuuid'] = [randomUUID()];
+    attrs['creatorsname'] = [actorDn];
+    attrs['createtimestamp'] = [t];
+    attrs['entrycsn'] = [this.ctx.clock.csn(now)];
+    attrs['modifiersname'] = [actorDn];
+    attrs['modifytimestamp'] = [t];
+    const rec = { dn, attrs };
+    this.stage({ ndn, new: rec });
+    return rec;
+  }
+
+  /**
+   * A changed entry (attrs: a changed copy of old's): the RDN's values must stay, the structural
+   * class must not change, the whole entry must pass the schema; then the modification stamps.
+   * With `as`, the session needs write access to every attribute that changed. With `rename`,
+   * the entry moves to a new DN (its RDN values are checked against the new RDN).
+   */
+  update(
+    actorDn: string,
+    ndn: string,
+    old: EntryRecord,
+    attrs: Attributes,
+    opts: { as?: Session; rename?: { ndn: string; dn: string } } = {},
+  ): EntryRecord {
+    const schema = this.ctx.schema;
+    if (opts.as) {
+      const changed = changedKeys(old.attrs, attrs);
+      if (changed.length) this.ctx.access.requireWrite(opts.as, old.dn, changed);
+    }
+    const dn = opts.rename?.dn ?? old.dn;
+    const rdn: Rdn = parseDn(dn)[0] ?? [];
+    for (const ava of rdn) {
+      const type = schema.attributeType(ava.type);
+      if (!type) continue;
+      const want = valueKey(type, ava.value);
+      if (!(attrs[type.key] ?? []).some((v) => valueKey(type, v) === want)) {
+        throw new LdapError(ResultCode.notAllowedOnRDN, `value of naming attribute '${type.name}' is not present in entry`);
+      }
+    }
+    // A changed structural class is refused before anything else is checked, as slapd does.
+    const prevStructural = old.attrs['structuralobjectclass']?.[0];
+    const nextStructural = schema.structuralClass(attrs['objectclass'] ?? []);
+    if (prevStructural && nextStructural && schema.objectClass(prevStructural)?.key !== nextStructural.key) {
+      throw new LdapError(
+        ResultCode.objectClassModsProhibited,
+        `structural object class modification from '${prevStructural}' to '${nextStructural.name}' not allowed`,
+      );
+    }
+    schema.checkEntry(attrs);
+    const now = new Date();
+    attrs['entrycsn'] = [this.ctx.clock.csn(now)];
+    attrs['modifiersname'] = [actorDn];
+    attrs['modifytimestamp'] = [generalizedTime(now)];
+    const rec = { dn, attrs };
+    const newNdn = opts.rename?.ndn ?? ndn;
+    if (newNdn === ndn) this.stage({ ndn, old, new: rec });
+    else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
+    return rec;
+  }
+
+  /** Moves an entry unchanged (a descendant of a renamed entry keeps its attributes and stamps). */
+  move(ndn: string, old: EntryRecord, newNdn: string, newDn: string): void {
+    this.stage({ ndn, old }, { ndn: newNdn, new: { dn: newDn, attrs: old.attrs } });
+  }
+
+  remove(ndn: string, old: EntryRecord): void {
+    this.stage({ ndn, old });
+  }
+
+  /** A meta record written in the same batch (null deletes it). */
+  setMeta(key: string, value: string | null): void {
+    this.meta.push({ key, value });
+  }
+
+  /** Runs after this transaction's batch is durable (to apply what it made true, e.g. a schema). */
+  afterCommit(fn: () => void): void {
+    this.after.push(fn);
+  }
+
+  /** Writes what was staged so far in one batch; later stages form a further batch. */
+  async commit(): Promise<void> {
+    if (this.entries.length || this.meta.length) {
+      const batch: WriteBatch = this.meta.length ? { entries: this.entries, meta: this.meta } : { entries: this.entries };
+      this.entries = [];
+      this.meta = [];
+      await this.flush(batch);
+    }
+    const after = this.after;
+    this.after = [];
+    for (const fn of after) fn();
+  }
+
+  private stage(...writes: EntryWrite[]): void {
+    for (const w of writes) {
+      this.entries.push(w);
+      this.staged.set(w.ndn, w.new ?? null);
+    }
+  }
+}
+
+/** User attribute keys whose values differ between two versions of an entry. */
+function changedKeys(before: Attributes, after: Attributes): string[] {
+  const out: string[] = [];
+  const same = (a: string[] | undefined, b: string[] | undefined) =>
+    a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) if (!same(before[k], after[k])) out.push(k);
+  return out;
+}

@@ -1,0 +1,37 @@
+// The object identifiers of the controls, extended operations and features this server
+// implements, shared by the protocol layer (which has a codec for each) and the directory core
+// (which advertises them in the root DSE).
+
+export const OID = {
+  manageDsaIT: '2.16.840.1.113730.3.4.2', // RFC 3296: accepted; there are no referrals to manage
+  pagedResults: '1.2.840.113556.1.4.319', // RFC 2696
+  sortRequest: '1.2.840.113556.1.4.473', // RFC 2891
+  sortResponse: '1.2.840.113556.1.4.474', // RFC 2891
+  assertion: '1.3.6.1.1.12', // RFC 4528
+  preRead: '1.3.6.1.1.13.1', // RFC 4527
+  postRead: '1.3.6.1.1.13.2', // RFC 4527
+  whoAmI: '1.3.6.1.4.1.4203.1.11.3', // RFC 4532
+  passwordModify: '1.3.6.1.4.1.4203.1.11.1', // RFC 3062
+  startTls: '1.3.6.1.4.1.1466.20037', // RFC 4511 §4.14
+  noticeOfDisconnection: '1.3.6.1.4.1.1466.20036', // RFC 4511 §4.4.1
+} as const;
+
+/** Request controls the server implements (other critical controls are refused). */
+export const SUPPORTED_CONTROLS: readonly string[] = [
+  OID.manageDsaIT,
+  OID.pagedResults,
+  OID.sortRequest,
+  OID.assertion,
+  OID.preRead,
+  OID.postRead,
+];
+
+export const SUPPORTED_EXTENSIONS: readonly string[] = [OID.passwordModify, OID.whoAmI];
+
+export const SUPPORTED_FEATURES: readonly string[] = [
+  '1.3.6.1.1.14', // Modify-Increment (RFC 4525)
+  '1.3.6.1.4.1.4203.1.5.1', // all operational attributes: '+' (RFC 3673)
+  '1.3.6.1.4.1.4203.1.5.2', // objectClass attribute lists: '@class' (RFC 4529)
+  '1.3.6.1.4.1.4203.1.5.3', // absolute true and false filters (RFC 4526)
+  '1.3.6.1.4.1.4203.1.5.4', // language tag options (RFC 3866)
+];
