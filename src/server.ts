@@ -122,7 +122,12 @@ export class AstldapServer {
         handler: frontend,
         maxPduSize: config.limits.maxPduSize,
         idleTimeout: config.limits.idleTimeout * 1000,
+        anonymousIdleTimeout: config.limits.anonymousIdleTimeout * 1000,
+        pduTimeout: config.limits.pduTimeout * 1000,
+        writeTimeout: config.limits.writeTimeout * 1000,
         maxConnections: config.limits.maxConnections,
+        maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
+        reservedConnections: config.limits.reservedConnections,
         logger: log,
         tls: tlsProvider(config, log),
       });

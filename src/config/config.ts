@@ -44,9 +44,24 @@ export interface Config {
     timeLimit: number;
     /** Largest accepted request PDU in bytes. */
     maxPduSize: number;
-    /** Seconds of inactivity before an idle connection is closed; 0 = never. */
+    /** Seconds of inactivity before an idle bound connection is closed; 0 = never (slapd's idletimeout). */
     idleTimeout: number;
+    /** Seconds an unauthenticated (never or no longer bound) connection may sit idle; 0 = never. */
+    anonymousIdleTimeout: number;
+    /** Seconds a started PDU may take to arrive completely (a half-sent request); 0 = forever. */
+    pduTimeout: number;
+    /** Seconds a response may wait for a client that does not read before the connection is dropped; 0 = forever. */
+    writeTimeout: number;
+    /** Most simultaneous connections over all URLs; 0 = unlimited. */
     maxConnections: number;
+    /** Most simultaneous connections from one IP address (loopback included, not ldapi); 0 = unlimited. */
+    maxConnectionsPerAddress: number;
+    /** Of maxConnections, how many unauthenticated TCP/TLS connections may never take (kept for ldapi and bound sessions). */
+    reservedConnections: number;
+    /** Ceilings on a search filter for ordinary identities (the Asterisk service and unlimited DNs included). */
+    filter: FilterLimits;
+    /** Ceilings on a search filter for administrators: high, but finite. */
+    adminFilter: FilterLimits;
     /** DNs with no size or time limit besides the administrator (e.g. the Asterisk service). */
     unlimited: string[];
   };
@@ -55,11 +70,37 @@ export interface Config {
    * of defaultAccess() for the configured suffix apply.
    */
   access: AccessRule[];
+  /** Delays after failed simple binds (see src/directory/bind-throttle.ts). */
+  bindThrottle: BindThrottleConfig;
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
   log: { level: LogLevel };
   /** The Vault-compatible HTTP admin API (OpenLDAP secrets engine; see src/admin/). */
   adminApi: AdminApiConfig;
+}
+
+/** The largest search filter an identity may send: items (AND/OR/NOT count), nesting, assertion bytes. */
+export interface FilterLimits {
+  terms: number;
+  depth: number;
+  bytes: number;
+}
+
+export interface BindThrottleConfig {
+  /** Failures for a DN from one address (or from one remote address) before delays start. */
+  freeAttempts: number;
+  /** The first delay; each further failure doubles it, up to maxDelayMs. */
+  delayMs: number;
+  maxDelayMs: number;
+  /**
+   * The most that failures from other addresses may delay a bind for the same DN: an attacker
+   * hammering the administrator's DN slows itself fully but everyone else by at most this.
+   */
+  sharedMaxDelayMs: number;
+  /** Seconds after the last failure when a counter is forgotten. */
+  forgetSeconds: number;
+  /** Most counters kept; least recently used ones are evicted first, repeat offenders last. */
+  tableSize: number;
 }
 
 export interface AdminApiConfig {
@@ -189,9 +230,17 @@ export function defaultConfig(): Config {
       timeLimit: 3600,
       maxPduSize: 4 * 1024 * 1024,
       idleTimeout: 0,
+      anonymousIdleTimeout: 120,
+      pduTimeout: 30,
+      writeTimeout: 60,
       maxConnections: 4096,
+      maxConnectionsPerAddress: 512,
+      reservedConnections: 256,
+      filter: { terms: 512, depth: 16, bytes: 64 * 1024 },
+      adminFilter: { terms: 50_000, depth: 64, bytes: 4 * 1024 * 1024 },
       unlimited: [],
     },
+    bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
     log: { level: 'info' },
@@ -338,9 +387,23 @@ function validate(cfg: Config): void {
       fail(`store.indexes.${attr}: use a list of eq, pres, sub`);
     }
   }
-  for (const k of ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'maxConnections'] as const) {
-    if (!Number.isInteger(cfg.limits[k]) || cfg.limits[k] < 0) fail(`limits.${k} must be a whole number >= 0`);
+  const whole = (v: unknown, name: string, min = 0) => {
+    if (!Number.isInteger(v) || (v as number) < min) fail(`${name} must be a whole number >= ${min}`);
+  };
+  const limitKeys = ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'anonymousIdleTimeout', 'pduTimeout', 'writeTimeout'] as const;
+  for (const k of [...limitKeys, 'maxConnections', 'maxConnectionsPerAddress', 'reservedConnections'] as const) {
+    whole(cfg.limits[k], `limits.${k}`);
   }
+  const l = cfg.limits;
+  if (l.maxConnections > 0 && l.reservedConnections >= l.maxConnections) fail('limits.reservedConnections must be below limits.maxConnections');
+  for (const f of ['filter', 'adminFilter'] as const) {
+    if (!isObject(l[f])) fail(`limits.${f} must be a mapping of terms, depth and bytes`);
+    for (const k of ['terms', 'depth', 'bytes'] as const) whole(l[f][k], `limits.${f}.${k}`, 1);
+  }
+  const t = cfg.bindThrottle;
+  if (!isObject(t)) fail('bindThrottle must be a mapping');
+  for (const k of ['freeAttempts', 'delayMs', 'maxDelayMs', 'sharedMaxDelayMs', 'forgetSeconds'] as const) whole(t[k], `bindThrottle.${k}`);
+  whole(t.tableSize, 'bindThrottle.tableSize', 16);
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }

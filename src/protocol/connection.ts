@@ -35,12 +35,20 @@ export interface ConnectionOptions {
   id: number;
   /** Largest accepted LDAPMessage content length, in octets. */
   maxPduSize: number;
-  /** Milliseconds without a request after which an idle connection is closed; 0 = never. */
+  /** Milliseconds without a request after which an idle bound connection is closed; 0 = never. */
   idleTimeout: number;
+  /** The same for a connection that is not bound (anonymous): usually much shorter. */
+  anonymousIdleTimeout?: number;
+  /** Milliseconds a started PDU may take to arrive completely; 0 = forever. */
+  pduTimeout?: number;
+  /** Milliseconds output may stay stuck (the client does not read) before the socket is dropped; 0 = forever. */
+  writeTimeout?: number;
   logger: Logger;
   transport: Session['transport'];
   /** Called once after the socket has closed. */
   onClose?: (conn: Connection) => void;
+  /** Called after every bind (the session's identity may have changed). */
+  onAuthChange?: (conn: Connection) => void;
   /** TLS for StartTLS; undefined when the server has no TLS configured. */
   tls?: TlsProvider;
 }
@@ -125,6 +133,10 @@ export class Connection {
   private drainWait: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private lastRequest = Date.now();
+  /** Armed while part of a PDU waits for the rest (slow loris). */
+  private pduTimer: NodeJS.Timeout | undefined;
+  /** Armed while output is backed up because the client does not read. */
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
@@ -151,14 +163,26 @@ export class Connection {
     this.armIdleTimer();
   }
 
+  /** Bound to an identity (anonymous otherwise). */
+  get authenticated(): boolean {
+    return this.session.bindNdn !== '';
+  }
+
+  /** Something is running or waiting: not an idle connection. */
+  get busy(): boolean {
+    return this.running.size > 0 || this.queue.length > 0 || this.bindInProgress;
+  }
+
   private attach(socket: Socket): void {
+    socket.on('drain', () => this.clearTimer('writeTimer'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug(`${this.tag} socket error: ${err.message}`));
     socket.on('close', () => this.onClosed());
   }
 
-  /** Ends the connection at once (server shutdown). */
-  destroy(): void {
+  /** Ends the connection at once (server shutdown, or evicted to make room). */
+  destroy(reason?: string): void {
+    if (reason) this.log.debug(`${this.tag} closing: ${reason}`);
     this.abortAll();
     this.socket.destroy();
   }
@@ -192,7 +216,10 @@ export class Connection {
       if (off < buf.length && !this.closing) {
         this.chunks.push(buf.subarray(off));
         this.buffered = buf.length - off;
-      }
+        // The deadline runs from the first byte of each PDU: a completed frame restarts it.
+        if (off > 0) this.clearTimer('pduTimer');
+        this.armPduTimer();
+      } else this.clearTimer('pduTimer');
     } catch (err) {
       this.onFatal(err);
     }
@@ -220,7 +247,10 @@ export class Connection {
         // The envelope is sound: answer this operation only (RFC 4511 §4.1.1).
         this.log.debug(`${this.tag} op=${err.messageId} rejected: ${err.message}`);
         // A failed bind leaves the session anonymous (RFC 4513 §5.1.1).
-        if (err.opTag === RequestTag.bind) this.resetToAnonymous();
+        if (err.opTag === RequestTag.bind) {
+          this.resetToAnonymous();
+          this.authChanged();
+        }
         this.write(encode(err.messageId, { code: err.resultCode, matchedDN: '', message: err.message }));
         return;
       }
@@ -313,6 +343,8 @@ export class Connection {
     void this.execute(msg, ctx, run).finally(() => {
       if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
       if (runsAlone(msg)) this.bindInProgress = false;
+      if (msg.op.type === 'bind') this.authChanged();
+      if (run.abandoned) this.log.debug(`${this.tag} op=${msg.messageId} ${msg.op.type} stopped (abandoned or disconnected)`);
       this.pump();
     });
   }
@@ -477,7 +509,9 @@ export class Connection {
         this.socket.cork();
         setImmediate(() => this.flush());
       }
-      return this.socket.write(buf);
+      const ok = this.socket.write(buf);
+      if (!ok) this.armWriteTimer();
+      return ok;
     } catch (err) {
       this.log.debug(`${this.tag} write failed: ${describe(err)}`);
       return false;
@@ -501,6 +535,7 @@ export class Connection {
     this.queue.length = 0;
     this.abortAll();
     this.clearIdleTimer();
+    this.clearTimer('pduTimer');
     try {
       this.socket.end();
     } catch {
@@ -525,6 +560,8 @@ export class Connection {
     this.chunks = [];
     this.abortAll();
     this.clearIdleTimer();
+    this.clearTimer('pduTimer');
+    this.clearTimer('writeTimer');
     this.log.debug(`${this.tag} closed`);
     try {
       this.opts.handler.disconnect?.(this.session);
@@ -540,9 +577,54 @@ export class Connection {
 
   // ---- idle timeout -------------------------------------------------------------------------
 
+  private authChanged(): void {
+    // The idle deadline depends on the identity: re-arm it for the new one.
+    this.clearIdleTimer();
+    try {
+      this.opts.onAuthChange?.(this);
+    } catch (err) {
+      this.log.warn(`${this.tag} auth change callback failed: ${describe(err)}`);
+    }
+  }
+
+  /** An incomplete PDU must be complete within pduTimeout (unless we stopped reading it). */
+  private armPduTimer(): void {
+    const timeout = this.opts.pduTimeout ?? 0;
+    if (timeout <= 0 || this.closing || this.pduTimer) return;
+    this.pduTimer = setTimeout(() => {
+      this.pduTimer = undefined;
+      if (this.buffered === 0 || this.closing) return;
+      if (this.paused) return this.armPduTimer(); // our flow control holds it back, not the client
+      this.log.debug(`${this.tag} incomplete request for ${timeout} ms, closing`);
+      this.close({ code: ResultCode.protocolError, message: 'request not completed in time' });
+    }, timeout);
+    this.pduTimer.unref();
+  }
+
+  /** Output the client does not read within writeTimeout ends the connection (slapd's writetimeout). */
+  private armWriteTimer(): void {
+    const timeout = this.opts.writeTimeout ?? 0;
+    if (timeout <= 0 || this.writeTimer || this.closed) return;
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = undefined;
+      if (this.closed || this.socket.writableLength === 0) return;
+      this.log.debug(`${this.tag} client did not read its results for ${timeout} ms, closing`);
+      this.destroy();
+    }, timeout);
+    this.writeTimer.unref();
+  }
+
+  private clearTimer(which: 'pduTimer' | 'writeTimer'): void {
+    const t = this[which];
+    if (t) {
+      clearTimeout(t);
+      this[which] = undefined;
+    }
+  }
+
   /** Arms the idle timer when nothing is in progress; a running operation keeps it disarmed. */
   private armIdleTimer(): void {
-    const timeout = this.opts.idleTimeout;
+    const timeout = this.authenticated ? this.opts.idleTimeout : (this.opts.anonymousIdleTimeout ?? this.opts.idleTimeout);
     if (timeout <= 0 || this.closing || this.idleTimer) return;
     if (this.running.size > 0 || this.queue.length > 0) return;
     const wait = Math.max(0, this.lastRequest + timeout - Date.now());
@@ -550,7 +632,7 @@ export class Connection {
       this.idleTimer = undefined;
       if (this.running.size > 0 || this.queue.length > 0) return;
       if (Date.now() - this.lastRequest >= timeout) {
-        this.log.debug(`${this.tag} idle for ${timeout} ms, closing`);
+        this.log.debug(`${this.tag} idle for ${timeout} ms${this.authenticated ? '' : ' without binding'}, closing`);
         this.close();
       } else {
         this.armIdleTimer();

@@ -1,5 +1,7 @@
 // Listening sockets for ldap://, ldaps:// and ldapi:// URLs; each accepted socket becomes one
-// Connection. The connection limit is shared by all URLs, as it bounds the whole process.
+// Connection. The connection limits are shared by all URLs, as they bound the whole process; an
+// unauthenticated flood can fill only its own share: when a limit is reached the oldest idle
+// unauthenticated connection makes room, so ldapi clients and bound sessions are never refused.
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
@@ -12,9 +14,17 @@ import { Connection } from './connection.js';
 export interface ListenOptions {
   handler: RequestHandler;
   maxPduSize: number;
+  /** Milliseconds (as are the other timeouts here); 0 = never. */
   idleTimeout: number;
+  anonymousIdleTimeout?: number;
+  pduTimeout?: number;
+  writeTimeout?: number;
   /** Most simultaneous connections over all URLs; 0 = unlimited. */
   maxConnections: number;
+  /** Most simultaneous TCP/TLS connections from one IP address; 0 = unlimited. */
+  maxConnectionsPerAddress?: number;
+  /** Connections unauthenticated TCP/TLS clients cannot take: kept for ldapi and bound sessions. */
+  reservedConnections?: number;
   logger: Logger;
   /** TLS for ldaps:// and StartTLS; without it ldaps:// cannot listen and StartTLS is refused. */
   tls?: TlsProvider;
@@ -102,6 +112,12 @@ class Listeners implements Listener {
   readonly urls: string[] = [];
   private nextSessionId = 1;
   private readonly connections = new Set<Connection>();
+  /** TCP/TLS connections not bound to an identity, oldest first: the ones evicted to make room. */
+  private readonly unauthenticated = new Set<Connection>();
+  /** The client address of each TCP/TLS connection, and how many connections each address has. */
+  private readonly addressOf = new Map<Connection, string>();
+  private readonly perAddress = new Map<string, number>();
+  private lastLimitWarning = 0;
   private readonly servers: net.Server[] = [];
   /** Every raw socket, including those still in a TLS handshake, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
@@ -117,8 +133,10 @@ class Listeners implements Listener {
     const { opts, log } = this;
     // Connection errors before the Connection exists must not become uncaught exceptions.
     socket.on('error', (err) => log.debug(`socket error: ${err.message}`));
-    if (opts.maxConnections > 0 && this.connections.size >= opts.maxConnections) {
-      log.warn(`connection limit ${opts.maxConnections} reached, refusing ${socket.remoteAddress ?? transport}`);
+    const address = transport === 'ldapi' ? undefined : (socket.remoteAddress ?? '');
+    const refusal = this.makeRoom(address);
+    if (refusal) {
+      this.warnLimit(`${refusal}, refusing ${address ?? transport}`);
       socket.destroy();
       return;
     }
@@ -128,16 +146,90 @@ class Listeners implements Listener {
         id: this.nextSessionId++,
         maxPduSize: opts.maxPduSize,
         idleTimeout: opts.idleTimeout,
+        ...(opts.anonymousIdleTimeout !== undefined ? { anonymousIdleTimeout: opts.anonymousIdleTimeout } : {}),
+        ...(opts.pduTimeout !== undefined ? { pduTimeout: opts.pduTimeout } : {}),
+        ...(opts.writeTimeout !== undefined ? { writeTimeout: opts.writeTimeout } : {}),
         logger: log,
         transport,
-        onClose: (c) => this.connections.delete(c),
+        onClose: (c) => this.release(c),
+        onAuthChange: (c) => this.authChanged(c),
         ...(opts.tls ? { tls: opts.tls } : {}),
       });
       this.connections.add(conn);
+      if (address !== undefined) {
+        this.addressOf.set(conn, address);
+        this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+        this.unauthenticated.add(conn);
+      }
     } catch (err) {
       log.error(`cannot set up connection: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
     }
+  }
+
+  /**
+   * Frees a place for a new connection from `address` (undefined: ldapi) by evicting the oldest
+   * idle unauthenticated TCP/TLS connection where a limit is reached; says why when it cannot.
+   */
+  private makeRoom(address: string | undefined): string | undefined {
+    const { maxConnections: max } = this.opts;
+    const perAddress = this.opts.maxConnectionsPerAddress ?? 0;
+    if (address !== undefined && perAddress > 0 && (this.perAddress.get(address) ?? 0) >= perAddress) {
+      if (!this.evict((c) => this.addressOf.get(c) === address)) return `limit of ${perAddress} connections from one address reached`;
+    }
+    if (max <= 0) return undefined;
+    // Unauthenticated TCP/TLS clients share what the reserve leaves; ldapi and bound sessions all of it.
+    const anonymousShare = max - (this.opts.reservedConnections ?? 0);
+    if (address !== undefined && this.unauthenticated.size >= anonymousShare) {
+      if (!this.evict(() => true)) return `limit of ${anonymousShare} unauthenticated connections reached`;
+    }
+    if (this.connections.size >= max && !this.evict(() => true)) return `connection limit ${max} reached`;
+    return undefined;
+  }
+
+  /** Ends the oldest unauthenticated connection that matches, an idle one first. */
+  private evict(matches: (c: Connection) => boolean): boolean {
+    let victim: Connection | undefined;
+    for (const c of this.unauthenticated) {
+      if (!matches(c)) continue;
+      if (!c.busy) {
+        victim = c;
+        break;
+      }
+      victim ??= c;
+    }
+    if (!victim) return false;
+    this.release(victim);
+    victim.destroy('evicted: connection limit reached, oldest unauthenticated connection');
+    this.warnLimit('connection limit reached: evicting the oldest unauthenticated connections');
+    return true;
+  }
+
+  /** At most one warning a minute: a flood must not flood the log too. */
+  private warnLimit(message: string): void {
+    const now = Date.now();
+    if (now - this.lastLimitWarning < 60_000) return;
+    this.lastLimitWarning = now;
+    this.log.warn(message);
+  }
+
+  /** Forgets a connection (closed or evicted); safe to call twice. */
+  private release(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    this.unauthenticated.delete(conn);
+    const address = this.addressOf.get(conn);
+    if (address === undefined) return;
+    this.addressOf.delete(conn);
+    const n = (this.perAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(address, n);
+    else this.perAddress.delete(address);
+  }
+
+  /** A bind changed the identity: a bound session leaves the evictable set, an anonymous one re-enters it (as the newest). */
+  private authChanged(conn: Connection): void {
+    if (!this.addressOf.has(conn)) return;
+    this.unauthenticated.delete(conn);
+    if (!conn.authenticated) this.unauthenticated.add(conn);
   }
 
   /** A server socket for the endpoint, accepting into this listener. */
@@ -150,6 +242,8 @@ class Listeners implements Listener {
     if (!provider) throw new Error(`cannot listen on ${url}: ldaps:// needs a TLS key and certificate`);
     const tlsServer = tls.createServer({
       ...(await provider.options()),
+      // A handshake that never finishes holds a socket like a half-sent PDU does.
+      ...(this.opts.pduTimeout ? { handshakeTimeout: this.opts.pduTimeout } : {}),
       requestCert: provider.requestCert,
       rejectUnauthorized: false, // a client certificate is optional; verified ones name an identity
     });
