@@ -9,7 +9,7 @@
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { isBelow, isWithin } from '../ldap/ndn.js';
 import type { Session } from '../ldap/messages.js';
-import type { AccessRule, AccessLevel, Config } from '../config/config.js';
+import type { AccessRule, AccessLevel, Config, FilterLimits } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { EntryRecord, WriteBatch } from '../store/types.js';
@@ -210,9 +210,14 @@ export class AccessPolicy {
     }
   }
 
-  /** Server-side limits for this identity: 0 means unlimited. */
-  limits(session: Session): { sizeLimit: number; timeLimit: number } {
-    if (this.dir.isAdmin(session) || this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0 };
-    return { sizeLimit: this.dir.config.limits.sizeLimit, timeLimit: this.dir.config.limits.timeLimit };
+  /**
+   * Server-side limits for this identity: size and time (0 means unlimited) and the filter
+   * ceiling, which is never unlimited (administrators get a high one).
+   */
+  limits(session: Session): { sizeLimit: number; timeLimit: number; filter: FilterLimits } {
+    const l = this.dir.config.limits;
+    if (this.dir.isAdmin(session)) return { sizeLimit: 0, timeLimit: 0, filter: l.adminFilter };
+    if (this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0, filter: l.filter };
+    return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, filter: l.filter };
   }
 }

@@ -395,7 +395,8 @@ function validate(cfg: Config): void {
     whole(cfg.limits[k], `limits.${k}`);
   }
   const l = cfg.limits;
-  if (l.maxConnections > 0 && l.reservedConnections >= l.maxConnections) fail('limits.reservedConnections must be below limits.maxConnections');
+  if (l.maxConnections > 0 && l.reservedConnections >= l.maxConnections)
+    fail('limits.reservedConnections must be below limits.maxConnections');
   for (const f of ['filter', 'adminFilter'] as const) {
     if (!isObject(l[f])) fail(`limits.${f} must be a mapping of terms, depth and bytes`);
     for (const k of ['terms', 'depth', 'bytes'] as const) whole(l[f][k], `limits.${f}.${k}`, 1);

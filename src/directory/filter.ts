@@ -35,6 +35,38 @@ export type IndexHint =
 export interface Compiled {
   match: CompiledFilter;
   hint: IndexHint;
+  /** For AND, OR and NOT: the parts, so a large filter can be evaluated a slice at a time (matchPaced). */
+  node?: { op: 'and' | 'or' | 'not'; parts: Compiled[] };
+}
+
+/**
+ * Normalised forms of the large values seen by one compiled filter, so an OR of thousands of
+ * items over a big entry normalises each value once, not once per item. Bounded: cleared when
+ * it holds more than MAX_CACHED_CHARS characters.
+ */
+class NormalizedValues {
+  private readonly byRule = new Map<MatchingRule, Map<string, string | undefined>>();
+  private chars = 0;
+  static readonly MIN_LENGTH = 256;
+  static readonly MAX_CACHED_CHARS = 32 * 1024 * 1024;
+
+  normalizer(rule: MatchingRule): (v: string) => string | undefined {
+    return (v) => {
+      if (v.length < NormalizedValues.MIN_LENGTH) return rule.normalize(v);
+      let m = this.byRule.get(rule);
+      if (!m) this.byRule.set(rule, (m = new Map()));
+      if (m.has(v)) return m.get(v);
+      const n = rule.normalize(v);
+      if (this.chars + v.length > NormalizedValues.MAX_CACHED_CHARS) {
+        this.byRule.clear();
+        this.chars = 0;
+        this.byRule.set(rule, (m = new Map()));
+      }
+      m.set(v, n);
+      this.chars += v.length;
+      return n;
+    };
+  }
 }
 
 const alwaysUndefined: Compiled = { match: () => UNDEFINED, hint: { kind: 'none' } };
@@ -59,12 +91,13 @@ function typeKeys(schema: SchemaRegistry, t: AttributeType): Set<string> {
   return new Set(schema.subtypesOf(t).map((s) => s.key));
 }
 
-export function compileFilter(schema: SchemaRegistry, f: Filter): Compiled {
+export function compileFilter(schema: SchemaRegistry, f: Filter, values = new NormalizedValues()): Compiled {
   switch (f.type) {
     case 'and': {
-      const parts = f.filters.map((x) => compileFilter(schema, x));
+      const parts = f.filters.map((x) => compileFilter(schema, x, values));
       const ms = parts.map((p) => p.match);
       return {
+        node: { op: 'and', parts },
         hint: { kind: 'and', items: parts.map((p) => p.hint) },
         match: (e) => {
           let r: Truth = TRUE;
@@ -78,9 +111,10 @@ export function compileFilter(schema: SchemaRegistry, f: Filter): Compiled {
       };
     }
     case 'or': {
-      const parts = f.filters.map((x) => compileFilter(schema, x));
+      const parts = f.filters.map((x) => compileFilter(schema, x, values));
       const ms = parts.map((p) => p.match);
       return {
+        node: { op: 'or', parts },
         hint: parts.length ? { kind: 'or', items: parts.map((p) => p.hint) } : none,
         match: (e) => {
           let r: Truth = FALSE;
@@ -94,8 +128,10 @@ export function compileFilter(schema: SchemaRegistry, f: Filter): Compiled {
       };
     }
     case 'not': {
-      const inner = compileFilter(schema, f.filter).match;
+      const part = compileFilter(schema, f.filter, values);
+      const inner = part.match;
       return {
+        node: { op: 'not', parts: [part] },
         hint: none,
         match: (e) => {
           const v = inner(e);
@@ -107,12 +143,12 @@ export function compileFilter(schema: SchemaRegistry, f: Filter): Compiled {
       return compilePresent(schema, f.attribute);
     case 'equality':
     case 'approx':
-      return compileEquality(schema, f.attribute, f.value);
+      return compileEquality(schema, f.attribute, f.value, values);
     case 'ge':
     case 'le':
-      return compileOrdering(schema, f.attribute, f.value, f.type);
+      return compileOrdering(schema, f.attribute, f.value, f.type, values);
     case 'substrings':
-      return compileSubstrings(schema, f);
+      return compileSubstrings(schema, f, values);
     case 'extensible':
       return compileExtensible(schema, f);
   }
@@ -160,7 +196,7 @@ function objectClassMatcher(schema: SchemaRegistry, value: Buffer): Compiled {
   };
 }
 
-function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffer): Compiled {
+function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffer, values: NormalizedValues): Compiled {
   const d = parseDescription(schema, attribute);
   if (!d.type) return alwaysUndefined;
   if (d.type.key === 'objectclass' && !d.options.length) return objectClassMatcher(schema, value);
@@ -171,13 +207,14 @@ function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffe
   if (d.type.key === 'entrydn') return { hint: none, match: (e) => (e.ndn === asserted ? TRUE : FALSE) };
   const keys = typeKeys(schema, d.type);
   const exact = d.options.length ? d.key : undefined;
+  const normalize = values.normalizer(rule);
   return {
     hint: exact ? none : { kind: 'eq', keys: [...keys], value: asserted },
     match: (e) => {
       let r: Truth = FALSE;
       for (const vals of valuesOf(e.rec, keys, exact)) {
         for (const v of vals) {
-          const n = rule.normalize(v);
+          const n = normalize(v);
           if (n === asserted) return TRUE;
           if (n === undefined) r = UNDEFINED;
         }
@@ -187,7 +224,7 @@ function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffe
   };
 }
 
-function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffer, op: 'ge' | 'le'): Compiled {
+function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffer, op: 'ge' | 'le', values: NormalizedValues): Compiled {
   const d = parseDescription(schema, attribute);
   if (!d.type) return alwaysUndefined;
   const rule = d.type.ordering;
@@ -199,6 +236,7 @@ function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffe
   const exact = d.options.length ? d.key : undefined;
   // Range lookups on the equality index are only sound when equality and ordering normalise alike.
   const sameForm = d.type.equality !== undefined && sameNormalisation(d.type.equality, rule);
+  const normalize = values.normalizer(rule);
   return {
     hint:
       sameForm && !exact && rule.name.toLowerCase().includes('caseignore')
@@ -208,7 +246,7 @@ function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffe
       let r: Truth = FALSE;
       for (const vals of valuesOf(e.rec, keys, exact)) {
         for (const v of vals) {
-          const n = rule.normalize(v);
+          const n = normalize(v);
           if (n === undefined) {
             r = UNDEFINED;
             continue;
@@ -246,7 +284,7 @@ export function substringsMatch(value: string, initial: string | undefined, any:
   return true;
 }
 
-function compileSubstrings(schema: SchemaRegistry, f: Extract<Filter, { type: 'substrings' }>): Compiled {
+function compileSubstrings(schema: SchemaRegistry, f: Extract<Filter, { type: 'substrings' }>, values: NormalizedValues): Compiled {
   const d = parseDescription(schema, f.attribute);
   if (!d.type) return alwaysUndefined;
   const rule = d.type.substr;
@@ -259,13 +297,14 @@ function compileSubstrings(schema: SchemaRegistry, f: Extract<Filter, { type: 's
   const anyS = any as string[];
   const keys = typeKeys(schema, d.type);
   const exact = d.options.length ? d.key : undefined;
+  const normalize = values.normalizer(rule);
   return {
     hint: exact ? none : { kind: 'sub', keys: [...keys], initial, any: anyS, final },
     match: (e) => {
       let r: Truth = FALSE;
       for (const vals of valuesOf(e.rec, keys, exact)) {
         for (const v of vals) {
-          const n = rule.normalize(v);
+          const n = normalize(v);
           if (n === undefined) {
             r = UNDEFINED;
             continue;
@@ -370,4 +409,87 @@ function safeParseDn(dn: string): ReturnType<typeof parseDn> {
   } catch {
     return [];
   }
+}
+
+/** A filter's size, as the per-identity ceilings count it (limits.filter / limits.adminFilter). */
+export interface FilterSize {
+  /** Every item: AND, OR, NOT and each assertion. */
+  terms: number;
+  /** The deepest nesting (a lone assertion is depth 1). */
+  depth: number;
+  /** Bytes of attribute descriptions and assertion values. */
+  bytes: number;
+}
+
+/**
+ * Measures a decoded filter, stopping as soon as `ceiling` is passed (the cost of measuring a
+ * hostile filter is bounded by the ceiling, not by the filter). Returns the first exceeded
+ * dimension, or undefined when the filter fits.
+ */
+export function exceedsCeiling(f: Filter, ceiling: FilterSize): keyof FilterSize | undefined {
+  const size: FilterSize = { terms: 0, depth: 0, bytes: 0 };
+  const over = (): keyof FilterSize | undefined =>
+    size.terms > ceiling.terms ? 'terms' : size.depth > ceiling.depth ? 'depth' : size.bytes > ceiling.bytes ? 'bytes' : undefined;
+  const stack: Array<{ f: Filter; depth: number }> = [{ f, depth: 1 }];
+  while (stack.length) {
+    const { f: item, depth } = stack.pop()!;
+    size.terms++;
+    if (depth > size.depth) size.depth = depth;
+    switch (item.type) {
+      case 'and':
+      case 'or':
+        for (const x of item.filters) stack.push({ f: x, depth: depth + 1 });
+        break;
+      case 'not':
+        stack.push({ f: item.filter, depth: depth + 1 });
+        break;
+      case 'present':
+        size.bytes += item.attribute.length;
+        break;
+      case 'substrings':
+        size.bytes += item.attribute.length + (item.initial?.length ?? 0) + (item.final?.length ?? 0);
+        for (const a of item.any) size.bytes += a.length;
+        break;
+      case 'extensible':
+        size.bytes += (item.attribute?.length ?? 0) + (item.rule?.length ?? 0) + item.value.length;
+        break;
+      default:
+        size.bytes += item.attribute.length + item.value.length;
+    }
+    const o = over();
+    if (o) return o;
+  }
+  return undefined;
+}
+
+/**
+ * A checkpoint between filter items: undefined to go straight on, or a Promise to wait for (it
+ * yields the event loop to other connections, and rejects when the search must stop).
+ */
+export type Checkpoint = () => Promise<void> | undefined;
+
+/**
+ * Evaluates like match(), but passes a checkpoint after every assertion, so one large filter on
+ * one large entry cannot hold the event loop, and an abandon or disconnect stops it mid-entry.
+ */
+export async function matchPaced(c: Compiled, e: FilterTarget, checkpoint: Checkpoint): Promise<Truth> {
+  const node = c.node;
+  if (!node) {
+    const v = c.match(e);
+    const wait = checkpoint();
+    if (wait) await wait;
+    return v;
+  }
+  if (node.op === 'not') {
+    const v = await matchPaced(node.parts[0]!, e, checkpoint);
+    return v === UNDEFINED ? UNDEFINED : v === TRUE ? FALSE : TRUE;
+  }
+  const decisive = node.op === 'and' ? FALSE : TRUE;
+  let r: Truth = node.op === 'and' ? TRUE : FALSE;
+  for (const part of node.parts) {
+    const v = await matchPaced(part, e, checkpoint);
+    if (v === decisive) return decisive;
+    if (v === UNDEFINED) r = UNDEFINED;
+  }
+  return r;
 }

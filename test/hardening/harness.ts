@@ -115,14 +115,35 @@ export function bindPdu(id: number, dn: string, password: string): Buffer {
   return msg(id, tlv(0x60, Buffer.concat([int(3), str(dn), str(password, 0x80)])));
 }
 
-/** A subtree search for (objectClass=*) returning all user attributes. */
-export function searchPdu(id: number, base: string): Buffer {
+/** A subtree search (by default for (objectClass=*)) returning all user attributes. */
+export function searchPdu(id: number, base: string, filter = str('objectClass', 0x87)): Buffer {
   const enumerated = (v: number) => tlv(0x0a, Buffer.from([v]));
   return msg(
     id,
     tlv(
       0x63,
-      Buffer.concat([str(base), enumerated(2), enumerated(0), int(0), int(0), tlv(0x01, Buffer.from([0])), str('objectClass', 0x87), tlv(0x30, Buffer.alloc(0))]),
+      Buffer.concat([
+        str(base),
+        enumerated(2),
+        enumerated(0),
+        int(0),
+        int(0),
+        tlv(0x01, Buffer.from([0])),
+        filter,
+        tlv(0x30, Buffer.alloc(0)),
+      ]),
     ),
   );
+}
+
+/** (|(attr=*n1*)(attr=*n2*)...): an OR of substring items, one per needle. */
+export function orOfSubstrings(attr: string, needles: string[]): Buffer {
+  return tlv(0xa1, Buffer.concat(needles.map((n) => tlv(0xa4, Buffer.concat([str(attr), tlv(0x30, str(n, 0x81))])))));
+}
+
+/** `levels` nested ANDs around (objectClass=*). */
+export function nestedAnd(levels: number): Buffer {
+  let f = str('objectClass', 0x87);
+  for (let i = 0; i < levels; i++) f = tlv(0xa0, f);
+  return f;
 }

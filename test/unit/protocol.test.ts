@@ -57,6 +57,7 @@ function fakeHandler() {
       events.push('bind');
       if (req.name === 'cn=bad') throw new LdapError(ResultCode.invalidCredentials, 'wrong password');
       if (req.name === 'cn=boom') throw new Error('kaboom');
+      if (req.name === 'cn=bound') ctx.session.bindNdn = 'cn=bound';
       return ok;
     },
     async search(ctx, req: SearchRequest, send) {
@@ -478,7 +479,7 @@ describe('protocol layer', () => {
 });
 
 describe('listener limits', () => {
-  it('closes idle connections and refuses connections over the limit', async () => {
+  it('closes idle connections; over the limit an unauthenticated one makes room, a bound one is kept', async () => {
     const fake = fakeHandler();
     const server = await listen(['ldap://127.0.0.1:0'], {
       handler: fake.handler,
@@ -492,10 +493,17 @@ describe('listener limits', () => {
       const first = new Raw(port);
       await first.ready;
       await sleep(50);
+      // The first is unauthenticated: the newcomer evicts it rather than being refused.
       const second = new Raw(port);
-      await second.until(() => second.closed);
-      expect(first.closed).toBe(false);
-      await first.until(() => first.closed, 2000);
+      await first.until(() => first.closed);
+      expect(second.closed).toBe(false);
+      second.send(message(1, tlv(0x60, int(3), str('cn=bound'), str('pw', 0x80))));
+      await second.until(() => second.pdus.length === 1);
+      // Now bound: a newcomer finds no unauthenticated connection to evict and is refused.
+      const third = new Raw(port);
+      await third.until(() => third.closed);
+      expect(second.closed).toBe(false);
+      await second.until(() => second.closed, 2000);
     } finally {
       await server.close();
     }

@@ -3,10 +3,10 @@
 // sorting (RFC 2891) and paging (RFC 2696) from the request's decoded controls.
 
 import type { LdapResult, OperationContext, ResponseControls, SearchRequest } from '../../ldap/messages.js';
-import { ResultCode } from '../../ldap/result.js';
+import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { Directory } from '../directory.js';
 import { compileSelection, type Selection } from '../entry-view.js';
-import { compileFilter, type Compiled } from '../filter.js';
+import { compileFilter, exceedsCeiling, type Compiled } from '../filter.js';
 import { pagedSignature } from '../paged.js';
 import { compileSort, type CompiledSortKey } from '../sort.js';
 
@@ -28,7 +28,12 @@ export interface SearchPlan {
   controls: ResponseControls;
   /** False for administrators: no access checks per entry. */
   restricted: boolean;
+  /** A large filter, evaluated a slice at a time (matchPaced) rather than in one go per entry. */
+  paced: boolean;
 }
+
+/** Filters with more items than this are evaluated item by item with checkpoints between them. */
+const PACED_TERMS = 32;
 
 function minLimit(client: number, server: number): number {
   if (client > 0 && server > 0) return Math.min(client, server);
@@ -38,9 +43,13 @@ function minLimit(client: number, server: number): number {
 /** The plan, or the final result when a critical sort cannot be done (RFC 2891 §1.2). */
 export function planSearch(dir: Directory, ctx: OperationContext, req: SearchRequest, baseNdn: string): SearchPlan | LdapResult {
   const schema = dir.schema;
+  const limits = dir.access.limits(ctx.session);
+  // The ceiling is checked before anything is compiled, as slapd's administrative limits are:
+  // adminLimitExceeded (11), the code slapd gives when a search passes a configured limit.
+  const over = exceedsCeiling(req.filter, limits.filter);
+  if (over) throw new LdapError(ResultCode.adminLimitExceeded, `filter exceeds the ${over} limit for this identity`);
   const filter = compileFilter(schema, req.filter);
   const selection = compileSelection(schema, req.attributes);
-  const limits = dir.access.limits(ctx.session);
   const timeLimit = minLimit(req.timeLimit, limits.timeLimit);
   const controls: ResponseControls = {};
   let sorting: CompiledSortKey[] | undefined;
@@ -65,6 +74,8 @@ export function planSearch(dir: Directory, ctx: OperationContext, req: SearchReq
       controls.sort = { code: ResultCode.success };
     }
   }
+  const paced = exceedsCeiling(req.filter, { terms: PACED_TERMS, depth: Infinity, bytes: Infinity }) !== undefined;
+  if (paced) dir.log.debug(`conn=${ctx.session.id} op=${ctx.messageId} large filter: evaluated in time slices`);
   return {
     baseNdn,
     scope: req.scope,
@@ -78,5 +89,6 @@ export function planSearch(dir: Directory, ctx: OperationContext, req: SearchReq
     signature: pagedSignature(baseNdn, req.scope, req.filter, sortSpec),
     controls,
     restricted: !dir.isAdmin(ctx.session),
+    paced,
   };
 }

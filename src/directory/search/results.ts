@@ -7,7 +7,7 @@ import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
 import type { Directory } from '../directory.js';
 import { formatEntry } from '../entry-view.js';
-import { TRUE, type FilterTarget } from '../filter.js';
+import { matchPaced, TRUE, type Checkpoint, type FilterTarget } from '../filter.js';
 import type { PagedCursor, ResultItem } from '../paged.js';
 import { sortItems, sortValues } from '../sort.js';
 import type { SearchPlan } from './plan.js';
@@ -16,9 +16,15 @@ type Collected = ResultItem & { values?: Array<string | undefined> };
 
 const done = (): LdapResult => ({ code: ResultCode.success, matchedDN: '', message: '' });
 
+/** How long a search runs before it lets other connections in (time-sliced evaluation). */
+const SLICE_MS = 10;
+
 export class SearchResults {
   private sent = 0;
   private readonly collected: Collected[] | undefined;
+  private sliceStart = Date.now();
+  /** Between entries and between a large filter's items: yield once the slice is used up. */
+  private readonly checkpoint: Checkpoint = () => (Date.now() - this.sliceStart < SLICE_MS ? undefined : this.yieldSlice());
 
   constructor(
     private readonly dir: Directory,
@@ -40,13 +46,24 @@ export class SearchResults {
    * Entries the session may not see are skipped; attributes it may not search are hidden from
    * the filter, so they cannot be probed.
    */
-  private visible(target: FilterTarget): boolean {
+  private async visible(target: FilterTarget): Promise<boolean> {
     const { dir, plan } = this;
     if (plan.restricted && dir.inNamingContext(target.ndn) && !dir.access.canSee(this.ctx.session, target.ndn)) return false;
-    return plan.filter.match(this.viewOf(target)) === TRUE;
+    if (plan.paced) return (await matchPaced(plan.filter, this.viewOf(target), this.checkpoint)) === TRUE;
+    const matched = plan.filter.match(this.viewOf(target)) === TRUE;
+    const wait = this.checkpoint();
+    if (wait) await wait;
+    return matched;
   }
 
-  /** Abandon, disconnect and the time limit end a search between entries. */
+  /** Lets other connections' work run, then stops here if the search was abandoned or is out of time. */
+  private async yieldSlice(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sliceStart = Date.now();
+    this.checkTime();
+  }
+
+  /** Abandon, disconnect and the time limit end a search between entries (and between a large filter's items). */
   checkTime(): void {
     if (this.ctx.signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
     if (Date.now() > this.plan.deadline) throw new LdapError(ResultCode.timeLimitExceeded, '');
@@ -54,7 +71,7 @@ export class SearchResults {
 
   /** One candidate: sent, collected, or skipped. */
   async emit(target: FilterTarget): Promise<void> {
-    if (!this.visible(target)) return;
+    if (!(await this.visible(target))) return;
     if (this.collected) {
       const item: Collected = { ndn: target.ndn };
       if (!this.dir.inNamingContext(target.ndn)) item.synthetic = target;
@@ -102,7 +119,7 @@ export class SearchResults {
           const rec = byNdn.get(item.ndn);
           if (!rec) continue;
           target = { dn: rec.dn, ndn: item.ndn, rec };
-          if (!this.visible(target)) continue;
+          if (!(await this.visible(target))) continue;
         }
         if (plan.sizeLimit > 0 && cursor.sent >= plan.sizeLimit) {
           if (plan.paged) controls.paged = { cookie: Buffer.alloc(0) };
