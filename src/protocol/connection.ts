@@ -9,10 +9,12 @@ import type { TlsProvider } from '../config/tls.js';
 import type { Control, OperationContext, RequestHandler, SearchEntry, Session } from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
-import { BerError, readFrameHeader, Tag } from './ber.js';
+import { BerError } from './ber.js';
 import { isSupportedControl } from './controls/index.js';
+import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
 import { filterText } from './filter.js';
+import { Framer } from './framer.js';
 import { peerDn } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
@@ -116,10 +118,7 @@ export class Connection {
   private readonly log: Logger;
   private readonly tag: string;
 
-  // Framing state: received chunks not yet consumed, and the size of the frame being awaited.
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private need = 0;
+  private readonly framer: Framer;
 
   /** Requests received but not started: they wait behind a bind (RFC 4511 §4.2.1). */
   private readonly queue: Queued[] = [];
@@ -131,16 +130,17 @@ export class Connection {
   private corked = false;
   private closed = false;
   private drainWait: Promise<void> | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleDeadline = new Deadline(() => this.onIdle());
   private lastRequest = Date.now();
   /** Armed while part of a PDU waits for the rest (slow loris). */
-  private pduTimer: NodeJS.Timeout | undefined;
+  private readonly pduDeadline = new Deadline(() => this.onPduTimeout());
   /** Armed while output is backed up because the client does not read. */
-  private writeTimer: NodeJS.Timeout | undefined;
+  private readonly writeDeadline = new Deadline(() => this.onWriteTimeout());
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
+    this.framer = new Framer(opts.maxPduSize);
     this.log = opts.logger;
     const id = opts.id;
     this.session = {
@@ -174,7 +174,7 @@ export class Connection {
   }
 
   private attach(socket: Socket): void {
-    socket.on('drain', () => this.clearTimer('writeTimer'));
+    socket.on('drain', () => this.writeDeadline.clear());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug(`${this.tag} socket error: ${err.message}`));
     socket.on('close', () => this.onClosed());
@@ -192,34 +192,14 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     try {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      // Concatenate only once the awaited frame is complete: a large PDU is copied once.
-      if (this.need > 0 && this.buffered < this.need) return;
-      const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-      this.buffered = 0;
-      this.need = 0;
-      let off = 0;
-      while (off < buf.length && !this.closing) {
-        const h = readFrameHeader(buf, off, this.opts.maxPduSize);
-        if (h === undefined) break;
-        if (h.tag !== Tag.sequence) throw new BerError('unexpected-tag', `LDAPMessage tag 0x${h.tag.toString(16)}`);
-        const total = h.headerLength + h.length;
-        if (buf.length - off < total) {
-          this.need = total;
-          break;
-        }
-        this.onFrame(buf, off, off + total);
-        off += total;
-      }
-      if (off < buf.length && !this.closing) {
-        this.chunks.push(buf.subarray(off));
-        this.buffered = buf.length - off;
-        // The deadline runs from the first byte of each PDU: a completed frame restarts it.
-        if (off > 0) this.clearTimer('pduTimer');
-        this.armPduTimer();
-      } else this.clearTimer('pduTimer');
+      const completed = this.framer.push(
+        chunk,
+        (buf, start, end) => this.onFrame(buf, start, end),
+        () => this.closing,
+      );
+      // The deadline runs from the first byte of each PDU: a completed frame restarts it.
+      if (completed || this.framer.pending === 0 || this.closing) this.pduDeadline.clear();
+      if (this.framer.pending > 0 && !this.closing) this.pduDeadline.arm(this.opts.pduTimeout ?? 0);
     } catch (err) {
       this.onFatal(err);
     }
@@ -263,7 +243,7 @@ export class Connection {
 
   private onMessage(msg: LdapMessage): void {
     this.lastRequest = Date.now();
-    this.clearIdleTimer();
+    this.idleDeadline.clear();
     const { op, messageId } = msg;
     if (op.type === 'unbind') {
       this.log.debug(`${this.tag} op=${messageId} UNBIND`);
@@ -422,7 +402,8 @@ export class Connection {
     if (!this.opts.tls) return void refuse(ResultCode.unavailable, 'TLS is not configured');
     if (this.session.tls) return void refuse(ResultCode.operationsError, 'TLS already started');
     if (this.session.transport === 'ldapi') return void refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
-    if (this.queue.length > 0 || this.buffered > 0) return void refuse(ResultCode.operationsError, 'other operations are outstanding');
+    if (this.queue.length > 0 || this.framer.pending > 0)
+      return void refuse(ResultCode.operationsError, 'other operations are outstanding');
     let context: tls.SecureContext;
     try {
       context = await this.opts.tls.context();
@@ -510,7 +491,7 @@ export class Connection {
         setImmediate(() => this.flush());
       }
       const ok = this.socket.write(buf);
-      if (!ok) this.armWriteTimer();
+      if (!ok) this.writeDeadline.arm(this.opts.writeTimeout ?? 0);
       return ok;
     } catch (err) {
       this.log.debug(`${this.tag} write failed: ${describe(err)}`);
@@ -530,12 +511,11 @@ export class Connection {
     if (this.closing) return;
     if (notice) this.write(encodeNoticeOfDisconnection(notice.code, notice.message));
     this.closing = true;
-    this.chunks = [];
-    this.buffered = 0;
+    this.framer.reset();
     this.queue.length = 0;
     this.abortAll();
-    this.clearIdleTimer();
-    this.clearTimer('pduTimer');
+    this.idleDeadline.clear();
+    this.pduDeadline.clear();
     try {
       this.socket.end();
     } catch {
@@ -557,11 +537,11 @@ export class Connection {
     this.closed = true;
     this.closing = true;
     this.queue.length = 0;
-    this.chunks = [];
+    this.framer.reset();
     this.abortAll();
-    this.clearIdleTimer();
-    this.clearTimer('pduTimer');
-    this.clearTimer('writeTimer');
+    this.idleDeadline.clear();
+    this.pduDeadline.clear();
+    this.writeDeadline.clear();
     this.log.debug(`${this.tag} closed`);
     try {
       this.opts.handler.disconnect?.(this.session);
@@ -579,7 +559,7 @@ export class Connection {
 
   private authChanged(): void {
     // The idle deadline depends on the identity: re-arm it for the new one.
-    this.clearIdleTimer();
+    this.idleDeadline.clear();
     try {
       this.opts.onAuthChange?.(this);
     } catch (err) {
@@ -587,64 +567,33 @@ export class Connection {
     }
   }
 
-  /** An incomplete PDU must be complete within pduTimeout (unless we stopped reading it). */
-  private armPduTimer(): void {
-    const timeout = this.opts.pduTimeout ?? 0;
-    if (timeout <= 0 || this.closing || this.pduTimer) return;
-    this.pduTimer = setTimeout(() => {
-      this.pduTimer = undefined;
-      if (this.buffered === 0 || this.closing) return;
-      if (this.paused) return this.armPduTimer(); // our flow control holds it back, not the client
-      this.log.debug(`${this.tag} incomplete request for ${timeout} ms, closing`);
-      this.close({ code: ResultCode.protocolError, message: 'request not completed in time' });
-    }, timeout);
-    this.pduTimer.unref();
+  private onPduTimeout(): void {
+    if (this.framer.pending === 0 || this.closing) return;
+    // Our own flow control holds the rest back, not the client: wait again.
+    if (this.paused) return this.pduDeadline.arm(this.opts.pduTimeout ?? 0);
+    this.log.debug(`${this.tag} incomplete request for ${this.opts.pduTimeout} ms, closing`);
+    this.close({ code: ResultCode.protocolError, message: 'request not completed in time' });
   }
 
-  /** Output the client does not read within writeTimeout ends the connection (slapd's writetimeout). */
-  private armWriteTimer(): void {
-    const timeout = this.opts.writeTimeout ?? 0;
-    if (timeout <= 0 || this.writeTimer || this.closed) return;
-    this.writeTimer = setTimeout(() => {
-      this.writeTimer = undefined;
-      if (this.closed || this.socket.writableLength === 0) return;
-      this.log.debug(`${this.tag} client did not read its results for ${timeout} ms, closing`);
-      this.destroy();
-    }, timeout);
-    this.writeTimer.unref();
+  /** Output the client has not read within writeTimeout ends the connection (slapd's writetimeout). */
+  private onWriteTimeout(): void {
+    if (this.closed || this.socket.writableLength === 0) return;
+    this.log.debug(`${this.tag} client did not read its results for ${this.opts.writeTimeout} ms, closing`);
+    this.destroy();
   }
 
-  private clearTimer(which: 'pduTimer' | 'writeTimer'): void {
-    const t = this[which];
-    if (t) {
-      clearTimeout(t);
-      this[which] = undefined;
-    }
-  }
-
-  /** Arms the idle timer when nothing is in progress; a running operation keeps it disarmed. */
+  /** Arms the idle deadline when nothing is in progress (bound and unbound sessions have their own). */
   private armIdleTimer(): void {
     const timeout = this.authenticated ? this.opts.idleTimeout : (this.opts.anonymousIdleTimeout ?? this.opts.idleTimeout);
-    if (timeout <= 0 || this.closing || this.idleTimer) return;
-    if (this.running.size > 0 || this.queue.length > 0) return;
-    const wait = Math.max(0, this.lastRequest + timeout - Date.now());
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.running.size > 0 || this.queue.length > 0) return;
-      if (Date.now() - this.lastRequest >= timeout) {
-        this.log.debug(`${this.tag} idle for ${timeout} ms${this.authenticated ? '' : ' without binding'}, closing`);
-        this.close();
-      } else {
-        this.armIdleTimer();
-      }
-    }, wait);
-    this.idleTimer.unref();
+    if (timeout <= 0 || this.closing || this.busy) return;
+    this.idleDeadline.arm(Math.max(1, this.lastRequest + timeout - Date.now()));
   }
 
-  private clearIdleTimer(): void {
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-    }
+  private onIdle(): void {
+    if (this.busy || this.closing) return;
+    const timeout = this.authenticated ? this.opts.idleTimeout : (this.opts.anonymousIdleTimeout ?? this.opts.idleTimeout);
+    if (Date.now() - this.lastRequest < timeout) return this.armIdleTimer();
+    this.log.debug(`${this.tag} idle for ${timeout} ms${this.authenticated ? '' : ' without binding'}, closing`);
+    this.close();
   }
 }
