@@ -1,42 +1,102 @@
-// Bind throttling: failed simple binds counted per DN and per client address slow further
-// attempts down. One instance per server (a field of the Directory), never module state.
+// Bind throttling: failed simple binds slow further attempts down. One instance per server (a
+// field of the Directory), never module state. An attempt is counted when it starts (parallel
+// attempts share one budget and queue behind each other), and forgiven when it succeeds.
 
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../access/passwords.js';
-import type { PasswordScheme } from '../config/config.js';
+import type { BindThrottleConfig, PasswordScheme } from '../config/config.js';
 
-/** Failures counted per DN and per client address; they decay after a quiet quarter hour. */
+/** A counter: failures (and attempts in flight), when last touched, when the next attempt may start. */
+interface Counter {
+  count: number;
+  last: number;
+  nextAt: number;
+}
+
+/**
+ * What one bind is counted under. `own`: keys that belong to the client's address (the DN from
+ * this address; the address itself): full delay, attempts queued one after another. `shared`:
+ * the DN from anywhere, whose delay is capped at sharedMaxDelayMs, so an attacker cannot slow
+ * another address's bind by more than that.
+ */
+export interface ThrottleKeys {
+  own: string[];
+  shared: string;
+}
+
 export class BindThrottle {
-  private readonly failures = new Map<string, { count: number; last: number }>();
+  // Two LRU segments (a Map iterates oldest first): counters at or under the free attempts, and
+  // repeat offenders, so spraying many DNs evicts other one-off counters, never a hammered one.
+  private readonly probation = new Map<string, Counter>();
+  private readonly offenders = new Map<string, Counter>();
   private dummy: Promise<string> | undefined;
 
-  static readonly FREE_ATTEMPTS = 3;
-  static readonly MAX_DELAY_MS = 5000;
-  static readonly FORGET_MS = 15 * 60_000;
+  constructor(private readonly cfg: BindThrottleConfig) {}
 
-  delay(keys: string[]): number {
-    const now = Date.now();
-    let n = 0;
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      if (f && now - f.last < BindThrottle.FORGET_MS) n = Math.max(n, f.count);
-    }
-    if (n < BindThrottle.FREE_ATTEMPTS) return 0;
-    return Math.min(100 * 2 ** (n - BindThrottle.FREE_ATTEMPTS), BindThrottle.MAX_DELAY_MS);
+  /** The keys for a bind to `ndn` from `address` ('ldapi' for the Unix socket). */
+  static keys(ndn: string, address: string, local: boolean): ThrottleKeys {
+    // Loopback and ldapi: one address is every local program, so the address alone is not counted.
+    const own = local ? [`dn:${ndn}@${address}`] : [`dn:${ndn}@${address}`, `ip:${address}`];
+    return { own, shared: `dn:${ndn}` };
   }
 
-  fail(keys: string[]): void {
+  /** The delay after `failures` failures. */
+  private delayFor(failures: number): number {
+    const { freeAttempts, delayMs, maxDelayMs } = this.cfg;
+    if (failures < freeAttempts) return 0;
+    return Math.min(delayMs * 2 ** Math.min(failures - freeAttempts, 30), maxDelayMs);
+  }
+
+  /** Counts an attempt now (as a failure until succeed()); returns how long it must wait first. */
+  attempt(keys: ThrottleKeys): number {
     const now = Date.now();
-    if (this.failures.size > 100_000) this.failures.clear(); // bounded memory under a spray attack
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      const count = f && now - f.last < BindThrottle.FORGET_MS ? f.count + 1 : 1;
-      this.failures.set(k, { count, last: now });
+    let wait = 0;
+    for (const key of keys.own) {
+      const c = this.touch(key, now);
+      // Queued behind earlier attempts: parallel guesses wait for the sum of their delays.
+      c.nextAt = Math.max(now, c.nextAt) + this.delayFor(c.count);
+      c.count++;
+      wait = Math.max(wait, c.nextAt - now);
+      this.place(key, c);
+    }
+    const shared = this.touch(keys.shared, now);
+    wait = Math.max(wait, Math.min(this.delayFor(shared.count), this.cfg.sharedMaxDelayMs));
+    shared.count++;
+    this.place(keys.shared, shared);
+    return wait;
+  }
+
+  /** A correct password: the DN's counters are forgiven (the address's spraying counter is not). */
+  succeed(keys: ThrottleKeys): void {
+    for (const key of [keys.own[0]!, keys.shared]) {
+      this.probation.delete(key);
+      this.offenders.delete(key);
     }
   }
 
-  succeed(key: string): void {
-    this.failures.delete(key);
+  /** The current failure count under a key (0 when unknown or forgotten). */
+  failures(key: string): number {
+    const c = this.offenders.get(key) ?? this.probation.get(key);
+    return c && Date.now() - c.last < this.cfg.forgetSeconds * 1000 ? c.count : 0;
+  }
+
+  /** Takes a key's counter out of the table (put back by place()), fresh when forgotten. */
+  private touch(key: string, now: number): Counter {
+    let c = this.offenders.get(key) ?? this.probation.get(key);
+    this.offenders.delete(key);
+    this.probation.delete(key);
+    if (!c || now - c.last >= this.cfg.forgetSeconds * 1000) c = { count: 0, last: now, nextAt: 0 };
+    c.last = now;
+    return c;
+  }
+
+  /** Puts a counter back as the most recent of its segment, evicting that segment's oldest when full. */
+  private place(key: string, c: Counter): void {
+    const offender = c.count > this.cfg.freeAttempts;
+    const segment = offender ? this.offenders : this.probation;
+    const size = offender ? Math.floor(this.cfg.tableSize / 2) : this.cfg.tableSize - Math.floor(this.cfg.tableSize / 2);
+    while (segment.size >= size) segment.delete(segment.keys().next().value!);
+    segment.set(key, c);
   }
 
   /** A hash in the configured scheme of a random secret: what an unknown DN is checked against. */

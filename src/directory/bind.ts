@@ -2,9 +2,12 @@
 // entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
 
-import { verifyPassword } from '../access/passwords.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { splitScheme, verifyPassword } from '../access/passwords.js';
 import type { BindRequest, BindResponse, OperationContext } from '../ldap/messages.js';
+import type { PasswordScheme } from '../config/config.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
+import { BindThrottle } from './bind-throttle.js';
 import type { Directory } from './directory.js';
 
 export async function bind(dir: Directory, ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
@@ -33,35 +36,36 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
     throw new LdapError(ResultCode.confidentialityRequired, 'TLS confidentiality required');
   }
   const throttle = dir.throttle;
-  // Per DN always; per client address except for local clients (loopback, ldapi), where one
-  // address is every local program and a spraying attacker is already on the machine.
   const local = session.transport === 'ldapi' || /^(127\.|::1$|::ffff:127\.)/.test(session.remoteAddress);
-  const keys = local ? [`dn:${ndn}`] : [`dn:${ndn}`, `ip:${session.remoteAddress}`];
-  // Repeated failures for this DN or from this address slow every further attempt down.
-  const wait = throttle.delay(keys);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  let ok = false;
-  if (ndn === dir.adminNdn) {
-    ok = await verifyPassword(dir.config.admin.password, password);
-  } else {
-    const rec = await dir.store.get(ndn);
-    const stored = rec?.attrs['userpassword'] ?? [];
-    for (const s of stored) {
-      if (await verifyPassword(s, password)) {
-        ok = true;
-        break;
-      }
+  const keys = BindThrottle.keys(ndn, session.remoteAddress || session.transport, local);
+  // Counted before the password is checked: parallel guesses queue behind each other.
+  const wait = throttle.attempt(keys);
+  if (wait > 0) {
+    try {
+      await sleep(wait, undefined, { signal: ctx.signal });
+    } catch {
+      throw new LdapError(ResultCode.cancelled, 'client went away');
     }
-    // An unknown DN, or one without a password, costs what a wrong password costs, so the
-    // answer's timing does not tell which entries exist.
-    if (!stored.length) await verifyPassword(await throttle.dummyHash(dir.config.passwordScheme), password);
+  }
+  const stored = ndn === dir.adminNdn ? [dir.config.admin.password] : ((await dir.store.get(ndn))?.attrs['userpassword'] ?? []);
+  let ok = false;
+  for (const s of stored) {
+    if (await verifyPassword(s, password)) {
+      ok = true;
+      break;
+    }
+  }
+  // Every bind costs one check in the configured scheme: an unknown DN, an entry without a
+  // password, and a cleartext or fast-hashed one (the administrator's, say) are padded with a
+  // check against a dummy hash, so timing tells neither which DNs exist nor which is the admin.
+  if (needsPadding(stored, dir.config.passwordScheme)) {
+    await verifyPassword(await throttle.dummyHash(dir.config.passwordScheme), password);
   }
   if (!ok) {
-    throttle.fail(keys);
     dir.log.info(`bind failed for "${req.name}" from ${session.remoteAddress}`);
     throw new LdapError(ResultCode.invalidCredentials, '');
   }
-  throttle.succeed(keys[0]!);
+  throttle.succeed(keys);
   session.bindDn = req.name;
   session.bindNdn = ndn;
   session.authMethod = 'simple';
@@ -105,4 +109,9 @@ function normalizeOrEmpty(dir: Directory, dn: string): string {
   } catch {
     return dn.toLowerCase();
   }
+}
+
+/** True when none of the stored values is a hash in the configured scheme (the cost a bind is padded to). */
+export function needsPadding(stored: string[], scheme: PasswordScheme): boolean {
+  return !stored.some((s) => splitScheme(s)?.[0] === scheme);
 }

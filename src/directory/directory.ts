@@ -56,7 +56,7 @@ export class Directory {
   readonly writer: Writer;
   readonly clock = new ChangeClock();
   readonly cursors = new PagedCursors();
-  readonly throttle = new BindThrottle();
+  readonly throttle: BindThrottle;
   private registry: SchemaRegistry;
   private sources: SchemaSourceText[];
 
@@ -65,6 +65,7 @@ export class Directory {
     this.registry = opts.schema;
     this.sources = opts.schemaSources ?? [];
     this.store = opts.store;
+    this.throttle = new BindThrottle(opts.config.bindThrottle);
     this.log = opts.logger ?? silentLogger;
     this.suffixNdn = this.normalize(opts.config.suffix);
     this.adminNdn = this.normalize(opts.config.admin.dn);
