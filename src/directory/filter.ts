@@ -50,6 +50,15 @@ class NormalizedValues {
   static readonly MIN_LENGTH = 256;
   static readonly MAX_CACHED_CHARS = 32 * 1024 * 1024;
 
+  private readonly keys = new Map<AttributeType, Set<string>>();
+
+  /** The keys of a type and its subtypes, worked out once per filter rather than once per item. */
+  typeKeys(schema: SchemaRegistry, t: AttributeType): Set<string> {
+    let k = this.keys.get(t);
+    if (!k) this.keys.set(t, (k = typeKeys(schema, t)));
+    return k;
+  }
+
   normalizer(rule: MatchingRule): (v: string) => string | undefined {
     return (v) => {
       if (v.length < NormalizedValues.MIN_LENGTH) return rule.normalize(v);
@@ -93,52 +102,14 @@ function typeKeys(schema: SchemaRegistry, t: AttributeType): Set<string> {
 
 export function compileFilter(schema: SchemaRegistry, f: Filter, values = new NormalizedValues()): Compiled {
   switch (f.type) {
-    case 'and': {
-      const parts = f.filters.map((x) => compileFilter(schema, x, values));
-      const ms = parts.map((p) => p.match);
-      return {
-        node: { op: 'and', parts },
-        hint: { kind: 'and', items: parts.map((p) => p.hint) },
-        match: (e) => {
-          let r: Truth = TRUE;
-          for (const m of ms) {
-            const v = m(e);
-            if (v === FALSE) return FALSE;
-            if (v === UNDEFINED) r = UNDEFINED;
-          }
-          return r;
-        },
-      };
-    }
-    case 'or': {
-      const parts = f.filters.map((x) => compileFilter(schema, x, values));
-      const ms = parts.map((p) => p.match);
-      return {
-        node: { op: 'or', parts },
-        hint: parts.length ? { kind: 'or', items: parts.map((p) => p.hint) } : none,
-        match: (e) => {
-          let r: Truth = FALSE;
-          for (const m of ms) {
-            const v = m(e);
-            if (v === TRUE) return TRUE;
-            if (v === UNDEFINED) r = UNDEFINED;
-          }
-          return r;
-        },
-      };
-    }
-    case 'not': {
-      const part = compileFilter(schema, f.filter, values);
-      const inner = part.match;
-      return {
-        node: { op: 'not', parts: [part] },
-        hint: none,
-        match: (e) => {
-          const v = inner(e);
-          return v === UNDEFINED ? UNDEFINED : v === TRUE ? FALSE : TRUE;
-        },
-      };
-    }
+    case 'and':
+    case 'or':
+      return combine(
+        f.type,
+        f.filters.map((x) => compileFilter(schema, x, values)),
+      );
+    case 'not':
+      return combine('not', [compileFilter(schema, f.filter, values)]);
     case 'present':
       return compilePresent(schema, f.attribute);
     case 'equality':
@@ -152,6 +123,71 @@ export function compileFilter(schema: SchemaRegistry, f: Filter, values = new No
     case 'extensible':
       return compileExtensible(schema, f);
   }
+}
+
+/** AND, OR or NOT over compiled parts (three-valued, short-circuiting). */
+function combine(op: 'and' | 'or' | 'not', parts: Compiled[]): Compiled {
+  const ms = parts.map((p) => p.match);
+  if (op === 'not') {
+    const inner = ms[0]!;
+    return {
+      node: { op, parts },
+      hint: none,
+      match: (e) => {
+        const v = inner(e);
+        return v === UNDEFINED ? UNDEFINED : v === TRUE ? FALSE : TRUE;
+      },
+    };
+  }
+  if (op === 'and') {
+    return {
+      node: { op, parts },
+      hint: { kind: 'and', items: parts.map((p) => p.hint) },
+      match: (e) => {
+        let r: Truth = TRUE;
+        for (const m of ms) {
+          const v = m(e);
+          if (v === FALSE) return FALSE;
+          if (v === UNDEFINED) r = UNDEFINED;
+        }
+        return r;
+      },
+    };
+  }
+  return {
+    node: { op, parts },
+    hint: parts.length ? { kind: 'or', items: parts.map((p) => p.hint) } : none,
+    match: (e) => {
+      let r: Truth = FALSE;
+      for (const m of ms) {
+        const v = m(e);
+        if (v === TRUE) return TRUE;
+        if (v === UNDEFINED) r = UNDEFINED;
+      }
+      return r;
+    },
+  };
+}
+
+/**
+ * compileFilter for large filters: the same result, built with a checkpoint after every item,
+ * so compiling tens of thousands of items neither holds the event loop nor outlives its client.
+ */
+export async function compileFilterPaced(
+  schema: SchemaRegistry,
+  f: Filter,
+  checkpoint: Checkpoint,
+  values = new NormalizedValues(),
+): Promise<Compiled> {
+  if (f.type === 'and' || f.type === 'or' || f.type === 'not') {
+    const parts: Compiled[] = [];
+    for (const x of f.type === 'not' ? [f.filter] : f.filters) parts.push(await compileFilterPaced(schema, x, checkpoint, values));
+    return combine(f.type, parts);
+  }
+  const c = compileFilter(schema, f, values);
+  const wait = checkpoint();
+  if (wait) await wait;
+  return c;
 }
 
 function compilePresent(schema: SchemaRegistry, attribute: string): Compiled {
@@ -205,7 +241,7 @@ function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffe
   const asserted = rule.normalize(assertionString(d.type, value));
   if (asserted === undefined) return alwaysUndefined;
   if (d.type.key === 'entrydn') return { hint: none, match: (e) => (e.ndn === asserted ? TRUE : FALSE) };
-  const keys = typeKeys(schema, d.type);
+  const keys = values.typeKeys(schema, d.type);
   const exact = d.options.length ? d.key : undefined;
   const normalize = values.normalizer(rule);
   return {
@@ -232,7 +268,7 @@ function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffe
   const asserted = rule.normalize(assertionString(d.type, value));
   if (asserted === undefined) return alwaysUndefined;
   const cmp = rule.compare.bind(rule);
-  const keys = typeKeys(schema, d.type);
+  const keys = values.typeKeys(schema, d.type);
   const exact = d.options.length ? d.key : undefined;
   // Range lookups on the equality index are only sound when equality and ordering normalise alike.
   const sameForm = d.type.equality !== undefined && sameNormalisation(d.type.equality, rule);
@@ -295,7 +331,7 @@ function compileSubstrings(schema: SchemaRegistry, f: Extract<Filter, { type: 's
   const any = f.any.map((a) => norm(a));
   if ((f.initial && initial === undefined) || (f.final && final === undefined) || any.some((a) => a === undefined)) return alwaysUndefined;
   const anyS = any as string[];
-  const keys = typeKeys(schema, d.type);
+  const keys = values.typeKeys(schema, d.type);
   const exact = d.options.length ? d.key : undefined;
   const normalize = values.normalizer(rule);
   return {

@@ -17,7 +17,7 @@ export async function search(
   send: SendEntry,
   source: SearchSource,
 ): Promise<LdapResult> {
-  const plan = planSearch(dir, ctx, req, baseNdn);
+  const plan = await planSearch(dir, ctx, req, baseNdn);
   if (!('baseNdn' in plan)) return plan;
   const results = new SearchResults(dir, ctx, plan, send);
   if (plan.paged) {

@@ -6,9 +6,10 @@ import type { LdapResult, OperationContext, ResponseControls, SearchRequest } fr
 import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { Directory } from '../directory.js';
 import { compileSelection, type Selection } from '../entry-view.js';
-import { compileFilter, exceedsCeiling, type Compiled } from '../filter.js';
+import { compileFilter, compileFilterPaced, exceedsCeiling, type Compiled } from '../filter.js';
 import { pagedSignature } from '../paged.js';
 import { compileSort, type CompiledSortKey } from '../sort.js';
+import { Slicer } from './slices.js';
 
 export interface SearchPlan {
   baseNdn: string;
@@ -41,14 +42,24 @@ function minLimit(client: number, server: number): number {
 }
 
 /** The plan, or the final result when a critical sort cannot be done (RFC 2891 §1.2). */
-export function planSearch(dir: Directory, ctx: OperationContext, req: SearchRequest, baseNdn: string): SearchPlan | LdapResult {
+export async function planSearch(
+  dir: Directory,
+  ctx: OperationContext,
+  req: SearchRequest,
+  baseNdn: string,
+): Promise<SearchPlan | LdapResult> {
   const schema = dir.schema;
   const limits = dir.access.limits(ctx.session);
   // The ceiling is checked before anything is compiled, as slapd's administrative limits are:
   // adminLimitExceeded (11), the code slapd gives when a search passes a configured limit.
   const over = exceedsCeiling(req.filter, limits.filter);
   if (over) throw new LdapError(ResultCode.adminLimitExceeded, `filter exceeds the ${over} limit for this identity`);
-  const filter = compileFilter(schema, req.filter);
+  const paced = exceedsCeiling(req.filter, { terms: PACED_TERMS, depth: Infinity, bytes: Infinity }) !== undefined;
+  if (paced) dir.log.debug(`conn=${ctx.session.id} op=${ctx.messageId} large filter: compiled and evaluated in time slices`);
+  const stopped = (): void => {
+    if (ctx.signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
+  };
+  const filter = paced ? await compileFilterPaced(schema, req.filter, new Slicer(stopped).checkpoint) : compileFilter(schema, req.filter);
   const selection = compileSelection(schema, req.attributes);
   const timeLimit = minLimit(req.timeLimit, limits.timeLimit);
   const controls: ResponseControls = {};
@@ -74,8 +85,6 @@ export function planSearch(dir: Directory, ctx: OperationContext, req: SearchReq
       controls.sort = { code: ResultCode.success };
     }
   }
-  const paced = exceedsCeiling(req.filter, { terms: PACED_TERMS, depth: Infinity, bytes: Infinity }) !== undefined;
-  if (paced) dir.log.debug(`conn=${ctx.session.id} op=${ctx.messageId} large filter: evaluated in time slices`);
   return {
     baseNdn,
     scope: req.scope,

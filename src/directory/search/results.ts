@@ -7,24 +7,21 @@ import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
 import type { Directory } from '../directory.js';
 import { formatEntry } from '../entry-view.js';
-import { matchPaced, TRUE, type Checkpoint, type FilterTarget } from '../filter.js';
+import { matchPaced, TRUE, type FilterTarget } from '../filter.js';
 import type { PagedCursor, ResultItem } from '../paged.js';
 import { sortItems, sortValues } from '../sort.js';
 import type { SearchPlan } from './plan.js';
+import { Slicer } from './slices.js';
 
 type Collected = ResultItem & { values?: Array<string | undefined> };
 
 const done = (): LdapResult => ({ code: ResultCode.success, matchedDN: '', message: '' });
 
-/** How long a search runs before it lets other connections in (time-sliced evaluation). */
-const SLICE_MS = 10;
-
 export class SearchResults {
   private sent = 0;
   private readonly collected: Collected[] | undefined;
-  private sliceStart = Date.now();
-  /** Between entries and between a large filter's items: yield once the slice is used up. */
-  private readonly checkpoint: Checkpoint = () => (Date.now() - this.sliceStart < SLICE_MS ? undefined : this.yieldSlice());
+  /** Between entries and between a large filter's items: other connections get their turn. */
+  private readonly checkpoint = new Slicer(() => this.checkTime()).checkpoint;
 
   constructor(
     private readonly dir: Directory,
@@ -54,13 +51,6 @@ export class SearchResults {
     const wait = this.checkpoint();
     if (wait) await wait;
     return matched;
-  }
-
-  /** Lets other connections' work run, then stops here if the search was abandoned or is out of time. */
-  private async yieldSlice(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.sliceStart = Date.now();
-    this.checkTime();
   }
 
   /** Abandon, disconnect and the time limit end a search between entries (and between a large filter's items). */
