@@ -42,4 +42,35 @@ describe('config', () => {
     expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ env: {}, overrides: { listen: ['http://x'] } })).toThrow(/unsupported URL/);
   });
+
+  it('has hardening defaults that config.yaml repeats, and checks them', () => {
+    const built = loadConfig({ env: {} });
+    const shipped = loadConfig({ file: path.join(packageRoot, 'config.yaml'), env: {} });
+    for (const c of [built, shipped]) {
+      expect(c.limits).toMatchObject({ pduTimeout: 30, anonymousIdleTimeout: 120, writeTimeout: 60, idleTimeout: 0 });
+      expect(c.limits).toMatchObject({ maxConnections: 4096, maxConnectionsPerAddress: 512, reservedConnections: 256 });
+      expect(c.limits.filter).toEqual({ terms: 512, depth: 16, bytes: 65536 });
+      expect(c.limits.adminFilter).toEqual({ terms: 50000, depth: 64, bytes: 4194304 });
+      expect(c.bindThrottle).toEqual({
+        freeAttempts: 3,
+        delayMs: 100,
+        maxDelayMs: 5000,
+        sharedMaxDelayMs: 1000,
+        forgetSeconds: 900,
+        tableSize: 100000,
+      });
+    }
+    // A partial override keeps the other keys of a nested setting.
+    expect(loadConfig({ env: {}, overrides: { limits: { filter: { terms: 9 } } } }).limits.filter).toEqual({
+      terms: 9,
+      depth: 16,
+      bytes: 65536,
+    });
+    expect(() => loadConfig({ env: {}, overrides: { limits: { maxConnections: 10, reservedConnections: 10 } } })).toThrow(
+      /reservedConnections/,
+    );
+    expect(() => loadConfig({ env: {}, overrides: { limits: { filter: { terms: 0 } } } })).toThrow(/limits.filter.terms/);
+    expect(() => loadConfig({ env: {}, overrides: { bindThrottle: { tableSize: 2 } } })).toThrow(/bindThrottle.tableSize/);
+    expect(() => loadConfig({ env: {}, overrides: { limits: { pduTimeout: 1.5 } } })).toThrow(/limits.pduTimeout/);
+  });
 });
