@@ -109,7 +109,7 @@ export function tlv(tag: number, content: Buffer): Buffer {
 }
 const int = (v: number) => tlv(0x02, Buffer.from([v & 0x7f]));
 const str = (s: string, tag = 0x04) => tlv(tag, Buffer.from(s));
-const msg = (id: number, op: Buffer) => tlv(0x30, Buffer.concat([int(id), op]));
+const msg = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, Buffer.concat([int(id), op, ...(controls ? [controls] : [])]));
 
 export function bindPdu(id: number, dn: string, password: string): Buffer {
   return msg(id, tlv(0x60, Buffer.concat([int(3), str(dn), str(password, 0x80)])));
@@ -134,6 +134,23 @@ export function searchPdu(id: number, base: string, filter = str('objectClass', 
       ]),
     ),
   );
+}
+
+/** A base search for (objectClass=*) with a critical assertion control (RFC 4528) carrying `assertion`. */
+export function assertedSearchPdu(id: number, base: string, assertion: Buffer): Buffer {
+  const enumerated = (v: number) => tlv(0x0a, Buffer.from([v]));
+  const control = tlv(0x30, Buffer.concat([str('1.3.6.1.1.12'), tlv(0x01, Buffer.from([0xff])), tlv(0x04, assertion)]));
+  const op = Buffer.concat([
+    str(base),
+    enumerated(0),
+    enumerated(0),
+    int(0),
+    int(0),
+    tlv(0x01, Buffer.from([0])),
+    str('objectClass', 0x87),
+    tlv(0x30, Buffer.alloc(0)),
+  ]);
+  return msg(id, tlv(0x63, op), tlv(0xa0, control));
 }
 
 /** (|(attr=*n1*)(attr=*n2*)...): an OR of substring items, one per needle. */

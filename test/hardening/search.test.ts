@@ -6,7 +6,18 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B, bindPdu, connect, nestedAnd, orOfSubstrings, searchPdu, startHardened, type Hardened } from './harness.js';
+import {
+  ADMIN,
+  assertedSearchPdu,
+  B,
+  bindPdu,
+  connect,
+  nestedAnd,
+  orOfSubstrings,
+  searchPdu,
+  startHardened,
+  type Hardened,
+} from './harness.js';
 
 const ENTRIES = 24;
 const TERMS = 20_000;
@@ -35,13 +46,19 @@ function rawClient(s: net.Socket) {
   return { bytes: () => Buffer.concat(got) };
 }
 
-/** The first response's result code: LDAPMessage { id, op { resultCode ... } } with short lengths. */
-async function firstResultCode(h: Hardened, dn: string, password: string, filter: Buffer): Promise<number> {
+/** The result code of search 2 after binding as dn; `search` builds that search's PDU. */
+async function firstResultCode(
+  h: Hardened,
+  dn: string,
+  password: string,
+  filter: Buffer,
+  search = (f: Buffer) => searchPdu(2, B, f),
+): Promise<number> {
   // Raw PDUs: a client library would refuse or rewrite such filters before sending them.
   const s = await connect(h.url);
   const raw = rawClient(s);
   s.write(bindPdu(1, dn, password));
-  s.write(searchPdu(2, B, filter));
+  s.write(search(filter));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const buf = raw.bytes();
@@ -79,6 +96,15 @@ describe('filter ceilings', () => {
     const depth = h.server.config.limits.filter.depth;
     expect(await firstResultCode(h, alice, 'alice-password', nestedAnd(depth))).toBe(11);
     expect(await firstResultCode(h, alice, 'alice-password', nestedAnd(depth - 1))).toBe(0);
+  });
+
+  it('an assertion control (RFC 4528) has the same ceiling', async () => {
+    const alice = `uid=alice,ou=people,${B}`;
+    const terms = h.server.config.limits.filter.terms;
+    const asserted = (f: Buffer) => assertedSearchPdu(2, alice, f);
+    expect(await firstResultCode(h, alice, 'alice-password', orOfSubstrings('cn', needles(terms + 1)), asserted)).toBe(11);
+    // Under it the assertion is evaluated: no item holds, so assertionFailed (122).
+    expect(await firstResultCode(h, alice, 'alice-password', orOfSubstrings('cn', needles(terms - 2)), asserted)).toBe(122);
   });
 
   it('administrators have a high but finite ceiling', async () => {
