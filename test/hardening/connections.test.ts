@@ -12,12 +12,12 @@ import { ADMIN, B, bindPdu, closed, connect, searchPdu, startHardened, type Hard
 const PARTIAL_PDU = Buffer.from([0x30, 0x84, 0x00]);
 
 /** Opens `n` sockets from loopback, each sending 3 bytes of a PDU it never finishes. */
-async function slowLoris(url: string, n: number): Promise<net.Socket[]> {
+async function slowLoris(url: string, n: number, from?: string): Promise<net.Socket[]> {
   const sockets: net.Socket[] = [];
   for (let i = 0; i < n; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, n - i) }, () =>
-        connect(url).then(
+        connect(url, from).then(
           (s) => {
             s.on('error', () => {});
             s.write(PARTIAL_PDU);
@@ -66,6 +66,19 @@ describe('unauthenticated flood', () => {
     expect(alive).toBeLessThanOrEqual(100);
   });
 
+  it('a flood spread over many addresses cannot take the reserve kept for ldapi and bound sessions', async () => {
+    h = await startHardened({ limits: { maxConnections: 120, maxConnectionsPerAddress: 100, reservedConnections: 40 } });
+    // 4 x 60 sockets: no address reaches its cap of 100, together they pass the share of 80.
+    for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) flood.push(...(await slowLoris(h.url, 60, from)));
+    await h.waitForLog(/evicting the oldest unauthenticated/);
+    const admin = await adminSearch(h);
+    expect(admin.code).toBe(0);
+    const ext = await externalSearch(h);
+    expect(ext.code).toBe(0);
+    const alive = flood.filter((s) => !s.destroyed && !s.readableEnded).length;
+    expect(alive).toBeLessThanOrEqual(80);
+  });
+
   it('bound sessions are never evicted: a flood after they bind leaves them working', async () => {
     h = await startHardened({ limits: { maxConnections: 60, maxConnectionsPerAddress: 50, reservedConnections: 10 } });
     const { Client } = await import('ldapts');
@@ -83,14 +96,17 @@ describe('unauthenticated flood', () => {
   it('at the default settings a flood from loopback does not stop the admin nor ldapi', async () => {
     h = await startHardened();
     const cfg = h.server.config.limits;
-    // Bounded: past the default per-address cap, well below the process's descriptor limit.
-    flood = await slowLoris(h.url, cfg.maxConnectionsPerAddress + 200);
+    // The issue's flood: 4,200 sockets, past the default per-address cap and the old 4,096 limit.
+    flood = await slowLoris(h.url, 4200);
     await h.waitForLog(/evicting the oldest unauthenticated/);
     const admin = await adminSearch(h);
     expect(admin.code).toBe(0);
     expect(admin.stdout).toContain(`dn: ${B}`);
     const ext = await externalSearch(h);
     expect(ext.code).toBe(0);
+    // What is left of the flood fits in one address's share.
+    const alive = flood.filter((s) => !s.destroyed && !s.readableEnded).length;
+    expect(alive).toBeLessThanOrEqual(cfg.maxConnectionsPerAddress);
   });
 });
 
