@@ -2,7 +2,7 @@
 // (an AND needs one indexed item, an OR needs all of them), else the whole scope. Candidates are
 // always re-checked against the full filter, so an index only has to give a superset.
 
-import type { IndexHint } from './filter.js';
+import type { Checkpoint, IndexHint } from './filter.js';
 import type { Store } from '../store/types.js';
 
 /** Below this many candidates, broad index lists are not worth reading. */
@@ -30,8 +30,11 @@ function cost(h: IndexHint): number {
   }
 }
 
-/** Candidate ndns, or undefined when the scope must be scanned. */
-export async function planCandidates(store: Store, hint: IndexHint): Promise<string[] | undefined> {
+/**
+ * Candidate ndns, or undefined when the scope must be scanned. `pace` runs between the items of
+ * an AND or OR, so planning a filter of thousands of items yields to other work and can stop.
+ */
+export async function planCandidates(store: Store, hint: IndexHint, pace?: Checkpoint): Promise<string[] | undefined> {
   switch (hint.kind) {
     case 'none':
       return undefined;
@@ -43,7 +46,8 @@ export async function planCandidates(store: Store, hint: IndexHint): Promise<str
       let acc: Set<string> | undefined;
       for (const item of items) {
         if (acc && acc.size <= SMALL && cost(item) >= cost({ kind: 'objectClass', values: [] })) break;
-        const s = await planCandidates(store, item);
+        const s = await planCandidates(store, item, pace);
+        await pace?.();
         if (!s) continue;
         if (s.length === 0) return [];
         if (!acc) acc = new Set(s);
@@ -59,7 +63,8 @@ export async function planCandidates(store: Store, hint: IndexHint): Promise<str
     case 'or': {
       const acc = new Set<string>();
       for (const item of hint.items) {
-        const s = await planCandidates(store, item);
+        const s = await planCandidates(store, item, pace);
+        await pace?.();
         if (!s) return undefined;
         for (const x of s) acc.add(x);
       }

@@ -46,7 +46,7 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   if (plan.scope === 'base') return results.emit(baseTarget);
 
   const inScope = scopeTest(plan.scope, baseNdn);
-  const candidates = await planCandidates(dir.store, plan.filter.hint);
+  const candidates = await planCandidates(dir.store, plan.filter.hint, results.pace);
   if (candidates) {
     // Parents before children, as a subtree walk gives them (clients re-import what they read).
     const inside = candidates.filter(inScope);
@@ -70,7 +70,10 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   }
   let n = 0;
   for await (const [ndn, rec] of dir.store.subtree(baseNdn)) {
-    if ((++n & 255) === 0) results.checkTime();
+    if ((++n & 255) === 0) {
+      results.checkTime();
+      await results.pace(); // entries outside the scope are skipped without a checkpoint of their own
+    }
     if (!inScope(ndn)) continue;
     await results.emit({ dn: rec.dn, ndn, rec });
   }

@@ -20,8 +20,8 @@ const done = (): LdapResult => ({ code: ResultCode.success, matchedDN: '', messa
 export class SearchResults {
   private sent = 0;
   private readonly collected: Collected[] | undefined;
-  /** Between entries and between a large filter's items: other connections get their turn. */
-  private readonly checkpoint = new Slicer(() => this.checkTime()).checkpoint;
+  /** Between entries, index lookups and a large filter's items: other connections get their turn. */
+  readonly pace = new Slicer(() => this.checkTime()).checkpoint;
 
   constructor(
     private readonly dir: Directory,
@@ -46,10 +46,9 @@ export class SearchResults {
   private async visible(target: FilterTarget): Promise<boolean> {
     const { dir, plan } = this;
     if (plan.restricted && dir.inNamingContext(target.ndn) && !dir.access.canSee(this.ctx.session, target.ndn)) return false;
-    if (plan.paced) return (await matchPaced(plan.filter, this.viewOf(target), this.checkpoint)) === TRUE;
+    if (plan.paced) return (await matchPaced(plan.filter, this.viewOf(target), this.pace)) === TRUE;
     const matched = plan.filter.match(this.viewOf(target)) === TRUE;
-    const wait = this.checkpoint();
-    if (wait) await wait;
+    await this.pace();
     return matched;
   }
 
