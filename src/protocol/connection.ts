@@ -555,16 +555,17 @@ export class Connection {
     }
   }
 
-  // ---- idle timeout -------------------------------------------------------------------------
+  // ---- deadlines: idle, incomplete PDU, unread output ----------------------------------------
 
   private authChanged(): void {
-    // The idle deadline depends on the identity: re-arm it for the new one.
-    this.idleDeadline.clear();
     try {
       this.opts.onAuthChange?.(this);
     } catch (err) {
       this.log.warn(`${this.tag} auth change callback failed: ${describe(err)}`);
     }
+    // The idle deadline depends on the identity: re-arm it for the new one.
+    this.idleDeadline.clear();
+    this.armIdleTimer();
   }
 
   private onPduTimeout(): void {
