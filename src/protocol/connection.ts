@@ -558,11 +558,7 @@ export class Connection {
   // ---- deadlines: idle, incomplete PDU, unread output ----------------------------------------
 
   private authChanged(): void {
-    try {
-      this.opts.onAuthChange?.(this);
-    } catch (err) {
-      this.log.warn(`${this.tag} auth change callback failed: ${describe(err)}`);
-    }
+    this.opts.onAuthChange?.(this); // the listener's bookkeeping: plain Set updates, nothing to throw
     // The idle deadline depends on the identity: re-arm it for the new one.
     this.idleDeadline.clear();
     this.armIdleTimer();

@@ -1,7 +1,7 @@
 // Listening sockets for ldap://, ldaps:// and ldapi:// URLs; each accepted socket becomes one
 // Connection. The connection limits are shared by all URLs, as they bound the whole process; an
 // unauthenticated flood can fill only its own share: when a limit is reached the oldest idle
-// unauthenticated connection makes room, so ldapi clients and bound sessions are never refused.
+// unauthenticated connection makes room, so a flood never locks out ldapi or bound sessions.
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
