@@ -167,6 +167,14 @@ export class AccessPolicy {
     return this.level(session, ndn, 'entry') >= LEVELS.search;
   }
 
+  /**
+   * May the session learn that the entry exists (slapd's `disclose`, implied by every level from
+   * auth up)? Without it, every answer about the entry is the answer for an absent one.
+   */
+  canDisclose(session: Session, ndn: string): boolean {
+    return this.level(session, ndn, 'entry') >= LEVELS.auth;
+  }
+
   canReadAttribute(session: Session, key: string, ndn: string): boolean {
     return this.level(session, ndn, key.split(';')[0]!) >= LEVELS.read;
   }

@@ -26,7 +26,7 @@ export interface WriterContext {
   readonly clock: ChangeClock;
   readonly suffixNdn: string;
   inNamingContext(ndn: string): boolean;
-  matchedDn(ndn: string): Promise<string>;
+  matchedDn(ndn: string, session?: Session): Promise<string>;
 }
 
 /** A copy of an entry's attributes that may be changed freely. */
@@ -88,23 +88,26 @@ export class WriteTransaction {
     return this.ctx.store.get(ndn);
   }
 
-  /** The entry, or noSuchObject with the deepest existing ancestor as matchedDN. */
-  async require(ndn: string): Promise<EntryRecord> {
+  /**
+   * The entry, or noSuchObject with the deepest existing ancestor as matchedDN (with `as`, the
+   * deepest one that session may know of, so a write discloses no more than a search).
+   */
+  async require(ndn: string, as?: Session): Promise<EntryRecord> {
     const rec = await this.get(ndn);
     if (rec) return rec;
-    throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+    throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn, as));
   }
 
   /**
    * A new entry: the schema check first (as slapd answers), then the DN must be new, inside the
    * naming context and below an existing parent. Stamps the creation attributes; returns the record.
    */
-  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes): Promise<EntryRecord> {
+  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes, as?: Session): Promise<EntryRecord> {
     const check = this.ctx.schema.checkEntry(attrs);
     if (await this.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
     if (ndn !== this.ctx.suffixNdn) {
       if (!this.ctx.inNamingContext(ndn)) throw new LdapError(ResultCode.unwillingToPerform, 'no global superior knowledge');
-      if (!(await this.get(parentNdn(ndn)))) throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+      if (!(await this.get(parentNdn(ndn)))) throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn, as));
     }
     const now = new Date();
     const t = generalizedTime(now);

@@ -39,8 +39,10 @@ function sortByDepth(ndns: string[]): void {
 /** The naming context's entries for the plan's base and scope. */
 export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   const { baseNdn } = plan;
-  const base = await dir.getEntry(baseNdn);
-  if (plan.restricted && !dir.access.canSee(ctx.session, baseNdn)) throw new LdapError(ResultCode.noSuchObject, '');
+  // As slapd's back-mdb: a base the session may not know of is absent (same matchedDN too); one
+  // it may know of but not search is insufficientAccessRights.
+  const base = await dir.getEntry(baseNdn, ctx.session);
+  if (plan.restricted && !dir.access.canSee(ctx.session, baseNdn)) throw new LdapError(ResultCode.insufficientAccessRights, '');
   const baseTarget = { dn: base.dn, ndn: baseNdn, rec: base };
   checkAssertion(dir, ctx, baseTarget);
   if (plan.scope === 'base') return results.emit(baseTarget);
