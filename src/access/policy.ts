@@ -219,8 +219,11 @@ export class AccessPolicy {
   }
 
   /** Server-side limits for this identity: 0 means unlimited. */
-  limits(session: Session): { sizeLimit: number; timeLimit: number } {
-    if (this.dir.isAdmin(session) || this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0 };
-    return { sizeLimit: this.dir.config.limits.sizeLimit, timeLimit: this.dir.config.limits.timeLimit };
+  limits(session: Session): { sizeLimit: number; timeLimit: number; examineLimit: number } {
+    const l = this.dir.config.limits;
+    if (this.dir.isAdmin(session) || this.unlimited.has(session.bindNdn)) {
+      return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit };
+    }
+    return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, examineLimit: l.examineLimit };
   }
 }

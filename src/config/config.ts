@@ -49,6 +49,15 @@ export interface Config {
     maxConnections: number;
     /** DNs with no size or time limit besides the administrator (e.g. the Asterisk service). */
     unlimited: string[];
+    /**
+     * Largest stored entry in bytes (DN, names and values), for every writer: add, modify,
+     * modrdn, import, rotation. Larger is refused with constraintViolation; 0 = no limit.
+     */
+    maxEntrySize: number;
+    /** Entries one search may examine, ordinary identities (slapd's size.unchecked); 0 = no limit. */
+    examineLimit: number;
+    /** The same ceiling for administrators and the `unlimited` DNs; 0 = no limit. */
+    privilegedExamineLimit: number;
   };
   /**
    * Access rules, first match wins (see AccessPolicy). Without an `access` setting the defaults
@@ -191,6 +200,9 @@ export function defaultConfig(): Config {
       idleTimeout: 0,
       maxConnections: 4096,
       unlimited: [],
+      maxEntrySize: 1024 * 1024,
+      examineLimit: 100_000,
+      privilegedExamineLimit: 10_000_000,
     },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
@@ -339,6 +351,9 @@ function validate(cfg: Config): void {
     }
   }
   for (const k of ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'maxConnections'] as const) {
+    if (!Number.isInteger(cfg.limits[k]) || cfg.limits[k] < 0) fail(`limits.${k} must be a whole number >= 0`);
+  }
+  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit'] as const) {
     if (!Number.isInteger(cfg.limits[k]) || cfg.limits[k] < 0) fail(`limits.${k} must be a whole number >= 0`);
   }
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { AccessPolicy } from '../access/policy.js';
+import type { Config } from '../config/config.js';
 import type { Session } from '../ldap/messages.js';
 import { parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
@@ -20,6 +21,7 @@ export type Attributes = Record<string, string[]>;
 
 /** What the write path needs of the server it writes for (the Directory supplies it). */
 export interface WriterContext {
+  readonly config: Pick<Config, 'limits'>;
   readonly store: Store;
   readonly schema: SchemaRegistry;
   readonly access: AccessPolicy;
@@ -119,6 +121,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [t];
     const rec = { dn, attrs };
+    this.checkSize(rec);
     this.stage({ ndn, new: rec });
     return rec;
   }
@@ -166,6 +169,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [generalizedTime(now)];
     const rec = { dn, attrs };
+    this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
     else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
@@ -202,6 +206,22 @@ export class WriteTransaction {
     const after = this.after;
     this.after = [];
     for (const fn of after) fn();
+  }
+
+  /**
+   * The ceiling on a stored entry's size (limits.maxEntrySize), for every writer alike. Refused
+   * with constraintViolation, as slapd's slapo-constraint refuses values past a `size` constraint;
+   * the transaction then commits nothing.
+   */
+  private checkSize(rec: EntryRecord): void {
+    const max = this.ctx.config.limits.maxEntrySize;
+    if (max <= 0) return;
+    let size = Buffer.byteLength(rec.dn);
+    for (const k in rec.attrs) {
+      size += k.length;
+      for (const v of rec.attrs[k]!) size += Buffer.byteLength(v);
+      if (size > max) throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+    }
   }
 
   private stage(...writes: EntryWrite[]): void {
