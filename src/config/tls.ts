@@ -3,7 +3,8 @@
 // (in memory only for memory-backed servers). Created on first use, so a server that never
 // speaks TLS never pays for it.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir, restrictTree } from './files.js';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -68,9 +69,10 @@ export async function loadTlsMaterial(config: Config, log: Logger): Promise<TlsM
   const keyPath = path.join(dir, 'key.pem');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const pair = await selfSignedPair();
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dir);
     writeFileSync(keyPath, pair.key, { mode: 0o600 });
-    writeFileSync(certPath, pair.cert, { mode: 0o644 });
+    writeFileSync(certPath, pair.cert, { mode: 0o600 });
+    restrictTree(dir); // an existing file keeps its mode through writeFileSync
     log.info(`created a self-signed development certificate: ${certPath} (clients: LDAPTLS_CACERT=${certPath})`);
   }
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), ...caPem, devCertPath: certPath };
