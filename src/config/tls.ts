@@ -20,8 +20,11 @@ export interface TlsProvider {
   options(): Promise<tls.SecureContextOptions>;
   /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
   requestCert: boolean;
-  /** True when a client certificate chains to the configured CA (after context() resolved). */
-  verifyPeer(cert: X509Certificate): boolean;
+  /**
+   * True when a client certificate chains to the configured CA (after context() resolved),
+   * through intermediates the client presented (`presented`) or the CA file holds.
+   */
+  verifyPeer(cert: X509Certificate, presented?: X509Certificate[]): boolean;
 }
 
 export interface TlsMaterial {
@@ -96,12 +99,33 @@ export function tlsProvider(config: Config, log: Logger): TlsProvider & { materi
     material: getMaterial,
     options,
     context: () => (context ??= options().then((o) => tls.createSecureContext(o))),
-    verifyPeer(cert: X509Certificate): boolean {
-      const now = Date.now();
-      if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false;
-      return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+    verifyPeer(cert: X509Certificate, presented: X509Certificate[] = []): boolean {
+      return chainsTo(cert, cas, [...presented, ...cas]);
     },
   };
+}
+
+/** Certificate chains longer than this are refused (OpenSSL's default verify depth is 100; 8 is ample). */
+const MAX_CHAIN = 8;
+
+const current = (c: X509Certificate, now: number) => now >= Date.parse(c.validFrom) && now <= Date.parse(c.validTo);
+const issuedBy = (c: X509Certificate, issuer: X509Certificate) => c.checkIssued(issuer) && c.verify(issuer.publicKey);
+
+/**
+ * Builds the chain from cert up to one of the anchors: each link must be in its validity
+ * period and signed by the next; every certificate above the leaf must be a CA.
+ */
+function chainsTo(cert: X509Certificate, anchors: X509Certificate[], pool: X509Certificate[]): boolean {
+  const now = Date.now();
+  let cur = cert;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    if (!current(cur, now)) return false;
+    if (anchors.some((a) => a.ca && current(a, now) && issuedBy(cur, a))) return true;
+    const next = pool.find((c) => c.ca && c.fingerprint256 !== cur.fingerprint256 && issuedBy(cur, c));
+    if (!next) return false;
+    cur = next;
+  }
+  return false;
 }
 
 function splitPem(pem: string): string[] {
