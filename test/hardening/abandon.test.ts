@@ -25,7 +25,11 @@ async function rawClient(
   const waiters: Array<{ pred: (m: Received) => boolean; resolve: (m: Received) => void }> = [];
   readMessages(socket, (m) => {
     got.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(m);
+    for (const w of [...waiters]) {
+      if (!w.pred(m)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(m);
+    }
   });
   const next = (pred: (m: Received) => boolean) =>
     new Promise<Received>((resolve, reject) => {
