@@ -20,6 +20,9 @@ const PAIRS: Array<[Id, string, string]> = [
   ['anon', `cn=1000,ou=voicemail,${B}`, `cn=9999,ou=voicemail,${B}`],
   ['user', `cn=1000,ou=voicemail,${B}`, `cn=9999,ou=voicemail,${B}`],
   ['asterisk', `uid=alice,ou=people,${B}`, `uid=nobody,ou=people,${B}`],
+  // Under a parent the identity sees (the suffix): slapd answers these two differently (no
+  // matchedDN for the hidden one, the suffix for the absent one); astldap gives both the suffix.
+  ['user', `ou=voicemail,${B}`, `ou=nothere,${B}`],
 ];
 
 type Op = { name: string; tool: LdapTool; args: (dn: string) => string[]; stdin?: (dn: string) => string };
@@ -78,6 +81,18 @@ describe('disclosure: a hidden entry answers as an absent one', () => {
       }
     });
   }
+
+  it('below a hidden entry and below an absent one: the same matchedDN (slapd differs here)', async () => {
+    for (const op of OPS) {
+      const a = await run('user', op, `cn=x,ou=voicemail,${B}`);
+      const b = await run('user', op, `cn=x,ou=nothere,${B}`);
+      expect({ ...a, err: a.err.replace('ou=voicemail', 'ou=P'), out: a.out.replace('ou=voicemail', 'ou=P') }, op.name).toEqual({
+        ...b,
+        err: b.err.replace('ou=nothere', 'ou=P'),
+        out: b.out.replace('ou=nothere', 'ou=P'),
+      });
+    }
+  });
 
   it('matchedDN is the deepest ancestor the identity may see', async () => {
     // bob sees the suffix but not ou=voicemail: the suffix is the matched DN, below a hidden entry too.
