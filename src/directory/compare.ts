@@ -18,8 +18,9 @@ export async function compare(dir: Directory, ctx: OperationContext, req: Compar
   }
   const rec = await dir.getEntry(ndn, ctx.session);
   const target = { dn: rec.dn, ndn, rec };
-  checkAssertion(dir, ctx, target);
+  // Access before the assertion control, as slapd's slap_compare_entry.
   if (!dir.access.canCompare(ctx.session, d.key, ndn)) throw new LdapError(ResultCode.insufficientAccessRights, '');
+  checkAssertion(dir, ctx, target);
   const has = compileFilter(dir.schema, { type: 'present', attribute: req.attribute }).match(target);
   if (has !== TRUE) throw new LdapError(ResultCode.noSuchAttribute, '');
   const r = compileFilter(dir.schema, { type: 'equality', attribute: req.attribute, value: req.value }).match(target);

@@ -103,13 +103,20 @@ describe('enumeration: astldap and slapd with the same access rules', () => {
     });
   }
 
-  it('writes: slapd tells the hidden entry (50) from the absent one (32 with matchedDN); astldap does not', async () => {
+  it('writes (modify, Password Modify): slapd tells the hidden entry (50) from the absent one (32); astldap does not', async () => {
     const [tool, args, stdin] = modify(`cn=1000,ou=voicemail,${B}`);
     const [, , stdinAbsent] = modify(`cn=9999,ou=voicemail,${B}`);
     expect(await answer(slapdUrl, 'user', tool, [...args], stdin)).toEqual({ code: 50, matched: null });
     expect(await answer(slapdUrl, 'user', tool, [...args], stdinAbsent)).toEqual({ code: 32, matched: `ou=voicemail,${B}` });
     expect(await answer(ast.url, 'user', tool, [...args], stdin)).toEqual({ code: 50, matched: null });
     expect(await answer(ast.url, 'user', tool, [...args], stdinAbsent)).toEqual({ code: 50, matched: null });
+    // Password Modify (RFC 3062) on another's entry: slapd 50 / 32, astldap 50 / 50.
+    const passwd = async (url: string, dn: string) => {
+      const r = await runTool('ldappasswd', ['-H', url, ...bindArgs(...CREDS.user), '-s', 'new-password', dn]);
+      return Number(/Result: .*\((\d+)\)/.exec(r.stdout + r.stderr)?.[1]);
+    };
+    expect([await passwd(slapdUrl, `cn=1000,ou=voicemail,${B}`), await passwd(slapdUrl, `cn=9999,ou=voicemail,${B}`)]).toEqual([50, 32]);
+    expect([await passwd(ast.url, `cn=1000,ou=voicemail,${B}`), await passwd(ast.url, `cn=9999,ou=voicemail,${B}`)]).toEqual([50, 50]);
   });
 
   it('a hidden parent under a visible one: slapd stops at the hidden parent (no matchedDN), astldap goes on to the visible one', async () => {
