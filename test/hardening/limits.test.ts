@@ -3,6 +3,7 @@
 // included) and the entries one search may examine (limits.examineLimit per identity).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
 import { bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
 
@@ -106,5 +107,18 @@ describe('per-search work ceiling (limits.examineLimit)', () => {
     const r = await search(ADMIN, ['-b', P, '(sn=many)', '1.1']);
     expect(r.code, r.stderr).toBe(0);
     expect(parseLdifEntries(r.stdout)).toHaveLength(40);
+  });
+});
+
+describe('limits configuration', () => {
+  it('defaults: 1 MiB entries, 100,000 examined entries (10,000,000 for administrators)', () => {
+    const l = loadConfig({ env: {} }).limits;
+    expect([l.maxEntrySize, l.examineLimit, l.privilegedExamineLimit]).toEqual([MiB, 100_000, 10_000_000]);
+  });
+
+  it('refuses negative or fractional values', () => {
+    for (const bad of [{ maxEntrySize: -1 }, { examineLimit: 1.5 }, { privilegedExamineLimit: -2 }]) {
+      expect(() => loadConfig({ overrides: { limits: bad }, env: {} })).toThrow(ConfigError);
+    }
   });
 });
