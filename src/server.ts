@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { startAdmin, type AdminHandle } from './admin/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
+import { ensurePrivateDir } from './config/files.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
 import { tlsProvider } from './config/tls.js';
 import { Directory } from './directory/directory.js';
@@ -85,6 +86,10 @@ export class AstldapServer {
     if (opts.seed !== undefined) overrides.seed = opts.seed === false ? null : opts.seed;
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
+
+    // The data directory holds the database, the development TLS key and the root token: the
+    // server user's alone (0700), whatever the umask.
+    if (!config.memory && !ensurePrivateDir(config.dataDir)) log.warn(`cannot make ${config.dataDir} private (mode 0700)`);
 
     // The schema files first (the index configuration needs their types), then what was
     // added or changed over LDAP and stored in the database.

@@ -167,6 +167,14 @@ export class AccessPolicy {
     return this.level(session, ndn, 'entry') >= LEVELS.search;
   }
 
+  /**
+   * May the session learn that the entry exists (slapd's `disclose`, implied by every level from
+   * auth up)? Without it, every answer about the entry is the answer for an absent one.
+   */
+  canDisclose(session: Session, ndn: string): boolean {
+    return this.level(session, ndn, 'entry') >= LEVELS.auth;
+  }
+
   canReadAttribute(session: Session, key: string, ndn: string): boolean {
     return this.level(session, ndn, key.split(';')[0]!) >= LEVELS.read;
   }
@@ -211,13 +219,13 @@ export class AccessPolicy {
   }
 
   /**
-   * Server-side limits for this identity: size and time (0 means unlimited) and the filter
-   * ceiling, which is never unlimited (administrators get a high one).
+   * Server-side limits for this identity: size and time (0 means unlimited), entries examined per
+   * search, and the filter ceiling, which is never unlimited (administrators get a high one).
    */
-  limits(session: Session): { sizeLimit: number; timeLimit: number; filter: FilterLimits } {
+  limits(session: Session): { sizeLimit: number; timeLimit: number; examineLimit: number; filter: FilterLimits } {
     const l = this.dir.config.limits;
-    if (this.dir.isAdmin(session)) return { sizeLimit: 0, timeLimit: 0, filter: l.adminFilter };
-    if (this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0, filter: l.filter };
-    return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, filter: l.filter };
+    if (this.dir.isAdmin(session)) return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.adminFilter };
+    if (this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.filter };
+    return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, examineLimit: l.examineLimit, filter: l.filter };
   }
 }

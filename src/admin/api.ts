@@ -44,7 +44,7 @@ export function resolveRootToken(cfg: AdminApiConfig, log: Logger): { token: str
     log.warn(`${cfg.tokenFile} holds no usable token; generating a new one`);
   }
   const token = 'hvs.' + randomBytes(24).toString('base64url');
-  mkdirSync(path.dirname(cfg.tokenFile), { recursive: true });
+  mkdirSync(path.dirname(cfg.tokenFile), { recursive: true, mode: 0o700 });
   writeFileSync(cfg.tokenFile, token + '\n', { mode: 0o600 });
   chmodSync(cfg.tokenFile, 0o600);
   return { token, file: cfg.tokenFile, created: true };

@@ -125,6 +125,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Everything the server creates is its user's alone: LevelDB makes its files (tables, logs,
+// MANIFEST) with the process umask, so the command runs with 077 (files 0600, folders 0700).
+// Embedders keep their own umask; the data and database folders are 0700 for them too.
+process.umask(0o077);
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);

@@ -64,6 +64,15 @@ export interface Config {
     adminFilter: FilterLimits;
     /** DNs with no size or time limit besides the administrator (e.g. the Asterisk service). */
     unlimited: string[];
+    /**
+     * Largest stored entry in bytes (DN, names and values), for every writer: add, modify,
+     * modrdn, import, rotation. Larger is refused with constraintViolation; 0 = no limit.
+     */
+    maxEntrySize: number;
+    /** Entries one search may examine, ordinary identities (slapd's size.unchecked); 0 = no limit. */
+    examineLimit: number;
+    /** The same ceiling for administrators and the `unlimited` DNs; 0 = no limit. */
+    privilegedExamineLimit: number;
   };
   /**
    * Access rules, first match wins (see AccessPolicy). Without an `access` setting the defaults
@@ -239,6 +248,9 @@ export function defaultConfig(): Config {
       filter: { terms: 512, depth: 16, bytes: 64 * 1024 },
       adminFilter: { terms: 50_000, depth: 64, bytes: 4 * 1024 * 1024 },
       unlimited: [],
+      maxEntrySize: 1024 * 1024,
+      examineLimit: 100_000,
+      privilegedExamineLimit: 10_000_000,
     },
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
@@ -405,6 +417,9 @@ function validate(cfg: Config): void {
   if (!isObject(t)) fail('bindThrottle must be a mapping');
   for (const k of ['freeAttempts', 'delayMs', 'maxDelayMs', 'sharedMaxDelayMs', 'forgetSeconds'] as const) whole(t[k], `bindThrottle.${k}`);
   whole(t.tableSize, 'bindThrottle.tableSize', 16);
+  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit'] as const) {
+    whole(cfg.limits[k], `limits.${k}`);
+  }
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }

@@ -3,7 +3,8 @@
 // (in memory only for memory-backed servers). Created on first use, so a server that never
 // speaks TLS never pays for it.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir, restrictTree } from './files.js';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -19,8 +20,11 @@ export interface TlsProvider {
   options(): Promise<tls.SecureContextOptions>;
   /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
   requestCert: boolean;
-  /** True when a client certificate chains to the configured CA (after context() resolved). */
-  verifyPeer(cert: X509Certificate): boolean;
+  /**
+   * True when a client certificate chains to the configured CA (after context() resolved),
+   * through intermediates the client presented (`presented`) or the CA file holds.
+   */
+  verifyPeer(cert: X509Certificate, presented?: X509Certificate[]): boolean;
 }
 
 export interface TlsMaterial {
@@ -68,9 +72,10 @@ export async function loadTlsMaterial(config: Config, log: Logger): Promise<TlsM
   const keyPath = path.join(dir, 'key.pem');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const pair = await selfSignedPair();
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dir);
     writeFileSync(keyPath, pair.key, { mode: 0o600 });
-    writeFileSync(certPath, pair.cert, { mode: 0o644 });
+    writeFileSync(certPath, pair.cert, { mode: 0o600 });
+    restrictTree(dir); // an existing file keeps its mode through writeFileSync
     log.info(`created a self-signed development certificate: ${certPath} (clients: LDAPTLS_CACERT=${certPath})`);
   }
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), ...caPem, devCertPath: certPath };
@@ -94,12 +99,33 @@ export function tlsProvider(config: Config, log: Logger): TlsProvider & { materi
     material: getMaterial,
     options,
     context: () => (context ??= options().then((o) => tls.createSecureContext(o))),
-    verifyPeer(cert: X509Certificate): boolean {
-      const now = Date.now();
-      if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false;
-      return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+    verifyPeer(cert: X509Certificate, presented: X509Certificate[] = []): boolean {
+      return chainsTo(cert, cas, [...presented, ...cas]);
     },
   };
+}
+
+/** Certificate chains longer than this are refused (OpenSSL's default verify depth is 100; 8 is ample). */
+const MAX_CHAIN = 8;
+
+const current = (c: X509Certificate, now: number) => now >= Date.parse(c.validFrom) && now <= Date.parse(c.validTo);
+const issuedBy = (c: X509Certificate, issuer: X509Certificate) => c.checkIssued(issuer) && c.verify(issuer.publicKey);
+
+/**
+ * Builds the chain from cert up to one of the anchors: each link must be in its validity
+ * period and signed by the next; every certificate above the leaf must be a CA.
+ */
+function chainsTo(cert: X509Certificate, anchors: X509Certificate[], pool: X509Certificate[]): boolean {
+  const now = Date.now();
+  let cur = cert;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    if (!current(cur, now)) return false;
+    if (anchors.some((a) => a.ca && current(a, now) && issuedBy(cur, a))) return true;
+    const next = pool.find((c) => c.ca && c.fingerprint256 !== cur.fingerprint256 && issuedBy(cur, c));
+    if (!next) return false;
+    cur = next;
+  }
+  return false;
 }
 
 function splitPem(pem: string): string[] {

@@ -11,7 +11,7 @@ export async function del(dir: Directory, ctx: OperationContext, req: DeleteRequ
   dir.access.requireWrite(ctx.session, req.dn);
   return dir.writer.transaction(async (tx) => {
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'cannot delete the root DSE');
-    const old = await tx.require(ndn);
+    const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     if (await dir.store.hasChildren(ndn)) throw new LdapError(ResultCode.notAllowedOnNonLeaf, 'subordinate objects must be deleted first');
     // The pre-read entry is taken before the delete (hasSubordinates and the like are still known).

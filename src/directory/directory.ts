@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { silentLogger } from '../config/logger.js';
 import type { OperationContext, Session } from '../ldap/messages.js';
-import { isBelow } from '../ldap/ndn.js';
+import { isBelow, parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { normalizeDn, parseDn, type Rdn } from '../schema/dn.js';
 import type { SchemaSourceText } from '../schema/manager.js';
@@ -135,22 +135,32 @@ export class Directory {
     return ndn === this.suffixNdn || isBelow(ndn, this.suffixNdn);
   }
 
-  /** The entry, or noSuchObject with the deepest existing ancestor as matchedDN. */
-  async getEntry(ndn: string): Promise<EntryRecord> {
+  /**
+   * The entry, or noSuchObject. With a session, an entry it may not know of (slapd's
+   * `disclose`) is answered exactly as an absent one: same code, same matchedDN, same message.
+   */
+  async getEntry(ndn: string, session?: Session): Promise<EntryRecord> {
     const rec = await this.store.get(ndn);
-    if (rec) return rec;
-    throw new LdapError(ResultCode.noSuchObject, '', await this.matchedDn(ndn));
+    if (rec && (session === undefined || this.discloses(session, ndn))) return rec;
+    throw new LdapError(ResultCode.noSuchObject, '', await this.matchedDn(ndn, session));
   }
 
-  async matchedDn(ndn: string): Promise<string> {
-    let cur = ndn;
-    for (;;) {
-      const i = cur.indexOf(',');
-      if (i < 0) return '';
-      cur = cur.slice(i + 1);
+  /** May the session learn that the stored entry ndn exists (slapd's `disclose` on `entry`)? */
+  discloses(session: Session, ndn: string): boolean {
+    return this.isAdmin(session) || this.access.canDisclose(session, ndn);
+  }
+
+  /**
+   * The matchedDN for a missing (or undisclosed) ndn: its deepest existing ancestor, or with a
+   * session, the deepest one that session may know of; '' when there is none. Ancestors are
+   * walked past, not stopped at, so a hidden entry and an absent sibling answer the same.
+   */
+  async matchedDn(ndn: string, session?: Session): Promise<string> {
+    for (let cur = parentNdn(ndn); cur !== ''; cur = parentNdn(cur)) {
       const rec = await this.store.get(cur);
-      if (rec) return rec.dn;
+      if (rec && (session === undefined || this.discloses(session, cur))) return rec.dn;
     }
+    return '';
   }
 
   /** An operation context for the server's own work (import, export, the admin module). */

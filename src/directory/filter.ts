@@ -232,13 +232,32 @@ function objectClassMatcher(schema: SchemaRegistry, value: Buffer): Compiled {
   };
 }
 
+/**
+ * Does the value belong to the rule's assertion syntax? As in slapd, a filter item whose value
+ * does not is Undefined (however the value would normalise: INTEGER 010 is not 10), and a
+ * compare with it is invalidAttributeSyntax.
+ */
+function validAssertion(schema: SchemaRegistry, rule: MatchingRule, value: string): boolean {
+  return schema.syntax(rule.syntax)?.validate(value) ?? true;
+}
+
+/** The compare-side check of an assertion value against the type's equality rule. */
+export function assertionValid(schema: SchemaRegistry, type: AttributeType, value: Buffer): boolean {
+  const rule = type.equality;
+  if (!rule) return type.key === 'objectclass';
+  const raw = assertionString(type, value);
+  return validAssertion(schema, rule, raw) && rule.normalize(raw) !== undefined;
+}
+
 function compileEquality(schema: SchemaRegistry, attribute: string, value: Buffer, values: NormalizedValues): Compiled {
   const d = parseDescription(schema, attribute);
   if (!d.type) return alwaysUndefined;
   if (d.type.key === 'objectclass' && !d.options.length) return objectClassMatcher(schema, value);
   const rule = d.type.equality;
   if (!rule) return alwaysUndefined;
-  const asserted = rule.normalize(assertionString(d.type, value));
+  const raw = assertionString(d.type, value);
+  if (!validAssertion(schema, rule, raw)) return alwaysUndefined;
+  const asserted = rule.normalize(raw);
   if (asserted === undefined) return alwaysUndefined;
   if (d.type.key === 'entrydn') return { hint: none, match: (e) => (e.ndn === asserted ? TRUE : FALSE) };
   const keys = values.typeKeys(schema, d.type);
@@ -265,7 +284,9 @@ function compileOrdering(schema: SchemaRegistry, attribute: string, value: Buffe
   if (!d.type) return alwaysUndefined;
   const rule = d.type.ordering;
   if (!rule || !rule.compare) return alwaysUndefined;
-  const asserted = rule.normalize(assertionString(d.type, value));
+  const raw = assertionString(d.type, value);
+  if (!validAssertion(schema, rule, raw)) return alwaysUndefined;
+  const asserted = rule.normalize(raw);
   if (asserted === undefined) return alwaysUndefined;
   const cmp = rule.compare.bind(rule);
   const keys = values.typeKeys(schema, d.type);
@@ -389,6 +410,7 @@ function compileExtensible(schema: SchemaRegistry, f: Extract<Filter, { type: 'e
       return nv === undefined ? UNDEFINED : substringsMatch(nv, initial, any as string[], final) ? TRUE : FALSE;
     };
   } else {
+    if (!validAssertion(schema, r, raw)) return alwaysUndefined;
     const asserted = r.normalize(raw);
     if (asserted === undefined) return alwaysUndefined;
     if (r.kind === 'ordering' && r.compare) {

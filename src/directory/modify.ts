@@ -43,7 +43,7 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
 
   return dir.writer.transaction(async (tx) => {
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
-    const old = await tx.require(ndn);
+    const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     const attrs = copyAttributes(old.attrs);
     for (const change of changes) applyChange(attrs, change);

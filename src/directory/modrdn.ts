@@ -32,11 +32,11 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
   const newNdn = dir.normalize(newDn);
 
   return dir.writer.transaction(async (tx) => {
-    const old = await tx.require(ndn);
+    const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     if (req.newSuperior !== undefined) {
       if (newParentNdn !== '' && !(await tx.get(newParentNdn))) {
-        throw new LdapError(ResultCode.noSuchObject, 'newSuperior does not exist', await dir.matchedDn(newParentNdn));
+        throw new LdapError(ResultCode.noSuchObject, 'newSuperior does not exist', await dir.matchedDn(newParentNdn, ctx.session));
       }
       if (isWithin(newParentNdn, ndn)) {
         throw new LdapError(ResultCode.unwillingToPerform, 'newSuperior is the entry or one of its subordinates');

@@ -56,7 +56,7 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
   const hashed = await hashPassword(clear, dir.config.passwordScheme);
 
   await dir.writer.transaction(async (tx) => {
-    const old = await tx.require(ndn);
+    const old = await tx.require(ndn, session);
     if (req.oldPassword !== undefined) {
       let ok = false;
       for (const s of old.attrs['userpassword'] ?? []) {

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { AccessPolicy } from '../access/policy.js';
+import type { Config } from '../config/config.js';
 import type { Session } from '../ldap/messages.js';
 import { parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
@@ -20,13 +21,14 @@ export type Attributes = Record<string, string[]>;
 
 /** What the write path needs of the server it writes for (the Directory supplies it). */
 export interface WriterContext {
+  readonly config: Pick<Config, 'limits'>;
   readonly store: Store;
   readonly schema: SchemaRegistry;
   readonly access: AccessPolicy;
   readonly clock: ChangeClock;
   readonly suffixNdn: string;
   inNamingContext(ndn: string): boolean;
-  matchedDn(ndn: string): Promise<string>;
+  matchedDn(ndn: string, session?: Session): Promise<string>;
 }
 
 /** A copy of an entry's attributes that may be changed freely. */
@@ -88,23 +90,26 @@ export class WriteTransaction {
     return this.ctx.store.get(ndn);
   }
 
-  /** The entry, or noSuchObject with the deepest existing ancestor as matchedDN. */
-  async require(ndn: string): Promise<EntryRecord> {
+  /**
+   * The entry, or noSuchObject with the deepest existing ancestor as matchedDN (with `as`, the
+   * deepest one that session may know of, so a write discloses no more than a search).
+   */
+  async require(ndn: string, as?: Session): Promise<EntryRecord> {
     const rec = await this.get(ndn);
     if (rec) return rec;
-    throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+    throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn, as));
   }
 
   /**
    * A new entry: the schema check first (as slapd answers), then the DN must be new, inside the
    * naming context and below an existing parent. Stamps the creation attributes; returns the record.
    */
-  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes): Promise<EntryRecord> {
+  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes, as?: Session): Promise<EntryRecord> {
     const check = this.ctx.schema.checkEntry(attrs);
     if (await this.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
     if (ndn !== this.ctx.suffixNdn) {
       if (!this.ctx.inNamingContext(ndn)) throw new LdapError(ResultCode.unwillingToPerform, 'no global superior knowledge');
-      if (!(await this.get(parentNdn(ndn)))) throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn));
+      if (!(await this.get(parentNdn(ndn)))) throw new LdapError(ResultCode.noSuchObject, '', await this.ctx.matchedDn(ndn, as));
     }
     const now = new Date();
     const t = generalizedTime(now);
@@ -116,6 +121,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [t];
     const rec = { dn, attrs };
+    this.checkSize(rec);
     this.stage({ ndn, new: rec });
     return rec;
   }
@@ -163,6 +169,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [generalizedTime(now)];
     const rec = { dn, attrs };
+    this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
     else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
@@ -199,6 +206,22 @@ export class WriteTransaction {
     const after = this.after;
     this.after = [];
     for (const fn of after) fn();
+  }
+
+  /**
+   * The ceiling on a stored entry's size (limits.maxEntrySize), for every writer alike. Refused
+   * with constraintViolation, as slapd's slapo-constraint refuses values past a `size` constraint;
+   * the transaction then commits nothing.
+   */
+  private checkSize(rec: EntryRecord): void {
+    const max = this.ctx.config.limits.maxEntrySize;
+    if (max <= 0) return;
+    let size = Buffer.byteLength(rec.dn);
+    for (const k in rec.attrs) {
+      size += k.length;
+      for (const v of rec.attrs[k]!) size += Buffer.byteLength(v);
+      if (size > max) throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+    }
   }
 
   private stage(...writes: EntryWrite[]): void {

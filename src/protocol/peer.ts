@@ -1,13 +1,18 @@
 // The identity a TLS client certificate names, for SASL EXTERNAL over ldaps:// or StartTLS.
 
+import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import type { TlsProvider } from '../config/tls.js';
 
 /** A verified client certificate's subject as an LDAP DN (RFC 4514 order: most specific first). */
 export function peerDn(socket: tls.TLSSocket, provider: TlsProvider | undefined): string | undefined {
   // A server-side TLSSocket made for StartTLS has no `authorized`: verify it the same way here.
-  const cert = socket.getPeerX509Certificate();
-  if (!cert || !provider || !provider.verifyPeer(cert)) return undefined;
+  // The detailed form first: once getPeerX509Certificate() has run, Node returns the peer
+  // certificate without the chain the client sent (issuerCertificate missing).
+  const detailed = socket.getPeerCertificate(true);
+  if (!detailed?.raw || !provider) return undefined;
+  const cert = new X509Certificate(detailed.raw);
+  if (!provider.verifyPeer(cert, presentedChain(detailed))) return undefined;
   const subject = cert.subject; // "C=..\nO=..\nCN=.." (X.500 order)
   const rdns = subject.split('\n').filter(Boolean).reverse();
   return rdns
@@ -16,4 +21,15 @@ export function peerDn(socket: tls.TLSSocket, provider: TlsProvider | undefined)
       return `${r.slice(0, i).toLowerCase()}=${r.slice(i + 1).replace(/([,+"\\<>;])/g, '\\$1')}`;
     })
     .join(',');
+}
+
+/** The certificates the client sent above its own (intermediates), for the chain to the CA. */
+function presentedChain(leaf: tls.DetailedPeerCertificate): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set([leaf.fingerprint256]);
+  for (let c = leaf.issuerCertificate; c?.raw && !seen.has(c.fingerprint256) && out.length < 8; c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    out.push(new X509Certificate(c.raw));
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
 // Opening rebuilds the attribute indexes when their configuration changed since the last open
 // (LevelStore keeps a fingerprint of the sorted index specs).
 
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir, restrictTree } from '../config/files.js';
 import { LevelStore } from './level-store.js';
 import type { IndexSpec, Indexer, Store } from './types.js';
 
@@ -18,10 +18,14 @@ export interface OpenStoreOptions {
   sync?: boolean;
 }
 
-/** Opens (creating if needed) a store; in memory when `memory` is set or no path is given. */
+/**
+ * Opens (creating if needed) a store; in memory when `memory` is set or no path is given. On
+ * disk, the database folder is 0700 and LevelDB's files 0600 once open (files it makes later
+ * follow the process umask, which the CLI sets to 077, and sit inside the 0700 folder).
+ */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const onDisk = !opts.memory && opts.path !== undefined;
-  if (onDisk) mkdirSync(opts.path!, { recursive: true });
+  if (onDisk && !ensurePrivateDir(opts.path!)) throw new Error(`cannot make ${opts.path} private (mode 0700): is it another user's?`);
   const store = new LevelStore({
     ...(onDisk ? { path: opts.path! } : {}),
     indexes: opts.indexes,
@@ -29,5 +33,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     sync: opts.sync ?? false,
   });
   await store.open();
+  if (onDisk) restrictTree(opts.path!);
   return store;
 }

@@ -598,6 +598,21 @@ const cases: Case[] = [
     args: [`uid=alice,${P}`, 'userPassword:alice-password'],
     code: 50,
   },
+  // assertion syntax (RFC 4511 §4.5.1.7.1, issue 11): a value outside the rule's assertion syntax
+  // makes the filter item Undefined (so its negation matches nothing either) and a compare
+  // invalidAttributeSyntax, whether or not the entry exists.
+  { name: 'INTEGER 010 in a filter is Undefined', args: ['-b', B, '(uidNumber=010)', '1.1'], code: 0, out: dns },
+  { name: 'not of INTEGER 010 is Undefined too', args: ['-b', P, '(!(uidNumber=010))', '1.1'], code: 0, out: dns },
+  { name: 'INTEGER 01000 in an ordering item', args: ['-b', P, '(!(uidNumber>=01000))', '1.1'], code: 0, out: dns },
+  { name: 'INTEGER 010 in an extensible match', args: ['-b', P, '(!(uidNumber:integerMatch:=010))', '1.1'], code: 0, out: dns },
+  { name: 'a bad generalizedTime in a filter', args: ['-b', P, '(!(createTimestamp>=2000))', '1.1'], code: 0, out: dns },
+  { name: 'a bad DN for a DN-syntax attribute', args: ['-b', B, '(!(member=not a dn))', '1.1'], code: 0, out: dns },
+  { name: 'a non-printable telephone number', args: ['-b', P, '(!(telephoneNumber=ü))', '1.1'], code: 0, out: dns },
+  { name: 'an empty Directory String', args: ['-b', P, '(!(cn=))', '1.1'], code: 0, out: dns },
+  { name: 'compare with INTEGER 010', tool: 'ldapcompare', args: [`uid=alice,${P}`, 'uidNumber:010'], code: 21, out: stdoutText },
+  { name: 'compare with INTEGER 010 on a missing entry', tool: 'ldapcompare', args: [`uid=nobody,${P}`, 'uidNumber:010'], code: 21 },
+  { name: 'compare with a bad generalizedTime', tool: 'ldapcompare', args: [`uid=alice,${P}`, 'createTimestamp:yesterday'], code: 21 },
+  { name: 'compare with a bad DN', tool: 'ldapcompare', args: [`cn=staff,ou=groups,${B}`, 'member:not a dn'], code: 21 },
   // authentication and access
   { name: 'whoami as a user', tool: 'ldapwhoami', as: [`uid=bob,${P}`, 'bob-password'], args: [], code: 0, out: stdoutText },
   { name: 'whoami anonymously', tool: 'ldapwhoami', as: 'anon', args: [], code: 0, out: stdoutText },

@@ -71,10 +71,17 @@ export interface SpawnedAstldap {
 }
 
 /** Runs `node dist/cli/main.js ...args`; resolves with the URL from its `astldap listening on` line. */
-export function spawnAstldap(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<SpawnedAstldap> {
+export function spawnAstldap(
+  args: readonly string[],
+  opts: { cwd?: string; timeoutMs?: number; /** Start under this umask (octal text, e.g. '022'). */ umask?: string } = {},
+): Promise<SpawnedAstldap> {
   if (!existsSync(CLI)) return Promise.reject(new Error(`${CLI} is missing: run npm run build first`));
+  // With a umask, a shell sets it and then becomes node (exec), so the pid is the server's.
+  const [cmd, argv] = opts.umask
+    ? ['/bin/sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd ?? os.tmpdir(), // not the repo: no ./config.yaml there unless --config says so
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_ENV: 'test' },

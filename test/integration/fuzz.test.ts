@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
+import { int, msg, str, tlv } from '../helpers/ber.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
 
@@ -25,15 +26,6 @@ function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-function tlv(tag: number, content: Buffer): Buffer {
-  const n = content.length;
-  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), len, content]);
-}
-const int = (v: number) => tlv(0x02, Buffer.from([v & 0x7f]));
-const str = (s: string, tag = 0x04) => tlv(tag, Buffer.from(s));
-const msg = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, Buffer.concat([int(id), op, ...(controls ? [controls] : [])]));
 
 /** Valid requests of every kind, to be mutated. */
 function seeds(): Buffer[] {

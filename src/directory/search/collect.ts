@@ -36,11 +36,31 @@ function sortByDepth(ndns: string[]): void {
   ndns.sort((a, b) => d.get(a)! - d.get(b)!);
 }
 
+/**
+ * The entries one search examines, against the identity's ceiling (limits.examineLimit): past it
+ * the search ends with adminLimitExceeded, as slapd's `limits ... size.unchecked` does.
+ */
+class ExamineBudget {
+  private examined = 0;
+  constructor(private readonly limit: number) {}
+
+  add(n: number): void {
+    this.examined += n;
+    if (this.limit > 0 && this.examined > this.limit) {
+      throw new LdapError(ResultCode.adminLimitExceeded, `search would examine more than ${this.limit} entries`);
+    }
+  }
+}
+
 /** The naming context's entries for the plan's base and scope. */
 export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   const { baseNdn } = plan;
-  const base = await dir.getEntry(baseNdn);
-  if (plan.restricted && !dir.access.canSee(ctx.session, baseNdn)) throw new LdapError(ResultCode.noSuchObject, '');
+  // As slapd's back-mdb: a base the session may not know of is absent (same matchedDN too); one
+  // it may know of but not search is insufficientAccessRights.
+  const base = await dir.getEntry(baseNdn, ctx.session);
+  if (plan.restricted && !dir.access.canSee(ctx.session, baseNdn)) throw new LdapError(ResultCode.insufficientAccessRights, '');
+  const budget = new ExamineBudget(dir.access.limits(ctx.session).examineLimit);
+  budget.add(1);
   const baseTarget = { dn: base.dn, ndn: baseNdn, rec: base };
   checkAssertion(dir, ctx, baseTarget);
   if (plan.scope === 'base') return results.emit(baseTarget);
@@ -50,6 +70,7 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   if (candidates) {
     // Parents before children, as a subtree walk gives them (clients re-import what they read).
     const inside = candidates.filter(inScope);
+    budget.add(inside.length); // checked before any is read, as slapd checks its candidate count
     if (plan.scope !== 'one') sortByDepth(inside);
     for (let i = 0; i < inside.length; i += CHUNK) {
       results.checkTime();
@@ -60,6 +81,7 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   if (plan.scope === 'one') {
     const batch: string[] = [];
     for await (const child of dir.store.children(baseNdn)) {
+      budget.add(1);
       batch.push(child);
       if (batch.length >= CHUNK) {
         results.checkTime();
@@ -70,6 +92,7 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
   }
   let n = 0;
   for await (const [ndn, rec] of dir.store.subtree(baseNdn)) {
+    budget.add(1);
     if ((++n & 255) === 0) {
       results.checkTime();
       await results.pace(); // entries outside the scope are skipped without a checkpoint of their own
