@@ -34,6 +34,8 @@ export interface EngineConfig {
   skip_static_role_import_rotation: boolean;
   asterisk_realm: string;
   asterisk_cleartext_secret: boolean;
+  /** Rotating a PJSIP userpass auth turns it into md5 (md5_cred only): no cleartext at rest. */
+  asterisk_userpass_to_md5: boolean;
   last_bind_password: string;
   last_bind_password_rotation: string | null;
   /** Whether url named the embedded directory when it was written (listener ports may change). */
@@ -76,6 +78,7 @@ export function defaultConfig(realm: string): EngineConfig {
     skip_static_role_import_rotation: false,
     asterisk_realm: realm,
     asterisk_cleartext_secret: false,
+    asterisk_userpass_to_md5: false,
     last_bind_password: '',
     last_bind_password_rotation: null,
   };
@@ -134,7 +137,13 @@ const STRING_FIELDS = [
   'tls_max_version',
   'asterisk_realm',
 ] as const;
-const BOOL_FIELDS = ['starttls', 'insecure_tls', 'skip_static_role_import_rotation', 'asterisk_cleartext_secret'] as const;
+const BOOL_FIELDS = [
+  'starttls',
+  'insecure_tls',
+  'skip_static_role_import_rotation',
+  'asterisk_cleartext_secret',
+  'asterisk_userpass_to_md5',
+] as const;
 /** Fields Vault accepts that have no effect here (or are refused below with a reason). */
 const OTHER_FIELDS = [
   'schema',
@@ -246,5 +255,6 @@ export function publicConfig(c: EngineConfig): Record<string, unknown> {
     last_bind_password_rotation: c.last_bind_password_rotation ?? '0001-01-01T00:00:00Z',
     asterisk_realm: c.asterisk_realm,
     asterisk_cleartext_secret: c.asterisk_cleartext_secret,
+    asterisk_userpass_to_md5: c.asterisk_userpass_to_md5 ?? false,
   };
 }

@@ -6,7 +6,9 @@
 import cron from 'node-cron';
 import type { Directory } from '../directory/directory.js';
 import { parseBool, parseDuration, readConfig, str, type EngineConfig } from './config.js';
-import { NAME_PATTERN } from './credentials.js';
+import type { AsteriskCredInfo } from './asterisk.js';
+import { refuseOutbound } from './asterisk.js';
+import { checkFit, checkName } from './credentials.js';
 import { EngineError, invalid, messageOf, notFound } from './errors.js';
 import { putMeta, readRecord } from './meta.js';
 import type { PasswordTarget } from './targets/index.js';
@@ -31,6 +33,8 @@ export interface RoleRecord {
   last_error_time: string | null;
   next_retry: string | null;
   failures: number;
+  /** For an Asterisk credential: the username, realm and auth type it works with (static-cred shows it). */
+  asterisk?: AsteriskCredInfo;
 }
 
 export function readRole(dir: Directory, name: string): Promise<RoleRecord | undefined> {
@@ -64,8 +68,10 @@ function ttl(r: RoleRecord): number {
 }
 
 /** A successful rotation's bookkeeping on the role record: the new and previous passwords, when, no error. */
-export function markRotated(r: RoleRecord, password: string): void {
+export function markRotated(r: RoleRecord, password: string, asterisk?: AsteriskCredInfo): void {
   const now = new Date();
+  if (asterisk) r.asterisk = asterisk;
+  else delete r.asterisk;
   r.last_password = r.password;
   r.password = password;
   r.last_vault_rotation = now.toISOString();
@@ -113,6 +119,7 @@ export function publicCred(r: RoleRecord): Record<string, unknown> {
     last_vault_rotation: r.last_vault_rotation,
     rotation_period: r.rotation_period,
     ttl: ttl(r),
+    ...(r.asterisk ? { asterisk: r.asterisk } : {}),
   };
   return withSchedule(out, r);
 }
@@ -180,7 +187,7 @@ export class StaticRoles {
 
   /** Creates a role (rotating at once unless skip_import_rotation) or updates its settings. */
   async write(name: string, body: Record<string, unknown>): Promise<void> {
-    if (!NAME_PATTERN.test(name)) throw invalid(`invalid role name: ${name}`);
+    checkName(name, 'role');
     for (const k of Object.keys(body)) if (!ROLE_FIELDS.has(k)) throw invalid(`unknown field: ${k}`);
     const cfg = await readConfig(this.dir);
     if (!cfg) throw invalid('the engine is not configured: write config first');
@@ -220,6 +227,8 @@ export class StaticRoles {
       throw invalid(`cannot read ${r.dn}${target.where}: ${messageOf(err)}`);
     });
     if (!found) throw invalid(`entry ${r.dn} does not exist${target.where}`);
+    checkFit(this.dir, cfg, r.dn, found.attrs);
+    if (cfg.schema === 'asterisk') await refuseOutbound(target, r.dn, found.attrs);
     // One role per account (Vault #123).
     const key = this.dnKey(r.dn);
     for await (const [, v] of this.dir.store.scanMeta(ROLE_PREFIX)) {

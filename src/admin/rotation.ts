@@ -6,6 +6,7 @@
 
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
+import { refuseOutbound, type AsteriskCredInfo } from './asterisk.js';
 import { CONFIG_KEY, readConfig, type EngineConfig } from './config.js';
 import { buildChanges, newPassword, wantsDigits } from './credentials.js';
 import { EngineError, failed, invalid, messageOf, notFound } from './errors.js';
@@ -151,17 +152,23 @@ export class Rotator implements RoleScheduler {
     if (!cfg) throw failed('the engine is not configured (config was deleted)');
     let password = '';
     let updated: RoleRecord | undefined;
-    await this.opts.targets(cfg).rotate({
+    let asterisk: AsteriskCredInfo | undefined;
+    const target = this.opts.targets(cfg);
+    await target.rotate({
       dn: role.dn,
       account: 'role',
       changes: async (entry, cleartext) => {
+        // The entry may have become a trunk's outbound auth since the role was made.
+        if (cfg.schema === 'asterisk') await refuseOutbound(target, entry.dn, entry.attrs);
         password = await newPassword(this.dir, cfg, role.password_policy, wantsDigits(cfg, entry.attrs));
-        return buildChanges(this.dir, cfg, entry.attrs, password, cleartext);
+        const r = await buildChanges(this.dir, cfg, entry, password, cleartext);
+        asterisk = r.asterisk;
+        return r.changes;
       },
       record: async (tx) => {
         const cur = await readRole(this.dir, role.name);
         if (!cur) throw notFound(`role ${role.name} was deleted`);
-        markRotated(cur, password);
+        markRotated(cur, password, asterisk);
         tx.setMeta(ROLE_PREFIX + cur.name, JSON.stringify(cur));
         updated = cur;
       },
@@ -197,7 +204,7 @@ export class Rotator implements RoleScheduler {
       account: 'root',
       changes: async (entry, cleartext) => {
         password = await newPassword(this.dir, cfg, '', false);
-        return buildChanges(this.dir, cfg, entry.attrs, password, cleartext);
+        return (await buildChanges(this.dir, cfg, entry, password, cleartext)).changes;
       },
       record: async (tx) => {
         const cur = await readConfig(this.dir);
