@@ -11,6 +11,7 @@ import { LdapError } from '../ldap/result.js';
 import type { Engine } from './engine.js';
 import { EngineError, invalid, type EngineErrorKind } from './errors.js';
 import { MiniHttpServer, type HttpRequest, type HttpResponse } from './http.js';
+import { SealKeyError } from './seal.js';
 
 export function envelope(data: unknown, warnings: string[] | null = null): Record<string, unknown> {
   return {
@@ -119,6 +120,7 @@ export class AdminApi {
     } catch (e) {
       if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
       if (e instanceof LdapError) return err(400, e.message || `LDAP error ${e.code}`);
+      if (e instanceof SealKeyError) return err(400, e.message);
       this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
       return err(500, (e as Error).message);
     }
@@ -156,6 +158,11 @@ export class AdminApi {
 
     const mount = this.opts.config.mount;
     const e = this.opts.engine;
+    if (p === 'sys/rotate') {
+      if (method !== 'POST') return unsupportedOp();
+      return ok(await e.rotateSealKey());
+    }
+    if (p === 'sys/key-status' && method === 'GET') return ok({ key_id: e.db.sealer.keyId, source: e.db.sealer.source.kind });
     if (p === 'sys/policies/password' || p === 'sys/policies/password/') {
       if (method !== 'LIST') return unsupportedOp();
       return this.listKeys(e.listPolicies(''));

@@ -2,9 +2,8 @@
 // returned): its fields and defaults, parsing and validating a config write's body, the public
 // view GET returns, and whether its url names the embedded directory or an external server.
 
-import type { Directory } from '../directory/directory.js';
 import { invalid } from './errors.js';
-import { readRecord } from './meta.js';
+import { readRecord, type AdminDb } from './meta.js';
 
 export const CONFIG_KEY = 'rotation/config';
 
@@ -50,8 +49,8 @@ export interface ConfigEnv {
   ownUrls: () => string[];
 }
 
-export function readConfig(dir: Directory): Promise<EngineConfig | undefined> {
-  return readRecord<EngineConfig>(dir, CONFIG_KEY);
+export function readConfig(db: AdminDb): Promise<EngineConfig | undefined> {
+  return readRecord<EngineConfig>(db, CONFIG_KEY);
 }
 
 export function defaultConfig(realm: string): EngineConfig {

@@ -8,7 +8,7 @@ import { accountChanges, asteriskInfo, checkAsteriskFit, pjsipAuthChanges, type 
 import { ChangeBuilder, isClass, type Attrs, type Changes } from './changes.js';
 import type { EngineConfig } from './config.js';
 import { failed, invalid, notFound } from './errors.js';
-import { putMeta } from './meta.js';
+import { putMeta, type AdminDb } from './meta.js';
 import { defaultPolicy, generate, parsePolicy, PolicyError, type PasswordPolicy } from './policy.js';
 
 export const POLICY_PREFIX = 'passwordpolicy/';
@@ -37,7 +37,7 @@ export function policyText(dir: Directory, name: string): Promise<string | undef
   return dir.store.getMeta(POLICY_PREFIX + name);
 }
 
-export async function putPolicy(dir: Directory, name: string, text: unknown): Promise<void> {
+export async function putPolicy(db: AdminDb, name: string, text: unknown): Promise<void> {
   checkName(name, 'policy');
   if (typeof text !== 'string' || !text.trim()) throw invalid('missing policy');
   try {
@@ -48,11 +48,11 @@ export async function putPolicy(dir: Directory, name: string, text: unknown): Pr
     if (err instanceof PolicyError) throw invalid(`unable to parse policy: ${err.message}`);
     throw err;
   }
-  await putMeta(dir, POLICY_PREFIX + name, text);
+  await putMeta(db, POLICY_PREFIX + name, text);
 }
 
-export function deletePolicy(dir: Directory, name: string): Promise<void> {
-  return putMeta(dir, POLICY_PREFIX + name, null);
+export function deletePolicy(db: AdminDb, name: string): Promise<void> {
+  return putMeta(db, POLICY_PREFIX + name, null);
 }
 
 export async function generateFromPolicy(dir: Directory, name: string): Promise<string> {

@@ -10,7 +10,7 @@ import type { AsteriskCredInfo } from './asterisk.js';
 import { refuseOutbound } from './asterisk.js';
 import { checkFit, checkName } from './credentials.js';
 import { EngineError, invalid, messageOf, notFound } from './errors.js';
-import { putMeta, readRecord } from './meta.js';
+import { putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
 import type { PasswordTarget } from './targets/index.js';
 
 export const ROLE_PREFIX = 'rotation/role/';
@@ -37,8 +37,8 @@ export interface RoleRecord {
   asterisk?: AsteriskCredInfo;
 }
 
-export function readRole(dir: Directory, name: string): Promise<RoleRecord | undefined> {
-  return readRecord<RoleRecord>(dir, ROLE_PREFIX + name);
+export function readRole(db: AdminDb, name: string): Promise<RoleRecord | undefined> {
+  return readRecord<RoleRecord>(db, ROLE_PREFIX + name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ export interface RoleScheduler {
 }
 
 export interface StaticRolesOptions {
-  dir: Directory;
+  db: AdminDb;
   targets: (cfg: EngineConfig) => PasswordTarget;
   scheduler: RoleScheduler;
 }
@@ -180,18 +180,20 @@ function newRole(name: string, cfg: EngineConfig, now: Date): RoleRecord {
 
 export class StaticRoles {
   private readonly dir: Directory;
+  private readonly db: AdminDb;
 
   constructor(private readonly opts: StaticRolesOptions) {
-    this.dir = opts.dir;
+    this.db = opts.db;
+    this.dir = opts.db.dir;
   }
 
   /** Creates a role (rotating at once unless skip_import_rotation) or updates its settings. */
   async write(name: string, body: Record<string, unknown>): Promise<void> {
     checkName(name, 'role');
     for (const k of Object.keys(body)) if (!ROLE_FIELDS.has(k)) throw invalid(`unknown field: ${k}`);
-    const cfg = await readConfig(this.dir);
+    const cfg = await readConfig(this.db);
     if (!cfg) throw invalid('the engine is not configured: write config first');
-    const existing = await readRole(this.dir, name);
+    const existing = await readRole(this.db, name);
     const now = new Date();
     const r: RoleRecord = existing ? { ...existing } : newRole(name, cfg, now);
     const dnIn = body.dn !== undefined ? str(body.dn, 'dn').trim() : undefined;
@@ -210,7 +212,7 @@ export class StaticRoles {
   async delete(name: string): Promise<void> {
     await this.opts.scheduler.serial(name, async () => {
       this.opts.scheduler.cancel(name);
-      await putMeta(this.dir, ROLE_PREFIX + name, null);
+      await putMeta(this.db, ROLE_PREFIX + name, null);
     });
   }
 
@@ -231,8 +233,7 @@ export class StaticRoles {
     if (cfg.schema === 'asterisk') await refuseOutbound(target, r.dn, found.attrs);
     // One role per account (Vault #123).
     const key = this.dnKey(r.dn);
-    for await (const [, v] of this.dir.store.scanMeta(ROLE_PREFIX)) {
-      const other = JSON.parse(v) as RoleRecord;
+    for await (const [, other] of scanRecords<RoleRecord>(this.db, ROLE_PREFIX)) {
       if (this.dnKey(other.dn) === key) throw invalid(`${r.dn} is already managed by role "${other.name}"`);
     }
   }
@@ -251,10 +252,10 @@ export class StaticRoles {
   private async update(r: RoleRecord): Promise<void> {
     const { scheduler } = this.opts;
     await scheduler.serial(r.name, async () => {
-      const cur = await readRole(this.dir, r.name);
+      const cur = await readRole(this.db, r.name);
       if (!cur) throw notFound(`role ${r.name} was deleted`);
       for (const k of SETTINGS) (cur as unknown as Record<string, unknown>)[k] = r[k];
-      await putMeta(this.dir, ROLE_PREFIX + r.name, JSON.stringify(cur));
+      await putMeta(this.db, ROLE_PREFIX + r.name, cur);
       scheduler.schedule(cur);
     });
   }
@@ -262,17 +263,17 @@ export class StaticRoles {
   /** Stores the role and, unless skip_import_rotation, rotates it; a failed first rotation forgets the role. */
   private async create(r: RoleRecord): Promise<void> {
     const { scheduler } = this.opts;
-    await putMeta(this.dir, ROLE_PREFIX + r.name, JSON.stringify(r));
+    await putMeta(this.db, ROLE_PREFIX + r.name, r);
     if (!r.skip_import_rotation) {
       try {
         await scheduler.rotateRole(r.name, 'create');
       } catch (err) {
-        await putMeta(this.dir, ROLE_PREFIX + r.name, null);
+        await putMeta(this.db, ROLE_PREFIX + r.name, null);
         const kind = err instanceof EngineError ? err.kind : 'failed';
         throw new EngineError(kind, `failed to rotate the password of the new role: ${messageOf(err)}`);
       }
     }
-    const stored = await readRole(this.dir, r.name);
+    const stored = await readRole(this.db, r.name);
     if (stored) scheduler.schedule(stored);
   }
 
