@@ -7,6 +7,10 @@
 //   credentials.ts  password policies (passwordpolicy/<name>), new passwords, the attribute changes
 //   targets/        where passwords live: the embedded directory (entry and record in ONE batch
 //                   through the write path) or an external server (ldapjs)
+//   dynamic.ts      dynamic roles (role/<name>) and their credentials (creds/<name>)
+//   library.ts      library sets of service accounts (check-out / check-in)
+//   leases.ts       the leases of dynamic credentials and check-outs, revoked on time
+//   seal.ts, meta.ts  the records, their secrets sealed under a key outside the database
 // All state lives in the store's meta space; errors are EngineErrors with a kind (errors.ts).
 
 import type { Logger } from '../config/logger.js';
@@ -16,6 +20,9 @@ import { deletePolicy, generateFromPolicy, POLICY_PREFIX, policyText, putPolicy 
 import { invalid, messageOf } from './errors.js';
 import { AdminDb, listKeys, putMeta } from './meta.js';
 import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRecord } from './roles.js';
+import { DynamicRoles } from './dynamic.js';
+import { Leases } from './leases.js';
+import { Library } from './library.js';
 import { Rotator } from './rotation.js';
 import type { Sealer } from './seal.js';
 import { targetFor, type PasswordTarget } from './targets/index.js';
@@ -28,6 +35,8 @@ export interface EngineOptions {
   defaultRealm: string;
   /** Seals the secrets of the engine's records. */
   sealer: Sealer;
+  /** The mount lease ids start with. */
+  mount: string;
 }
 
 export class Engine {
@@ -35,6 +44,9 @@ export class Engine {
   readonly db: AdminDb;
   private readonly rotator: Rotator;
   private readonly roles: StaticRoles;
+  readonly leases: Leases;
+  readonly dynamic: DynamicRoles;
+  readonly library: Library;
 
   constructor(private readonly opts: EngineOptions) {
     this.dir = opts.dir;
@@ -42,6 +54,12 @@ export class Engine {
     const targets = (cfg: EngineConfig) => this.targetFor(cfg);
     this.rotator = new Rotator({ db: this.db, log: opts.log, targets });
     this.roles = new StaticRoles({ db: this.db, targets, scheduler: this.rotator });
+    this.leases = new Leases(this.db, opts.log, {
+      dynamic: (lease, tx) => this.dynamic.revoke(lease, tx),
+      library: (lease, tx) => this.library.revoke(lease, tx),
+    });
+    this.dynamic = new DynamicRoles(this.db, this.leases, opts.mount);
+    this.library = new Library(this.db, this.leases, targets, opts.mount);
   }
 
   /**
@@ -52,6 +70,7 @@ export class Engine {
     const n = await this.db.resealAll();
     if (n) this.opts.log.info(`admin: sealed the secrets of ${n} record(s) under seal key ${this.db.sealer.keyId}`);
     await this.rotator.start();
+    await this.leases.start();
   }
 
   /** A new seal key: kept beside the old one, every record re-sealed in one batch, then the old key dropped. */
@@ -65,6 +84,7 @@ export class Engine {
 
   /** Stops every timer and waits for rotations under way. */
   stop(): Promise<void> {
+    this.leases.stop();
     return this.rotator.stop();
   }
 

@@ -48,7 +48,14 @@ export async function startAdmin(opts: {
   if (root.created) opts.log.info(`admin api: generated a root token in ${root.file} (mode 0600)`);
   else if (root.file) opts.log.info(`admin api: root token read from ${root.file}`);
   const sealer = Sealer.open(sealKeySource(opts.config));
-  const engine = new Engine({ dir: opts.directory, log: opts.log, ownUrls: opts.ownUrls, defaultRealm: cfg.asteriskRealm, sealer });
+  const engine = new Engine({
+    dir: opts.directory,
+    log: opts.log,
+    ownUrls: opts.ownUrls,
+    defaultRealm: cfg.asteriskRealm,
+    sealer,
+    mount: cfg.mount,
+  });
   const listen = opts.listen ?? cfg.listen;
   let tls: { cert: string; key: string } | undefined;
   if (listen.startsWith('https:')) {
@@ -58,7 +65,9 @@ export async function startAdmin(opts: {
       tls = { cert: m.cert.toString(), key: m.key.toString() };
     }
   }
-  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls });
+  const auditFile =
+    cfg.auditLog ?? (opts.config.memory ? undefined : path.join(path.dirname(path.resolve(opts.config.dbPath)), 'audit.log'));
+  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls, auditFile });
   try {
     await engine.start();
   } catch (err) {

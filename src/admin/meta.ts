@@ -9,7 +9,7 @@ import { SealKeyError, Sealer } from './seal.js';
 const SECRET_FIELDS = new Set(['bindpass', 'last_bind_password', 'client_tls_key', 'password', 'last_password', 'secret']);
 
 /** The meta key prefixes the engine owns (its records, sealed fields included). */
-export const ENGINE_PREFIXES = ['rotation/', 'dynamic/', 'library/', 'lease/', 'token/'];
+export const ENGINE_PREFIXES = ['rotation/', 'dynamic/', 'library/', 'lease/', 'token/', 'audit/'];
 
 /** The engine's view of the store: the directory and the sealer of its records' secrets. */
 export class AdminDb {
