@@ -192,7 +192,8 @@ export class AdminApi {
       .join('/')
       .replace(/\/+$/, (m) => (m ? '/' : ''));
     let method = req.method;
-    if (method === 'GET' && ['true', '1'].includes(req.query.get('list') ?? '')) method = 'LIST';
+    // Go's strconv.ParseBool, as Vault reads ?list= (hvac sends list=True)
+    if (method === 'GET' && ['true', '1', 't'].includes((req.query.get('list') ?? '').toLowerCase())) method = 'LIST';
     if (method === 'PUT') method = 'POST';
 
     if (p === 'sys/health' && (method === 'GET' || method === 'HEAD')) {

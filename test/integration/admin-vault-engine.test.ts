@@ -12,7 +12,7 @@ import type { AstldapServer } from '../../src/index.js';
 import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
-import { vaultClient, vaultRequest, type VaultClient } from '../helpers/vault.js';
+import { phoneRole, vaultClient, vaultRequest, type VaultClient } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const TOKEN = 'vault-engine-token-0123';
@@ -20,32 +20,7 @@ const PJSIP = `ou=pjsip,${B}`;
 const ASTERISK = [`cn=asterisk,ou=services,${B}`, 'asterisk'] as const;
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 
-/** The documented example (docs/asterisk.md): a temporary PJSIP phone. */
-export const PHONE_CREATION = `dn: cn={{.Username}},ou=auths,${PJSIP}
-objectClass: AstldapPjsipAuth
-cn: {{.Username}}
-AstPjsipAuthAuthType: md5
-AstPjsipAuthUsername: {{.Username}}
-AstPjsipAuthRealm: asterisk
-AstPjsipAuthMd5Cred: {{md5 .Username ":asterisk:" .Password}}
-
-dn: cn={{.Username}},ou=aors,${PJSIP}
-objectClass: AstldapPjsipAor
-cn: {{.Username}}
-AstPjsipAorMaxContacts: 1
-
-dn: cn={{.Username}},ou=endpoints,${PJSIP}
-objectClass: AstldapPjsipEndpoint
-cn: {{.Username}}
-AstPjsipEndpointAors: {{.Username}}
-AstPjsipEndpointAuth: {{.Username}}
-AstAccountContext: default
-AstAccountDisallowedCodec: all
-AstAccountAllowedCodec: ulaw
-`;
-export const PHONE_DELETION = ['endpoints', 'aors', 'auths']
-  .map((ou) => `dn: cn={{.Username}},ou=${ou},${PJSIP}\nchangetype: delete\n`)
-  .join('\n');
+const { creation: PHONE_CREATION, deletion: PHONE_DELETION } = phoneRole(B);
 
 let server: AstldapServer;
 let vault: VaultClient;
