@@ -13,7 +13,7 @@ import { repoRoot, SUFFIX } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { parseLdifEntries, runTool } from '../helpers/tools.js';
 import { vaultClient, vaultRequest, type VaultClient } from '../helpers/vault.js';
-import { Driver, loadDriverConfig, singleRow, value, type Backend } from './driver.js';
+import { Driver, loadDriverConfig, pjsipAccepts, singleRow, value, type Backend } from './driver.js';
 import { ASTERISK_DN } from './slapd-asterisk.js';
 
 const B = SUFFIX;
@@ -118,6 +118,8 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
     const row = await psAuth('1000');
     expect(value(row, 'md5_cred')).toBe(md5(`1000:asterisk:${cred.password}`));
     expect(value(row, 'md5_cred')).not.toBe('31524b771a89e5e99501325f29e66599');
+    expect(pjsipAccepts(row, '1000', cred.password)).toBe(true);
+    expect(pjsipAccepts(row, '1000', 'alice-secret')).toBe(false);
     expect(value(row, 'auth_type')).toBe('md5');
     expect(value(row, 'password')).toBeUndefined();
     const entry = await server.directory.store.get(server.directory.normalize(`cn=1000,${AUTHS}`));
@@ -128,6 +130,8 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
     const next = (await vault.read('openldap/static-cred/pj1000')).data;
     expect(next.last_password).toBe(cred.password);
     expect(value(await psAuth('1000'), 'md5_cred')).toBe(md5(`1000:asterisk:${next.password}`));
+    expect(pjsipAccepts(await psAuth('1000'), '1000', next.password)).toBe(true);
+    expect(pjsipAccepts(await psAuth('1000'), '1000', cred.password)).toBe(false);
   });
 
   it('md5 auth without a realm uses the configured default realm; with a username unlike its cn', async () => {
@@ -146,6 +150,8 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
     const row = await psAuth('1001');
     expect(value(row, 'password')).toBe(cred.password);
     expect(value(row, 'auth_type')).toBe('userpass');
+    expect(pjsipAccepts(row, '1001', cred.password)).toBe(true);
+    expect(pjsipAccepts(row, '1001', 'bob-secret')).toBe(false);
   });
 
   it('userpass converted to md5 when configured: no cleartext stays at rest', async () => {
@@ -157,6 +163,8 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
     expect(value(row, 'auth_type')).toBe('md5');
     expect(value(row, 'password')).toBeUndefined();
     expect(value(row, 'md5_cred')).toBe(md5(`2000:asterisk:${cred.password}`));
+    expect(pjsipAccepts(row, '2000', cred.password)).toBe(true);
+    expect(pjsipAccepts(row, '2000', 'carol-secret')).toBe(false);
     await vault.write('openldap/config', { asterisk_userpass_to_md5: false });
   });
 
