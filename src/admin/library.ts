@@ -11,6 +11,7 @@ import { buildChanges, checkName, newPassword, wantsDigits } from './credentials
 import { failed, invalid, notFound } from './errors.js';
 import type { LeaseRecord, Leases } from './leases.js';
 import { listKeys, putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
+import { ROLE_PREFIX } from './roles.js';
 import type { PasswordTarget } from './targets/index.js';
 import { copyAttributes } from '../directory/write.js';
 import { LdapError } from '../ldap/result.js';
@@ -118,6 +119,11 @@ export class Library {
     }
     for (const [n, a] of Object.entries(s.accounts))
       if (!out[n] && !a.available) throw invalid(`${n} is checked out and cannot leave the set`);
+    // One manager per account: a static role's rotations would overwrite a lent password.
+    const dns = new Set(Object.values(out).map((a) => this.db.dir.normalize(a.dn)));
+    for await (const [, role] of scanRecords<{ name: string; dn: string }>(this.db, ROLE_PREFIX)) {
+      if (dns.has(this.db.dir.normalize(role.dn))) throw invalid(`${role.dn} is managed by static role "${role.name}"`);
+    }
     for await (const [, other] of scanRecords<LibrarySet>(this.db, LIBRARY_PREFIX)) {
       if (other.name === set) continue;
       const dup = Object.keys(out).find((n) => other.accounts[n]);

@@ -6,7 +6,8 @@ import type { Directory } from '../directory/directory.js';
 import { SealKeyError, Sealer } from './seal.js';
 
 /** Field names whose string values are secrets, wherever they sit in a record. */
-const SECRET_FIELDS = new Set(['bindpass', 'last_bind_password', 'client_tls_key', 'password', 'last_password', 'secret']);
+// deletion_ldif: a lease's rendered deletion LDIF may carry what the template put in it.
+const SECRET_FIELDS = new Set(['bindpass', 'last_bind_password', 'client_tls_key', 'password', 'last_password', 'secret', 'deletion_ldif']);
 
 /** The meta key prefixes the engine owns (its records, sealed fields included). */
 export const ENGINE_PREFIXES = ['rotation/', 'dynamic/', 'library/', 'lease/', 'token/', 'audit/'];
