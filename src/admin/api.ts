@@ -219,7 +219,9 @@ export class AdminApi {
   private async permitted(caller: Caller, p: string, method: string): Promise<boolean> {
     if (caller.root || SELF_PATHS.has(p)) return true;
     if (SUDO_PATHS.has(p) && !(await this.tokens.allows(caller, p, ['sudo']))) return false;
-    return this.tokens.allows(caller, p, capabilitiesFor(method));
+    // As in Vault, a LIST is checked against the path with a trailing slash (`ldap/role/*` allows listing ldap/role).
+    const aclPath = method === 'LIST' && !p.endsWith('/') ? p + '/' : p;
+    return this.tokens.allows(caller, aclPath, capabilitiesFor(method));
   }
 
   private async dispatch(

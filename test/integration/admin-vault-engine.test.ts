@@ -192,6 +192,12 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     expect(up.json.errors[0]).toMatch(/subset of parent/);
     expect((await call('POST', 'auth/token/create', { policies: ['asterisk-reader'] }, minter)).status).toBe(200);
     expect((await call('GET', 'openldap/static-cred/asterisk-none', undefined, token)).status).toBe(404); // allowed, absent
+    await vault.write('sys/policies/acl/role-lister', { policy: 'path "ldap/static-role/*" { capabilities = ["list"] }' });
+    const lister = (await mint({ policies: ['role-lister'] })).client_token;
+    const listed = await call('LIST', 'ldap/static-role', undefined, lister);
+    expect(listed.status).toBe(200);
+    expect(listed.json.data.keys).toContain('alice');
+    expect((await call('GET', 'ldap/static-role/alice', undefined, lister)).status).toBe(403);
     await reader.tokenRevokeSelf();
     expect((await call('GET', 'auth/token/lookup-self', undefined, token)).status).toBe(403);
   });
@@ -211,5 +217,10 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     expect(last.auth.client_token).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     const hash = (await vault.write('sys/audit-hash/file', { input: cred.password })).data.hash;
     expect(last.response.data.password).toBe(hash);
+    const configWrite = lines.find((l) => l.request.path === 'ldap/config' && l.request.operation === 'update');
+    const bindHash = (await vault.write('sys/audit-hash/file', { input: 'secret' })).data.hash;
+    expect(configWrite.request.data.bindpass).toBe(bindHash);
+    const denied = lines.find((l) => l.response.status === 403);
+    expect(denied.error).toBe('permission denied');
   });
 });
