@@ -133,6 +133,27 @@ describe('sealed admin secrets on a LevelDB data directory', () => {
     server = undefined;
   });
 
+  it('a record written unsealed (an older version) is sealed at the next start', async () => {
+    server = await start();
+    const legacy = {
+      ...(await server.directory.store.getMeta('rotation/role/alice').then((v) => JSON.parse(v!))),
+      name: 'legacy',
+      password: 'legacy-pass-0042',
+      last_password: '',
+    };
+    legacy.dn = `uid=bob,ou=people,${B}`;
+    await server.directory.writer.transaction(async (tx) => tx.setMeta('rotation/role/legacy', JSON.stringify(legacy)));
+    await server.close();
+    server = await start();
+    const raw = (await server.directory.store.getMeta('rotation/role/legacy'))!;
+    expect(raw).not.toContain('legacy-pass-0042');
+    expect(JSON.parse(raw).password).toMatch(/^sealed:v1:/);
+    expect((await call('GET', 'openldap/static-cred/legacy')).json.data.password).toBe('legacy-pass-0042');
+    await call('DELETE', 'openldap/static-role/legacy');
+    await server.close();
+    server = undefined;
+  });
+
   it('a wrong key stops the start with a clear message (key file, environment)', async () => {
     await expect(start({ sealKeyFile: path.join(tmp(), 'other-key') })).rejects.toThrow(
       /sealed with seal key [0-9a-f]+, which key file .* does not hold.*wrong seal key/,
