@@ -148,7 +148,15 @@ export class AdminApi {
         res = err(500, (e as Error).message);
       }
     }
-    if (this.audit && x.path) this.record(req, x, res);
+    if (this.audit && x.path) {
+      try {
+        this.record(req, x, res);
+      } catch (e) {
+        // Vault refuses what it cannot audit; here the work is done, so the caller learns it was not logged.
+        this.opts.log.error(`admin api: audit log ${this.audit.file}: ${(e as Error).message}`);
+        return err(500, 'the request could not be written to the audit log');
+      }
+    }
     return res;
   }
 
@@ -266,6 +274,7 @@ export class AdminApi {
       return { status: 200, body: { ...envelope(null), auth } };
     }
     if (op === 'lookup-self') return ok(this.tokens.view(token, caller));
+    if (op === 'renew-self') return err(400, 'token is not renewable: create a new one (auth/token/create)');
     if (op === 'revoke-self') {
       await this.tokens.revoke(caller);
       return noContent();

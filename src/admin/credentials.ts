@@ -52,6 +52,7 @@ export async function putPolicy(db: AdminDb, name: string, text: unknown): Promi
 }
 
 export function deletePolicy(db: AdminDb, name: string): Promise<void> {
+  checkName(name, 'policy');
   return putMeta(db, POLICY_PREFIX + name, null);
 }
 

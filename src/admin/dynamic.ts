@@ -86,6 +86,7 @@ export class DynamicRoles {
 
   /** Forgets the role; its outstanding leases stay and are revoked on time (as in Vault). */
   delete(name: string): Promise<void> {
+    checkName(name, 'role');
     return putMeta(this.db, DYNAMIC_PREFIX + name, null);
   }
 

@@ -93,6 +93,7 @@ export class Library {
   }
 
   async delete(name: string): Promise<void> {
+    checkName(name, 'set');
     const s = await this.read(name);
     if (s && Object.values(s.accounts).some((a) => !a.available))
       throw invalid('cannot delete a set with checked-out accounts; check them in first');

@@ -210,6 +210,7 @@ export class StaticRoles {
 
   /** Forgets the role after any rotation under way (LDAP is not touched, as in Vault). */
   async delete(name: string): Promise<void> {
+    checkName(name, 'role');
     await this.opts.scheduler.serial(name, async () => {
       this.opts.scheduler.cancel(name);
       await putMeta(this.db, ROLE_PREFIX + name, null);

@@ -166,6 +166,7 @@ export class Tokens {
   }
 
   async deletePolicy(name: string): Promise<void> {
+    checkName(name, 'policy');
     if (name === 'root' || name === 'default') throw invalid(`cannot delete "${name}" policy`);
     await putMeta(this.db, ACL_PREFIX + name, null);
   }
