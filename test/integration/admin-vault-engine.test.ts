@@ -113,6 +113,19 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     expect((await call('POST', 'ldap/role/..%2Fx', { creation_ldif: PHONE_CREATION, deletion_ldif: PHONE_DELETION })).status).toBe(400);
   });
 
+  it('a creation LDIF that fails halfway leaves nothing: no entry, no lease', async () => {
+    const broken = PHONE_CREATION.replace(`ou=endpoints,${PJSIP}`, `ou=nowhere,${PJSIP}`); // the last entry has no parent
+    await vault.write('ldap/role/broken', { creation_ldif: broken, deletion_ldif: PHONE_DELETION, username_template: 'brk{{random 6}}' });
+    const r = await call('GET', 'ldap/creds/broken');
+    expect(r.status).toBe(500);
+    expect(r.json.errors[0]).toMatch(/ou=nowhere/);
+    expect(await ldapsearch(`ou=auths,${PJSIP}`, '(cn=brk*)')).toEqual([]);
+    expect(await ldapsearch(`ou=aors,${PJSIP}`, '(cn=brk*)')).toEqual([]);
+    const leases: string[] = [];
+    for await (const [k] of server.directory.store.scanMeta('lease/openldap/creds/broken/')) leases.push(k);
+    expect(leases).toEqual([]);
+  });
+
   it('expired dynamic credentials are deleted on time, also across a restart', async () => {
     await vault.write('ldap/role/short', {
       creation_ldif: PHONE_CREATION,
