@@ -121,8 +121,10 @@ api() { curl -sf -H "X-Vault-Token: live-root-token" "$@"; }
 # register USER PASSWORD: prints the final registration status code pjsua saw
 register() {
   local log=$LOGS/pjsua-$1-$RANDOM.log
-  timeout 20 "$PJSUA" --null-audio --local-port=0 --id "sip:$1@127.0.0.1" --registrar "sip:127.0.0.1:$SIP_PORT" \
-    --realm '*' --username "$1" --password "$2" --auto-quit=8 --log-file="$log" > /dev/null 2>&1 < /dev/null || true
+  # pjsua reads commands from stdin: "q" after a few seconds ends it once the registration is done.
+  (sleep 6; echo q) | timeout 20 "$PJSUA" --null-audio --local-port=0 --id "sip:$1@127.0.0.1" \
+    --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$1" --password "$2" --log-file="$log" \
+    > /dev/null 2>&1 || true
   grep -oE 'registration (success|failed), status=[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || echo none
 }
 
@@ -136,12 +138,12 @@ expect_status() { # what user password want...
 call_test() {
   step "call 1000 -> 1001 through the realtime dialplan"
   local log=$LOGS/pjsua-call.log
-  timeout 30 "$PJSUA" --null-audio --local-port=5071 --id sip:1001@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
-    --realm '*' --username 1001 --password bob-secret --auto-answer=200 --duration=10 > "$LOGS/pjsua-callee.log" 2>&1 < /dev/null &
+  (sleep 14; echo q) | timeout 30 "$PJSUA" --null-audio --local-port=5071 --id sip:1001@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
+    --realm '*' --username 1001 --password bob-secret --auto-answer=200 --duration=10 > "$LOGS/pjsua-callee.log" 2>&1 &
   sleep 3
-  timeout 20 "$PJSUA" --null-audio --local-port=5072 --id sip:1000@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
+  (sleep 8; echo q) | timeout 20 "$PJSUA" --null-audio --local-port=5072 --id sip:1000@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
     --realm '*' --username 1000 --password "$1" --duration=3 --log-file="$log" "sip:1001@127.0.0.1:$SIP_PORT" \
-    > /dev/null 2>&1 < /dev/null || true
+    > /dev/null 2>&1 || true
   grep -q 'CONFIRMED' "$log" || fail "the call was not answered (see $log)"
   echo "ok: call answered"
 }
