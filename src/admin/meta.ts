@@ -73,8 +73,8 @@ export async function readRecord<T>(db: AdminDb, key: string): Promise<T | undef
 
 /** Writes a record (sealed), a raw string, or (null) deletes it. */
 export function putMeta(db: AdminDb, key: string, value: object | string | null): Promise<void> {
-  const text = value === null || typeof value === 'string' ? value : db.encode(value);
-  return db.dir.writer.transaction(async (tx) => tx.setMeta(key, text));
+  // Sealed under the write lock: a seal key rotation cannot slip between sealing and storing.
+  return db.dir.writer.transaction(async (tx) => tx.setMeta(key, value === null || typeof value === 'string' ? value : db.encode(value)));
 }
 
 /** Every record under prefix, opened. */
