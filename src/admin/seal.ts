@@ -5,7 +5,7 @@
 // file made on first start; each sealed value names the id of the key that sealed it.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const PREFIX = 'sealed:v1:';
@@ -52,6 +52,10 @@ export class Sealer {
       const key = randomBytes(KEY_BYTES);
       writeKeyFile(source.file, { current: keyId(key), keys: { [keyId(key)]: key.toString('base64') } });
       return Sealer.fromKeys([key], source);
+    }
+    const mode = statSync(source.file).mode & 0o777;
+    if (mode & 0o077) {
+      throw new SealKeyError(`seal key file ${source.file} is open to other users (mode ${mode.toString(8)}): chmod 600 it`);
     }
     let data: KeyFile;
     try {

@@ -2,11 +2,14 @@
 // (seal.ts) and the name rules, as pure functions.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capabilitiesOn, parseAcl } from '../../src/admin/acl.js';
 import { checkName } from '../../src/admin/credentials.js';
 import { SealKeyError, Sealer } from '../../src/admin/seal.js';
 import { render } from '../../src/admin/templates.js';
+import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const caps = (policy: string, path: string) => [...capabilitiesOn(parseAcl(policy), path)].sort();
 
@@ -79,6 +82,21 @@ describe('seal', () => {
     expect(both.unseal(v)).toBe('alice-secret');
     expect(both.keyId).not.toBe(s.keyId);
     expect(() => Sealer.open({ kind: 'env', value: 'short' })).toThrow(/32 bytes/);
+  });
+
+  it('a key file is made 0600 on first open, reopened with the same key, refused when others may read it', () => {
+    const dir = tempDir('astldap-seal-unit-');
+    try {
+      const file = path.join(dir, 'keys', 'seal-key');
+      const a = Sealer.open({ kind: 'file', file });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const v = a.seal('x');
+      expect(Sealer.open({ kind: 'file', file }).unseal(v)).toBe('x');
+      chmodSync(file, 0o644);
+      expect(() => Sealer.open({ kind: 'file', file })).toThrow(/open to other users \(mode 644\): chmod 600/);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 
