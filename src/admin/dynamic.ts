@@ -108,8 +108,8 @@ export class DynamicRoles {
       DisplayName: displayName,
       RoleName: name,
     };
-    const creation = parseRecords(render(role.creation_ldif, fields), 'creation_ldif');
-    const deletion = render(role.deletion_ldif, fields);
+    const creation = parseRecords(render(role.creation_ldif, fields, true), 'creation_ldif');
+    const deletion = render(role.deletion_ldif, fields, true);
     const ttl = Math.min(role.default_ttl || SYSTEM_TTL, role.max_ttl || SYSTEM_TTL);
     const now = Date.now();
     const lease: LeaseRecord = {

@@ -54,9 +54,18 @@ function action(body: string, fields: TemplateFields, tpl: string): string {
   }
 }
 
-/** Renders tpl with fields; an unknown field or function is an invalid (400) error. */
-export function render(tpl: string, fields: TemplateFields): string {
-  return tpl.replace(/\{\{-?([\s\S]*?)-?\}\}/g, (_m, body: string) => action(body, fields, tpl));
+/**
+ * Renders tpl with fields; an unknown field or function is an invalid (400) error. For LDIF, a
+ * value with a line break or NUL is refused: it could add lines (records or attributes) of its
+ * own. (A password policy with characters LDIF cannot hold plainly wants `attr:: {{base64 .Password}}`.)
+ */
+export function render(tpl: string, fields: TemplateFields, ldif = false): string {
+  return tpl.replace(/\{\{-?([\s\S]*?)-?\}\}/g, (_m, body: string) => {
+    const v = action(body, fields, tpl);
+    if (ldif && /[\r\n\0]/.test(v))
+      throw invalid(`template ${JSON.stringify(body.trim())}: the value holds a line break or NUL, which LDIF cannot take here`);
+    return v;
+  });
 }
 
 /** Checks a template once with sample values (role writes refuse what would fail at creds time). */

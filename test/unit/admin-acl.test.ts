@@ -59,6 +59,10 @@ describe('templates', () => {
     expect(() => render('{{.Nope}}', f)).toThrow(/unknown field \.Nope/);
     expect(() => render('{{exec "x"}}', f)).toThrow(/unknown function exec/);
     expect(() => render('{{random 0}}', f)).toThrow(/random needs a length/);
+    expect(() => render('userPassword: {{.Password}}', { Password: 'x\ndn: cn=evil' }, true)).toThrow(/line break/);
+    expect(render('userPassword:: {{base64 .Password}}', { Password: 'x\ny' }, true)).toBe(
+      `userPassword:: ${Buffer.from('x\ny').toString('base64')}`,
+    );
   });
 });
 
