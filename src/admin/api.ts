@@ -1,39 +1,55 @@
-// The Vault-compatible HTTP API: /v1/<mount>/{config,static-role,static-cred,rotate-root,
-// rotate-role} and /v1/sys/policies/password, with Vault's envelope, error shape, status codes
-// and token header (X-Vault-Token or Authorization: Bearer).
+// The Vault-compatible HTTP API: Vault's envelope, error shape, status codes and token header
+// (X-Vault-Token or Authorization: Bearer); tokens and their ACL policies (auth/token/*,
+// sys/policy, sys/policies/acl) decide what a request may do; every request is audited (one
+// JSON line, secrets HMAC'd). The engine's own paths are mapped in routes.ts.
 
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AdminApiConfig } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { LdapError } from '../ldap/result.js';
+import type { Capability } from './acl.js';
+import { AuditLog } from './audit.js';
 import type { Engine } from './engine.js';
+import { envelope } from './envelope.js';
 import { EngineError, invalid, type EngineErrorKind } from './errors.js';
 import { MiniHttpServer, type HttpRequest, type HttpResponse } from './http.js';
+import { err, mountRoute, noContent, notFound, ok, sysRoute, unsupportedOp, unsupportedPath, type RouteCtx } from './routes.js';
+import { SealKeyError } from './seal.js';
+import { Tokens, type Caller } from './tokens.js';
 
-export function envelope(data: unknown, warnings: string[] | null = null): Record<string, unknown> {
-  return {
-    request_id: randomUUID(),
-    lease_id: '',
-    renewable: false,
-    lease_duration: 0,
-    data,
-    wrap_info: null,
-    warnings,
-    auth: null,
-  };
-}
-
-const ok = (data: unknown): HttpResponse => ({ status: 200, body: envelope(data) });
-const noContent = (): HttpResponse => ({ status: 204 });
-const err = (status: number, ...errors: string[]): HttpResponse => ({ status, body: { errors } });
-const notFound = (): HttpResponse => err(404);
-const unsupportedPath = (): HttpResponse => err(404, '1 error occurred:\n\t* unsupported path\n\n');
-const unsupportedOp = (): HttpResponse => err(405, '1 error occurred:\n\t* unsupported operation\n\n');
+export { envelope } from './envelope.js';
 
 /** The HTTP status of each kind of engine error (Vault: 400 user error, 404, 500 internal). */
 const STATUS: Record<EngineErrorKind, number> = { invalid: 400, notFound: 404, failed: 500 };
+
+/** Paths every valid token may use (Vault's default policy). */
+const SELF_PATHS = new Set([
+  'auth/token/lookup-self',
+  'auth/token/revoke-self',
+  'auth/token/renew-self',
+  'sys/leases/lookup',
+  'sys/leases/renew',
+]);
+/** Paths that need sudo besides the capability (as in Vault). */
+const SUDO_PATHS = new Set(['sys/rotate']);
+
+/** The capabilities a method needs (POST/PUT: create or update, as Vault decides by existence). */
+function capabilitiesFor(method: string): Capability[] {
+  return method === 'GET' ? ['read'] : method === 'LIST' ? ['list'] : method === 'DELETE' ? ['delete'] : ['create', 'update'];
+}
+
+const OPERATION: Record<string, string> = { GET: 'read', LIST: 'list', DELETE: 'delete', POST: 'update' };
+
+/** What the audit log records of one request. */
+interface Exchange {
+  path: string;
+  operation: string;
+  caller?: Caller;
+  token?: string;
+  body?: Record<string, unknown>;
+}
 
 /** The root token: env/config, else the token file, else a new one written there (mode 0600). */
 export function resolveRootToken(cfg: AdminApiConfig, log: Logger): { token: string; file?: string; created: boolean } {
@@ -58,12 +74,6 @@ function tokenOf(req: HttpRequest): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 function parseBody(req: HttpRequest): Record<string, unknown> {
   if (!req.body.length) return {};
   const text = req.body.toString('utf8').trim();
@@ -83,19 +93,30 @@ export interface AdminApiOptions {
   config: AdminApiConfig;
   tokens: string[];
   log: Logger;
+  /** The audit log file (JSON lines, 0600); none when undefined. */
+  auditFile?: string;
 }
 
 export class AdminApi {
+  private readonly tokens: Tokens;
+  /** The mounts the engine answers on: the configured one, openldap and ldap. */
+  private readonly mounts: string[];
+
   private constructor(
     private readonly opts: AdminApiOptions,
     private readonly http: MiniHttpServer,
     readonly url: string,
-  ) {}
+    private readonly audit: AuditLog | undefined,
+  ) {
+    this.tokens = new Tokens(opts.engine.db, opts.tokens);
+    this.mounts = [...new Set([opts.config.mount, 'openldap', 'ldap'])];
+  }
 
   static async start(opts: AdminApiOptions & { listen: string; tls?: { cert: string | Buffer; key: string | Buffer } }): Promise<AdminApi> {
     const u = new URL(opts.listen);
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = u.port === '' ? 8200 : Number(u.port);
+    const audit = opts.auditFile ? await AuditLog.open(opts.engine.db, opts.auditFile) : undefined;
     // The handler needs the API object, which needs the listening server: a late-bound box.
     const box: { api?: AdminApi } = {};
     const http = await MiniHttpServer.listen({
@@ -105,7 +126,7 @@ export class AdminApi {
       handler: (req) => box.api!.handle(req),
     });
     const shownHost = host.includes(':') ? `[${host}]` : host;
-    box.api = new AdminApi(opts, http, `${u.protocol}//${shownHost}:${http.port}`);
+    box.api = new AdminApi(opts, http, `${u.protocol}//${shownHost}:${http.port}`, audit);
     return box.api;
   }
 
@@ -114,17 +135,59 @@ export class AdminApi {
   }
 
   async handle(req: HttpRequest): Promise<HttpResponse> {
+    const x: Exchange = { path: '', operation: '' };
+    let res: HttpResponse;
     try {
-      return await this.route(req);
+      res = await this.route(req, x);
     } catch (e) {
-      if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
-      if (e instanceof LdapError) return err(400, e.message || `LDAP error ${e.code}`);
-      this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
-      return err(500, (e as Error).message);
+      if (e instanceof EngineError) res = e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
+      else if (e instanceof LdapError) res = err(400, e.message || `LDAP error ${e.code}`);
+      else if (e instanceof SealKeyError) res = err(400, e.message);
+      else {
+        this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
+        res = err(500, (e as Error).message);
+      }
     }
+    if (this.audit && x.path) {
+      try {
+        this.record(req, x, res);
+      } catch (e) {
+        // Vault refuses what it cannot audit; here the work is done, so the caller learns it was not logged.
+        this.opts.log.error(`admin api: audit log ${this.audit.file}: ${(e as Error).message}`);
+        return err(500, 'the request could not be written to the audit log');
+      }
+    }
+    return res;
   }
 
-  private async route(req: HttpRequest): Promise<HttpResponse> {
+  /** One audit line: every string of request and response data HMAC'd, errors as they are. */
+  private record(req: HttpRequest, x: Exchange, res: HttpResponse): void {
+    const a = this.audit!;
+    const body = (res.body ?? {}) as { data?: unknown; auth?: unknown; errors?: string[] };
+    this.audit!.write({
+      time: new Date().toISOString(),
+      type: 'response',
+      auth: x.caller
+        ? {
+            client_token: a.hash(x.token!),
+            accessor: a.hash(x.caller.accessor),
+            display_name: x.caller.display_name,
+            policies: x.caller.policies,
+          }
+        : null,
+      request: {
+        id: randomUUID(),
+        operation: x.operation,
+        path: x.path,
+        data: x.body ? a.hashAll(x.body) : null,
+        remote_address: req.remoteAddress,
+      },
+      response: { status: res.status, data: a.hashAll(body.data ?? body.auth ?? null) },
+      error: body.errors?.join('; ') ?? '',
+    });
+  }
+
+  private async route(req: HttpRequest, x: Exchange): Promise<HttpResponse> {
     let segs: string[];
     try {
       segs = req.rawPath.split('/').map((s) => decodeURIComponent(s));
@@ -137,7 +200,8 @@ export class AdminApi {
       .join('/')
       .replace(/\/+$/, (m) => (m ? '/' : ''));
     let method = req.method;
-    if (method === 'GET' && ['true', '1'].includes(req.query.get('list') ?? '')) method = 'LIST';
+    // Go's strconv.ParseBool, as Vault reads ?list= (hvac sends list=True)
+    if (method === 'GET' && ['true', '1', 't'].includes((req.query.get('list') ?? '').toLowerCase())) method = 'LIST';
     if (method === 'PUT') method = 'POST';
 
     if (p === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
@@ -147,110 +211,102 @@ export class AdminApi {
       };
     }
 
+    x.path = p;
+    x.operation = OPERATION[method] ?? method.toLowerCase();
     const token = tokenOf(req);
-    if (!token || !this.opts.tokens.some((t) => sameToken(t, token))) return err(403, 'permission denied');
+    const caller = token ? await this.tokens.lookup(token) : undefined;
+    if (!token || !caller) return err(403, 'permission denied');
+    Object.assign(x, { token, caller });
+    let parsed: Record<string, unknown> | undefined;
+    const body = () => (parsed ??= x.body = parseBody(req));
+    if (!(await this.permitted(caller, p, method))) return err(403, 'permission denied');
+    return this.dispatch(p, method, body, token, caller);
+  }
 
-    if (p === 'auth/token/lookup-self' && method === 'GET') {
-      return ok({ id: token, policies: ['root'], display_name: 'root', ttl: 0, renewable: false, type: 'service' });
-    }
+  /** The caller's policies allow the method on the path (root: everything; the default policy's self paths: every token). */
+  private async permitted(caller: Caller, p: string, method: string): Promise<boolean> {
+    if (caller.root || SELF_PATHS.has(p)) return true;
+    if (SUDO_PATHS.has(p) && !(await this.tokens.allows(caller, p, ['sudo']))) return false;
+    // As in Vault, a LIST is checked against the path with a trailing slash (`ldap/role/*` allows listing ldap/role).
+    const aclPath = method === 'LIST' && !p.endsWith('/') ? p + '/' : p;
+    return this.tokens.allows(caller, aclPath, capabilitiesFor(method));
+  }
 
-    const mount = this.opts.config.mount;
-    const e = this.opts.engine;
-    if (p === 'sys/policies/password' || p === 'sys/policies/password/') {
-      if (method !== 'LIST') return unsupportedOp();
-      return this.listKeys(e.listPolicies(''));
-    }
-    if (p.startsWith('sys/policies/password/')) return this.policy(method, p.slice('sys/policies/password/'.length), req);
-    if (p !== mount && !p.startsWith(mount + '/')) return unsupportedPath();
-    const rest = p.slice(mount.length + 1);
-    if (rest === 'config') {
-      switch (method) {
-        case 'GET': {
-          const c = await e.getConfig();
-          return c ? ok(e.publicConfig(c)) : notFound();
-        }
-        case 'POST':
-          await e.writeConfig(parseBody(req));
-          return noContent();
-        case 'DELETE':
-          await e.deleteConfig();
-          return noContent();
-        default:
-          return unsupportedOp();
-      }
-    }
-    if (rest === 'rotate-root') {
+  private async dispatch(
+    p: string,
+    method: string,
+    body: () => Record<string, unknown>,
+    token: string,
+    caller: Caller,
+  ): Promise<HttpResponse> {
+    const ctx = (rest: string): RouteCtx => ({
+      engine: this.opts.engine,
+      method,
+      rest,
+      body,
+      displayName: caller.display_name,
+      accessor: caller.accessor,
+    });
+    if (p.startsWith('auth/token/')) return this.tokenRoute(p.slice('auth/token/'.length), method, body, token, caller);
+    if (p.startsWith('sys/policy') || p.startsWith('sys/policies/acl')) return this.aclRoute(p, method, body);
+    if (p.startsWith('sys/audit-hash/')) {
       if (method !== 'POST') return unsupportedOp();
-      await e.rotateRoot();
-      return noContent();
+      if (!this.audit) return err(400, 'no audit device is enabled (adminApi.auditLog)');
+      return ok({ hash: this.audit.hash(String(body().input ?? '')) });
     }
-    if (rest === 'static-role' || rest === 'static-role/' || (method === 'LIST' && rest.startsWith('static-role/'))) {
-      if (method !== 'LIST') return unsupportedOp();
-      return this.listKeys(e.listRoles(rest.slice('static-role/'.length)));
+    if (p.startsWith('sys/')) return (await sysRoute(ctx(p.slice(4)))) ?? unsupportedPath();
+    const mount = this.mounts.find((m) => p === m || p.startsWith(m + '/'));
+    if (!mount) return unsupportedPath();
+    return mountRoute(ctx(p.slice(mount.length + 1)));
+  }
+
+  private async tokenRoute(
+    op: string,
+    method: string,
+    body: () => Record<string, unknown>,
+    token: string,
+    caller: Caller,
+  ): Promise<HttpResponse> {
+    if (op === 'lookup-self' && method === 'GET') return ok(this.tokens.view(token, caller));
+    if (method !== 'POST') return unsupportedOp();
+    if (op === 'create' || op === 'create-orphan') {
+      const auth = await this.tokens.create(caller, body());
+      return { status: 200, body: { ...envelope(null), auth } };
     }
-    if (rest.startsWith('static-role/')) {
-      const name = rest.slice('static-role/'.length);
-      switch (method) {
-        case 'GET': {
-          const r = await e.getRole(name);
-          return r ? ok(e.publicRole(r)) : notFound();
-        }
-        case 'POST':
-          await e.writeRole(name, parseBody(req));
-          return noContent();
-        case 'DELETE':
-          await e.deleteRole(name);
-          return noContent();
-        default:
-          return unsupportedOp();
-      }
-    }
-    if (rest.startsWith('static-cred/')) {
-      if (method !== 'GET') return unsupportedOp();
-      const r = await e.getRole(rest.slice('static-cred/'.length));
-      return r ? ok(e.publicCred(r)) : notFound();
-    }
-    if (rest.startsWith('rotate-role/')) {
-      if (method !== 'POST') return unsupportedOp();
-      const name = rest.slice('rotate-role/'.length);
-      if (!(await e.getRole(name))) return err(400, `role doesn't exist: ${name}`);
-      try {
-        await e.rotateRole(name, 'manual');
-      } catch (x) {
-        const msg = (x as Error).message;
-        return err(
-          500,
-          `unable to finish rotating credentials; retries will continue in the background but it is also safe to retry manually: ${msg}`,
-        );
-      }
+    if (op === 'lookup-self') return ok(this.tokens.view(token, caller));
+    if (op === 'renew-self') return err(400, 'token is not renewable: create a new one (auth/token/create)');
+    if (op === 'revoke-self') {
+      await this.tokens.revoke(caller);
       return noContent();
     }
     return unsupportedPath();
   }
 
-  private async listKeys(list: Promise<string[]>): Promise<HttpResponse> {
-    const keys = await list;
-    return keys.length ? ok({ keys }) : notFound();
-  }
-
-  private async policy(method: string, rest: string, req: HttpRequest): Promise<HttpResponse> {
-    const e = this.opts.engine;
-    if (rest.endsWith('/generate')) {
-      if (method !== 'GET') return unsupportedOp();
-      const password = await e.generateFromPolicy(rest.slice(0, -'/generate'.length));
-      return ok({ password });
+  /** sys/policy[/<name>] (Vault's older API: rules or policy) and sys/policies/acl[/<name>]. */
+  private async aclRoute(p: string, method: string, body: () => Record<string, unknown>): Promise<HttpResponse> {
+    const m = /^sys\/(policy|policies\/acl)\/?(.*)$/.exec(p);
+    if (!m) return unsupportedPath();
+    const [, api, name = ''] = m;
+    const t = this.tokens;
+    if (!name) {
+      if (method === 'LIST' || (api === 'policy' && method === 'GET')) {
+        const keys = await t.listPolicies();
+        return ok(api === 'policy' ? { policies: keys, keys } : { keys });
+      }
+      return unsupportedOp();
     }
-    if (method === 'LIST') return this.listKeys(e.listPolicies(rest));
     switch (method) {
       case 'GET': {
-        const text = await e.getPolicyText(rest);
-        return text === undefined ? notFound() : ok({ policy: text });
+        const text = await t.getPolicy(name);
+        return ok(api === 'policy' ? { name, rules: text } : { name, policy: text });
       }
-      case 'POST':
-        await e.putPolicy(rest, parseBody(req).policy);
+      case 'POST': {
+        const b = body();
+        await t.putPolicy(name, b.policy ?? b.rules);
         return noContent();
+      }
       case 'DELETE':
-        await e.deletePolicy(rest);
+        await t.deletePolicy(name);
         return noContent();
       default:
         return unsupportedOp();

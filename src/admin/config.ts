@@ -2,9 +2,8 @@
 // returned): its fields and defaults, parsing and validating a config write's body, the public
 // view GET returns, and whether its url names the embedded directory or an external server.
 
-import type { Directory } from '../directory/directory.js';
 import { invalid } from './errors.js';
-import { readRecord } from './meta.js';
+import { readRecord, type AdminDb } from './meta.js';
 
 export const CONFIG_KEY = 'rotation/config';
 
@@ -34,6 +33,8 @@ export interface EngineConfig {
   skip_static_role_import_rotation: boolean;
   asterisk_realm: string;
   asterisk_cleartext_secret: boolean;
+  /** Rotating a PJSIP userpass auth turns it into md5 (md5_cred only): no cleartext at rest. */
+  asterisk_userpass_to_md5: boolean;
   last_bind_password: string;
   last_bind_password_rotation: string | null;
   /** Whether url named the embedded directory when it was written (listener ports may change). */
@@ -48,8 +49,8 @@ export interface ConfigEnv {
   ownUrls: () => string[];
 }
 
-export function readConfig(dir: Directory): Promise<EngineConfig | undefined> {
-  return readRecord<EngineConfig>(dir, CONFIG_KEY);
+export function readConfig(db: AdminDb): Promise<EngineConfig | undefined> {
+  return readRecord<EngineConfig>(db, CONFIG_KEY);
 }
 
 export function defaultConfig(realm: string): EngineConfig {
@@ -76,6 +77,7 @@ export function defaultConfig(realm: string): EngineConfig {
     skip_static_role_import_rotation: false,
     asterisk_realm: realm,
     asterisk_cleartext_secret: false,
+    asterisk_userpass_to_md5: false,
     last_bind_password: '',
     last_bind_password_rotation: null,
   };
@@ -134,7 +136,13 @@ const STRING_FIELDS = [
   'tls_max_version',
   'asterisk_realm',
 ] as const;
-const BOOL_FIELDS = ['starttls', 'insecure_tls', 'skip_static_role_import_rotation', 'asterisk_cleartext_secret'] as const;
+const BOOL_FIELDS = [
+  'starttls',
+  'insecure_tls',
+  'skip_static_role_import_rotation',
+  'asterisk_cleartext_secret',
+  'asterisk_userpass_to_md5',
+] as const;
 /** Fields Vault accepts that have no effect here (or are refused below with a reason). */
 const OTHER_FIELDS = [
   'schema',
@@ -246,5 +254,6 @@ export function publicConfig(c: EngineConfig): Record<string, unknown> {
     last_bind_password_rotation: c.last_bind_password_rotation ?? '0001-01-01T00:00:00Z',
     asterisk_realm: c.asterisk_realm,
     asterisk_cleartext_secret: c.asterisk_cleartext_secret,
+    asterisk_userpass_to_md5: c.asterisk_userpass_to_md5 ?? false,
   };
 }

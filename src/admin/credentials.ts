@@ -2,23 +2,33 @@
 // generating a password from the role's or the config's policy, and the attribute changes one
 // rotation makes to an entry for the configured schema (openldap, ad, racf, asterisk).
 
-import { createHash } from 'node:crypto';
 import { hashPassword } from '../access/passwords.js';
 import type { Directory } from '../directory/directory.js';
-import type { SchemaRegistry } from '../schema/registry.js';
+import { accountChanges, asteriskInfo, checkAsteriskFit, pjsipAuthChanges, type AsteriskCredInfo } from './asterisk.js';
+import { ChangeBuilder, isClass, type Attrs, type Changes } from './changes.js';
 import type { EngineConfig } from './config.js';
 import { failed, invalid, notFound } from './errors.js';
-import { putMeta } from './meta.js';
+import { putMeta, type AdminDb } from './meta.js';
 import { defaultPolicy, generate, parsePolicy, PolicyError, type PasswordPolicy } from './policy.js';
 
 export const POLICY_PREFIX = 'passwordpolicy/';
-/** Role and policy names: path segments of letters, digits and _ . @ - */
-export const NAME_PATTERN = /^[A-Za-z0-9_.@-]+(\/[A-Za-z0-9_.@-]+)*$/;
+/**
+ * Role, set and policy names (Vault's GenericNameRegex per path segment): segments of letters,
+ * digits and _ . @ - that start and end with a letter, digit or _, so no `.`/`..` segment, no
+ * leading, trailing or doubled `/`, no control characters.
+ */
+export const NAME_PATTERN = /^\w(?:[\w.@-]*\w)?(?:\/\w(?:[\w.@-]*\w)?)*$/;
 
-/** An entry's attributes as a target reads them: lowercased names (the local schema's keys). */
-export type Attrs = Record<string, string[]>;
-/** Attribute changes (schema keys): values replace, null removes. */
-export type Changes = Record<string, string[] | null>;
+export type { Attrs, Changes } from './changes.js';
+
+/** Throws invalid (400) unless name follows the name rules. */
+export function checkName(name: string, what: string): void {
+  if (name.length > 128 || !NAME_PATTERN.test(name)) {
+    throw invalid(
+      `invalid ${what} name ${JSON.stringify(name)}: use path segments of letters, digits and _ . @ - (no '.', '..' or empty segments)`,
+    );
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // password policies
@@ -27,8 +37,8 @@ export function policyText(dir: Directory, name: string): Promise<string | undef
   return dir.store.getMeta(POLICY_PREFIX + name);
 }
 
-export async function putPolicy(dir: Directory, name: string, text: unknown): Promise<void> {
-  if (!NAME_PATTERN.test(name)) throw invalid('invalid policy name');
+export async function putPolicy(db: AdminDb, name: string, text: unknown): Promise<void> {
+  checkName(name, 'policy');
   if (typeof text !== 'string' || !text.trim()) throw invalid('missing policy');
   try {
     const policy = parsePolicy(text);
@@ -38,11 +48,12 @@ export async function putPolicy(dir: Directory, name: string, text: unknown): Pr
     if (err instanceof PolicyError) throw invalid(`unable to parse policy: ${err.message}`);
     throw err;
   }
-  await putMeta(dir, POLICY_PREFIX + name, text);
+  await putMeta(db, POLICY_PREFIX + name, text);
 }
 
-export function deletePolicy(dir: Directory, name: string): Promise<void> {
-  return putMeta(dir, POLICY_PREFIX + name, null);
+export function deletePolicy(db: AdminDb, name: string): Promise<void> {
+  checkName(name, 'policy');
+  return putMeta(db, POLICY_PREFIX + name, null);
 }
 
 export async function generateFromPolicy(dir: Directory, name: string): Promise<string> {
@@ -81,63 +92,35 @@ export async function newPassword(dir: Directory, cfg: EngineConfig, rolePolicy:
 // ---------------------------------------------------------------------------------------------
 // attribute changes
 
-function isClass(attrs: Attrs, ...names: string[]): boolean {
-  const have = new Set((attrs['objectclass'] ?? []).map((v) => v.toLowerCase()));
-  return names.some((n) => have.has(n.toLowerCase()));
+/** The changes of one rotation and what static-cred tells an operator about an Asterisk credential. */
+export interface Rotated {
+  changes: Changes;
+  asterisk?: AsteriskCredInfo;
 }
 
-/** Builds the changes of one rotation of one entry. */
-class ChangeBuilder {
-  readonly out: Changes = {};
-
-  constructor(
-    private readonly schema: SchemaRegistry,
-    private readonly attrs: Attrs,
-  ) {}
-
-  key(name: string): string {
-    return this.schema.attributeType(name)?.key ?? name.toLowerCase();
-  }
-
-  set(name: string, values: string[] | null): void {
-    this.out[this.key(name)] = values;
-  }
-
-  has(name: string): boolean {
-    return Boolean(this.attrs[this.key(name)]?.length);
-  }
-
-  /** Whether the entry's object classes allow the attribute (or it is there already). */
-  allows(name: string): boolean {
-    const key = this.key(name);
-    if (this.attrs[key]?.length) return true;
-    for (const oc of this.attrs['objectclass'] ?? []) {
-      const c = this.schema.objectClass(oc);
-      if (c && [...c.allMust, ...c.allMay].some((t) => t.key === key)) return true;
-    }
-    return false;
-  }
-
-  /** userPassword, with simpleSecurityObject (auxiliary, it brings userPassword) when the classes lack it. */
-  userPassword(value: string): void {
-    if (!this.allows('userPassword')) this.set('objectClass', [...(this.attrs['objectclass'] ?? []), 'simpleSecurityObject']);
-    this.set('userPassword', [value]);
-  }
+/**
+ * Throws invalid when a rotation of the entry would write a credential nothing uses (role
+ * creation answers 400; a rotation fails). Whether the result is a valid entry is the write
+ * path's schema check.
+ */
+export function checkFit(dir: Directory, cfg: EngineConfig, dn: string, attrs: Attrs): void {
+  checkAsteriskFit(cfg, dn, attrs, new ChangeBuilder(dir.schema, attrs));
 }
 
 /**
  * The attribute changes one rotation makes to an entry, for the configured schema. Passwords
  * are hashed with the server's scheme unless cleartext (an external server hashes them itself).
- * Whether the result is a valid entry is the write path's schema check, not decided here.
  */
 export async function buildChanges(
   dir: Directory,
   cfg: EngineConfig,
-  attrs: Attrs,
+  entry: { dn: string; attrs: Attrs },
   password: string,
   cleartext: boolean,
-): Promise<Changes> {
+): Promise<Rotated> {
+  const { attrs } = entry;
   const b = new ChangeBuilder(dir.schema, attrs);
+  checkAsteriskFit(cfg, entry.dn, attrs, b);
   const userPassword = async () =>
     b.userPassword(cleartext ? password : await hashPassword(Buffer.from(password, 'utf8'), dir.config.passwordScheme));
   switch (cfg.schema) {
@@ -152,23 +135,18 @@ export async function buildChanges(
       b.set('racfAttributes', ['noexpired']);
       break;
     case 'asterisk': {
+      if (isClass(attrs, 'AstldapPjsipAuth')) {
+        pjsipAuthChanges(b, cfg, entry.dn, password);
+        break;
+      }
       const account = isClass(attrs, 'AsteriskSIPUser', 'AsteriskIAXUser', 'AsteriskAccount');
       const voicemail = isClass(attrs, 'AsteriskVoiceMail');
       if (account || !voicemail || attrs['userpassword']?.length) await userPassword();
-      if (account) asteriskAccount(b, cfg, attrs, password);
+      if (account) accountChanges(b, cfg, password);
       if (voicemail) b.set('AstVoicemailPassword', [password]);
       break;
     }
   }
-  return b.out;
-}
-
-/** The secrets res_config_ldap reads for SIP and IAX peers: the realmed MD5 digest, optionally the cleartext. */
-function asteriskAccount(b: ChangeBuilder, cfg: EngineConfig, attrs: Attrs, password: string): void {
-  const user = attrs['cn']?.[0] ?? attrs[b.key('AstAccountName')]?.[0] ?? '';
-  const digest = createHash('md5').update(`${user}:${cfg.asterisk_realm}:${password}`, 'utf8').digest('hex');
-  if (isClass(attrs, 'AsteriskSIPUser') || b.allows('AstAccountRealmedPassword')) b.set('AstAccountRealmedPassword', [`{md5}${digest}`]);
-  if (isClass(attrs, 'AsteriskIAXUser') || b.has('AstMD5secret')) b.set('AstMD5secret', [digest]);
-  if (cfg.asterisk_cleartext_secret) b.set('AstAccountSecret', [password]);
-  else if (b.has('AstAccountSecret')) b.set('AstAccountSecret', null); // a stale cleartext secret must not survive
+  const changed = Object.fromEntries(Object.entries(b.out).filter((e): e is [string, string[]] => e[1] !== null));
+  return { changes: b.out, asterisk: cfg.schema === 'asterisk' ? asteriskInfo(cfg, b, changed) : undefined };
 }

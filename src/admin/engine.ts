@@ -7,6 +7,10 @@
 //   credentials.ts  password policies (passwordpolicy/<name>), new passwords, the attribute changes
 //   targets/        where passwords live: the embedded directory (entry and record in ONE batch
 //                   through the write path) or an external server (ldapjs)
+//   dynamic.ts      dynamic roles (role/<name>) and their credentials (creds/<name>)
+//   library.ts      library sets of service accounts (check-out / check-in)
+//   leases.ts       the leases of dynamic credentials and check-outs, revoked on time
+//   seal.ts, meta.ts  the records, their secrets sealed under a key outside the database
 // All state lives in the store's meta space; errors are EngineErrors with a kind (errors.ts).
 
 import type { Logger } from '../config/logger.js';
@@ -14,9 +18,13 @@ import type { Directory } from '../directory/directory.js';
 import { CONFIG_KEY, parseConfig, publicConfig, readConfig, type EngineConfig } from './config.js';
 import { deletePolicy, generateFromPolicy, POLICY_PREFIX, policyText, putPolicy } from './credentials.js';
 import { invalid, messageOf } from './errors.js';
-import { listKeys, putMeta } from './meta.js';
+import { AdminDb, listKeys, putMeta } from './meta.js';
 import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRecord } from './roles.js';
+import { DynamicRoles } from './dynamic.js';
+import { Leases } from './leases.js';
+import { Library } from './library.js';
 import { Rotator } from './rotation.js';
+import type { Sealer } from './seal.js';
 import { targetFor, type PasswordTarget } from './targets/index.js';
 
 export interface EngineOptions {
@@ -25,27 +33,58 @@ export interface EngineOptions {
   /** LDAP URLs the server listens on (a config url naming one of them is the embedded directory). */
   ownUrls: () => string[];
   defaultRealm: string;
+  /** Seals the secrets of the engine's records. */
+  sealer: Sealer;
+  /** The mount lease ids start with. */
+  mount: string;
 }
 
 export class Engine {
   private readonly dir: Directory;
+  readonly db: AdminDb;
   private readonly rotator: Rotator;
   private readonly roles: StaticRoles;
+  readonly leases: Leases;
+  readonly dynamic: DynamicRoles;
+  readonly library: Library;
 
   constructor(private readonly opts: EngineOptions) {
     this.dir = opts.dir;
+    this.db = new AdminDb(opts.dir, opts.sealer);
     const targets = (cfg: EngineConfig) => this.targetFor(cfg);
-    this.rotator = new Rotator({ dir: opts.dir, log: opts.log, targets });
-    this.roles = new StaticRoles({ dir: opts.dir, targets, scheduler: this.rotator });
+    this.rotator = new Rotator({ db: this.db, log: opts.log, targets });
+    this.roles = new StaticRoles({ db: this.db, targets, scheduler: this.rotator });
+    this.leases = new Leases(this.db, opts.log, {
+      dynamic: (lease, tx) => this.dynamic.revoke(lease, tx),
+      library: (lease, tx) => this.library.revoke(lease, tx),
+    });
+    this.dynamic = new DynamicRoles(this.db, this.leases, opts.mount);
+    this.library = new Library(this.db, this.leases, targets, opts.mount);
   }
 
-  /** Schedules every stored role; overdue ones rotate at once. */
-  start(): Promise<void> {
-    return this.rotator.start();
+  /**
+   * Opens every sealed secret (a wrong seal key fails here, before anything is served), seals
+   * what is not sealed under the current key, then schedules every stored role.
+   */
+  async start(): Promise<void> {
+    const n = await this.db.resealAll();
+    if (n) this.opts.log.info(`admin: sealed the secrets of ${n} record(s) under seal key ${this.db.sealer.keyId}`);
+    await this.rotator.start();
+    await this.leases.start();
+  }
+
+  /** A new seal key: kept beside the old one, every record re-sealed in one batch, then the old key dropped. */
+  async rotateSealKey(): Promise<{ key_id: string; resealed: number }> {
+    const key_id = this.db.sealer.addKey();
+    const resealed = await this.db.resealAll();
+    this.db.sealer.dropOldKeys();
+    this.opts.log.info(`admin: seal key rotated to ${key_id}; ${resealed} record(s) re-sealed`);
+    return { key_id, resealed };
   }
 
   /** Stops every timer and waits for rotations under way. */
   stop(): Promise<void> {
+    this.leases.stop();
     return this.rotator.stop();
   }
 
@@ -56,7 +95,7 @@ export class Engine {
   // config
 
   getConfig(): Promise<EngineConfig | undefined> {
-    return readConfig(this.dir);
+    return readConfig(this.db);
   }
 
   publicConfig(c: EngineConfig): Record<string, unknown> {
@@ -71,11 +110,11 @@ export class Engine {
     await target.verifyBind().catch((err: unknown) => {
       throw invalid(`error validating binddn/bindpass: ${messageOf(err)}`);
     });
-    await putMeta(this.dir, CONFIG_KEY, JSON.stringify(c));
+    await putMeta(this.db, CONFIG_KEY, c);
   }
 
   deleteConfig(): Promise<void> {
-    return putMeta(this.dir, CONFIG_KEY, null);
+    return putMeta(this.db, CONFIG_KEY, null);
   }
 
   rotateRoot(): Promise<void> {
@@ -85,7 +124,7 @@ export class Engine {
   // static roles
 
   getRole(name: string): Promise<RoleRecord | undefined> {
-    return readRole(this.dir, name);
+    return readRole(this.db, name);
   }
 
   listRoles(sub: string): Promise<string[]> {
@@ -123,11 +162,11 @@ export class Engine {
   }
 
   putPolicy(name: string, text: unknown): Promise<void> {
-    return putPolicy(this.dir, name, text);
+    return putPolicy(this.db, name, text);
   }
 
   deletePolicy(name: string): Promise<void> {
-    return deletePolicy(this.dir, name);
+    return deletePolicy(this.db, name);
   }
 
   generateFromPolicy(name: string): Promise<string> {

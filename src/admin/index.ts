@@ -2,16 +2,28 @@
 // Vault-compatible HTTP API in front of it.
 
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
 import { AdminApi, resolveRootToken } from './api.js';
 import { Engine } from './engine.js';
+import { Sealer, type SealKeySource } from './seal.js';
 
 export { Engine } from './engine.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
 export { AdminApi } from './api.js';
+export { SealKeyError } from './seal.js';
+
+/** ASTLDAP_SEAL_KEY, else the configured key file, else seal-key beside the db (a memory db: a key of this process). */
+function sealKeySource(config: Config): SealKeySource {
+  const env = process.env.ASTLDAP_SEAL_KEY;
+  if (env) return { kind: 'env', value: env };
+  if (config.adminApi.sealKeyFile) return { kind: 'file', file: config.adminApi.sealKeyFile };
+  if (config.memory) return { kind: 'ephemeral' };
+  return { kind: 'file', file: path.join(path.dirname(path.resolve(config.dbPath)), 'seal-key') };
+}
 
 export interface AdminHandle {
   engine: Engine;
@@ -35,7 +47,15 @@ export async function startAdmin(opts: {
   const root = resolveRootToken(cfg, opts.log);
   if (root.created) opts.log.info(`admin api: generated a root token in ${root.file} (mode 0600)`);
   else if (root.file) opts.log.info(`admin api: root token read from ${root.file}`);
-  const engine = new Engine({ dir: opts.directory, log: opts.log, ownUrls: opts.ownUrls, defaultRealm: cfg.asteriskRealm });
+  const sealer = Sealer.open(sealKeySource(opts.config));
+  const engine = new Engine({
+    dir: opts.directory,
+    log: opts.log,
+    ownUrls: opts.ownUrls,
+    defaultRealm: cfg.asteriskRealm,
+    sealer,
+    mount: cfg.mount,
+  });
   const listen = opts.listen ?? cfg.listen;
   let tls: { cert: string; key: string } | undefined;
   if (listen.startsWith('https:')) {
@@ -45,7 +65,9 @@ export async function startAdmin(opts: {
       tls = { cert: m.cert.toString(), key: m.key.toString() };
     }
   }
-  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls });
+  const auditFile =
+    cfg.auditLog ?? (opts.config.memory ? undefined : path.join(path.dirname(path.resolve(opts.config.dbPath)), 'audit.log'));
+  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls, auditFile });
   try {
     await engine.start();
   } catch (err) {

@@ -29,9 +29,9 @@ export function defaultPolicy(length = DEFAULT_LENGTH): PasswordPolicy {
   return compile(length, [{ charset: BASE62, minChars: 0 }]);
 }
 
-type Token = { kind: 'ident' | 'string' | 'number' | 'punct'; text: string; pos: number };
+export type Token = { kind: 'ident' | 'string' | 'number' | 'punct'; text: string; pos: number };
 
-function tokenize(src: string): Token[] {
+export function tokenize(src: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {

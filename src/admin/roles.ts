@@ -6,9 +6,11 @@
 import cron from 'node-cron';
 import type { Directory } from '../directory/directory.js';
 import { parseBool, parseDuration, readConfig, str, type EngineConfig } from './config.js';
-import { NAME_PATTERN } from './credentials.js';
+import type { AsteriskCredInfo } from './asterisk.js';
+import { refuseOutbound } from './asterisk.js';
+import { checkFit, checkName } from './credentials.js';
 import { EngineError, invalid, messageOf, notFound } from './errors.js';
-import { putMeta, readRecord } from './meta.js';
+import { putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
 import type { PasswordTarget } from './targets/index.js';
 
 export const ROLE_PREFIX = 'rotation/role/';
@@ -31,10 +33,12 @@ export interface RoleRecord {
   last_error_time: string | null;
   next_retry: string | null;
   failures: number;
+  /** For an Asterisk credential: the username, realm and auth type it works with (static-cred shows it). */
+  asterisk?: AsteriskCredInfo;
 }
 
-export function readRole(dir: Directory, name: string): Promise<RoleRecord | undefined> {
-  return readRecord<RoleRecord>(dir, ROLE_PREFIX + name);
+export function readRole(db: AdminDb, name: string): Promise<RoleRecord | undefined> {
+  return readRecord<RoleRecord>(db, ROLE_PREFIX + name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +68,10 @@ function ttl(r: RoleRecord): number {
 }
 
 /** A successful rotation's bookkeeping on the role record: the new and previous passwords, when, no error. */
-export function markRotated(r: RoleRecord, password: string): void {
+export function markRotated(r: RoleRecord, password: string, asterisk?: AsteriskCredInfo): void {
   const now = new Date();
+  if (asterisk) r.asterisk = asterisk;
+  else delete r.asterisk;
   r.last_password = r.password;
   r.password = password;
   r.last_vault_rotation = now.toISOString();
@@ -113,6 +119,7 @@ export function publicCred(r: RoleRecord): Record<string, unknown> {
     last_vault_rotation: r.last_vault_rotation,
     rotation_period: r.rotation_period,
     ttl: ttl(r),
+    ...(r.asterisk ? { asterisk: r.asterisk } : {}),
   };
   return withSchedule(out, r);
 }
@@ -132,7 +139,7 @@ export interface RoleScheduler {
 }
 
 export interface StaticRolesOptions {
-  dir: Directory;
+  db: AdminDb;
   targets: (cfg: EngineConfig) => PasswordTarget;
   scheduler: RoleScheduler;
 }
@@ -173,18 +180,20 @@ function newRole(name: string, cfg: EngineConfig, now: Date): RoleRecord {
 
 export class StaticRoles {
   private readonly dir: Directory;
+  private readonly db: AdminDb;
 
   constructor(private readonly opts: StaticRolesOptions) {
-    this.dir = opts.dir;
+    this.db = opts.db;
+    this.dir = opts.db.dir;
   }
 
   /** Creates a role (rotating at once unless skip_import_rotation) or updates its settings. */
   async write(name: string, body: Record<string, unknown>): Promise<void> {
-    if (!NAME_PATTERN.test(name)) throw invalid(`invalid role name: ${name}`);
+    checkName(name, 'role');
     for (const k of Object.keys(body)) if (!ROLE_FIELDS.has(k)) throw invalid(`unknown field: ${k}`);
-    const cfg = await readConfig(this.dir);
+    const cfg = await readConfig(this.db);
     if (!cfg) throw invalid('the engine is not configured: write config first');
-    const existing = await readRole(this.dir, name);
+    const existing = await readRole(this.db, name);
     const now = new Date();
     const r: RoleRecord = existing ? { ...existing } : newRole(name, cfg, now);
     const dnIn = body.dn !== undefined ? str(body.dn, 'dn').trim() : undefined;
@@ -201,9 +210,10 @@ export class StaticRoles {
 
   /** Forgets the role after any rotation under way (LDAP is not touched, as in Vault). */
   async delete(name: string): Promise<void> {
+    checkName(name, 'role');
     await this.opts.scheduler.serial(name, async () => {
       this.opts.scheduler.cancel(name);
-      await putMeta(this.dir, ROLE_PREFIX + name, null);
+      await putMeta(this.db, ROLE_PREFIX + name, null);
     });
   }
 
@@ -220,10 +230,11 @@ export class StaticRoles {
       throw invalid(`cannot read ${r.dn}${target.where}: ${messageOf(err)}`);
     });
     if (!found) throw invalid(`entry ${r.dn} does not exist${target.where}`);
+    checkFit(this.dir, cfg, r.dn, found.attrs);
+    if (cfg.schema === 'asterisk') await refuseOutbound(target, r.dn, found.attrs);
     // One role per account (Vault #123).
     const key = this.dnKey(r.dn);
-    for await (const [, v] of this.dir.store.scanMeta(ROLE_PREFIX)) {
-      const other = JSON.parse(v) as RoleRecord;
+    for await (const [, other] of scanRecords<RoleRecord>(this.db, ROLE_PREFIX)) {
       if (this.dnKey(other.dn) === key) throw invalid(`${r.dn} is already managed by role "${other.name}"`);
     }
   }
@@ -242,10 +253,10 @@ export class StaticRoles {
   private async update(r: RoleRecord): Promise<void> {
     const { scheduler } = this.opts;
     await scheduler.serial(r.name, async () => {
-      const cur = await readRole(this.dir, r.name);
+      const cur = await readRole(this.db, r.name);
       if (!cur) throw notFound(`role ${r.name} was deleted`);
       for (const k of SETTINGS) (cur as unknown as Record<string, unknown>)[k] = r[k];
-      await putMeta(this.dir, ROLE_PREFIX + r.name, JSON.stringify(cur));
+      await putMeta(this.db, ROLE_PREFIX + r.name, cur);
       scheduler.schedule(cur);
     });
   }
@@ -253,17 +264,17 @@ export class StaticRoles {
   /** Stores the role and, unless skip_import_rotation, rotates it; a failed first rotation forgets the role. */
   private async create(r: RoleRecord): Promise<void> {
     const { scheduler } = this.opts;
-    await putMeta(this.dir, ROLE_PREFIX + r.name, JSON.stringify(r));
+    await putMeta(this.db, ROLE_PREFIX + r.name, r);
     if (!r.skip_import_rotation) {
       try {
         await scheduler.rotateRole(r.name, 'create');
       } catch (err) {
-        await putMeta(this.dir, ROLE_PREFIX + r.name, null);
+        await putMeta(this.db, ROLE_PREFIX + r.name, null);
         const kind = err instanceof EngineError ? err.kind : 'failed';
         throw new EngineError(kind, `failed to rotate the password of the new role: ${messageOf(err)}`);
       }
     }
-    const stored = await readRole(this.dir, r.name);
+    const stored = await readRole(this.db, r.name);
     if (stored) scheduler.schedule(stored);
   }
 

@@ -6,10 +6,11 @@
 
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
+import { refuseOutbound, type AsteriskCredInfo } from './asterisk.js';
 import { CONFIG_KEY, readConfig, type EngineConfig } from './config.js';
 import { buildChanges, newPassword, wantsDigits } from './credentials.js';
 import { EngineError, failed, invalid, messageOf, notFound } from './errors.js';
-import { putMeta } from './meta.js';
+import { putMeta, scanRecords, type AdminDb } from './meta.js';
 import { markRotated, nextCron, nextRotation, readRole, ROLE_PREFIX, type RoleRecord, type RoleScheduler } from './roles.js';
 import type { PasswordTarget } from './targets/index.js';
 
@@ -20,13 +21,14 @@ const RETRY_MAX_MS = 3600_000;
 export type RotationReason = 'manual' | 'create' | 'scheduled';
 
 export interface RotatorOptions {
-  dir: Directory;
+  db: AdminDb;
   log: Logger;
   targets: (cfg: EngineConfig) => PasswordTarget;
 }
 
 export class Rotator implements RoleScheduler {
   private readonly dir: Directory;
+  private readonly db: AdminDb;
   private readonly log: Logger;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -34,13 +36,14 @@ export class Rotator implements RoleScheduler {
   private stopped = false;
 
   constructor(private readonly opts: RotatorOptions) {
-    this.dir = opts.dir;
+    this.db = opts.db;
+    this.dir = opts.db.dir;
     this.log = opts.log;
   }
 
   /** Schedules every stored role; overdue ones rotate at once. */
   async start(): Promise<void> {
-    for await (const [, value] of this.dir.store.scanMeta(ROLE_PREFIX)) this.schedule(JSON.parse(value) as RoleRecord);
+    for await (const [, role] of scanRecords<RoleRecord>(this.db, ROLE_PREFIX)) this.schedule(role);
   }
 
   /** Stops every timer and waits for rotations under way. */
@@ -80,7 +83,7 @@ export class Rotator implements RoleScheduler {
         this.timers.delete(role.name);
         if (delay > MAX_TIMER - 1) {
           // Further than a timer reaches: look again then.
-          void readRole(this.dir, role.name).then((r) => r && this.schedule(r));
+          void readRole(this.db, role.name).then((r) => r && this.schedule(r));
           return;
         }
         this.serial(role.name, () => this.rotateNow(role.name, 'scheduled', true)).catch(() => undefined);
@@ -108,7 +111,7 @@ export class Rotator implements RoleScheduler {
   // roles
 
   private async rotateNow(name: string, reason: RotationReason, dueCheck = false): Promise<RoleRecord> {
-    const role = await readRole(this.dir, name);
+    const role = await readRole(this.db, name);
     if (!role) throw invalid(`role doesn't exist: ${name}`);
     if (dueCheck && (await this.notDue(role))) return role;
     try {
@@ -139,7 +142,7 @@ export class Rotator implements RoleScheduler {
     const late = Date.now() - due.getTime();
     if (late <= role.rotation_window * 1000) return false;
     role.next_vault_rotation = nextCron(role.rotation_schedule, new Date()).toISOString();
-    await putMeta(this.dir, ROLE_PREFIX + role.name, JSON.stringify(role));
+    await putMeta(this.db, ROLE_PREFIX + role.name, role);
     this.log.warn(`role ${role.name}: rotation window missed (${Math.round(late / 1000)} s late); next at ${role.next_vault_rotation}`);
     this.schedule(role);
     return true;
@@ -147,22 +150,28 @@ export class Rotator implements RoleScheduler {
 
   /** One rotation: a new password on the target and, with it, the role's credential state. */
   private async rotateOnce(role: RoleRecord): Promise<RoleRecord> {
-    const cfg = await readConfig(this.dir);
+    const cfg = await readConfig(this.db);
     if (!cfg) throw failed('the engine is not configured (config was deleted)');
     let password = '';
     let updated: RoleRecord | undefined;
-    await this.opts.targets(cfg).rotate({
+    let asterisk: AsteriskCredInfo | undefined;
+    const target = this.opts.targets(cfg);
+    await target.rotate({
       dn: role.dn,
       account: 'role',
       changes: async (entry, cleartext) => {
+        // The entry may have become a trunk's outbound auth since the role was made.
+        if (cfg.schema === 'asterisk') await refuseOutbound(target, entry.dn, entry.attrs);
         password = await newPassword(this.dir, cfg, role.password_policy, wantsDigits(cfg, entry.attrs));
-        return buildChanges(this.dir, cfg, entry.attrs, password, cleartext);
+        const r = await buildChanges(this.dir, cfg, entry, password, cleartext);
+        asterisk = r.asterisk;
+        return r.changes;
       },
       record: async (tx) => {
-        const cur = await readRole(this.dir, role.name);
+        const cur = await readRole(this.db, role.name);
         if (!cur) throw notFound(`role ${role.name} was deleted`);
-        markRotated(cur, password);
-        tx.setMeta(ROLE_PREFIX + cur.name, JSON.stringify(cur));
+        markRotated(cur, password, asterisk);
+        tx.setMeta(ROLE_PREFIX + cur.name, this.db.encode(cur));
         updated = cur;
       },
     });
@@ -172,14 +181,14 @@ export class Rotator implements RoleScheduler {
   /** Records a failed rotation on the role: the error, and when to retry (exponential backoff). */
   private recordFailure(name: string, msg: string): Promise<RoleRecord | undefined> {
     return this.dir.writer.transaction(async (tx) => {
-      const r = await readRole(this.dir, name);
+      const r = await readRole(this.db, name);
       if (!r) return undefined;
       r.failures += 1;
       r.last_error = msg;
       r.last_error_time = new Date().toISOString();
       const delay = Math.min(RETRY_BASE_MS * 2 ** (r.failures - 1), RETRY_MAX_MS);
       r.next_retry = new Date(Date.now() + delay).toISOString();
-      tx.setMeta(ROLE_PREFIX + name, JSON.stringify(r));
+      tx.setMeta(ROLE_PREFIX + name, this.db.encode(r));
       return r;
     });
   }
@@ -188,7 +197,7 @@ export class Rotator implements RoleScheduler {
   // root
 
   private async rotateRootOnce(): Promise<void> {
-    const cfg = await readConfig(this.dir);
+    const cfg = await readConfig(this.db);
     if (!cfg) throw invalid('the engine is not configured: write config first');
     const target = this.opts.targets(cfg);
     let password = '';
@@ -197,15 +206,15 @@ export class Rotator implements RoleScheduler {
       account: 'root',
       changes: async (entry, cleartext) => {
         password = await newPassword(this.dir, cfg, '', false);
-        return buildChanges(this.dir, cfg, entry.attrs, password, cleartext);
+        return (await buildChanges(this.dir, cfg, entry, password, cleartext)).changes;
       },
       record: async (tx) => {
-        const cur = await readConfig(this.dir);
+        const cur = await readConfig(this.db);
         if (!cur) throw invalid('the engine is not configured');
         cur.last_bind_password = cur.bindpass;
         cur.bindpass = password;
         cur.last_bind_password_rotation = new Date().toISOString();
-        tx.setMeta(CONFIG_KEY, JSON.stringify(cur));
+        tx.setMeta(CONFIG_KEY, this.db.encode(cur));
       },
     });
     this.log.info(`rotated the password of binddn ${cfg.binddn}${target.where}`);

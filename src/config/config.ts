@@ -129,6 +129,13 @@ export interface AdminApiConfig {
   tokens: string[];
   /** The SIP realm of AstAccountRealmedPassword digests the `asterisk` schema writes. */
   asteriskRealm: string;
+  /**
+   * The key file sealing the engine's secrets (mode 0600, made on first start; default
+   * seal-key beside the db directory, outside it). Env ASTLDAP_SEAL_KEY wins.
+   */
+  sealKeyFile: string | null;
+  /** The audit log of admin API requests (JSON lines, mode 0600); null: none. */
+  auditLog: string | null;
 }
 
 export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
@@ -265,6 +272,8 @@ export function defaultConfig(): Config {
       tokenFile: path.join(dataDir, 'root-token'),
       tokens: [],
       asteriskRealm: 'asterisk',
+      sealKeyFile: null,
+      auditLog: null,
     },
   };
 }

@@ -12,6 +12,7 @@
 // It does no I/O itself: a Backend runs the searches and modifications (the replay suite runs
 // them with libldap's ldapsearch/ldapmodify).
 
+import { createHash } from 'node:crypto';
 import type { LdifEntry } from '../helpers/tools.js';
 
 /** One Asterisk variable: [column name, value]. */
@@ -453,4 +454,20 @@ export function changeRecord(dn: string, changes: readonly Modification[]): stri
     out.push('-');
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * res_pjsip's digest check for one ps_auths row as sorcery reads it: whether a phone registering
+ * as `user` with `password` is accepted. md5: md5_cred must equal MD5(username:realm:password),
+ * realm the row's or the global default_realm; userpass (Asterisk's default auth_type): the
+ * password column. The username must be the row's.
+ */
+export function pjsipAccepts(row: readonly Var[] | null, user: string, password: string, defaultRealm = 'asterisk'): boolean {
+  if (!row || value(row, 'username') !== user) return false;
+  const type = (value(row, 'auth_type') ?? 'userpass').toLowerCase();
+  if (type === 'md5') {
+    const realm = value(row, 'realm') || defaultRealm;
+    return value(row, 'md5_cred') === createHash('md5').update(`${user}:${realm}:${password}`, 'utf8').digest('hex');
+  }
+  return type === 'userpass' && value(row, 'password') === password;
 }

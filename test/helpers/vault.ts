@@ -30,3 +30,35 @@ export async function vaultRequest(
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
+
+/**
+ * The dynamic role of docs/asterisk.md: a temporary PJSIP phone (auth with md5_cred, aor,
+ * endpoint) created from LDIF templates under ou=pjsip,<suffix>, and deleted with its lease.
+ */
+export function phoneRole(suffix: string): { creation: string; deletion: string } {
+  const pj = `ou=pjsip,${suffix}`;
+  const creation = `dn: cn={{.Username}},ou=auths,${pj}
+objectClass: AstldapPjsipAuth
+cn: {{.Username}}
+AstPjsipAuthAuthType: md5
+AstPjsipAuthUsername: {{.Username}}
+AstPjsipAuthRealm: asterisk
+AstPjsipAuthMd5Cred: {{md5 .Username ":asterisk:" .Password}}
+
+dn: cn={{.Username}},ou=aors,${pj}
+objectClass: AstldapPjsipAor
+cn: {{.Username}}
+AstPjsipAorMaxContacts: 1
+
+dn: cn={{.Username}},ou=endpoints,${pj}
+objectClass: AstldapPjsipEndpoint
+cn: {{.Username}}
+AstPjsipEndpointAors: {{.Username}}
+AstPjsipEndpointAuth: {{.Username}}
+AstAccountContext: default
+AstAccountDisallowedCodec: all
+AstAccountAllowedCodec: ulaw
+`;
+  const deletion = ['endpoints', 'aors', 'auths'].map((ou) => `dn: cn={{.Username}},ou=${ou},${pj}\nchangetype: delete\n`).join('\n');
+  return { creation, deletion };
+}

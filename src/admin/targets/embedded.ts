@@ -8,13 +8,13 @@ import type { Directory } from '../../directory/directory.js';
 import { search } from '../../directory/search.js';
 import { storedEntries } from '../../directory/search/collect.js';
 import { copyAttributes, type WriteTransaction } from '../../directory/write.js';
-import type { SearchRequest, Session } from '../../ldap/messages.js';
+import type { Filter, SearchEntry, SearchRequest, Session } from '../../ldap/messages.js';
 import { LdapError } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
 import type { EngineConfig } from '../config.js';
-import type { Changes } from '../credentials.js';
+import type { Changes } from '../changes.js';
 import { failed, invalid, messageOf } from '../errors.js';
-import type { PasswordTarget, Rotation, TargetEntry } from './target.js';
+import { listItems, type PasswordTarget, type Rotation, type TargetEntry } from './target.js';
 
 export class EmbeddedTarget implements PasswordTarget {
   readonly where = '';
@@ -65,19 +65,25 @@ export class EmbeddedTarget implements PasswordTarget {
   }
 
   async findUsers(username: string): Promise<string[]> {
-    const req: SearchRequest = {
-      base: this.cfg.userdn,
-      scope: 'sub',
-      derefAliases: 0,
-      sizeLimit: 0,
-      timeLimit: 0,
-      typesOnly: false,
-      filter: { type: 'equality', attribute: this.cfg.userattr || 'cn', value: Buffer.from(username, 'utf8') },
-      attributes: ['1.1'],
-    };
-    const found: string[] = [];
+    const filter: Filter = { type: 'equality', attribute: this.cfg.userattr || 'cn', value: Buffer.from(username, 'utf8') };
+    return (await this.search(this.cfg.userdn, filter, ['1.1'])).map((e) => e.dn);
+  }
+
+  async findReferrers(_dn: string, attrs: readonly string[], value: string): Promise<string[]> {
+    const known = attrs.filter((a) => this.dir.schema.attributeType(a));
+    if (!known.length) return [];
+    const filter: Filter = { type: 'or', filters: known.map((attribute) => ({ type: 'present', attribute })) };
+    const want = value.toLowerCase();
+    const hits = await this.search(this.dir.config.suffix, filter, [...known]);
+    return hits.filter((e) => e.attributes.some((a) => a.values.some((v) => listItems(String(v)).includes(want)))).map((e) => e.dn);
+  }
+
+  /** A subtree search as the administrator. */
+  private async search(base: string, filter: Filter, attributes: string[]): Promise<SearchEntry[]> {
+    const req: SearchRequest = { base, scope: 'sub', derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter, attributes };
+    const found: SearchEntry[] = [];
     const ctx = this.dir.internalContext(this.dir.config.admin.dn, 'admin-api');
-    await search(this.dir, ctx, req, this.dir.normalize(req.base), (e) => void found.push(e.dn), storedEntries);
+    await search(this.dir, ctx, req, this.dir.normalize(req.base), (e) => void found.push(e), storedEntries);
     return found;
   }
 

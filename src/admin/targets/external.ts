@@ -6,7 +6,7 @@ import type { Writer } from '../../directory/write.js';
 import type { EngineConfig } from '../config.js';
 import { failed } from '../errors.js';
 import { ExternalLdap } from './ldap-client.js';
-import type { PasswordTarget, Rotation, TargetEntry } from './target.js';
+import { listItems, type PasswordTarget, type Rotation, type TargetEntry } from './target.js';
 
 /** RFC 4515 escaping of a filter value. */
 const escapeFilter = (v: string) => v.replace(/[\\*()\0]/g, (ch) => '\\' + ch.charCodeAt(0).toString(16).padStart(2, '0'));
@@ -38,6 +38,18 @@ export class ExternalTarget implements PasswordTarget {
     const { userdn, userattr } = this.cfg;
     const hits = await this.connected((x) => x.search(userdn, 'sub', `(${userattr || 'cn'}=${escapeFilter(username)})`, ['1.1']));
     return hits.map((h) => h.dn);
+  }
+
+  async findReferrers(dn: string, attrs: readonly string[], value: string): Promise<string[]> {
+    const base = dn
+      .split(/(?<!\\),/)
+      .slice(2)
+      .join(',');
+    if (!base) return [];
+    const filter = `(|${attrs.map((a) => `(${a}=*${escapeFilter(value)}*)`).join('')})`;
+    const hits = await this.connected((x) => x.search(base, 'sub', filter, [...attrs]));
+    const want = value.toLowerCase();
+    return hits.filter((h) => Object.values(h.attrs).some((vs) => vs.some((v) => listItems(v).includes(want)))).map((h) => h.dn);
   }
 
   /**

@@ -4,7 +4,7 @@
 // reached through ldapjs. The engine picks the target once per operation (index.ts: targetFor).
 
 import type { WriteTransaction } from '../../directory/write.js';
-import type { Attrs, Changes } from '../credentials.js';
+import type { Attrs, Changes } from '../changes.js';
 
 export interface TargetEntry {
   dn: string;
@@ -43,6 +43,19 @@ export interface PasswordTarget {
   read(dn: string): Promise<TargetEntry | undefined>;
   /** The DNs of the entries below userdn whose userattr is username. */
   findUsers(username: string): Promise<string[]>;
+  /**
+   * The DNs of entries near dn (the embedded naming context; on an external server the
+   * grandparent of dn) with one of attrs holding value as an item of a comma-separated list.
+   */
+  findReferrers(dn: string, attrs: readonly string[], value: string): Promise<string[]>;
   /** Changes the account's password and records it; throws (changing nothing) when it cannot. */
   rotate(r: Rotation): Promise<void>;
+}
+
+/** The lowercased items of a comma-separated value (Asterisk's list columns, e.g. outbound_auth). */
+export function listItems(v: string): string[] {
+  return v
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
 }

@@ -1,0 +1,84 @@
+// Applies the LDIF of a dynamic role (creation, deletion or rollback records: add, modify,
+// delete) to entries of the embedded directory inside ONE write transaction, with the checks of
+// the write path (schema, RDN, parents), so a credential's entries and its lease record are
+// stored together or not at all. userPassword values are hashed as on any add or modify.
+
+import { requireDescription } from '../directory/attributes.js';
+import type { Directory } from '../directory/directory.js';
+import { addRdnValues, buildAttributes, decodeValues, valueKey } from '../directory/entry-build.js';
+import { copyAttributes, type WriteTransaction } from '../directory/write.js';
+import { LdapError } from '../ldap/result.js';
+import { LdifError, parseLdif, type LdifRecord } from '../ldif/ldif.js';
+import { prettyDn } from '../schema/dn.js';
+import { failed, invalid } from './errors.js';
+
+/** Parses LDIF text; a syntax error is the request's fault (400). */
+export function parseRecords(text: string, field: string): LdifRecord[] {
+  try {
+    const records = parseLdif(text);
+    if (!records.length) throw invalid(`${field}: no LDIF records`);
+    return records;
+  } catch (err) {
+    if (err instanceof LdifError) throw invalid(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Stages every record in tx as actorDn; returns the DNs touched. Deleting what is gone is fine when tolerant. */
+export async function applyRecords(
+  dir: Directory,
+  tx: WriteTransaction,
+  actorDn: string,
+  records: LdifRecord[],
+  tolerant = false,
+): Promise<string[]> {
+  const dns: string[] = [];
+  for (const r of records) {
+    try {
+      await applyOne(dir, tx, actorDn, r, tolerant);
+    } catch (err) {
+      if (err instanceof LdapError) throw failed(`LDIF record at line ${r.line} (${r.dn}): ${err.message || `LDAP error ${err.code}`}`);
+      throw err;
+    }
+    dns.push(r.dn);
+  }
+  return dns;
+}
+
+async function applyOne(dir: Directory, tx: WriteTransaction, actorDn: string, r: LdifRecord, tolerant: boolean): Promise<void> {
+  const ndn = dir.normalize(r.dn);
+  switch (r.kind) {
+    case 'add': {
+      const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, r.attributes);
+      addRdnValues(dir.schema, dir.parse(r.dn)[0]!, attrs);
+      await tx.add(actorDn, ndn, prettyDn(r.dn), attrs);
+      return;
+    }
+    case 'delete': {
+      const old = await tx.get(ndn);
+      if (old) tx.remove(ndn, old);
+      else if (!tolerant) await tx.require(ndn);
+      return;
+    }
+    case 'modify': {
+      const old = tolerant ? await tx.get(ndn) : await tx.require(ndn);
+      if (!old) return;
+      const attrs = copyAttributes(old.attrs);
+      for (const c of r.changes) {
+        const d = requireDescription(dir.schema, c.type);
+        const vals = await decodeValues(dir.config.passwordScheme, d.type, c.type, c.values);
+        if (c.operation === 'replace') attrs[d.key] = vals;
+        else if (c.operation === 'add') attrs[d.key] = [...(attrs[d.key] ?? []), ...vals];
+        else if (c.operation === 'delete') {
+          const drop = new Set(vals.map((v) => valueKey(d.type, v)));
+          attrs[d.key] = vals.length ? (attrs[d.key] ?? []).filter((v) => !drop.has(valueKey(d.type, v))) : [];
+        } else throw invalid(`LDIF record at line ${r.line}: ${c.operation} is not supported here`);
+        if (!attrs[d.key]!.length) delete attrs[d.key];
+      }
+      tx.update(actorDn, ndn, old, attrs);
+      return;
+    }
+    default:
+      throw invalid(`LDIF record at line ${r.line}: modrdn is not supported in a dynamic role`);
+  }
+}
