@@ -225,7 +225,8 @@ export class AccessPolicy {
   limits(session: Session): { sizeLimit: number; timeLimit: number; examineLimit: number; filter: FilterLimits } {
     const l = this.dir.config.limits;
     if (this.dir.isAdmin(session)) return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.adminFilter };
-    if (this.unlimited.has(session.bindNdn)) return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.filter };
+    if (this.unlimited.has(session.bindNdn))
+      return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.filter };
     return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, examineLimit: l.examineLimit, filter: l.filter };
   }
 }

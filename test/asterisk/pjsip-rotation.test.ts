@@ -203,7 +203,13 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
     }
     const p = await call('POST', 'sys/policies/password/..%2Fp', { policy: 'length = 20\nrule "charset" { charset = "abc" }' });
     expect(p.status).toBe(400);
-    for (const path of ['openldap/static-role/..%2Fx', 'ldap/role/..%2Fx', 'ldap/library/..%2Fx', 'sys/policies/acl/..%2Fx', 'sys/policies/password/..%2Fx']) {
+    for (const path of [
+      'openldap/static-role/..%2Fx',
+      'ldap/role/..%2Fx',
+      'ldap/library/..%2Fx',
+      'sys/policies/acl/..%2Fx',
+      'sys/policies/password/..%2Fx',
+    ]) {
       expect((await call('DELETE', path)).status, path).toBe(400);
     }
   });
