@@ -83,7 +83,16 @@ export interface AdminApiOptions {
   config: AdminApiConfig;
   tokens: string[];
   log: Logger;
+  /** Routes of the server around the engine (/metrics, /v1/sys/astldap/...); see ExtraRoutes. */
+  extra?: ExtraRoutes;
 }
+
+/**
+ * Asked before the engine's routes: first without a token (authenticated false: public routes
+ * such as /metrics), then, for requests with a valid token, with authenticated true. Undefined
+ * means "not mine".
+ */
+export type ExtraRoutes = (req: HttpRequest, authenticated: boolean) => Promise<HttpResponse | undefined>;
 
 export class AdminApi {
   private constructor(
@@ -125,6 +134,8 @@ export class AdminApi {
   }
 
   private async route(req: HttpRequest): Promise<HttpResponse> {
+    const open = await this.opts.extra?.(req, false);
+    if (open) return open;
     let segs: string[];
     try {
       segs = req.rawPath.split('/').map((s) => decodeURIComponent(s));
@@ -149,6 +160,8 @@ export class AdminApi {
 
     const token = tokenOf(req);
     if (!token || !this.opts.tokens.some((t) => sameToken(t, token))) return err(403, 'permission denied');
+    const extra = await this.opts.extra?.(req, true);
+    if (extra) return extra;
 
     if (p === 'auth/token/lookup-self' && method === 'GET') {
       return ok({ id: token, policies: ['root'], display_name: 'root', ttl: 0, renewable: false, type: 'service' });

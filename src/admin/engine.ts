@@ -16,7 +16,7 @@ import { deletePolicy, generateFromPolicy, POLICY_PREFIX, policyText, putPolicy 
 import { invalid, messageOf } from './errors.js';
 import { listKeys, putMeta } from './meta.js';
 import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRecord } from './roles.js';
-import { Rotator } from './rotation.js';
+import { Rotator, type RotationObserver } from './rotation.js';
 import { targetFor, type PasswordTarget } from './targets/index.js';
 
 export interface EngineOptions {
@@ -25,6 +25,8 @@ export interface EngineOptions {
   /** LDAP URLs the server listens on (a config url naming one of them is the embedded directory). */
   ownUrls: () => string[];
   defaultRealm: string;
+  /** Told about every rotation's outcome (metrics). */
+  onRotation?: RotationObserver;
 }
 
 export class Engine {
@@ -35,7 +37,7 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     this.dir = opts.dir;
     const targets = (cfg: EngineConfig) => this.targetFor(cfg);
-    this.rotator = new Rotator({ dir: opts.dir, log: opts.log, targets });
+    this.rotator = new Rotator({ dir: opts.dir, log: opts.log, targets, onRotation: opts.onRotation });
     this.roles = new StaticRoles({ dir: opts.dir, targets, scheduler: this.rotator });
   }
 

@@ -6,12 +6,15 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
-import { AdminApi, resolveRootToken } from './api.js';
+import { AdminApi, resolveRootToken, type ExtraRoutes } from './api.js';
+import type { RotationObserver } from './rotation.js';
 import { Engine } from './engine.js';
 
 export { Engine } from './engine.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
-export { AdminApi } from './api.js';
+export { AdminApi, type ExtraRoutes } from './api.js';
+export type { HttpRequest, HttpResponse } from './http.js';
+export type { RotationObserver } from './rotation.js';
 
 export interface AdminHandle {
   engine: Engine;
@@ -20,6 +23,8 @@ export interface AdminHandle {
   /** Where the root token is kept (undefined when it comes from env/config). */
   tokenFile?: string;
   tokenCreated: boolean;
+  /** The root token (for embedders; never logged). */
+  token: string;
   close(): Promise<void>;
 }
 
@@ -30,12 +35,21 @@ export async function startAdmin(opts: {
   ownUrls: () => string[];
   /** Overrides config.adminApi.listen. */
   listen?: string;
+  /** The server's own routes beside the engine's (metrics, status, backup). */
+  extra?: ExtraRoutes;
+  onRotation?: RotationObserver;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
   const root = resolveRootToken(cfg, opts.log);
   if (root.created) opts.log.info(`admin api: generated a root token in ${root.file} (mode 0600)`);
   else if (root.file) opts.log.info(`admin api: root token read from ${root.file}`);
-  const engine = new Engine({ dir: opts.directory, log: opts.log, ownUrls: opts.ownUrls, defaultRealm: cfg.asteriskRealm });
+  const engine = new Engine({
+    dir: opts.directory,
+    log: opts.log,
+    ownUrls: opts.ownUrls,
+    defaultRealm: cfg.asteriskRealm,
+    onRotation: opts.onRotation,
+  });
   const listen = opts.listen ?? cfg.listen;
   let tls: { cert: string; key: string } | undefined;
   if (listen.startsWith('https:')) {
@@ -45,7 +59,15 @@ export async function startAdmin(opts: {
       tls = { cert: m.cert.toString(), key: m.key.toString() };
     }
   }
-  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls });
+  const api = await AdminApi.start({
+    engine,
+    config: cfg,
+    tokens: [root.token, ...cfg.tokens],
+    log: opts.log,
+    listen,
+    tls,
+    extra: opts.extra,
+  });
   try {
     await engine.start();
   } catch (err) {
@@ -58,6 +80,7 @@ export async function startAdmin(opts: {
     url: api.url,
     tokenFile: root.file,
     tokenCreated: root.created,
+    token: root.token,
     async close() {
       await api.close();
       await engine.stop();

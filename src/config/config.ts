@@ -57,7 +57,12 @@ export interface Config {
   access: AccessRule[];
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
-  log: { level: LogLevel };
+  /**
+   * level: what the server logs. access: one line per LDAP operation (connection, operation, DN,
+   * scope, filter with password-like values redacted, result code, entries, milliseconds), like
+   * slapd's `stats` level, logged at info.
+   */
+  log: { level: LogLevel; access: boolean };
   /** The Vault-compatible HTTP admin API (OpenLDAP secrets engine; see src/admin/). */
   adminApi: AdminApiConfig;
 }
@@ -194,7 +199,7 @@ export function defaultConfig(): Config {
     },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
-    log: { level: 'info' },
+    log: { level: 'info', access: true },
     adminApi: {
       enabled: true,
       listen: 'http://127.0.0.1:8200',
@@ -251,9 +256,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     cfg = merge(cfg, resolvePaths(parsed, path.dirname(file)));
   }
   if (opts.overrides) cfg = merge(cfg, resolvePaths(opts.overrides as Record<string, unknown>, process.cwd()));
+  // The environment overrides the file, never what a caller (embedder, command line) set explicitly.
   const env = opts.env ?? process.env;
-  if (env.ASTLDAP_ADMIN_PASSWORD) cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
-  if (env.ASTLDAP_ROOT_TOKEN) cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
+  if (env.ASTLDAP_ADMIN_PASSWORD && !has(opts.overrides, ['admin', 'password'])) {
+    cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
+  }
+  if (env.ASTLDAP_ROOT_TOKEN && !has(opts.overrides, ['adminApi', 'rootToken'])) {
+    cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
+  }
   /** Did the config file or the overrides set this (nested) key? */
   const given = (...keys: string[]) => has(opts.overrides, keys) || has(fileData, keys);
   // A data directory given without a db path puts the db inside it.
@@ -345,6 +355,7 @@ function validate(cfg: Config): void {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
+  if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
   const a = cfg.adminApi;
   if (!isObject(a)) fail('adminApi must be a mapping');
   if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');
