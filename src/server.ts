@@ -470,9 +470,11 @@ function inLdif(err: unknown, r: LdifRecord): unknown {
 
 /**
  * Starts a server for embedding. Without a configFile the defaults suit a test suite: one
- * ldap://127.0.0.1 listener on a free port (no ldaps, no ldapi unless listed), a memory
+ * ldap://127.0.0.1 listener on a free port (no ldaps, no ldapi unless listed; the admin API,
+ * when asked for, on a free port too), a memory
  * database, {SSHA} for new passwords of memory servers (cheap fixtures; set passwordScheme to
- * change it), warnings-only logging without the access log, and run-time files (ldapi socket,
+ * change it), no packaged seed for another suffix, warnings-only logging without the access
+ * log, and run-time files (ldapi socket,
  * root token, development certificate) in a private temporary folder removed on close, never
  * inside the package.
  */
@@ -486,13 +488,19 @@ export function startServer(opts: StartOptions = {}): Promise<AstldapServer> {
   if (given.log?.level === undefined || given.log?.access === undefined) {
     config.log = { level: given.log?.level ?? 'warn', access: given.log?.access ?? false };
   }
+  // The packaged seed is for the default suffix: another suffix starts without it.
+  const otherSuffix = (opts.suffix ?? given.suffix) !== undefined;
+  const seed = opts.seed ?? (otherSuffix && given.seed === undefined ? false : undefined);
   const own = dataGiven ? undefined : mkdtempSync(path.join(os.tmpdir(), 'astldap-'));
   return AstldapServer.startOwning(
     {
       ...opts,
       config,
       memory,
+      seed,
       listen: opts.listen ?? given.listen ?? ['ldap://127.0.0.1:0'],
+      // The admin API, when asked for, also on a free port unless configured.
+      adminApi: opts.adminApi === true && given.adminApi?.listen === undefined ? 'http://127.0.0.1:0' : opts.adminApi,
       ...(own ? { dataDir: own } : {}),
     },
     own,

@@ -138,7 +138,8 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   const command = positionals[0] ?? 'serve';
   if (values.help) {
-    process.stdout.write(HELP[command] ?? (ADMIN_COMMANDS.has(command) ? ADMIN_USAGE : usage));
+    const text = positionals[0] === undefined ? usage : (HELP[command] ?? (ADMIN_COMMANDS.has(command) ? ADMIN_USAGE : usage));
+    process.stdout.write(text);
     return 0;
   }
   const base: Base = {

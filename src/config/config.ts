@@ -120,8 +120,17 @@ export const ASTERISK_WRITABLE = [
 ];
 
 /**
+ * The group whose members may set (and read) other entries' userPassword: the account a
+ * password-rotation engine binds as belongs here (data/examples/vault.ldif makes both).
+ */
+export function passwordManagers(suffix: string): string {
+  return `cn=password-managers,ou=services,${suffix}`;
+}
+
+/**
  * Safe and useful defaults: anonymous clients see the root DSE and the subschema only (those are
- * always readable); nobody but administrators reads userPassword (its owner may bind with it);
+ * always readable); nobody but administrators and members of the password-managers group reads
+ * or writes userPassword (its owner may bind with it);
  * the Asterisk service identity reads the realtime subtrees and writes only registration
  * attributes; other authenticated users read people and services and their own entry.
  */
@@ -129,7 +138,14 @@ export function defaultAccess(suffix: string): AccessRule[] {
   const ast = `dn:${asteriskIdentity(suffix)}`;
   const realtime = ['sip', 'iax', 'extensions', 'config', 'voicemail', 'queues', 'pjsip'].map((ou) => `subtree:ou=${ou},${suffix}`);
   return [
-    { to: '*', attrs: ['userPassword'], by: [{ who: 'self', level: 'auth' }] },
+    {
+      to: '*',
+      attrs: ['userPassword'],
+      by: [
+        { who: 'self', level: 'auth' },
+        { who: `group:${passwordManagers(suffix)}`, level: 'write' },
+      ],
+    },
     { to: realtime, attrs: ASTERISK_WRITABLE, by: [{ who: ast, level: 'write' }] },
     { to: realtime, by: [{ who: ast, level: 'read' }] },
     {
