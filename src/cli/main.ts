@@ -192,14 +192,6 @@ function need(v: string | undefined, message: string): string {
 async function serve(base: Base, values: Values): Promise<number> {
   const adminApi = values['no-admin'] ? false : ((values['admin-listen'] as string | undefined) ?? 'auto');
   const server = await AstldapServer.start({ ...base, adminApi });
-  // The admin lines first: whoever waits for `astldap listening on` then has them too.
-  if (server.admin) {
-    process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
-    if (server.admin.tokenFile) {
-      process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
-    }
-  }
-  for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
@@ -216,8 +208,17 @@ async function serve(base: Base, values: Values): Promise<number> {
       },
     );
   };
+  // Before the lines below: whoever waits for them may signal at once.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // The admin lines first: whoever waits for `astldap listening on` then has them too.
+  if (server.admin) {
+    process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
+    if (server.admin.tokenFile) {
+      process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
+    }
+  }
+  for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
   return -1; // keep running
 }
 

@@ -86,6 +86,30 @@ describe('astldap on a data directory', () => {
     expect(dump.stdout).toContain('dn: uid=before-stop,ou=people,dc=example,dc=domain');
   });
 
+  it('SIGTERM lets a request in flight finish before the connections close', async () => {
+    const data = path.join(tmp(), 'graceful');
+    const config = path.join(tmp(), 'debug.yaml');
+    // Debug logging shows when a request has started (its line is written before it runs).
+    writeFileSync(config, 'log:\n  level: debug\n');
+    const server = await spawnAstldap(['serve', '--config', config, '--data', data, '--listen', 'ldap://127.0.0.1:0', '--no-admin']);
+    const alice = 'uid=alice,ou=people,dc=example,dc=domain';
+    // Failed binds make the next one wait (bind throttling: 100 ms doubling after 3 failures):
+    // after 8, the 9th waits 3.2 s inside the server, long enough to be in flight at SIGTERM.
+    for (let i = 0; i < 8; i++) expect((await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(alice, 'wrong')])).code).toBe(49);
+    const started = () => (server.output().match(/BIND dn="uid=alice,ou=people,dc=example,dc=domain" v3 simple/g) ?? []).length;
+    const inFlight = runTool('ldapwhoami', ['-H', server.url, ...bindArgs(alice, 'wrong')]);
+    await new Promise<void>((resolve) => {
+      const check = () => (started() >= 9 ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    const exited = server.kill('SIGTERM');
+    // The answer still arrives (49, not "can't contact"), then the server exits 0.
+    const r = await inFlight;
+    expect(r.code, r.stderr + server.output().slice(-3000)).toBe(49);
+    expect(await exited).toBe(0);
+    expect(server.output()).toMatch(/stopping \(SIGTERM\)[\s\S]*BIND dn="uid=alice[^\n]*result=49[\s\S]*astldap stopped/);
+  });
+
   it('takes over a stale lock whose process is gone', async () => {
     const data = path.join(tmp(), 'stale');
     const dead = await new Promise<number>((resolve) => {
