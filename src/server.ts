@@ -171,28 +171,7 @@ export class AstldapServer {
       });
       (server as unknown as { listener: Listener }).listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
-      if (wantAdmin) {
-        try {
-          server.admin = await startAdmin({
-            config,
-            directory,
-            log,
-            ownUrls: () => listener.urls,
-            listen: typeof opts.adminApi === 'string' && opts.adminApi !== 'auto' ? opts.adminApi : undefined,
-            extra: (req, authenticated) => server.adminRoutes(req, authenticated),
-            onRotation: (kind, ok) => server.metrics.rotation(kind, ok),
-          });
-        } catch (err) {
-          // The default address taken (another server, a parallel test run): the directory
-          // still serves; an explicitly requested admin API is an error.
-          if (opts.adminApi === 'auto' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-            log.warn(`admin api not started: ${config.adminApi.listen} is in use (use --admin-listen)`);
-          } else {
-            await listener.close();
-            throw err;
-          }
-        }
-      }
+      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
       lock?.update({ urls: listener.urls, adminUrl: server.admin?.url });
     } catch (err) {
       await store.close();
@@ -200,6 +179,31 @@ export class AstldapServer {
       throw err;
     }
     return server;
+  }
+
+  /** The admin API with the server's own routes (metrics, status, backup) and rotation metrics. */
+  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener): Promise<void> {
+    const { config, directory, log } = this;
+    try {
+      this.admin = await startAdmin({
+        config,
+        directory,
+        log,
+        ownUrls: () => listener.urls,
+        listen: typeof want === 'string' && want !== 'auto' ? want : undefined,
+        extra: (req, authenticated) => this.adminRoutes(req, authenticated),
+        onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
+      });
+    } catch (err) {
+      // The default address taken (another server, a parallel test run): the directory
+      // still serves; an explicitly requested admin API is an error.
+      if (want === 'auto' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        log.warn(`admin api not started: ${config.adminApi.listen} is in use (use --admin-listen)`);
+      } else {
+        await listener.close();
+        throw err;
+      }
+    }
   }
 
   private async loadSeed(): Promise<void> {
