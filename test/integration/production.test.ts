@@ -33,6 +33,12 @@ describe('production files', () => {
     }
   });
 
+  it('npm ci runs no unreviewed install scripts: allowScripts covers every one (no warning)', () => {
+    const r = spawnSync('npm', ['install-scripts', 'ls'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('No packages with unreviewed install scripts');
+  });
+
   it('the Dockerfile uses node:20-slim, a /data volume and the ports of config.yaml; its config checks', async () => {
     const docker = read('Dockerfile');
     expect(docker).toMatch(/^FROM node:20-slim\b/m);
