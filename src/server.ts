@@ -221,107 +221,6 @@ export class AstldapServer {
     }
   }
 
-  /** A fixture for another suffix fails with what to do, not with "no global superior knowledge". */
-  checkNamingContext(records: LdifRecord[]): void {
-    for (const r of records) {
-      if (r.kind !== 'add') continue;
-      let ndn: string;
-      try {
-        ndn = this.directory.normalize(r.dn);
-      } catch {
-        continue; // The import reports the bad DN itself.
-      }
-      if (ndn === 'cn=config' || ndn.endsWith(',cn=config') || this.directory.inNamingContext(ndn)) continue;
-      throw new LdapError(
-        ResultCode.unwillingToPerform,
-        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
-      );
-    }
-  }
-
-  /**
-   * Loads a dump (export, backup or slapcat output) into an empty database as slapadd does: the
-   * entries as given, with their entryUUID, creators, timestamps and entryCSN kept.
-   */
-  async loadDump(text: string): Promise<number> {
-    if ((await this.store.count()) !== 0) throw new Error('the database is not empty: a dump loads into an empty data directory only');
-    const records = parseLdif(text);
-    this.checkNamingContext(records);
-    const dump = splitDump(records, this.directory.schema);
-    await this.importLdif(dump.ldif);
-    const dir = this.directory;
-    await dir.writer.transaction(async () => {
-      // Under the write lock, straight to the store: stamps are not user-modifiable over LDAP.
-      const writes = [];
-      for (const [dn, stamps] of dump.stamps) {
-        const ndn = dir.normalize(dn);
-        const old = await this.store.get(ndn);
-        if (!old) continue;
-        writes.push({ ndn, old, new: { dn: old.dn, attrs: { ...old.attrs, ...stamps } } });
-        if (writes.length === BULK_CHUNK) await this.store.write({ entries: writes.splice(0) });
-      }
-      if (writes.length) await this.store.write({ entries: writes });
-    });
-    return dump.records;
-  }
-
-  /** A consistent LDIF copy of everything (operational attributes included): writes wait meanwhile. */
-  backupLdif(): Promise<string> {
-    return this.directory.writer.transaction(() => this.exportLdif({ operational: true }));
-  }
-
-  /** Saves the database's state; restore() returns to it (fast fixtures between tests). */
-  snapshot(): Promise<DirectorySnapshot> {
-    return this.directory.writer.transaction(async () => {
-      const entries: Array<[string, EntryRecord]> = [];
-      for await (const [ndn, rec] of this.store.subtree('')) entries.push([ndn, structuredClone(rec)]);
-      const meta: Array<[string, string]> = [];
-      for await (const kv of this.store.scanMeta('')) meta.push(kv);
-      return { entries, meta };
-    });
-  }
-
-  /** Returns the database to a snapshot (entries and stored state; a live schema change stays). */
-  async restore(snap: DirectorySnapshot): Promise<void> {
-    await this.directory.writer.transaction(async () => {
-      await this.store.clear();
-      await this.store.write({
-        entries: snap.entries.map(([ndn, rec]) => ({ ndn, new: structuredClone(rec) as EntryRecord })),
-        meta: snap.meta.map(([key, value]) => ({ key, value })),
-      });
-    });
-  }
-
-  /** What a running server tells `astldap status`. */
-  async status(): Promise<Record<string, unknown>> {
-    return {
-      pid: process.pid,
-      started: this.startedAt.toISOString(),
-      uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
-      suffix: this.config.suffix,
-      urls: this.urls,
-      admin_url: this.adminUrl ?? null,
-      entries: await this.store.count(),
-      memory: this.config.memory,
-      data_dir: this.config.memory ? null : this.config.dataDir,
-    };
-  }
-
-  /** The server's routes on the admin listener: /metrics (open), status and backup (token). */
-  async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
-    const get = req.method === 'GET';
-    if (!authenticated) {
-      if (req.rawPath !== '/metrics') return undefined;
-      if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
-      return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
-    }
-    if (req.rawPath === '/v1/sys/astldap/status' && get) return { status: 200, body: { data: await this.status() } };
-    if (req.rawPath === '/v1/sys/astldap/backup' && get) {
-      return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
-    }
-    return undefined;
-  }
-
   /** A session with the administrator's identity, for internal writes. */
   adminContext(): OperationContext {
     return this.directory.internalContext(this.config.admin.dn, 'internal');
@@ -428,6 +327,107 @@ export class AstldapServer {
   async reset(): Promise<void> {
     await this.directory.writer.transaction(() => this.store.clear());
     await this.loadSeed();
+  }
+
+  /** A fixture for another suffix fails with what to do, not with "no global superior knowledge". */
+  checkNamingContext(records: LdifRecord[]): void {
+    for (const r of records) {
+      if (r.kind !== 'add') continue;
+      let ndn: string;
+      try {
+        ndn = this.directory.normalize(r.dn);
+      } catch {
+        continue; // The import reports the bad DN itself.
+      }
+      if (ndn === 'cn=config' || ndn.endsWith(',cn=config') || this.directory.inNamingContext(ndn)) continue;
+      throw new LdapError(
+        ResultCode.unwillingToPerform,
+        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
+      );
+    }
+  }
+
+  /**
+   * Loads a dump (export, backup or slapcat output) into an empty database as slapadd does: the
+   * entries as given, with their entryUUID, creators, timestamps and entryCSN kept.
+   */
+  async loadDump(text: string): Promise<number> {
+    if ((await this.store.count()) !== 0) throw new Error('the database is not empty: a dump loads into an empty data directory only');
+    const records = parseLdif(text);
+    this.checkNamingContext(records);
+    const dump = splitDump(records, this.directory.schema);
+    await this.importLdif(dump.ldif);
+    const dir = this.directory;
+    await dir.writer.transaction(async () => {
+      // Under the write lock, straight to the store: stamps are not user-modifiable over LDAP.
+      const writes = [];
+      for (const [dn, stamps] of dump.stamps) {
+        const ndn = dir.normalize(dn);
+        const old = await this.store.get(ndn);
+        if (!old) continue;
+        writes.push({ ndn, old, new: { dn: old.dn, attrs: { ...old.attrs, ...stamps } } });
+        if (writes.length === BULK_CHUNK) await this.store.write({ entries: writes.splice(0) });
+      }
+      if (writes.length) await this.store.write({ entries: writes });
+    });
+    return dump.records;
+  }
+
+  /** A consistent LDIF copy of everything (operational attributes included): writes wait meanwhile. */
+  backupLdif(): Promise<string> {
+    return this.directory.writer.transaction(() => this.exportLdif({ operational: true }));
+  }
+
+  /** Saves the database's state; restore() returns to it (fast fixtures between tests). */
+  snapshot(): Promise<DirectorySnapshot> {
+    return this.directory.writer.transaction(async () => {
+      const entries: Array<[string, EntryRecord]> = [];
+      for await (const [ndn, rec] of this.store.subtree('')) entries.push([ndn, structuredClone(rec)]);
+      const meta: Array<[string, string]> = [];
+      for await (const kv of this.store.scanMeta('')) meta.push(kv);
+      return { entries, meta };
+    });
+  }
+
+  /** Returns the database to a snapshot (entries and stored state; a live schema change stays). */
+  async restore(snap: DirectorySnapshot): Promise<void> {
+    await this.directory.writer.transaction(async () => {
+      await this.store.clear();
+      await this.store.write({
+        entries: snap.entries.map(([ndn, rec]) => ({ ndn, new: structuredClone(rec) as EntryRecord })),
+        meta: snap.meta.map(([key, value]) => ({ key, value })),
+      });
+    });
+  }
+
+  /** What a running server tells `astldap status`. */
+  async status(): Promise<Record<string, unknown>> {
+    return {
+      pid: process.pid,
+      started: this.startedAt.toISOString(),
+      uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      suffix: this.config.suffix,
+      urls: this.urls,
+      admin_url: this.adminUrl ?? null,
+      entries: await this.store.count(),
+      memory: this.config.memory,
+      data_dir: this.config.memory ? null : this.config.dataDir,
+    };
+  }
+
+  /** The server's routes on the admin listener: /metrics (open), status and backup (token). */
+  async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
+    const get = req.method === 'GET';
+    if (!authenticated) {
+      if (req.rawPath !== '/metrics') return undefined;
+      if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
+      return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
+    }
+    if (req.rawPath === '/v1/sys/astldap/status' && get) return { status: 200, body: { data: await this.status() } };
+    if (req.rawPath === '/v1/sys/astldap/backup' && get) {
+      return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
+    }
+    return undefined;
   }
 
   /**
