@@ -22,6 +22,7 @@ import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { splitDump } from './server/dump.js';
 import { DataDirLock } from './server/lock.js';
+import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
 import { openStore } from './store/index.js';
 import type { EntryRecord, Store } from './store/types.js';
@@ -54,6 +55,8 @@ export interface StartOptions {
   suffix?: string;
   /** The administrator (config.admin): explicit values win over ASTLDAP_ADMIN_PASSWORD. */
   admin?: { dn?: string; password?: string };
+  /** Called after every LDAP operation with its access-log summary (tests reading the access log). */
+  onOperation?: (summary: OperationSummary) => void;
 }
 
 /** A saved state of the database (entries and stored state), for AstldapServer.restore(). */
@@ -167,7 +170,7 @@ export class AstldapServer {
         maxConnections: config.limits.maxConnections,
         logger: log,
         tls: tlsProvider(config, log),
-        observer: serverObserver(server.metrics, log, config.log.access),
+        observer: serverObserver(server.metrics, log, config.log.access, opts.onOperation),
       });
       (server as unknown as { listener: Listener }).listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);

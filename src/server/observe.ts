@@ -115,12 +115,18 @@ export class ServerMetrics {
   }
 }
 
-/** The protocol observer: access log lines (when enabled) and metrics. */
-export function serverObserver(metrics: ServerMetrics, log: Logger, accessLog: boolean): ProtocolObserver {
+/** The protocol observer: access log lines (when enabled), metrics and an embedder's listener. */
+export function serverObserver(
+  metrics: ServerMetrics,
+  log: Logger,
+  accessLog: boolean,
+  listener?: (s: OperationSummary) => void,
+): ProtocolObserver {
   return {
     onOperation(s) {
       metrics.operation(s);
       if (accessLog) log.info(accessLine(s));
+      listener?.(s);
     },
     onConnection(open, transport) {
       metrics.connection(open, transport);

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'ldapts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/index.js';
+import { startServer, type OperationSummary } from '../../src/index.js';
 import { repoRoot } from '../helpers/slapd.js';
 
 const FIXTURE = `dn: dc=test,dc=local
@@ -63,6 +63,16 @@ describe('embedding', () => {
     const { searchEntries } = await c.search('uid=ann,ou=people,dc=test,dc=local', { scope: 'base', attributes: ['userPassword'] });
     await c.unbind();
     expect(String(searchEntries[0]!.userPassword)).toMatch(/^\{SSHA\}/);
+  });
+
+  it('reports every operation to onOperation (an access log a test can read)', async () => {
+    const seen: OperationSummary[] = [];
+    await using server = await startServer({ suffix: 'dc=test,dc=local', seedLdif: FIXTURE, onOperation: (s) => seen.push(s) });
+    const { dn, password } = server.credentials;
+    expect(await bindAndCount(server.url, dn, password, 'ou=people,dc=test,dc=local')).toBe(2);
+    expect(seen.map((s) => s.type)).toEqual(['bind', 'search']);
+    expect(seen[1]).toMatchObject({ dn: 'ou=people,dc=test,dc=local', scope: 'sub', filter: '(objectClass=*)', code: 0, entries: 2 });
+    expect(JSON.stringify(seen)).not.toContain(password);
   });
 
   it('says what to do when a fixture lies outside the naming context', async () => {
