@@ -2,8 +2,10 @@
 // listeners; loads the seed into an empty database; offers LDIF import/export and reset for
 // embedding in test suites.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { startAdmin, type AdminHandle } from './admin/index.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startAdmin, type AdminHandle, type HttpRequest, type HttpResponse } from './admin/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { ensurePrivateDir } from './config/files.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
@@ -13,14 +15,18 @@ import { addRdnValues, buildAttributes } from './directory/entry-build.js';
 import { Frontend } from './directory/frontend.js';
 import { indexSpecs, makeIndexer } from './directory/indexing.js';
 import type { OperationContext, SearchEntry } from './ldap/messages.js';
-import { LdapError } from './ldap/result.js';
+import { LdapError, ResultCode } from './ldap/result.js';
 import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
 import { prettyDn } from './schema/dn.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
+import { splitDump } from './server/dump.js';
+import { DataDirLock } from './server/lock.js';
+import type { OperationSummary } from './protocol/observer.js';
+import { serverObserver, ServerMetrics } from './server/observe.js';
 import { openStore } from './store/index.js';
-import type { Store } from './store/types.js';
+import type { EntryRecord, Store } from './store/types.js';
 
 /** Adds per LevelDB batch when loading LDIF. */
 const BULK_CHUNK = 1000;
@@ -46,6 +52,18 @@ export interface StartOptions {
    * turns it on when adminApi.enabled is true ('auto').
    */
   adminApi?: boolean | string | 'auto';
+  /** The naming context (config.suffix); the administrator's DN then defaults to cn=admin,<suffix>. */
+  suffix?: string;
+  /** The administrator (config.admin): explicit values win over ASTLDAP_ADMIN_PASSWORD. */
+  admin?: { dn?: string; password?: string };
+  /** Called after every LDAP operation with its access-log summary (tests reading the access log). */
+  onOperation?: (summary: OperationSummary) => void;
+}
+
+/** A saved state of the database (entries and stored state), for AstldapServer.restore(). */
+export interface DirectorySnapshot {
+  readonly entries: ReadonlyArray<readonly [string, EntryRecord]>;
+  readonly meta: ReadonlyArray<readonly [string, string]>;
 }
 
 export class AstldapServer {
@@ -61,6 +79,19 @@ export class AstldapServer {
 
   /** The admin API and secrets engine, when started (StartOptions.adminApi). */
   admin: AdminHandle | undefined;
+
+  /** Operation, connection and rotation metrics (served at /metrics on the admin listener). */
+  readonly metrics = new ServerMetrics({ entries: () => this.store.count(), indexes: () => this.store.indexes.size });
+  readonly startedAt = new Date();
+  private lock: DataDirLock | undefined;
+  /** A data directory made for this server alone (embedding), removed on close. */
+  private ownDataDir: string | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** How to bind as the administrator (the password as configured: cleartext unless a {SCHEME} hash was given). */
+  get credentials(): { dn: string; password: string } {
+    return { dn: this.config.admin.dn, password: this.config.admin.password };
+  }
 
   /** The admin API's URL (port resolved), when it runs. */
   get adminUrl(): string | undefined {
@@ -84,6 +115,11 @@ export class AstldapServer {
     if (opts.listen !== undefined) overrides.listen = opts.listen;
     if (opts.memory !== undefined) overrides.memory = opts.memory;
     if (opts.seed !== undefined) overrides.seed = opts.seed === false ? null : opts.seed;
+    if (opts.suffix !== undefined) overrides.suffix = opts.suffix;
+    if (opts.admin) overrides.admin = { ...overrides.admin, ...opts.admin };
+    if (overrides.suffix !== undefined && overrides.admin?.dn === undefined) {
+      overrides.admin = { ...overrides.admin, dn: `cn=admin,${overrides.suffix}` };
+    }
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
 
@@ -102,13 +138,21 @@ export class AstldapServer {
     // The indexer reads the live schema: the directory's, once it exists (schema changes live).
     const live = { schema: (): SchemaRegistry => schema };
     const indexer = makeIndexer(() => live.schema(), specs);
-    const store = await openStore({
-      path: config.memory ? undefined : config.dbPath,
-      memory: config.memory,
-      indexes: specs,
-      indexer,
-      sync: config.store.sync,
-    });
+    // One process per data directory: a second one gets the holder's pid, not a LevelDB error.
+    const lock = config.memory ? undefined : DataDirLock.acquire(config.dataDir);
+    let store: Store;
+    try {
+      store = await openStore({
+        path: config.memory ? undefined : config.dbPath,
+        memory: config.memory,
+        indexes: specs,
+        indexer,
+        sync: config.store.sync,
+      });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     let sources = files;
     const stored = await store.getMeta(SCHEMA_META_KEY);
     if (stored) {
@@ -121,6 +165,7 @@ export class AstldapServer {
     const frontend = new Frontend(directory);
 
     const server = new AstldapServer(config, directory, frontend, store, undefined as unknown as Listener, log, opts.seedLdif);
+    server.lock = lock;
     try {
       if ((await store.count()) === 0) await server.loadSeed();
       const listener = await listen(config.listen, {
@@ -135,44 +180,58 @@ export class AstldapServer {
         reservedConnections: config.limits.reservedConnections,
         logger: log,
         tls: tlsProvider(config, log),
+        observer: serverObserver(server.metrics, log, config.log.access, opts.onOperation),
       });
       (server as unknown as { listener: Listener }).listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
-      if (wantAdmin) {
-        try {
-          server.admin = await startAdmin({
-            config,
-            directory,
-            log,
-            ownUrls: () => listener.urls,
-            listen: typeof opts.adminApi === 'string' && opts.adminApi !== 'auto' ? opts.adminApi : undefined,
-          });
-        } catch (err) {
-          // The default address taken (another server, a parallel test run): the directory
-          // still serves; an explicitly requested admin API is an error.
-          if (opts.adminApi === 'auto' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-            log.warn(`admin api not started: ${config.adminApi.listen} is in use (use --admin-listen)`);
-          } else {
-            await listener.close();
-            throw err;
-          }
-        }
-      }
+      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
+      lock?.update({ urls: listener.urls, adminUrl: server.admin?.url });
     } catch (err) {
       await store.close();
+      lock?.release();
       throw err;
     }
     return server;
   }
 
+  /** The admin API with the server's own routes (metrics, status, backup) and rotation metrics. */
+  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener): Promise<void> {
+    const { config, directory, log } = this;
+    try {
+      this.admin = await startAdmin({
+        config,
+        directory,
+        log,
+        ownUrls: () => listener.urls,
+        listen: typeof want === 'string' && want !== 'auto' ? want : undefined,
+        extra: (req, authenticated) => this.adminRoutes(req, authenticated),
+        onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
+      });
+    } catch (err) {
+      // The default address taken (another server, a parallel test run): the directory
+      // still serves; an explicitly requested admin API is an error.
+      if (want === 'auto' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        log.warn(`admin api not started: ${config.adminApi.listen} is in use (use --admin-listen)`);
+      } else {
+        await listener.close();
+        throw err;
+      }
+    }
+  }
+
   private async loadSeed(): Promise<void> {
     if (this.config.seed) {
       if (existsSync(this.config.seed)) {
-        const n = await this.importLdif(readFileSync(this.config.seed, 'utf8'));
+        const text = readFileSync(this.config.seed, 'utf8');
+        this.checkNamingContext(parseLdif(text));
+        const n = await this.importLdif(text);
         this.log.info(`loaded ${n} entries from ${this.config.seed}`);
       } else this.log.warn(`seed ${this.config.seed} not found; starting empty`);
     }
-    if (this.seedLdif) await this.importLdif(this.seedLdif);
+    if (this.seedLdif) {
+      this.checkNamingContext(parseLdif(this.seedLdif));
+      await this.importLdif(this.seedLdif);
+    }
   }
 
   /** A session with the administrator's identity, for internal writes. */
@@ -283,11 +342,140 @@ export class AstldapServer {
     await this.loadSeed();
   }
 
-  async close(): Promise<void> {
-    if (this.admin) await this.admin.close();
-    this.admin = undefined;
-    await this.listener.close();
-    await this.store.close();
+  /** A fixture for another suffix fails with what to do, not with "no global superior knowledge". */
+  checkNamingContext(records: LdifRecord[]): void {
+    for (const r of records) {
+      if (r.kind !== 'add') continue;
+      let ndn: string;
+      try {
+        ndn = this.directory.normalize(r.dn);
+      } catch {
+        continue; // The import reports the bad DN itself.
+      }
+      if (ndn === 'cn=config' || ndn.endsWith(',cn=config') || this.directory.inNamingContext(ndn)) continue;
+      throw new LdapError(
+        ResultCode.unwillingToPerform,
+        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
+      );
+    }
+  }
+
+  /**
+   * Loads a dump (export, backup or slapcat output) into an empty database as slapadd does: the
+   * entries as given, with their entryUUID, creators, timestamps and entryCSN kept.
+   */
+  async loadDump(text: string): Promise<number> {
+    if ((await this.store.count()) !== 0) throw new Error('the database is not empty: a dump loads into an empty data directory only');
+    const records = parseLdif(text);
+    this.checkNamingContext(records);
+    const dump = splitDump(records, this.directory.schema);
+    await this.importLdif(dump.ldif);
+    const dir = this.directory;
+    await dir.writer.transaction(async () => {
+      // Under the write lock, straight to the store: stamps are not user-modifiable over LDAP.
+      const writes = [];
+      for (const [dn, stamps] of dump.stamps) {
+        const ndn = dir.normalize(dn);
+        const old = await this.store.get(ndn);
+        if (!old) continue;
+        writes.push({ ndn, old, new: { dn: old.dn, attrs: { ...old.attrs, ...stamps } } });
+        if (writes.length === BULK_CHUNK) await this.store.write({ entries: writes.splice(0) });
+      }
+      if (writes.length) await this.store.write({ entries: writes });
+    });
+    return dump.records;
+  }
+
+  /** A consistent LDIF copy of everything (operational attributes included): writes wait meanwhile. */
+  backupLdif(): Promise<string> {
+    return this.directory.writer.transaction(() => this.exportLdif({ operational: true }));
+  }
+
+  /** Saves the database's state; restore() returns to it (fast fixtures between tests). */
+  snapshot(): Promise<DirectorySnapshot> {
+    return this.directory.writer.transaction(async () => {
+      const entries: Array<[string, EntryRecord]> = [];
+      for await (const [ndn, rec] of this.store.subtree('')) entries.push([ndn, structuredClone(rec)]);
+      const meta: Array<[string, string]> = [];
+      for await (const kv of this.store.scanMeta('')) meta.push(kv);
+      return { entries, meta };
+    });
+  }
+
+  /** Returns the database to a snapshot (entries and stored state; a live schema change stays). */
+  async restore(snap: DirectorySnapshot): Promise<void> {
+    await this.directory.writer.transaction(async () => {
+      await this.store.clear();
+      await this.store.write({
+        entries: snap.entries.map(([ndn, rec]) => ({ ndn, new: structuredClone(rec) as EntryRecord })),
+        meta: snap.meta.map(([key, value]) => ({ key, value })),
+      });
+    });
+  }
+
+  /** What a running server tells `astldap status`. */
+  async status(): Promise<Record<string, unknown>> {
+    return {
+      pid: process.pid,
+      started: this.startedAt.toISOString(),
+      uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      suffix: this.config.suffix,
+      urls: this.urls,
+      admin_url: this.adminUrl ?? null,
+      entries: await this.store.count(),
+      memory: this.config.memory,
+      data_dir: this.config.memory ? null : this.config.dataDir,
+    };
+  }
+
+  /** The server's routes on the admin listener: /metrics (open), status and backup (token). */
+  async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
+    const get = req.method === 'GET';
+    if (!authenticated) {
+      if (req.rawPath !== '/metrics') return undefined;
+      if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
+      return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
+    }
+    if (req.rawPath === '/v1/sys/astldap/status' && get) return { status: 200, body: { data: await this.status() } };
+    if (req.rawPath === '/v1/sys/astldap/backup' && get) {
+      return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
+    }
+    return undefined;
+  }
+
+  /**
+   * Stops: the admin API, then the listeners (with graceMs, requests in flight may finish that
+   * long before their connections are closed), then pending writes, then the store; releases
+   * the data directory's lock.
+   */
+  close(opts: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.admin) await this.admin.close();
+      this.admin = undefined;
+      await this.listener.close(opts.graceMs);
+      await this.directory.writer.transaction(async () => undefined);
+      await this.store.close();
+      this.lock?.release();
+      if (this.ownDataDir) rmSync(this.ownDataDir, { recursive: true, force: true });
+    })();
+    return this.closing;
+  }
+
+  /** `await using server = await startServer(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Embedding: the server owns a temporary data directory, removed on close. */
+  static async startOwning(opts: StartOptions, dataDir: string | undefined): Promise<AstldapServer> {
+    try {
+      const server = await AstldapServer.start(opts);
+      server.ownDataDir = dataDir;
+      return server;
+    } catch (err) {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
   }
 }
 
@@ -297,6 +485,41 @@ function inLdif(err: unknown, r: LdifRecord): unknown {
   return err;
 }
 
+/**
+ * Starts a server for embedding. Without a configFile the defaults suit a test suite: one
+ * ldap://127.0.0.1 listener on a free port (no ldaps, no ldapi unless listed; the admin API,
+ * when asked for, on a free port too), a memory
+ * database, {SSHA} for new passwords of memory servers (cheap fixtures; set passwordScheme to
+ * change it), no packaged seed for another suffix, warnings-only logging without the access
+ * log, and run-time files (ldapi socket,
+ * root token, development certificate) in a private temporary folder removed on close, never
+ * inside the package.
+ */
 export function startServer(opts: StartOptions = {}): Promise<AstldapServer> {
-  return AstldapServer.start(opts);
+  if (opts.configFile) return AstldapServer.start(opts);
+  const given = opts.config ?? {};
+  const config: ConfigOverrides = { ...given };
+  const dataGiven = opts.dataDir !== undefined || given.dataDir !== undefined;
+  const memory = opts.memory ?? given.memory ?? !dataGiven;
+  if (memory && given.passwordScheme === undefined) config.passwordScheme = 'SSHA';
+  if (given.log?.level === undefined || given.log?.access === undefined) {
+    config.log = { level: given.log?.level ?? 'warn', access: given.log?.access ?? false };
+  }
+  // The packaged seed is for the default suffix: another suffix starts without it.
+  const otherSuffix = (opts.suffix ?? given.suffix) !== undefined;
+  const seed = opts.seed ?? (otherSuffix && given.seed === undefined ? false : undefined);
+  const own = dataGiven ? undefined : mkdtempSync(path.join(os.tmpdir(), 'astldap-'));
+  return AstldapServer.startOwning(
+    {
+      ...opts,
+      config,
+      memory,
+      seed,
+      listen: opts.listen ?? given.listen ?? ['ldap://127.0.0.1:0'],
+      // The admin API, when asked for, also on a free port unless configured.
+      adminApi: opts.adminApi === true && given.adminApi?.listen === undefined ? 'http://127.0.0.1:0' : opts.adminApi,
+      ...(own ? { dataDir: own } : {}),
+    },
+    own,
+  );
 }

@@ -95,7 +95,16 @@ export interface AdminApiOptions {
   log: Logger;
   /** The audit log file (JSON lines, 0600); none when undefined. */
   auditFile?: string;
+  /** Routes of the server around the engine (/metrics, /v1/sys/astldap/...); see ExtraRoutes. */
+  extra?: ExtraRoutes;
 }
+
+/**
+ * Asked before the engine's routes: first without a token (authenticated false: public routes
+ * such as /metrics), then, for requests with a valid token, with authenticated true. Undefined
+ * means "not mine".
+ */
+export type ExtraRoutes = (req: HttpRequest, authenticated: boolean) => Promise<HttpResponse | undefined>;
 
 export class AdminApi {
   private readonly tokens: Tokens;
@@ -188,6 +197,8 @@ export class AdminApi {
   }
 
   private async route(req: HttpRequest, x: Exchange): Promise<HttpResponse> {
+    const open = await this.opts.extra?.(req, false);
+    if (open) return open;
     let segs: string[];
     try {
       segs = req.rawPath.split('/').map((s) => decodeURIComponent(s));
@@ -220,6 +231,9 @@ export class AdminApi {
     let parsed: Record<string, unknown> | undefined;
     const body = () => (parsed ??= x.body = parseBody(req));
     if (!(await this.permitted(caller, p, method))) return err(403, 'permission denied');
+    // The server's own routes (backup, status): as any other path, what the caller's policies allow.
+    const extra = await this.opts.extra?.(req, true);
+    if (extra) return extra;
     return this.dispatch(p, method, body, token, caller);
   }
 

@@ -23,7 +23,7 @@ import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRe
 import { DynamicRoles } from './dynamic.js';
 import { Leases } from './leases.js';
 import { Library } from './library.js';
-import { Rotator } from './rotation.js';
+import { Rotator, type RotationObserver } from './rotation.js';
 import type { Sealer } from './seal.js';
 import { targetFor, type PasswordTarget } from './targets/index.js';
 
@@ -37,6 +37,8 @@ export interface EngineOptions {
   sealer: Sealer;
   /** The mount lease ids start with. */
   mount: string;
+  /** Told about every rotation's outcome (metrics). */
+  onRotation?: RotationObserver;
 }
 
 export class Engine {
@@ -52,7 +54,7 @@ export class Engine {
     this.dir = opts.dir;
     this.db = new AdminDb(opts.dir, opts.sealer);
     const targets = (cfg: EngineConfig) => this.targetFor(cfg);
-    this.rotator = new Rotator({ db: this.db, log: opts.log, targets });
+    this.rotator = new Rotator({ db: this.db, log: opts.log, targets, onRotation: opts.onRotation });
     this.roles = new StaticRoles({ db: this.db, targets, scheduler: this.rotator });
     this.leases = new Leases(this.db, opts.log, {
       dynamic: (lease, tx) => this.dynamic.revoke(lease, tx),

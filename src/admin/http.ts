@@ -20,6 +20,8 @@ export interface HttpResponse {
   status: number;
   /** JSON-serialised when present; no body (and no Content-Type) when undefined. */
   body?: unknown;
+  /** A body sent as it is (give its Content-Type in headers); wins over body. */
+  raw?: string | Buffer;
   headers?: Record<string, string>;
 }
 
@@ -82,6 +84,8 @@ export class MiniHttpServer {
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await done;
+    // The native handle outlives close() until a garbage collection: let it hold no handler.
+    this.server.removeAllListeners();
   }
 
   private onConnection(sock: net.Socket): void {
@@ -138,17 +142,28 @@ export class MiniHttpServer {
     return chain.then(async () => {
       const res = await pending;
       if (sock.destroyed) return;
-      this.write(sock, res.status, res.body, keepAlive && !this.closing, res.headers);
+      this.write(sock, res.status, res.raw ?? res.body, keepAlive && !this.closing, res.headers, res.raw !== undefined);
       if (!keepAlive || this.closing) sock.end();
     });
   }
 
-  private write(sock: net.Socket, status: number, body: unknown, keepAlive: boolean, extra: Record<string, string> = {}): void {
+  private write(
+    sock: net.Socket,
+    status: number,
+    body: unknown,
+    keepAlive: boolean,
+    extra: Record<string, string> = {},
+    raw = false,
+  ): void {
     if (sock.destroyed) return;
-    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body) + '\n', 'utf8');
+    const payload = raw
+      ? Buffer.from(body as string | Buffer)
+      : body === undefined
+        ? Buffer.alloc(0)
+        : Buffer.from(JSON.stringify(body) + '\n', 'utf8');
     const headers: Record<string, string> = {
       'Cache-Control': 'no-store',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(body === undefined || raw ? {} : { 'Content-Type': 'application/json' }),
       'Content-Length': String(payload.length),
       Date: new Date().toUTCString(),
       Connection: keepAlive ? 'keep-alive' : 'close',

@@ -7,13 +7,16 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
-import { AdminApi, resolveRootToken } from './api.js';
+import { AdminApi, resolveRootToken, type ExtraRoutes } from './api.js';
+import type { RotationObserver } from './rotation.js';
 import { Engine } from './engine.js';
 import { Sealer, type SealKeySource } from './seal.js';
 
 export { Engine } from './engine.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
-export { AdminApi } from './api.js';
+export { AdminApi, type ExtraRoutes } from './api.js';
+export type { HttpRequest, HttpResponse } from './http.js';
+export type { RotationObserver } from './rotation.js';
 export { SealKeyError } from './seal.js';
 
 /** ASTLDAP_SEAL_KEY, else the configured key file, else seal-key beside the db (a memory db: a key of this process). */
@@ -32,6 +35,8 @@ export interface AdminHandle {
   /** Where the root token is kept (undefined when it comes from env/config). */
   tokenFile?: string;
   tokenCreated: boolean;
+  /** The root token (for embedders; never logged). */
+  token: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +47,9 @@ export async function startAdmin(opts: {
   ownUrls: () => string[];
   /** Overrides config.adminApi.listen. */
   listen?: string;
+  /** The server's own routes beside the engine's (metrics, status, backup). */
+  extra?: ExtraRoutes;
+  onRotation?: RotationObserver;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
   const root = resolveRootToken(cfg, opts.log);
@@ -55,6 +63,7 @@ export async function startAdmin(opts: {
     defaultRealm: cfg.asteriskRealm,
     sealer,
     mount: cfg.mount,
+    onRotation: opts.onRotation,
   });
   const listen = opts.listen ?? cfg.listen;
   let tls: { cert: string; key: string } | undefined;
@@ -67,7 +76,16 @@ export async function startAdmin(opts: {
   }
   const auditFile =
     cfg.auditLog ?? (opts.config.memory ? undefined : path.join(path.dirname(path.resolve(opts.config.dbPath)), 'audit.log'));
-  const api = await AdminApi.start({ engine, config: cfg, tokens: [root.token, ...cfg.tokens], log: opts.log, listen, tls, auditFile });
+  const api = await AdminApi.start({
+    engine,
+    config: cfg,
+    tokens: [root.token, ...cfg.tokens],
+    log: opts.log,
+    listen,
+    tls,
+    auditFile,
+    extra: opts.extra,
+  });
   try {
     await engine.start();
   } catch (err) {
@@ -80,6 +98,7 @@ export async function startAdmin(opts: {
     url: api.url,
     tokenFile: root.file,
     tokenCreated: root.created,
+    token: root.token,
     async close() {
       await api.close();
       await engine.stop();

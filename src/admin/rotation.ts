@@ -24,7 +24,12 @@ export interface RotatorOptions {
   db: AdminDb;
   log: Logger;
   targets: (cfg: EngineConfig) => PasswordTarget;
+  /** Told about every rotation attempt's outcome (metrics). */
+  onRotation?: RotationObserver;
 }
+
+/** kind: a static role's rotation or the bind account's (root); ok: whether it succeeded. */
+export type RotationObserver = (kind: 'role' | 'root', ok: boolean) => void;
 
 export class Rotator implements RoleScheduler {
   private readonly dir: Directory;
@@ -103,6 +108,10 @@ export class Rotator implements RoleScheduler {
   /** Rotates the bind account's password (after any root rotation under way). */
   rotateRoot(): Promise<void> {
     const run = this.rootChain.then(() => this.rotateRootOnce());
+    run.then(
+      () => this.opts.onRotation?.('root', true),
+      () => this.opts.onRotation?.('root', false),
+    );
     this.rootChain = run.catch(() => undefined);
     return run;
   }
@@ -116,11 +125,13 @@ export class Rotator implements RoleScheduler {
     if (dueCheck && (await this.notDue(role))) return role;
     try {
       const updated = await this.rotateOnce(role);
+      this.opts.onRotation?.('role', true);
       this.log.info(`role ${name}: password rotated (${reason})`);
       this.schedule(updated);
       return updated;
     } catch (err) {
       const msg = messageOf(err);
+      this.opts.onRotation?.('role', false);
       this.log.warn(`role ${name}: rotation failed (${reason}): ${msg}`);
       const failedRole = await this.recordFailure(name, msg);
       if (failedRole) this.schedule(failedRole);

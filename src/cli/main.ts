@@ -1,34 +1,96 @@
 #!/usr/bin/env node
-// The astldap command: `serve` runs the server; `export` and `import` move LDIF in and out of a
-// stopped server's database. Options override config.yaml.
+// The astldap command: `serve` runs the server; export/backup/status talk to a running server (or
+// read a stopped one's database); import/restore load LDIF into a stopped server's database;
+// hash and check are offline helpers. Options override config.yaml.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../config/config.js';
-import { AstldapServer } from '../server.js';
+import { hashPassword, type HashScheme } from '../access/passwords.js';
+import { loadConfig, packageRoot, type Config } from '../config/config.js';
+import { AstldapServer, type StartOptions } from '../server.js';
+import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
+import { checkConfigFile } from './check.js';
 
-const usage = `usage: astldap <command> [options]
-
-commands:
-  serve                 run the server (default command)
-  export                print the database as LDIF (server must not be running)
-  import FILE           apply an LDIF file to the database (server must not be running)
-${ADMIN_USAGE}
-options:
-  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
+const COMMON = `  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
   --data DIR            data directory (database under DIR/db)
+  -h, --help            help for the command
+`;
+
+const HELP: Record<string, string> = {
+  serve: `usage: astldap serve [options]
+
+Runs the server until SIGTERM or SIGINT (then: stop accepting, finish requests in flight for up
+to 10 s, flush and close the database, exit 0). The data directory is locked (astldap.pid).
+
   --listen URL          ldap://HOST:PORT, ldapi://PATH or ldaps://HOST:PORT; repeatable
   --no-seed             do not load the seed LDIF into an empty database
   --memory              keep the database in memory only
   --admin-listen URL    where the Vault-compatible admin API listens (http[s]://HOST:PORT;
                         port 0 picks a free one; default adminApi.listen, http://127.0.0.1:8200)
   --no-admin            do not start the admin API
-  --admin-url URL       (role/cred/rotate) the admin API to talk to (default: env VAULT_ADDR,
+${COMMON}`,
+  export: `usage: astldap export [options]
+
+Prints the database as LDIF (operational attributes included). Against a running server (its
+lock in the data directory) the snapshot comes from the server through its admin API.
+${COMMON}`,
+  backup: `usage: astldap backup FILE [options]
+
+Writes a consistent LDIF snapshot to FILE (mode 0600: it holds password hashes), from the
+running server through its admin API (writes wait while it is taken) or from a stopped
+server's database. astldap restore FILE loads it into an empty data directory.
+${COMMON}`,
+  import: `usage: astldap import FILE [options]
+
+Loads LDIF into a stopped server's database. An empty database takes exactly the file, as
+slapadd does (no seed; a dump's entryUUIDs, timestamps and entryCSNs are kept); otherwise the
+records (content or change records) are applied as the administrator.
+${COMMON}`,
+  restore: `usage: astldap restore FILE [options]
+
+Loads a backup into an empty data directory (the server stopped); refuses a database with
+entries.
+${COMMON}`,
+  hash: `usage: astldap hash [-s SECRET] [-h SCHEME]
+
+Prints a {SCHEME} hash of SECRET (read from stdin when -s is not given), like slappasswd.
+Schemes: PBKDF2-SHA512 (default), PBKDF2-SHA256, SSHA512, SSHA256, SSHA, ARGON2.
+  -s SECRET             the password
+  -h SCHEME             the scheme
+  --help                this text
+`,
+  check: `usage: astldap check [--config FILE]
+
+Validates a configuration file: each error names the key and its line. Exit 0 when valid.
+${COMMON}`,
+  status: `usage: astldap status [options]
+
+Shows the running server of the data directory: pid, listeners, entries, uptime (through its
+admin API; without it, what its lock file records). Exit 3 when no server runs.
+${COMMON}`,
+};
+
+const usage = `usage: astldap <command> [options]     (astldap <command> --help for its options)
+
+commands:
+  serve                 run the server (default command)
+  export                print the database as LDIF (online through a running server)
+  backup FILE           write a consistent LDIF snapshot (online through a running server)
+  import FILE           load LDIF into a stopped server's database (empty: exactly the file)
+  restore FILE          load a backup into an empty data directory
+  hash -s SECRET        hash a password (like slappasswd)
+  check                 validate a configuration file
+  status                show the running server (listeners, entries, uptime)
+${ADMIN_USAGE}
+options:
+${COMMON}  --admin-url URL       (role/cred/rotate) the admin API to talk to (default: env VAULT_ADDR,
                         else adminApi.listen)
-  -h, --help            this text
 `;
+
+/** How long SIGTERM/SIGINT lets requests in flight finish before connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 function defaultConfigFile(): string | undefined {
   const local = path.resolve('config.yaml');
@@ -37,8 +99,11 @@ function defaultConfigFile(): string | undefined {
   return existsSync(packaged) ? packaged : undefined;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+type Values = Record<string, string | boolean | string[] | undefined>;
+type Base = Pick<StartOptions, 'configFile' | 'dataDir' | 'listen' | 'memory' | 'seed'>;
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -58,71 +123,193 @@ async function main(argv: string[]): Promise<number> {
       'password-policy': { type: 'string' },
       'skip-import-rotation': { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      help: { type: 'boolean' },
+      // hash: -s SECRET -h SCHEME (slappasswd's letters); -h is help for every other command.
+      s: { type: 'string', short: 's' },
+      h: { type: 'string', short: 'h' },
     },
   });
+}
+
+async function main(argv: string[]): Promise<number> {
+  // `-h` alone (no value) is help everywhere but `hash`, where it names the scheme.
+  const bareHelp = argv.findIndex((a, i) => a === '-h' && (argv[0] !== 'hash' || i === argv.length - 1));
+  if (bareHelp >= 0) argv = argv.map((a, i) => (i === bareHelp ? '--help' : a));
+  const { values, positionals } = parse(argv);
+  const command = positionals[0] ?? 'serve';
   if (values.help) {
-    process.stdout.write(usage);
+    const text = positionals[0] === undefined ? usage : (HELP[command] ?? (ADMIN_COMMANDS.has(command) ? ADMIN_USAGE : usage));
+    process.stdout.write(text);
     return 0;
   }
-  const command = positionals[0] ?? 'serve';
-  const base = {
+  const base: Base = {
     configFile: values.config ?? defaultConfigFile(),
     dataDir: values.data,
     listen: values.listen,
     memory: values.memory,
-    seed: values['no-seed'] ? (false as const) : undefined,
+    seed: values['no-seed'] ? false : undefined,
   };
   switch (command) {
-    case 'serve': {
-      const adminApi = values['no-admin'] ? false : (values['admin-listen'] ?? 'auto');
-      const server = await AstldapServer.start({ ...base, adminApi });
-      // The admin lines first: whoever waits for `astldap listening on` then has them too.
-      if (server.admin) {
-        process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
-        if (server.admin.tokenFile) {
-          process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
-        }
-      }
-      for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
-      let closing = false;
-      const stop = () => {
-        if (closing) return;
-        closing = true;
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      return -1; // keep running
-    }
+    case 'serve':
+      return serve(base, values);
     case 'export': {
-      const server = await AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false });
-      process.stdout.write(await server.exportLdif({ operational: true }));
-      await server.close();
+      const { text } = await snapshot(base);
+      process.stdout.write(text);
       return 0;
     }
-    case 'import': {
-      const file = positionals[1];
-      if (!file) throw new Error('import needs an LDIF file');
-      const server = await AstldapServer.start({ ...base, listen: ['ldap://127.0.0.1:0'], logger: false });
-      const n = await server.importLdif(readFileSync(file, 'utf8'));
-      process.stdout.write(`applied ${n} records\n`);
-      await server.close();
+    case 'backup': {
+      const file = need(positionals[1], 'backup needs a FILE to write');
+      const { text, online } = await snapshot(base);
+      writeFileSync(file, text, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      const n = text.split('\n').filter((l) => l.startsWith('dn:') || l.startsWith('dn::')).length;
+      process.stdout.write(`wrote ${n} entries to ${file} (${online ? 'from the running server' : 'offline'})\n`);
       return 0;
     }
-    case 'role':
-    case 'cred':
-    case 'rotate':
-    case 'rotate-root':
-    case 'policy':
-      return adminCommand(command, positionals.slice(1), values, base.configFile);
+    case 'import':
+    case 'restore':
+      return load(command, need(positionals[1], `${command} needs an LDIF file`), base);
+    case 'hash':
+      return hash(values);
+    case 'check':
+      return checkConfigFile(base.configFile, (line) => process.stdout.write(line + '\n'));
+    case 'status':
+      return status(base);
     default:
+      if (ADMIN_COMMANDS.has(command)) return adminCommand(command, positionals.slice(1), values, base.configFile);
       process.stderr.write(usage);
       return 2;
   }
+}
+
+const ADMIN_COMMANDS = new Set(['role', 'cred', 'rotate', 'rotate-root', 'policy']);
+
+function need(v: string | undefined, message: string): string {
+  if (!v) throw new Error(message);
+  return v;
+}
+
+async function serve(base: Base, values: Values): Promise<number> {
+  const adminApi = values['no-admin'] ? false : ((values['admin-listen'] as string | undefined) ?? 'auto');
+  const server = await AstldapServer.start({ ...base, adminApi });
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    process.stderr.write(`astldap stopping (${signal}): finishing requests in flight\n`);
+    server.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
+      () => {
+        process.stderr.write('astldap stopped\n');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`astldap: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  // Before the lines below: whoever waits for them may signal at once.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // The admin lines first: whoever waits for `astldap listening on` then has them too.
+  if (server.admin) {
+    process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
+    if (server.admin.tokenFile) {
+      process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
+    }
+  }
+  for (const u of server.urls) process.stdout.write(`astldap listening on ${u}\n`);
+  return -1; // keep running
+}
+
+function configOf(base: Base): Config {
+  return loadConfig({ file: base.configFile, overrides: base.dataDir !== undefined ? { dataDir: base.dataDir } : undefined });
+}
+
+/** The running server's admin API, asked with the root token (env, config or token file). */
+async function askServer(cfg: Config, held: { file: string; info: LockInfo }, apiPath: string): Promise<Response> {
+  if (!held.info.adminUrl) {
+    throw new Error(`${new DataDirLockedError(held.file, held.info).message}; it runs without its admin API, which this needs`);
+  }
+  let token = process.env.ASTLDAP_ROOT_TOKEN ?? process.env.VAULT_TOKEN ?? cfg.adminApi.rootToken ?? undefined;
+  if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
+  if (!token) throw new Error(`no admin token: set ASTLDAP_ROOT_TOKEN or make ${cfg.adminApi.tokenFile} readable`);
+  const res = await fetch(`${held.info.adminUrl}/v1/${apiPath}`, { headers: { 'X-Vault-Token': token } });
+  if (!res.ok) throw new Error(`the running server (pid ${held.info.pid}) answered ${res.status}: ${(await res.text()).trim()}`);
+  return res;
+}
+
+/** The database as LDIF: from the running server when one holds the data directory. */
+async function snapshot(base: Base): Promise<{ text: string; online: boolean }> {
+  const cfg = configOf(base);
+  const held = cfg.memory ? undefined : readLock(cfg.dataDir);
+  if (held) return { text: await (await askServer(cfg, held, 'sys/astldap/backup')).text(), online: true };
+  const server = await offline(base);
+  try {
+    return { text: await server.backupLdif(), online: false };
+  } finally {
+    await server.close();
+  }
+}
+
+/** Opens a stopped server's database (locking it meanwhile), without the seed or the admin API. */
+function offline(base: Base): Promise<AstldapServer> {
+  return AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false, adminApi: false });
+}
+
+async function load(command: 'import' | 'restore', file: string, base: Base): Promise<number> {
+  const text = readFileSync(file, 'utf8');
+  const server = await offline(base);
+  try {
+    const empty = (await server.status()).entries === 0;
+    if (command === 'restore' || (empty && /^\s*(#.*\n\s*)*dn:/.test(text) && !/^changetype:/im.test(text))) {
+      const n = await server.loadDump(text);
+      process.stdout.write(`loaded ${n} entries\n`);
+    } else {
+      const n = await server.importLdif(text);
+      process.stdout.write(`applied ${n} records\n`);
+    }
+  } finally {
+    await server.close();
+  }
+  return 0;
+}
+
+async function hash(values: Values): Promise<number> {
+  const scheme = ((values.h as string | undefined) ?? 'PBKDF2-SHA512').replace(/^\{|\}$/g, '').toUpperCase() as HashScheme;
+  const known = ['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'];
+  if (!known.includes(scheme)) throw new Error(`unknown scheme ${scheme}: use one of ${known.join(', ')}`);
+  let secret = values.s as string | undefined;
+  if (secret === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    secret = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  }
+  if (!secret) throw new Error('hash needs a secret: -s SECRET or on stdin');
+  process.stdout.write((await hashPassword(Buffer.from(secret, 'utf8'), scheme)) + '\n');
+  return 0;
+}
+
+async function status(base: Base): Promise<number> {
+  const cfg = configOf(base);
+  const held = cfg.memory ? undefined : readLock(cfg.dataDir);
+  if (!held) {
+    process.stdout.write(`no server is running on ${cfg.dataDir} (no live lock ${path.join(cfg.dataDir, 'astldap.pid')})\n`);
+    return 3;
+  }
+  let s: Record<string, unknown> = { pid: held.info.pid, started: held.info.started, urls: held.info.urls, admin_url: held.info.adminUrl };
+  if (held.info.adminUrl) s = ((await (await askServer(cfg, held, 'sys/astldap/status')).json()) as { data: Record<string, unknown> }).data;
+  const lines = [
+    `pid        ${String(s.pid)}`,
+    `started    ${String(s.started)}${s.uptime_seconds !== undefined ? ` (up ${String(s.uptime_seconds)} s)` : ''}`,
+    ...((s.urls as string[]) ?? []).map((u) => `listening  ${u}`),
+    `admin api  ${String(s.admin_url ?? 'off')}`,
+  ];
+  if (s.entries !== undefined) lines.push(`entries    ${String(s.entries)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
 }
 
 // Everything the server creates is its user's alone: LevelDB makes its files (tables, logs,

@@ -83,7 +83,12 @@ export interface Config {
   bindThrottle: BindThrottleConfig;
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
-  log: { level: LogLevel };
+  /**
+   * level: what the server logs. access: one line per LDAP operation (connection, operation, DN,
+   * scope, filter with password-like values redacted, result code, entries, milliseconds), like
+   * slapd's `stats` level, logged at info.
+   */
+  log: { level: LogLevel; access: boolean };
   /** The Vault-compatible HTTP admin API (OpenLDAP secrets engine; see src/admin/). */
   adminApi: AdminApiConfig;
 }
@@ -172,8 +177,17 @@ export const ASTERISK_WRITABLE = [
 ];
 
 /**
+ * The group whose members may set (and read) other entries' userPassword: the account a
+ * password-rotation engine binds as belongs here (data/examples/vault.ldif makes both).
+ */
+export function passwordManagers(suffix: string): string {
+  return `cn=password-managers,ou=services,${suffix}`;
+}
+
+/**
  * Safe and useful defaults: anonymous clients see the root DSE and the subschema only (those are
- * always readable); nobody but administrators reads userPassword (its owner may bind with it);
+ * always readable); nobody but administrators and members of the password-managers group reads
+ * or writes userPassword (its owner may bind with it);
  * the Asterisk service identity reads the realtime subtrees and writes only registration
  * attributes; other authenticated users read people and services and their own entry.
  */
@@ -181,7 +195,14 @@ export function defaultAccess(suffix: string): AccessRule[] {
   const ast = `dn:${asteriskIdentity(suffix)}`;
   const realtime = ['sip', 'iax', 'extensions', 'config', 'voicemail', 'queues', 'pjsip'].map((ou) => `subtree:ou=${ou},${suffix}`);
   return [
-    { to: '*', attrs: ['userPassword'], by: [{ who: 'self', level: 'auth' }] },
+    {
+      to: '*',
+      attrs: ['userPassword'],
+      by: [
+        { who: 'self', level: 'auth' },
+        { who: `group:${passwordManagers(suffix)}`, level: 'write' },
+      ],
+    },
     { to: realtime, attrs: ASTERISK_WRITABLE, by: [{ who: ast, level: 'write' }] },
     { to: realtime, by: [{ who: ast, level: 'read' }] },
     {
@@ -262,7 +283,7 @@ export function defaultConfig(): Config {
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
-    log: { level: 'info' },
+    log: { level: 'info', access: true },
     adminApi: {
       enabled: true,
       listen: 'http://127.0.0.1:8200',
@@ -321,9 +342,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     cfg = merge(cfg, resolvePaths(parsed, path.dirname(file)));
   }
   if (opts.overrides) cfg = merge(cfg, resolvePaths(opts.overrides as Record<string, unknown>, process.cwd()));
+  // The environment overrides the file, never what a caller (embedder, command line) set explicitly.
   const env = opts.env ?? process.env;
-  if (env.ASTLDAP_ADMIN_PASSWORD) cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
-  if (env.ASTLDAP_ROOT_TOKEN) cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
+  if (env.ASTLDAP_ADMIN_PASSWORD && !has(opts.overrides, ['admin', 'password'])) {
+    cfg.admin = { ...cfg.admin, password: env.ASTLDAP_ADMIN_PASSWORD };
+  }
+  if (env.ASTLDAP_ROOT_TOKEN && !has(opts.overrides, ['adminApi', 'rootToken'])) {
+    cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
+  }
   /** Did the config file or the overrides set this (nested) key? */
   const given = (...keys: string[]) => has(opts.overrides, keys) || has(fileData, keys);
   // A data directory given without a db path puts the db inside it.
@@ -433,6 +459,7 @@ function validate(cfg: Config): void {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
+  if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
   const a = cfg.adminApi;
   if (!isObject(a)) fail('adminApi must be a mapping');
   if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');

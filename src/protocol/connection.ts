@@ -15,6 +15,7 @@ import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
 import { filterText } from './filter.js';
 import { Framer } from './framer.js';
+import type { OperationSummary, ProtocolObserver } from './observer.js';
 import { peerDn } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
@@ -53,6 +54,8 @@ export interface ConnectionOptions {
   onAuthChange?: (conn: Connection) => void;
   /** TLS for StartTLS; undefined when the server has no TLS configured. */
   tls?: TlsProvider;
+  /** Told about every finished operation (access log, metrics). */
+  observer?: ProtocolObserver;
 }
 
 /** Queued requests above which the socket stops being read (a client pipelining without limit). */
@@ -68,6 +71,8 @@ interface Queued {
 interface Running {
   controller: AbortController;
   abandoned: boolean;
+  /** Search entries sent so far. */
+  entries: number;
 }
 
 /** An LdapError, also one from another copy of the module (duck-typed: numeric code, matchedDN). */
@@ -168,7 +173,7 @@ export class Connection {
     return this.session.bindNdn !== '';
   }
 
-  /** Something is running or waiting: not an idle connection. */
+  /** Something is running or waiting: not an idle connection (a graceful shutdown waits for it). */
   get busy(): boolean {
     return this.running.size > 0 || this.queue.length > 0 || this.bindInProgress;
   }
@@ -311,7 +316,7 @@ export class Connection {
 
   private start({ msg, receivedAt }: Queued): void {
     const controller = new AbortController();
-    const run: Running = { controller, abandoned: false };
+    const run: Running = { controller, abandoned: false, entries: 0 };
     this.running.set(msg.messageId, run);
     const ctx: OperationContext = {
       session: this.session,
@@ -329,7 +334,61 @@ export class Connection {
     });
   }
 
+  /** Runs one operation and reports it to the observer, whatever the outcome. */
   private async execute(msg: LdapMessage, ctx: OperationContext, run: Running): Promise<void> {
+    let code: number | undefined;
+    try {
+      code = await this.answer(msg, ctx, run);
+    } finally {
+      this.report(msg, ctx, run, code);
+    }
+  }
+
+  private report(msg: LdapMessage, ctx: OperationContext, run: Running, code: number | undefined): void {
+    const observer = this.opts.observer;
+    if (!observer?.onOperation) return;
+    const op = msg.op;
+    const summary: OperationSummary = {
+      conn: this.session.id,
+      op: msg.messageId,
+      type: op.type,
+      dn: '',
+      code: code ?? ResultCode.other,
+      entries: run.entries,
+      ms: Date.now() - (ctx.startTime ?? Date.now()),
+      transport: this.session.transport,
+    };
+    if (run.abandoned) summary.abandoned = true;
+    switch (op.type) {
+      case 'bind':
+        summary.dn = op.request.name;
+        summary.method = op.request.auth.kind;
+        break;
+      case 'search':
+        summary.dn = op.request.base;
+        summary.scope = op.request.scope;
+        summary.filter = filterText(op.request.filter);
+        break;
+      case 'extended':
+        summary.oid = op.oid;
+        break;
+      case 'add':
+      case 'modify':
+      case 'delete':
+      case 'modifyDN':
+      case 'compare':
+        summary.dn = op.request.dn;
+        break;
+    }
+    try {
+      observer.onOperation(summary);
+    } catch (err) {
+      this.log.warn(`${this.tag} operation observer failed: ${describe(err)}`);
+    }
+  }
+
+  /** Runs the operation and sends its response; returns the result code (undefined: none). */
+  private async answer(msg: LdapMessage, ctx: OperationContext, run: Running): Promise<number | undefined> {
     const { op, messageId } = msg;
     const h = this.opts.handler;
     const encode = ENCODER_BY_OP_TYPE[op.type]!;
@@ -371,7 +430,7 @@ export class Connection {
           response = encodeExtendedResponse(messageId, noted(await h.extended(ctx, op.request)));
           break;
         default:
-          return;
+          return undefined;
       }
     } catch (err) {
       const ldapErr = asLdapError(err);
@@ -379,7 +438,7 @@ export class Connection {
         code = ldapErr.code;
         response = encode(messageId, { code: ldapErr.code, matchedDN: ldapErr.matchedDN, message: ldapErr.message });
       } else if (run.abandoned || this.closing) {
-        return; // The handler gave up because the operation was abandoned; no response is due.
+        return undefined; // The handler gave up because the operation was abandoned; no response is due.
       } else {
         this.log.error(`${this.tag} op=${messageId} ${op.type} failed: ${describe(err)}`);
         code = ResultCode.other;
@@ -387,29 +446,31 @@ export class Connection {
       }
     }
     // RFC 4511 §4.11: an abandoned operation gets no response.
-    if (run.abandoned) return;
+    if (run.abandoned) return code;
     this.log.debug(`${this.tag} op=${messageId} ${op.type} result=${code}`);
     this.write(response);
+    return code;
   }
 
   /**
    * StartTLS (RFC 4511 §4.14, RFC 4513 §3): answer success in the clear, then run the TLS
    * handshake on the same socket. Nothing else is in flight (it is exclusive, like bind).
    */
-  private async startTls(messageId: number): Promise<void> {
-    const refuse = (code: number, message: string) =>
+  private async startTls(messageId: number): Promise<number> {
+    const refuse = (code: number, message: string): number => {
       this.write(encodeExtendedResponse(messageId, { code, matchedDN: '', message, oid: OID.startTls }));
-    if (!this.opts.tls) return void refuse(ResultCode.unavailable, 'TLS is not configured');
-    if (this.session.tls) return void refuse(ResultCode.operationsError, 'TLS already started');
-    if (this.session.transport === 'ldapi') return void refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
-    if (this.queue.length > 0 || this.framer.pending > 0)
-      return void refuse(ResultCode.operationsError, 'other operations are outstanding');
+      return code;
+    };
+    if (!this.opts.tls) return refuse(ResultCode.unavailable, 'TLS is not configured');
+    if (this.session.tls) return refuse(ResultCode.operationsError, 'TLS already started');
+    if (this.session.transport === 'ldapi') return refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
+    if (this.queue.length > 0 || this.framer.pending > 0) return refuse(ResultCode.operationsError, 'other operations are outstanding');
     let context: tls.SecureContext;
     try {
       context = await this.opts.tls.context();
     } catch (err) {
       this.log.error(`${this.tag} TLS context unavailable: ${describe(err)}`);
-      return void refuse(ResultCode.unavailable, 'TLS is not available');
+      return refuse(ResultCode.unavailable, 'TLS is not available');
     }
     this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: OID.startTls }));
     this.flush(); // the response must leave in the clear before the handshake takes the socket
@@ -435,11 +496,13 @@ export class Connection {
       secure.once('close', () => resolve());
       secure.once('error', () => resolve());
     });
+    return ResultCode.success;
   }
 
   /** The search `send` callback: returns a Promise while the socket is backed up. */
   private sendEntry(messageId: number, run: Running, entry: SearchEntry): void | Promise<void> {
     if (run.abandoned || this.closing) return;
+    run.entries++;
     if (!this.write(encodeSearchEntry(messageId, entry))) return this.waitForDrain();
   }
 

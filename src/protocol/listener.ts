@@ -10,6 +10,7 @@ import type { Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
 import type { RequestHandler } from '../ldap/messages.js';
 import { Connection } from './connection.js';
+import type { ProtocolObserver } from './observer.js';
 
 export interface ListenOptions {
   handler: RequestHandler;
@@ -28,12 +29,18 @@ export interface ListenOptions {
   logger: Logger;
   /** TLS for ldaps:// and StartTLS; without it ldaps:// cannot listen and StartTLS is refused. */
   tls?: TlsProvider;
+  /** Told about connections and finished operations (access log, metrics). */
+  observer?: ProtocolObserver;
 }
 
 export interface Listener {
   /** The URLs actually listened on (ephemeral ports resolved). */
   urls: string[];
-  close(): Promise<void>;
+  /**
+   * Stops accepting, then closes every connection; with graceMs, connections with requests in
+   * flight get up to that long to answer them first (a graceful shutdown).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 type Endpoint = { scheme: 'ldap' | 'ldaps'; host: string; port: number } | { scheme: 'ldapi'; path: string };
@@ -129,6 +136,14 @@ class Listeners implements Listener {
     return this.opts.logger;
   }
 
+  /** Waits until no connection has a request in flight, at most ms milliseconds. */
+  private async settle(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while ([...this.connections].some((c) => c.busy) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
+  }
+
   private accept(socket: net.Socket, transport: 'tcp' | 'tls' | 'ldapi'): void {
     const { opts, log } = this;
     // Connection errors before the Connection exists must not become uncaught exceptions.
@@ -151,9 +166,13 @@ class Listeners implements Listener {
         ...(opts.writeTimeout !== undefined ? { writeTimeout: opts.writeTimeout } : {}),
         logger: log,
         transport,
-        onClose: (c) => this.release(c),
+        onClose: (c) => {
+          this.release(c);
+          opts.observer?.onConnection?.(false, transport);
+        },
         onAuthChange: (c) => this.authChanged(c),
         ...(opts.tls ? { tls: opts.tls } : {}),
+        ...(opts.observer ? { observer: opts.observer } : {}),
       });
       this.connections.add(conn);
       if (address !== undefined) {
@@ -161,6 +180,7 @@ class Listeners implements Listener {
         this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
         this.unauthenticated.add(conn);
       }
+      opts.observer?.onConnection?.(true, transport);
     } catch (err) {
       log.error(`cannot set up connection: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
@@ -283,17 +303,26 @@ class Listeners implements Listener {
     this.log.info(`listening on ${this.urls[this.urls.length - 1]}`);
   }
 
-  close(): Promise<void> {
+  close(graceMs = 0): Promise<void> {
     this.closing ??= (async () => {
       const done = Promise.all(this.servers.map(closeServer));
+      if (graceMs > 0) await this.settle(graceMs);
       for (const conn of this.connections) conn.destroy();
       for (const s of this.sockets) s.destroy();
       // server.close() resolves once every accepted socket has closed.
       await done;
+      // A closed server's native handle is released only by a later garbage collection, and its
+      // listeners would keep the handler (the whole directory) alive until then: drop them.
+      for (const server of this.servers) server.removeAllListeners();
+      this.servers.length = 0;
+      this.connections.clear();
     })();
     return this.closing;
   }
 }
+
+/** Checks for requests in flight this often during a graceful close. */
+const SETTLE_POLL_MS = 20;
 
 /** Listens on every URL (all or none: a failure closes what was opened). */
 export async function listen(urls: string[], opts: ListenOptions): Promise<Listener> {

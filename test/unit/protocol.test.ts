@@ -50,6 +50,9 @@ function fakeHandler() {
   const aborted: number[] = [];
   let disconnects = 0;
   let backpressured = 0;
+  // Resolved the first time a search's send() returns a Promise (the socket buffer is full).
+  let onBackpressure: () => void = () => {};
+  const firstBackpressure = new Promise<void>((resolve) => (onBackpressure = resolve));
   const record = (op: string, ctx: OperationContext, req: unknown) => calls.push({ op, ctx, req });
   const handler: RequestHandler = {
     async bind(ctx, req: BindRequest) {
@@ -76,6 +79,7 @@ function fakeHandler() {
           const r = send({ dn: `cn=b${i}`, attributes: [{ type: 'description', values: [big] }] });
           if (r instanceof Promise) {
             backpressured++;
+            onBackpressure();
             await r;
           }
         }
@@ -125,7 +129,7 @@ function fakeHandler() {
       disconnects++;
     },
   };
-  return { handler, calls, events, aborted, disconnects: () => disconnects, backpressured: () => backpressured };
+  return { handler, calls, events, aborted, disconnects: () => disconnects, backpressured: () => backpressured, firstBackpressure };
 }
 
 // ---- raw BER helpers ----------------------------------------------------------------------------
@@ -154,6 +158,11 @@ interface Pdu {
 
 /** Parses the responses received so far (LDAPResult fields when the op has them). */
 function parsePdus(buf: Buffer): Pdu[] {
+  return parseFrames(buf).pdus;
+}
+
+/** The complete PDUs at the start of buf and the octets they take. */
+function parseFrames(buf: Buffer): { pdus: Pdu[]; used: number } {
   const out: Pdu[] = [];
   let off = 0;
   for (;;) {
@@ -174,7 +183,7 @@ function parsePdus(buf: Buffer): Pdu[] {
     out.push(pdu);
     off += h.headerLength + h.length;
   }
-  return out;
+  return { pdus: out, used: off };
 }
 
 /** A raw socket collecting everything it receives. */
@@ -183,10 +192,11 @@ class Raw {
   data = Buffer.alloc(0);
   closed = false;
   readonly ready: Promise<void>;
-  constructor(port: number) {
+  /** collect=false: the caller reads the socket itself (large responses). */
+  constructor(port: number, collect = true) {
     this.socket = net.connect(port, '127.0.0.1');
     this.ready = new Promise((r) => this.socket.once('connect', () => r()));
-    this.socket.on('data', (d) => (this.data = Buffer.concat([this.data, d])));
+    if (collect) this.socket.on('data', (d) => (this.data = Buffer.concat([this.data, d])));
     this.socket.on('error', () => {});
     this.socket.on('close', () => (this.closed = true));
   }
@@ -438,16 +448,31 @@ describe('protocol layer', () => {
   });
 
   it('applies socket backpressure to search results', async () => {
-    const raw = new Raw(port);
+    // Event-driven: no poll and no deadline but the test's own. The client stops reading until
+    // the handler sees send() block, then counts whole PDUs as they arrive (incrementally, so the
+    // cost does not grow with what was already received) until the SearchResultDone.
+    const raw = new Raw(port, false);
     await raw.ready;
     raw.socket.pause();
     raw.send(message(7, searchOp('cn=big')));
-    await raw.until(() => fake.backpressured() > 0);
-    raw.socket.resume();
-    await raw.until(() => raw.pdus.length === 401, 10000);
-    expect(raw.pdus.at(-1)).toMatchObject({ messageId: 7, opTag: 0x65, code: 0 });
+    await fake.firstBackpressure;
+    const pdus = await new Promise<Pdu[]>((resolve, reject) => {
+      const got: Pdu[] = [];
+      let pending = Buffer.alloc(0);
+      raw.socket.on('data', (d: Buffer) => {
+        pending = pending.length ? Buffer.concat([pending, d]) : d;
+        const { pdus: parsed, used } = parseFrames(pending);
+        pending = pending.subarray(used);
+        got.push(...parsed);
+        if (got.at(-1)?.opTag === 0x65) resolve(got);
+      });
+      raw.socket.once('close', () => reject(new Error(`closed after ${got.length} PDUs`)));
+      raw.socket.resume();
+    });
+    expect(pdus).toHaveLength(401);
+    expect(pdus.at(-1)).toMatchObject({ messageId: 7, opTag: 0x65, code: 0 });
     raw.socket.destroy();
-  });
+  }, 60_000);
 
   it('closes the connection on unbind and tells the handler', async () => {
     const before = fake.disconnects();
