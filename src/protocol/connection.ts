@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
-import type { Control, OperationContext, RequestHandler, SearchEntry, Session } from '../ldap/messages.js';
+import type { Control, OperationContext, RequestHandler, SearchEntry, Session, SyncInfo } from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { BerError, readFrameHeader, Tag } from './ber.js';
@@ -27,6 +27,7 @@ import {
   encodeNoticeOfDisconnection,
   encodeSearchDone,
   encodeSearchEntry,
+  encodeSyncInfoResponse,
 } from './encode.js';
 
 export interface ConnectionOptions {
@@ -335,8 +336,9 @@ export class Connection {
           response = encodeBindResponse(messageId, noted(await h.bind(ctx, op.request)));
           break;
         case 'search': {
-          const send = (entry: SearchEntry): void | Promise<void> => this.sendEntry(messageId, run, entry);
-          response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send)));
+          const send = (entry: SearchEntry): void | Promise<void> => this.sendPdu(run, encodeSearchEntry(messageId, entry));
+          const sendInfo = (info: SyncInfo): void | Promise<void> => this.sendPdu(run, encodeSyncInfoResponse(messageId, info));
+          response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send, sendInfo)));
           break;
         }
         case 'add':
@@ -424,10 +426,10 @@ export class Connection {
     });
   }
 
-  /** The search `send` callback: returns a Promise while the socket is backed up. */
-  private sendEntry(messageId: number, run: Running, entry: SearchEntry): void | Promise<void> {
+  /** A search's entry or intermediate response: returns a Promise while the socket is backed up. */
+  private sendPdu(run: Running, pdu: Buffer): void | Promise<void> {
     if (run.abandoned || this.closing) return;
-    if (!this.write(encodeSearchEntry(messageId, entry))) return this.waitForDrain();
+    if (!this.write(pdu)) return this.waitForDrain();
   }
 
   private waitForDrain(): Promise<void> {
