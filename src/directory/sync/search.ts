@@ -173,13 +173,14 @@ async function refresh(
   const snapshot = dir.sync.contextCsn;
   const newCookie = formatCookie(cookie.rid, snapshot);
   if (cookie.csn !== undefined && cookie.csn > snapshot) {
-    throw new LdapError(SYNC_REFRESH_REQUIRED, 'the cookie is newer than this provider: reload without it');
+    // The provider lost changes the consumer holds (a restored or reset database): as syncprov
+    // answers, the consumer must be reloaded from scratch.
+    throw new LdapError(SYNC_REFRESH_REQUIRED, 'consumer state is newer than provider: reload the consumer without its cookie');
   }
+  // A cookie older than the log gets a present phase, whatever its reloadHint: slapd's consumer
+  // sets the hint and retries with the same cookie on e-syncRefreshRequired (syncprov does the same).
   // Deltas name deleted entries by UUID only; sessions with partial read access get a present phase.
   const logged = cookie.csn !== undefined && cookie.csn >= dir.sync.horizon;
-  if (cookie.csn !== undefined && !logged && request.reloadHint) {
-    throw new LdapError(SYNC_REFRESH_REQUIRED, 'the session log no longer covers the cookie');
-  }
   const delta = logged && (!plan.restricted || dir.access.isReplicator(ctx.session));
   const matching = new Set<string>();
   for await (const e of session.entries()) {
