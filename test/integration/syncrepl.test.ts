@@ -323,8 +323,12 @@ run('syncrepl: a stock slapd consumer replicates astldap', () => {
   }, 120_000);
 
   it('a consumer stopped during 200 changes catches up from the session log', async () => {
+    const held = (await attrOf(persistent.url(), SUFFIX, 'contextCSN')) ?? '';
+    expect(held).toMatch(/#000#000000$/);
     await persistent.stop();
     await modify(provider.url, twoHundredChanges('a', 'mass'));
+    // The consumer's state is still covered by the log: its refresh is a delta.
+    expect(held >= provider.server.directory.sync.horizon).toBe(true);
     await persistent.start();
     const { want, diff } = await converge(provider.url, persistent.url());
     expect(want).toContain('ou=a-moved');
@@ -364,8 +368,12 @@ run('syncrepl: a session log too short for the outage', () => {
     try {
       let r = await converge(provider.url, consumer.url(), 60_000);
       expect(r.diff).toBe('');
+      const held = (await attrOf(consumer.url(), SUFFIX, 'contextCSN')) ?? '';
+      expect(held).toMatch(/#000#000000$/);
       await consumer.stop();
       await modify(provider.url, twoHundredChanges('b', 'bulk'));
+      // The log no longer reaches back to the consumer's state: its refresh is a present phase.
+      expect(held < provider.server.directory.sync.horizon).toBe(true);
       await consumer.start();
       r = await converge(provider.url, consumer.url());
       expect(r.want).toContain('ou=b-moved');

@@ -62,14 +62,21 @@ export class SyncState {
     for await (const [k] of store.scanMeta(LOG_PREFIX)) this.keys.push(k);
     this.csn = (await store.getMeta(CONTEXT_CSN)) ?? '';
     this.oldest = (await store.getMeta(HORIZON)) ?? '';
-    if (!this.csn) {
-      // A database from before the log (or a new one): deletes before now are unknown.
-      const now = this.clock.csn();
-      await writer.transaction(async (tx) => {
-        tx.setMeta(CONTEXT_CSN, now);
-        tx.setMeta(HORIZON, now);
-      });
-    }
+    // A database from before the log (or a new one): deletes before now are unknown.
+    if (!this.csn) await this.restart(writer);
+  }
+
+  /**
+   * Starts the state afresh (a new database, or one emptied by a reset): no change before now
+   * is known, so any older cookie gets a present phase.
+   */
+  async restart(writer: Writer): Promise<void> {
+    const now = this.clock.csn();
+    this.keys.length = 0;
+    await writer.transaction(async (tx) => {
+      tx.setMeta(CONTEXT_CSN, now);
+      tx.setMeta(HORIZON, now);
+    });
   }
 
   /** Adds the batch's log records, the new contextCSN and any trimming to the batch itself. */

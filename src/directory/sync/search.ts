@@ -18,6 +18,8 @@ import { formatCookie, parseCookie } from './cookie.js';
 /** RFC 4533 §2.6: e-syncRefreshRequired, the consumer must start over without its cookie. */
 export const SYNC_REFRESH_REQUIRED = 4096;
 const ID_SET_CHUNK = 1024;
+/** Committed batches a persisting search may have waiting before it is ended. */
+const MAX_PENDING_BATCHES = 10_000;
 const PS = { add: 1, delete: 2, modify: 4, modDN: 8 } as const;
 
 interface Located {
@@ -83,12 +85,19 @@ class SyncSession {
 /** Commits seen while a search persists, delivered in order; waiting ends on a new batch or abort. */
 class BatchQueue {
   private readonly batches: WriteBatch[] = [];
+  private overflow = false;
   private wake: (() => void) | undefined;
   readonly unsubscribe: () => void;
 
   constructor(dir: Directory, signal: AbortSignal) {
     this.unsubscribe = dir.writer.onCommit((b) => {
-      this.batches.push(b);
+      // A consumer that stops reading must not make the server hold every later change: its
+      // search ends, and it comes back with its cookie for a delta.
+      if (this.batches.length >= MAX_PENDING_BATCHES) {
+        this.overflow = true;
+        this.batches.length = 0;
+        this.unsubscribe();
+      } else this.batches.push(b);
       this.wake?.();
     });
     signal.addEventListener('abort', () => this.wake?.(), { once: true });
@@ -96,6 +105,7 @@ class BatchQueue {
 
   async next(signal: AbortSignal): Promise<WriteBatch> {
     while (this.batches.length === 0) {
+      if (this.overflow) throw new LdapError(ResultCode.busy, 'the consumer fell too far behind: resume with the last cookie');
       if (signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
