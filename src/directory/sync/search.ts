@@ -9,7 +9,7 @@ import type { LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntr
 import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord, WriteBatch } from '../../store/types.js';
 import type { Directory } from '../directory.js';
-import { formatEntry } from '../entry-view.js';
+import { formatEntry, type Selection } from '../entry-view.js';
 import { TRUE } from '../filter.js';
 import { scopeTest } from '../search/collect.js';
 import { planSearch, type SearchPlan } from '../search/plan.js';
@@ -21,6 +21,7 @@ const ID_SET_CHUNK = 1024;
 /** Committed batches a persisting search may have waiting before it is ended. */
 const MAX_PENDING_BATCHES = 10_000;
 const PS = { add: 1, delete: 2, modify: 4, modDN: 8 } as const;
+const COMPUTED = new Set(['entrydn', 'subschemasubentry', 'hassubordinates', 'numsubordinates', 'contextcsn']);
 
 interface Located {
   ndn: string;
@@ -128,6 +129,18 @@ function changesByUuid(batch: WriteBatch): Array<{ uuid: string; old?: Located; 
   return [...out.values()];
 }
 
+/**
+ * '+' in a sync or persistent search means the stored operational attributes: the computed ones
+ * (entryDN, subschemaSubentry, hasSubordinates) are dynamic, slapd's consumer drops them, and
+ * hasSubordinates would cost a child lookup for every change sent. Asked for by name, they come.
+ */
+function storedOperational(dir: Directory, sel: Selection): Selection {
+  if (!sel.allOp) return sel;
+  const keys = new Set(sel.keys);
+  for (const t of dir.schema.attributeTypes()) if (t.operational && !COMPUTED.has(t.key)) keys.add(t.key);
+  return { ...sel, allOp: false, keys };
+}
+
 /** The CSN the write path gave a batch (its contextCSN meta record). */
 function batchCsn(batch: WriteBatch): string | undefined {
   return batch.meta?.find((m) => m.key === 'sync/contextCSN')?.value ?? undefined;
@@ -148,8 +161,9 @@ export async function syncSearch(
   if (ctx.controls.sync && ctx.controls.persistentSearch) {
     throw new LdapError(ResultCode.unwillingToPerform, 'the sync request and persistent search controls exclude each other');
   }
-  const plan = planSearch(dir, ctx, req, baseNdn);
-  if (!('baseNdn' in plan)) return plan;
+  const planned = planSearch(dir, ctx, req, baseNdn);
+  if (!('baseNdn' in planned)) return planned;
+  const plan = { ...planned, selection: storedOperational(dir, planned.selection) };
   const session = new SyncSession(dir, ctx, plan, send);
   const persist = ctx.controls.persistentSearch !== undefined || ctx.controls.sync?.mode === 'refreshAndPersist';
   // Subscribed before the refresh reads anything: no commit falls between refresh and persist.
