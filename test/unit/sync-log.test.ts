@@ -81,3 +81,53 @@ describe('the session log', () => {
     expect(changes).toEqual([{ kind: 'rename', uuid }]);
   });
 });
+
+describe('a persisting sync search', () => {
+  let core: Core | undefined;
+  afterEach(async () => core?.close());
+
+  it('ends with busy when its consumer stops reading, instead of holding every later change', async () => {
+    core = await startCore({ replication: { identities: [], sessionLog: 100 } });
+    await core.dir.writer.transaction(async (tx) => {
+      await tx.add('', S, S, { objectclass: ['dcObject', 'organization'], dc: ['example'], o: ['x'] });
+    });
+    await addPerson(core, 'p');
+    const ctx = {
+      ...core.as('cn=admin,dc=example,dc=domain'),
+      controls: { sync: { mode: 'refreshAndPersist' as const, reloadHint: false } },
+    };
+    let refreshed = false;
+    let stalled = false;
+    const result = core.fe.search(
+      ctx,
+      {
+        base: S,
+        scope: 'sub',
+        derefAliases: 0,
+        sizeLimit: 0,
+        timeLimit: 0,
+        typesOnly: false,
+        filter: { type: 'present', attribute: 'objectClass' },
+        attributes: [],
+      },
+      // The first change sent never completes: the consumer's socket is full and stays so.
+      (e) => (refreshed && e.sync?.state !== 'add' ? ((stalled = true), new Promise<void>(() => {})) : undefined),
+      (info) => {
+        if (info.kind === 'refreshPresent') refreshed = true;
+      },
+    );
+    const outcome = result.then(
+      (r) => r.code,
+      (err: { code?: number }) => err.code,
+    );
+    while (!refreshed) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 10_002; i++) {
+      await core.dir.writer.transaction(async (tx) => {
+        const old = (await tx.get(`uid=p,${S}`))!;
+        tx.update('', `uid=p,${S}`, old, { ...old.attrs, description: [String(i)] });
+      });
+    }
+    expect(stalled).toBe(true);
+    expect(await outcome).toBe(51);
+  }, 60_000);
+});

@@ -31,6 +31,8 @@ interface Located {
 class SyncSession {
   private readonly inScope: (ndn: string) => boolean;
   private sent = 0;
+  /** The persisting search's commit queue, once subscribed. */
+  queue: BatchQueue | undefined;
 
   constructor(
     private readonly dir: Directory,
@@ -57,10 +59,16 @@ class SyncSession {
     await this.emit({ ...out, ...extra }, refresh);
   }
 
-  /** The refresh phase counts against the size limit; the persist phase does not. */
+  /**
+   * The refresh phase counts against the size limit; the persist phase does not. A send the
+   * client does not take (its socket stays full) is given up once the queue overflows.
+   */
   async emit(entry: SearchEntry, refresh = true): Promise<void> {
     if (refresh && this.plan.sizeLimit > 0 && this.sent >= this.plan.sizeLimit) throw new LdapError(ResultCode.sizeLimitExceeded, '');
-    await this.send(entry);
+    const sending = this.send(entry);
+    if (sending && this.queue) await this.queue.unlessOverflow(sending);
+    else await sending;
+    this.queue?.check();
     if (refresh) this.sent++;
   }
 
@@ -88,6 +96,8 @@ class BatchQueue {
   private readonly batches: WriteBatch[] = [];
   private overflow = false;
   private wake: (() => void) | undefined;
+  /** Ends the wait for a send in progress (one slot: nothing accumulates over a long search). */
+  private stalled: (() => void) | undefined;
   readonly unsubscribe: () => void;
 
   constructor(dir: Directory, signal: AbortSignal) {
@@ -98,15 +108,29 @@ class BatchQueue {
         this.overflow = true;
         this.batches.length = 0;
         this.unsubscribe();
+        this.stalled?.();
       } else this.batches.push(b);
       this.wake?.();
     });
     signal.addEventListener('abort', () => this.wake?.(), { once: true });
   }
 
+  /** Waits for a send, or less when the queue overflows meanwhile (the client stopped reading). */
+  unlessOverflow(sending: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.stalled = resolve;
+      sending.then(resolve, reject);
+    }).finally(() => (this.stalled = undefined));
+  }
+
+  /** Ends the search with busy once the queue overflowed. */
+  check(): void {
+    if (this.overflow) throw new LdapError(ResultCode.busy, 'the consumer fell too far behind: resume with the last cookie');
+  }
+
   async next(signal: AbortSignal): Promise<WriteBatch> {
     while (this.batches.length === 0) {
-      if (this.overflow) throw new LdapError(ResultCode.busy, 'the consumer fell too far behind: resume with the last cookie');
+      this.check();
       if (signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
@@ -168,6 +192,7 @@ export async function syncSearch(
   const persist = ctx.controls.persistentSearch !== undefined || ctx.controls.sync?.mode === 'refreshAndPersist';
   // Subscribed before the refresh reads anything: no commit falls between refresh and persist.
   const queue = persist ? new BatchQueue(dir, ctx.signal) : undefined;
+  session.queue = queue;
   try {
     if (ctx.controls.persistentSearch) {
       if (!ctx.controls.persistentSearch.changesOnly)
