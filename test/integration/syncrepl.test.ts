@@ -280,7 +280,7 @@ run('syncrepl: a stock slapd consumer replicates astldap', () => {
     LOAD_MS + 60_000,
   );
 
-  it('adds, modifies, renames, deletes and Asterisk registrations arrive while persisting', async () => {
+  it('adds, modifies, renames, deletes and Asterisk registrations arrive while persisting', async ({ annotate }) => {
     await modify(
       provider.url,
       [
@@ -312,6 +312,18 @@ run('syncrepl: a stock slapd consumer replicates astldap', () => {
       ].join('\n'),
     });
     expect(reg.code, reg.stderr).toBe(0);
+    // How long the registration takes to reach the replica (reported, not asserted: machine speed).
+    const sent = Date.now();
+    const until = sent + CONVERGE_MS;
+    let seen: string | undefined;
+    while (
+      Date.now() < until &&
+      (seen = await attrOf(persistent.url(), `cn=1000,ou=sip,${SUFFIX}`, 'AstAccountIPAddress')) !== '192.0.2.44'
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toBe('192.0.2.44');
+    await annotate(`registration on the replica ${Date.now() - sent} ms after ldapmodify returned`);
     const { want, diff } = await converge(provider.url, persistent.url());
     expect(want).toContain('uid=robert,');
     expect(want).toContain('ou=mass,');
