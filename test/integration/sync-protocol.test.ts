@@ -259,6 +259,27 @@ describe('sync searches on the wire', () => {
     }
   });
 
+  it('persistent search without changesOnly sends the current entries first', async () => {
+    const w = new BerWriter(32);
+    w.startSequence();
+    w.writeInteger(1);
+    w.writeBoolean(false);
+    w.writeBoolean(false);
+    w.endSequence();
+    const c = await RawLdap.connect(port);
+    try {
+      expect(await c.bind(...ADMIN)).toBe(0);
+      const id = c.search(`ou=people,${SUFFIX}`, [{ oid: PSEARCH, critical: true, value: w.toBuffer() }], ['uid']);
+      const first = await c.next((m) => m.messageId === id && m.tag === 0x64);
+      expect(first.dn).toBe(`ou=people,${SUFFIX}`);
+      expect(first.controls).toEqual([]);
+      await c.next((m) => m.messageId === id && m.dn === ALICE[0]);
+      c.abandon(id);
+    } finally {
+      c.close();
+    }
+  });
+
   it('malformed or misplaced sync requests get a clear result', async () => {
     const c = await RawLdap.connect(port);
     try {

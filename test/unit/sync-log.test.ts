@@ -2,6 +2,7 @@
 // the change's own batch (trimmed to its size, with the horizon following), contextCSN.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { formatCookie, parseCookie } from '../../src/directory/sync/cookie.js';
 import { startCore, type Core } from '../helpers/core.js';
 
@@ -29,6 +30,17 @@ describe('sync cookies', () => {
     expect(parseCookie(undefined)).toEqual({});
     expect(formatCookie('001', a)).toBe(`rid=001,csn=${a}`);
     expect(formatCookie(undefined, a)).toBe(`csn=${a}`);
+  });
+});
+
+describe('replication configuration', () => {
+  it('defaults to no identities and a log of 10000, and refuses what is not a DN list or a size', () => {
+    expect(loadConfig({ env: {} }).replication).toEqual({ identities: [], sessionLog: 10000 });
+    const bad = (replication: unknown) => () => loadConfig({ overrides: { replication } as never, env: {} });
+    expect(bad({ identities: ['not a dn'] })).toThrow(ConfigError);
+    expect(bad({ identities: 'cn=x' })).toThrow(ConfigError);
+    expect(bad({ sessionLog: -1 })).toThrow(ConfigError);
+    expect(bad({ sessionLog: 1.5 })).toThrow(ConfigError);
   });
 });
 
