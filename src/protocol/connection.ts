@@ -336,8 +336,8 @@ export class Connection {
           response = encodeBindResponse(messageId, noted(await h.bind(ctx, op.request)));
           break;
         case 'search': {
-          const send = (entry: SearchEntry): void | Promise<void> => this.sendPdu(run, encodeSearchEntry(messageId, entry));
-          const sendInfo = (info: SyncInfo): void | Promise<void> => this.sendPdu(run, encodeSyncInfoResponse(messageId, info));
+          const send = (entry: SearchEntry): void | Promise<void> => this.sendPdu(run, () => encodeSearchEntry(messageId, entry));
+          const sendInfo = (info: SyncInfo): void | Promise<void> => this.sendPdu(run, () => encodeSyncInfoResponse(messageId, info));
           response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send, sendInfo)));
           break;
         }
@@ -427,9 +427,9 @@ export class Connection {
   }
 
   /** A search's entry or intermediate response: returns a Promise while the socket is backed up. */
-  private sendPdu(run: Running, pdu: Buffer): void | Promise<void> {
+  private sendPdu(run: Running, encode: () => Buffer): void | Promise<void> {
     if (run.abandoned || this.closing) return;
-    if (!this.write(pdu)) return this.waitForDrain();
+    if (!this.write(encode())) return this.waitForDrain();
   }
 
   private waitForDrain(): Promise<void> {
