@@ -163,6 +163,45 @@ function runLoad(bin, server, c) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Runs fn while one persistent syncrepl consumer (ldapsearch -E sync=rp, RFC 4533
+ * refreshAndPersist, all attributes) follows astldap: its cookie comes from a refreshOnly search
+ * first, so the consumer skips the initial load and only receives the changes fn makes.
+ */
+async function withConsumer(server, fn) {
+  const bind = ['-x', '-H', server.url, '-D', `cn=admin,${SUFFIX}`, '-w', 'secret', '-b', SUFFIX];
+  const ro = execFileSync('ldapsearch', [...bind, '-E', 'sync=ro/rid=001', '1.1'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const cookie = [...ro.matchAll(/^# cookie: (.*)$/gm)].pop()?.[1];
+  if (!cookie) throw new Error('no sync cookie from astldap');
+  const child = spawn('ldapsearch', [...bind, '-E', `sync=rp/${cookie}`, '*', '+'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await new Promise((r) => setTimeout(r, 1000));
+  try {
+    return await fn();
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** astldap's write throughput alone and with one persistent consumer, alternating. */
+async function consumerCost(bin, server, cases) {
+  const rows = [];
+  for (const c of cases) {
+    const alone = [];
+    const followed = [];
+    for (let r = 0; r < RUNS; r++) {
+      const first = r % 2 === 0;
+      if (first) alone.push(runLoad(bin, server, c).ops);
+      followed.push(await withConsumer(server, () => runLoad(bin, server, c).ops));
+      if (!first) alone.push(runLoad(bin, server, c).ops);
+      log(`run ${r + 1} astldap ${c.name}: ${alone.at(-1)} ops/s alone, ${followed.at(-1)} ops/s with a persistent consumer`);
+    }
+    const a = median(alone);
+    const f = median(followed);
+    rows.push(`| ${c.name} | ${a} | ${f} | ${(((a - f) / a) * 100).toFixed(1)}% |`);
+  }
+  return [`| astldap case | ops/s alone | ops/s with one persistent consumer | cost |`, `| --- | --- | --- | --- |`, ...rows];
+}
+
 async function main() {
   log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
   const bin = buildLoader();
@@ -247,6 +286,9 @@ async function main() {
     );
     lines.push(`| resident memory | ${rss[0]} MiB | ${rss[1]} MiB | | |`);
     process.stdout.write(lines.join('\n') + '\n');
+    // Replication (RFC 4533, docs/replication.md): what one persistent consumer costs astldap's writes.
+    const writes = cases.filter((c) => c.op === 'modify');
+    process.stdout.write('\n' + (await consumerCost(bin, servers[1], writes)).join('\n') + '\n');
   } finally {
     for (const s of servers) s.stop();
     await new Promise((r) => setTimeout(r, 500));

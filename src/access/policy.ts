@@ -29,7 +29,7 @@ interface CompiledRule {
 
 /** What the policy needs of the server it guards (the directory core supplies it). */
 export interface AccessContext {
-  config: Pick<Config, 'access' | 'limits'>;
+  config: Pick<Config, 'access' | 'limits'> & { replication?: Config['replication'] };
   schema(): SchemaRegistry;
   /** Normalises a DN (throws an LdapError when it is not one). */
   normalize(dn: string): string;
@@ -40,12 +40,15 @@ export interface AccessContext {
 
 export class AccessPolicy {
   private readonly unlimited: Set<string>;
+  /** Replication identities (config replication.identities): read everything, no limits. */
+  private readonly replicators: Set<string>;
   private readonly rules: CompiledRule[];
   /** Group ndn → normalised member DNs. */
   private readonly groups = new Map<string, Set<string>>();
 
   constructor(private readonly dir: AccessContext) {
     this.unlimited = new Set(dir.config.limits.unlimited.map((dn) => dir.normalize(dn)));
+    this.replicators = new Set((dir.config.replication?.identities ?? []).map((dn) => dir.normalize(dn)));
     this.rules = dir.config.access.map((r, i) => this.compile(r, i));
   }
 
@@ -150,9 +153,20 @@ export class AccessPolicy {
     }
   }
 
+  /** A replication identity: a consumer that copies the whole naming context. */
+  isReplicator(session: Session): boolean {
+    return session.bindNdn !== '' && this.replicators.has(session.bindNdn);
+  }
+
   /** The access level the session has to an attribute (or 'entry') of the entry ndn. */
   level(session: Session, ndn: string, attr: string): number {
     if (this.dir.isAdmin(session)) return LEVELS.write;
+    const level = this.ruleLevel(session, ndn, attr);
+    // A replica must hold everything, secrets included; the rules may still grant it write.
+    return this.isReplicator(session) ? Math.max(level, LEVELS.read) : level;
+  }
+
+  private ruleLevel(session: Session, ndn: string, attr: string): number {
     for (const r of this.rules) {
       if (r.attrs && !r.attrs.has(attr)) continue;
       if (!r.targets.some((t) => AccessPolicy.targetMatches(t, ndn))) continue;
@@ -225,7 +239,7 @@ export class AccessPolicy {
   limits(session: Session): { sizeLimit: number; timeLimit: number; examineLimit: number; filter: FilterLimits } {
     const l = this.dir.config.limits;
     if (this.dir.isAdmin(session)) return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.adminFilter };
-    if (this.unlimited.has(session.bindNdn))
+    if (this.unlimited.has(session.bindNdn) || this.isReplicator(session))
       return { sizeLimit: 0, timeLimit: 0, examineLimit: l.privilegedExamineLimit, filter: l.filter };
     return { sizeLimit: l.sizeLimit, timeLimit: l.timeLimit, examineLimit: l.examineLimit, filter: l.filter };
   }

@@ -91,6 +91,18 @@ export interface Config {
   log: { level: LogLevel; access: boolean };
   /** The Vault-compatible HTTP admin API (OpenLDAP secrets engine; see src/admin/). */
   adminApi: AdminApiConfig;
+  /** Syncrepl provider (RFC 4533; docs/replication.md). */
+  replication: ReplicationConfig;
+}
+
+export interface ReplicationConfig {
+  /**
+   * DNs that consumers bind as: read access to every entry and attribute of the naming context
+   * (userPassword and the Asterisk secrets included) and no size or time limit.
+   */
+  identities: string[];
+  /** Changes kept in the session log for delta refreshes; older cookies get a present phase. */
+  sessionLog: number;
 }
 
 /** The largest search filter an identity may send: items (AND/OR/NOT count), nesting, assertion bytes. */
@@ -296,6 +308,7 @@ export function defaultConfig(): Config {
       sealKeyFile: null,
       auditLog: null,
     },
+    replication: { identities: [], sessionLog: 10000 },
   };
 }
 
@@ -477,4 +490,8 @@ function validate(cfg: Config): void {
     fail('adminApi.tokens must list strings of at least 8 characters');
   if (typeof a.asteriskRealm !== 'string' || !a.asteriskRealm) fail('adminApi.asteriskRealm must be a non-empty string');
   if (!isObject(a.tls) || (a.tls.cert === null) !== (a.tls.key === null)) fail('adminApi.tls.cert and adminApi.tls.key go together');
+  const r = cfg.replication;
+  if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
+    fail('replication.identities must list DNs');
+  if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
 }

@@ -17,6 +17,7 @@ import type { EntryRecord, Store } from '../store/types.js';
 import { BindThrottle } from './bind-throttle.js';
 import { ChangeClock } from './clock.js';
 import { PagedCursors } from './paged.js';
+import { SyncState } from './sync/log.js';
 import { Writer } from './write.js';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
@@ -57,6 +58,8 @@ export class Directory {
   readonly clock = new ChangeClock();
   readonly cursors = new PagedCursors();
   readonly throttle: BindThrottle;
+  /** Replication state: contextCSN and the session log (RFC 4533 provider). */
+  readonly sync: SyncState;
   private registry: SchemaRegistry;
   private sources: SchemaSourceText[];
 
@@ -81,11 +84,13 @@ export class Directory {
     });
     this.writer = new Writer(this);
     this.writer.onCommit((batch) => this.access.onWrite(batch));
+    this.sync = new SyncState(this.clock, this.config.replication.sessionLog);
   }
 
   /** Loads what the access policy keeps in memory (group members). */
   async init(): Promise<void> {
     await this.access.init((ndn) => this.store.get(ndn));
+    await this.sync.init(this.store, this.writer);
   }
 
   get schema(): SchemaRegistry {

@@ -9,7 +9,7 @@ import { SUBSCHEMA_DN, type Directory } from './directory.js';
 import type { FilterTarget } from './filter.js';
 
 /** Attributes computed at read time (never stored). */
-const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates'].map((k) => k.toLowerCase());
+const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates', 'contextCSN'].map((k) => k.toLowerCase());
 
 export interface Selection {
   allUser: boolean;
@@ -77,6 +77,8 @@ export async function formatEntry(
     if (want('hassubordinates')) put('hassubordinates', (await dir.store.hasChildren(t.ndn)) ? 'TRUE' : 'FALSE');
     // Not part of '+' (slapd has no such attribute): only when asked for by name.
     if (sel.keys.has('numsubordinates')) put('numsubordinates', String(await dir.store.countChildren(t.ndn)));
+    // The suffix's contextCSN (RFC 4533 provider state), by name only: replicas keep their own.
+    if (sel.keys.has('contextcsn') && t.ndn === dir.suffixNdn && dir.sync.contextCsn) put('contextcsn', dir.sync.contextCsn);
   }
   return { dn: t.dn, attributes };
 }

@@ -17,6 +17,7 @@ import type {
   RequestHandler,
   SearchRequest,
   SendEntry,
+  SendSyncInfo,
   Session,
 } from '../ldap/messages.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
@@ -33,6 +34,7 @@ import { rootDseSource } from './root-dse.js';
 import { storedEntries, type SearchSource } from './search/collect.js';
 import { search } from './search.js';
 import { subschemaSource } from './subschema.js';
+import { syncSearch } from './sync/search.js';
 
 type Route = 'rootDse' | 'subschema' | 'config' | 'entries';
 
@@ -67,9 +69,17 @@ export class Frontend implements RequestHandler {
     return bind(this.dir, ctx, req);
   }
 
-  search(ctx: OperationContext, req: SearchRequest, send: SendEntry): Promise<LdapResult> {
+  search(ctx: OperationContext, req: SearchRequest, send: SendEntry, sendInfo?: SendSyncInfo): Promise<LdapResult> {
     const baseNdn = this.dir.normalize(req.base);
-    return search(this.dir, ctx, req, baseNdn, send, this.searchSource(this.route(baseNdn)));
+    const route = this.route(baseNdn);
+    if (ctx.controls.sync || ctx.controls.persistentSearch) {
+      // Only the naming context is replicated (slapd's syncprov sits on one database too).
+      if (route !== 'entries' || !this.dir.inNamingContext(baseNdn)) {
+        throw new LdapError(ResultCode.unwillingToPerform, 'sync and persistent searches apply to the naming context only');
+      }
+      return syncSearch(this.dir, ctx, req, baseNdn, send, sendInfo);
+    }
+    return search(this.dir, ctx, req, baseNdn, send, this.searchSource(route));
   }
 
   async add(ctx: OperationContext, req: AddRequest): Promise<LdapResult> {

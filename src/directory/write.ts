@@ -41,12 +41,25 @@ export function copyAttributes(attrs: Attributes): Attributes {
 export class Writer {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly listeners: Array<(batch: WriteBatch) => void> = [];
+  private readonly preparers: Array<(batch: WriteBatch) => void> = [];
 
   constructor(private readonly ctx: WriterContext) {}
 
-  /** Called after every committed batch (group membership, caches, change logs). */
-  onCommit(listener: (batch: WriteBatch) => void): void {
+  /** Called after every committed batch (group membership, caches, change logs); returns an unsubscribe. */
+  onCommit(listener: (batch: WriteBatch) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Called with every batch just before it is written, to add meta records to it that must be
+   * durable together with the change (the replication session log and contextCSN).
+   */
+  onPrepare(fn: (batch: WriteBatch) => void): void {
+    this.preparers.push(fn);
   }
 
   /**
@@ -66,6 +79,7 @@ export class Writer {
   }
 
   private async commit(batch: WriteBatch): Promise<void> {
+    for (const p of this.preparers) p(batch);
     await this.ctx.store.write(batch);
     for (const l of this.listeners) l(batch);
   }

@@ -29,7 +29,33 @@ export interface RequestControls {
   /** Pre-read and post-read (RFC 4527): the attributes wanted. */
   preRead?: string[];
   postRead?: string[];
+  /** LDAP Content Synchronization (RFC 4533): the Sync Request control. */
+  sync?: SyncRequest;
+  /** Persistent search (draft-ietf-ldapext-psearch): change types as a bit mask (1 add, 2 delete, 4 modify, 8 modDN). */
+  persistentSearch?: { changeTypes: number; changesOnly: boolean; returnECs: boolean };
 }
+
+/** RFC 4533 §2.2: the Sync Request control's value. */
+export interface SyncRequest {
+  mode: 'refreshOnly' | 'refreshAndPersist';
+  /** The opaque cookie of an earlier session (OpenLDAP's form: rid=NNN,csn=...). */
+  cookie?: string;
+  reloadHint: boolean;
+}
+
+/** RFC 4533 §2.3: the Sync State control on an entry. */
+export interface SyncState {
+  state: 'present' | 'add' | 'modify' | 'delete';
+  /** entryUUID in its string form (the protocol layer sends the 16 octets). */
+  uuid: string;
+  cookie?: string;
+}
+
+/** RFC 4533 §2.5: the Sync Info message, sent as an intermediate response. */
+export type SyncInfo =
+  | { kind: 'newcookie'; cookie: string }
+  | { kind: 'refreshDelete' | 'refreshPresent'; cookie?: string; refreshDone: boolean }
+  | { kind: 'syncIdSet'; cookie?: string; refreshDeletes: boolean; uuids: string[] };
 
 /** The response controls the core returns; the protocol layer encodes them. */
 export interface ResponseControls {
@@ -37,6 +63,8 @@ export interface ResponseControls {
   paged?: { cookie: Buffer; estimate?: number };
   preRead?: SearchEntry;
   postRead?: SearchEntry;
+  /** RFC 4533 §2.4: the Sync Done control ending a refreshOnly sync search. */
+  syncDone?: { cookie?: string; refreshDeletes: boolean };
 }
 
 /** RFC 4511 §4.5.1.7 filter, with assertion values as raw octets (escapes already decoded). */
@@ -132,6 +160,10 @@ export interface ExtendedResponse extends LdapResult {
 export interface SearchEntry {
   dn: string;
   attributes: Array<{ type: string; values: Array<string | Buffer> }>;
+  /** RFC 4533: the entry's Sync State control (sync searches only). */
+  sync?: SyncState;
+  /** Persistent search: the Entry Change Notification control (changeType 1 add, 2 delete, 4 modify, 8 modDN). */
+  entryChange?: { changeType: number; previousDn?: string };
 }
 
 /** The state of one client connection that the core reads (and bind changes). */
@@ -166,10 +198,13 @@ export interface OperationContext {
  */
 export type SendEntry = (entry: SearchEntry) => void | Promise<void>;
 
+/** Sends an intermediate response of a sync search (RFC 4533 Sync Info); backpressure as SendEntry. */
+export type SendSyncInfo = (info: SyncInfo) => void | Promise<void>;
+
 /** What the protocol layer calls; the directory core implements it. */
 export interface RequestHandler {
   bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse>;
-  search(ctx: OperationContext, req: SearchRequest, send: SendEntry): Promise<LdapResult>;
+  search(ctx: OperationContext, req: SearchRequest, send: SendEntry, sendInfo?: SendSyncInfo): Promise<LdapResult>;
   add(ctx: OperationContext, req: AddRequest): Promise<LdapResult>;
   modify(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult>;
   delete(ctx: OperationContext, req: DeleteRequest): Promise<LdapResult>;

@@ -14,6 +14,12 @@ export const OID = {
   passwordModify: '1.3.6.1.4.1.4203.1.11.1', // RFC 3062
   startTls: '1.3.6.1.4.1.1466.20037', // RFC 4511 §4.14
   noticeOfDisconnection: '1.3.6.1.4.1.1466.20036', // RFC 4511 §4.4.1
+  syncRequest: '1.3.6.1.4.1.4203.1.9.1.1', // RFC 4533
+  syncState: '1.3.6.1.4.1.4203.1.9.1.2', // RFC 4533
+  syncDone: '1.3.6.1.4.1.4203.1.9.1.3', // RFC 4533
+  syncInfo: '1.3.6.1.4.1.4203.1.9.1.4', // RFC 4533 (intermediate response name)
+  persistentSearch: '2.16.840.1.113730.3.4.3', // draft-ietf-ldapext-psearch
+  entryChangeNotification: '2.16.840.1.113730.3.4.7', // draft-ietf-ldapext-psearch
 } as const;
 
 /** Request controls the server implements (other critical controls are refused). */
@@ -24,6 +30,8 @@ export const SUPPORTED_CONTROLS: readonly string[] = [
   OID.assertion,
   OID.preRead,
   OID.postRead,
+  OID.syncRequest,
+  OID.persistentSearch,
 ];
 
 export const SUPPORTED_EXTENSIONS: readonly string[] = [OID.passwordModify, OID.whoAmI];

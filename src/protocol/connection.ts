@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
-import type { Control, OperationContext, RequestHandler, SearchEntry, Session } from '../ldap/messages.js';
+import type { Control, OperationContext, RequestHandler, SearchEntry, Session, SyncInfo } from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { BerError } from './ber.js';
@@ -30,6 +30,7 @@ import {
   encodeNoticeOfDisconnection,
   encodeSearchDone,
   encodeSearchEntry,
+  encodeSyncInfoResponse,
 } from './encode.js';
 
 export interface ConnectionOptions {
@@ -406,8 +407,9 @@ export class Connection {
           response = encodeBindResponse(messageId, noted(await h.bind(ctx, op.request)));
           break;
         case 'search': {
-          const send = (entry: SearchEntry): void | Promise<void> => this.sendEntry(messageId, run, entry);
-          response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send)));
+          const send = (entry: SearchEntry): void | Promise<void> => this.sendPdu(run, () => encodeSearchEntry(messageId, entry));
+          const sendInfo = (info: SyncInfo): void | Promise<void> => this.sendPdu(run, () => encodeSyncInfoResponse(messageId, info));
+          response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send, sendInfo)));
           break;
         }
         case 'add':
@@ -499,11 +501,11 @@ export class Connection {
     return ResultCode.success;
   }
 
-  /** The search `send` callback: returns a Promise while the socket is backed up. */
-  private sendEntry(messageId: number, run: Running, entry: SearchEntry): void | Promise<void> {
+  /** A search's entry or intermediate response: returns a Promise while the socket is backed up. */
+  private sendPdu(run: Running, encode: () => Buffer): void | Promise<void> {
     if (run.abandoned || this.closing) return;
     run.entries++;
-    if (!this.write(encodeSearchEntry(messageId, entry))) return this.waitForDrain();
+    if (!this.write(encode())) return this.waitForDrain();
   }
 
   private waitForDrain(): Promise<void> {

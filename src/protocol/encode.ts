@@ -1,11 +1,12 @@
 // Encoding of LDAP responses (RFC 4511 §4.2 to §4.13) into complete LDAPMessage PDUs. Each
 // function returns one Buffer ready for the socket: a response is encoded exactly once.
 
-import type { BindResponse, Control, ExtendedResponse, LdapResult, SearchEntry } from '../ldap/messages.js';
+import type { BindResponse, Control, ExtendedResponse, LdapResult, SearchEntry, SyncInfo } from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { BerWriter } from './ber.js';
 import { RequestTag } from './decode.js';
-import { encodeResponseControls } from './controls/index.js';
+import { encodeEntryControls, encodeResponseControls } from './controls/index.js';
+import { encodeSyncInfo } from './controls/sync.js';
 import { writeEntryBody } from './entry.js';
 import { extendedResponseValue } from './extended/index.js';
 
@@ -77,7 +78,12 @@ export function encodeBindResponse(messageId: number, res: BindResponse): Buffer
 export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
   const w = start(messageId, ResponseTag.searchEntry, 512);
   writeEntryBody(w, entry);
-  return finish(w, undefined);
+  return finish(w, encodeEntryControls(entry));
+}
+
+/** A Sync Info message (RFC 4533 §2.5) as an IntermediateResponse of the sync search. */
+export function encodeSyncInfoResponse(messageId: number, info: SyncInfo): Buffer {
+  return encodeIntermediateResponse(messageId, { oid: OID.syncInfo, value: encodeSyncInfo(info) });
 }
 
 export function encodeSearchDone(messageId: number, res: LdapResult): Buffer {

@@ -2,7 +2,7 @@
 // fields before the operation runs (as slapd's get_ctrls does), and the response controls the
 // core returns, encoded here.
 
-import type { Control, RequestControls, ResponseControls } from '../../ldap/messages.js';
+import type { Control, RequestControls, ResponseControls, SearchEntry } from '../../ldap/messages.js';
 import { OID } from '../../ldap/oids.js';
 import { InvalidValue } from '../ber.js';
 import type { OpType, RequestControlCodec } from './codec.js';
@@ -11,11 +11,13 @@ import { manageDsaIT } from './manage-dsa-it.js';
 import { encodePagedResponse, pagedResults } from './paged.js';
 import { encodeReadEntry, postRead, preRead } from './read-entry.js';
 import { encodeSortResponse, sortRequest } from './sort.js';
+import { encodeEntryChange, persistentSearch } from './persistent-search.js';
+import { encodeSyncDone, encodeSyncState, syncRequest } from './sync.js';
 
 export type { OpType } from './codec.js';
 
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
-  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead].map((c) => [c.oid, c]),
+  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch].map((c) => [c.oid, c]),
 );
 
 /** True when the server has a codec for the control (other critical controls are refused). */
@@ -45,5 +47,15 @@ export function encodeResponseControls(rc: ResponseControls | undefined): Contro
   if (rc.paged) out.push(encodePagedResponse(rc.paged));
   if (rc.preRead) out.push(encodeReadEntry(OID.preRead, rc.preRead));
   if (rc.postRead) out.push(encodeReadEntry(OID.postRead, rc.postRead));
+  if (rc.syncDone) out.push(encodeSyncDone(rc.syncDone));
+  return out;
+}
+
+/** The controls of a search result entry (Sync State, Entry Change Notification), if any. */
+export function encodeEntryControls(entry: SearchEntry): Control[] | undefined {
+  if (!entry.sync && !entry.entryChange) return undefined;
+  const out: Control[] = [];
+  if (entry.sync) out.push(encodeSyncState(entry.sync));
+  if (entry.entryChange) out.push(encodeEntryChange(entry.entryChange));
   return out;
 }

@@ -1,0 +1,140 @@
+// The provider's replication state: the contextCSN of the naming context and a bounded session
+// log of changes (entryUUID and kind, keyed by CSN), both written as meta records in the same
+// store batch as the change they describe, so a consumer's cookie can be answered with a delta.
+// Cookies older than the log's horizon get a present phase instead.
+
+import type { EntryWrite, MetaWrite, Store, WriteBatch } from '../../store/types.js';
+import type { ChangeClock } from '../clock.js';
+import type { Writer } from '../write.js';
+
+const LOG_PREFIX = 'synclog/';
+const CONTEXT_CSN = 'sync/contextCSN';
+const HORIZON = 'sync/horizon';
+
+export type ChangeKind = 'add' | 'modify' | 'rename' | 'delete';
+
+/** The kind of change an entry write is (a rename is staged as a removal plus an add of the same UUID). */
+function kindOf(w: EntryWrite, renamed: Set<string>): ChangeKind {
+  const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0] ?? '';
+  if (renamed.has(uuid)) return 'rename';
+  if (!w.old) return 'add';
+  return w.new ? 'modify' : 'delete';
+}
+
+/** The UUIDs that appear both removed and added in one batch: renamed entries. */
+function renamedIn(batch: WriteBatch): Set<string> {
+  const gone = new Set<string>();
+  const out = new Set<string>();
+  for (const w of batch.entries) if (w.old && !w.new) gone.add(w.old.attrs['entryuuid']?.[0] ?? '');
+  for (const w of batch.entries) {
+    const u = w.new?.attrs['entryuuid']?.[0];
+    if (u && !w.old && gone.has(u)) out.add(u);
+  }
+  return out;
+}
+
+export class SyncState {
+  private csn = '';
+  private oldest = '';
+  /** Session log keys, oldest first. */
+  private readonly keys: string[] = [];
+
+  constructor(
+    private readonly clock: ChangeClock,
+    private readonly limit: number,
+  ) {}
+
+  /** The CSN of the newest committed change (the suffix's contextCSN). */
+  get contextCsn(): string {
+    return this.csn;
+  }
+
+  /** Every change with a CSN above the horizon is in the log. */
+  get horizon(): string {
+    return this.oldest;
+  }
+
+  /** Hooks into the write path; loads the state; gives a new database its first contextCSN. */
+  async init(store: Store, writer: Writer): Promise<void> {
+    writer.onPrepare((batch) => this.prepare(batch));
+    writer.onCommit((batch) => this.applied(batch));
+    this.keys.length = 0;
+    for await (const [k] of store.scanMeta(LOG_PREFIX)) this.keys.push(k);
+    this.csn = (await store.getMeta(CONTEXT_CSN)) ?? '';
+    this.oldest = (await store.getMeta(HORIZON)) ?? '';
+    // A database from before the log (or a new one): deletes before now are unknown.
+    if (!this.csn) await this.restart(writer);
+  }
+
+  /**
+   * Starts the state afresh (a new database, or one emptied by a reset): no change before now
+   * is known, so any older cookie gets a present phase.
+   */
+  async restart(writer: Writer): Promise<void> {
+    const now = this.clock.csn();
+    this.keys.length = 0;
+    await writer.transaction(async (tx) => {
+      tx.setMeta(CONTEXT_CSN, now);
+      tx.setMeta(HORIZON, now);
+    });
+  }
+
+  /** Adds the batch's log records, the new contextCSN and any trimming to the batch itself. */
+  private prepare(batch: WriteBatch): void {
+    if (batch.entries.length === 0) return;
+    const csn = this.clock.csn();
+    const renamed = renamedIn(batch);
+    let records: MetaWrite[] = [];
+    for (const w of batch.entries) {
+      const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
+      if (!uuid) continue;
+      // A rename's removal half is not logged separately: its add half names the same entry.
+      if (renamed.has(uuid) && !w.new) continue;
+      const key = `${LOG_PREFIX}${csn}/${String(records.length).padStart(6, '0')}`;
+      records.push({ key, value: `${kindOf(w, renamed)} ${uuid}` });
+    }
+    const meta: MetaWrite[] = [{ key: CONTEXT_CSN, value: csn }];
+    const excess = this.keys.length + records.length - this.limit;
+    if (excess > 0) {
+      const dropped = this.keys.slice(0, Math.min(excess, this.keys.length));
+      for (const k of dropped) meta.push({ key: k, value: null });
+      let horizon = dropped.length ? csnOf(dropped[dropped.length - 1]!) : this.oldest;
+      if (excess > dropped.length) {
+        // This batch alone overflows the log: it is not kept, and the horizon moves past it.
+        records = records.slice(excess - dropped.length);
+        horizon = csn;
+      }
+      meta.push({ key: HORIZON, value: horizon });
+    }
+    batch.meta = [...(batch.meta ?? []), ...meta, ...records];
+  }
+
+  /** The batch is durable: the in-memory state follows its meta records. */
+  private applied(batch: WriteBatch): void {
+    for (const m of batch.meta ?? []) {
+      if (m.key === CONTEXT_CSN && m.value) this.csn = m.value;
+      else if (m.key === HORIZON && m.value) this.oldest = m.value;
+      else if (m.key.startsWith(LOG_PREFIX)) {
+        if (m.value === null) {
+          const i = this.keys.indexOf(m.key);
+          if (i >= 0) this.keys.splice(i, 1);
+        } else this.keys.push(m.key);
+      }
+    }
+  }
+
+  /** The UUIDs of entries changed after csn, from the log (caller checks csn >= horizon). */
+  async *changedSince(store: Store, csn: string): AsyncIterable<{ uuid: string; kind: ChangeKind }> {
+    const from = `${LOG_PREFIX}${csn}/~`;
+    for await (const [k, v] of store.scanMeta(LOG_PREFIX)) {
+      if (k < from) continue;
+      const sp = v.indexOf(' ');
+      yield { kind: v.slice(0, sp) as ChangeKind, uuid: v.slice(sp + 1) };
+    }
+  }
+}
+
+/** The CSN part of a session log key. */
+function csnOf(key: string): string {
+  return key.slice(LOG_PREFIX.length, key.lastIndexOf('/'));
+}
