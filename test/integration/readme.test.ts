@@ -40,7 +40,7 @@ function scratchClone(dir: string): void {
   mkdirSync(path.join(dir, 'data'), { mode: 0o700 });
   for (const f of ['seed.ldif', 'examples', 'asterisk']) symlinkSync(path.join(repoRoot, 'data', f), path.join(dir, 'data', f));
   mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
-  symlinkSync(CLI, path.join(dir, 'node_modules', '.bin', 'astldap'));
+  symlinkSync(path.join(repoRoot, 'bin', 'astldap.mjs'), path.join(dir, 'node_modules', '.bin', 'astldap'));
 }
 
 /** Starts the server, waits for its last listener, runs the README's commands, stops it. */
