@@ -13,7 +13,7 @@ import { Frontend } from './directory/frontend.js';
 import { indexSpecs, makeIndexer } from './directory/indexing.js';
 import type { OperationContext, SearchEntry } from './ldap/messages.js';
 import { LdapError } from './ldap/result.js';
-import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
+import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
 import { prettyDn } from './schema/dn.js';
 import type { SchemaRegistry } from './schema/registry.js';
@@ -21,8 +21,8 @@ import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSo
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
-/** Adds per LevelDB batch when loading LDIF. */
-const BULK_CHUNK = 1000;
+/** Adds per LevelDB batch when loading LDIF (also the records parsed at a time from a file). */
+const BULK_CHUNK = 2000;
 
 export interface StartOptions {
   /** A config.yaml to read (relative paths inside resolve against its folder). */
@@ -103,6 +103,7 @@ export class AstldapServer {
       indexes: specs,
       indexer,
       sync: config.store.sync,
+      cacheEntries: config.store.cacheEntries,
     });
     let sources = files;
     const stored = await store.getMeta(SCHEMA_META_KEY);
@@ -173,6 +174,26 @@ export class AstldapServer {
   /** Applies LDIF (content or change records) as the administrator; returns the record count. */
   async importLdif(text: string): Promise<number> {
     const records = parseLdif(text);
+    await this.applyRecords(records);
+    return records.length;
+  }
+
+  /**
+   * Applies an LDIF file read as a stream, in bounded memory whatever its size (one run of
+   * records at a time); `onProgress` sees the bytes read and the records applied so far.
+   */
+  async importLdifFile(file: string, onProgress?: (bytes: number, records: number) => void): Promise<number> {
+    let n = 0;
+    let bytes = 0;
+    for await (const records of readLdifChunks(file, BULK_CHUNK, (b) => (bytes = b))) {
+      await this.applyRecords(records);
+      n += records.length;
+      onProgress?.(bytes, n);
+    }
+    return n;
+  }
+
+  private async applyRecords(records: LdifRecord[]): Promise<void> {
     for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
@@ -181,7 +202,6 @@ export class AstldapServer {
       else await this.applyRecord(records[i]!);
       i = Math.max(j, i + 1);
     }
-    return records.length;
   }
 
   /** A plain add inside the naming context (cn=config and bad DNs take the ordinary path). */

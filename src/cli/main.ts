@@ -2,7 +2,7 @@
 // The astldap command: `serve` runs the server; `export` and `import` move LDIF in and out of a
 // stopped server's database. Options override config.yaml.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../config/config.js';
@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
       const file = positionals[1];
       if (!file) throw new Error('import needs an LDIF file');
       const server = await AstldapServer.start({ ...base, listen: ['ldap://127.0.0.1:0'], logger: false });
-      const n = await server.importLdif(readFileSync(file, 'utf8'));
+      const n = await server.importLdifFile(file, importProgress(file));
       process.stdout.write(`applied ${n} records\n`);
       await server.close();
       return 0;
@@ -134,3 +134,18 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** A progress bar on stderr when it is a terminal (nothing otherwise). */
+function importProgress(file: string): ((bytes: number, records: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const total = statSync(file).size || 1;
+  const started = Date.now();
+  return (bytes, records) => {
+    const frac = Math.min(1, bytes / total);
+    const width = 30;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    const secs = (Date.now() - started) / 1000;
+    process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${records} records ${secs.toFixed(1)} s`);
+    if (frac >= 1) process.stderr.write('\n');
+  };
+}

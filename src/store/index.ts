@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   indexes: IndexSpec[];
   indexer: Indexer;
   sync?: boolean;
+  /** Decoded entries cached in memory (default 20,000; 0 disables the cache). */
+  cacheEntries?: number;
 }
 
 /** Opens (creating if needed) a store; in memory when `memory` is set or no path is given. */
@@ -27,6 +29,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     indexes: opts.indexes,
     indexer: opts.indexer,
     sync: opts.sync ?? false,
+    ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
   });
   await store.open();
   return store;

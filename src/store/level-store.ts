@@ -6,10 +6,17 @@
 //   e\0<ndn>                        → JSON EntryRecord
 //   c\0<parent>\0<child>            → ''   (children index; parent '' for top-level entries)
 //   i\0<attr>\0<value>\0<ndn>       → ''   (equality index, normalised values)
+//   q\0<attr>\0<value>              → posting list: the ndns joined by NUL, or LARGE (\x01)
+//                                     once more than POSTING_MAX entries had the value
 //   p\0<attr>\0<ndn>                → ''   (presence index)
 //   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$')
 //   m\0<key>                        → meta value
 //   x\0count, x\0indexspec          → bookkeeping (entry count, index configuration fingerprint)
+//   x\0layout                       → LAYOUT, the version of this key layout
+//
+// An equality lookup is one synchronous point read of its posting list (getSync: no round trip
+// to the thread pool); only values shared by many entries (objectClass) fall back to the range
+// scan of their i keys. Entries are read the same way, or from the exact LRU cache in front.
 //
 // Every write is one db.batch() (synced when durable): entries, children, index deltas, meta and
 // the entry count together, so a crash leaves either all of it or none. Writes, reindex and
@@ -24,14 +31,19 @@ const SEP = '\x00';
 const AFTER = '\x01';
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
+const LAYOUT_KEY = 'x\x00layout';
+/** The key layout written by this code; older layouts are migrated by rebuilding the indexes. */
+export const LAYOUT = 2;
+/** Entries a posting list holds before its value is marked LARGE and read by range scan. */
+const POSTING_MAX = 64;
+const LARGE = '\x01';
 /** Operations per batch while rebuilding the indexes. */
-const REINDEX_CHUNK = 1000;
+const REINDEX_CHUNK = 5000;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
 /** Both classes share the abstract-level API; typed as the disk one. */
 type Db = Level<string, string>;
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 export interface LevelStoreOptions {
   /** Directory of the LevelDB database; without it the store lives in memory. */
@@ -112,15 +124,31 @@ export class LevelStore implements Store {
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as NormalizedDn);
   }
 
-  /** Opens the database; rebuilds the indexes when their configuration changed since last time. */
+  /**
+   * Opens the database; rebuilds the indexes when their configuration or the key layout changed
+   * since last time (an older layout's entries are kept; its indexes are rebuilt in this one).
+   */
   async open(): Promise<void> {
     await this.db.open();
-    const c = (await this.db.get(COUNT_KEY)) as string | undefined;
+    const c = this.db.getSync(COUNT_KEY);
     this.entryCount = c === undefined ? 0 : Number(c);
-    const had = (await this.db.get(INDEXSPEC_KEY)) as string | undefined;
-    if (had !== this.fingerprint) {
-      await this.reindex();
-      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
+    const stored = this.db.getSync(LAYOUT_KEY);
+    // Layout 1 had no layout key; an empty database takes the current layout as it is.
+    const layout = Number(stored ?? (this.entryCount ? 1 : LAYOUT));
+    if (layout > LAYOUT) {
+      await this.db.close();
+      throw new Error(`the database has key layout ${layout}, newer than this astldap understands (${LAYOUT}); upgrade astldap`);
+    }
+    const had = this.db.getSync(INDEXSPEC_KEY);
+    if (had !== this.fingerprint || layout !== LAYOUT || stored === undefined) {
+      if (had !== this.fingerprint || layout !== LAYOUT) await this.reindex();
+      await this.db.batch(
+        [
+          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+        ],
+        { sync: this.sync },
+      );
     }
   }
 
@@ -129,35 +157,23 @@ export class LevelStore implements Store {
     await this.db.close();
   }
 
-  async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+  /** Synchronous read (a point read needs no round trip to the thread pool). */
+  getNow(ndn: NormalizedDn): EntryRecord | undefined {
     const hit = this.cached(ndn);
     if (hit) return hit;
-    const gen = this.writeGen;
-    const v = (await this.db.get('e' + SEP + ndn)) as string | undefined;
+    const v = this.db.getSync('e' + SEP + ndn);
     if (v === undefined) return undefined;
     const rec = JSON.parse(v) as EntryRecord;
-    this.remember(ndn, rec, gen);
+    this.remember(ndn, rec, this.writeGen);
     return rec;
   }
 
+  async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+    return this.getNow(ndn);
+  }
+
   async getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>> {
-    if (!ndns.length) return [];
-    const out: Array<EntryRecord | undefined> = ndns.map((n) => this.cached(n));
-    const missing: number[] = [];
-    out.forEach((r, i) => {
-      if (!r) missing.push(i);
-    });
-    if (!missing.length) return out;
-    const gen = this.writeGen;
-    const vals = (await this.db.getMany(missing.map((i) => 'e' + SEP + ndns[i]!))) as Array<string | undefined>;
-    vals.forEach((v, j) => {
-      if (v === undefined) return;
-      const i = missing[j]!;
-      const rec = JSON.parse(v) as EntryRecord;
-      out[i] = rec;
-      this.remember(ndns[i]!, rec, gen);
-    });
-    return out;
+    return ndns.map((n) => this.getNow(n));
   }
 
   async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
@@ -241,7 +257,21 @@ export class LevelStore implements Store {
   async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
     if (value.includes(SEP)) return []; // never indexed
+    const posting = this.db.getSync(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return [];
+    if (posting !== LARGE) return posting.split(SEP);
     return this.tails(under(`i${SEP}${attr}${SEP}${value}`));
+  }
+
+  equalitySize(attr: string, value: string): number {
+    this.requireIndex(attr, 'eq');
+    if (value.includes(SEP)) return 0;
+    const posting = this.db.getSync(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return 0;
+    if (posting === LARGE) return Infinity;
+    let n = 1;
+    for (let i = posting.indexOf(SEP); i >= 0; i = posting.indexOf(SEP, i + 1)) n++;
+    return n;
   }
 
   async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
@@ -316,34 +346,50 @@ export class LevelStore implements Store {
   }
 
   private async applyBatch(batch: WriteBatch): Promise<void> {
-    const ops: Op[] = [];
+    const b = this.db.batch();
+    let n = 0;
+    const put = (key: string, value: string) => (b.put(key, value), n++);
+    const del = (key: string) => (b.del(key), n++);
+    const postings = new Postings(this.db);
     let delta = 0;
     for (const w of batch.entries) {
       const ek = 'e' + SEP + w.ndn;
-      if (w.new) ops.push({ type: 'put', key: ek, value: JSON.stringify(w.new) });
-      else ops.push({ type: 'del', key: ek });
+      if (w.new) put(ek, JSON.stringify(w.new));
+      else del(ek);
       if (w.new && !w.old) delta++;
       else if (!w.new && w.old) delta--;
       // The root DSE is nobody's child.
       if (w.ndn !== '') {
         const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
-        if (w.new && !w.old) ops.push({ type: 'put', key: ck, value: '' });
-        else if (!w.new && w.old) ops.push({ type: 'del', key: ck });
+        if (w.new && !w.old) put(ck, '');
+        else if (!w.new && w.old) del(ck);
       }
       const before = this.indexKeys(w.ndn, w.old);
       const after = this.indexKeys(w.ndn, w.new);
-      for (const k of before) if (!after.has(k)) ops.push({ type: 'del', key: k });
-      for (const k of after) if (!before.has(k)) ops.push({ type: 'put', key: k, value: '' });
+      for (const k of before) {
+        if (after.has(k)) continue;
+        del(k);
+        if (k.charCodeAt(0) === 105 /* i */) postings.remove(k, w.ndn);
+      }
+      for (const k of after) {
+        if (before.has(k)) continue;
+        put(k, '');
+        if (k.charCodeAt(0) === 105 /* i */) postings.add(k, w.ndn);
+      }
     }
+    postings.flush(put, del);
     for (const m of batch.meta ?? []) {
-      if (m.value === null) ops.push({ type: 'del', key: 'm' + SEP + m.key });
-      else ops.push({ type: 'put', key: 'm' + SEP + m.key, value: m.value });
+      if (m.value === null) del('m' + SEP + m.key);
+      else put('m' + SEP + m.key, m.value);
     }
-    if (delta !== 0) ops.push({ type: 'put', key: COUNT_KEY, value: String(this.entryCount + delta) });
-    if (!ops.length) return;
+    if (delta !== 0) put(COUNT_KEY, String(this.entryCount + delta));
+    if (!n) {
+      await b.close();
+      return;
+    }
     this.writeGen++;
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      await b.write({ sync: this.sync });
     } finally {
       // Whatever happened, reads from before this batch must not repopulate the cache.
       this.writeGen++;
@@ -367,16 +413,93 @@ export class LevelStore implements Store {
 
   reindex(): Promise<void> {
     return this.exclusive(async () => {
-      for (const prefix of ['i', 'p', 's']) await this.db.clear(under(prefix));
-      let ops: Op[] = [];
+      for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
+      let b = this.db.batch();
       for await (const [k, v] of this.db.iterator(under('e'))) {
-        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) ops.push({ type: 'put', key, value: '' });
-        if (ops.length >= REINDEX_CHUNK) {
-          await this.db.batch(ops, { sync: this.sync });
-          ops = [];
+        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) b.put(key, '');
+        if (b.length >= REINDEX_CHUNK) {
+          await b.write({ sync: this.sync });
+          b = this.db.batch();
         }
       }
-      if (ops.length) await this.db.batch(ops, { sync: this.sync });
+      await b.write({ sync: this.sync });
+      await this.buildPostings();
+    });
+  }
+
+  /** The posting lists from the equality keys, one value at a time (bounded memory). */
+  private async buildPostings(): Promise<void> {
+    let b = this.db.batch();
+    let cur = '';
+    let list: string[] = [];
+    const emit = () => {
+      if (cur) b.put(cur, list.length > POSTING_MAX ? LARGE : list.join(SEP));
+    };
+    for await (const key of this.db.keys(under('i'))) {
+      const cut = key.lastIndexOf(SEP);
+      const qk = 'q' + key.slice(1, cut);
+      if (qk !== cur) {
+        emit();
+        cur = qk;
+        list = [];
+        if (b.length >= REINDEX_CHUNK) {
+          await b.write({ sync: this.sync });
+          b = this.db.batch();
+        }
+      }
+      if (list.length <= POSTING_MAX) list.push(key.slice(cut + 1));
+    }
+    emit();
+    await b.write({ sync: this.sync });
+  }
+
+  /**
+   * Compares everything kept besides the entries with the entries themselves: the cached
+   * records, the entry count, the children, equality/presence/substring keys and the posting
+   * lists. Returns the differences found (none when consistent). Reads the whole database.
+   */
+  check(): Promise<string[]> {
+    return this.exclusive(async () => {
+      const problems: string[] = [];
+      const want = new Set<string>();
+      let n = 0;
+      for await (const [k, v] of this.db.iterator(under('e'))) {
+        const ndn = k.slice(2);
+        const rec = JSON.parse(v) as EntryRecord;
+        n++;
+        if (ndn !== '') want.add('c' + SEP + parentOf(ndn) + SEP + ndn);
+        for (const key of this.indexKeys(ndn, rec)) want.add(key);
+      }
+      if (n !== this.entryCount) problems.push(`count ${this.entryCount}, entries ${n}`);
+      const postings = new Map<string, string[]>();
+      for (const prefix of ['c', 'i', 'p', 's']) {
+        for await (const key of this.db.keys(under(prefix))) {
+          if (!want.delete(key)) problems.push(`stray key ${JSON.stringify(key)}`);
+          if (prefix !== 'i') continue;
+          const cut = key.lastIndexOf(SEP);
+          const qk = 'q' + key.slice(1, cut);
+          const list = postings.get(qk) ?? [];
+          list.push(key.slice(cut + 1));
+          postings.set(qk, list);
+        }
+      }
+      for (const key of want) problems.push(`missing key ${JSON.stringify(key)}`);
+      for await (const [qk, v] of this.db.iterator(under('q'))) {
+        const truth = postings.get(qk) ?? [];
+        postings.delete(qk);
+        // LARGE only says "read the i keys", whatever their number now.
+        if (v !== LARGE && v.split(SEP).sort().join(SEP) !== truth.sort().join(SEP)) {
+          problems.push(`posting list ${JSON.stringify(qk)} differs`);
+        }
+      }
+      for (const qk of postings.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
+      // A decoded entry must be an entry of the store, as stored.
+      for (const [ndn, rec] of this.cache) {
+        const v = this.db.getSync('e' + SEP + ndn);
+        if (v === undefined) problems.push(`cache holds deleted ${ndn}`);
+        else if (JSON.stringify(rec) !== v) problems.push(`cache differs for ${ndn}`);
+      }
+      return problems;
     });
   }
 
@@ -386,8 +509,56 @@ export class LevelStore implements Store {
       this.cache.clear();
       await this.db.clear();
       // The indexes (now empty) still match the configuration: keep its fingerprint.
-      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
+      await this.db.batch(
+        [
+          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+        ],
+        { sync: this.sync },
+      );
       this.entryCount = 0;
     });
+  }
+}
+
+/**
+ * The posting lists one batch changes: read once (synchronously: the writer runs alone, so the
+ * database holds the latest state), changed for every equality key added or removed, written
+ * with the batch. A list that outgrows POSTING_MAX becomes LARGE and stays so until a reindex.
+ */
+class Postings {
+  private readonly lists = new Map<string, string[] | null>();
+  constructor(private readonly db: Db) {}
+
+  private list(ikey: string): { qk: string; list: string[] | null } {
+    const qk = 'q' + ikey.slice(1, ikey.lastIndexOf(SEP));
+    let list = this.lists.get(qk);
+    if (list === undefined) {
+      const v = this.db.getSync(qk);
+      list = v === undefined ? [] : v === LARGE ? null : v.split(SEP);
+      this.lists.set(qk, list);
+    }
+    return { qk, list };
+  }
+
+  add(ikey: string, ndn: NormalizedDn): void {
+    const { qk, list } = this.list(ikey);
+    if (!list || list.includes(ndn)) return;
+    list.push(ndn);
+    if (list.length > POSTING_MAX) this.lists.set(qk, null);
+  }
+
+  remove(ikey: string, ndn: NormalizedDn): void {
+    const { list } = this.list(ikey);
+    const i = list ? list.indexOf(ndn) : -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  flush(put: (k: string, v: string) => void, del: (k: string) => void): void {
+    for (const [qk, list] of this.lists) {
+      if (!list) put(qk, LARGE);
+      else if (list.length) put(qk, list.join(SEP));
+      else del(qk);
+    }
   }
 }
