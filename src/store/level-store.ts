@@ -5,11 +5,12 @@
 //
 //   e\0<ndn>                        → JSON EntryRecord
 //   c\0<parent>\0<child>            → ''   (children index; parent '' for top-level entries)
-//   i\0<attr>\0<value>\0<ndn>       → ''   (equality index, normalised values)
-//   q\0<attr>\0<value>              → posting list: the ndns joined by NUL, or LARGE (\x01)
-//                                     once more than POSTING_MAX entries had the value
+//   q\0<attr>\0<value>              → equality index (normalised values): the ndns joined by
+//                                     NUL, or LARGE (\x01) once more than POSTING_MAX entries
+//                                     had the value; then its entries are the i keys:
+//   i\0<attr>\0<value>\0<ndn>       → ''   (only for LARGE values)
 //   p\0<attr>\0<ndn>                → ''   (presence index)
-//   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$')
+//   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$' at even offsets)
 //   m\0<key>                        → meta value
 //   x\0count, x\0indexspec          → bookkeeping (entry count, index configuration fingerprint)
 //   x\0layout                       → LAYOUT, the version of this key layout
@@ -62,12 +63,25 @@ export function parentOf(ndn: NormalizedDn): NormalizedDn {
   return i < 0 ? '' : ndn.slice(i + 1);
 }
 
-/** Trigrams of a normalised value, optionally padded with start/end markers, by code point. */
-export function trigrams(value: string, anchorStart: boolean, anchorEnd: boolean): string[] {
-  const cps = [...((anchorStart ? '^' : '') + value + (anchorEnd ? '$' : ''))];
+/**
+ * The substring index keeps the trigrams of '^' + value + '$' that start at an even code point
+ * (half the keys of every trigram). A substring found at an unknown offset then has either all
+ * its even-offset or all its odd-offset trigrams indexed; an initial substring, at offset 0,
+ * always its even ones.
+ */
+export function indexedTrigrams(value: string): string[] {
+  const cps = [...('^' + value + '$')];
   const out = new Set<string>();
-  for (let i = 0; i + 3 <= cps.length; i++) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  for (let i = 0; i + 3 <= cps.length; i += 2) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
   return [...out];
+}
+
+/** The trigrams of s starting at code points of the given parity (0 even, 1 odd). */
+function gramsAt(s: string, parity: number): string[] {
+  const cps = [...s];
+  const out: string[] = [];
+  for (let i = parity; i + 3 <= cps.length; i += 2) out.push(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  return out;
 }
 
 /** Order-independent fingerprint of an index configuration. */
@@ -276,11 +290,18 @@ export class LevelStore implements Store {
 
   async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
-    const base = `i${SEP}${attr}${SEP}`;
-    // Inclusive bounds: `value\0ndn` keys of low sort at or after `low\0`, those of high before `high\1`.
-    const gte = low === undefined ? base : base + low + SEP;
-    const lt = high === undefined ? `i${SEP}${attr}${AFTER}` : base + high + AFTER;
-    return this.tails({ gte, lt });
+    const base = `q${SEP}${attr}${SEP}`;
+    // Inclusive bounds on the values; one scan of the posting lists, one more per LARGE value.
+    const range = {
+      ...(low === undefined ? { gt: base } : { gte: base + low }),
+      ...(high === undefined ? { lt: `q${SEP}${attr}${AFTER}` } : { lte: base + high }),
+    };
+    const out = new Set<NormalizedDn>();
+    for (const [qk, v] of await this.db.iterator(range).all()) {
+      if (v !== LARGE) for (const ndn of v.split(SEP)) out.add(ndn);
+      else for (const ndn of await this.tails(under('i' + qk.slice(1)))) out.add(ndn);
+    }
+    return [...out];
   }
 
   async lookupPresent(attr: string): Promise<NormalizedDn[]> {
@@ -292,25 +313,38 @@ export class LevelStore implements Store {
     this.requireIndex(attr, 'sub');
     const parts = [q.initial ?? '', q.final ?? '', ...q.any];
     if (parts.some((p) => p.includes(SEP))) return undefined; // such values are never indexed
-    const grams = new Set<string>();
-    if (q.initial !== undefined) for (const g of trigrams(q.initial, true, false)) grams.add(g);
-    if (q.final !== undefined) for (const g of trigrams(q.final, false, true)) grams.add(g);
-    for (const a of q.any) for (const g of trigrams(a, false, false)) grams.add(g);
-    if (grams.size === 0) return undefined;
-    // Intersect the posting lists; stop early once nothing is left.
+    // Each component as alternatives of trigram sets: an entry matches a component when it has
+    // every trigram of one alternative. A component too short for that narrows nothing.
+    const components: string[][][] = [];
+    if (q.initial !== undefined) components.push([gramsAt('^' + q.initial, 0)]);
+    if (q.final !== undefined) components.push([gramsAt(q.final + '$', 0), gramsAt(q.final + '$', 1)]);
+    for (const a of q.any) components.push([gramsAt(a, 0), gramsAt(a, 1)]);
     let acc: Set<NormalizedDn> | undefined;
-    for (const g of grams) {
+    for (const alternatives of components) {
+      if (alternatives.some((g) => g.length === 0)) continue;
+      const found = new Set<NormalizedDn>();
+      for (const grams of alternatives) for (const ndn of await this.withAllGrams(attr, grams, acc)) found.add(ndn);
+      acc = found;
+      if (acc.size === 0) break;
+    }
+    return acc ? [...acc] : undefined;
+  }
+
+  /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
+  private async withAllGrams(attr: string, grams: string[], within?: Set<NormalizedDn>): Promise<Set<NormalizedDn>> {
+    let acc = within;
+    for (const g of new Set(grams)) {
       const prefix = `s${SEP}${attr}${SEP}${g}`;
       const skip = prefix.length + 1;
       const list = new Set<NormalizedDn>();
-      for await (const key of this.db.keys(under(prefix))) {
+      for (const key of await this.db.keys(under(prefix)).all()) {
         const ndn = key.slice(skip);
         if (!acc || acc.has(ndn)) list.add(ndn);
       }
       acc = list;
       if (acc.size === 0) break;
     }
-    return [...acc!];
+    return acc ?? new Set();
   }
 
   /** Index keys (eq, pres, sub) of one entry. */
@@ -325,7 +359,7 @@ export class LevelStore implements Store {
       for (const v of vals) {
         if (v.includes(SEP)) continue;
         if (spec.eq) keys.add(`i${SEP}${attr}${SEP}${v}${SEP}${ndn}`);
-        if (spec.sub) for (const g of trigrams(v, true, true)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
+        if (spec.sub) for (const g of indexedTrigrams(v)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
       }
     }
     return keys;
@@ -350,7 +384,7 @@ export class LevelStore implements Store {
     let n = 0;
     const put = (key: string, value: string) => (b.put(key, value), n++);
     const del = (key: string) => (b.del(key), n++);
-    const postings = new Postings(this.db);
+    const postings = new Postings(this.db, put, del);
     let delta = 0;
     for (const w of batch.entries) {
       const ek = 'e' + SEP + w.ndn;
@@ -366,18 +400,19 @@ export class LevelStore implements Store {
       }
       const before = this.indexKeys(w.ndn, w.old);
       const after = this.indexKeys(w.ndn, w.new);
+      // Equality keys go through their posting lists (which write i keys only for LARGE values).
       for (const k of before) {
         if (after.has(k)) continue;
-        del(k);
         if (k.charCodeAt(0) === 105 /* i */) postings.remove(k, w.ndn);
+        else del(k);
       }
       for (const k of after) {
         if (before.has(k)) continue;
-        put(k, '');
         if (k.charCodeAt(0) === 105 /* i */) postings.add(k, w.ndn);
+        else put(k, '');
       }
     }
-    postings.flush(put, del);
+    postings.flush();
     for (const m of batch.meta ?? []) {
       if (m.value === null) del('m' + SEP + m.key);
       else put('m' + SEP + m.key, m.value);
@@ -427,27 +462,32 @@ export class LevelStore implements Store {
     });
   }
 
-  /** The posting lists from the equality keys, one value at a time (bounded memory). */
+  /**
+   * The posting lists from the equality keys reindex wrote, one value at a time (bounded
+   * memory): a value of few entries gets its list and loses its i keys, a LARGE one keeps them.
+   */
   private async buildPostings(): Promise<void> {
     let b = this.db.batch();
     let cur = '';
-    let list: string[] = [];
+    let keys: string[] = [];
     const emit = () => {
-      if (cur) b.put(cur, list.length > POSTING_MAX ? LARGE : list.join(SEP));
+      if (!cur) return;
+      if (keys.length > POSTING_MAX) return void b.put(cur, LARGE);
+      b.put(cur, keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1)).join(SEP));
+      for (const k of keys) b.del(k);
     };
     for await (const key of this.db.keys(under('i'))) {
-      const cut = key.lastIndexOf(SEP);
-      const qk = 'q' + key.slice(1, cut);
+      const qk = 'q' + key.slice(1, key.lastIndexOf(SEP));
       if (qk !== cur) {
         emit();
         cur = qk;
-        list = [];
+        keys = [];
         if (b.length >= REINDEX_CHUNK) {
           await b.write({ sync: this.sync });
           b = this.db.batch();
         }
       }
-      if (list.length <= POSTING_MAX) list.push(key.slice(cut + 1));
+      if (keys.length <= POSTING_MAX) keys.push(key);
     }
     emit();
     await b.write({ sync: this.sync });
@@ -471,28 +511,39 @@ export class LevelStore implements Store {
         for (const key of this.indexKeys(ndn, rec)) want.add(key);
       }
       if (n !== this.entryCount) problems.push(`count ${this.entryCount}, entries ${n}`);
-      const postings = new Map<string, string[]>();
+      // Equality: what each value's entries are, by the entries; by the store, its posting list
+      // or (LARGE) its i keys.
+      const truth = new Map<string, string[]>();
+      const ikeys = new Map<string, string[]>();
+      const byValue = (m: Map<string, string[]>, key: string) => {
+        const cut = key.lastIndexOf(SEP);
+        const qk = 'q' + key.slice(1, cut);
+        const list = m.get(qk) ?? [];
+        list.push(key.slice(cut + 1));
+        m.set(qk, list);
+      };
+      for (const key of want) {
+        if (key.charCodeAt(0) !== 105 /* i */) continue;
+        byValue(truth, key);
+        want.delete(key);
+      }
       for (const prefix of ['c', 'i', 'p', 's']) {
         for await (const key of this.db.keys(under(prefix))) {
-          if (!want.delete(key)) problems.push(`stray key ${JSON.stringify(key)}`);
-          if (prefix !== 'i') continue;
-          const cut = key.lastIndexOf(SEP);
-          const qk = 'q' + key.slice(1, cut);
-          const list = postings.get(qk) ?? [];
-          list.push(key.slice(cut + 1));
-          postings.set(qk, list);
+          if (prefix === 'i') byValue(ikeys, key);
+          else if (!want.delete(key)) problems.push(`stray key ${JSON.stringify(key)}`);
         }
       }
       for (const key of want) problems.push(`missing key ${JSON.stringify(key)}`);
+      const same = (a: string[] = [], b: string[] = []) => [...a].sort().join(SEP) === [...b].sort().join(SEP);
       for await (const [qk, v] of this.db.iterator(under('q'))) {
-        const truth = postings.get(qk) ?? [];
-        postings.delete(qk);
-        // LARGE only says "read the i keys", whatever their number now.
-        if (v !== LARGE && v.split(SEP).sort().join(SEP) !== truth.sort().join(SEP)) {
-          problems.push(`posting list ${JSON.stringify(qk)} differs`);
-        }
+        const stored = v === LARGE ? ikeys.get(qk) : v.split(SEP);
+        if (v !== LARGE && ikeys.has(qk)) problems.push(`i keys beside the posting list ${JSON.stringify(qk)}`);
+        if (!same(stored, truth.get(qk))) problems.push(`equality index of ${JSON.stringify(qk)} differs`);
+        truth.delete(qk);
+        ikeys.delete(qk);
       }
-      for (const qk of postings.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
+      for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
+      for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
       // A decoded entry must be an entry of the store, as stored.
       for (const [ndn, rec] of this.cache) {
         const v = this.db.getSync('e' + SEP + ndn);
@@ -524,41 +575,54 @@ export class LevelStore implements Store {
 /**
  * The posting lists one batch changes: read once (synchronously: the writer runs alone, so the
  * database holds the latest state), changed for every equality key added or removed, written
- * with the batch. A list that outgrows POSTING_MAX becomes LARGE and stays so until a reindex.
+ * with the batch. A list that outgrows POSTING_MAX becomes LARGE (its entries move to i keys)
+ * and stays so until a reindex; the i keys of a LARGE value are written directly.
  */
 class Postings {
-  private readonly lists = new Map<string, string[] | null>();
-  constructor(private readonly db: Db) {}
+  /** By q key: the list, or null for LARGE; `grew` when it became LARGE in this batch. */
+  private readonly lists = new Map<string, { list: string[] | null; grew: boolean }>();
+  constructor(
+    private readonly db: Db,
+    private readonly put: (k: string, v: string) => void,
+    private readonly del: (k: string) => void,
+  ) {}
 
-  private list(ikey: string): { qk: string; list: string[] | null } {
-    const qk = 'q' + ikey.slice(1, ikey.lastIndexOf(SEP));
-    let list = this.lists.get(qk);
-    if (list === undefined) {
+  private state(qk: string): { list: string[] | null; grew: boolean } {
+    let st = this.lists.get(qk);
+    if (!st) {
       const v = this.db.getSync(qk);
-      list = v === undefined ? [] : v === LARGE ? null : v.split(SEP);
-      this.lists.set(qk, list);
+      st = { list: v === undefined ? [] : v === LARGE ? null : v.split(SEP), grew: false };
+      this.lists.set(qk, st);
     }
-    return { qk, list };
+    return st;
   }
 
   add(ikey: string, ndn: NormalizedDn): void {
-    const { qk, list } = this.list(ikey);
-    if (!list || list.includes(ndn)) return;
-    list.push(ndn);
-    if (list.length > POSTING_MAX) this.lists.set(qk, null);
+    const cut = ikey.lastIndexOf(SEP);
+    const st = this.state('q' + ikey.slice(1, cut));
+    if (!st.list) return this.put(ikey, '');
+    if (st.list.includes(ndn)) return;
+    st.list.push(ndn);
+    if (st.list.length <= POSTING_MAX) return;
+    const base = ikey.slice(0, cut + 1);
+    for (const member of st.list) this.put(base + member, '');
+    st.list = null;
+    st.grew = true;
   }
 
   remove(ikey: string, ndn: NormalizedDn): void {
-    const { list } = this.list(ikey);
-    const i = list ? list.indexOf(ndn) : -1;
-    if (i >= 0) list!.splice(i, 1);
+    const st = this.state('q' + ikey.slice(1, ikey.lastIndexOf(SEP)));
+    if (!st.list) return this.del(ikey);
+    const i = st.list.indexOf(ndn);
+    if (i >= 0) st.list.splice(i, 1);
   }
 
-  flush(put: (k: string, v: string) => void, del: (k: string) => void): void {
-    for (const [qk, list] of this.lists) {
-      if (!list) put(qk, LARGE);
-      else if (list.length) put(qk, list.join(SEP));
-      else del(qk);
+  flush(): void {
+    for (const [qk, st] of this.lists) {
+      if (!st.list) {
+        if (st.grew) this.put(qk, LARGE);
+      } else if (st.list.length) this.put(qk, st.list.join(SEP));
+      else this.del(qk);
     }
   }
 }
