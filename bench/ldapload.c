@@ -4,7 +4,9 @@
  * Build: cc -O2 -o ldapload ldapload.c -lldap -llber -lpthread
  * Ops:  search  subtree search under BASE for FILTER with %d = random 0..N-1, all attributes,
  *               exactly one entry expected (-e N: N entries), else counted as an error
- * (A copy of ../shared/bench/ldapload.c with the -e option added for multi-entry loads.)
+ * (A copy of ../shared/bench/ldapload.c with two changes: -e for multi-entry loads, and the
+ * clock read before a request is sent, not after: a client descheduled right after sending,
+ * common on a loaded 2-core machine, otherwise records a near-zero latency for a fast server.)
  *       bind    simple bind as BINDDN/BINDPW templates (%d as above), depth forced to 1
  *       base    base search of the root DSE
  *       modify  replace ATTR with a random value on the DN template BINDDN (%d as above) */
@@ -70,7 +72,7 @@ static void *worker(void *arg) {
   Stats *s = arg; LDAP *ld = open_conn(); double start[65536];
   if (!ld) { s->errs++; return NULL; }
   int outstanding = 0;
-  for (int i = 0; i < depth; i++) { int id = send_one(ld, s); if (id < 0) { s->errs++; break; } start[id & 65535] = now_us(); outstanding++; }
+  for (int i = 0; i < depth; i++) { double t0 = now_us(); int id = send_one(ld, s); if (id < 0) { s->errs++; break; } start[id & 65535] = t0; outstanding++; }
   while (outstanding > 0) {
     LDAPMessage *res = NULL; struct timeval tv = { 5, 0 };
     int t = ldap_result(ld, LDAP_RES_ANY, LDAP_MSG_ALL, &tv, &res);
@@ -80,7 +82,7 @@ static void *worker(void *arg) {
     if (t == LDAP_RES_SEARCH_RESULT && !strcmp(op, "search") && entries != expect) rc = -2;
     if (rc == LDAP_SUCCESS) record(s, now_us() - start[id & 65535]); else s->errs++;
     ldap_msgfree(res); outstanding--;
-    if (!stop) { int nid = send_one(ld, s); if (nid >= 0) { start[nid & 65535] = now_us(); outstanding++; } else s->errs++; }
+    if (!stop) { double t0 = now_us(); int nid = send_one(ld, s); if (nid >= 0) { start[nid & 65535] = t0; outstanding++; } else s->errs++; }
   }
   ldap_unbind_ext_s(ld, NULL, NULL);
   return NULL;

@@ -9,7 +9,7 @@
 // entries, 2 s per case, one run). Besides the case table it prints one row of the scale table
 // (import time, peak import memory, resident memory, on-disk size, start-up, peer lookup).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -26,7 +26,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
 const CONFIG_FILES = 20;
 const CONFIG_ROWS = 50;
 /** Entries added online with ldapadd. */
-const ONLINE_ADDS = Number(process.env.BENCH_ONLINE_ADDS ?? 10000);
+const ONLINE_ADDS = Number(process.env.BENCH_ONLINE_ADDS ?? (QUICK ? 1000 : 10000));
 const SUFFIX = 'dc=example,dc=com';
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
 const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
@@ -192,10 +192,11 @@ function timed(cmd, args) {
   const t0 = Date.now();
   const useTime = existsSync('/usr/bin/time');
   const res = useTime
-    ? execFileSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
-    : execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Date.now() - t0;
-  const m = /PEAK_KB=(\d+)/.exec(res ?? '');
+  if (res.status !== 0) throw new Error(`${cmd} failed: ${res.stderr}`);
+  const m = /PEAK_KB=(\d+)/.exec(res.stderr ?? '');
   return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN };
 }
 

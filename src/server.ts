@@ -45,6 +45,8 @@ export interface StartOptions {
    * turns it on when adminApi.enabled is true ('auto').
    */
   adminApi?: boolean | string | 'auto';
+  /** A bulk load (LDIF import) follows: the store is tuned for many writes. */
+  bulk?: boolean;
 }
 
 export class AstldapServer {
@@ -104,6 +106,7 @@ export class AstldapServer {
       indexer,
       sync: config.store.sync,
       cacheEntries: config.store.cacheEntries,
+      bulk: opts.bulk ?? false,
     });
     let sources = files;
     const stored = await store.getMeta(SCHEMA_META_KEY);
@@ -197,20 +200,25 @@ export class AstldapServer {
     for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
-      while (j < records.length && j - i < BULK_CHUNK && this.bulkable(records[j]!)) j++;
-      if (j - i > 1) await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>);
+      const ndns: string[] = [];
+      for (let ndn; j < records.length && j - i < BULK_CHUNK && (ndn = this.bulkable(records[j]!)) !== undefined; j++) ndns.push(ndn);
+      if (j - i > 1) await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>, ndns);
       else await this.applyRecord(records[i]!);
       i = Math.max(j, i + 1);
     }
   }
 
-  /** A plain add inside the naming context (cn=config and bad DNs take the ordinary path). */
-  private bulkable(r: LdifRecord): boolean {
-    if (r.kind !== 'add') return false;
+  /**
+   * The normalised DN of a plain add inside the naming context; undefined for anything else
+   * (cn=config and bad DNs take the ordinary path).
+   */
+  private bulkable(r: LdifRecord): string | undefined {
+    if (r.kind !== 'add') return undefined;
     try {
-      return this.directory.inNamingContext(this.directory.normalize(r.dn));
+      const ndn = this.directory.normalize(r.dn);
+      return this.directory.inNamingContext(ndn) ? ndn : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -218,12 +226,12 @@ export class AstldapServer {
    * Adds many entries with the checks of an add (schema, RDN values, new DN, existing parent)
    * in one atomic batch: a bulk load costs one write per chunk instead of one per entry.
    */
-  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>): Promise<void> {
+  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>, ndns: string[]): Promise<void> {
     const dir = this.directory;
     await dir.writer.transaction(async (tx) => {
-      for (const r of run) {
+      for (const [i, r] of run.entries()) {
         try {
-          const ndn = dir.normalize(r.dn);
+          const ndn = ndns[i]!;
           const rdns = dir.parse(r.dn);
           const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, r.attributes);
           addRdnValues(dir.schema, rdns[0]!, attrs);

@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     case 'import': {
       const file = positionals[1];
       if (!file) throw new Error('import needs an LDIF file');
-      const server = await AstldapServer.start({ ...base, listen: ['ldap://127.0.0.1:0'], logger: false });
+      const server = await AstldapServer.start({ ...base, listen: ['ldap://127.0.0.1:0'], logger: false, bulk: true });
       const n = await server.importLdifFile(file, importProgress(file));
       process.stdout.write(`applied ${n} records\n`);
       await server.close();

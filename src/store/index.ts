@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   sync?: boolean;
   /** Decoded entries cached in memory (default 20,000; 0 disables the cache). */
   cacheEntries?: number;
+  /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer. */
+  bulk?: boolean;
 }
 
 /** Opens (creating if needed) a store; in memory when `memory` is set or no path is given. */
@@ -30,6 +32,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     indexer: opts.indexer,
     sync: opts.sync ?? false,
     ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
+    bulk: opts.bulk ?? false,
   });
   await store.open();
   return store;
