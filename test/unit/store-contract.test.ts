@@ -4,7 +4,8 @@
 
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type EntryRecord, type IndexSpec, type Indexer, type Store } from '../../src/store/index.js';
+import { Level } from 'level';
+import { LevelStore, openStore, type EntryRecord, type IndexSpec, type Indexer, type Store } from '../../src/store/index.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const SPECS: IndexSpec[] = [
@@ -381,6 +382,27 @@ describe.each([
       expect(await store.countChildren(PEOPLE)).toBe(3);
       expect(await store.lookupEquality('uid', 'alice')).toEqual([ALICE]);
       expect(await store.getMeta('k')).toBe('v');
+    });
+
+  if (!memory)
+    it('migrates a layout-1 database by rebuilding its indexes and refuses a newer layout', async () => {
+      await seed(store);
+      await store.close();
+      // Layout 1: no layout key and no posting lists.
+      const raw = new Level<string, string>(path.join(dir(), 'db'));
+      await raw.del('x\x00layout');
+      await raw.clear({ gt: 'q\x00', lt: 'q\x01' });
+      await raw.close();
+      store = await open();
+      expect(await store.lookupEquality('uid', 'alice')).toEqual([ALICE]);
+      expect(sorted(await store.lookupRange('uid', 'a', 'c'))).toEqual(sorted([ALICE, BOB]));
+      expect(await (store as LevelStore).check()).toEqual([]);
+      await store.close();
+      const newer = new Level<string, string>(path.join(dir(), 'db'));
+      await newer.put('x\x00layout', '99');
+      await newer.close();
+      await expect(open()).rejects.toThrow(/layout 99, newer than this astldap understands/);
+      store = await openStore({ memory: true, indexes: SPECS, indexer: lowercaser(SPECS) });
     });
 
   if (!memory)
