@@ -2,7 +2,6 @@
 // back out. Used for the seed, the embedding API's import/export and the CLI.
 
 import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export interface LdifAttribute {
@@ -143,8 +142,6 @@ export function parseLdif(text: string): LdifRecord[] {
  * the bytes read so far (for a progress display).
  */
 export async function* readLdifChunks(file: string, maxRecords: number, onBytes?: (n: number) => void): AsyncGenerator<LdifRecord[]> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let buf: string[] = [];
   let offset = 0; // lines before buf
   let records = 0;
@@ -164,12 +161,11 @@ export async function* readLdifChunks(file: string, maxRecords: number, onBytes?
       throw err;
     }
   };
-  for await (const line of lines) {
+  for await (const line of fileLines(file, onBytes)) {
     if (line === '' && inRecord) {
       inRecord = false;
       if (++records >= maxRecords) {
         buf.push(line);
-        onBytes?.(stream.bytesRead);
         yield flush();
         continue;
       }
@@ -177,6 +173,23 @@ export async function* readLdifChunks(file: string, maxRecords: number, onBytes?
     buf.push(line);
   }
   if (buf.length) yield flush();
+}
+
+/**
+ * The lines of a file (CRLF or LF), read as the consumer asks for them: the stream's async
+ * iterator pulls one chunk at a time. (readline's iterator does not wait for its consumer: it
+ * queued the lines of a whole 1M-entry file in memory while the import was writing.)
+ */
+async function* fileLines(file: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) yield l.endsWith('\r') ? l.slice(0, -1) : l;
+    onBytes?.(stream.bytesRead);
+  }
+  if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
   onBytes?.(stream.bytesRead);
 }
 
