@@ -118,6 +118,12 @@ export class LevelStore implements Store {
    */
   private readonly cache = new Map<NormalizedDn, EntryRecord>();
   private readonly cacheSize: number;
+  /**
+   * Posting lists by q key (undefined: no entry has the value), least recently used first.
+   * Reads are synchronous, so a value is cached as the database holds it at that moment; a
+   * batch drops the lists it changed once written.
+   */
+  private readonly postingCache = new Map<string, string | undefined>();
   private writeGen = 0;
 
   constructor(opts: LevelStoreOptions) {
@@ -143,6 +149,23 @@ export class LevelStore implements Store {
       this.cache.set(ndn, rec);
     }
     return rec;
+  }
+
+  /** A posting list's stored value, from the cache or one synchronous read. */
+  private posting(qk: string): string | undefined {
+    const c = this.postingCache;
+    if (c.has(qk)) {
+      const v = c.get(qk);
+      c.delete(qk);
+      c.set(qk, v);
+      return v;
+    }
+    const v = this.db.getSync(qk);
+    if (this.cacheSize > 0) {
+      c.set(qk, v);
+      if (c.size > this.cacheSize) c.delete(c.keys().next().value as string);
+    }
+    return v;
   }
 
   private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
@@ -284,7 +307,7 @@ export class LevelStore implements Store {
   async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
     if (value.includes(SEP)) return []; // never indexed
-    const posting = this.db.getSync(`q${SEP}${attr}${SEP}${value}`);
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
     if (posting === undefined) return [];
     if (posting !== LARGE) return posting.split(SEP);
     return this.tails(under(`i${SEP}${attr}${SEP}${value}`));
@@ -293,7 +316,7 @@ export class LevelStore implements Store {
   equalitySize(attr: string, value: string): number {
     this.requireIndex(attr, 'eq');
     if (value.includes(SEP)) return 0;
-    const posting = this.db.getSync(`q${SEP}${attr}${SEP}${value}`);
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
     if (posting === undefined) return 0;
     if (posting === LARGE) return Infinity;
     let n = 1;
@@ -450,6 +473,7 @@ export class LevelStore implements Store {
       // Whatever happened, reads from before this batch must not repopulate the cache.
       this.writeGen++;
       for (const w of batch.entries) this.cache.delete(w.ndn);
+      for (const qk of postings.keys()) this.postingCache.delete(qk);
     }
     // What one write changed is likely read next; a bulk load's chunk is not (and would only
     // push the entries being read out of the cache).
@@ -482,6 +506,7 @@ export class LevelStore implements Store {
       }
       await this.commitOps(b);
       await this.buildPostings();
+      this.postingCache.clear();
     });
   }
 
@@ -567,6 +592,8 @@ export class LevelStore implements Store {
       }
       for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
       for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
+      for (const [qk, v] of this.postingCache)
+        if (this.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
       // A decoded entry must be an entry of the store, as stored.
       for (const [ndn, rec] of this.cache) {
         const v = this.db.getSync('e' + SEP + ndn);
@@ -581,6 +608,7 @@ export class LevelStore implements Store {
     return this.exclusive(async () => {
       this.writeGen++;
       this.cache.clear();
+      this.postingCache.clear();
       await this.db.clear();
       // The indexes (now empty) still match the configuration: keep its fingerprint.
       await this.db.batch(

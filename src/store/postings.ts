@@ -78,6 +78,11 @@ export class Postings {
     if (i >= 0) st.list.splice(i, 1);
   }
 
+  /** The q keys this batch read or changed. */
+  keys(): IterableIterator<string> {
+    return this.lists.keys();
+  }
+
   flush(): void {
     for (const [qk, st] of this.lists) {
       if (!st.list) {
