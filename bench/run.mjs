@@ -3,10 +3,13 @@
 // (Debian's, back-mdb) and against astldap, alternating, in one run; prints medians and ratios.
 //
 // Needs: apt-get install -y slapd ldap-utils libldap-dev (and a C compiler). The load generator
-// is the neutral one in ../shared/bench/ldapload.c (LDAPLOAD_SRC overrides the path), compiled
-// into a temporary folder. Env: BENCH_N (entries, 100000), BENCH_SECONDS (5), BENCH_RUNS (3).
+// is bench/ldapload.c (the neutral one from ../shared/bench with -e N for multi-entry searches;
+// LDAPLOAD_SRC overrides the path), compiled into a temporary folder. Env: BENCH_N (entries,
+// 100000), BENCH_SECONDS (5), BENCH_RUNS (3); BENCH_QUICK=1 for a developer's loop (10k
+// entries, 2 s per case, one run). Besides the case table it prints one row of the scale table
+// (import time, peak import memory, resident memory, on-disk size, start-up, peer lookup).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,9 +18,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const N = Number(process.env.BENCH_N ?? 100000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.BENCH_N ?? (QUICK ? 10000 : 100000));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 5));
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+/** Static configuration: files of ROWS rows each, loaded by one search. */
+const CONFIG_FILES = 20;
+const CONFIG_ROWS = 50;
+/** Entries added online with ldapadd. */
+const ONLINE_ADDS = Number(process.env.BENCH_ONLINE_ADDS ?? (QUICK ? 1000 : 10000));
 const SUFFIX = 'dc=example,dc=com';
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
 const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
@@ -62,11 +71,43 @@ function makeLdif() {
         `AstAccountName: peer ${i}\nAstAccountHost: dynamic\nAstAccountContext: default\nAstAccountIPAddress: 0.0.0.0\n`,
     );
   }
-  return { text: out.join('\n'), peers };
+  // Dialplan extensions in one big context (Asterisk's usual 'default').
+  const extensions = Math.min(N, 10000);
+  out.push(`dn: ou=extensions,${SUFFIX}\nobjectClass: organizationalUnit\nou: extensions\n`);
+  for (let i = 0; i < extensions; i++) {
+    out.push(
+      `dn: cn=ext${i},ou=extensions,${SUFFIX}\nobjectClass: applicationProcess\nobjectClass: AsteriskExtension\ncn: ext${i}\n` +
+        `AstContext: default\nAstExtension: ${i}\nAstPriority: 1\nAstApplication: Dial\nAstApplicationData: SIP/${i}\n`,
+    );
+  }
+  // Static configuration rows (res_config_ldap's static load reads one file's rows at once).
+  out.push(`dn: ou=config,${SUFFIX}\nobjectClass: organizationalUnit\nou: config\n`);
+  for (let f = 0; f < CONFIG_FILES; f++) {
+    for (let r = 0; r < CONFIG_ROWS; r++) {
+      out.push(
+        `dn: cn=f${f}r${r},ou=config,${SUFFIX}\nobjectClass: applicationProcess\nobjectClass: AsteriskConfig\ncn: f${f}r${r}\n` +
+          `AstConfigFilename: file${f}.conf\nAstConfigCategory: cat${r % 5}\nAstConfigCategoryMetric: ${r % 5}\n` +
+          `AstConfigVariableName: var${r}\nAstConfigVariableValue: value ${r}\nAstConfigCommented: FALSE\n`,
+      );
+    }
+  }
+  const entries = 5 + N + peers + extensions + CONFIG_FILES * CONFIG_ROWS;
+  return { text: out.join('\n'), peers, extensions, entries };
+}
+
+/** New entries for the online ldapadd case (under ou=online, added first). */
+function onlineLdif() {
+  const out = [`dn: ou=online,${SUFFIX}\nobjectClass: organizationalUnit\nou: online\n`];
+  for (let i = 0; i < ONLINE_ADDS; i++) {
+    out.push(
+      `dn: uid=new${i},ou=online,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: new${i}\ncn: New ${i}\nsn: ${i}\nmail: new${i}@example.com\n`,
+    );
+  }
+  return out.join('\n');
 }
 
 function buildLoader() {
-  const src = process.env.LDAPLOAD_SRC ?? path.resolve(root, '..', 'shared', 'bench', 'ldapload.c');
+  const src = process.env.LDAPLOAD_SRC ?? path.join(root, 'bench', 'ldapload.c');
   if (!existsSync(src)) throw new Error(`load generator source not found at ${src} (set LDAPLOAD_SRC)`);
   const bin = path.join(work, 'ldapload');
   execFileSync('cc', ['-O2', '-o', bin, src, '-lldap', '-llber', '-lpthread']);
@@ -93,16 +134,18 @@ async function startSlapd(ldifFile) {
     `directory ${dir}/db`,
     'index objectClass eq',
     'index cn,uid,mail eq,sub',
+    'index AstContext,AstExtension,AstConfigFilename eq',
     'access to * by * write',
   ].join('\n');
   writeFileSync(path.join(dir, 'slapd.conf'), conf + '\n');
-  const t0 = Date.now();
-  execFileSync(slapaddBin, ['-q', '-f', path.join(dir, 'slapd.conf'), '-l', ldifFile]);
-  const loadMs = Date.now() - t0;
+  const { ms: loadMs, peakMiB } = timed(slapaddBin, ['-q', '-f', path.join(dir, 'slapd.conf'), '-l', ldifFile]);
+  const t1 = Date.now();
   execFileSync(slapdBin, ['-f', path.join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${port}/`]);
   await waitFor(port);
+  const startMs = Date.now() - t1;
   const pid = Number(readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
-  return { name: 'slapd', url: `ldap://127.0.0.1:${port}`, pid, loadMs, stop: () => process.kill(pid) };
+  const diskMiB = duMiB(path.join(dir, 'db'));
+  return { name: 'slapd', url: `ldap://127.0.0.1:${port}`, pid, loadMs, peakMiB, startMs, diskMiB, stop: () => process.kill(pid) };
 }
 
 async function startAstldap(ldifFile) {
@@ -115,21 +158,58 @@ async function startAstldap(ldifFile) {
       `admin: { dn: "cn=admin,${SUFFIX}", password: secret }`,
       `dataDir: ${dir}`,
       'seed: null',
-      `store: { sync: ${sync}, indexes: { objectClass: [eq, pres], cn: [eq, sub], uid: [eq, sub], mail: [eq, sub] } }`,
+      `store: { sync: ${sync}, indexes: { objectClass: [eq, pres], cn: [eq, sub], uid: [eq, sub], mail: [eq, sub], ` +
+        `AstContext: [eq], AstExtension: [eq], AstConfigFilename: [eq] } }`,
       `limits: { sizeLimit: 0, timeLimit: 0, maxPduSize: 4194304, idleTimeout: 0, maxConnections: 4096, unlimited: [] }`,
       'log: { level: warn }',
+      'adminApi: { enabled: false }',
     ].join('\n');
   writeFileSync(path.join(dir, 'load.yaml'), cfg(false) + '\n');
   writeFileSync(path.join(dir, 'serve.yaml'), cfg(true) + '\n');
   const cli = path.join(root, 'dist', 'cli', 'main.js');
-  const t0 = Date.now();
-  execFileSync(process.execPath, [cli, 'import', ldifFile, '--config', path.join(dir, 'load.yaml')], { stdio: 'ignore' });
-  const loadMs = Date.now() - t0;
+  const { ms: loadMs, peakMiB } = timed(process.execPath, [cli, 'import', ldifFile, '--config', path.join(dir, 'load.yaml')]);
+  const t1 = Date.now();
   const child = spawn(process.execPath, [cli, 'serve', '--config', path.join(dir, 'serve.yaml'), '--listen', `ldap://127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitFor(port);
-  return { name: 'astldap', url: `ldap://127.0.0.1:${port}`, pid: child.pid, loadMs, stop: () => child.kill('SIGTERM') };
+  const startMs = Date.now() - t1;
+  const diskMiB = duMiB(path.join(dir, 'db'));
+  return {
+    name: 'astldap',
+    url: `ldap://127.0.0.1:${port}`,
+    pid: child.pid,
+    loadMs,
+    peakMiB,
+    startMs,
+    diskMiB,
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+/** Runs a command to completion: wall-clock time and peak resident size (GNU time's %M). */
+function timed(cmd, args) {
+  const t0 = Date.now();
+  const useTime = existsSync('/usr/bin/time');
+  const res = useTime
+    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Date.now() - t0;
+  if (res.status !== 0) throw new Error(`${cmd} failed: ${res.stderr}`);
+  const m = /PEAK_KB=(\d+)/.exec(res.stderr ?? '');
+  return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN };
+}
+
+function duMiB(dir) {
+  const out = execFileSync('du', ['-sk', dir], { encoding: 'utf8' });
+  return Math.round(Number(out.split(/\s/)[0]) / 1024);
+}
+
+/** ldapadd of the online entries (one connection, one add at a time): milliseconds. */
+function onlineAdd(server, file) {
+  const t0 = Date.now();
+  execFileSync('ldapadd', ['-x', '-H', server.url, '-D', `cn=admin,${SUFFIX}`, '-w', 'secret', '-f', file], { stdio: 'ignore' });
+  return Date.now() - t0;
 }
 
 async function waitFor(port) {
@@ -154,7 +234,7 @@ function rssMiB(pid) {
 
 function runLoad(bin, server, c) {
   const args = ['-H', server.url, '-o', c.op, '-c', String(c.conns), '-k', String(c.depth), '-t', String(SECONDS), '-n', String(c.n)];
-  args.push(...c.args, '-D', c.binddn ?? `uid=user%d,ou=people,${SUFFIX}`);
+  args.push(...c.args, '-D', c.binddn ?? `uid=user%d,ou=people,${SUFFIX}`, '-e', String(c.expect ?? 1));
   const out = execFileSync(bin, args, { encoding: 'utf8' });
   const m = /ops\/s=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)/.exec(out);
   if (!m) throw new Error(`unexpected ldapload output: ${out}`);
@@ -205,7 +285,7 @@ async function consumerCost(bin, server, cases) {
 async function main() {
   log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
   const bin = buildLoader();
-  const { text, peers } = makeLdif();
+  const { text, peers, extensions, entries } = makeLdif();
   const ldifFile = path.join(work, 'data.ldif');
   writeFileSync(ldifFile, text);
   const admin = ['-A', `cn=admin,${SUFFIX}`, '-W', 'secret'];
@@ -233,6 +313,29 @@ async function main() {
       depth: 1,
       n: peers,
       args: ['-b', `ou=sip,${SUFFIX}`, '-f', '(&(objectClass=AsteriskSIPUser)(cn=%d))', ...admin],
+    },
+    {
+      name: 'Asterisk extension lookup, 1 conn',
+      op: 'search',
+      conns: 1,
+      depth: 1,
+      n: extensions,
+      args: ['-b', SUFFIX, '-f', '(&(objectClass=AsteriskExtension)(AstContext=default)(AstExtension=%d))', ...admin],
+    },
+    {
+      name: `Asterisk static config (${CONFIG_ROWS} rows), 1 conn`,
+      op: 'search',
+      conns: 1,
+      depth: 1,
+      n: CONFIG_FILES,
+      expect: CONFIG_ROWS,
+      args: [
+        '-b',
+        `ou=config,${SUFFIX}`,
+        '-f',
+        '(&(objectClass=AsteriskConfig)(AstConfigCommented=FALSE)(AstConfigFilename=file%d.conf))',
+        ...admin,
+      ],
     },
     {
       name: 'Asterisk registration update, 1 conn',
@@ -264,9 +367,13 @@ async function main() {
       }
     }
     const rss = servers.map((s) => rssMiB(s.pid));
+    const onlineFile = path.join(work, 'online.ldif');
+    writeFileSync(onlineFile, onlineLdif());
+    const online = servers.map((s) => onlineAdd(s, onlineFile));
+    log(`online ldapadd of ${ONLINE_ADDS}: slapd ${online[0]} ms, astldap ${online[1]} ms`);
     const lines = [
-      `| case | slapd ops/s (p50 µs) | astldap ops/s (p50 µs) | throughput ratio | p50 ratio |`,
-      `| --- | --- | --- | --- | --- |`,
+      `| case | slapd ops/s (p50 µs, p99 µs) | astldap ops/s (p50 µs, p99 µs) | throughput ratio | p50 ratio | p99 ratio |`,
+      `| --- | --- | --- | --- | --- | --- |`,
     ];
     for (const c of cases) {
       const get = (s) => results.get(`${c.name}|${s}`);
@@ -276,15 +383,26 @@ async function main() {
       const ao = median(as.map((x) => x.ops));
       const sp = median(sl.map((x) => x.p50));
       const ap = median(as.map((x) => x.p50));
-      const errs = as.reduce((a, x) => a + x.errors, 0);
+      const s99 = median(sl.map((x) => x.p99));
+      const a99 = median(as.map((x) => x.p99));
+      const errs = as.reduce((a, x) => a + x.errors, 0) + sl.reduce((a, x) => a + x.errors, 0);
       lines.push(
-        `| ${c.name} | ${so} (${sp}) | ${ao} (${ap})${errs ? ` [${errs} errors]` : ''} | ${(ao / so).toFixed(2)}x | ${(ap / sp).toFixed(2)}x |`,
+        `| ${c.name} | ${so} (${sp}, ${s99}) | ${ao} (${ap}, ${a99})${errs ? ` [${errs} errors]` : ''} | ` +
+          `${(ao / so).toFixed(2)}x | ${(ap / sp).toFixed(2)}x | ${(a99 / s99).toFixed(2)}x |`,
       );
     }
+    const [sl, as] = servers;
+    const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
     lines.push(
-      `| load ${N + peers + 3} entries | ${servers[0].loadMs} ms | ${servers[1].loadMs} ms | | ${(servers[1].loadMs / servers[0].loadMs).toFixed(2)}x |`,
+      `| load ${entries} entries (slapadd / astldap import) | ${sl.loadMs} ms | ${as.loadMs} ms | | ${ratio(as.loadMs, sl.loadMs)} | |`,
     );
-    lines.push(`| resident memory | ${rss[0]} MiB | ${rss[1]} MiB | | |`);
+    lines.push(`| online ldapadd of ${ONLINE_ADDS} | ${online[0]} ms | ${online[1]} ms | | ${ratio(online[1], online[0])} | |`);
+    lines.push(`| resident memory after the cases | ${rss[0]} MiB | ${rss[1]} MiB | | ${ratio(rss[1], rss[0])} | |`);
+    const peer = (s) => results.get(`Asterisk peer lookup, 1 conn|${s}`);
+    const scale = (s) =>
+      `${s.loadMs} ms, peak ${s.peakMiB} MiB, RSS ${rss[servers.indexOf(s)]} MiB, ${s.diskMiB} MiB on disk, start ${s.startMs} ms, ` +
+      `peer p50/p99 ${median(peer(s.name).map((x) => x.p50))}/${median(peer(s.name).map((x) => x.p99))} µs`;
+    lines.push('', `scale row (${entries} entries): | ${entries} | slapd: ${scale(sl)} | astldap: ${scale(as)} |`);
     process.stdout.write(lines.join('\n') + '\n');
     // Replication (RFC 4533, docs/replication.md): what one persistent consumer costs astldap's writes.
     const writes = cases.filter((c) => c.op === 'modify');

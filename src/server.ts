@@ -16,20 +16,20 @@ import { Frontend } from './directory/frontend.js';
 import { indexSpecs, makeIndexer } from './directory/indexing.js';
 import type { OperationContext, SearchEntry } from './ldap/messages.js';
 import { LdapError, ResultCode } from './ldap/result.js';
-import { parseLdif, formatLdifEntry, type LdifRecord } from './ldif/ldif.js';
+import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
 import { prettyDn } from './schema/dn.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
-import { splitDump } from './server/dump.js';
+import { splitStamps } from './server/dump.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
 import { openStore } from './store/index.js';
 import type { EntryRecord, Store } from './store/types.js';
 
-/** Adds per LevelDB batch when loading LDIF. */
-const BULK_CHUNK = 1000;
+/** Adds per LevelDB batch when loading LDIF (also the records parsed at a time from a file). */
+const BULK_CHUNK = 2000;
 
 export interface StartOptions {
   /** A config.yaml to read (relative paths inside resolve against its folder). */
@@ -58,6 +58,18 @@ export interface StartOptions {
   admin?: { dn?: string; password?: string };
   /** Called after every LDAP operation with its access-log summary (tests reading the access log). */
   onOperation?: (summary: OperationSummary) => void;
+  /** A bulk load (LDIF import) follows: the store is tuned for many writes. */
+  bulk?: boolean;
+}
+
+export interface ImportOptions {
+  /**
+   * Keep the stored operational attributes the records carry (entryUUID, creators, timestamps,
+   * entryCSN), as slapadd does: for loading a dump into an empty database.
+   */
+  exact?: boolean;
+  /** Told the bytes read and the records applied so far (a file import). */
+  onProgress?: (bytes: number, records: number) => void;
 }
 
 /** A saved state of the database (entries and stored state), for AstldapServer.restore(). */
@@ -148,6 +160,8 @@ export class AstldapServer {
         indexes: specs,
         indexer,
         sync: config.store.sync,
+        cacheEntries: config.store.cacheEntries,
+        bulk: opts.bulk ?? false,
       });
     } catch (err) {
       lock?.release();
@@ -240,43 +254,71 @@ export class AstldapServer {
   }
 
   /** Applies LDIF (content or change records) as the administrator; returns the record count. */
-  async importLdif(text: string): Promise<number> {
+  async importLdif(text: string, opts: ImportOptions = {}): Promise<number> {
     const records = parseLdif(text);
-    for (let i = 0; i < records.length;) {
-      // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
-      let j = i;
-      while (j < records.length && j - i < BULK_CHUNK && this.bulkable(records[j]!)) j++;
-      if (j - i > 1) await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>);
-      else await this.applyRecord(records[i]!);
-      i = Math.max(j, i + 1);
-    }
+    await this.applyRecords(records, opts.exact ?? false);
     return records.length;
   }
 
-  /** A plain add inside the naming context (cn=config and bad DNs take the ordinary path). */
-  private bulkable(r: LdifRecord): boolean {
-    if (r.kind !== 'add') return false;
+  /**
+   * Applies an LDIF file read as a stream, in bounded memory whatever its size (one run of
+   * records at a time); `onProgress` sees the bytes read and the records applied so far.
+   */
+  async importLdifFile(file: string, opts: ImportOptions = {}): Promise<number> {
+    let n = 0;
+    let bytes = 0;
+    for await (const records of readLdifChunks(file, BULK_CHUNK, (b) => (bytes = b))) {
+      await this.applyRecords(records, opts.exact ?? false);
+      n += records.length;
+      opts.onProgress?.(bytes, n);
+    }
+    return n;
+  }
+
+  private async applyRecords(records: LdifRecord[], exact: boolean): Promise<void> {
+    this.checkNamingContext(records);
+    for (let i = 0; i < records.length;) {
+      // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
+      let j = i;
+      const ndns: string[] = [];
+      for (let ndn; j < records.length && j - i < BULK_CHUNK && (ndn = this.bulkable(records[j]!)) !== undefined; j++) ndns.push(ndn);
+      // A dump's adds keep their stored stamps, which only the bulk path can set.
+      if (j - i > 1 || (exact && j > i))
+        await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>, ndns, exact);
+      else await this.applyRecord(records[i]!);
+      i = Math.max(j, i + 1);
+    }
+  }
+
+  /**
+   * The normalised DN of a plain add inside the naming context; undefined for anything else
+   * (cn=config and bad DNs take the ordinary path).
+   */
+  private bulkable(r: LdifRecord): string | undefined {
+    if (r.kind !== 'add') return undefined;
     try {
-      return this.directory.inNamingContext(this.directory.normalize(r.dn));
+      const ndn = this.directory.normalize(r.dn);
+      return this.directory.inNamingContext(ndn) ? ndn : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
   /**
    * Adds many entries with the checks of an add (schema, RDN values, new DN, existing parent)
-   * in one atomic batch: a bulk load costs one write per chunk instead of one per entry.
+   * in one atomic batch: a bulk load costs one write per chunk instead of one per entry. With
+   * `exact`, each entry keeps the stored operational attributes its record carries (a dump).
    */
-  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>): Promise<void> {
+  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>, ndns: string[], exact: boolean): Promise<void> {
     const dir = this.directory;
     await dir.writer.transaction(async (tx) => {
-      for (const r of run) {
+      for (const [i, r] of run.entries()) {
         try {
-          const ndn = dir.normalize(r.dn);
+          const { user, stamps } = exact ? splitStamps(r.attributes, dir.schema) : { user: r.attributes, stamps: undefined };
           const rdns = dir.parse(r.dn);
-          const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, r.attributes);
+          const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, user);
           addRdnValues(dir.schema, rdns[0]!, attrs);
-          await tx.add(this.config.admin.dn, ndn, prettyDn(r.dn), attrs);
+          await tx.add(this.config.admin.dn, ndns[i]!, prettyDn(r.dn), attrs, stamps ? { stamps } : {});
         } catch (err) {
           // What came before the failing record stays (as ldapadd without -c leaves it).
           await tx.commit();
@@ -368,24 +410,7 @@ export class AstldapServer {
    */
   async loadDump(text: string): Promise<number> {
     if ((await this.store.count()) !== 0) throw new Error('the database is not empty: a dump loads into an empty data directory only');
-    const records = parseLdif(text);
-    this.checkNamingContext(records);
-    const dump = splitDump(records, this.directory.schema);
-    await this.importLdif(dump.ldif);
-    const dir = this.directory;
-    await dir.writer.transaction(async () => {
-      // Under the write lock, straight to the store: stamps are not user-modifiable over LDAP.
-      const writes = [];
-      for (const [dn, stamps] of dump.stamps) {
-        const ndn = dir.normalize(dn);
-        const old = await this.store.get(ndn);
-        if (!old) continue;
-        writes.push({ ndn, old, new: { dn: old.dn, attrs: { ...old.attrs, ...stamps } } });
-        if (writes.length === BULK_CHUNK) await this.store.write({ entries: writes.splice(0) });
-      }
-      if (writes.length) await this.store.write({ entries: writes });
-    });
-    return dump.records;
+    return this.importLdif(text, { exact: true });
   }
 
   /** A consistent LDIF copy of everything (operational attributes included): writes wait meanwhile. */

@@ -3,7 +3,7 @@
 // read a stopped one's database); import/restore load LDIF into a stopped server's database;
 // hash and check are offline helpers. Options override config.yaml.
 
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
@@ -258,17 +258,21 @@ function offline(base: Base): Promise<AstldapServer> {
 }
 
 async function load(command: 'import' | 'restore', file: string, base: Base): Promise<number> {
-  const text = readFileSync(file, 'utf8');
-  const server = await offline(base);
+  if (!existsSync(file)) throw new Error(`${file}: no such file`);
+  const server = await AstldapServer.start({
+    ...base,
+    seed: false,
+    listen: ['ldap://127.0.0.1:0'],
+    logger: false,
+    adminApi: false,
+    bulk: true,
+  });
   try {
+    // Into an empty database a dump loads as slapadd loads it: exactly the file, stamps kept.
     const empty = (await server.status()).entries === 0;
-    if (command === 'restore' || (empty && /^\s*(#.*\n\s*)*dn:/.test(text) && !/^changetype:/im.test(text))) {
-      const n = await server.loadDump(text);
-      process.stdout.write(`loaded ${n} entries\n`);
-    } else {
-      const n = await server.importLdif(text);
-      process.stdout.write(`applied ${n} records\n`);
-    }
+    if (command === 'restore' && !empty) throw new Error('the database is not empty: restore loads into an empty data directory only');
+    const n = await server.importLdifFile(file, { exact: empty, onProgress: importProgress(file) });
+    process.stdout.write(`${empty ? 'loaded' : 'applied'} ${n} records\n`);
   } finally {
     await server.close();
   }
@@ -326,3 +330,18 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** A progress bar on stderr when it is a terminal (nothing otherwise). */
+function importProgress(file: string): ((bytes: number, records: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const total = statSync(file).size || 1;
+  const started = Date.now();
+  return (bytes, records) => {
+    const frac = Math.min(1, bytes / total);
+    const width = 30;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    const secs = (Date.now() - started) / 1000;
+    process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${records} records ${secs.toFixed(1)} s`);
+    if (frac >= 1) process.stderr.write('\n');
+  };
+}

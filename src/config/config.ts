@@ -36,7 +36,8 @@ export interface Config {
   /** LDIF loaded when the database is empty at start; null for none. */
   seed: string | null;
   schema: { dir: string; files: string[] };
-  store: { sync: boolean; indexes: Record<string, IndexKind[]> };
+  /** cacheEntries: decoded entries kept in memory in front of LevelDB (exact across writes; 0 = none). */
+  store: { sync: boolean; cacheEntries: number; indexes: Record<string, IndexKind[]> };
   limits: {
     /** Entries per search for ordinary identities; 0 = unlimited. */
     sizeLimit: number;
@@ -250,6 +251,7 @@ export function defaultConfig(): Config {
     schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk', 'astldap-asterisk'] },
     store: {
       sync: true,
+      cacheEntries: 20000,
       indexes: {
         objectClass: ['eq', 'pres'],
         cn: ['eq', 'sub'],
@@ -442,6 +444,7 @@ function validate(cfg: Config): void {
   });
   if ((cfg.tls.cert === null) !== (cfg.tls.key === null)) fail('tls.cert and tls.key go together');
   if (typeof cfg.tls.requireForBind !== 'boolean') fail('tls.requireForBind must be true or false');
+  if (!Number.isInteger(cfg.store.cacheEntries) || cfg.store.cacheEntries < 0) fail('store.cacheEntries must be a whole number >= 0');
   for (const [attr, kinds] of Object.entries(cfg.store.indexes)) {
     if (!Array.isArray(kinds) || kinds.some((k) => k !== 'eq' && k !== 'pres' && k !== 'sub')) {
       fail(`store.indexes.${attr}: use a list of eq, pres, sub`);

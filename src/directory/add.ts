@@ -15,7 +15,7 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
   const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, req.attributes);
   addRdnValues(dir.schema, rdns[0]!, attrs);
   return dir.writer.transaction(async (tx) => {
-    const rec = await tx.add(ctx.session.bindDn, ndn, prettyDn(req.dn), attrs, ctx.session);
+    const rec = await tx.add(ctx.session.bindDn, ndn, prettyDn(req.dn), attrs, { as: ctx.session });
     // RFC 4528: for an add, the assertion is evaluated against the entry to be added (as slapd does).
     checkAssertion(dir, ctx, { dn: rec.dn, ndn, rec });
     await tx.commit();

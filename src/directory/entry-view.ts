@@ -61,12 +61,16 @@ export async function formatEntry(
 ): Promise<SearchEntry> {
   const schema = dir.schema;
   const attributes: SearchEntry['attributes'] = [];
+  // Asked once per entry, not per attribute: access rules apply inside the naming context only.
+  const checkAccess = dir.inNamingContext(t.ndn) && !dir.isAdmin(session);
   for (const key in t.rec.attrs) {
     if (!selected(schema, sel, key)) continue;
-    if (dir.inNamingContext(t.ndn) && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
+    if (checkAccess && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
     const type = schema.attributeType(baseKey(key));
     const vals = t.rec.attrs[key]!;
-    attributes.push({ type: displayName(schema, key), values: typesOnly ? [] : vals.map((v) => encodeValue(type, v)) });
+    // Text values go out as stored (a copy: the record may be the store's cached one).
+    const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => encodeValue(type, v)) : vals.slice();
+    attributes.push({ type: displayName(schema, key), values });
   }
   // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
   if (!sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k))) && t.ndn !== '' && !t.rec.attrs['subschemasubentry']) {

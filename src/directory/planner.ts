@@ -8,11 +8,17 @@ import type { Store } from '../store/types.js';
 /** Below this many candidates, broad index lists are not worth reading. */
 const SMALL = 64;
 
-/** Rough selectivity order of index hints: equality is usually the narrowest. */
-function cost(h: IndexHint): number {
+/**
+ * Selectivity order of index hints: an equality item by the size of its posting list (read
+ * synchronously, exact for small lists), then the other kinds by their usual narrowness.
+ */
+function cost(store: Store, h: IndexHint): number {
   switch (h.kind) {
-    case 'eq':
-      return 0;
+    case 'eq': {
+      let n = 0;
+      for (const k of h.keys) n += store.indexes.get(k)?.eq ? store.equalitySize(k, h.value) : Infinity;
+      return n <= SMALL ? n / (SMALL + 1) : 0.99;
+    }
     case 'and':
       return 1;
     case 'sub':
@@ -39,13 +45,14 @@ export async function planCandidates(store: Store, hint: IndexHint, pace?: Check
     case 'none':
       return undefined;
     case 'and': {
-      // Most selective kinds first; once the candidate set is small, stop looking things up:
-      // the full filter re-checks every candidate anyway, and an objectClass or presence list
-      // can hold every entry of the directory.
-      const items = [...hint.items].sort((a, b) => cost(a) - cost(b));
+      // Most selective first; once the candidate set is small, stop looking things up: the full
+      // filter re-checks every candidate anyway, and an objectClass or presence list (or an
+      // equality value shared by many entries) can hold every entry of the directory.
+      const costs = new Map(hint.items.map((h) => [h, cost(store, h)]));
+      const items = [...hint.items].sort((a, b) => costs.get(a)! - costs.get(b)!);
       let acc: Set<string> | undefined;
       for (const item of items) {
-        if (acc && acc.size <= SMALL && cost(item) >= cost({ kind: 'objectClass', values: [] })) break;
+        if (acc && acc.size <= SMALL) break;
         const s = await planCandidates(store, item, pace);
         await pace?.();
         if (!s) continue;

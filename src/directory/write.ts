@@ -116,9 +116,17 @@ export class WriteTransaction {
 
   /**
    * A new entry: the schema check first (as slapd answers), then the DN must be new, inside the
-   * naming context and below an existing parent. Stamps the creation attributes; returns the record.
+   * naming context and below an existing parent. Stamps the creation attributes (or keeps the
+   * given `stamps`, a dump's); `as` is the session whose view decides the matchedDN.
    */
-  async add(actorDn: string, ndn: string, dn: string, attrs: Attributes, as?: Session): Promise<EntryRecord> {
+  async add(
+    actorDn: string,
+    ndn: string,
+    dn: string,
+    attrs: Attributes,
+    opts: { as?: Session; stamps?: Attributes } = {},
+  ): Promise<EntryRecord> {
+    const as = opts.as;
     const check = this.ctx.schema.checkEntry(attrs);
     if (await this.get(ndn)) throw new LdapError(ResultCode.entryAlreadyExists, 'Already exists');
     if (ndn !== this.ctx.suffixNdn) {
@@ -134,6 +142,8 @@ export class WriteTransaction {
     attrs['entrycsn'] = [this.ctx.clock.csn(now)];
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [t];
+    // A dump loaded as slapadd loads it keeps the entry's own identity and history.
+    if (opts.stamps) Object.assign(attrs, opts.stamps);
     const rec = { dn, attrs };
     this.checkSize(rec);
     this.stage({ ndn, new: rec });

@@ -1,7 +1,7 @@
 // LDIF (RFC 2849): parsing content and change records into plain data, and writing entries
 // back out. Used for the seed, the embedding API's import/export and the CLI.
 
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface LdifAttribute {
@@ -134,6 +134,63 @@ export function parseLdif(text: string): LdifRecord[] {
     } else throw new LdifError(`unknown changetype ${change}`, ct.no);
   }
   return out;
+}
+
+/**
+ * An LDIF file read as a stream, parsed in runs of at most `maxRecords` records (line numbers as
+ * in the whole file): memory stays bounded by one run whatever the file's size. `onBytes` sees
+ * the bytes read so far (for a progress display).
+ */
+export async function* readLdifChunks(file: string, maxRecords: number, onBytes?: (n: number) => void): AsyncGenerator<LdifRecord[]> {
+  let buf: string[] = [];
+  let offset = 0; // lines before buf
+  let records = 0;
+  let inRecord = false;
+  const flush = (): LdifRecord[] => {
+    const text = buf.join('\n');
+    const base = offset;
+    offset += buf.length;
+    buf = [];
+    records = 0;
+    try {
+      const out = parseLdif(text);
+      for (const r of out) r.line += base;
+      return out;
+    } catch (err) {
+      if (err instanceof LdifError) throw new LdifError(err.message.replace(/^LDIF line \d+: /, ''), err.line + base);
+      throw err;
+    }
+  };
+  for await (const line of fileLines(file, onBytes)) {
+    if (line === '' && inRecord) {
+      inRecord = false;
+      if (++records >= maxRecords) {
+        buf.push(line);
+        yield flush();
+        continue;
+      }
+    } else if (line !== '' && !line.startsWith('#') && !line.startsWith(' ')) inRecord = true;
+    buf.push(line);
+  }
+  if (buf.length) yield flush();
+}
+
+/**
+ * The lines of a file (CRLF or LF), read as the consumer asks for them: the stream's async
+ * iterator pulls one chunk at a time. (readline's iterator does not wait for its consumer: it
+ * queued the lines of a whole 1M-entry file in memory while the import was writing.)
+ */
+async function* fileLines(file: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) yield l.endsWith('\r') ? l.slice(0, -1) : l;
+    onBytes?.(stream.bytesRead);
+  }
+  if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  onBytes?.(stream.bytesRead);
 }
 
 function groupAttributes(items: Array<{ type: string; value: Buffer }>): LdifAttribute[] {

@@ -16,6 +16,10 @@ export interface OpenStoreOptions {
   indexes: IndexSpec[];
   indexer: Indexer;
   sync?: boolean;
+  /** Decoded entries cached in memory (default 20,000; 0 disables the cache). */
+  cacheEntries?: number;
+  /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer. */
+  bulk?: boolean;
 }
 
 /**
@@ -31,6 +35,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     indexes: opts.indexes,
     indexer: opts.indexer,
     sync: opts.sync ?? false,
+    ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
+    bulk: opts.bulk ?? false,
   });
   await store.open();
   if (onDisk) restrictTree(opts.path!);

@@ -5,11 +5,19 @@
 //
 //   e\0<ndn>                        → JSON EntryRecord
 //   c\0<parent>\0<child>            → ''   (children index; parent '' for top-level entries)
-//   i\0<attr>\0<value>\0<ndn>       → ''   (equality index, normalised values)
+//   q\0<attr>\0<value>              → equality index (normalised values): the ndns joined by
+//                                     NUL, or LARGE (\x01) once more than POSTING_MAX entries
+//                                     had the value; then its entries are the i keys:
+//   i\0<attr>\0<value>\0<ndn>       → ''   (only for LARGE values)
 //   p\0<attr>\0<ndn>                → ''   (presence index)
-//   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$')
+//   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$' at even offsets)
 //   m\0<key>                        → meta value
 //   x\0count, x\0indexspec          → bookkeeping (entry count, index configuration fingerprint)
+//   x\0layout                       → LAYOUT, the version of this key layout
+//
+// An equality lookup is one synchronous point read of its posting list (getSync: no round trip
+// to the thread pool); only values shared by many entries (objectClass) fall back to the range
+// scan of their i keys. Entries are read the same way, or from the exact LRU cache in front.
 //
 // Every write is one db.batch() (synced when durable): entries, children, index deltas, meta and
 // the entry count together, so a crash leaves either all of it or none. Writes, reindex and
@@ -17,21 +25,31 @@
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
+import { LARGE, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
 
-const SEP = '\x00';
 /** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
 const AFTER = '\x01';
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
+const LAYOUT_KEY = 'x\x00layout';
+/** The key layout written by this code; older layouts are migrated by rebuilding the indexes. */
+export const LAYOUT = 2;
 /** Operations per batch while rebuilding the indexes. */
-const REINDEX_CHUNK = 1000;
+const REINDEX_CHUNK = 5000;
+/**
+ * LevelDB's memtable size for a bulk load: 32 MiB instead of the default 4 lets it run without
+ * LevelDB stalling writes for level-0 compactions (2× faster wall-clock on 2 cores). A serving
+ * store keeps the default, as the memtable (and its immutable twin) count in resident memory.
+ */
+const BULK_WRITE_BUFFER = 32 << 20;
+/** Batches of at most this many entries leave them in the cache. */
+const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
 /** Both classes share the abstract-level API; typed as the disk one. */
 type Db = Level<string, string>;
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 export interface LevelStoreOptions {
   /** Directory of the LevelDB database; without it the store lives in memory. */
@@ -42,6 +60,8 @@ export interface LevelStoreOptions {
   sync?: boolean;
   /** Entries kept parsed in memory (least recently used go first); 0 disables the cache. */
   cacheSize?: number;
+  /** Tuned for loading many entries (a larger write buffer). */
+  bulk?: boolean;
 }
 
 /** Parent of a normalised DN: everything after the first ',' ('' for a top-level entry). */
@@ -50,12 +70,25 @@ export function parentOf(ndn: NormalizedDn): NormalizedDn {
   return i < 0 ? '' : ndn.slice(i + 1);
 }
 
-/** Trigrams of a normalised value, optionally padded with start/end markers, by code point. */
-export function trigrams(value: string, anchorStart: boolean, anchorEnd: boolean): string[] {
-  const cps = [...((anchorStart ? '^' : '') + value + (anchorEnd ? '$' : ''))];
+/**
+ * The substring index keeps the trigrams of '^' + value + '$' that start at an even code point
+ * (half the keys of every trigram). A substring found at an unknown offset then has either all
+ * its even-offset or all its odd-offset trigrams indexed; an initial substring, at offset 0,
+ * always its even ones.
+ */
+export function indexedTrigrams(value: string): string[] {
+  const cps = [...('^' + value + '$')];
   const out = new Set<string>();
-  for (let i = 0; i + 3 <= cps.length; i++) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  for (let i = 0; i + 3 <= cps.length; i += 2) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
   return [...out];
+}
+
+/** The trigrams of s starting at code points of the given parity (0 even, 1 odd). */
+function gramsAt(s: string, parity: number): string[] {
+  const cps = [...s];
+  const out: string[] = [];
+  for (let i = parity; i + 3 <= cps.length; i += 2) out.push(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  return out;
 }
 
 /** Order-independent fingerprint of an index configuration. */
@@ -71,6 +104,7 @@ const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
 export class LevelStore implements Store {
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   private readonly db: Db;
+  private readonly onDisk: boolean;
   private readonly indexer: Indexer;
   private readonly sync: boolean;
   private readonly fingerprint: string;
@@ -84,12 +118,23 @@ export class LevelStore implements Store {
    */
   private readonly cache = new Map<NormalizedDn, EntryRecord>();
   private readonly cacheSize: number;
+  /**
+   * Posting lists by q key (undefined: no entry has the value), least recently used first.
+   * Reads are synchronous, so a value is cached as the database holds it at that moment; a
+   * batch drops the lists it changed once written.
+   */
+  private readonly postingCache = new Map<string, string | undefined>();
   private writeGen = 0;
 
   constructor(opts: LevelStoreOptions) {
     this.db = opts.path
-      ? new Level<string, string>(opts.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+      ? new Level<string, string>(opts.path, {
+          keyEncoding: 'utf8',
+          valueEncoding: 'utf8',
+          ...(opts.bulk ? { writeBufferSize: BULK_WRITE_BUFFER } : {}),
+        })
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
+    this.onDisk = opts.path !== undefined;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
@@ -106,21 +151,54 @@ export class LevelStore implements Store {
     return rec;
   }
 
+  /** A posting list's stored value, from the cache or one synchronous read. */
+  private posting(qk: string): string | undefined {
+    const c = this.postingCache;
+    if (c.has(qk)) {
+      const v = c.get(qk);
+      c.delete(qk);
+      c.set(qk, v);
+      return v;
+    }
+    const v = this.db.getSync(qk);
+    if (this.cacheSize > 0) {
+      c.set(qk, v);
+      if (c.size > this.cacheSize) c.delete(c.keys().next().value as string);
+    }
+    return v;
+  }
+
   private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
     if (this.cacheSize <= 0 || gen !== this.writeGen) return;
     this.cache.set(ndn, rec);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as NormalizedDn);
   }
 
-  /** Opens the database; rebuilds the indexes when their configuration changed since last time. */
+  /**
+   * Opens the database; rebuilds the indexes when their configuration or the key layout changed
+   * since last time (an older layout's entries are kept; its indexes are rebuilt in this one).
+   */
   async open(): Promise<void> {
     await this.db.open();
-    const c = (await this.db.get(COUNT_KEY)) as string | undefined;
+    const c = this.db.getSync(COUNT_KEY);
     this.entryCount = c === undefined ? 0 : Number(c);
-    const had = (await this.db.get(INDEXSPEC_KEY)) as string | undefined;
-    if (had !== this.fingerprint) {
-      await this.reindex();
-      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
+    const stored = this.db.getSync(LAYOUT_KEY);
+    // Layout 1 had no layout key; an empty database takes the current layout as it is.
+    const layout = Number(stored ?? (this.entryCount ? 1 : LAYOUT));
+    if (layout > LAYOUT) {
+      await this.db.close();
+      throw new Error(`the database has key layout ${layout}, newer than this astldap understands (${LAYOUT}); upgrade astldap`);
+    }
+    const had = this.db.getSync(INDEXSPEC_KEY);
+    if (had !== this.fingerprint || layout !== LAYOUT || stored === undefined) {
+      if (had !== this.fingerprint || layout !== LAYOUT) await this.reindex();
+      await this.db.batch(
+        [
+          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+        ],
+        { sync: this.sync },
+      );
     }
   }
 
@@ -129,35 +207,23 @@ export class LevelStore implements Store {
     await this.db.close();
   }
 
-  async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+  /** Synchronous read (a point read needs no round trip to the thread pool). */
+  getNow(ndn: NormalizedDn): EntryRecord | undefined {
     const hit = this.cached(ndn);
     if (hit) return hit;
-    const gen = this.writeGen;
-    const v = (await this.db.get('e' + SEP + ndn)) as string | undefined;
+    const v = this.db.getSync('e' + SEP + ndn);
     if (v === undefined) return undefined;
     const rec = JSON.parse(v) as EntryRecord;
-    this.remember(ndn, rec, gen);
+    this.remember(ndn, rec, this.writeGen);
     return rec;
   }
 
+  async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+    return this.getNow(ndn);
+  }
+
   async getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>> {
-    if (!ndns.length) return [];
-    const out: Array<EntryRecord | undefined> = ndns.map((n) => this.cached(n));
-    const missing: number[] = [];
-    out.forEach((r, i) => {
-      if (!r) missing.push(i);
-    });
-    if (!missing.length) return out;
-    const gen = this.writeGen;
-    const vals = (await this.db.getMany(missing.map((i) => 'e' + SEP + ndns[i]!))) as Array<string | undefined>;
-    vals.forEach((v, j) => {
-      if (v === undefined) return;
-      const i = missing[j]!;
-      const rec = JSON.parse(v) as EntryRecord;
-      out[i] = rec;
-      this.remember(ndns[i]!, rec, gen);
-    });
-    return out;
+    return ndns.map((n) => this.getNow(n));
   }
 
   async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
@@ -241,16 +307,37 @@ export class LevelStore implements Store {
   async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
     if (value.includes(SEP)) return []; // never indexed
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return [];
+    if (posting !== LARGE) return posting.split(SEP);
     return this.tails(under(`i${SEP}${attr}${SEP}${value}`));
+  }
+
+  equalitySize(attr: string, value: string): number {
+    this.requireIndex(attr, 'eq');
+    if (value.includes(SEP)) return 0;
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return 0;
+    if (posting === LARGE) return Infinity;
+    let n = 1;
+    for (let i = posting.indexOf(SEP); i >= 0; i = posting.indexOf(SEP, i + 1)) n++;
+    return n;
   }
 
   async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
     this.requireIndex(attr, 'eq');
-    const base = `i${SEP}${attr}${SEP}`;
-    // Inclusive bounds: `value\0ndn` keys of low sort at or after `low\0`, those of high before `high\1`.
-    const gte = low === undefined ? base : base + low + SEP;
-    const lt = high === undefined ? `i${SEP}${attr}${AFTER}` : base + high + AFTER;
-    return this.tails({ gte, lt });
+    const base = `q${SEP}${attr}${SEP}`;
+    // Inclusive bounds on the values; one scan of the posting lists, one more per LARGE value.
+    const range = {
+      ...(low === undefined ? { gt: base } : { gte: base + low }),
+      ...(high === undefined ? { lt: `q${SEP}${attr}${AFTER}` } : { lte: base + high }),
+    };
+    const out = new Set<NormalizedDn>();
+    for (const [qk, v] of await this.db.iterator(range).all()) {
+      if (v !== LARGE) for (const ndn of v.split(SEP)) out.add(ndn);
+      else for (const ndn of await this.tails(under('i' + qk.slice(1)))) out.add(ndn);
+    }
+    return [...out];
   }
 
   async lookupPresent(attr: string): Promise<NormalizedDn[]> {
@@ -262,25 +349,38 @@ export class LevelStore implements Store {
     this.requireIndex(attr, 'sub');
     const parts = [q.initial ?? '', q.final ?? '', ...q.any];
     if (parts.some((p) => p.includes(SEP))) return undefined; // such values are never indexed
-    const grams = new Set<string>();
-    if (q.initial !== undefined) for (const g of trigrams(q.initial, true, false)) grams.add(g);
-    if (q.final !== undefined) for (const g of trigrams(q.final, false, true)) grams.add(g);
-    for (const a of q.any) for (const g of trigrams(a, false, false)) grams.add(g);
-    if (grams.size === 0) return undefined;
-    // Intersect the posting lists; stop early once nothing is left.
+    // Each component as alternatives of trigram sets: an entry matches a component when it has
+    // every trigram of one alternative. A component too short for that narrows nothing.
+    const components: string[][][] = [];
+    if (q.initial !== undefined) components.push([gramsAt('^' + q.initial, 0)]);
+    if (q.final !== undefined) components.push([gramsAt(q.final + '$', 0), gramsAt(q.final + '$', 1)]);
+    for (const a of q.any) components.push([gramsAt(a, 0), gramsAt(a, 1)]);
     let acc: Set<NormalizedDn> | undefined;
-    for (const g of grams) {
+    for (const alternatives of components) {
+      if (alternatives.some((g) => g.length === 0)) continue;
+      const found = new Set<NormalizedDn>();
+      for (const grams of alternatives) for (const ndn of await this.withAllGrams(attr, grams, acc)) found.add(ndn);
+      acc = found;
+      if (acc.size === 0) break;
+    }
+    return acc ? [...acc] : undefined;
+  }
+
+  /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
+  private async withAllGrams(attr: string, grams: string[], within?: Set<NormalizedDn>): Promise<Set<NormalizedDn>> {
+    let acc = within;
+    for (const g of new Set(grams)) {
       const prefix = `s${SEP}${attr}${SEP}${g}`;
       const skip = prefix.length + 1;
       const list = new Set<NormalizedDn>();
-      for await (const key of this.db.keys(under(prefix))) {
+      for (const key of await this.db.keys(under(prefix)).all()) {
         const ndn = key.slice(skip);
         if (!acc || acc.has(ndn)) list.add(ndn);
       }
       acc = list;
       if (acc.size === 0) break;
     }
-    return [...acc!];
+    return acc ?? new Set();
   }
 
   /** Index keys (eq, pres, sub) of one entry. */
@@ -295,7 +395,7 @@ export class LevelStore implements Store {
       for (const v of vals) {
         if (v.includes(SEP)) continue;
         if (spec.eq) keys.add(`i${SEP}${attr}${SEP}${v}${SEP}${ndn}`);
-        if (spec.sub) for (const g of trigrams(v, true, true)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
+        if (spec.sub) for (const g of indexedTrigrams(v)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
       }
     }
     return keys;
@@ -315,41 +415,69 @@ export class LevelStore implements Store {
     return this.exclusive(() => this.applyBatch(batch));
   }
 
+  /**
+   * Writes one array batch. On disk, straight to classic-level's _batch: abstract-level's public
+   * batch() clones, validates and re-encodes every operation (30% of an import's time), which
+   * utf8 strings do not need. In memory, the public batch() (memory-level stores other formats).
+   */
+  private commitOps(b: Ops): Promise<void> {
+    if (!b.length) return Promise.resolve();
+    const options = { sync: this.sync };
+    if (this.onDisk) return (this.db as unknown as { _batch(ops: Ops['list'], o: typeof options): Promise<void> })._batch(b.list, options);
+    return this.db.batch(b.list, options);
+  }
+
   private async applyBatch(batch: WriteBatch): Promise<void> {
-    const ops: Op[] = [];
+    const b = new Ops();
+    const put = (key: string, value: string) => b.put(key, value);
+    const del = (key: string) => b.del(key);
+    const postings = new Postings(this.db, put, del);
     let delta = 0;
     for (const w of batch.entries) {
       const ek = 'e' + SEP + w.ndn;
-      if (w.new) ops.push({ type: 'put', key: ek, value: JSON.stringify(w.new) });
-      else ops.push({ type: 'del', key: ek });
+      if (w.new) put(ek, JSON.stringify(w.new));
+      else del(ek);
       if (w.new && !w.old) delta++;
       else if (!w.new && w.old) delta--;
       // The root DSE is nobody's child.
       if (w.ndn !== '') {
         const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
-        if (w.new && !w.old) ops.push({ type: 'put', key: ck, value: '' });
-        else if (!w.new && w.old) ops.push({ type: 'del', key: ck });
+        if (w.new && !w.old) put(ck, '');
+        else if (!w.new && w.old) del(ck);
       }
       const before = this.indexKeys(w.ndn, w.old);
       const after = this.indexKeys(w.ndn, w.new);
-      for (const k of before) if (!after.has(k)) ops.push({ type: 'del', key: k });
-      for (const k of after) if (!before.has(k)) ops.push({ type: 'put', key: k, value: '' });
+      // Equality keys go through their posting lists (which write i keys only for LARGE values).
+      for (const k of before) {
+        if (after.has(k)) continue;
+        if (k.charCodeAt(0) === 105 /* i */) postings.remove(k, w.ndn);
+        else del(k);
+      }
+      for (const k of after) {
+        if (before.has(k)) continue;
+        if (k.charCodeAt(0) === 105 /* i */) postings.add(k, w.ndn);
+        else put(k, '');
+      }
     }
+    postings.flush();
     for (const m of batch.meta ?? []) {
-      if (m.value === null) ops.push({ type: 'del', key: 'm' + SEP + m.key });
-      else ops.push({ type: 'put', key: 'm' + SEP + m.key, value: m.value });
+      if (m.value === null) del('m' + SEP + m.key);
+      else put('m' + SEP + m.key, m.value);
     }
-    if (delta !== 0) ops.push({ type: 'put', key: COUNT_KEY, value: String(this.entryCount + delta) });
-    if (!ops.length) return;
+    if (delta !== 0) put(COUNT_KEY, String(this.entryCount + delta));
+    if (!b.length) return;
     this.writeGen++;
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      await this.commitOps(b);
     } finally {
       // Whatever happened, reads from before this batch must not repopulate the cache.
       this.writeGen++;
       for (const w of batch.entries) this.cache.delete(w.ndn);
+      for (const qk of postings.keys()) this.postingCache.delete(qk);
     }
-    for (const w of batch.entries) if (w.new) this.remember(w.ndn, w.new, this.writeGen);
+    // What one write changed is likely read next; a bulk load's chunk is not (and would only
+    // push the entries being read out of the cache).
+    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.remember(w.ndn, w.new, this.writeGen);
     this.entryCount += delta;
   }
 
@@ -367,16 +495,112 @@ export class LevelStore implements Store {
 
   reindex(): Promise<void> {
     return this.exclusive(async () => {
-      for (const prefix of ['i', 'p', 's']) await this.db.clear(under(prefix));
-      let ops: Op[] = [];
+      for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
+      let b = new Ops();
       for await (const [k, v] of this.db.iterator(under('e'))) {
-        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) ops.push({ type: 'put', key, value: '' });
-        if (ops.length >= REINDEX_CHUNK) {
-          await this.db.batch(ops, { sync: this.sync });
-          ops = [];
+        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) b.put(key, '');
+        if (b.length >= REINDEX_CHUNK) {
+          await this.commitOps(b);
+          b = new Ops();
         }
       }
-      if (ops.length) await this.db.batch(ops, { sync: this.sync });
+      await this.commitOps(b);
+      await this.buildPostings();
+      this.postingCache.clear();
+    });
+  }
+
+  /**
+   * The posting lists from the equality keys reindex wrote, one value at a time (bounded
+   * memory): a value of few entries gets its list and loses its i keys, a LARGE one keeps them.
+   */
+  private async buildPostings(): Promise<void> {
+    let b = new Ops();
+    let cur = '';
+    let keys: string[] = [];
+    const emit = () => {
+      if (!cur) return;
+      if (keys.length > POSTING_MAX) return void b.put(cur, LARGE);
+      b.put(cur, keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1)).join(SEP));
+      for (const k of keys) b.del(k);
+    };
+    for await (const key of this.db.keys(under('i'))) {
+      const qk = 'q' + key.slice(1, key.lastIndexOf(SEP));
+      if (qk !== cur) {
+        emit();
+        cur = qk;
+        keys = [];
+        if (b.length >= REINDEX_CHUNK) {
+          await this.commitOps(b);
+          b = new Ops();
+        }
+      }
+      if (keys.length <= POSTING_MAX) keys.push(key);
+    }
+    emit();
+    await this.commitOps(b);
+  }
+
+  /**
+   * Compares everything kept besides the entries with the entries themselves: the cached
+   * records, the entry count, the children, equality/presence/substring keys and the posting
+   * lists. Returns the differences found (none when consistent). Reads the whole database.
+   */
+  check(): Promise<string[]> {
+    return this.exclusive(async () => {
+      const problems: string[] = [];
+      const want = new Set<string>();
+      let n = 0;
+      for await (const [k, v] of this.db.iterator(under('e'))) {
+        const ndn = k.slice(2);
+        const rec = JSON.parse(v) as EntryRecord;
+        n++;
+        if (ndn !== '') want.add('c' + SEP + parentOf(ndn) + SEP + ndn);
+        for (const key of this.indexKeys(ndn, rec)) want.add(key);
+      }
+      if (n !== this.entryCount) problems.push(`count ${this.entryCount}, entries ${n}`);
+      // Equality: what each value's entries are, by the entries; by the store, its posting list
+      // or (LARGE) its i keys.
+      const truth = new Map<string, string[]>();
+      const ikeys = new Map<string, string[]>();
+      const byValue = (m: Map<string, string[]>, key: string) => {
+        const cut = key.lastIndexOf(SEP);
+        const qk = 'q' + key.slice(1, cut);
+        const list = m.get(qk) ?? [];
+        list.push(key.slice(cut + 1));
+        m.set(qk, list);
+      };
+      for (const key of want) {
+        if (key.charCodeAt(0) !== 105 /* i */) continue;
+        byValue(truth, key);
+        want.delete(key);
+      }
+      for (const prefix of ['c', 'i', 'p', 's']) {
+        for await (const key of this.db.keys(under(prefix))) {
+          if (prefix === 'i') byValue(ikeys, key);
+          else if (!want.delete(key)) problems.push(`stray key ${JSON.stringify(key)}`);
+        }
+      }
+      for (const key of want) problems.push(`missing key ${JSON.stringify(key)}`);
+      const same = (a: string[] = [], b: string[] = []) => [...a].sort().join(SEP) === [...b].sort().join(SEP);
+      for await (const [qk, v] of this.db.iterator(under('q'))) {
+        const stored = v === LARGE ? ikeys.get(qk) : v.split(SEP);
+        if (v !== LARGE && ikeys.has(qk)) problems.push(`i keys beside the posting list ${JSON.stringify(qk)}`);
+        if (!same(stored, truth.get(qk))) problems.push(`equality index of ${JSON.stringify(qk)} differs`);
+        truth.delete(qk);
+        ikeys.delete(qk);
+      }
+      for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
+      for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
+      for (const [qk, v] of this.postingCache)
+        if (this.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
+      // A decoded entry must be an entry of the store, as stored.
+      for (const [ndn, rec] of this.cache) {
+        const v = this.db.getSync('e' + SEP + ndn);
+        if (v === undefined) problems.push(`cache holds deleted ${ndn}`);
+        else if (JSON.stringify(rec) !== v) problems.push(`cache differs for ${ndn}`);
+      }
+      return problems;
     });
   }
 
@@ -384,9 +608,16 @@ export class LevelStore implements Store {
     return this.exclusive(async () => {
       this.writeGen++;
       this.cache.clear();
+      this.postingCache.clear();
       await this.db.clear();
       // The indexes (now empty) still match the configuration: keep its fingerprint.
-      await this.db.put(INDEXSPEC_KEY, this.fingerprint, { sync: this.sync });
+      await this.db.batch(
+        [
+          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+        ],
+        { sync: this.sync },
+      );
       this.entryCount = 0;
     });
   }

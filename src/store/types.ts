@@ -78,6 +78,11 @@ export interface Store {
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   /** Entries whose attribute has this normalised value. Only for attributes with an eq index. */
   lookupEquality(attr: string, value: string): Promise<NormalizedDn[]>;
+  /**
+   * How many entries have this normalised value, read synchronously: exact up to a small bound,
+   * Infinity beyond it (values shared by many entries). Lets a planner read the narrowest list first.
+   */
+  equalitySize(attr: string, value: string): number;
   /** Entries whose normalised value is within [low, high] (either bound optional), eq index. */
   lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]>;
   /** Entries that have the attribute. Only for attributes with a pres index. */

@@ -82,6 +82,16 @@ describe('malformed LDIF through astldap import', () => {
     return f;
   };
 
+  // Into an empty directory an import takes exactly the file (as slapadd): the parents first.
+  beforeAll(async () => {
+    const base = [
+      'dn: dc=example,dc=domain\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example\n',
+      'dn: ou=people,dc=example,dc=domain\nobjectClass: organizationalUnit\nou: people\n',
+    ].join('\n');
+    const r = await cli('import', file('base.ldif', base));
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it('a syntax error: exit 1, the line named, nothing applied', async () => {
     const { text, lines } = ldif(person('ia1'), person('ia2'), BROKEN('ia3'), person('ia4'));
     const r = await cli('import', file('broken.ldif', text));
