@@ -10,6 +10,8 @@ export interface Logger {
   warn(msg: string): void;
   info(msg: string): void;
   debug(msg: string): void;
+  /** Whether debug lines are written (so callers skip building costly ones); absent = yes. */
+  readonly debugEnabled?: boolean;
 }
 
 export function createLogger(level: LogLevel, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
@@ -17,7 +19,7 @@ export function createLogger(level: LogLevel, sink: (line: string) => void = (l)
   const make = (l: LogLevel) => (msg: string) => {
     if (order[l] <= at) sink(`${new Date().toISOString()} ${l.toUpperCase()} ${msg}`);
   };
-  return { error: make('error'), warn: make('warn'), info: make('info'), debug: make('debug') };
+  return { error: make('error'), warn: make('warn'), info: make('info'), debug: make('debug'), debugEnabled: at >= order.debug };
 }
 
-export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };
+export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {}, debugEnabled: false };

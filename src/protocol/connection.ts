@@ -8,14 +8,14 @@ import type { Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
 import type { Control, OperationContext, RequestHandler, SearchEntry, Session, SyncInfo } from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
-import { LdapError, ResultCode } from '../ldap/result.js';
+import { ResultCode } from '../ldap/result.js';
 import { BerError } from './ber.js';
 import { isSupportedControl } from './controls/index.js';
 import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
-import { filterText } from './filter.js';
 import { Framer } from './framer.js';
 import type { OperationSummary, ProtocolObserver } from './observer.js';
+import { asLdapError, describe, describeTarget, summarize } from './describe.js';
 import { peerDn } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
@@ -76,45 +76,9 @@ interface Running {
   entries: number;
 }
 
-/** An LdapError, also one from another copy of the module (duck-typed: numeric code, matchedDN). */
-function asLdapError(err: unknown): { code: number; message: string; matchedDN: string } | undefined {
-  if (err instanceof LdapError) return err;
-  if (typeof err === 'object' && err !== null) {
-    const e = err as { code?: unknown; message?: unknown; matchedDN?: unknown };
-    if (typeof e.code === 'number' && typeof e.matchedDN === 'string') {
-      return { code: e.code, message: typeof e.message === 'string' ? e.message : '', matchedDN: e.matchedDN };
-    }
-  }
-  return undefined;
-}
-
-/** A one-line description of a request for logs: op and DNs only, never credentials or values. */
-function summarize(op: LdapMessage['op']): string {
-  switch (op.type) {
-    case 'bind':
-      return `BIND dn="${op.request.name}" v${op.request.version} ${op.request.auth.kind}`;
-    case 'search':
-      return `SEARCH base="${op.request.base}" scope=${op.request.scope} filter=${filterText(op.request.filter)} attrs=${op.request.attributes.join(',') || '(all)'}`;
-    case 'extended':
-      return `EXTENDED oid=${op.oid}`;
-    case 'add':
-    case 'modify':
-    case 'delete':
-    case 'modifyDN':
-    case 'compare':
-      return `${op.type.toUpperCase()} dn="${op.request.dn}"`;
-    default:
-      return op.type.toUpperCase();
-  }
-}
-
 /** Bind and StartTLS run alone: nothing else in flight before, nothing started until done. */
 function runsAlone(msg: LdapMessage): boolean {
   return msg.op.type === 'bind' || (msg.op.type === 'extended' && msg.op.oid === OID.startTls);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 export class Connection {
@@ -348,11 +312,10 @@ export class Connection {
   private report(msg: LdapMessage, ctx: OperationContext, run: Running, code: number | undefined): void {
     const observer = this.opts.observer;
     if (!observer?.onOperation) return;
-    const op = msg.op;
     const summary: OperationSummary = {
       conn: this.session.id,
       op: msg.messageId,
-      type: op.type,
+      type: msg.op.type,
       dn: '',
       code: code ?? ResultCode.other,
       entries: run.entries,
@@ -360,27 +323,7 @@ export class Connection {
       transport: this.session.transport,
     };
     if (run.abandoned) summary.abandoned = true;
-    switch (op.type) {
-      case 'bind':
-        summary.dn = op.request.name;
-        summary.method = op.request.auth.kind;
-        break;
-      case 'search':
-        summary.dn = op.request.base;
-        summary.scope = op.request.scope;
-        summary.filter = filterText(op.request.filter);
-        break;
-      case 'extended':
-        summary.oid = op.oid;
-        break;
-      case 'add':
-      case 'modify':
-      case 'delete':
-      case 'modifyDN':
-      case 'compare':
-        summary.dn = op.request.dn;
-        break;
-    }
+    describeTarget(msg.op, summary);
     try {
       observer.onOperation(summary);
     } catch (err) {
@@ -394,7 +337,8 @@ export class Connection {
     const h = this.opts.handler;
     const encode = ENCODER_BY_OP_TYPE[op.type]!;
     // What is logged: the op and its DN, never credentials or values.
-    this.log.debug(`${this.tag} op=${messageId} ${summarize(msg.op)}`);
+    // A huge filter's text is not built unless it is written.
+    if (this.log.debugEnabled !== false) this.log.debug(`${this.tag} op=${messageId} ${summarize(msg.op)}`);
     let response: Buffer;
     let code: number = ResultCode.success;
     const noted = <T extends { code: number }>(r: T): T => {
