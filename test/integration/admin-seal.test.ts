@@ -112,6 +112,10 @@ describe('sealed admin secrets on a LevelDB data directory', () => {
     expect(cred.password).toBe(used[2]);
     expect(cred.last_password).toBe(used[1]);
     expect(await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(ALICE, cred.password)]).then((r) => r.code)).toBe(0);
+    // A backup (what `astldap backup` writes) hands out none of them either.
+    const backup = await server.backupLdif();
+    expect(backup).toContain(CANARY);
+    expect(used.filter((s) => backup.includes(s))).toEqual([]);
   });
 
   it('sys/rotate re-seals every secret under a new key id and keeps only that key', async () => {
