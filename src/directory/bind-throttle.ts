@@ -29,6 +29,8 @@ export class BindThrottle {
   // repeat offenders, so spraying many DNs evicts other one-off counters, never a hammered one.
   private readonly probation = new Map<string, Counter>();
   private readonly offenders = new Map<string, Counter>();
+  /** Attempts waiting out a delay, by own key: a success on the key releases them. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   private dummy: Promise<string> | undefined;
 
   constructor(private readonly cfg: BindThrottleConfig) {}
@@ -72,6 +74,41 @@ export class BindThrottle {
       this.probation.delete(key);
       this.offenders.delete(key);
     }
+    // Binds of the same DN from the same client queued behind this one (a pool connecting at
+    // once) go ahead: a success proves nothing is being guessed there.
+    const waiters = this.waiting.get(keys.own[0]!);
+    this.waiting.delete(keys.own[0]!);
+    for (const release of waiters ?? []) release();
+  }
+
+  /**
+   * Waits out an attempt's delay; resolves early when a bind of the same DN from the same client
+   * succeeds, rejects when the signal aborts (the client went away).
+   */
+  wait(keys: ThrottleKeys, ms: number, signal: AbortSignal): Promise<void> {
+    const key = keys.own[0]!;
+    return new Promise<void>((resolve, reject) => {
+      let set = this.waiting.get(key);
+      if (!set) this.waiting.set(key, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        set!.delete(done);
+        if (set!.size === 0 && this.waiting.get(key) === set) this.waiting.delete(key);
+      };
+      const finish = () => {
+        done();
+        resolve();
+      };
+      const aborted = () => {
+        done();
+        reject(new Error('aborted'));
+      };
+      const timer = setTimeout(finish, ms);
+      set.add(finish);
+      if (signal.aborted) aborted();
+      else signal.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   /** The current failure count under a key (0 when unknown or forgotten). */

@@ -2,7 +2,6 @@
 // entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { splitScheme, verifyPassword } from '../access/passwords.js';
 import type { BindRequest, BindResponse, OperationContext } from '../ldap/messages.js';
 import type { PasswordScheme } from '../config/config.js';
@@ -42,7 +41,7 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   const wait = throttle.attempt(keys);
   if (wait > 0) {
     try {
-      await sleep(wait, undefined, { signal: ctx.signal });
+      await throttle.wait(keys, wait, ctx.signal);
     } catch {
       throw new LdapError(ResultCode.cancelled, 'client went away');
     }
@@ -55,10 +54,11 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
       break;
     }
   }
-  // Every bind costs one check in the configured scheme: an unknown DN, an entry without a
-  // password, and a cleartext or fast-hashed one (the administrator's, say) are padded with a
-  // check against a dummy hash, so timing tells neither which DNs exist nor which is the admin.
-  if (needsPadding(stored, dir.config.passwordScheme)) {
+  // Every failed bind costs at least one check in the configured scheme: an unknown DN, an entry
+  // without a password, and a cleartext or fast-hashed one (the administrator's, say) are padded
+  // with a check against a dummy hash, so a guesser's timing tells neither which DNs exist nor
+  // which is the admin. A bind with the right password is not padded: its client knew already.
+  if (!ok && needsPadding(stored, dir.config.passwordScheme)) {
     await verifyPassword(await throttle.dummyHash(dir.config.passwordScheme), password);
   }
   if (!ok) {

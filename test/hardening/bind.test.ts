@@ -137,7 +137,18 @@ describe('hashed administrator password', () => {
     expect(raw.code).toBe(49); // the hash is not a password
   });
 
-  it('every bind costs one check in the configured scheme: cleartext, fast hashes and unknown DNs are padded', () => {
+  it('a pool binding one DN at once is not held up by its own attempts in flight', async () => {
+    // Delays far longer than 16 binds take: were they applied, the pool would wait seconds.
+    const throttle = { freeAttempts: 1, delayMs: 20_000, maxDelayMs: 20_000, sharedMaxDelayMs: 20_000 };
+    h = await startHardened({ passwordScheme: 'SSHA', bindThrottle: throttle });
+    const started = Date.now();
+    const codes = await Promise.all(Array.from({ length: 16 }, () => rawBind(h!.url, ALICE, 'alice-password')));
+    expect(codes.every((c) => c === 0)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(throttle.delayMs);
+    expect(h.server.directory.throttle.failures(`dn:${h.server.directory.normalize(ALICE)}`)).toBe(0);
+  });
+
+  it('every failed bind costs one check in the configured scheme: cleartext, fast hashes and unknown DNs are padded', () => {
     expect(needsPadding(['secret'], 'PBKDF2-SHA512')).toBe(true); // a cleartext admin password
     expect(needsPadding([slappasswd('-h', '{SSHA}')], 'PBKDF2-SHA512')).toBe(true);
     expect(needsPadding([], 'PBKDF2-SHA512')).toBe(true); // an unknown DN
