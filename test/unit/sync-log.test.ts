@@ -72,7 +72,7 @@ describe('the session log', () => {
     await core.dir.writer.transaction(async (tx) => tx.remove(`uid=c,${S}`, (await tx.get(`uid=c,${S}`))!));
     const changes = [];
     for await (const c of sync.changedSince(core.dir.store, sync.horizon)) changes.push(c);
-    expect(changes.at(-1)).toEqual({ kind: 'delete', uuid });
+    expect(changes.at(-1)).toEqual({ kind: 'delete', uuid, ndn: `uid=c,${S}` });
     expect(await core.dir.store.getMeta('sync/contextCSN')).toBe(sync.contextCsn);
   });
 
@@ -90,7 +90,7 @@ describe('the session log', () => {
     expect(res.code).toBe(0);
     const changes = [];
     for await (const c of core.dir.sync.changedSince(core.dir.store, before)) changes.push(c);
-    expect(changes).toEqual([{ kind: 'rename', uuid }]);
+    expect(changes).toEqual([{ kind: 'rename', uuid, ndn: `uid=s,${S}` }]); // where the entry is now
   });
 });
 

@@ -91,7 +91,8 @@ export class SyncState {
       // A rename's removal half is not logged separately: its add half names the same entry.
       if (renamed.has(uuid) && !w.new) continue;
       const key = `${LOG_PREFIX}${csn}/${String(records.length).padStart(6, '0')}`;
-      records.push({ key, value: `${kindOf(w, renamed)} ${uuid}` });
+      // Where the entry is now, so a delta refresh reads the changed entries, not the whole scope.
+      records.push({ key, value: `${kindOf(w, renamed)} ${uuid} ${w.ndn}` });
     }
     const meta: MetaWrite[] = [{ key: CONTEXT_CSN, value: csn }];
     const excess = this.keys.length + records.length - this.limit;
@@ -123,13 +124,17 @@ export class SyncState {
     }
   }
 
-  /** The UUIDs of entries changed after csn, from the log (caller checks csn >= horizon). */
-  async *changedSince(store: Store, csn: string): AsyncIterable<{ uuid: string; kind: ChangeKind }> {
+  /**
+   * The entries changed after csn, from the log (caller checks csn >= horizon): UUID, kind, and
+   * the normalised DN the change left the entry at (the DN it had, for a delete).
+   */
+  async *changedSince(store: Store, csn: string): AsyncIterable<{ uuid: string; kind: ChangeKind; ndn: string }> {
     const from = `${LOG_PREFIX}${csn}/~`;
     for await (const [k, v] of store.scanMeta(LOG_PREFIX)) {
       if (k < from) continue;
-      const sp = v.indexOf(' ');
-      yield { kind: v.slice(0, sp) as ChangeKind, uuid: v.slice(sp + 1) };
+      const a = v.indexOf(' ');
+      const b = v.indexOf(' ', a + 1);
+      yield { kind: v.slice(0, a) as ChangeKind, uuid: v.slice(a + 1, b), ndn: v.slice(b + 1) };
     }
   }
 }

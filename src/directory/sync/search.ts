@@ -6,6 +6,7 @@
 // a modify of the same entry under its new DN.
 
 import type { LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntry, SendSyncInfo, SyncInfo } from '../../ldap/messages.js';
+import { depth } from '../../ldap/ndn.js';
 import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord, WriteBatch } from '../../store/types.js';
 import type { Directory } from '../directory.js';
@@ -77,12 +78,17 @@ class SyncSession {
     if (Date.now() > this.plan.deadline) throw new LdapError(ResultCode.timeLimitExceeded, '');
   }
 
-  /** Every entry in scope, base first, parents before children. */
-  async *entries(): AsyncIterable<Located> {
+  /** The search base exists and the session may see it (noSuchObject otherwise). */
+  async checkBase(): Promise<void> {
     await this.dir.getEntry(this.plan.baseNdn);
     if (this.plan.restricted && !this.dir.access.canSee(this.ctx.session, this.plan.baseNdn)) {
       throw new LdapError(ResultCode.noSuchObject, '');
     }
+  }
+
+  /** Every entry in scope, base first, parents before children. */
+  async *entries(): AsyncIterable<Located> {
+    await this.checkBase();
     let n = 0;
     for await (const [ndn, rec] of this.dir.store.subtree(this.plan.baseNdn)) {
       if ((++n & 255) === 0) this.checkTime();
@@ -231,24 +237,22 @@ async function refresh(
   // Deltas name deleted entries by UUID only; sessions with partial read access get a present phase.
   const logged = cookie.csn !== undefined && cookie.csn >= dir.sync.horizon;
   const delta = logged && (!plan.restricted || dir.access.isReplicator(ctx.session));
-  const matching = new Set<string>();
-  for await (const e of session.entries()) {
-    if (!session.matches(e)) continue;
-    const uuid = e.rec.attrs['entryuuid']?.[0];
-    if (!uuid) continue;
-    const csn = e.rec.attrs['entrycsn']?.[0] ?? '';
-    if (cookie.csn === undefined || csn > cookie.csn) await session.entry(e, { sync: { state: 'add', uuid } });
-    else if (!delta) await session.emit({ dn: e.rec.dn, attributes: [], sync: { state: 'present', uuid } });
-    if (delta) matching.add(uuid);
-  }
   if (delta) {
-    // Logged entries no longer in the result were deleted, renamed away or changed out of the filter.
-    const gone = new Set<string>();
-    for await (const c of dir.sync.changedSince(dir.store, cookie.csn!)) if (!matching.has(c.uuid)) gone.add(c.uuid);
-    const uuids = [...gone];
-    for (let i = 0; i < uuids.length; i += ID_SET_CHUNK) {
+    // A delta reads only what the log names: changed entries still in the result are sent, the
+    // rest (deleted, renamed away, changed out of the filter) are named in syncIdSets.
+    const gone = await sendLoggedChanges(dir, session, cookie.csn!);
+    for (let i = 0; i < gone.length; i += ID_SET_CHUNK) {
       session.checkTime();
-      await sendInfo({ kind: 'syncIdSet', refreshDeletes: true, uuids: uuids.slice(i, i + ID_SET_CHUNK) });
+      await sendInfo({ kind: 'syncIdSet', refreshDeletes: true, uuids: gone.slice(i, i + ID_SET_CHUNK) });
+    }
+  } else {
+    for await (const e of session.entries()) {
+      if (!session.matches(e)) continue;
+      const uuid = e.rec.attrs['entryuuid']?.[0];
+      if (!uuid) continue;
+      const csn = e.rec.attrs['entrycsn']?.[0] ?? '';
+      if (cookie.csn === undefined || csn > cookie.csn) await session.entry(e, { sync: { state: 'add', uuid } });
+      else await session.emit({ dn: e.rec.dn, attributes: [], sync: { state: 'present', uuid } });
     }
   }
   if (persist) {
@@ -256,6 +260,30 @@ async function refresh(
     await sendInfo(info);
   }
   return { cookie: newCookie, refreshDeletes: delta };
+}
+
+/**
+ * The entries the log names since csn that are still in the session's result, sent parents first
+ * as adds; returns the UUIDs of the others (gone from the result).
+ */
+async function sendLoggedChanges(dir: Directory, session: SyncSession, csn: string): Promise<string[]> {
+  await session.checkBase();
+  const latest = new Map<string, string | undefined>(); // UUID → where the last change left it
+  for await (const c of dir.sync.changedSince(dir.store, csn)) latest.set(c.uuid, c.kind === 'delete' ? undefined : c.ndn);
+  const present: Located[] = [];
+  const gone: string[] = [];
+  for (const [uuid, ndn] of latest) {
+    const rec = ndn === undefined ? undefined : await dir.store.get(ndn);
+    const e = rec && rec.attrs['entryuuid']?.[0] === uuid ? { ndn: ndn!, rec } : undefined;
+    if (session.matches(e)) present.push(e);
+    else gone.push(uuid);
+  }
+  present.sort((a, b) => depth(a.ndn) - depth(b.ndn));
+  for (const e of present) {
+    session.checkTime();
+    await session.entry(e, { sync: { state: 'add', uuid: e.rec.attrs['entryuuid']![0]! } });
+  }
+  return gone;
 }
 
 /** The persist phase of a sync search: each committed change as add, modify or delete by UUID. */
