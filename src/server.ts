@@ -10,6 +10,7 @@ import { loadConfig, type Config, type ConfigOverrides } from './config/config.j
 import { ensurePrivateDir } from './config/files.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
 import { tlsProvider } from './config/tls.js';
+import { isConfigDn } from './directory/cn-config.js';
 import { Directory } from './directory/directory.js';
 import { addRdnValues, buildAttributes } from './directory/entry-build.js';
 import { Frontend } from './directory/frontend.js';
@@ -236,16 +237,11 @@ export class AstldapServer {
   private async loadSeed(): Promise<void> {
     if (this.config.seed) {
       if (existsSync(this.config.seed)) {
-        const text = readFileSync(this.config.seed, 'utf8');
-        this.checkNamingContext(parseLdif(text));
-        const n = await this.importLdif(text);
+        const n = await this.importLdif(readFileSync(this.config.seed, 'utf8'));
         this.log.info(`loaded ${n} entries from ${this.config.seed}`);
       } else this.log.warn(`seed ${this.config.seed} not found; starting empty`);
     }
-    if (this.seedLdif) {
-      this.checkNamingContext(parseLdif(this.seedLdif));
-      await this.importLdif(this.seedLdif);
-    }
+    if (this.seedLdif) await this.importLdif(this.seedLdif);
   }
 
   /** A session with the administrator's identity, for internal writes. */
@@ -276,31 +272,17 @@ export class AstldapServer {
   }
 
   private async applyRecords(records: LdifRecord[], exact: boolean): Promise<void> {
-    this.checkNamingContext(records);
+    const targets = this.bulkTargets(records);
     for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
       const ndns: string[] = [];
-      for (let ndn; j < records.length && j - i < BULK_CHUNK && (ndn = this.bulkable(records[j]!)) !== undefined; j++) ndns.push(ndn);
+      for (let ndn; j < records.length && j - i < BULK_CHUNK && (ndn = targets[j]) !== undefined; j++) ndns.push(ndn);
       // A dump's adds keep their stored stamps, which only the bulk path can set.
       if (j - i > 1 || (exact && j > i))
         await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>, ndns, exact);
       else await this.applyRecord(records[i]!);
       i = Math.max(j, i + 1);
-    }
-  }
-
-  /**
-   * The normalised DN of a plain add inside the naming context; undefined for anything else
-   * (cn=config and bad DNs take the ordinary path).
-   */
-  private bulkable(r: LdifRecord): string | undefined {
-    if (r.kind !== 'add') return undefined;
-    try {
-      const ndn = this.directory.normalize(r.dn);
-      return this.directory.inNamingContext(ndn) ? ndn : undefined;
-    } catch {
-      return undefined;
     }
   }
 
@@ -325,6 +307,30 @@ export class AstldapServer {
           throw inLdif(err, r);
         }
       }
+    });
+  }
+
+  /**
+   * For each record, the normalised DN of a plain add inside the naming context (what the bulk
+   * path takes); undefined for anything else (changes, cn=config, bad DNs: the ordinary path).
+   * An add outside both fails the whole run first, naming the fix: a fixture for another suffix
+   * gets "set suffix", not "no global superior knowledge".
+   */
+  private bulkTargets(records: LdifRecord[]): Array<string | undefined> {
+    return records.map((r) => {
+      if (r.kind !== 'add') return undefined;
+      let ndn: string;
+      try {
+        ndn = this.directory.normalize(r.dn);
+      } catch {
+        return undefined; // The ordinary path reports the bad DN itself.
+      }
+      if (this.directory.inNamingContext(ndn)) return ndn;
+      if (isConfigDn(ndn)) return undefined;
+      throw new LdapError(
+        ResultCode.unwillingToPerform,
+        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
+      );
     });
   }
 
@@ -384,24 +390,6 @@ export class AstldapServer {
     // Replicas holding a cookie from before the reset get a present phase (deletes are not logged).
     await this.directory.sync.restart(this.directory.writer);
     await this.loadSeed();
-  }
-
-  /** A fixture for another suffix fails with what to do, not with "no global superior knowledge". */
-  checkNamingContext(records: LdifRecord[]): void {
-    for (const r of records) {
-      if (r.kind !== 'add') continue;
-      let ndn: string;
-      try {
-        ndn = this.directory.normalize(r.dn);
-      } catch {
-        continue; // The import reports the bad DN itself.
-      }
-      if (ndn === 'cn=config' || ndn.endsWith(',cn=config') || this.directory.inNamingContext(ndn)) continue;
-      throw new LdapError(
-        ResultCode.unwillingToPerform,
-        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
-      );
-    }
   }
 
   /**
