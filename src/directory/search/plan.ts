@@ -23,7 +23,7 @@ export interface SearchPlan {
   deadline: number;
   paged?: { size: number; cookie: Buffer };
   sorting?: CompiledSortKey[];
-  /** What the request asked for, so a paged-results cookie fits only its own search. */
+  /** What the request asked for, so a paged-results cookie fits only its own search ('' unpaged). */
   signature: string;
   /** Response controls decided so far (the sort result). */
   controls: ResponseControls;
@@ -95,7 +95,8 @@ export async function planSearch(
     deadline: timeLimit > 0 ? Date.now() + timeLimit * 1000 : Infinity,
     ...(ctx.controls.paged ? { paged: ctx.controls.paged } : {}),
     ...(sorting ? { sorting } : {}),
-    signature: pagedSignature(baseNdn, req.scope, req.filter, sortSpec),
+    // Only a paged search keeps a cursor to match a later cookie against.
+    signature: ctx.controls.paged ? pagedSignature(baseNdn, req.scope, req.filter, sortSpec) : '',
     controls,
     restricted: !dir.isAdmin(ctx.session),
     paced,
