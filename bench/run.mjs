@@ -28,6 +28,10 @@ const CONFIG_ROWS = 50;
 /** Entries added online with ldapadd. */
 const ONLINE_ADDS = Number(process.env.BENCH_ONLINE_ADDS ?? (QUICK ? 1000 : 10000));
 const SUFFIX = 'dc=example,dc=com';
+/** BENCH_CASES: a regular expression; only the cases whose name matches run (a developer's loop). */
+const CASES = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES, 'i') : null;
+/** BENCH_KEEP=1: keep the work folder (both databases, the LDIF, ldapload) and print its path. */
+const KEEP = process.env.BENCH_KEEP === '1';
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
 const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
 const slapaddBin = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
@@ -350,6 +354,7 @@ async function main() {
     { name: 'simple bind {SSHA}, 16 conns', op: 'bind', conns: 16, depth: 1, n: N, args: ['-w', 'pw%d'] },
     { name: 'modify (synced), 4 conns', op: 'modify', conns: 4, depth: 1, n: N, args: ['-a', 'description', ...admin] },
   ];
+  if (CASES) cases.splice(0, cases.length, ...cases.filter((c) => CASES.test(c.name)));
   const servers = [await startSlapd(ldifFile), await startAstldap(ldifFile)];
   log(`load: slapadd ${servers[0].loadMs} ms, astldap import ${servers[1].loadMs} ms`);
   const results = new Map();
@@ -369,7 +374,7 @@ async function main() {
     const rss = servers.map((s) => rssMiB(s.pid));
     const onlineFile = path.join(work, 'online.ldif');
     writeFileSync(onlineFile, onlineLdif());
-    const online = servers.map((s) => onlineAdd(s, onlineFile));
+    const online = CASES ? [NaN, NaN] : servers.map((s) => onlineAdd(s, onlineFile));
     log(`online ldapadd of ${ONLINE_ADDS}: slapd ${online[0]} ms, astldap ${online[1]} ms`);
     const lines = [
       `| case | slapd ops/s (p50 µs, p99 µs) | astldap ops/s (p50 µs, p99 µs) | throughput ratio | p50 ratio | p99 ratio |`,
@@ -379,6 +384,7 @@ async function main() {
       const get = (s) => results.get(`${c.name}|${s}`);
       const sl = get('slapd');
       const as = get('astldap');
+      if (!sl || !as) continue;
       const so = median(sl.map((x) => x.ops));
       const ao = median(as.map((x) => x.ops));
       const sp = median(sl.map((x) => x.p50));
@@ -398,19 +404,20 @@ async function main() {
     );
     lines.push(`| online ldapadd of ${ONLINE_ADDS} | ${online[0]} ms | ${online[1]} ms | | ${ratio(online[1], online[0])} | |`);
     lines.push(`| resident memory after the cases | ${rss[0]} MiB | ${rss[1]} MiB | | ${ratio(rss[1], rss[0])} | |`);
-    const peer = (s) => results.get(`Asterisk peer lookup, 1 conn|${s}`);
+    const peer = (s) => results.get(`Asterisk peer lookup, 1 conn|${s}`) ?? [{ p50: NaN, p99: NaN }];
     const scale = (s) =>
       `${s.loadMs} ms, peak ${s.peakMiB} MiB, RSS ${rss[servers.indexOf(s)]} MiB, ${s.diskMiB} MiB on disk, start ${s.startMs} ms, ` +
       `peer p50/p99 ${median(peer(s.name).map((x) => x.p50))}/${median(peer(s.name).map((x) => x.p99))} µs`;
     lines.push('', `scale row (${entries} entries): | ${entries} | slapd: ${scale(sl)} | astldap: ${scale(as)} |`);
     process.stdout.write(lines.join('\n') + '\n');
     // Replication (RFC 4533, docs/replication.md): what one persistent consumer costs astldap's writes.
-    const writes = cases.filter((c) => c.op === 'modify');
-    process.stdout.write('\n' + (await consumerCost(bin, servers[1], writes)).join('\n') + '\n');
+    const writes = CASES && !process.env.BENCH_CONSUMER ? [] : cases.filter((c) => c.op === 'modify');
+    if (writes.length) process.stdout.write('\n' + (await consumerCost(bin, servers[1], writes)).join('\n') + '\n');
   } finally {
     for (const s of servers) s.stop();
     await new Promise((r) => setTimeout(r, 500));
-    rmSync(work, { recursive: true, force: true });
+    if (KEEP) log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -12,6 +12,8 @@ export interface Logger {
   debug(msg: string): void;
   /** Whether debug lines are written (so callers skip building costly ones); absent = yes. */
   readonly debugEnabled?: boolean;
+  /** Whether info lines are written; absent = yes. */
+  readonly infoEnabled?: boolean;
 }
 
 export function createLogger(level: LogLevel, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
@@ -19,7 +21,14 @@ export function createLogger(level: LogLevel, sink: (line: string) => void = (l)
   const make = (l: LogLevel) => (msg: string) => {
     if (order[l] <= at) sink(`${new Date().toISOString()} ${l.toUpperCase()} ${msg}`);
   };
-  return { error: make('error'), warn: make('warn'), info: make('info'), debug: make('debug'), debugEnabled: at >= order.debug };
+  return {
+    error: make('error'),
+    warn: make('warn'),
+    info: make('info'),
+    debug: make('debug'),
+    debugEnabled: at >= order.debug,
+    infoEnabled: at >= order.info,
+  };
 }
 
-export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {}, debugEnabled: false };
+export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {}, debugEnabled: false, infoEnabled: false };

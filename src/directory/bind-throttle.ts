@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../access/passwords.js';
 import type { BindThrottleConfig, PasswordScheme } from '../config/config.js';
+import type { CancelSignal } from '../ldap/messages.js';
 
 /** A counter: failures (and attempts in flight), when last touched, when the next attempt may start. */
 interface Counter {
@@ -85,7 +86,7 @@ export class BindThrottle {
    * Waits out an attempt's delay; resolves early when a bind of the same DN from the same client
    * succeeds, rejects when the signal aborts (the client went away).
    */
-  wait(keys: ThrottleKeys, ms: number, signal: AbortSignal): Promise<void> {
+  wait(keys: ThrottleKeys, ms: number, signal: CancelSignal): Promise<void> {
     const key = keys.own[0]!;
     return new Promise<void>((resolve, reject) => {
       let set = this.waiting.get(key);

@@ -13,6 +13,7 @@ import { LdapError, ResultCode } from '../ldap/result.js';
 import { normalizeDn, parseDn, type Rdn } from '../schema/dn.js';
 import type { SchemaSourceText } from '../schema/manager.js';
 import type { SchemaRegistry } from '../schema/registry.js';
+import { Lru } from '../store/lru.js';
 import type { EntryRecord, Store } from '../store/types.js';
 import { BindThrottle } from './bind-throttle.js';
 import { ChangeClock } from './clock.js';
@@ -43,6 +44,10 @@ export function defaultExternalIdentity(): string {
   return `gidNumber=${gid}+uidNumber=${uid},cn=peercred,cn=external,cn=auth`;
 }
 
+/** Normalised DNs remembered (per schema), and the longest DN remembered. */
+const NDN_CACHE_SIZE = 4096;
+const NDN_CACHE_MAX_LENGTH = 256;
+
 export class Directory {
   readonly config: Config;
   readonly store: Store;
@@ -61,6 +66,7 @@ export class Directory {
   /** Replication state: contextCSN and the session log (RFC 4533 provider). */
   readonly sync: SyncState;
   private registry: SchemaRegistry;
+  private ndnCache: { schema: SchemaRegistry | undefined; map: Lru<string, string> } = { schema: undefined, map: new Lru(0) };
   private sources: SchemaSourceText[];
 
   constructor(opts: DirectoryOptions) {
@@ -109,10 +115,21 @@ export class Directory {
     this.clock.schemaChanged();
   }
 
-  /** Normalises a DN, turning any failure into invalidDNSyntax. */
+  /**
+   * Normalises a DN, turning any failure into invalidDNSyntax. Short DNs (search bases, bind DNs:
+   * the same few on every request) are remembered, per schema: normalising is a parse and a
+   * matching rule per RDN, several microseconds of every lookup.
+   */
   normalize(dn: string): string {
+    if (dn.length <= NDN_CACHE_MAX_LENGTH) {
+      if (this.ndnCache.schema !== this.registry) this.ndnCache = { schema: this.registry, map: new Lru(NDN_CACHE_SIZE) };
+      const hit = this.ndnCache.map.get(dn);
+      if (hit !== undefined) return hit;
+    }
     try {
-      return normalizeDn(dn, this.registry);
+      const ndn = normalizeDn(dn, this.registry);
+      if (dn.length <= NDN_CACHE_MAX_LENGTH) this.ndnCache.map.set(dn, ndn);
+      return ndn;
     } catch (err) {
       if (err instanceof LdapError) throw err;
       throw new LdapError(ResultCode.invalidDNSyntax, 'invalid DN');

@@ -6,7 +6,15 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
-import type { Control, OperationContext, RequestHandler, SearchEntry, Session, SyncInfo } from '../ldap/messages.js';
+import {
+  Cancellation,
+  type Control,
+  type OperationContext,
+  type RequestHandler,
+  type SearchEntry,
+  type Session,
+  type SyncInfo,
+} from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { ResultCode } from '../ldap/result.js';
 import { BerError } from './ber.js';
@@ -70,7 +78,7 @@ interface Queued {
 }
 
 interface Running {
-  controller: AbortController;
+  controller: Cancellation;
   abandoned: boolean;
   /** Search entries sent so far. */
   entries: number;
@@ -280,14 +288,14 @@ export class Connection {
   }
 
   private start({ msg, receivedAt }: Queued): void {
-    const controller = new AbortController();
+    const controller = new Cancellation();
     const run: Running = { controller, abandoned: false, entries: 0 };
     this.running.set(msg.messageId, run);
     const ctx: OperationContext = {
       session: this.session,
       messageId: msg.messageId,
       controls: msg.controls,
-      signal: controller.signal,
+      signal: controller,
       startTime: receivedAt,
     };
     void this.execute(msg, ctx, run).finally(() => {

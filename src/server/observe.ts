@@ -125,7 +125,7 @@ export function serverObserver(
   return {
     onOperation(s) {
       metrics.operation(s);
-      if (accessLog) log.info(accessLine(s));
+      if (accessLog && log.infoEnabled !== false) log.info(accessLine(s));
       listener?.(s);
     },
     onConnection(open, transport) {

@@ -23,6 +23,7 @@
 // the entry count together, so a crash leaves either all of it or none. Writes, reindex and
 // clear run one at a time on an internal promise chain, so count deltas are never lost.
 
+import { Lru } from './lru.js';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { LARGE, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
@@ -101,6 +102,9 @@ export function indexFingerprint(specs: Iterable<IndexSpec>): string {
 /** Bounds of every key starting with `prefix + SEP`. */
 const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
 
+/** The posting cache's answer for a key it does not hold (undefined is a cached value). */
+const MISS: unique symbol = Symbol('miss');
+
 export class LevelStore implements Store {
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   private readonly db: Db;
@@ -116,14 +120,14 @@ export class LevelStore implements Store {
    * so the cache is updated with each batch; a read that raced a write does not fill it
    * (writeGen tells), so it never holds a stale entry. Callers must not mutate what they get.
    */
-  private readonly cache = new Map<NormalizedDn, EntryRecord>();
+  private readonly cache: Lru<NormalizedDn, EntryRecord>;
   private readonly cacheSize: number;
   /**
    * Posting lists by q key (undefined: no entry has the value), least recently used first.
    * Reads are synchronous, so a value is cached as the database holds it at that moment; a
    * batch drops the lists it changed once written.
    */
-  private readonly postingCache = new Map<string, string | undefined>();
+  private readonly postingCache: Lru<string, string | undefined>;
   private writeGen = 0;
 
   constructor(opts: LevelStoreOptions) {
@@ -140,38 +144,26 @@ export class LevelStore implements Store {
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
     this.cacheSize = opts.cacheSize ?? 20_000;
+    this.cache = new Lru(Math.max(0, this.cacheSize));
+    this.postingCache = new Lru(Math.max(0, this.cacheSize));
   }
 
   private cached(ndn: NormalizedDn): EntryRecord | undefined {
-    const rec = this.cache.get(ndn);
-    if (rec) {
-      this.cache.delete(ndn);
-      this.cache.set(ndn, rec);
-    }
-    return rec;
+    return this.cache.get(ndn);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
   private posting(qk: string): string | undefined {
-    const c = this.postingCache;
-    if (c.has(qk)) {
-      const v = c.get(qk);
-      c.delete(qk);
-      c.set(qk, v);
-      return v;
-    }
+    const hit = this.postingCache.lookup(qk, MISS);
+    if (hit !== MISS) return hit;
     const v = this.db.getSync(qk);
-    if (this.cacheSize > 0) {
-      c.set(qk, v);
-      if (c.size > this.cacheSize) c.delete(c.keys().next().value as string);
-    }
+    this.postingCache.set(qk, v);
     return v;
   }
 
   private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
     if (this.cacheSize <= 0 || gen !== this.writeGen) return;
     this.cache.set(ndn, rec);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as NormalizedDn);
   }
 
   /**
@@ -592,10 +584,10 @@ export class LevelStore implements Store {
       }
       for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
       for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
-      for (const [qk, v] of this.postingCache)
+      for (const [qk, v] of this.postingCache.entries())
         if (this.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
       // A decoded entry must be an entry of the store, as stored.
-      for (const [ndn, rec] of this.cache) {
+      for (const [ndn, rec] of this.cache.entries()) {
         const v = this.db.getSync('e' + SEP + ndn);
         if (v === undefined) problems.push(`cache holds deleted ${ndn}`);
         else if (JSON.stringify(rec) !== v) problems.push(`cache differs for ${ndn}`);

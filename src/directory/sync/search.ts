@@ -5,7 +5,16 @@
 // happens, until abandon, unbind or disconnect. Changes are matched by entryUUID, so a rename is
 // a modify of the same entry under its new DN.
 
-import type { LdapResult, OperationContext, SearchEntry, SearchRequest, SendEntry, SendSyncInfo, SyncInfo } from '../../ldap/messages.js';
+import type {
+  CancelSignal,
+  LdapResult,
+  OperationContext,
+  SearchEntry,
+  SearchRequest,
+  SendEntry,
+  SendSyncInfo,
+  SyncInfo,
+} from '../../ldap/messages.js';
 import { depth } from '../../ldap/ndn.js';
 import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord, WriteBatch } from '../../store/types.js';
@@ -106,7 +115,7 @@ class BatchQueue {
   private stalled: (() => void) | undefined;
   readonly unsubscribe: () => void;
 
-  constructor(dir: Directory, signal: AbortSignal) {
+  constructor(dir: Directory, signal: CancelSignal) {
     this.unsubscribe = dir.writer.onCommit((b) => {
       // A consumer that stops reading must not make the server hold every later change: its
       // search ends, and it comes back with its cookie for a delta.
@@ -134,7 +143,7 @@ class BatchQueue {
     if (this.overflow) throw new LdapError(ResultCode.busy, 'the consumer fell too far behind: resume with the last cookie');
   }
 
-  async next(signal: AbortSignal): Promise<WriteBatch> {
+  async next(signal: CancelSignal): Promise<WriteBatch> {
     while (this.batches.length === 0) {
       this.check();
       if (signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
