@@ -12,6 +12,8 @@ import type { FilterTarget } from './filter.js';
 const VIRTUAL = ['entrydn', 'subschemasubentry', 'hasSubordinates', 'numsubordinates', 'contextCSN'].map((k) => k.toLowerCase());
 
 export interface Selection {
+  /** The request's attribute list as one string: equal lists select the same attributes (per schema). */
+  key: string;
   allUser: boolean;
   allOp: boolean;
   /** Requested type keys, including all subtypes. */
@@ -22,7 +24,7 @@ export interface Selection {
 }
 
 export function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
-  const sel: Selection = { allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
+  const sel: Selection = { key: attrs.join('\0'), allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
   let onlyNoAttrs = attrs.length > 0;
   for (const a of attrs) {
     if (a === '1.1') continue;
@@ -52,6 +54,19 @@ function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean 
   return operational ? sel.allOp : sel.allUser;
 }
 
+/**
+ * The entry as last formatted for a selection, by record (records are never changed in place: a
+ * write makes a new one, so the memo is exact and goes with the record). Only for the view that
+ * depends on nothing but the record, the selection and the schema: no access check, no virtual
+ * attributes, not types only. The same object comes back, marked reusable, so the protocol layer
+ * keeps its encoding too: a static-config load of 50 rows, or a hot peer, is formatted once.
+ */
+const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry } | null>();
+
+function wantsVirtual(sel: Selection): boolean {
+  return !sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k)));
+}
+
 export async function formatEntry(
   dir: Directory,
   session: Session,
@@ -63,6 +78,16 @@ export async function formatEntry(
   const attributes: SearchEntry['attributes'] = [];
   // Asked once per entry, not per attribute: access rules apply inside the naming context only.
   const checkAccess = dir.inNamingContext(t.ndn) && !dir.isAdmin(session);
+  const memoizable = !checkAccess && !typesOnly && !wantsVirtual(sel);
+  // A record is memoised the second time it is formatted (null marks the first): under lookups
+  // spread over more entries than the store's cache holds, most records are formatted once.
+  let memoize = false;
+  if (memoizable) {
+    const m = memo.get(t.rec);
+    if (m && m.key === sel.key && m.schema === schema && m.entry.dn === t.dn) return m.entry;
+    if (m === undefined) memo.set(t.rec, null);
+    else memoize = true;
+  }
   for (const key in t.rec.attrs) {
     if (!selected(schema, sel, key)) continue;
     if (checkAccess && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
@@ -73,7 +98,12 @@ export async function formatEntry(
     attributes.push({ type: displayName(schema, key), values });
   }
   // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
-  if (!sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k))) && t.ndn !== '' && !t.rec.attrs['subschemasubentry']) {
+  if (memoize) {
+    const entry: SearchEntry = { dn: t.dn, attributes, reusable: true };
+    memo.set(t.rec, { schema, key: sel.key, entry });
+    return entry;
+  }
+  if (wantsVirtual(sel) && t.ndn !== '' && !t.rec.attrs['subschemasubentry']) {
     const want = (k: string) => sel.allOp || sel.keys.has(k);
     const put = (k: string, v: string) => attributes.push({ type: displayName(schema, k), values: typesOnly ? [] : [v] });
     if (want('entrydn')) put('entrydn', t.dn);

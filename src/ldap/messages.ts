@@ -164,6 +164,11 @@ export interface SearchEntry {
   sync?: SyncState;
   /** Persistent search: the Entry Change Notification control (changeType 1 add, 2 delete, 4 modify, 8 modDN). */
   entryChange?: { changeType: number; previousDn?: string };
+  /**
+   * The directory hands out this very object again for the same stored entry and selection (and
+   * never changes it): an encoder may keep its encoding. Set only by the directory's entry view.
+   */
+  reusable?: boolean;
 }
 
 /** The state of one client connection that the core reads (and bind changes). */

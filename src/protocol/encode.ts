@@ -75,9 +75,24 @@ export function encodeBindResponse(messageId: number, res: BindResponse): Buffer
   return finish(w, encodeResponseControls(res.controls));
 }
 
+/** Encoded bodies of the entries the directory reuses (SearchEntry.reusable), by entry object. */
+const bodies = new WeakMap<SearchEntry, Buffer>();
+
 export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
-  const w = start(messageId, ResponseTag.searchEntry, 512);
-  writeEntryBody(w, entry);
+  if (!entry.reusable) {
+    const w = start(messageId, ResponseTag.searchEntry, 512);
+    writeEntryBody(w, entry);
+    return finish(w, encodeEntryControls(entry));
+  }
+  let body = bodies.get(entry);
+  if (!body) {
+    const bw = new BerWriter(512);
+    writeEntryBody(bw, entry);
+    body = Buffer.from(bw.toBuffer()); // a copy of exactly its size: the writer's buffer is larger
+    bodies.set(entry, body);
+  }
+  const w = start(messageId, ResponseTag.searchEntry, body.length + 32);
+  w.writeRaw(body);
   return finish(w, encodeEntryControls(entry));
 }
 

@@ -56,6 +56,40 @@ describe('the directory core, called directly', () => {
       .catch(() => undefined);
   });
 
+  it('an entry formatted again is the same reusable object until the entry or the selection changes', async () => {
+    const admin = core.as(ADMIN);
+    const dn = `uid=memo,ou=people,${B}`;
+    await core.fe.add(admin, { dn, attributes: attrs({ objectClass: 'inetOrgPerson', uid: 'memo', cn: 'Memo', sn: 'M' }) });
+    const find = (attributes: string[] = []) => core.search(admin, { base: dn, scope: 'base', attributes }).then((r) => r.entries[0]!);
+    const values = (e: Awaited<ReturnType<typeof find>>, type: string) =>
+      e.attributes.find((a) => a.type.toLowerCase() === type)?.values.map(String);
+    await find(); // first sight: formatted, not kept
+    const second = await find();
+    const third = await find();
+    expect(second.reusable).toBe(true);
+    expect(third).toBe(second);
+    // Another selection is another view.
+    const onlySn = await find(['sn']);
+    expect(onlySn.attributes.map((a) => a.type)).toEqual(['sn']);
+    expect((await find()).attributes.length).toBeGreaterThan(1);
+    // A write makes a new record: the next search shows the new value, never the kept view.
+    await core.fe.modify(admin, { dn, changes: [{ operation: 'replace', type: 'sn', values: [Buffer.from('N')] }] });
+    expect(values(await find(), 'sn')).toEqual(['N']);
+    expect(values(await find(), 'sn')).toEqual(['N']);
+    // Operational attributes asked for are computed each time (hasSubordinates, entryDN), not kept.
+    const op = await find(['+']);
+    expect(op.reusable).toBeUndefined();
+    expect(values(op, 'entrydn')).toEqual([dn]);
+    // Someone who is not the administrator gets a view checked against the access rules, not kept.
+    const user = core.as(`uid=alice,ou=people,${B}`);
+    for (let i = 0; i < 3; i++) {
+      const seen = await core.search(user, { base: dn, scope: 'base' });
+      expect(seen.entries.length).toBe(1);
+      expect(seen.entries[0]!.reusable).toBeUndefined();
+    }
+    await core.fe.delete(admin, { dn });
+  });
+
   it('routes the special entries once: root DSE, cn=Subschema and cn=config', async () => {
     const anon = core.as('');
     const dse = await core.search(anon, { base: '', scope: 'base', attributes: ['supportedControl', 'namingContexts'] });
