@@ -263,10 +263,20 @@ export class AstldapServer {
   async importLdifFile(file: string, opts: ImportOptions = {}): Promise<number> {
     let n = 0;
     let bytes = 0;
-    for await (const records of readLdifChunks(file, BULK_CHUNK, (b) => (bytes = b))) {
-      await this.applyRecords(records, opts.exact ?? false);
-      n += records.length;
-      opts.onProgress?.(bytes, n);
+    // The next chunk is read and parsed while this one is written (LevelDB works in its own
+    // threads): two chunks in memory at most.
+    const chunks = readLdifChunks(file, BULK_CHUNK, (b) => (bytes = b))[Symbol.asyncIterator]();
+    let next = chunks.next();
+    try {
+      for (let r = await next; !r.done; r = await next) {
+        next = chunks.next();
+        next.catch(() => undefined); // reported when awaited
+        await this.applyRecords(r.value, opts.exact ?? false);
+        n += r.value.length;
+        opts.onProgress?.(bytes, n);
+      }
+    } finally {
+      await chunks.return?.(undefined);
     }
     return n;
   }

@@ -6,12 +6,14 @@
 import { existsSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { AstldapServer, type StartOptions } from '../server.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
+import type { LoadJob, LoadMessage } from './load-worker.js';
 
 const COMMON = `  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
   --data DIR            data directory (database under DIR/db)
@@ -257,25 +259,28 @@ function offline(base: Base): Promise<AstldapServer> {
   return AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false, adminApi: false });
 }
 
+/**
+ * Heap bounds of the load's worker: its live set is two chunks of records (at most 2,000
+ * records or 16 MiB of LDIF each) plus the store's caches, far below these.
+ */
+const LOAD_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 48 };
+
 async function load(command: 'import' | 'restore', file: string, base: Base): Promise<number> {
   if (!existsSync(file)) throw new Error(`${file}: no such file`);
-  const server = await AstldapServer.start({
-    ...base,
-    seed: false,
-    listen: ['ldap://127.0.0.1:0'],
-    logger: false,
-    adminApi: false,
-    bulk: true,
+  const progress = importProgress(file);
+  const job: LoadJob = { command, file, base, progress: progress !== undefined };
+  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: job, resourceLimits: LOAD_LIMITS });
+  const result = await new Promise<{ empty: boolean; records: number }>((resolve, reject) => {
+    worker.on('message', (m: LoadMessage) => {
+      if (m.type === 'progress') progress?.(m.bytes, m.records);
+      else if (m.type === 'done') resolve(m);
+      else reject(new Error(m.message));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the load stopped (worker exit ${code})`)));
   });
-  try {
-    // Into an empty database a dump loads as slapadd loads it: exactly the file, stamps kept.
-    const empty = (await server.status()).entries === 0;
-    if (command === 'restore' && !empty) throw new Error('the database is not empty: restore loads into an empty data directory only');
-    const n = await server.importLdifFile(file, { exact: empty, onProgress: importProgress(file) });
-    process.stdout.write(`${empty ? 'loaded' : 'applied'} ${n} records\n`);
-  } finally {
-    await server.close();
-  }
+  await worker.terminate();
+  process.stdout.write(`${result.empty ? 'loaded' : 'applied'} ${result.records} records\n`);
   return 0;
 }
 

@@ -24,7 +24,14 @@ export interface Selection {
 }
 
 export function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
-  const sel: Selection = { key: attrs.join('\0'), allUser: attrs.length === 0, allOp: false, keys: new Set(), optionKeys: new Set(), none: false };
+  const sel: Selection = {
+    key: attrs.join('\0'),
+    allUser: attrs.length === 0,
+    allOp: false,
+    keys: new Set(),
+    optionKeys: new Set(),
+    none: false,
+  };
   let onlyNoAttrs = attrs.length > 0;
   for (const a of attrs) {
     if (a === '1.1') continue;

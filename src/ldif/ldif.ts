@@ -137,12 +137,19 @@ export function parseLdif(text: string): LdifRecord[] {
 }
 
 /**
- * An LDIF file read as a stream, parsed in runs of at most `maxRecords` records (line numbers as
- * in the whole file): memory stays bounded by one run whatever the file's size. `onBytes` sees
- * the bytes read so far (for a progress display).
+ * An LDIF file read as a stream, parsed in runs of at most `maxRecords` records and about
+ * `maxChars` characters of text (line numbers as in the whole file): memory stays bounded by one
+ * run whatever the file's size or its entries' sizes. `onBytes` sees the bytes read so far (for a
+ * progress display).
  */
-export async function* readLdifChunks(file: string, maxRecords: number, onBytes?: (n: number) => void): AsyncGenerator<LdifRecord[]> {
+export async function* readLdifChunks(
+  file: string,
+  maxRecords: number,
+  onBytes?: (n: number) => void,
+  maxChars = 16 << 20,
+): AsyncGenerator<LdifRecord[]> {
   let buf: string[] = [];
+  let chars = 0;
   let offset = 0; // lines before buf
   let records = 0;
   let inRecord = false;
@@ -152,6 +159,7 @@ export async function* readLdifChunks(file: string, maxRecords: number, onBytes?
     offset += buf.length;
     buf = [];
     records = 0;
+    chars = 0;
     try {
       const out = parseLdif(text);
       for (const r of out) r.line += base;
@@ -164,13 +172,14 @@ export async function* readLdifChunks(file: string, maxRecords: number, onBytes?
   for await (const line of fileLines(file, onBytes)) {
     if (line === '' && inRecord) {
       inRecord = false;
-      if (++records >= maxRecords) {
+      if (++records >= maxRecords || chars >= maxChars) {
         buf.push(line);
         yield flush();
         continue;
       }
     } else if (line !== '' && !line.startsWith('#') && !line.startsWith(' ')) inRecord = true;
     buf.push(line);
+    chars += line.length + 1;
   }
   if (buf.length) yield flush();
 }

@@ -4,13 +4,13 @@
 // indexed), so every range scan `<prefix>\0 … <prefix>\1` is exact:
 //
 //   e\0<ndn>                        → JSON EntryRecord
-//   c\0<parent>\0<child>            → ''   (children index; parent '' for top-level entries)
+//   c\0<parent>\0<child>            → MARK (children index; parent '' for top-level entries)
 //   q\0<attr>\0<value>              → equality index (normalised values): the ndns joined by
 //                                     NUL, or LARGE (\x01) once more than POSTING_MAX entries
 //                                     had the value; then its entries are the i keys:
-//   i\0<attr>\0<value>\0<ndn>       → ''   (only for LARGE values)
-//   p\0<attr>\0<ndn>                → ''   (presence index)
-//   s\0<attr>\0<trigram>\0<ndn>     → ''   (substring index: trigrams of '^' + value + '$' at even offsets)
+//   i\0<attr>\0<value>\0<ndn>       → MARK (only for LARGE values)
+//   p\0<attr>\0<ndn>                → MARK (presence index)
+//   s\0<attr>\0<trigram>\0<ndn>     → MARK (substring index: trigrams of '^' + value + '$' at even offsets)
 //   m\0<key>                        → meta value
 //   x\0count, x\0indexspec          → bookkeeping (entry count, index configuration fingerprint)
 //   x\0layout                       → LAYOUT, the version of this key layout
@@ -26,7 +26,7 @@
 import { Lru } from './lru.js';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
-import { LARGE, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
+import { LARGE, MARK, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
 
 /** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
@@ -434,7 +434,7 @@ export class LevelStore implements Store {
       // The root DSE is nobody's child.
       if (w.ndn !== '') {
         const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
-        if (w.new && !w.old) put(ck, '');
+        if (w.new && !w.old) put(ck, MARK);
         else if (!w.new && w.old) del(ck);
       }
       const before = this.indexKeys(w.ndn, w.old);
@@ -448,7 +448,7 @@ export class LevelStore implements Store {
       for (const k of after) {
         if (before.has(k)) continue;
         if (k.charCodeAt(0) === 105 /* i */) postings.add(k, w.ndn);
-        else put(k, '');
+        else put(k, MARK);
       }
     }
     postings.flush();
@@ -490,7 +490,7 @@ export class LevelStore implements Store {
       for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
       let b = new Ops();
       for await (const [k, v] of this.db.iterator(under('e'))) {
-        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) b.put(key, '');
+        for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) b.put(key, MARK);
         if (b.length >= REINDEX_CHUNK) {
           await this.commitOps(b);
           b = new Ops();

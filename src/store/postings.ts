@@ -9,6 +9,13 @@ export const SEP = '\x00';
 /** Entries a posting list holds before its value is marked LARGE and read by range scan. */
 export const POSTING_MAX = 64;
 export const LARGE = '\x01';
+/**
+ * The value of keys that only say something by existing (c, i, p and s keys). Never the empty
+ * string: classic-level 3.0.0 copies every string it writes into a new[] buffer and frees it only
+ * when the slice is non-empty, so each empty value leaked its allocation (about 32 bytes of
+ * native memory per index key: 1.2 GiB resident at the end of a 1M-entry import).
+ */
+export const MARK = '1';
 
 /** What the posting lists read of the database: the current value of a key, synchronously. */
 export interface SyncReader {
@@ -61,12 +68,12 @@ export class Postings {
   add(ikey: string, ndn: NormalizedDn): void {
     const cut = ikey.lastIndexOf(SEP);
     const st = this.state('q' + ikey.slice(1, cut));
-    if (!st.list) return this.put(ikey, '');
+    if (!st.list) return this.put(ikey, MARK);
     if (st.list.includes(ndn)) return;
     st.list.push(ndn);
     if (st.list.length <= POSTING_MAX) return;
     const base = ikey.slice(0, cut + 1);
-    for (const member of st.list) this.put(base + member, '');
+    for (const member of st.list) this.put(base + member, MARK);
     st.list = null;
     st.grew = true;
   }

@@ -33,6 +33,22 @@ describe('readLdifChunks', () => {
     expect(bytes).toBe(Buffer.byteLength(text));
   });
 
+  it('also ends a run at its size bound, so a file of large entries is read in small runs', async () => {
+    const big = 'x'.repeat(3000);
+    const text = Array.from(
+      { length: 12 },
+      (_, i) => `dn: uid=u${i},dc=example,dc=com\nobjectClass: account\nuid: u${i}\ndescription: ${big}\n`,
+    ).join('\n');
+    const file = path.join(dir(), 'big.ldif');
+    writeFileSync(file, text);
+    const runs: LdifRecord[][] = [];
+    for await (const run of readLdifChunks(file, 1000, undefined, 10_000)) runs.push(run);
+    // About 3 KiB per record, runs of about 10 KiB: 4 records at most (the bound is checked between records).
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...runs.map((r) => r.length))).toBeLessThanOrEqual(4);
+    expect(runs.flat()).toEqual(parseLdif(text));
+  });
+
   it('reports a bad record with its line in the file', async () => {
     const good = (i: number) => `dn: uid=u${i},dc=example,dc=com\nobjectClass: account\nuid: u${i}\n`;
     const text = [good(0), good(1), good(2), 'dn: uid=bad,dc=example,dc=com\nthis is not ldif\n'].join('\n');

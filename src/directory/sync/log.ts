@@ -37,7 +37,7 @@ export class SyncState {
   private csn = '';
   private oldest = '';
   /** Session log keys, oldest first. */
-  private readonly keys: string[] = [];
+  private keys: string[] = [];
 
   constructor(
     private readonly clock: ChangeClock,
@@ -112,16 +112,22 @@ export class SyncState {
 
   /** The batch is durable: the in-memory state follows its meta records. */
   private applied(batch: WriteBatch): void {
+    let dropped: Set<string> | undefined;
     for (const m of batch.meta ?? []) {
       if (m.key === CONTEXT_CSN && m.value) this.csn = m.value;
       else if (m.key === HORIZON && m.value) this.oldest = m.value;
       else if (m.key.startsWith(LOG_PREFIX)) {
-        if (m.value === null) {
-          const i = this.keys.indexOf(m.key);
-          if (i >= 0) this.keys.splice(i, 1);
-        } else this.keys.push(m.key);
+        if (m.value === null) (dropped ??= new Set()).add(m.key);
+        else this.keys.push(m.key);
       }
     }
+    if (!dropped) return;
+    // Trimming drops the oldest records, the front of the (sorted) list: one splice, not one
+    // per record (a bulk load drops thousands per batch from a list of thousands).
+    let front = 0;
+    while (front < this.keys.length && dropped.has(this.keys[front]!)) front++;
+    this.keys.splice(0, front);
+    if (front < dropped.size) this.keys = this.keys.filter((k) => !dropped.has(k));
   }
 
   /**
