@@ -247,10 +247,17 @@ function runLoad(bin, server, c) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /**
  * Runs fn while one persistent syncrepl consumer (ldapsearch -E sync=rp, RFC 4533
  * refreshAndPersist, all attributes) follows astldap: its cookie comes from a refreshOnly search
- * first, so the consumer skips the initial load and only receives the changes fn makes.
+ * first, so the consumer skips the initial load and only receives the changes fn makes. Returns
+ * fn's result and the CPU seconds the consumer process used meanwhile.
  */
 async function withConsumer(server, fn) {
   const bind = ['-x', '-H', server.url, '-D', `cn=admin,${SUFFIX}`, '-w', 'secret', '-b', SUFFIX];
@@ -260,30 +267,56 @@ async function withConsumer(server, fn) {
   const child = spawn('ldapsearch', [...bind, '-E', `sync=rp/${cookie}`, '*', '+'], { stdio: ['ignore', 'ignore', 'ignore'] });
   await new Promise((r) => setTimeout(r, 1000));
   try {
-    return await fn();
+    const c0 = cpuSeconds(child.pid);
+    const result = await fn();
+    return { result, consumerCpu: cpuSeconds(child.pid) - c0 };
   } finally {
     child.kill('SIGTERM');
   }
 }
 
-/** astldap's write throughput alone and with one persistent consumer, alternating. */
+/**
+ * astldap's write throughput alone and with one persistent consumer, alternating; and the
+ * provider's own CPU per write in both, which is what a consumer on another host costs it (here
+ * the consumer process shares the same cores, so throughput also pays for its CPU).
+ */
 async function consumerCost(bin, server, cases) {
   const rows = [];
+  const measure = (c) => {
+    const c0 = cpuSeconds(server.pid);
+    const r = runLoad(bin, server, c);
+    return { ops: r.ops, cpuUs: ((cpuSeconds(server.pid) - c0) * 1e6) / Math.max(1, r.ops * SECONDS) };
+  };
   for (const c of cases) {
     const alone = [];
     const followed = [];
+    const consumer = [];
     for (let r = 0; r < RUNS; r++) {
       const first = r % 2 === 0;
-      if (first) alone.push(runLoad(bin, server, c).ops);
-      followed.push(await withConsumer(server, () => runLoad(bin, server, c).ops));
-      if (!first) alone.push(runLoad(bin, server, c).ops);
-      log(`run ${r + 1} astldap ${c.name}: ${alone.at(-1)} ops/s alone, ${followed.at(-1)} ops/s with a persistent consumer`);
+      if (first) alone.push(measure(c));
+      const w = await withConsumer(server, () => measure(c));
+      followed.push(w.result);
+      consumer.push((w.consumerCpu * 1e6) / Math.max(1, w.result.ops * SECONDS));
+      if (!first) alone.push(measure(c));
+      log(
+        `run ${r + 1} astldap ${c.name}: ${alone.at(-1).ops} ops/s alone (${alone.at(-1).cpuUs.toFixed(0)} µs CPU/op), ` +
+          `${followed.at(-1).ops} ops/s with a persistent consumer (${followed.at(-1).cpuUs.toFixed(0)} µs CPU/op; consumer ${consumer.at(-1).toFixed(0)} µs/op)`,
+      );
     }
-    const a = median(alone);
-    const f = median(followed);
-    rows.push(`| ${c.name} | ${a} | ${f} | ${(((a - f) / a) * 100).toFixed(1)}% |`);
+    const a = median(alone.map((x) => x.ops));
+    const f = median(followed.map((x) => x.ops));
+    const ac = median(alone.map((x) => x.cpuUs));
+    const fc = median(followed.map((x) => x.cpuUs));
+    rows.push(
+      `| ${c.name} | ${a} | ${f} | ${(((a - f) / a) * 100).toFixed(1)}% | ${ac.toFixed(0)} | ${fc.toFixed(0)} | ` +
+        `${(((fc - ac) / ac) * 100).toFixed(1)}% | ${median(consumer).toFixed(0)} |`,
+    );
   }
-  return [`| astldap case | ops/s alone | ops/s with one persistent consumer | cost |`, `| --- | --- | --- | --- |`, ...rows];
+  return [
+    `| astldap case | ops/s alone | ops/s with one persistent consumer | throughput cost | astldap CPU µs/op alone | with the consumer | provider CPU cost | consumer's CPU µs/op |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows,
+  ];
 }
 
 async function main() {

@@ -169,6 +169,12 @@ export interface SearchEntry {
    * never changes it): an encoder may keep its encoding. Set only by the directory's entry view.
    */
   reusable?: boolean;
+  /**
+   * A change sent in a persist phase (sync or persistent search): it may wait a few milliseconds
+   * to leave in one write with the changes after it (a consumer following 2,000 changes a
+   * second otherwise costs the provider a syscall and a wake-up of the consumer per change).
+   */
+  deferrable?: boolean;
 }
 
 /** The state of one client connection that the core reads (and bind changes). */

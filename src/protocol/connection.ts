@@ -69,6 +69,12 @@ export interface ConnectionOptions {
 
 /** Queued requests above which the socket stops being read (a client pipelining without limit). */
 const QUEUE_HIGH_WATER = 64;
+/**
+ * Persist-phase changes wait at most this long, or until this much is waiting, to leave together
+ * (replication allows a second; a consumer following a write burst gets them in a few writes).
+ */
+const DEFERRED_FLUSH_MS = 5;
+const DEFERRED_FLUSH_BYTES = 16 * 1024;
 /** How long a closing socket may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -106,6 +112,8 @@ export class Connection {
 
   private closing = false;
   private corked = false;
+  /** The timer that sends corked persist-phase changes (deferrable PDUs), when only those wait. */
+  private deferredFlush: NodeJS.Timeout | undefined;
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private readonly idleDeadline = new Deadline(() => this.onIdle());
@@ -359,7 +367,8 @@ export class Connection {
           response = encodeBindResponse(messageId, noted(await h.bind(ctx, op.request)));
           break;
         case 'search': {
-          const send = (entry: SearchEntry): void | Promise<void> => this.sendPdu(run, () => encodeSearchEntry(messageId, entry));
+          const send = (entry: SearchEntry): void | Promise<void> =>
+            this.sendPdu(run, () => encodeSearchEntry(messageId, entry), entry.deferrable);
           const sendInfo = (info: SyncInfo): void | Promise<void> => this.sendPdu(run, () => encodeSyncInfoResponse(messageId, info));
           response = encodeSearchDone(messageId, noted(await h.search(ctx, op.request, send, sendInfo)));
           break;
@@ -457,10 +466,10 @@ export class Connection {
   }
 
   /** A search's entry or intermediate response: returns a Promise while the socket is backed up. */
-  private sendPdu(run: Running, encode: () => Buffer): void | Promise<void> {
+  private sendPdu(run: Running, encode: () => Buffer, deferrable = false): void | Promise<void> {
     if (run.abandoned || this.closing) return;
     run.entries++;
-    if (!this.write(encode())) return this.waitForDrain();
+    if (!this.write(encode(), deferrable)) return this.waitForDrain();
   }
 
   private waitForDrain(): Promise<void> {
@@ -502,12 +511,20 @@ export class Connection {
    * Writes one PDU; false means the socket buffer is full (or the socket is gone). PDUs written
    * in one turn of the event loop (a search's entries and its result) leave in one syscall.
    */
-  private write(buf: Buffer): boolean {
+  private write(buf: Buffer, deferrable = false): boolean {
     if (this.closing || this.socket.destroyed) return false;
     try {
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
+        if (deferrable) {
+          this.deferredFlush = setTimeout(() => this.flush(), DEFERRED_FLUSH_MS);
+          this.deferredFlush.unref();
+        } else setImmediate(() => this.flush());
+      } else if (this.deferredFlush && (!deferrable || this.socket.writableLength >= DEFERRED_FLUSH_BYTES)) {
+        // Something that may not wait (or enough to fill a write): everything leaves this turn.
+        clearTimeout(this.deferredFlush);
+        this.deferredFlush = undefined;
         setImmediate(() => this.flush());
       }
       const ok = this.socket.write(buf);
@@ -522,6 +539,8 @@ export class Connection {
   /** Sends what write() corked, now. */
   private flush(): void {
     if (!this.corked) return;
+    if (this.deferredFlush) clearTimeout(this.deferredFlush);
+    this.deferredFlush = undefined;
     this.corked = false;
     this.socket.uncork();
   }

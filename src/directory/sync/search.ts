@@ -311,8 +311,8 @@ async function persistSync(session: SyncSession, ctx: OperationContext, queue: B
     for (let i = 0; i < out.length; i++) {
       const { state, uuid, at } = out[i]!;
       const sync = { state, uuid, ...(i === out.length - 1 && csn ? { cookie: formatCookie(rid, csn) } : {}) };
-      if (state === 'delete') await session.emit({ dn: at.rec.dn, attributes: [], sync }, false);
-      else await session.entry(at, { sync }, false);
+      if (state === 'delete') await session.emit({ dn: at.rec.dn, attributes: [], sync, deferrable: true }, false);
+      else await session.entry(at, { sync, deferrable: true }, false);
     }
   }
 }
@@ -330,7 +330,7 @@ async function persistPs(session: SyncSession, ctx: OperationContext, queue: Bat
       const type = !c.new ? PS.delete : !c.old ? PS.add : renamed ? PS.modDN : PS.modify;
       if (!(ps.changeTypes & type)) continue;
       const ec = ps.returnECs ? { entryChange: { changeType: type, ...(renamed ? { previousDn: c.old!.rec.dn } : {}) } } : {};
-      await session.entry(type === PS.delete ? c.old! : (c.new ?? c.old)!, ec, false);
+      await session.entry(type === PS.delete ? c.old! : (c.new ?? c.old)!, { ...ec, deferrable: true }, false);
     }
   }
 }
