@@ -221,6 +221,22 @@ expect_registered "1001 with the new password" 1001 "$P1001"
 expect_refused "1001 with bob-secret" 1001 bob-secret "Failed to authenticate"
 call_test after "$P1000" "$P1001"
 
+step "a trunk's outbound auth is not rotated; 1001 leaves userpass for md5 (asterisk_userpass_to_md5)"
+code=$(curl -s -o "$LOGS/trunk-role.json" -w '%{http_code}' -H "X-Vault-Token: live-root-token" -X POST \
+  -d '{"dn":"cn=provider,ou=auths,ou=pjsip,dc=example,dc=domain","rotation_period":"24h"}' "$A/ldap/static-role/trunk")
+[ "$code" = 400 ] || fail "static-role on the provider's outbound auth answered $code, wanted 400 (see $LOGS/trunk-role.json)"
+echo "ok: outbound auth refused (400: $(jq -r '.errors[0]' "$LOGS/trunk-role.json" | cut -c1-90)...)"
+api -X POST -d '{"asterisk_userpass_to_md5":true}' "$A/ldap/config"
+api -X POST "$A/ldap/rotate-role/pj1001"
+P1001B=$(api "$A/ldap/static-cred/pj1001" | jq -r .data.password)
+AUTH1001=$(ldapsearch -LLL -o ldif-wrap=no -x -H "ldap://127.0.0.1:$LDAP_PORT" -D cn=admin,dc=example,dc=domain -w secret \
+  -b cn=1001,ou=auths,ou=pjsip,dc=example,dc=domain -s base)
+grep -q '^AstPjsipAuthAuthType: md5$' <<< "$AUTH1001" && grep -q '^AstPjsipAuthMd5Cred: ' <<< "$AUTH1001" &&
+  ! grep -q '^AstAccountSecret:' <<< "$AUTH1001" || fail "1001's auth is not md5 without a cleartext secret: $AUTH1001"
+echo "ok: 1001's auth is md5_cred now, no cleartext secret stored"
+expect_registered "1001 (md5 now) with the newest password" 1001 "$P1001B"
+expect_refused "1001 with the previous password" 1001 "$P1001" "Failed to authenticate"
+
 step "a temporary phone from a dynamic role"
 CREATION=$(sed -n '/^cat > creation.ldif/,/^LDIF$/p' "$REPO/docs/asterisk.md" | sed '1d;$d')
 DELETION=$(sed -n '/^cat > deletion.ldif/,/^LDIF$/p' "$REPO/docs/asterisk.md" | sed '1d;$d')
