@@ -76,6 +76,9 @@ build_pjsua() {
 start_astldap() {
   step "astldap on ldap://127.0.0.1:$LDAP_PORT, admin API on 127.0.0.1:$ADMIN_PORT"
   rm -rf "$WORK/astldap-data" && mkdir -p "$WORK/astldap-data"
+  # Emptied here, not only by the background job's redirection: that runs in the forked child,
+  # possibly after the wait below has already found an earlier run's "listening" in the file.
+  : > "$LOGS/astldap.log"
   ASTLDAP_ROOT_TOKEN=live-root-token node "$REPO/dist/cli/main.js" serve --config "$REPO/config.yaml" \
     --data "$WORK/astldap-data" --listen "ldap://127.0.0.1:$LDAP_PORT" \
     --admin-listen "http://127.0.0.1:$ADMIN_PORT" > "$LOGS/astldap.log" 2>&1 &
@@ -136,7 +139,8 @@ api() { curl -sf -H "X-Vault-Token: live-root-token" "$@"; }
 # with stale=false), not in a "registration failed, status=" line: its status is the last final
 # answer to a REGISTER.
 register() {
-  local log=$LOGS/reg-$(date +%H%M%S)-$1.log status
+  local log status
+  log=$LOGS/reg-$(date +%H%M%S)-$1.log
   # pjsua reads commands from stdin: "q" after a few seconds ends it once the registration is done.
   (sleep 6; echo q) | timeout 20 "$PJSUA" --null-audio --no-tcp --local-port=0 --id "sip:$1@127.0.0.1" \
     --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$1" --password "$2" --log-file="$log" \
@@ -210,8 +214,9 @@ api -X POST -d '{"dn":"cn=1000,ou=auths,ou=pjsip,dc=example,dc=domain","rotation
 api -X POST -d '{"dn":"cn=1001,ou=auths,ou=pjsip,dc=example,dc=domain","rotation_period":"24h"}' "$A/ldap/static-role/pj1001"
 P1000=$(api "$A/ldap/static-cred/pj1000" | jq -r .data.password)
 P1001=$(api "$A/ldap/static-cred/pj1001" | jq -r .data.password)
-[ -n "$P1000" ] && [ "$P1000" != null ] || fail "no password from static-cred/pj1000"
-[ -n "$P1001" ] && [ "$P1001" != null ] || fail "no password from static-cred/pj1001"
+for p in "$P1000" "$P1001"; do
+  if [ -z "$p" ] || [ "$p" = null ]; then fail "no password from static-cred/pj1000 or pj1001"; fi
+done
 for r in pj1000 pj1001; do echo "$r: $(api "$A/ldap/static-cred/$r" | jq -c .data.asterisk)"; done
 
 step "after rotation"
@@ -231,8 +236,10 @@ api -X POST "$A/ldap/rotate-role/pj1001"
 P1001B=$(api "$A/ldap/static-cred/pj1001" | jq -r .data.password)
 AUTH1001=$(ldapsearch -LLL -o ldif-wrap=no -x -H "ldap://127.0.0.1:$LDAP_PORT" -D cn=admin,dc=example,dc=domain -w secret \
   -b cn=1001,ou=auths,ou=pjsip,dc=example,dc=domain -s base)
-grep -q '^AstPjsipAuthAuthType: md5$' <<< "$AUTH1001" && grep -q '^AstPjsipAuthMd5Cred: ' <<< "$AUTH1001" &&
-  ! grep -q '^AstAccountSecret:' <<< "$AUTH1001" || fail "1001's auth is not md5 without a cleartext secret: $AUTH1001"
+if ! grep -q '^AstPjsipAuthAuthType: md5$' <<< "$AUTH1001" || ! grep -q '^AstPjsipAuthMd5Cred: ' <<< "$AUTH1001" ||
+  grep -q '^AstAccountSecret:' <<< "$AUTH1001"; then
+  fail "1001's auth is not md5 without a cleartext secret: $AUTH1001"
+fi
 echo "ok: 1001's auth is md5_cred now, no cleartext secret stored"
 expect_registered "1001 (md5 now) with the newest password" 1001 "$P1001B"
 expect_refused "1001 with the previous password" 1001 "$P1001" "Failed to authenticate"
