@@ -15,6 +15,7 @@ JOBS=${JOBS:-2}
 AST=$WORK/asterisk
 LOGS=$WORK/logs
 mkdir -p "$WORK" "$LOGS"
+rm -f "$LOGS"/reg-*.log "$LOGS"/call-*.log # the SIP logs of an earlier run
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -30,12 +31,14 @@ build_asterisk() {
   step "pjproject $ver tarball from $PJPROJECT_SRC into $cache"
   rm -rf "$WORK/pj-stage" && mkdir -p "$WORK/pj-stage"
   cp -a "$PJPROJECT_SRC" "$WORK/pj-stage/pjproject-$ver"
-  tar -C "$WORK/pj-stage" -cjf "$cache/pjproject-$ver.tar.bz2" "pjproject-$ver"
-  (cd "$cache" && md5sum "pjproject-$ver.tar.bz2" > "pjproject-$ver.tar.bz2.md5")
+  tar -C "$WORK/pj-stage" --exclude=.git -cjf "$cache/pjproject-$ver.tar.bz2" "pjproject-$ver"
+  rm -rf "$WORK/pj-stage"
   src=$WORK/asterisk-src && rm -rf "$src" && cp -a "$ASTERISK_SRC" "$src"
-  if [ "${PJPROJECT_MD5_OK:-0}" = 1 ]; then
-    sed -i 's/^\(\s*\)\(.*verify_tarball.*\)$/\1true # \2/' "$src/third-party/pjproject/Makefile" || true
-  fi
+  # Asterisk checks the tarball against the checksum it ships in
+  # third-party/pjproject/pjproject-<version>.tar.bz2.md5 (relative to that directory, not the
+  # cache) and downloads the release when it differs. A tarball made from a local tree never has
+  # the release's checksum, so the copy of the tree gets ours.
+  (cd "$cache" && md5sum "pjproject-$ver.tar.bz2") > "$src/third-party/pjproject/pjproject-$ver.tar.bz2.md5"
   step "configure Asterisk (bundled pjproject from the cache, LDAP)"
   (cd "$src" && ./configure --prefix="$AST" --with-pjproject-bundled --with-externals-cache="$cache" \
     --with-ldap --without-pwlib > "$LOGS/configure.log" 2>&1) || fail "configure (see $LOGS/configure.log)"
@@ -73,6 +76,9 @@ build_pjsua() {
 start_astldap() {
   step "astldap on ldap://127.0.0.1:$LDAP_PORT, admin API on 127.0.0.1:$ADMIN_PORT"
   rm -rf "$WORK/astldap-data" && mkdir -p "$WORK/astldap-data"
+  # Emptied here, not only by the background job's redirection: that runs in the forked child,
+  # possibly after the wait below has already found an earlier run's "listening" in the file.
+  : > "$LOGS/astldap.log"
   ASTLDAP_ROOT_TOKEN=live-root-token node "$REPO/dist/cli/main.js" serve --config "$REPO/config.yaml" \
     --data "$WORK/astldap-data" --listen "ldap://127.0.0.1:$LDAP_PORT" \
     --admin-listen "http://127.0.0.1:$ADMIN_PORT" > "$LOGS/astldap.log" 2>&1 &
@@ -87,9 +93,10 @@ start_astldap() {
 start_asterisk() {
   step "Asterisk with the shipped realtime configuration"
   local etc=$WORK/etc
-  rm -rf "$etc" "$WORK/run" && mkdir -p "$etc" "$WORK/run" "$WORK/spool" "$WORK/lib" "$WORK/astlog"
+  rm -rf "$etc" "$WORK/run" "$WORK/astlog" && mkdir -p "$etc" "$WORK/run" "$WORK/cache" "$WORK/spool" "$WORK/lib" "$WORK/astlog"
   cat > "$etc/asterisk.conf" <<CONF
 [directories]
+astcachedir => $WORK/cache
 astetcdir => $etc
 astmoddir => $AST/lib/asterisk/modules
 astvarlibdir => $WORK/lib
@@ -109,54 +116,96 @@ CONF
   # The sample's transport binds 0.0.0.0:5060; a different SIP_PORT is set in the directory.
   "$AST/sbin/asterisk" -C "$etc/asterisk.conf" -f -vvv > "$LOGS/asterisk.out" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 150); do
-    "$AST/sbin/asterisk" -C "$etc/asterisk.conf" -rx "pjsip show endpoints" 2>/dev/null | grep -q "1000" && return
-    sleep 0.2
+  # Generous: a loaded machine (the build shares it) can make a start take long.
+  for _ in $(seq 1 240); do
+    ast_has "pjsip show endpoints" "1000" && return
+    sleep 0.5
   done
   fail "Asterisk did not load the PJSIP endpoints from LDAP (see $LOGS/asterisk.out and $WORK/astlog/full)"
 }
 
+ast() { "$AST/sbin/asterisk" -C "$WORK/etc/asterisk.conf" "$@"; }
+# ast_has COMMAND PATTERN: whether a CLI command's output matches. Not `ast -rx | grep -q`: grep
+# stops reading at the first match, the CLI then dies of SIGPIPE and pipefail fails the match.
+ast_has() {
+  local out
+  out=$(ast -rx "$1" 2>/dev/null) || return 1
+  grep -q -- "$2" <<< "$out"
+}
 api() { curl -sf -H "X-Vault-Token: live-root-token" "$@"; }
 
-# register USER PASSWORD: prints the final registration status code pjsua saw
+# register USER PASSWORD: prints the final status of the registration pjsua saw, and its log.
+# A refused registration ends in pjsua's own error (PJSIP_EFAILEDCREDENTIAL after a second 401
+# with stale=false), not in a "registration failed, status=" line: its status is the last final
+# answer to a REGISTER.
 register() {
-  local log=$LOGS/pjsua-$1-$RANDOM.log
+  local log status
+  log=$LOGS/reg-$(date +%H%M%S)-$1.log
   # pjsua reads commands from stdin: "q" after a few seconds ends it once the registration is done.
-  (sleep 6; echo q) | timeout 20 "$PJSUA" --null-audio --local-port=0 --id "sip:$1@127.0.0.1" \
+  (sleep 6; echo q) | timeout 20 "$PJSUA" --null-audio --no-tcp --local-port=0 --id "sip:$1@127.0.0.1" \
     --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$1" --password "$2" --log-file="$log" \
     > /dev/null 2>&1 || true
-  grep -oE 'registration (success|failed), status=[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || echo none
+  if grep -q 'registration success, status=200' "$log"; then
+    status=200
+  else
+    status=$(grep -oE 'Response msg [2-6][0-9]{2}/REGISTER' "$log" | tail -1 | grep -oE '[0-9]{3}' || echo none)
+  fi
+  echo "$status $log"
 }
 
-expect_status() { # what user password want...
-  local got
-  got=$(register "$2" "$3")
-  for w in "${@:4}"; do [ "$got" = "$w" ] && { echo "ok: $1 ($got)"; return; }; done
-  fail "$1: registration answered $got, wanted ${*:4}"
+expect_registered() { # what user password
+  local got log
+  read -r got log < <(register "$2" "$3")
+  [ "$got" = 200 ] || fail "$1: registration answered $got, wanted 200 (see $log)"
+  echo "ok: $1 (200; $log)"
 }
 
+# expect_refused WHAT USER PASSWORD REASON: answered 401/403, and Asterisk's log gives REASON for
+# that registration (its Call-ID), so the refusal is the one meant (a wrong secret, no endpoint).
+expect_refused() {
+  local got log callid
+  read -r got log < <(register "$2" "$3")
+  [ "$got" = 401 ] || [ "$got" = 403 ] || fail "$1: registration answered $got, wanted 401 or 403 (see $log)"
+  callid=$(grep -m1 -oE '^Call-ID: [^[:space:]]+' "$log" | cut -d' ' -f2)
+  for _ in $(seq 1 20); do
+    grep -F "(callid: $callid) - $4" "$WORK/astlog/full" > /dev/null && { echo "ok: $1 ($got, Asterisk: $4; $log)"; return; }
+    sleep 0.5
+  done
+  fail "$1: answered $got but Asterisk's log has no '$4' for call-id $callid (see $WORK/astlog/full)"
+}
+
+# call_test LABEL PASSWORD-1000 PASSWORD-1001: 1001 registers and answers, 1000 calls it.
 call_test() {
-  step "call 1000 -> 1001 through the realtime dialplan"
-  local log=$LOGS/pjsua-call.log
-  (sleep 14; echo q) | timeout 30 "$PJSUA" --null-audio --local-port=5071 --id sip:1001@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
-    --realm '*' --username 1001 --password bob-secret --auto-answer=200 --duration=10 > "$LOGS/pjsua-callee.log" 2>&1 &
-  sleep 3
-  (sleep 8; echo q) | timeout 20 "$PJSUA" --null-audio --local-port=5072 --id sip:1000@127.0.0.1 --registrar "sip:127.0.0.1:$SIP_PORT" \
-    --realm '*' --username 1000 --password "$1" --duration=3 --log-file="$log" "sip:1001@127.0.0.1:$SIP_PORT" \
-    > /dev/null 2>&1 || true
-  grep -q 'CONFIRMED' "$log" || fail "the call was not answered (see $log)"
-  echo "ok: call answered"
+  step "call 1000 -> 1001 through the realtime dialplan ($1)"
+  local caller=$LOGS/call-$1-caller.log callee=$LOGS/call-$1-callee.log callee_pid
+  (sleep 16; echo q) | timeout 30 "$PJSUA" --null-audio --no-tcp --local-port=5071 --id sip:1001@127.0.0.1 \
+    --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username 1001 --password "$3" --auto-answer=200 \
+    --duration=10 --log-file="$callee" > /dev/null 2>&1 &
+  callee_pid=$!
+  # pjsua's log file is buffered until it exits: ask Asterisk for 1001's contact instead.
+  for _ in $(seq 1 40); do ast_has "pjsip show aor 1001" 'sip:1001@127.0.0.1:5071' && break; sleep 0.5; done
+  ast_has "pjsip show aor 1001" 'sip:1001@127.0.0.1:5071' ||
+    fail "the callee 1001 did not register (see $callee once it exits)"
+  (sleep 8; echo q) | timeout 20 "$PJSUA" --null-audio --no-tcp --local-port=5072 --id sip:1000@127.0.0.1 \
+    --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username 1000 --password "$2" --duration=3 \
+    --log-file="$caller" "sip:1001@127.0.0.1:$SIP_PORT" > /dev/null 2>&1 || true
+  wait "$callee_pid" || true
+  # Both legs confirmed: Asterisk bridged 1000's call to the phone registered as 1001.
+  grep -q 'state changed to CONFIRMED' "$caller" || fail "the call was not answered (see $caller)"
+  grep -q 'state changed to CONFIRMED' "$callee" || fail "1001 did not answer the call (see $callee)"
+  echo "ok: call answered by 1001 ($caller, $callee)"
 }
 
 build_asterisk
 build_pjsua
 start_astldap
 start_asterisk
+echo "versions: $(ast -rx 'core show version' | head -1 | cut -d' ' -f1-2), pjsua $("$PJSUA" --version 2>&1 | sed -n 's/.*PJ_VERSION *: *//p' | head -1)"
 
 step "before rotation"
-expect_status "1000 with alice-secret" 1000 alice-secret 200
-expect_status "1001 with bob-secret" 1001 bob-secret 200
-call_test alice-secret
+expect_registered "1000 with alice-secret" 1000 alice-secret
+expect_registered "1001 with bob-secret" 1001 bob-secret
+call_test before alice-secret bob-secret
 
 step "rotate through the admin API (schema asterisk)"
 A=http://127.0.0.1:$ADMIN_PORT/v1
@@ -165,14 +214,35 @@ api -X POST -d '{"dn":"cn=1000,ou=auths,ou=pjsip,dc=example,dc=domain","rotation
 api -X POST -d '{"dn":"cn=1001,ou=auths,ou=pjsip,dc=example,dc=domain","rotation_period":"24h"}' "$A/ldap/static-role/pj1001"
 P1000=$(api "$A/ldap/static-cred/pj1000" | jq -r .data.password)
 P1001=$(api "$A/ldap/static-cred/pj1001" | jq -r .data.password)
-[ -n "$P1000" ] && [ "$P1000" != null ] || fail "no password from static-cred/pj1000"
+for p in "$P1000" "$P1001"; do
+  if [ -z "$p" ] || [ "$p" = null ]; then fail "no password from static-cred/pj1000 or pj1001"; fi
+done
+for r in pj1000 pj1001; do echo "$r: $(api "$A/ldap/static-cred/$r" | jq -c .data.asterisk)"; done
 
 step "after rotation"
-expect_status "1000 with the new password" 1000 "$P1000" 200
-expect_status "1000 with alice-secret" 1000 alice-secret 401 403
-expect_status "1001 with the new password" 1001 "$P1001" 200
-expect_status "1001 with bob-secret" 1001 bob-secret 401 403
-call_test "$P1000"
+expect_registered "1000 with the new password" 1000 "$P1000"
+expect_refused "1000 with alice-secret" 1000 alice-secret "Failed to authenticate"
+expect_registered "1001 with the new password" 1001 "$P1001"
+expect_refused "1001 with bob-secret" 1001 bob-secret "Failed to authenticate"
+call_test after "$P1000" "$P1001"
+
+step "a trunk's outbound auth is not rotated; 1001 leaves userpass for md5 (asterisk_userpass_to_md5)"
+code=$(curl -s -o "$LOGS/trunk-role.json" -w '%{http_code}' -H "X-Vault-Token: live-root-token" -X POST \
+  -d '{"dn":"cn=provider,ou=auths,ou=pjsip,dc=example,dc=domain","rotation_period":"24h"}' "$A/ldap/static-role/trunk")
+[ "$code" = 400 ] || fail "static-role on the provider's outbound auth answered $code, wanted 400 (see $LOGS/trunk-role.json)"
+echo "ok: outbound auth refused (400: $(jq -r '.errors[0]' "$LOGS/trunk-role.json" | cut -c1-90)...)"
+api -X POST -d '{"asterisk_userpass_to_md5":true}' "$A/ldap/config"
+api -X POST "$A/ldap/rotate-role/pj1001"
+P1001B=$(api "$A/ldap/static-cred/pj1001" | jq -r .data.password)
+AUTH1001=$(ldapsearch -LLL -o ldif-wrap=no -x -H "ldap://127.0.0.1:$LDAP_PORT" -D cn=admin,dc=example,dc=domain -w secret \
+  -b cn=1001,ou=auths,ou=pjsip,dc=example,dc=domain -s base)
+if ! grep -q '^AstPjsipAuthAuthType: md5$' <<< "$AUTH1001" || ! grep -q '^AstPjsipAuthMd5Cred: ' <<< "$AUTH1001" ||
+  grep -q '^AstAccountSecret:' <<< "$AUTH1001"; then
+  fail "1001's auth is not md5 without a cleartext secret: $AUTH1001"
+fi
+echo "ok: 1001's auth is md5_cred now, no cleartext secret stored"
+expect_registered "1001 (md5 now) with the newest password" 1001 "$P1001B"
+expect_refused "1001 with the previous password" 1001 "$P1001" "Failed to authenticate"
 
 step "a temporary phone from a dynamic role"
 CREATION=$(sed -n '/^cat > creation.ldif/,/^LDIF$/p' "$REPO/docs/asterisk.md" | sed '1d;$d')
@@ -182,8 +252,8 @@ jq -n --arg c "$CREATION" --arg d "$DELETION" \
   api -X POST -d @- "$A/ldap/role/phone"
 CREDS=$(api "$A/ldap/creds/phone")
 U=$(jq -r .data.username <<< "$CREDS"); P=$(jq -r .data.password <<< "$CREDS"); L=$(jq -r .lease_id <<< "$CREDS")
-expect_status "temporary phone $U" "$U" "$P" 200
+expect_registered "temporary phone $U" "$U" "$P"
 api -X PUT -d "{\"lease_id\":\"$L\"}" "$A/sys/leases/revoke"
-expect_status "temporary phone after revoke" "$U" "$P" 401 403 404
+expect_refused "temporary phone after revoke" "$U" "$P" "No matching endpoint found"
 
 echo "PASS: live Asterisk test"
