@@ -253,10 +253,11 @@ export class AdminApi {
     token: string,
     caller: Caller,
   ): Promise<HttpResponse> {
-    const ctx = (rest: string): RouteCtx => ({
+    const ctx = (rest: string, mount?: string): RouteCtx => ({
       engine: this.opts.engine,
       method,
       rest,
+      ...(mount ? { mount } : {}),
       body,
       displayName: caller.display_name,
       accessor: caller.accessor,
@@ -271,7 +272,7 @@ export class AdminApi {
     if (p.startsWith('sys/')) return (await sysRoute(ctx(p.slice(4)))) ?? unsupportedPath();
     const mount = this.mounts.find((m) => p === m || p.startsWith(m + '/'));
     if (!mount) return unsupportedPath();
-    return mountRoute(ctx(p.slice(mount.length + 1)));
+    return mountRoute(ctx(p.slice(mount.length + 1), mount));
   }
 
   private async tokenRoute(

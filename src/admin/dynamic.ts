@@ -91,7 +91,7 @@ export class DynamicRoles {
   }
 
   /** New credentials: the rendered creation LDIF and the lease record in one batch. */
-  async issue(name: string, displayName: string): Promise<IssuedCreds> {
+  async issue(name: string, displayName: string, mount = this.mount): Promise<IssuedCreds> {
     const role = await this.read(name);
     if (!role) throw notFound(`role "${name}" not found`);
     const cfg = await this.config();
@@ -113,7 +113,7 @@ export class DynamicRoles {
     const ttl = Math.min(role.default_ttl || SYSTEM_TTL, role.max_ttl || SYSTEM_TTL);
     const now = Date.now();
     const lease: LeaseRecord = {
-      lease_id: `${this.mount}/creds/${name}/${randomBytes(12).toString('base64url')}`,
+      lease_id: `${mount}/creds/${name}/${randomBytes(12).toString('base64url')}`,
       kind: 'dynamic',
       owner: name,
       issue_time: new Date(now).toISOString(),

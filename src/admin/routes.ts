@@ -13,6 +13,8 @@ export interface RouteCtx {
   method: string;
   /** The path below the mount (or below sys/). */
   rest: string;
+  /** The mount the request came through (openldap, ldap or the configured one); absent for sys/. */
+  mount?: string;
   body: () => Record<string, unknown>;
   /** The caller's display name and token accessor (dynamic usernames, library borrowers). */
   displayName: string;
@@ -112,7 +114,7 @@ export async function mountRoute(c: RouteCtx): Promise<HttpResponse> {
       });
     case 'creds': {
       if (method !== 'GET' && method !== 'POST') return unsupportedOp();
-      const issued = await e.dynamic.issue(name, c.displayName);
+      const issued = await e.dynamic.issue(name, c.displayName, c.mount);
       return leased(issued.data, issued.lease);
     }
     case 'library':

@@ -87,7 +87,8 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     const { username, password, distinguished_names } = creds.data;
     expect(username).toMatch(/^tmp[A-Za-z0-9]{8}$/);
     expect(distinguished_names).toHaveLength(3);
-    expect(creds.lease_id).toMatch(/^openldap\/creds\/phone\//);
+    // As Vault names it: by the mount the request came through (this engine answers on both).
+    expect(creds.lease_id).toMatch(/^ldap\/creds\/phone\//);
     expect(creds.lease_duration).toBe(3600);
     const [auth] = await ldapsearch(`cn=${username},ou=auths,${PJSIP}`);
     expect(auth!.attrs.get('astpjsipauthmd5cred')?.values).toEqual([md5(`${username}:asterisk:${password}`)]);
@@ -101,6 +102,9 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     await vault.write('sys/leases/revoke', { lease_id: creds.lease_id });
     for (const dn of distinguished_names) expect(await ldapsearch(dn)).toEqual([]);
     expect((await call('POST', 'sys/leases/lookup', { lease_id: creds.lease_id })).status).toBe(400);
+    const viaOpenldap = await vault.read('openldap/creds/phone');
+    expect(viaOpenldap.lease_id).toMatch(/^openldap\/creds\/phone\//);
+    await vault.write('sys/leases/revoke', { lease_id: viaOpenldap.lease_id });
   });
 
   it('a bad template or LDIF is refused when the role is written (400)', async () => {
@@ -122,7 +126,7 @@ describe('Vault LDAP engine over the embedded directory (node-vault)', () => {
     expect(await ldapsearch(`ou=auths,${PJSIP}`, '(cn=brk*)')).toEqual([]);
     expect(await ldapsearch(`ou=aors,${PJSIP}`, '(cn=brk*)')).toEqual([]);
     const leases: string[] = [];
-    for await (const [k] of server.directory.store.scanMeta('lease/openldap/creds/broken/')) leases.push(k);
+    for await (const [k] of server.directory.store.scanMeta('lease/')) if (k.includes('/creds/broken/')) leases.push(k);
     expect(leases).toEqual([]);
   });
 
