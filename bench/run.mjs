@@ -11,6 +11,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { Client } from 'ldapts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -319,6 +320,29 @@ async function consumerCost(bin, server, cases) {
   ];
 }
 
+/**
+ * The first search after start-up against the steady state: one connection binds as the
+ * administrator, then times its first uid lookup and 300 more (other uids), in microseconds.
+ */
+async function firstSearch(server) {
+  const client = new Client({ url: server.url });
+  await client.bind(`cn=admin,${SUFFIX}`, 'secret');
+  const one = async (i) => {
+    const t0 = process.hrtime.bigint();
+    const { searchEntries } = await client.search(`ou=people,${SUFFIX}`, { scope: 'sub', filter: `(uid=user${i})` });
+    if (searchEntries.length !== 1) throw new Error(`first search: ${searchEntries.length} entries for user${i}`);
+    return Number(process.hrtime.bigint() - t0) / 1000;
+  };
+  try {
+    const first = await one(Math.floor(N / 2));
+    const steady = [];
+    for (let i = 0; i < 300; i++) steady.push(await one((i * 7919) % N));
+    return { first: Math.round(first), steady: Math.round(median(steady)) };
+  } finally {
+    await client.unbind();
+  }
+}
+
 async function main() {
   log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
   const bin = buildLoader();
@@ -389,6 +413,7 @@ async function main() {
   ];
   if (CASES) cases.splice(0, cases.length, ...cases.filter((c) => CASES.test(c.name)));
   const servers = [await startSlapd(ldifFile), await startAstldap(ldifFile)];
+  for (const s of servers) s.firstSearch = await firstSearch(s);
   log(`load: slapadd ${servers[0].loadMs} ms, astldap import ${servers[1].loadMs} ms`);
   const results = new Map();
   try {
@@ -440,6 +465,7 @@ async function main() {
     const peer = (s) => results.get(`Asterisk peer lookup, 1 conn|${s}`) ?? [{ p50: NaN, p99: NaN }];
     const scale = (s) =>
       `${s.loadMs} ms, peak ${s.peakMiB} MiB, RSS ${rss[servers.indexOf(s)]} MiB, ${s.diskMiB} MiB on disk, start ${s.startMs} ms, ` +
+      `first search ${s.firstSearch.first} µs (steady ${s.firstSearch.steady} µs through ldapts), ` +
       `peer p50/p99 ${median(peer(s.name).map((x) => x.p50))}/${median(peer(s.name).map((x) => x.p99))} µs`;
     lines.push('', `scale row (${entries} entries): | ${entries} | slapd: ${scale(sl)} | astldap: ${scale(as)} |`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -251,7 +251,7 @@ export function defaultConfig(): Config {
     schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk', 'astldap-asterisk'] },
     store: {
       sync: true,
-      cacheEntries: 20000,
+      cacheEntries: 10000,
       indexes: {
         objectClass: ['eq', 'pres'],
         cn: ['eq', 'sub'],

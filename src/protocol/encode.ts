@@ -88,7 +88,11 @@ export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer
   if (!body) {
     const bw = new BerWriter(512);
     writeEntryBody(bw, entry);
-    body = Buffer.from(bw.toBuffer()); // a copy of exactly its size: the writer's buffer is larger
+    // A copy of exactly its size, outside the shared pool: a kept slice of the pool would keep its
+    // whole 8 KiB slab alive.
+    const encoded = bw.toBuffer();
+    body = Buffer.allocUnsafeSlow(encoded.length);
+    encoded.copy(body);
     bodies.set(entry, body);
   }
   const w = start(messageId, ResponseTag.searchEntry, body.length + 32);

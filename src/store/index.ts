@@ -16,7 +16,7 @@ export interface OpenStoreOptions {
   indexes: IndexSpec[];
   indexer: Indexer;
   sync?: boolean;
-  /** Decoded entries cached in memory (default 20,000; 0 disables the cache). */
+  /** Decoded entries cached in memory (default 10,000; 0 disables the cache). */
   cacheEntries?: number;
   /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer. */
   bulk?: boolean;

@@ -143,7 +143,7 @@ export class LevelStore implements Store {
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
-    this.cacheSize = opts.cacheSize ?? 20_000;
+    this.cacheSize = opts.cacheSize ?? 10_000;
     this.cache = new Lru(Math.max(0, this.cacheSize));
     this.postingCache = new Lru(Math.max(0, this.cacheSize));
   }
