@@ -26,6 +26,7 @@ import { splitStamps } from './server/dump.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
+import { warmUp } from './server/warm.js';
 import { openStore } from './store/index.js';
 import type { EntryRecord, Store } from './store/types.js';
 
@@ -61,6 +62,11 @@ export interface StartOptions {
   onOperation?: (summary: OperationSummary) => void;
   /** A bulk load (LDIF import) follows: the store is tuned for many writes. */
   bulk?: boolean;
+  /**
+   * Warm a large on-disk database before listening (LevelDB's table files opened, the search
+   * path run), so the first searches are not slower than the rest; at most 0.4 s. Default true.
+   */
+  warm?: boolean;
 }
 
 export interface ImportOptions {
@@ -183,6 +189,7 @@ export class AstldapServer {
     server.lock = lock;
     try {
       if ((await store.count()) === 0) await server.loadSeed();
+      else if (!opts.bulk && opts.warm !== false) await warmUp(store, directory, frontend);
       const listener = await listen(config.listen, {
         handler: frontend,
         maxPduSize: config.limits.maxPduSize,

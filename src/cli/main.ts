@@ -256,7 +256,7 @@ async function snapshot(base: Base): Promise<{ text: string; online: boolean }> 
 
 /** Opens a stopped server's database (locking it meanwhile), without the seed or the admin API. */
 function offline(base: Base): Promise<AstldapServer> {
-  return AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false, adminApi: false });
+  return AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false, adminApi: false, warm: false });
 }
 
 /**

@@ -99,6 +99,37 @@ export function indexFingerprint(specs: Iterable<IndexSpec>): string {
   return JSON.stringify(rows);
 }
 
+/** The end of the run of characters c belongs to (digits, lower case, upper case), exclusive. */
+function runEnd(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return 0x3a;
+  if (c >= 0x61 && c <= 0x7a) return 0x7b;
+  if (c >= 0x41 && c <= 0x5a) return 0x5b;
+  return 0x7f;
+}
+
+/**
+ * Strings between a and b (a < b) in code-unit order, to try in turn, roughly halfway at their first
+ * difference. Where a and b differ by one code unit there: the start of b's side (u0240..u0399
+ * -> u03); else, as keys use few characters (digits, letters), halfway through the run of
+ * characters a has at the next position (u0000..u01 -> u005).
+ */
+export function midpoints(a: string, b: string): string[] {
+  let i = 0;
+  while (i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const lo = i < a.length ? a.charCodeAt(i) : 0;
+  const hi = i < b.length ? b.charCodeAt(i) : 0xffff;
+  const mid = Math.floor((lo + hi) / 2);
+  if (mid > lo) return [a.slice(0, i) + String.fromCharCode(mid)];
+  const out: string[] = [];
+  // Adjacent code units: where b's side starts (u0240..u0399 splits at u03), and within a's run.
+  if (i + 1 < b.length) out.push(b.slice(0, i + 1));
+  for (let j = i + 1; ; j++) {
+    const c = j < a.length ? a.charCodeAt(j) : 0x2f;
+    const m = Math.floor((c + runEnd(c)) / 2);
+    if (m > c) return [...out, a.slice(0, j) + String.fromCharCode(m)];
+  }
+}
+
 /** Bounds of every key starting with `prefix + SEP`. */
 const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
 
@@ -278,6 +309,43 @@ export class LevelStore implements Store {
       await it.close();
     }
     return roots;
+  }
+
+  /**
+   * Seeks across each kind of key (entries, postings, children, substrings, presence, large
+   * equality values) by bisection of the key space, 511 seeks per kind at most: LevelDB opens a
+   * table file, reads its index and filter blocks and the pages below on the first read that
+   * needs it, which made each of the first lookups after a start cost 0.1-3 ms instead of ~15 µs.
+   */
+  async warm(deadline: number): Promise<NormalizedDn[]> {
+    if (!this.onDisk) return [];
+    const sampled: NormalizedDn[] = [];
+    const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
+      const keys = await this.db.keys({ ...opts, limit: 1 }).all();
+      return keys[0];
+    };
+    for (const kind of ['e', 'q', 'c', 's', 'p', 'i']) {
+      const lo = kind + SEP;
+      const hi = kind + AFTER;
+      const a = await first({ gte: lo, lt: hi });
+      const b = await first({ gte: lo, lt: hi, reverse: true });
+      if (a === undefined || b === undefined) continue;
+      const spans: Array<[string, string, number]> = [[a, b, 0]];
+      while (spans.length && Date.now() < deadline) {
+        const [from, to, depth] = spans.shift()!;
+        if (depth >= 9) continue;
+        let k: string | undefined;
+        for (const m of midpoints(from, to)) {
+          k = await first({ gte: m, lt: hi });
+          if (k !== undefined && k > from && k < to) break;
+          k = undefined;
+        }
+        if (k === undefined) continue;
+        if (kind === 'e') sampled.push(k.slice(2));
+        spans.push([from, k, depth + 1], [k, to, depth + 1]);
+      }
+    }
+    return sampled;
   }
 
   async count(): Promise<number> {

@@ -101,4 +101,9 @@ export interface Store {
   reindex(): Promise<void>;
   /** Deletes everything (entries, indexes, meta). */
   clear(): Promise<void>;
+  /**
+   * Touches the database across its key space until `deadline` (Date.now() ms), so the first
+   * lookups after a start do not each open table files: returns the entries it came across.
+   */
+  warm?(deadline: number): Promise<NormalizedDn[]>;
 }

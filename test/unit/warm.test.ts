@@ -1,0 +1,72 @@
+// Start-up warm-up of an on-disk directory: the store's bisection of its key space reaches
+// entries across the whole of it, and the warm-up's searches (a decoded Asterisk-shaped request,
+// an equality lookup, a base read) all answer.
+
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { Directory } from '../../src/directory/directory.js';
+import { Frontend } from '../../src/directory/frontend.js';
+import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
+import { buildRegistry, fileSources } from '../../src/schema/manager.js';
+import { warmUp } from '../../src/server/warm.js';
+import { midpoints } from '../../src/store/level-store.js';
+import { openStore } from '../../src/store/index.js';
+import { useTempDir } from '../helpers/tmp.js';
+
+const dir = useTempDir('astldap-warm-');
+
+describe('start-up warm-up', () => {
+  it('midpoints lie strictly between their bounds', () => {
+    const pairs: Array<[string, string]> = [
+      ['e\0uid=user1,ou=p', 'e\0uid=user9,ou=p'],
+      ['e\0a', 'e\0b'],
+      ['e\0abc', 'e\0abd'],
+      ['q\0cn\0x', 'q\0uid\0y'],
+      ['s\0', 's\0\uffff'],
+      ['e\0uid=u0240,ou', 'e\0uid=u0399,ou'],
+      ['e\0uid=u0000,ou', 'e\0uid=u0100,ou'],
+    ];
+    for (const [a, b] of pairs) {
+      for (const m of midpoints(a, b))
+        expect(m > a && m < b, `${JSON.stringify(a)} < ${JSON.stringify(m)} < ${JSON.stringify(b)}`).toBe(true);
+    }
+  });
+
+  it('samples entries across the key space and runs its searches on them', async () => {
+    const config = loadConfig({ overrides: { dataDir: dir(), seed: null }, env: {} });
+    const sources = fileSources(config.schema.dir, config.schema.files);
+    const schema = buildRegistry(sources);
+    const specs = indexSpecs(config, schema);
+    const store = await openStore({ path: config.dbPath, indexes: specs, indexer: makeIndexer(() => schema, specs), sync: false });
+    const d = new Directory({ config, schema, store, schemaSources: sources });
+    await d.init();
+    const fe = new Frontend(d);
+    try {
+      const admin = d.internalContext(config.admin.dn, 'test');
+      const add = (dn: string, attrs: Record<string, string[]>) =>
+        fe.add(admin, { dn, attributes: Object.entries(attrs).map(([type, v]) => ({ type, values: v.map((x) => Buffer.from(x)) })) });
+      const suffix = config.suffix;
+      await add(suffix, { objectClass: ['dcObject', 'organization'], dc: [suffix.split(',')[0]!.split('=')[1]!], o: ['x'] });
+      await add(`ou=people,${suffix}`, { objectClass: ['organizationalUnit'], ou: ['people'] });
+      for (let i = 0; i < 400; i++) {
+        await add(`uid=u${String(i).padStart(4, '0')},ou=people,${suffix}`, {
+          objectClass: ['inetOrgPerson'],
+          uid: [`u${String(i).padStart(4, '0')}`],
+          cn: [`User ${i}`],
+          sn: ['S'],
+        });
+      }
+      const sampled = await store.warm!(Date.now() + 5000);
+      expect(sampled.length).toBeGreaterThan(100);
+      const people = sampled.filter((n) => n.startsWith('uid=')).sort();
+      // Spread over the key space: from the first hundred to the last hundred people.
+      expect(people[0]! < 'uid=u0100').toBe(true);
+      expect(people.at(-1)! > 'uid=u0300').toBe(true);
+      // Below its threshold it does nothing; above, every search it runs answers.
+      expect(await warmUp(store, d, fe)).toBe(0);
+      expect(await warmUp(store, d, fe, 100)).toBeGreaterThan(100);
+    } finally {
+      await store.close();
+    }
+  });
+});
