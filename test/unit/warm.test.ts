@@ -9,7 +9,7 @@ import { Frontend } from '../../src/directory/frontend.js';
 import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
 import { buildRegistry, fileSources } from '../../src/schema/manager.js';
 import { warmUp } from '../../src/server/warm.js';
-import { midpoints } from '../../src/store/level-store.js';
+import { midpoints } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/index.js';
 import { useTempDir } from '../helpers/tmp.js';
 

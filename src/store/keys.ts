@@ -1,0 +1,54 @@
+// Key arithmetic of the store: the trigrams the substring index keeps, and points between two
+// keys for sampling the key space (the start-up warm-up).
+
+/**
+ * The substring index keeps the trigrams of '^' + value + '$' that start at an even code point
+ * (half the keys of every trigram). A substring found at an unknown offset then has either all
+ * its even-offset or all its odd-offset trigrams indexed; an initial substring, at offset 0,
+ * always its even ones.
+ */
+export function indexedTrigrams(value: string): string[] {
+  const cps = [...('^' + value + '$')];
+  const out = new Set<string>();
+  for (let i = 0; i + 3 <= cps.length; i += 2) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  return [...out];
+}
+
+/** The trigrams of s starting at code points of the given parity (0 even, 1 odd). */
+export function gramsAt(s: string, parity: number): string[] {
+  const cps = [...s];
+  const out: string[] = [];
+  for (let i = parity; i + 3 <= cps.length; i += 2) out.push(cps[i]! + cps[i + 1]! + cps[i + 2]!);
+  return out;
+}
+
+/** The end of the run of characters c belongs to (digits, lower case, upper case), exclusive. */
+function runEnd(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return 0x3a;
+  if (c >= 0x61 && c <= 0x7a) return 0x7b;
+  if (c >= 0x41 && c <= 0x5a) return 0x5b;
+  return 0x7f;
+}
+
+/**
+ * Strings between a and b (a < b) in code-unit order, to try in turn, roughly halfway at their first
+ * difference. Where a and b differ by one code unit there: the start of b's side (u0240..u0399
+ * -> u03); else, as keys use few characters (digits, letters), halfway through the run of
+ * characters a has at the next position (u0000..u01 -> u005).
+ */
+export function midpoints(a: string, b: string): string[] {
+  let i = 0;
+  while (i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const lo = i < a.length ? a.charCodeAt(i) : 0;
+  const hi = i < b.length ? b.charCodeAt(i) : 0xffff;
+  const mid = Math.floor((lo + hi) / 2);
+  if (mid > lo) return [a.slice(0, i) + String.fromCharCode(mid)];
+  const out: string[] = [];
+  // Adjacent code units: where b's side starts (u0240..u0399 splits at u03), and within a's run.
+  if (i + 1 < b.length) out.push(b.slice(0, i + 1));
+  for (let j = i + 1; ; j++) {
+    const c = j < a.length ? a.charCodeAt(j) : 0x2f;
+    const m = Math.floor((c + runEnd(c)) / 2);
+    if (m > c) return [...out, a.slice(0, j) + String.fromCharCode(m)];
+  }
+}
