@@ -100,8 +100,9 @@ export async function formatEntry(
     if (checkAccess && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
     const type = schema.attributeType(baseKey(key));
     const vals = t.rec.attrs[key]!;
-    // Text values go out as stored (a copy: the record may be the store's cached one).
-    const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => encodeValue(type, v)) : vals.slice();
+    // Text values go out as stored: the record's own array (records and the entries made from
+    // them are never changed in place, so sharing it saves a copy per attribute and entry).
+    const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => encodeValue(type, v)) : vals;
     attributes.push({ type: displayName(schema, key), values });
   }
   // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
