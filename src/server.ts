@@ -513,8 +513,13 @@ export class AstldapServer {
 
 /** An LDIF record's failure, with the record's DN and line in the message. */
 function inLdif(err: unknown, r: LdifRecord): unknown {
-  if (err instanceof LdapError) return new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${err.message}`, err.matchedDN);
-  return err;
+  if (!(err instanceof LdapError)) return err;
+  // Some results carry no text on the wire (noSuchObject, as slapd's); a file's reader needs one.
+  const name = Object.entries(ResultCode).find(([, c]) => c === err.code)?.[0] ?? 'error';
+  const parentMissing = err.code === ResultCode.noSuchObject && r.kind === 'add' ? ': its parent entry does not exist' : '';
+  const why =
+    err.message || `${name} (${err.code})${parentMissing}${err.matchedDN ? `; the nearest existing entry is ${err.matchedDN}` : ''}`;
+  return new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${why}`, err.matchedDN);
 }
 
 /**

@@ -117,4 +117,12 @@ describe('malformed LDIF through astldap import', () => {
     expect(r.stderr).toMatch(/maxEntrySize/);
     expect((await uids()).sort()).toEqual(['ib1', 'ib2', 'ic1']);
   });
+
+  it('an entry whose parent is missing is named with the reason (the result carries no text)', async () => {
+    const orphan = 'dn: uid=id1,ou=nowhere,dc=example,dc=domain\nobjectClass: account\nuid: id1\n';
+    const r = await cli('import', file('orphan.ldif', orphan));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('uid=id1,ou=nowhere,dc=example,dc=domain (LDIF line 1): noSuchObject (32): its parent entry does not exist');
+    expect((await uids()).sort()).toEqual(['ib1', 'ib2', 'ic1']);
+  });
 });
