@@ -22,9 +22,9 @@ import { isSupportedControl } from './controls/index.js';
 import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
 import { Framer } from './framer.js';
-import type { OperationSummary, ProtocolObserver } from './observer.js';
-import { asLdapError, describe, describeTarget, summarize } from './describe.js';
-import { peerDn } from './peer.js';
+import type { ProtocolObserver } from './observer.js';
+import { asLdapError, describe, operationSummary, summarize } from './describe.js';
+import { handshake, peerDn, upgradeSocket } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
   ENCODER_BY_OP_TYPE,
@@ -78,10 +78,7 @@ const DEFERRED_FLUSH_BYTES = 16 * 1024;
 /** How long a closing socket may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
-interface Queued {
-  msg: LdapMessage;
-  receivedAt: number;
-}
+type Queued = { msg: LdapMessage; receivedAt: number };
 
 interface Running {
   controller: Cancellation;
@@ -328,18 +325,7 @@ export class Connection {
   private report(msg: LdapMessage, ctx: OperationContext, run: Running, code: number | undefined): void {
     const observer = this.opts.observer;
     if (!observer?.onOperation) return;
-    const summary: OperationSummary = {
-      conn: this.session.id,
-      op: msg.messageId,
-      type: msg.op.type,
-      dn: '',
-      code: code ?? ResultCode.other,
-      entries: run.entries,
-      ms: Date.now() - (ctx.startTime ?? Date.now()),
-      transport: this.session.transport,
-    };
-    if (run.abandoned) summary.abandoned = true;
-    describeTarget(msg.op, summary);
+    const summary = operationSummary(this.session, msg, run, code ?? ResultCode.other, ctx.startTime);
     try {
       observer.onOperation(summary);
     } catch (err) {
@@ -440,28 +426,15 @@ export class Connection {
     }
     this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: OID.startTls }));
     this.flush(); // the response must leave in the clear before the handshake takes the socket
-    const raw = this.socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    const secure = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: context,
-      requestCert: this.opts.tls.requestCert,
-      rejectUnauthorized: false,
-    });
+    const secure = upgradeSocket(this.socket, context, this.opts.tls);
     this.socket = secure;
     this.attach(secure);
-    await new Promise<void>((resolve) => {
-      secure.once('secure', () => {
-        this.session.tls = true;
-        const dn = peerDn(secure, this.opts.tls);
-        if (dn) this.session.tlsPeerDn = dn;
-        this.log.debug(`${this.tag} TLS started`);
-        resolve();
-      });
-      secure.once('close', () => resolve());
-      secure.once('error', () => resolve());
-    });
+    const done = await handshake(secure, this.opts.tls);
+    if (done.secure) {
+      this.session.tls = true;
+      if (done.peerDn) this.session.tlsPeerDn = done.peerDn;
+      this.log.debug(`${this.tag} TLS started`);
+    }
     return ResultCode.success;
   }
 

@@ -1,6 +1,7 @@
 // How a connection describes what it did, for logs: a request in one line (op and DNs, never
 // credentials or values), an error, and an LdapError recognised by shape.
 
+import type { Session } from '../ldap/messages.js';
 import { LdapError } from '../ldap/result.js';
 import type { LdapMessage } from './decode.js';
 import { filterText } from './filter.js';
@@ -65,4 +66,27 @@ export function describeTarget(op: LdapMessage['op'], summary: OperationSummary)
       summary.dn = op.request.dn;
       break;
   }
+}
+
+/** What the observer is told of a finished operation (access log, metrics, an embedder). */
+export function operationSummary(
+  session: Session,
+  msg: LdapMessage,
+  run: { entries: number; abandoned: boolean },
+  code: number,
+  startTime: number | undefined,
+): OperationSummary {
+  const summary: OperationSummary = {
+    conn: session.id,
+    op: msg.messageId,
+    type: msg.op.type,
+    dn: '',
+    code,
+    entries: run.entries,
+    ms: Date.now() - (startTime ?? Date.now()),
+    transport: session.transport,
+  };
+  if (run.abandoned) summary.abandoned = true;
+  describeTarget(msg.op, summary);
+  return summary;
 }

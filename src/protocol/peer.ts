@@ -1,7 +1,9 @@
-// The identity a TLS client certificate names, for SASL EXTERNAL over ldaps:// or StartTLS.
+// The identity a TLS client certificate names, for SASL EXTERNAL over ldaps:// or StartTLS, and
+// the StartTLS upgrade of a connection's socket.
 
 import { X509Certificate } from 'node:crypto';
-import type tls from 'node:tls';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import type { TlsProvider } from '../config/tls.js';
 
 /** A verified client certificate's subject as an LDAP DN (RFC 4514 order: most specific first). */
@@ -32,4 +34,27 @@ function presentedChain(leaf: tls.DetailedPeerCertificate): X509Certificate[] {
     out.push(new X509Certificate(c.raw));
   }
   return out;
+}
+
+/**
+ * StartTLS (RFC 4511 §4.14): the connection's socket wrapped for a server-side handshake. The
+ * caller swaps it in and listens to it before `handshake` runs, so nothing the client sends after
+ * the handshake is missed.
+ */
+export function upgradeSocket(raw: Socket, context: tls.SecureContext, provider: TlsProvider): tls.TLSSocket {
+  raw.removeAllListeners('data');
+  raw.removeAllListeners('close');
+  return new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert: provider.requestCert, rejectUnauthorized: false });
+}
+
+/** Waits for the handshake: whether it completed, and the verified client certificate's DN. */
+export function handshake(secure: tls.TLSSocket, provider: TlsProvider): Promise<{ secure: boolean; peerDn?: string }> {
+  return new Promise((resolve) => {
+    secure.once('secure', () => {
+      const dn = peerDn(secure, provider);
+      resolve(dn ? { secure: true, peerDn: dn } : { secure: true });
+    });
+    secure.once('close', () => resolve({ secure: false }));
+    secure.once('error', () => resolve({ secure: false }));
+  });
 }
