@@ -25,14 +25,16 @@ interface VaultJson {
   errors?: string[];
 }
 
-export async function adminCommand(command: string, args: string[], values: Values, configFile: string | undefined): Promise<number> {
+type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: VaultJson }>;
+
+/** The admin API as the CLI reaches it: address and token from the flags, environment or config. */
+function adminClient(values: Values, configFile: string | undefined): { call: Call; mount: string } {
   const cfg = loadConfig({ file: configFile, overrides: typeof values.data === 'string' ? { dataDir: values.data } : undefined });
   const endpoint = String(values['admin-url'] ?? process.env.VAULT_ADDR ?? cfg.adminApi.listen).replace(/\/+$/, '');
   let token = process.env.ASTLDAP_ROOT_TOKEN ?? process.env.VAULT_TOKEN ?? cfg.adminApi.rootToken ?? undefined;
   if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
   if (!token) throw new Error(`no token: set ASTLDAP_ROOT_TOKEN or create ${cfg.adminApi.tokenFile} (the server writes it on first start)`);
-  const mount = cfg.adminApi.mount;
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: VaultJson }> => {
+  const call: Call = async (method, path, body) => {
     const res = await fetch(`${endpoint}/v1/${path}`, {
       method,
       headers: { 'X-Vault-Token': token!, ...(body ? { 'Content-Type': 'application/json' } : {}) },
@@ -46,6 +48,24 @@ export async function adminCommand(command: string, args: string[], values: Valu
     }
     return { status: res.status, json };
   };
+  return { call, mount: cfg.adminApi.mount };
+}
+
+/** The static-role fields `role create` takes from its flags. */
+function roleBody(values: Values): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (values.dn) body.dn = values.dn;
+  if (values.username) body.username = values.username;
+  if (values['rotation-period']) body.rotation_period = values['rotation-period'];
+  if (values['rotation-schedule']) body.rotation_schedule = values['rotation-schedule'];
+  if (values['rotation-window']) body.rotation_window = values['rotation-window'];
+  if (values['password-policy']) body.password_policy = values['password-policy'];
+  if (values['skip-import-rotation']) body.skip_import_rotation = true;
+  return body;
+}
+
+export async function adminCommand(command: string, args: string[], values: Values, configFile: string | undefined): Promise<number> {
+  const { call, mount } = adminClient(values, configFile);
   const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
   const need = (what: string) => {
     const v = args[command === 'role' || command === 'policy' ? 1 : 0];
@@ -69,15 +89,7 @@ export async function adminCommand(command: string, args: string[], values: Valu
       }
       if (sub === 'create') {
         const name = need('a role name');
-        const body: Record<string, unknown> = {};
-        if (values.dn) body.dn = values.dn;
-        if (values.username) body.username = values.username;
-        if (values['rotation-period']) body.rotation_period = values['rotation-period'];
-        if (values['rotation-schedule']) body.rotation_schedule = values['rotation-schedule'];
-        if (values['rotation-window']) body.rotation_window = values['rotation-window'];
-        if (values['password-policy']) body.password_policy = values['password-policy'];
-        if (values['skip-import-rotation']) body.skip_import_rotation = true;
-        await call('POST', `${mount}/static-role/${encodeURIComponent(name)}`, body);
+        await call('POST', `${mount}/static-role/${encodeURIComponent(name)}`, roleBody(values));
         process.stdout.write(`role ${name} written\n`);
         return 0;
       }
