@@ -28,38 +28,31 @@ export async function warmUp(store: Store, directory: Directory, frontend: Front
     if (Date.now() > deadline) break;
     const rec = await store.get(ndn);
     if (!rec) continue;
-    // An equality lookup by one of the entry's indexed values (as a client's would run), then
-    // the entry by its DN; each answer encoded as the protocol layer would.
+    // Lookups by one of the entry's indexed values, alone and with its class (Asterisk's shape),
+    // decoded from BER as requests arrive; then the entry by its DN. Answers encoded as sent.
     const attr = eq.find((a) => a !== 'objectclass' && rec.attrs[a]?.length) ?? 'objectclass';
     const value = rec.attrs[attr]?.[0];
-    const objectClass = rec.attrs['objectclass']?.at(-1);
-    const req = (base: string, scope: SearchRequest['scope'], filter: SearchRequest['filter']): SearchRequest => ({
-      base,
-      scope,
+    const lookups =
+      value === undefined
+        ? []
+        : [undefined, rec.attrs['objectclass']?.at(-1)].map((oc) => searchPdu(directory.config.suffix, attr, value, oc));
+    const base: SearchRequest = {
+      base: rec.dn,
+      scope: 'base',
       derefAliases: 0,
       sizeLimit: 0,
       timeLimit: 0,
       typesOnly: false,
-      filter,
+      filter: { type: 'present', attribute: 'objectClass' },
       attributes: [],
-    });
+    };
     const send = (e: Parameters<typeof encodeSearchEntry>[1]): void => void encodeSearchEntry(1, e);
     try {
-      if (value !== undefined) {
-        // As the request arrives: decoded from BER (the codec's first runs are slow too).
-        const { op } = decodeMessage(searchPdu(directory.config.suffix, attr, value, objectClass));
-        if (op.type === 'search' && encodeSearchDone(1, await frontend.search(ctx, op.request, send))) answered++;
+      for (const pdu of lookups) {
+        const { op } = decodeMessage(pdu);
+        if (op.type === 'search') encodeSearchDone(1, await frontend.search(ctx, op.request, send));
       }
-      if (value !== undefined)
-        encodeSearchDone(
-          1,
-          await frontend.search(
-            ctx,
-            req(directory.config.suffix, 'sub', { type: 'equality', attribute: attr, value: Buffer.from(value) }),
-            send,
-          ),
-        );
-      encodeSearchDone(1, await frontend.search(ctx, req(rec.dn, 'base', { type: 'present', attribute: 'objectClass' }), send));
+      encodeSearchDone(1, await frontend.search(ctx, base, send));
       answered++;
     } catch {
       // A warm-up search that fails (an odd entry) only warms less.
