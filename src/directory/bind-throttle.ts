@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../access/passwords.js';
 import type { BindThrottleConfig, PasswordScheme } from '../config/config.js';
 import type { CancelSignal } from '../ldap/messages.js';
+import { Lru } from '../store/lru.js';
 
 /** A counter: failures (and attempts in flight), when last touched, when the next attempt may start. */
 interface Counter {
@@ -26,15 +27,18 @@ export interface ThrottleKeys {
 }
 
 export class BindThrottle {
-  // Two LRU segments (a Map iterates oldest first): counters at or under the free attempts, and
-  // repeat offenders, so spraying many DNs evicts other one-off counters, never a hammered one.
-  private readonly probation = new Map<string, Counter>();
-  private readonly offenders = new Map<string, Counter>();
+  // Two LRU segments: counters at or under the free attempts, and repeat offenders, so spraying
+  // many DNs evicts other one-off counters, never a hammered one.
+  private readonly probation: Lru<string, Counter>;
+  private readonly offenders: Lru<string, Counter>;
   /** Attempts waiting out a delay, by own key: a success on the key releases them. */
   private readonly waiting = new Map<string, Set<() => void>>();
   private dummy: Promise<string> | undefined;
 
-  constructor(private readonly cfg: BindThrottleConfig) {}
+  constructor(private readonly cfg: BindThrottleConfig) {
+    this.offenders = new Lru(Math.floor(cfg.tableSize / 2));
+    this.probation = new Lru(cfg.tableSize - Math.floor(cfg.tableSize / 2));
+  }
 
   /** The keys for a bind to `ndn` from `address` ('ldapi' for the Unix socket). */
   static keys(ndn: string, address: string, local: boolean): ThrottleKeys {
@@ -114,13 +118,13 @@ export class BindThrottle {
 
   /** The current failure count under a key (0 when unknown or forgotten). */
   failures(key: string): number {
-    const c = this.offenders.get(key) ?? this.probation.get(key);
+    const c = this.offenders.peek(key) ?? this.probation.peek(key);
     return c && Date.now() - c.last < this.cfg.forgetSeconds * 1000 ? c.count : 0;
   }
 
   /** Takes a key's counter out of the table (put back by place()), fresh when forgotten. */
   private touch(key: string, now: number): Counter {
-    let c = this.offenders.get(key) ?? this.probation.get(key);
+    let c = this.offenders.peek(key) ?? this.probation.peek(key);
     this.offenders.delete(key);
     this.probation.delete(key);
     if (!c || now - c.last >= this.cfg.forgetSeconds * 1000) c = { count: 0, last: now, nextAt: 0 };
@@ -128,13 +132,13 @@ export class BindThrottle {
     return c;
   }
 
-  /** Puts a counter back as the most recent of its segment, evicting that segment's oldest when full. */
+  /**
+   * Puts a counter back as the most recent of its segment, evicting that segment's oldest when
+   * full (src/store/lru.ts: a Map used as an LRU made every eviction walk the slots that every
+   * bind's take-out had deleted, so a DN-spraying client slowed every bind).
+   */
   private place(key: string, c: Counter): void {
-    const offender = c.count > this.cfg.freeAttempts;
-    const segment = offender ? this.offenders : this.probation;
-    const size = offender ? Math.floor(this.cfg.tableSize / 2) : this.cfg.tableSize - Math.floor(this.cfg.tableSize / 2);
-    while (segment.size >= size) segment.delete(segment.keys().next().value!);
-    segment.set(key, c);
+    (c.count > this.cfg.freeAttempts ? this.offenders : this.probation).set(key, c);
   }
 
   /** A hash in the configured scheme of a random secret: what an unknown DN is checked against. */

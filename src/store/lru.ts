@@ -37,6 +37,11 @@ export class Lru<K, V> {
     return node.value;
   }
 
+  /** The value without making it the most recently used (a read that is not a use). */
+  peek(key: K): V | undefined {
+    return this.map.get(key)?.value;
+  }
+
   /** Like get, for maps whose values may themselves be undefined: the node's value or `miss`. */
   lookup<M>(key: K, miss: M): V | M {
     const node = this.map.get(key);
