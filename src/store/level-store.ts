@@ -23,10 +23,10 @@
 // the entry count together, so a crash leaves either all of it or none. Writes, reindex and
 // clear run one at a time on an internal promise chain, so count deltas are never lost.
 
-import { Lru } from './lru.js';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { gramsAt, indexedTrigrams, midpoints } from './keys.js';
+import { Lru } from './lru.js';
 import { LARGE, MARK, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
 
@@ -101,7 +101,6 @@ export class LevelStore implements Store {
    * (writeGen tells), so it never holds a stale entry. Callers must not mutate what they get.
    */
   private readonly cache: Lru<NormalizedDn, EntryRecord>;
-  private readonly cacheSize: number;
   /**
    * Posting lists by q key (undefined: no entry has the value), least recently used first.
    * Reads are synchronous, so a value is cached as the database holds it at that moment; a
@@ -123,13 +122,9 @@ export class LevelStore implements Store {
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
-    this.cacheSize = opts.cacheSize ?? 10_000;
-    this.cache = new Lru(Math.max(0, this.cacheSize));
-    this.postingCache = new Lru(Math.max(0, this.cacheSize));
-  }
-
-  private cached(ndn: NormalizedDn): EntryRecord | undefined {
-    return this.cache.get(ndn);
+    const cacheSize = Math.max(0, opts.cacheSize ?? 10_000);
+    this.cache = new Lru(cacheSize);
+    this.postingCache = new Lru(cacheSize);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -142,8 +137,7 @@ export class LevelStore implements Store {
   }
 
   private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
-    if (this.cacheSize <= 0 || gen !== this.writeGen) return;
-    this.cache.set(ndn, rec);
+    if (gen === this.writeGen) this.cache.set(ndn, rec); // a capacity of 0 keeps nothing
   }
 
   /**
@@ -181,7 +175,7 @@ export class LevelStore implements Store {
 
   /** Synchronous read (a point read needs no round trip to the thread pool). */
   getNow(ndn: NormalizedDn): EntryRecord | undefined {
-    const hit = this.cached(ndn);
+    const hit = this.cache.get(ndn);
     if (hit) return hit;
     const v = this.db.getSync('e' + SEP + ndn);
     if (v === undefined) return undefined;

@@ -121,10 +121,9 @@ export class SyncState {
         else this.keys.push(m.key);
       }
     }
-    if (!dropped) return;
-    // Trimming drops the oldest records, the front of the (sorted) list: one splice, not one
-    // per record (a bulk load drops thousands per batch from a list of thousands).
-    this.keys.drop(dropped);
+    // Trimming drops the oldest records, at the front: all of a batch's at once (a bulk load
+    // drops thousands per batch).
+    if (dropped) this.keys.drop(dropped);
   }
 
   /**
