@@ -4,12 +4,12 @@
 // stopped server's database (taking its lock) exactly as the command did in the main thread.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { AstldapServer, type StartOptions } from '../server.js';
+import { openOffline, type Base } from './offline.js';
 
 export interface LoadJob {
   command: 'import' | 'restore';
   file: string;
-  base: Pick<StartOptions, 'configFile' | 'dataDir' | 'listen' | 'memory' | 'seed'>;
+  base: Base;
   /** Report progress to the parent (it draws the bar). */
   progress: boolean;
 }
@@ -20,14 +20,7 @@ export type LoadMessage =
   | { type: 'failed'; message: string };
 
 async function load(job: LoadJob): Promise<{ empty: boolean; records: number }> {
-  const server = await AstldapServer.start({
-    ...job.base,
-    seed: false,
-    listen: ['ldap://127.0.0.1:0'],
-    logger: false,
-    adminApi: false,
-    bulk: true,
-  });
+  const server = await openOffline(job.base, { bulk: true });
   try {
     // Into an empty database a dump loads as slapadd loads it: exactly the file, stamps kept.
     const empty = (await server.status()).entries === 0;

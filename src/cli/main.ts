@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
-import { AstldapServer, type StartOptions } from '../server.js';
+import { AstldapServer } from '../server.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
+import { openOffline, type Base } from './offline.js';
 
 const COMMON = `  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
   --data DIR            data directory (database under DIR/db)
@@ -102,7 +103,6 @@ function defaultConfigFile(): string | undefined {
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
-type Base = Pick<StartOptions, 'configFile' | 'dataDir' | 'listen' | 'memory' | 'seed'>;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -246,17 +246,12 @@ async function snapshot(base: Base): Promise<{ text: string; online: boolean }> 
   const cfg = configOf(base);
   const held = cfg.memory ? undefined : readLock(cfg.dataDir);
   if (held) return { text: await (await askServer(cfg, held, 'sys/astldap/backup')).text(), online: true };
-  const server = await offline(base);
+  const server = await openOffline(base);
   try {
     return { text: await server.backupLdif(), online: false };
   } finally {
     await server.close();
   }
-}
-
-/** Opens a stopped server's database (locking it meanwhile), without the seed or the admin API. */
-function offline(base: Base): Promise<AstldapServer> {
-  return AstldapServer.start({ ...base, seed: false, listen: ['ldap://127.0.0.1:0'], logger: false, adminApi: false, warm: false });
 }
 
 /**
