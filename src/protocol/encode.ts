@@ -78,25 +78,27 @@ export function encodeBindResponse(messageId: number, res: BindResponse): Buffer
 /** Encoded bodies of the entries the directory reuses (SearchEntry.reusable), by entry object. */
 const bodies = new WeakMap<SearchEntry, Buffer>();
 
-export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
-  if (!entry.reusable) {
-    const w = start(messageId, ResponseTag.searchEntry, 512);
-    writeEntryBody(w, entry);
-    return finish(w, encodeEntryControls(entry));
-  }
+/** A reusable entry's body, encoded once. */
+function keptBody(entry: SearchEntry): Buffer {
   let body = bodies.get(entry);
   if (!body) {
-    const bw = new BerWriter(512);
-    writeEntryBody(bw, entry);
+    const w = new BerWriter(512);
+    writeEntryBody(w, entry);
     // A copy of exactly its size, outside the shared pool: a kept slice of the pool would keep its
     // whole 8 KiB slab alive.
-    const encoded = bw.toBuffer();
+    const encoded = w.toBuffer();
     body = Buffer.allocUnsafeSlow(encoded.length);
     encoded.copy(body);
     bodies.set(entry, body);
   }
-  const w = start(messageId, ResponseTag.searchEntry, body.length + 32);
-  w.writeRaw(body);
+  return body;
+}
+
+export function encodeSearchEntry(messageId: number, entry: SearchEntry): Buffer {
+  const body = entry.reusable ? keptBody(entry) : undefined;
+  const w = start(messageId, ResponseTag.searchEntry, body ? body.length + 32 : 512);
+  if (body) w.writeRaw(body);
+  else writeEntryBody(w, entry);
   return finish(w, encodeEntryControls(entry));
 }
 

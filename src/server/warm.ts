@@ -5,7 +5,7 @@
 
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
-import type { SearchRequest } from '../ldap/messages.js';
+import type { SearchEntry, SearchRequest } from '../ldap/messages.js';
 import { BerWriter } from '../protocol/ber.js';
 import { decodeMessage } from '../protocol/decode.js';
 import { encodeSearchDone, encodeSearchEntry } from '../protocol/encode.js';
@@ -46,7 +46,7 @@ export async function warmUp(store: Store, directory: Directory, frontend: Front
       filter: { type: 'present', attribute: 'objectClass' },
       attributes: [],
     };
-    const send = (e: Parameters<typeof encodeSearchEntry>[1]): void => void encodeSearchEntry(1, e);
+    const send = (e: SearchEntry): void => void encodeSearchEntry(1, e);
     try {
       for (const pdu of lookups) {
         const { op } = decodeMessage(pdu);
