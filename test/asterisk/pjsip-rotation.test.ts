@@ -12,7 +12,7 @@ import type { AstldapServer } from '../../src/index.js';
 import { repoRoot, SUFFIX } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { parseLdifEntries, runTool } from '../helpers/tools.js';
-import { vaultClient, vaultRequest, type VaultClient } from '../helpers/vault.js';
+import { vaultClient, vaultRequest, type VaultClient, startAdminServer } from '../helpers/vault.js';
 import { Driver, loadDriverConfig, pjsipAccepts, singleRow, value, type Backend } from './driver.js';
 import { ASTERISK_DN } from './slapd-asterisk.js';
 
@@ -85,16 +85,7 @@ describe('PJSIP credential rotation, read back through the res_config_ldap model
   const tmp = useTempDir('astldap-pjsip-');
 
   beforeAll(async () => {
-    const { startServer } = await import('../../src/index.js');
-    server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      listen: ['ldap://127.0.0.1:0'],
-      seedLdif: read('data/asterisk/sample.ldif') + '\n' + EXTRA,
-      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
-      adminApi: 'http://127.0.0.1:0',
-      logger: false,
-    });
+    server = await startAdminServer(tmp(), TOKEN, { seedLdif: read('data/asterisk/sample.ldif') + '\n' + EXTRA });
     vault = vaultClient(server.adminUrl!, TOKEN);
   });
   afterAll(async () => {

@@ -1,6 +1,9 @@
 // Talking to astldap's Vault-compatible admin API: through node-vault, or with raw HTTP calls.
 
+import path from 'node:path';
 import nodeVault from 'node-vault';
+import type { AstldapServer, StartOptions } from '../../src/index.js';
+import { repoRoot } from './slapd.js';
 
 export type VaultClient = ReturnType<typeof nodeVault>;
 
@@ -61,4 +64,26 @@ AstAccountAllowedCodec: ulaw
 `;
   const deletion = ['endpoints', 'aors', 'auths'].map((ou) => `dn: cn={{.Username}},ou=${ou},${pj}\nchangetype: delete\n`).join('\n');
   return { creation, deletion };
+}
+
+/**
+ * An in-process astldap with the admin API on a free port, as the admin tests start it: the
+ * packaged config.yaml, a memory database unless told otherwise, LDAP on a free loopback port,
+ * no logging; the root token (when given) and its token file in `tokenDir`. `opts` adds to or
+ * overrides that (its config is merged, its adminApi config too).
+ */
+export async function startAdminServer(tokenDir: string, token: string | undefined, opts: StartOptions = {}): Promise<AstldapServer> {
+  const { startServer } = await import('../../src/index.js');
+  return startServer({
+    configFile: path.join(repoRoot, 'config.yaml'),
+    memory: true,
+    listen: ['ldap://127.0.0.1:0'],
+    adminApi: 'http://127.0.0.1:0',
+    logger: false,
+    ...opts,
+    config: {
+      ...opts.config,
+      adminApi: { ...(token ? { rootToken: token } : {}), tokenFile: path.join(tokenDir, 'root-token'), ...opts.config?.adminApi },
+    },
+  });
 }

@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
 import { parseDuration } from '../../src/admin/config.js';
 import { defaultPolicy, generate, parsePolicy } from '../../src/admin/policy.js';
-import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
-import { vaultRequest } from '../helpers/vault.js';
+import { vaultRequest, startAdminServer } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 let server: AstldapServer;
@@ -24,16 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const call = (method: string, p: string, body?: unknown) => vaultRequest(base, method, p, token, body);
 
 beforeAll(async () => {
-  const { startServer } = await import('../../src/index.js');
   delete process.env.ASTLDAP_ROOT_TOKEN;
-  server = await startServer({
-    configFile: path.join(repoRoot, 'config.yaml'),
-    memory: true,
-    listen: ['ldap://127.0.0.1:0'],
-    config: { adminApi: { tokenFile: path.join(tmp(), 'root-token') } },
-    adminApi: 'http://127.0.0.1:0',
-    logger: false,
-  });
+  server = await startAdminServer(tmp(), undefined);
   base = server.adminUrl!;
   token = readFileSync(path.join(tmp(), 'root-token'), 'utf8').trim();
 });

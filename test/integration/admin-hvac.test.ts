@@ -13,7 +13,7 @@ import type { AstldapServer } from '../../src/index.js';
 import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
-import { phoneRole } from '../helpers/vault.js';
+import { phoneRole, startAdminServer } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const TOKEN = 'hvac-token-0123456789';
@@ -30,16 +30,7 @@ describe('hvac drives the Vault-compatible engine', () => {
   let out: any;
 
   beforeAll(async () => {
-    const { startServer } = await import('../../src/index.js');
-    server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      listen: ['ldap://127.0.0.1:0'],
-      seedLdif: readFileSync(path.join(repoRoot, 'data/asterisk/sample.ldif'), 'utf8'),
-      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
-      adminApi: 'http://127.0.0.1:0',
-      logger: false,
-    });
+    server = await startAdminServer(tmp(), TOKEN, { seedLdif: readFileSync(path.join(repoRoot, 'data/asterisk/sample.ldif'), 'utf8') });
     const phone = phoneRole(B);
     const env = {
       ...process.env,

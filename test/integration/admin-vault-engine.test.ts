@@ -12,7 +12,7 @@ import type { AstldapServer } from '../../src/index.js';
 import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
-import { phoneRole, vaultClient, vaultRequest, type VaultClient } from '../helpers/vault.js';
+import { phoneRole, vaultClient, vaultRequest, type VaultClient, startAdminServer } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const TOKEN = 'vault-engine-token-0123';
@@ -43,16 +43,10 @@ async function eventually(check: () => Promise<boolean>, ms = 30_000): Promise<v
 }
 
 async function start(): Promise<void> {
-  const { startServer } = await import('../../src/index.js');
-  server = await startServer({
-    configFile: path.join(repoRoot, 'config.yaml'),
+  server = await startAdminServer(dataDir, TOKEN, {
     memory: false,
     dataDir,
-    listen: ['ldap://127.0.0.1:0'],
     seedLdif: readFileSync(path.join(repoRoot, 'data/asterisk/sample.ldif'), 'utf8'),
-    config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(dataDir, 'root-token') } },
-    adminApi: 'http://127.0.0.1:0',
-    logger: false,
   });
   vault = vaultClient(server.adminUrl!, TOKEN);
 }

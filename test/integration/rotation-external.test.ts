@@ -9,7 +9,7 @@ import type { AstldapServer } from '../../src/index.js';
 import { repoRoot, ROOT_DN, ROOT_PW, slapdAvailable, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
-import { vaultRequest } from '../helpers/vault.js';
+import { vaultRequest, startAdminServer } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const ALICE = `uid=alice,ou=people,${B}`;
@@ -32,16 +32,7 @@ describe.skipIf(!slapdAvailable())('admin api managing an external slapd', () =>
     slapd = await startSlapd({
       ldif: `${seed.trimEnd()}\n\ndn: ${VAULT}\nobjectClass: applicationProcess\nobjectClass: simpleSecurityObject\ncn: vault\nuserPassword: vault-initial\n`,
     });
-    const { startServer } = await import('../../src/index.js');
-    server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      seed: false,
-      listen: ['ldap://127.0.0.1:0'],
-      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
-      adminApi: 'http://127.0.0.1:0',
-      logger: false,
-    });
+    server = await startAdminServer(tmp(), TOKEN, { seed: false });
     base = server.adminUrl!;
   });
 

@@ -3,13 +3,11 @@
 // untouched), and an ordinary openldap-schema rotation still works. In-process server, admin API
 // on port 0; the live schema gains a unicodePwd attribute type that no object class allows.
 
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
-import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
-import { vaultRequest } from '../helpers/vault.js';
+import { vaultRequest, startAdminServer } from '../helpers/vault.js';
 
 const B = 'dc=example,dc=domain';
 const ADMIN = [`cn=admin,${B}`, 'secret'] as const;
@@ -28,15 +26,7 @@ describe('rotation through the write path (schema check)', () => {
   const tmp = useTempDir('astldap-rotation-schema-');
 
   beforeAll(async () => {
-    const { startServer } = await import('../../src/index.js');
-    server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      listen: ['ldap://127.0.0.1:0'],
-      config: { adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
-      adminApi: 'http://127.0.0.1:0',
-      logger: false,
-    });
+    server = await startAdminServer(tmp(), TOKEN);
     base = server.adminUrl!;
   });
 
