@@ -15,7 +15,7 @@ import { Directory } from './directory/directory.js';
 import { addRdnValues, buildAttributes } from './directory/entry-build.js';
 import { Frontend } from './directory/frontend.js';
 import { indexSpecs, makeIndexer } from './directory/indexing.js';
-import type { OperationContext, SearchEntry } from './ldap/messages.js';
+import { searchRequest, type OperationContext, type SearchEntry } from './ldap/messages.js';
 import { LdapError, ResultCode } from './ldap/result.js';
 import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
@@ -379,22 +379,9 @@ export class AstldapServer {
     const entries: SearchEntry[] = [];
     const ctx = this.adminContext();
     await this.frontend
-      .search(
-        ctx,
-        {
-          base: this.config.suffix,
-          scope: 'sub',
-          derefAliases: 0,
-          sizeLimit: 0,
-          timeLimit: 0,
-          typesOnly: false,
-          filter: { type: 'present', attribute: 'objectClass' },
-          attributes: opts.operational ? ['*', '+'] : ['*'],
-        },
-        (e) => {
-          entries.push(e);
-        },
-      )
+      .search(ctx, searchRequest(this.config.suffix, { attributes: opts.operational ? ['*', '+'] : ['*'] }), (e) => {
+        entries.push(e);
+      })
       .catch((err: unknown) => {
         if (!(err instanceof LdapError && err.code === 32)) throw err;
       });

@@ -96,6 +96,24 @@ export interface SearchRequest {
   attributes: string[];
 }
 
+/**
+ * A search of base's subtree for every entry (objectClass present) returning the user attributes,
+ * with no limits: what the server's own reads ask for; `over` changes any part.
+ */
+export function searchRequest(base: string, over: Partial<Omit<SearchRequest, 'base'>> = {}): SearchRequest {
+  return {
+    base,
+    scope: 'sub',
+    derefAliases: 0,
+    sizeLimit: 0,
+    timeLimit: 0,
+    typesOnly: false,
+    filter: { type: 'present', attribute: 'objectClass' },
+    attributes: [],
+    ...over,
+  };
+}
+
 export interface AttributeValues {
   type: string;
   values: Buffer[];

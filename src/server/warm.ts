@@ -5,7 +5,7 @@
 
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
-import type { SearchEntry, SearchRequest } from '../ldap/messages.js';
+import { searchRequest, type SearchEntry } from '../ldap/messages.js';
 import { BerWriter } from '../protocol/ber.js';
 import { decodeMessage } from '../protocol/decode.js';
 import { encodeSearchDone, encodeSearchEntry } from '../protocol/encode.js';
@@ -36,16 +36,7 @@ export async function warmUp(store: Store, directory: Directory, frontend: Front
       value === undefined
         ? []
         : [undefined, rec.attrs['objectclass']?.at(-1)].map((oc) => searchPdu(directory.config.suffix, attr, value, oc));
-    const base: SearchRequest = {
-      base: rec.dn,
-      scope: 'base',
-      derefAliases: 0,
-      sizeLimit: 0,
-      timeLimit: 0,
-      typesOnly: false,
-      filter: { type: 'present', attribute: 'objectClass' },
-      attributes: [],
-    };
+    const base = searchRequest(rec.dn, { scope: 'base' });
     const send = (e: SearchEntry): void => void encodeSearchEntry(1, e);
     try {
       for (const pdu of lookups) {

@@ -5,7 +5,7 @@ import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
 import { Directory } from '../../src/directory/directory.js';
 import { Frontend } from '../../src/directory/frontend.js';
 import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
-import type { OperationContext, SearchEntry, SearchRequest } from '../../src/ldap/messages.js';
+import { searchRequest, type OperationContext, type SearchEntry, type SearchRequest } from '../../src/ldap/messages.js';
 import { buildRegistry, fileSources } from '../../src/schema/manager.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -42,17 +42,7 @@ export async function startCore(overrides: ConfigOverrides = {}): Promise<Core> 
     },
     async search(ctx, req) {
       const entries: SearchEntry[] = [];
-      const full: SearchRequest = {
-        scope: 'sub',
-        derefAliases: 0,
-        sizeLimit: 0,
-        timeLimit: 0,
-        typesOnly: false,
-        filter: { type: 'present', attribute: 'objectClass' },
-        attributes: [],
-        ...req,
-      };
-      const r = await fe.search(ctx, full, (e) => {
+      const r = await fe.search(ctx, searchRequest(req.base, req), (e) => {
         entries.push(e);
       });
       return { entries, code: r.code, controls: r.controls };

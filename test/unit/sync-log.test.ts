@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { formatCookie, parseCookie } from '../../src/directory/sync/cookie.js';
+import { searchRequest } from '../../src/ldap/messages.js';
 import { startCore, type Core } from '../helpers/core.js';
 
 const S = 'dc=example,dc=domain';
@@ -112,16 +113,7 @@ describe('a persisting sync search', () => {
     let stalled = false;
     const result = core.fe.search(
       ctx,
-      {
-        base: S,
-        scope: 'sub',
-        derefAliases: 0,
-        sizeLimit: 0,
-        timeLimit: 0,
-        typesOnly: false,
-        filter: { type: 'present', attribute: 'objectClass' },
-        attributes: [],
-      },
+      searchRequest(S),
       // The first change sent never completes: the consumer's socket is full and stays so.
       (e) => (refreshed && e.sync?.state !== 'add' ? ((stalled = true), new Promise<void>(() => {})) : undefined),
       (info) => {

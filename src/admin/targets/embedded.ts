@@ -8,7 +8,7 @@ import type { Directory } from '../../directory/directory.js';
 import { search } from '../../directory/search.js';
 import { storedEntries } from '../../directory/search/collect.js';
 import { copyAttributes, type WriteTransaction } from '../../directory/write.js';
-import type { Filter, SearchEntry, SearchRequest, Session } from '../../ldap/messages.js';
+import { searchRequest, type Filter, type SearchEntry, type Session } from '../../ldap/messages.js';
 import { LdapError } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
 import type { EngineConfig } from '../config.js';
@@ -80,7 +80,7 @@ export class EmbeddedTarget implements PasswordTarget {
 
   /** A subtree search as the administrator. */
   private async search(base: string, filter: Filter, attributes: string[]): Promise<SearchEntry[]> {
-    const req: SearchRequest = { base, scope: 'sub', derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter, attributes };
+    const req = searchRequest(base, { filter, attributes });
     const found: SearchEntry[] = [];
     const ctx = this.dir.internalContext(this.dir.config.admin.dn, 'admin-api');
     await search(this.dir, ctx, req, this.dir.normalize(req.base), (e) => void found.push(e), storedEntries);
