@@ -8,7 +8,7 @@
 //     and the driver throws away a whole answer on sizeLimitExceeded), 500 for everyone else.
 
 import path from 'node:path';
-import { repoRoot, ROOT_PW, setUpSlapd, SUFFIX } from '../helpers/slapd.js';
+import { confPreamble, mdbDatabase, repoRoot, ROOT_PW, setUpSlapd, SUFFIX } from '../helpers/slapd.js';
 import { removeDir } from '../helpers/tmp.js';
 
 export const ASTERISK_DN = `cn=asterisk,ou=services,${SUFFIX}`;
@@ -19,25 +19,11 @@ export interface AsteriskSlapd {
 }
 
 function conf(dir: string): string {
-  const schemas = [
-    ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `/etc/ldap/schema/${s}.schema`),
-    path.join(repoRoot, 'schema/asterisk.schema'),
-    path.join(repoRoot, 'schema/astldap-asterisk.schema'),
-  ];
   return [
-    ...schemas.map((s) => `include ${s}`),
-    `pidfile ${dir}/slapd.pid`,
-    `argsfile ${dir}/slapd.args`,
-    'modulepath /usr/lib/ldap',
-    'moduleload back_mdb',
+    ...confPreamble(dir, [path.join(repoRoot, 'schema/asterisk.schema'), path.join(repoRoot, 'schema/astldap-asterisk.schema')]),
     'sizelimit 500',
     'timelimit 3600',
-    'database mdb',
-    'maxsize 1073741824',
-    `suffix "${SUFFIX}"`,
-    `rootdn "cn=admin,${SUFFIX}"`,
-    `rootpw ${ROOT_PW}`,
-    `directory ${dir}/db`,
+    ...mdbDatabase(dir, SUFFIX, `cn=admin,${SUFFIX}`, ROOT_PW),
     `limits dn.exact="${ASTERISK_DN}" size=unlimited time=unlimited`,
     'index objectClass eq',
     'index cn eq,sub',

@@ -63,27 +63,36 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-function slapdConf(dir: string, suffix: string): string {
-  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `/etc/ldap/schema/${s}.schema`);
-  schemas.push(asteriskSchemaFile());
+/**
+ * The start of a private slapd.conf: Debian's core, cosine, inetorgperson and nis schemas and
+ * then `schemas`, run files in dir, back-mdb loaded.
+ */
+export function confPreamble(dir: string, schemas: string[]): string[] {
   return [
+    ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
     ...schemas.map((s) => `include ${s}`),
     `pidfile ${dir}/slapd.pid`,
     `argsfile ${dir}/slapd.args`,
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
+  ];
+}
+
+/** A back-mdb database for suffix in dir/db, with its root DN and password. */
+export function mdbDatabase(dir: string, suffix: string, rootDn: string, rootPw: string): string[] {
+  return ['database mdb', 'maxsize 1073741824', `suffix "${suffix}"`, `rootdn "${rootDn}"`, `rootpw ${rootPw}`, `directory ${dir}/db`];
+}
+
+function slapdConf(dir: string, suffix: string): string {
+  return [
+    ...confPreamble(dir, [asteriskSchemaFile()]),
     // Server-side sorting (RFC 2891) is the sssvlv overlay's; paged results are back-mdb's own.
     ...(SSSVLV ? ['moduleload sssvlv'] : []),
     // Let ACLs decide anonymous writes (50), as astldap does, instead of slapd's blanket 8.
     'allow update_anon',
     'sizelimit 500',
     'timelimit 3600',
-    'database mdb',
-    'maxsize 1073741824',
-    `suffix "${suffix}"`,
-    `rootdn "cn=admin,${suffix}"`,
-    `rootpw ${ROOT_PW}`,
-    `directory ${dir}/db`,
+    ...mdbDatabase(dir, suffix, `cn=admin,${suffix}`, ROOT_PW),
     ...(SSSVLV ? ['overlay sssvlv'] : []),
     'index objectClass eq',
     'index cn,uid,mail eq,sub',

@@ -9,7 +9,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
-import { asteriskSchemaFile, freePort, launchSlapd, repoRoot, setUpSlapd, slapdAvailable, type Launched } from '../helpers/slapd.js';
+import {
+  asteriskSchemaFile,
+  confPreamble,
+  freePort,
+  launchSlapd,
+  mdbDatabase,
+  repoRoot,
+  setUpSlapd,
+  slapdAvailable,
+  type Launched,
+} from '../helpers/slapd.js';
 import { Driver, loadDriverConfig, value, singleRow, type Backend } from '../asterisk/driver.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { bindArgs, canonicalize, parseLdifEntries, runTool } from '../helpers/tools.js';
@@ -82,15 +92,9 @@ interface Consumer {
  * its updateref) are forwarded to astldap by the chain overlay, bound as the Asterisk identity.
  */
 function consumerConf(dir: string, providerUrl: string, mode: 'refreshAndPersist' | 'refreshOnly', chain = false): string {
-  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `/etc/ldap/schema/${s}.schema`);
-  schemas.push(asteriskSchemaFile(), path.join(repoRoot, 'schema/astldap-asterisk.schema'));
   const timing = mode === 'refreshOnly' ? 'interval=00:00:00:01' : '';
   return [
-    ...schemas.map((s) => `include ${s}`),
-    `pidfile ${dir}/slapd.pid`,
-    `argsfile ${dir}/slapd.args`,
-    'modulepath /usr/lib/ldap',
-    'moduleload back_mdb',
+    ...confPreamble(dir, [asteriskSchemaFile(), path.join(repoRoot, 'schema/astldap-asterisk.schema')]),
     ...(chain
       ? [
           'moduleload back_ldap',
@@ -100,12 +104,7 @@ function consumerConf(dir: string, providerUrl: string, mode: 'refreshAndPersist
           'chain-return-error TRUE',
         ]
       : []),
-    'database mdb',
-    'maxsize 1073741824',
-    `suffix "${SUFFIX}"`,
-    `rootdn "${ADMIN}"`,
-    `rootpw ${ADMIN_PW}`,
-    `directory ${dir}/db`,
+    ...mdbDatabase(dir, SUFFIX, ADMIN, ADMIN_PW),
     // A throw-away replica: no fsync per replicated entry (a production replica keeps it).
     'dbnosync',
     'index objectClass,entryUUID,entryCSN eq',
