@@ -56,15 +56,10 @@ export class PagedCursors {
     cursor.lastUsed = now;
     let m = this.bySession.get(session.id);
     if (!m) this.bySession.set(session.id, (m = new Map()));
+    // A Map keeps insertion order, and a cursor is re-inserted on every page: the first key is the
+    // least recently used (exact, unlike millisecond timestamps that tie under a burst).
     while (m.size >= MAX_CURSORS_PER_SESSION) {
-      let oldest: string | undefined;
-      let t = Infinity;
-      for (const [k, c] of m) {
-        if (c.lastUsed < t) {
-          t = c.lastUsed;
-          oldest = k;
-        }
-      }
+      const oldest = m.keys().next().value;
       if (oldest === undefined) break;
       m.delete(oldest);
     }
