@@ -19,7 +19,7 @@ import { searchRequest, type OperationContext, type SearchEntry } from './ldap/m
 import { LdapError, ResultCode } from './ldap/result.js';
 import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
-import { prettyDn } from './schema/dn.js';
+import { prettyRdns, type Rdn } from './schema/dn.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { splitStamps } from './server/dump.js';
@@ -32,6 +32,12 @@ import type { EntryRecord, Store } from './store/types.js';
 
 /** Adds per LevelDB batch when loading LDIF (also the records parsed at a time from a file). */
 const BULK_CHUNK = 2000;
+
+/** A bulk-loaded record's DN, parsed and normalised once. */
+interface BulkTarget {
+  rdns: Rdn[];
+  ndn: string;
+}
 
 export interface StartOptions {
   /** A config.yaml to read (relative paths inside resolve against its folder). */
@@ -156,7 +162,7 @@ export class AstldapServer {
     }
     // The indexer reads the live schema: the directory's, once it exists (schema changes live).
     const live = { schema: (): SchemaRegistry => schema };
-    const indexer = makeIndexer(() => live.schema(), specs);
+    const indexer = makeIndexer(() => live.schema());
     // One process per data directory: a second one gets the holder's pid, not a LevelDB error.
     const lock = config.memory ? undefined : DataDirLock.acquire(config.dataDir);
     let store: Store;
@@ -293,31 +299,37 @@ export class AstldapServer {
     for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
-      const ndns: string[] = [];
-      for (let ndn; j < records.length && j - i < BULK_CHUNK && (ndn = targets[j]) !== undefined; j++) ndns.push(ndn);
+      while (j < records.length && j - i < BULK_CHUNK && targets[j] !== undefined) j++;
       // A dump's adds keep their stored stamps, which only the bulk path can set.
-      if (j - i > 1 || (exact && j > i))
-        await this.bulkAdd(records.slice(i, j) as Array<Extract<LdifRecord, { kind: 'add' }>>, ndns, exact);
+      if (j - i > 1 || (exact && j > i)) await this.bulkAdd(records, targets, i, j, exact);
       else await this.applyRecord(records[i]!);
       i = Math.max(j, i + 1);
     }
   }
 
   /**
-   * Adds many entries with the checks of an add (schema, RDN values, new DN, existing parent)
-   * in one atomic batch: a bulk load costs one write per chunk instead of one per entry. With
-   * `exact`, each entry keeps the stored operational attributes its record carries (a dump).
+   * Adds records[from..to) (plain adds, their DNs parsed in `targets`) with the checks of an add
+   * (schema, RDN values, new DN, existing parent) in one atomic batch: a bulk load costs one write
+   * per chunk instead of one per entry. With `exact`, each entry keeps the stored operational
+   * attributes its record carries (a dump).
    */
-  private async bulkAdd(run: Array<Extract<LdifRecord, { kind: 'add' }>>, ndns: string[], exact: boolean): Promise<void> {
+  private async bulkAdd(
+    records: LdifRecord[],
+    targets: Array<BulkTarget | undefined>,
+    from: number,
+    to: number,
+    exact: boolean,
+  ): Promise<void> {
     const dir = this.directory;
     await dir.writer.transaction(async (tx) => {
-      for (const [i, r] of run.entries()) {
+      for (let i = from; i < to; i++) {
+        const r = records[i] as Extract<LdifRecord, { kind: 'add' }>;
+        const { rdns, ndn } = targets[i]!;
         try {
           const { user, stamps } = exact ? splitStamps(r.attributes, dir.schema) : { user: r.attributes, stamps: undefined };
-          const rdns = dir.parse(r.dn);
           const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, user);
           addRdnValues(dir.schema, rdns[0]!, attrs);
-          await tx.add(this.config.admin.dn, ndns[i]!, prettyDn(r.dn), attrs, stamps ? { stamps } : {});
+          await tx.add(this.config.admin.dn, ndn, prettyRdns(rdns), attrs, stamps ? { stamps } : {});
         } catch (err) {
           // What came before the failing record stays (as ldapadd without -c leaves it).
           await tx.commit();
@@ -328,22 +340,22 @@ export class AstldapServer {
   }
 
   /**
-   * For each record, the normalised DN of a plain add inside the naming context (what the bulk
-   * path takes); undefined for anything else (changes, cn=config, bad DNs: the ordinary path).
-   * An add outside both fails the whole run first, naming the fix: a fixture for another suffix
-   * gets "set suffix", not "no global superior knowledge".
+   * For each record, its DN parsed and normalised if it is a plain add inside the naming context
+   * (what the bulk path takes); undefined for anything else (changes, cn=config, bad DNs: the
+   * ordinary path). An add outside both fails the whole run first, naming the fix: a fixture for
+   * another suffix gets "set suffix", not "no global superior knowledge".
    */
-  private bulkTargets(records: LdifRecord[]): Array<string | undefined> {
+  private bulkTargets(records: LdifRecord[]): Array<BulkTarget | undefined> {
     return records.map((r) => {
       if (r.kind !== 'add') return undefined;
-      let ndn: string;
+      let target: BulkTarget;
       try {
-        ndn = this.directory.normalize(r.dn);
+        target = this.directory.parseNormalized(r.dn);
       } catch {
         return undefined; // The ordinary path reports the bad DN itself.
       }
-      if (this.directory.inNamingContext(ndn)) return ndn;
-      if (isConfigDn(ndn)) return undefined;
+      if (this.directory.inNamingContext(target.ndn)) return target;
+      if (isConfigDn(target.ndn)) return undefined;
       throw new LdapError(
         ResultCode.unwillingToPerform,
         `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,

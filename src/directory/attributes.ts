@@ -21,7 +21,15 @@ export function isValidDescription(text: string): boolean {
   return descrRe.test(text);
 }
 
+/** Shared by every description without options: never changed (frozen). */
+const NO_OPTIONS = Object.freeze([]) as unknown as string[];
+
 export function parseDescription(schema: SchemaRegistry, text: string): AttributeDescription {
+  if (!text.includes(';')) {
+    // No options (nearly every description): the type's own key.
+    const type = schema.attributeType(text);
+    return { text, type, options: NO_OPTIONS, key: type?.key };
+  }
   const parts = text.split(';');
   const type = schema.attributeType(parts[0]!);
   const options = parts

@@ -10,7 +10,7 @@ import { silentLogger } from '../config/logger.js';
 import type { OperationContext, Session } from '../ldap/messages.js';
 import { isBelow, parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
-import { normalizeDn, parseDn, type Rdn } from '../schema/dn.js';
+import { normalizeDn, normalizeRdns, parseDn, type Rdn } from '../schema/dn.js';
 import type { SchemaSourceText } from '../schema/manager.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { Lru } from '../store/lru.js';
@@ -130,6 +130,17 @@ export class Directory {
       const ndn = normalizeDn(dn, this.registry);
       if (dn.length <= NDN_CACHE_MAX_LENGTH) this.ndnCache.map.set(dn, ndn);
       return ndn;
+    } catch (err) {
+      if (err instanceof LdapError) throw err;
+      throw new LdapError(ResultCode.invalidDNSyntax, 'invalid DN');
+    }
+  }
+
+  /** The DN parsed and normalised in one pass (a bulk load's DNs are each seen once: no cache). */
+  parseNormalized(dn: string): { rdns: Rdn[]; ndn: string } {
+    try {
+      const rdns = parseDn(dn);
+      return { rdns, ndn: normalizeRdns(rdns, this.registry, dn) };
     } catch (err) {
       if (err instanceof LdapError) throw err;
       throw new LdapError(ResultCode.invalidDNSyntax, 'invalid DN');

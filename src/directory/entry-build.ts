@@ -21,15 +21,24 @@ export function assertUserModifiable(type: AttributeType, label: string): void {
 
 /** Decodes and checks one attribute's values; duplicates are attributeOrValueExists. */
 export async function decodeValues(scheme: PasswordScheme, type: AttributeType, label: string, values: Buffer[]): Promise<string[]> {
+  const out = checkedValues(type, label, values);
+  if (type.key === 'userpassword') for (let i = 0; i < out.length; i++) out[i] = await storablePassword(scheme, out[i]!);
+  return out;
+}
+
+/** decodeValues without the password hashing (synchronous). */
+function checkedValues(type: AttributeType, label: string, values: Buffer[]): string[] {
   const out: string[] = [];
-  const seen = new Set<string>();
+  // Most attributes have one value: no set to tell duplicates apart then.
+  const seen = values.length > 1 ? new Set<string>() : undefined;
   for (let i = 0; i < values.length; i++) {
-    let v = decodeValue(type, values[i]!, label);
+    const v = decodeValue(type, values[i]!, label);
     if (!type.syntax.validate(v)) throw new LdapError(ResultCode.invalidAttributeSyntax, `${label}: value #${i} invalid per syntax`);
-    const k = valueKey(type, v);
-    if (seen.has(k)) throw new LdapError(ResultCode.attributeOrValueExists, `${label}: value #${i} provided more than once`);
-    seen.add(k);
-    if (type.key === 'userpassword') v = await storablePassword(scheme, v);
+    if (seen) {
+      const k = valueKey(type, v);
+      if (seen.has(k)) throw new LdapError(ResultCode.attributeOrValueExists, `${label}: value #${i} provided more than once`);
+      seen.add(k);
+    }
     out.push(v);
   }
   return out;
@@ -51,7 +60,8 @@ export async function buildAttributes(
   const attrs: Record<string, string[]> = {};
   // Unknown object classes are reported before anything else, as slapd does.
   for (const a of attributes) {
-    if (schema.attributeType(a.type.split(';')[0]!)?.key !== 'objectclass') continue;
+    const semi = a.type.indexOf(';');
+    if (schema.attributeType(semi < 0 ? a.type : a.type.slice(0, semi))?.key !== 'objectclass') continue;
     a.values.forEach((v, i) => {
       if (!schema.objectClass(v.toString('utf8').trim())) {
         throw new LdapError(ResultCode.invalidAttributeSyntax, `objectClass: value #${i} invalid per syntax`);
@@ -62,7 +72,9 @@ export async function buildAttributes(
     const d = requireDescription(schema, a.type);
     assertUserModifiable(d.type, a.type);
     if (a.values.length === 0) throw new LdapError(ResultCode.protocolError, `${a.type}: no values`);
-    const vals = await decodeValues(scheme, d.type, a.type, a.values);
+    // Only passwords need the asynchronous path (hashing).
+    const vals =
+      d.type.key === 'userpassword' ? await decodeValues(scheme, d.type, a.type, a.values) : checkedValues(d.type, a.type, a.values);
     const cur = attrs[d.key];
     if (cur) {
       const seen = new Set(cur.map((v) => valueKey(d.type, v)));

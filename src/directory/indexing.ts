@@ -17,30 +17,21 @@ export function indexSpecs(config: Config, schema: SchemaRegistry): IndexSpec[] 
   return out;
 }
 
-/** Normalised values of the indexed attributes, for the store; the schema is read at each call. */
-export function makeIndexer(getSchema: () => SchemaRegistry, specs: IndexSpec[]): Indexer {
-  const keys = specs.map((s) => s.attr);
-  return (rec: EntryRecord) => {
+/** Normalised values of an indexed attribute, for the store; the schema is read at each call. */
+export function makeIndexer(getSchema: () => SchemaRegistry): Indexer {
+  const none: string[] = [];
+  return (rec: EntryRecord, key: string) => {
+    const vals = rec.attrs[key];
+    if (!vals || !vals.length) return none;
     const schema = getSchema();
-    const out = new Map<string, string[]>();
-    for (const key of keys) {
-      const vals = rec.attrs[key];
-      if (!vals || !vals.length) continue;
-      if (key === 'objectclass') {
-        out.set(
-          key,
-          vals.map((v) => schema.objectClass(v)?.key ?? v.toLowerCase()),
-        );
-        continue;
-      }
-      const rule = schema.attributeType(key)?.equality;
-      const norm: string[] = [];
-      for (const v of vals) {
-        const n = rule ? rule.normalize(v) : v;
-        if (n !== undefined) norm.push(n);
-      }
-      out.set(key, norm);
+    if (key === 'objectclass') return vals.map((v) => schema.objectClass(v)?.key ?? v.toLowerCase());
+    const rule = schema.attributeType(key)?.equality;
+    if (!rule) return vals;
+    const norm: string[] = [];
+    for (const v of vals) {
+      const n = rule.normalize(v);
+      if (n !== undefined) norm.push(n);
     }
-    return out;
+    return norm;
   };
 }

@@ -35,18 +35,20 @@ interface Line {
   no: number;
 }
 
-/** Unfolds continuation lines and splits into blank-line separated records (comments dropped). */
-function splitRecords(text: string): Line[][] {
+/**
+ * Unfolds continuation lines and splits into blank-line separated records (comments dropped).
+ * `base` is the number of lines before these (for line numbers in the whole file).
+ */
+function splitRecords(lines: string[], base: number): Line[][] {
   const records: Line[][] = [];
   let cur: Line[] = [];
   let inComment = false;
-  const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     if (raw.startsWith(' ')) {
       if (inComment) continue;
       const last = cur[cur.length - 1];
-      if (!last) throw new LdifError('continuation line with nothing to continue', i + 1);
+      if (!last) throw new LdifError('continuation line with nothing to continue', base + i + 1);
       last.text += raw.slice(1);
       continue;
     }
@@ -60,30 +62,51 @@ function splitRecords(text: string): Line[][] {
       inComment = true;
       continue;
     }
-    cur.push({ text: raw, no: i + 1 });
+    cur.push({ text: raw, no: base + i + 1 });
   }
   if (cur.length) records.push(cur);
   return records;
 }
 
-function parseLine(line: Line): { type: string; value: Buffer } {
+interface Item {
+  type: string;
+  value: Buffer;
+  no: number;
+}
+
+const typeRe = /^[A-Za-z0-9][A-Za-z0-9;.\-_]*$/;
+const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+
+/** One `type: value`, `type:: base64` or `type:< URL` line (a description, then the value). */
+function parseLine(line: Line): Item {
+  const text = line.text;
   // The separator between changes of one modify record.
-  if (line.text === '-') return { type: '-', value: Buffer.alloc(0) };
-  const m = /^([A-Za-z0-9][A-Za-z0-9;.\-_]*)\s*:(:|<)?\s?(.*)$/.exec(line.text);
-  if (!m) throw new LdifError(`cannot parse "${line.text.slice(0, 60)}"`, line.no);
-  const [, type, kind, rest] = m as unknown as [string, string, string | undefined, string];
-  if (kind === ':') return { type, value: Buffer.from(rest.trim(), 'base64') };
+  if (text === '-') return { type: '-', value: Buffer.alloc(0), no: line.no };
+  const colon = text.indexOf(':');
+  let type = colon > 0 ? text.slice(0, colon) : '';
+  if (isSpace(type[type.length - 1])) type = type.trimEnd();
+  if (!typeRe.test(type)) throw new LdifError(`cannot parse "${text.slice(0, 60)}"`, line.no);
+  let p = colon + 1;
+  const kind = text[p] === ':' || text[p] === '<' ? text[p++] : undefined;
+  if (isSpace(text[p])) p++;
+  const rest = text.slice(p);
+  if (kind === ':') return { type, value: Buffer.from(rest.trim(), 'base64'), no: line.no };
   if (kind === '<') {
     const url = rest.trim();
     if (!url.startsWith('file://')) throw new LdifError(`unsupported URL ${url}`, line.no);
-    return { type, value: readFileSync(fileURLToPath(url)) };
+    return { type, value: readFileSync(fileURLToPath(url)), no: line.no };
   }
-  return { type, value: Buffer.from(rest.replace(/^ +/, ''), 'utf8') };
+  return { type, value: Buffer.from(rest.charCodeAt(0) === 0x20 ? rest.replace(/^ +/, '') : rest, 'utf8'), no: line.no };
 }
 
 export function parseLdif(text: string): LdifRecord[] {
+  return parseLdifLines(text.split(/\r?\n/), 0);
+}
+
+/** parseLdif of text split into lines (without line ends); `base` lines came before them. */
+function parseLdifLines(lines: string[], base: number): LdifRecord[] {
   const out: LdifRecord[] = [];
-  for (const rec of splitRecords(text)) {
+  for (const rec of splitRecords(lines, base)) {
     let i = 0;
     if (/^version\s*:/i.test(rec[0]!.text)) {
       i++;
@@ -94,7 +117,8 @@ export function parseLdif(text: string): LdifRecord[] {
     const dn = first.value.toString('utf8');
     const line = rec[i]!.no;
     i++;
-    const items = rec.slice(i).map((l) => ({ ...parseLine(l), no: l.no }));
+    const items: Item[] = [];
+    for (let k = i; k < rec.length; k++) items.push(parseLine(rec[k]!));
     let j = 0;
     while (j < items.length && items[j]!.type.toLowerCase() === 'control') j++;
     const ct = items[j];
@@ -153,53 +177,46 @@ export async function* readLdifChunks(
   let offset = 0; // lines before buf
   let records = 0;
   let inRecord = false;
+  let ready: LdifRecord[][] = [];
   const flush = (): LdifRecord[] => {
-    const text = buf.join('\n');
     const base = offset;
     offset += buf.length;
+    const lines = buf;
     buf = [];
     records = 0;
     chars = 0;
-    try {
-      const out = parseLdif(text);
-      for (const r of out) r.line += base;
-      return out;
-    } catch (err) {
-      if (err instanceof LdifError) throw new LdifError(err.message.replace(/^LDIF line \d+: /, ''), err.line + base);
-      throw err;
-    }
+    return parseLdifLines(lines, base);
   };
-  for await (const line of fileLines(file, onBytes)) {
+  const take = (line: string): void => {
     if (line === '' && inRecord) {
       inRecord = false;
       if (++records >= maxRecords || chars >= maxChars) {
         buf.push(line);
-        yield flush();
-        continue;
+        ready.push(flush());
+        return;
       }
     } else if (line !== '' && !line.startsWith('#') && !line.startsWith(' ')) inRecord = true;
     buf.push(line);
     chars += line.length + 1;
-  }
-  if (buf.length) yield flush();
-}
-
-/**
- * The lines of a file (CRLF or LF), read as the consumer asks for them: the stream's async
- * iterator pulls one chunk at a time. (readline's iterator does not wait for its consumer: it
- * queued the lines of a whole 1M-entry file in memory while the import was writing.)
- */
-async function* fileLines(file: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
+  };
+  // The file is read one chunk (1 MiB) at a time as the consumer asks for runs: each chunk's
+  // lines are taken in one synchronous pass (readline's iterator, or a generator of lines, costs
+  // a promise per line; and readline does not wait for its consumer).
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   let rest = '';
   for await (const chunk of stream as AsyncIterable<string>) {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop()!;
-    for (const l of lines) yield l.endsWith('\r') ? l.slice(0, -1) : l;
+    for (const l of lines) take(l.endsWith('\r') ? l.slice(0, -1) : l);
     onBytes?.(stream.bytesRead);
+    const out = ready;
+    ready = [];
+    for (const run of out) yield run;
   }
-  if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (rest) take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
   onBytes?.(stream.bytesRead);
+  for (const run of ready) yield run;
+  if (buf.length) yield flush();
 }
 
 function groupAttributes(items: Array<{ type: string; value: Buffer }>): LdifAttribute[] {

@@ -50,6 +50,7 @@ export function parseDn(dn: string): Rdn[] {
     i++; // '='
     skipSpaces();
     let value: string;
+    let plain: string | undefined;
     if (dn[i] === '#') {
       // Hex-encoded BER value: keep the content octets of a primitive element.
       i++;
@@ -72,6 +73,10 @@ export function parseDn(dn: string): Rdn[] {
       if (i >= n) throw invalid(dn, 'unterminated quote');
       i++;
       value = Buffer.from(bytes).toString('utf8');
+    } else if ((plain = plainValue(dn, i)) !== undefined) {
+      // The common case, a value without escapes: the text itself (trailing spaces are skipped next).
+      value = plain;
+      i += plain.length;
     } else {
       const bytes: number[] = [];
       let lastNonSpace = 0;
@@ -124,6 +129,24 @@ export function parseDn(dn: string): Rdn[] {
     }
     throw invalid(dn, `unexpected "${sep}"`);
   }
+}
+
+/**
+ * The value starting at i when it needs no decoding: up to the next separator, no backslash,
+ * quote, '<', '>', NUL or surrogate (those take the byte-wise path), trailing spaces not
+ * included. Undefined when the value needs the byte-wise path.
+ */
+function plainValue(dn: string, i: number): string | undefined {
+  const n = dn.length;
+  let end = i;
+  let lastNonSpace = i;
+  for (; end < n; end++) {
+    const c = dn.charCodeAt(end);
+    if (c === 0x2c /* , */ || c === 0x2b /* + */ || c === 0x3b /* ; */) break;
+    if (c === 0x5c || c === 0x22 || c === 0x3c || c === 0x3e || c === 0 || (c >= 0xd800 && c <= 0xdfff)) return undefined;
+    if (c !== 0x20) lastNonSpace = end + 1;
+  }
+  return dn.slice(i, lastNonSpace);
 }
 
 function pushUtf8(bytes: number[], s: string, i: number): void {
@@ -179,7 +202,12 @@ export function prettyDnValue(v: string): string {
 
 /** The DN in the form slapd stores and returns: no spaces around separators, hex escapes. */
 export function prettyDn(dn: string): string {
-  return parseDn(dn)
+  return prettyRdns(parseDn(dn));
+}
+
+/** prettyDn of a parsed DN. */
+export function prettyRdns(rdns: Rdn[]): string {
+  return rdns
     .map((rdn) => rdn.map((a) => `${a.type}=${prettyDnValue(a.value)}`).join('+'))
     .join(',');
 }
@@ -192,8 +220,11 @@ export function formatDn(rdns: Rdn[]): string {
   return rdns.map(formatRdn).join(',');
 }
 
+const specialRe = /[,+"\\<>;=\0]/;
+
 /** Escaping inside normalised DNs: separators hex-escaped so ',' and '+' split safely. */
 function escapeNormalized(v: string): string {
+  if (!specialRe.test(v)) return v;
   return v.replace(/[,+"\\<>;=\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
@@ -208,19 +239,27 @@ export function normalizeDn(dn: string, schema: DnSchema): string {
 }
 
 export function normalizeRdns(rdns: Rdn[], schema: DnSchema, dn = ''): string {
-  const parts: string[] = [];
-  for (const rdn of rdns) {
-    const avas: string[] = [];
-    for (const ava of rdn) {
-      const t = schema.attributeType(ava.type);
-      if (!t) throw invalid(dn, `undefined attribute type "${ava.type}"`);
-      let v: string | undefined = ava.value;
-      if (t.equality) v = t.equality.normalize(v);
-      if (v === undefined || !t.syntax.validate(ava.value)) throw invalid(dn, `invalid value for ${t.name}`);
-      avas.push(`${t.key}=${escapeNormalized(v)}`);
+  let out = '';
+  for (let r = 0; r < rdns.length; r++) {
+    const rdn = rdns[r]!;
+    if (r > 0) out += ',';
+    if (rdn.length === 1) {
+      out += normalizeAva(rdn[0]!, schema, dn);
+      continue;
     }
+    const avas: string[] = [];
+    for (const ava of rdn) avas.push(normalizeAva(ava, schema, dn));
     avas.sort();
-    parts.push(avas.join('+'));
+    out += avas.join('+');
   }
-  return parts.join(',');
+  return out;
+}
+
+function normalizeAva(ava: Ava, schema: DnSchema, dn: string): string {
+  const t = schema.attributeType(ava.type);
+  if (!t) throw invalid(dn, `undefined attribute type "${ava.type}"`);
+  let v: string | undefined = ava.value;
+  if (t.equality) v = t.equality.normalize(v);
+  if (v === undefined || !t.syntax.validate(ava.value)) throw invalid(dn, `invalid value for ${t.name}`);
+  return t.key + '=' + escapeNormalized(v);
 }

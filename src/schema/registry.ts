@@ -58,6 +58,16 @@ function extensions(ext: Array<[string, string[]]>): string {
   return ext.map(([k, v]) => ` ${k} ${v.length === 1 ? quote(v[0]!) : `( ${v.map(quote).join(' ')} )`}`).join('');
 }
 
+/** What an entry's object classes allow (MUST and MAY) and require (MUST, by the class asking). */
+interface ClassSet {
+  readonly allowed: ReadonlySet<AttributeType>;
+  readonly required: ReadonlyMap<AttributeType, ObjectClass>;
+  readonly extensible: boolean;
+}
+
+/** Class sets kept per schema state (cleared when full: entries use a handful). */
+const CLASS_SETS_MAX = 256;
+
 export class SchemaRegistry {
   private readonly syntaxes: Map<string, Syntax & { hidden: boolean }>;
   private readonly rules = new Map<string, MatchingRule>();
@@ -65,6 +75,7 @@ export class SchemaRegistry {
   private state: State;
   private subtypeCache = new Map<AttributeType, AttributeType[]>();
   private subschemaCache: { state: State; attrs: Record<string, string[]> } | undefined;
+  private classSets: { state: State | undefined; map: Map<string, ClassSet> } = { state: undefined, map: new Map() };
 
   private constructor() {
     this.syntaxes = builtinSyntaxes();
@@ -413,19 +424,7 @@ export class SchemaRegistry {
         throw new LdapError(ResultCode.objectClassViolation, `invalid structural object class chain (${most.name}/${c.name})`);
       }
     }
-    const allowed = new Set<AttributeType>();
-    const required = new Map<AttributeType, ObjectClass>();
-    let extensible = false;
-    const addClass = (c: ObjectClass) => {
-      if (c.key === 'extensibleobject') extensible = true;
-      for (const t of c.allMust) {
-        allowed.add(t);
-        if (!required.has(t)) required.set(t, c);
-      }
-      for (const t of c.allMay) allowed.add(t);
-    };
-    for (const c of classes) addClass(c);
-    addClass(most);
+    const { allowed, required, extensible } = this.classSet(classes, most);
 
     const present = new Set<AttributeType>();
     for (const key of Object.keys(attrs)) {
@@ -450,6 +449,35 @@ export class SchemaRegistry {
       throw new LdapError(ResultCode.objectClassViolation, `object class '${c.name}' requires attribute '${t.name}'`);
     }
     return { structural: most };
+  }
+
+  /**
+   * What a set of object classes allows and requires (the same few sets on every entry: kept, per
+   * schema state, up to CLASS_SETS_MAX of them).
+   */
+  private classSet(classes: ObjectClass[], most: ObjectClass): ClassSet {
+    let key = most.key;
+    for (const c of classes) key += ' ' + c.key;
+    if (this.classSets.state !== this.state) this.classSets = { state: this.state, map: new Map() };
+    const hit = this.classSets.map.get(key);
+    if (hit) return hit;
+    const allowed = new Set<AttributeType>();
+    const required = new Map<AttributeType, ObjectClass>();
+    let extensible = false;
+    const addClass = (c: ObjectClass) => {
+      if (c.key === 'extensibleobject') extensible = true;
+      for (const t of c.allMust) {
+        allowed.add(t);
+        if (!required.has(t)) required.set(t, c);
+      }
+      for (const t of c.allMay) allowed.add(t);
+    };
+    for (const c of classes) addClass(c);
+    addClass(most);
+    const set: ClassSet = { allowed, required, extensible };
+    if (this.classSets.map.size >= CLASS_SETS_MAX) this.classSets.map.clear();
+    this.classSets.map.set(key, set);
+    return set;
   }
 
   // ---- subschema -----------------------------------------------------------------------------

@@ -8,7 +8,22 @@
  * always its even ones.
  */
 export function indexedTrigrams(value: string): string[] {
-  const cps = [...('^' + value + '$')];
+  const s = '^' + value + '$';
+  if (!/[\ud800-\udfff]/.test(s)) {
+    // No surrogate pairs: code points are code units, and trigrams are slices.
+    if (s.length > 64) {
+      const set = new Set<string>();
+      for (let i = 0; i + 3 <= s.length; i += 2) set.add(s.slice(i, i + 3));
+      return [...set];
+    }
+    const out: string[] = [];
+    for (let i = 0; i + 3 <= s.length; i += 2) {
+      const g = s.slice(i, i + 3);
+      if (!out.includes(g)) out.push(g);
+    }
+    return out;
+  }
+  const cps = [...s];
   const out = new Set<string>();
   for (let i = 0; i + 3 <= cps.length; i += 2) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
   return [...out];

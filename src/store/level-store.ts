@@ -90,6 +90,8 @@ export class LevelStore implements Store {
   private readonly db: Db;
   private readonly onDisk: boolean;
   private readonly indexer: Indexer;
+  /** Per index, the start of its keys (presence key: the start of p keys before the tail). */
+  private readonly keyHeads: Array<{ spec: IndexSpec; p: string; i: string; s: string }>;
   private readonly sync: boolean;
   private readonly fingerprint: string;
   private entryCount = 0;
@@ -119,6 +121,12 @@ export class LevelStore implements Store {
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
+    this.keyHeads = opts.indexes.map((spec) => ({
+      spec,
+      p: `p${SEP}${spec.attr}`,
+      i: `i${SEP}${spec.attr}${SEP}`,
+      s: `s${SEP}${spec.attr}${SEP}`,
+    }));
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
@@ -389,19 +397,24 @@ export class LevelStore implements Store {
   /** Index keys (eq, pres, sub) of one entry. */
   private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined): Set<string> {
     const keys = new Set<string>();
-    if (!rec) return keys;
-    const values = this.indexer(rec);
-    for (const [attr, spec] of this.indexes) {
-      const vals = values.get(attr) ?? [];
+    if (rec) this.eachIndexKey(ndn, rec, (k) => keys.add(k));
+    return keys;
+  }
+
+  /** Calls emit with each index key of one entry (a substring key may come more than once). */
+  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: (key: string) => void): void {
+    // Keys are built as a short head (flat) plus one shared tail: no chain of partial strings.
+    const tail = SEP + ndn;
+    for (const { spec, p, i, s } of this.keyHeads) {
+      const vals = this.indexer(rec, spec.attr);
       // Presence also counts values the indexer could not normalise.
-      if (spec.pres && (vals.length || rec.attrs[attr]?.length)) keys.add(`p${SEP}${attr}${SEP}${ndn}`);
+      if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
       for (const v of vals) {
         if (v.includes(SEP)) continue;
-        if (spec.eq) keys.add(`i${SEP}${attr}${SEP}${v}${SEP}${ndn}`);
-        if (spec.sub) for (const g of indexedTrigrams(v)) keys.add(`s${SEP}${attr}${SEP}${g}${SEP}${ndn}`);
+        if (spec.eq) emit(i + v + tail);
+        if (spec.sub) for (const g of indexedTrigrams(v)) emit(s + g + tail);
       }
     }
-    return keys;
   }
 
   /** Runs fn after every earlier write/reindex/clear, and before any later one. */
@@ -448,8 +461,15 @@ export class LevelStore implements Store {
         if (w.new && !w.old) put(ck, MARK);
         else if (!w.new && w.old) del(ck);
       }
-      const before = this.indexKeys(w.ndn, w.old);
+      if (w.new && !w.old) {
+        // A new entry (every entry of a load): its keys are all added (a key twice is harmless:
+        // the same put, and a posting list holds an ndn once).
+        const ndn = w.ndn;
+        this.eachIndexKey(ndn, w.new, (k) => (k.charCodeAt(0) === 105 /* i */ ? postings.add(k, ndn) : put(k, MARK)));
+        continue;
+      }
       const after = this.indexKeys(w.ndn, w.new);
+      const before = this.indexKeys(w.ndn, w.old);
       // Equality keys go through their posting lists (which write i keys only for LARGE values).
       for (const k of before) {
         if (after.has(k)) continue;

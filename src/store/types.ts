@@ -30,11 +30,11 @@ export interface IndexSpec {
 }
 
 /**
- * Supplied by the directory core: the normalised values of the indexed attributes of an entry
- * (equality normalisation; substring indexes are built from the same normalised values).
- * Values that cannot be normalised are left out.
+ * Supplied by the directory core: the normalised values of one indexed attribute of an entry
+ * (equality normalisation; substring indexes are built from the same normalised values), by
+ * its attribute key. Values that cannot be normalised are left out.
  */
-export type Indexer = (entry: EntryRecord) => Map<string, string[]>;
+export type Indexer = (entry: EntryRecord, attr: string) => string[];
 
 export interface EntryWrite {
   ndn: NormalizedDn;

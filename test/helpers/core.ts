@@ -28,7 +28,7 @@ export async function startCore(overrides: ConfigOverrides = {}): Promise<Core> 
   const schema = buildRegistry(sources);
   const specs = indexSpecs(config, schema);
   const live = { schema: () => schema };
-  const store = await openStore({ memory: true, indexes: specs, indexer: makeIndexer(() => live.schema(), specs), sync: false });
+  const store = await openStore({ memory: true, indexes: specs, indexer: makeIndexer(() => live.schema()), sync: false });
   const d = new Directory({ config, schema, store, schemaSources: sources });
   live.schema = () => d.schema;
   await d.init();

@@ -37,7 +37,7 @@ describe('start-up warm-up', () => {
     const sources = fileSources(config.schema.dir, config.schema.files);
     const schema = buildRegistry(sources);
     const specs = indexSpecs(config, schema);
-    const store = await openStore({ path: config.dbPath, indexes: specs, indexer: makeIndexer(() => schema, specs), sync: false });
+    const store = await openStore({ path: config.dbPath, indexes: specs, indexer: makeIndexer(() => schema), sync: false });
     const d = new Directory({ config, schema, store, schemaSources: sources });
     await d.init();
     const fe = new Frontend(d);
