@@ -1,5 +1,20 @@
-// Key arithmetic of the store: the trigrams the substring index keeps, and points between two
-// keys for sampling the key space (the start-up warm-up).
+// Key arithmetic of the store: ranges of one kind of key, parents, the trigrams the substring
+// index keeps, and points between two keys for sampling the key space (the start-up warm-up).
+
+import { SEP } from './postings.js';
+import type { NormalizedDn } from './types.js';
+
+/** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
+export const AFTER = '\x01';
+
+/** Bounds of every key starting with `prefix + SEP`. */
+export const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
+
+/** Parent of a normalised DN: everything after the first ',' ('' for a top-level entry). */
+export function parentOf(ndn: NormalizedDn): NormalizedDn {
+  const i = ndn.indexOf(',');
+  return i < 0 ? '' : ndn.slice(i + 1);
+}
 
 /**
  * The substring index keeps the trigrams of '^' + value + '$' that start at an even code point

@@ -25,13 +25,13 @@
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
-import { gramsAt, indexedTrigrams, midpoints } from './keys.js';
+import { storeProblems } from './consistency.js';
+import { AFTER, gramsAt, indexedTrigrams, midpoints, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
-import { LARGE, MARK, Ops, POSTING_MAX, Postings, SEP } from './postings.js';
+import { NativeBatch } from './native-batch.js';
+import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
 
-/** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
-const AFTER = '\x01';
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
 const LAYOUT_KEY = 'x\x00layout';
@@ -66,21 +66,12 @@ export interface LevelStoreOptions {
   bulk?: boolean;
 }
 
-/** Parent of a normalised DN: everything after the first ',' ('' for a top-level entry). */
-export function parentOf(ndn: NormalizedDn): NormalizedDn {
-  const i = ndn.indexOf(',');
-  return i < 0 ? '' : ndn.slice(i + 1);
-}
-
 /** Order-independent fingerprint of an index configuration. */
 export function indexFingerprint(specs: Iterable<IndexSpec>): string {
   const rows = [...specs].map((s) => [s.attr, !!s.eq, !!s.pres, !!s.sub] as const);
   rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return JSON.stringify(rows);
 }
-
-/** Bounds of every key starting with `prefix + SEP`. */
-const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });
 
 /** The posting cache's answer for a key it does not hold (undefined is a cached value). */
 const MISS: unique symbol = Symbol('miss');
@@ -110,6 +101,8 @@ export class LevelStore implements Store {
    */
   private readonly postingCache: Lru<string, string | undefined>;
   private writeGen = 0;
+  /** The reusable native batch of an on-disk store (see native-batch.ts). */
+  private native: NativeBatch | undefined;
 
   constructor(opts: LevelStoreOptions) {
     this.db = opts.path
@@ -154,6 +147,7 @@ export class LevelStore implements Store {
    */
   async open(): Promise<void> {
     await this.db.open();
+    if (this.onDisk) this.native = NativeBatch.of(this.db);
     const c = this.db.getSync(COUNT_KEY);
     this.entryCount = c === undefined ? 0 : Number(c);
     const stored = this.db.getSync(LAYOUT_KEY);
@@ -179,6 +173,11 @@ export class LevelStore implements Store {
   async close(): Promise<void> {
     await this.chain;
     await this.db.close();
+  }
+
+  /** How batches reach LevelDB: one reused native batch, or an array of operations. */
+  get batchKind(): 'native' | 'array' {
+    return this.native ? 'native' : 'array';
   }
 
   /** Synchronous read (a point read needs no round trip to the thread pool). */
@@ -436,15 +435,29 @@ export class LevelStore implements Store {
    * batch() clones, validates and re-encodes every operation (30% of an import's time), which
    * utf8 strings do not need. In memory, the public batch() (memory-level stores other formats).
    */
-  private commitOps(b: Ops): Promise<void> {
+  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
+    if (b instanceof NativeBatch) return b.write(this.sync);
     if (!b.length) return Promise.resolve();
     const options = { sync: this.sync };
-    if (this.onDisk) return (this.db as unknown as { _batch(ops: Ops['list'], o: typeof options): Promise<void> })._batch(b.list, options);
+    if (this.onDisk)
+      return (this.db as unknown as { _batch(ops: ArrayOps['list'], o: typeof options): Promise<void> })._batch(b.list, options);
     return this.db.batch(b.list, options);
   }
 
   private async applyBatch(batch: WriteBatch): Promise<void> {
-    const b = new Ops();
+    // The native paths skip abstract-level's own check (a write to a closed database).
+    if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
+    // Batches run one at a time (exclusive): the store's one native batch is free here.
+    const b = this.native ?? new ArrayOps();
+    try {
+      await this.fillAndCommit(batch, b);
+    } finally {
+      // Nothing staged survives a batch that failed before its write.
+      this.native?.clear();
+    }
+  }
+
+  private async fillAndCommit(batch: WriteBatch, b: ArrayOps | NativeBatch): Promise<void> {
     const put = (key: string, value: string) => b.put(key, value);
     const del = (key: string) => b.del(key);
     const postings = new Postings(this.db, put, del);
@@ -519,12 +532,12 @@ export class LevelStore implements Store {
   reindex(): Promise<void> {
     return this.exclusive(async () => {
       for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
-      let b = new Ops();
+      let b = new ArrayOps();
       for await (const [k, v] of this.db.iterator(under('e'))) {
         for (const key of this.indexKeys(k.slice(2), JSON.parse(v) as EntryRecord)) b.put(key, MARK);
         if (b.length >= REINDEX_CHUNK) {
           await this.commitOps(b);
-          b = new Ops();
+          b = new ArrayOps();
         }
       }
       await this.commitOps(b);
@@ -538,7 +551,7 @@ export class LevelStore implements Store {
    * memory): a value of few entries gets its list and loses its i keys, a LARGE one keeps them.
    */
   private async buildPostings(): Promise<void> {
-    let b = new Ops();
+    let b = new ArrayOps();
     let cur = '';
     let keys: string[] = [];
     const emit = () => {
@@ -555,7 +568,7 @@ export class LevelStore implements Store {
         keys = [];
         if (b.length >= REINDEX_CHUNK) {
           await this.commitOps(b);
-          b = new Ops();
+          b = new ArrayOps();
         }
       }
       if (keys.length <= POSTING_MAX) keys.push(key);
@@ -565,66 +578,19 @@ export class LevelStore implements Store {
   }
 
   /**
-   * Compares everything kept besides the entries with the entries themselves: the cached
-   * records, the entry count, the children, equality/presence/substring keys and the posting
-   * lists. Returns the differences found (none when consistent). Reads the whole database.
+   * Compares everything kept besides the entries with the entries themselves (consistency.ts).
+   * Returns the differences found (none when consistent). Reads the whole database.
    */
   check(): Promise<string[]> {
-    return this.exclusive(async () => {
-      const problems: string[] = [];
-      const want = new Set<string>();
-      let n = 0;
-      for await (const [k, v] of this.db.iterator(under('e'))) {
-        const ndn = k.slice(2);
-        const rec = JSON.parse(v) as EntryRecord;
-        n++;
-        if (ndn !== '') want.add('c' + SEP + parentOf(ndn) + SEP + ndn);
-        for (const key of this.indexKeys(ndn, rec)) want.add(key);
-      }
-      if (n !== this.entryCount) problems.push(`count ${this.entryCount}, entries ${n}`);
-      // Equality: what each value's entries are, by the entries; by the store, its posting list
-      // or (LARGE) its i keys.
-      const truth = new Map<string, string[]>();
-      const ikeys = new Map<string, string[]>();
-      const byValue = (m: Map<string, string[]>, key: string) => {
-        const cut = key.lastIndexOf(SEP);
-        const qk = 'q' + key.slice(1, cut);
-        const list = m.get(qk) ?? [];
-        list.push(key.slice(cut + 1));
-        m.set(qk, list);
-      };
-      for (const key of want) {
-        if (key.charCodeAt(0) !== 105 /* i */) continue;
-        byValue(truth, key);
-        want.delete(key);
-      }
-      for (const prefix of ['c', 'i', 'p', 's']) {
-        for await (const key of this.db.keys(under(prefix))) {
-          if (prefix === 'i') byValue(ikeys, key);
-          else if (!want.delete(key)) problems.push(`stray key ${JSON.stringify(key)}`);
-        }
-      }
-      for (const key of want) problems.push(`missing key ${JSON.stringify(key)}`);
-      const same = (a: string[] = [], b: string[] = []) => [...a].sort().join(SEP) === [...b].sort().join(SEP);
-      for await (const [qk, v] of this.db.iterator(under('q'))) {
-        const stored = v === LARGE ? ikeys.get(qk) : v.split(SEP);
-        if (v !== LARGE && ikeys.has(qk)) problems.push(`i keys beside the posting list ${JSON.stringify(qk)}`);
-        if (!same(stored, truth.get(qk))) problems.push(`equality index of ${JSON.stringify(qk)} differs`);
-        truth.delete(qk);
-        ikeys.delete(qk);
-      }
-      for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
-      for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
-      for (const [qk, v] of this.postingCache.entries())
-        if (this.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
-      // A decoded entry must be an entry of the store, as stored.
-      for (const [ndn, rec] of this.cache.entries()) {
-        const v = this.db.getSync('e' + SEP + ndn);
-        if (v === undefined) problems.push(`cache holds deleted ${ndn}`);
-        else if (JSON.stringify(rec) !== v) problems.push(`cache differs for ${ndn}`);
-      }
-      return problems;
-    });
+    return this.exclusive(() =>
+      storeProblems({
+        db: this.db,
+        entryCount: this.entryCount,
+        indexKeys: (ndn, rec) => this.indexKeys(ndn, rec),
+        postingCache: this.postingCache.entries(),
+        entryCache: this.cache.entries(),
+      }),
+    );
   }
 
   clear(): Promise<void> {

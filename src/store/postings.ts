@@ -22,12 +22,19 @@ export interface SyncReader {
   getSync(key: string): string | undefined;
 }
 
+/** The operations of one store batch, as they are added (an array, or a native batch). */
+export interface Ops {
+  put(key: string, value: string): void;
+  del(key: string): void;
+  readonly length: number;
+}
+
 /**
  * The operations of one array batch. Not classic-level's chained batch: that frees its native
  * buffer only when the batch object is garbage-collected, which let a 1M-entry import grow by
  * about 5 MiB per 2,000-entry chunk without bound; an array batch's buffer is freed once written.
  */
-export class Ops {
+export class ArrayOps implements Ops {
   readonly list: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
   put(key: string, value: string): void {
     this.list.push({ type: 'put', key, value });

@@ -292,6 +292,8 @@ describe.each([
       },
     });
     try {
+      // On disk the store fills one reused native batch (classic-level's binding), in memory arrays.
+      expect((bad as LevelStore).batchKind).toBe(memory ? 'array' : 'native');
       await expect(
         bad.write({
           entries: [
@@ -302,12 +304,23 @@ describe.each([
       ).rejects.toThrow('boom');
       expect(await bad.get('cn=ok')).toBeUndefined();
       expect(await bad.count()).toBe(0);
-      // The store keeps working after a failed batch.
-      await bad.write({ entries: [{ ndn: 'cn=ok', new: rec('cn=ok', { cn: ['ok'] }) }] });
+      // The store keeps working after a failed batch, and its next batch carries nothing of the
+      // failed one (on disk the store reuses one native batch).
+      await bad.write({ entries: [{ ndn: 'cn=next', new: rec('cn=next', { cn: ['next'] }) }] });
       expect(await bad.count()).toBe(1);
+      expect(await bad.get('cn=ok')).toBeUndefined();
+      expect(await bad.get('cn=next')).toBeDefined();
+      expect(await bad.lookupEquality('cn', 'ok')).toEqual([]);
+      expect(await (bad as LevelStore).check()).toEqual([]);
     } finally {
       await bad.close();
     }
+  });
+
+  it('refuses a write after close (no native call on a closed database)', async () => {
+    const s = await openStore({ path: path.join(dir(), 'closed'), memory, indexes: SPECS, indexer: lowercaser() });
+    await s.close();
+    await expect(s.write({ entries: [{ ndn: 'cn=late', new: rec('cn=late', { cn: ['late'] }) }] })).rejects.toThrow(/closed/);
   });
 
   it('gets, scans and deletes meta', async () => {
