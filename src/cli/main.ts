@@ -9,12 +9,11 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
-import { AstldapServer } from '../server.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
-import { openOffline, type Base } from './offline.js';
+import type { Base } from './offline.js';
 
 const COMMON = `  --config FILE         configuration file (default: ./config.yaml, else the packaged one)
   --data DIR            data directory (database under DIR/db)
@@ -193,6 +192,8 @@ function need(v: string | undefined, message: string): string {
 
 async function serve(base: Base, values: Values): Promise<number> {
   const adminApi = values['no-admin'] ? false : ((values['admin-listen'] as string | undefined) ?? 'auto');
+  // The server's modules load only for the commands that run one (import and restore load in a worker).
+  const { AstldapServer } = await import('../server.js');
   const server = await AstldapServer.start({ ...base, adminApi });
   let closing = false;
   const stop = (signal: string) => {
@@ -246,6 +247,7 @@ async function snapshot(base: Base): Promise<{ text: string; online: boolean }> 
   const cfg = configOf(base);
   const held = cfg.memory ? undefined : readLock(cfg.dataDir);
   if (held) return { text: await (await askServer(cfg, held, 'sys/astldap/backup')).text(), online: true };
+  const { openOffline } = await import('./offline.js');
   const server = await openOffline(base);
   try {
     return { text: await server.backupLdif(), online: false };

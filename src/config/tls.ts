@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { generate } from 'selfsigned';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -37,6 +36,8 @@ export interface TlsMaterial {
 
 /** A self-signed certificate for localhost, this host's name and the loopback addresses (selfsigned: X.509 without openssl). */
 export async function selfSignedPair(): Promise<{ cert: string; key: string }> {
+  // Loaded when needed (a tenth of a second of start-up for every command otherwise).
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     days: 3650,
     keySize: 2048,
@@ -56,7 +57,7 @@ export async function selfSignedPair(): Promise<{ cert: string; key: string }> {
         ],
       },
     ],
-  } as Parameters<typeof generate>[1]);
+  } as Parameters<typeof import('selfsigned').generate>[1]);
   return { cert: pems.cert, key: pems.private };
 }
 
