@@ -325,7 +325,7 @@ export class Connection {
   private report(msg: LdapMessage, ctx: OperationContext, run: Running, code: number | undefined): void {
     const observer = this.opts.observer;
     if (!observer?.onOperation) return;
-    const summary = operationSummary(this.session, msg, run, code ?? ResultCode.other, ctx.startTime);
+    const summary = operationSummary(this.session, msg, run, code ?? ResultCode.other, ctx.startTime, observer.detail !== false);
     try {
       observer.onOperation(summary);
     } catch (err) {

@@ -75,6 +75,7 @@ export function operationSummary(
   run: { entries: number; abandoned: boolean },
   code: number,
   startTime: number | undefined,
+  detail = true,
 ): OperationSummary {
   const summary: OperationSummary = {
     conn: session.id,
@@ -87,6 +88,6 @@ export function operationSummary(
     transport: session.transport,
   };
   if (run.abandoned) summary.abandoned = true;
-  describeTarget(msg.op, summary);
+  if (detail) describeTarget(msg.op, summary);
   return summary;
 }

@@ -30,6 +30,12 @@ export interface OperationSummary {
 
 export interface ProtocolObserver {
   onOperation?(summary: OperationSummary): void;
+  /**
+   * Whether onOperation reads the operation's target (dn, scope, filter, method, oid); false
+   * spares building them (a filter's text on every search) when only counts and times are used.
+   * Absent: true.
+   */
+  readonly detail?: boolean;
   /** A connection was accepted (open=true) or has closed. */
   onConnection?(open: boolean, transport: OperationSummary['transport']): void;
 }

@@ -41,6 +41,9 @@ export class ServerMetrics {
   readonly registry = new Registry();
   private readonly ops: Counter<'type' | 'code'>;
   private readonly latency: Histogram<'type'>;
+  /** Labelled children by type and result code (both from the server's own small sets). */
+  private readonly opsByKey = new Map<string, { inc(): void }>();
+  private readonly latencyByType = new Map<string, { observe(v: number): void }>();
   private readonly open: Gauge<'transport'>;
   private readonly accepted: Counter<'transport'>;
   private readonly sent: Counter;
@@ -94,8 +97,14 @@ export class ServerMetrics {
   }
 
   operation(s: OperationSummary): void {
-    this.ops.inc({ type: s.type, code: String(s.code) });
-    this.latency.observe({ type: s.type }, s.ms / 1000);
+    // The labelled children, found once (prom-client hashes the labels object on every call).
+    const key = s.type + ' ' + s.code;
+    let ops = this.opsByKey.get(key);
+    if (!ops) this.opsByKey.set(key, (ops = this.ops.labels({ type: s.type, code: String(s.code) })));
+    let latency = this.latencyByType.get(s.type);
+    if (!latency) this.latencyByType.set(s.type, (latency = this.latency.labels({ type: s.type })));
+    ops.inc();
+    latency.observe(s.ms / 1000);
     if (s.entries) this.sent.inc(s.entries);
   }
 
@@ -123,6 +132,10 @@ export function serverObserver(
   listener?: (s: OperationSummary) => void,
 ): ProtocolObserver {
   return {
+    // The access log and an embedder's listener read the target; the metrics only counts and times.
+    get detail() {
+      return (accessLog && log.infoEnabled !== false) || listener !== undefined;
+    },
     onOperation(s) {
       metrics.operation(s);
       if (accessLog && log.infoEnabled !== false) log.info(accessLine(s));

@@ -1,62 +1,158 @@
 // Start-up warm-up of a large on-disk directory, before the listener opens: the first lookups
 // after a start otherwise each paid for LevelDB opening table files (0.1-3 ms apiece) and for the
-// first runs of the search and encoding code, so a client's first search took ~10x the steady
-// latency. Bounded in time; skipped for small or in-memory directories (nothing to gain).
+// first runs of the protocol, search and encoding code, so a client's first search took several
+// times the steady latency. The searches go through a private in-process connection, so the code
+// they warm is the code a client's request runs. Bounded in time; skipped for small or in-memory
+// directories (nothing to gain).
 
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { silentLogger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
-import { searchRequest, type SearchEntry } from '../ldap/messages.js';
-import { BerWriter } from '../protocol/ber.js';
-import { decodeMessage } from '../protocol/decode.js';
-import { encodeSearchDone, encodeSearchEntry } from '../protocol/encode.js';
+import { BerReader, BerWriter } from '../protocol/ber.js';
+import { Connection } from '../protocol/connection.js';
 import type { Store } from '../store/types.js';
 
 /** Below this many entries the database is read into the OS cache by the first few lookups anyway. */
 const WARM_MIN_ENTRIES = 10_000;
 const WARM_BUDGET_MS = 400;
-const WARM_SEARCHES = 200;
+const WARM_SEARCHES = 400;
+/** The warm-up connection's session id (listeners number theirs from 1). */
+const WARM_SESSION_ID = -1;
 
 /** Returns how many warm-up searches answered. */
 export async function warmUp(store: Store, directory: Directory, frontend: Frontend, minEntries = WARM_MIN_ENTRIES): Promise<number> {
-  let answered = 0;
-  if (!store.warm || (await store.count()) < minEntries) return answered;
+  if (!store.warm || (await store.count()) < minEntries) return 0;
   const deadline = Date.now() + WARM_BUDGET_MS;
-  const ndns = await store.warm(deadline - WARM_BUDGET_MS / 4);
-  const ctx = directory.internalContext(directory.config.admin.dn, 'warm-up');
+  const ndns = await lookupTargets(store, await store.warm(deadline - WARM_BUDGET_MS / 2));
   const eq = [...store.indexes.values()].filter((s) => s.eq).map((s) => s.attr);
-  for (const ndn of ndns.slice(0, WARM_SEARCHES)) {
-    if (Date.now() > deadline) break;
-    const rec = await store.get(ndn);
-    if (!rec) continue;
-    // Lookups by one of the entry's indexed values, alone and with its class (Asterisk's shape),
-    // decoded from BER as requests arrive; then the entry by its DN. Answers encoded as sent.
-    const attr = eq.find((a) => a !== 'objectclass' && rec.attrs[a]?.length) ?? 'objectclass';
-    const value = rec.attrs[attr]?.[0];
-    const lookups =
-      value === undefined
-        ? []
-        : [undefined, rec.attrs['objectclass']?.at(-1)].map((oc) => searchPdu(directory.config.suffix, attr, value, oc));
-    const base = searchRequest(rec.dn, { scope: 'base' });
-    const send = (e: SearchEntry): void => void encodeSearchEntry(1, e);
-    try {
-      for (const pdu of lookups) {
-        const { op } = decodeMessage(pdu);
-        if (op.type === 'search') encodeSearchDone(1, await frontend.search(ctx, op.request, send));
-      }
-      encodeSearchDone(1, await frontend.search(ctx, base, send));
-      answered++;
-    } catch {
-      // A warm-up search that fails (an odd entry) only warms less.
+  const link = privateConnection(directory, frontend);
+  let answered = 0;
+  try {
+    for (const ndn of ndns) {
+      if (Date.now() > deadline) break;
+      const rec = await store.get(ndn);
+      if (!rec) continue;
+      // Lookups by one of the entry's indexed values, alone and with its class (Asterisk's shape),
+      // then the entry by its DN: requests as a client sends them, answered as a client gets them.
+      const attr = eq.find((a) => a !== 'objectclass' && rec.attrs[a]?.length) ?? 'objectclass';
+      const value = rec.attrs[attr]?.[0];
+      const pdus =
+        value === undefined
+          ? []
+          : [undefined, rec.attrs['objectclass']?.at(-1)].map((oc) => searchPdu(directory.config.suffix, attr, value, oc));
+      pdus.push(searchPdu(rec.dn, undefined, undefined, undefined));
+      let ok = true;
+      for (const pdu of pdus) ok = (await link.ask(pdu)) && ok;
+      if (ok) answered++;
     }
+  } finally {
+    link.close();
   }
   return answered;
 }
 
 /**
- * A SearchRequest PDU (RFC 4511 §4.5.1) for (&(objectClass=oc)(attr=value)) under base, the
- * shape of Asterisk's lookups, or (attr=value) without a class.
+ * The entries to look up: those the store's sampling reached (spread over the key space, for the
+ * table files), then siblings of theirs up to WARM_SEARCHES (the code needs many runs to be
+ * compiled; where the entries are does not matter for that).
  */
-function searchPdu(base: string, attr: string, value: string, oc: string | undefined): Buffer {
+async function lookupTargets(store: Store, sampled: string[]): Promise<string[]> {
+  const out = new Set(sampled.slice(0, WARM_SEARCHES));
+  for (const ndn of sampled) {
+    if (out.size >= WARM_SEARCHES) break;
+    const comma = ndn.indexOf(',');
+    if (comma < 0) continue;
+    for await (const sibling of store.children(ndn.slice(comma + 1))) {
+      if (out.size >= WARM_SEARCHES) break;
+      out.add(sibling);
+    }
+  }
+  return [...out];
+}
+
+/**
+ * A connection of the server's own protocol code over an in-process pipe, bound as the
+ * administrator (it has no socket: nothing outside can reach it) and reported to no observer
+ * (the warm-up is not in the metrics). The first searches after a start otherwise ran that code
+ * cold: a client's first lookup took several times the steady latency.
+ */
+function privateConnection(directory: Directory, frontend: Frontend): { ask(pdu: Buffer): Promise<boolean>; close(): void } {
+  let pending: { resolve: (ok: boolean) => void } | undefined;
+  let inbox: Buffer = Buffer.alloc(0);
+  const client = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, done) {
+      // Responses: the search is answered once its SearchResultDone (APPLICATION 5) arrives.
+      inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
+      for (let m = nextMessage(inbox); m; m = nextMessage(inbox)) {
+        inbox = inbox.subarray(m.length);
+        if (m.op === 0x65 && pending) {
+          const p = pending;
+          pending = undefined;
+          p.resolve(m.success);
+        }
+      }
+      done();
+    },
+  });
+  const server = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, done) {
+      client.write(chunk, done);
+    },
+  });
+  const conn = new Connection(server as unknown as Socket, {
+    handler: frontend,
+    id: WARM_SESSION_ID,
+    maxPduSize: directory.config.limits.maxPduSize,
+    idleTimeout: 0,
+    logger: silentLogger,
+    transport: 'tcp',
+  });
+  conn.session.bindDn = directory.config.admin.dn;
+  conn.session.bindNdn = directory.adminNdn;
+  conn.session.authMethod = 'simple';
+  return {
+    ask: (pdu) =>
+      new Promise<boolean>((resolve) => {
+        pending = { resolve };
+        server.push(pdu);
+      }),
+    close: () => {
+      pending?.resolve(false);
+      conn.destroy();
+    },
+  };
+}
+
+/** The next complete LDAPMessage at the start of buf: its length, protocolOp tag and whether it succeeded. */
+function nextMessage(buf: Buffer): { length: number; op: number; success: boolean } | undefined {
+  try {
+    const r = new BerReader(buf);
+    const outer = r.enter();
+    r.readInteger();
+    const op = r.peek();
+    let success = false;
+    if (op === 0x65) {
+      const inner = r.enter(0x65);
+      success = r.readEnumerated() === 0;
+      r.leave(inner);
+    } else r.skip();
+    r.leave(outer);
+    return { length: r.pos, op, success };
+  } catch {
+    return undefined; // not complete yet
+  }
+}
+
+/**
+ * A SearchRequest PDU (RFC 4511 §4.5.1): a subtree search for (&(objectClass=oc)(attr=value))
+ * under base, the shape of Asterisk's lookups, or (attr=value) without a class; without attr, a
+ * base-scope read of the entry at base ((objectClass=*)).
+ */
+function searchPdu(base: string, attr: string | undefined, value: string | undefined, oc: string | undefined): Buffer {
   const w = new BerWriter(256);
   const equality = (a: string, v: string) => {
     w.startSequence(0xa3);
@@ -68,12 +164,13 @@ function searchPdu(base: string, attr: string, value: string, oc: string | undef
   w.writeInteger(1);
   w.startSequence(0x63);
   w.writeString(base);
-  w.writeEnumerated(2);
+  w.writeEnumerated(attr === undefined ? 0 : 2);
   w.writeEnumerated(0);
   w.writeInteger(0);
   w.writeInteger(0);
   w.writeBoolean(false);
-  if (oc) {
+  if (attr === undefined || value === undefined) w.writeString('objectClass', 0x87);
+  else if (oc) {
     w.startSequence(0xa0);
     equality('objectClass', oc);
     equality(attr, value);

@@ -105,3 +105,33 @@ describe('access log and metrics', () => {
     expect(status.data).toMatchObject({ entries: 17, urls: [server.url] });
   });
 });
+
+describe('metrics without an access log', () => {
+  it('counts and times every operation when access lines are off (no target is described for them)', async () => {
+    const lines: string[] = [];
+    const logger = {
+      error: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      info: (m: string) => lines.push(m),
+      debug: () => {},
+    };
+    await using server = await startServer({
+      configFile: path.join(repoRoot, 'config.yaml'),
+      memory: true,
+      listen: ['ldap://127.0.0.1:0'],
+      admin: { password: ADMIN_PW },
+      config: { log: { level: 'info', access: false }, adminApi: { rootToken: TOKEN } },
+      adminApi: 'http://127.0.0.1:0',
+      logger,
+    });
+    const c = new Client({ url: server.url });
+    await c.bind('cn=admin,dc=example,dc=domain', ADMIN_PW);
+    for (let i = 0; i < 3; i++) await c.search('ou=people,dc=example,dc=domain', { filter: '(uid=alice)' });
+    await c.unbind();
+    const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
+    expect(text).toMatch(/^astldap_operations_total\{type="search",code="0"\} 3$/m);
+    expect(text).toMatch(/^astldap_operations_total\{type="bind",code="0"\} 1$/m);
+    expect(text).toMatch(/^astldap_operation_duration_seconds_count\{type="search"\} 3$/m);
+    expect(lines.filter((l) => /^conn=\d+ op=\d+ /.test(l))).toEqual([]);
+  });
+});
