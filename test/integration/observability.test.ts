@@ -14,15 +14,29 @@ const ADMIN_PW = 'Adm1n-obs-7Q';
 const TOKEN = 'hvs.observability-token-5b1';
 const VAULT_PW = 'vault-obs-initial-3k';
 
+/** A logger that keeps every line it is given (debug left out). */
+function recorder(lines: string[]) {
+  const keep = (m: string) => void lines.push(m);
+  return { error: keep, warn: keep, info: keep, debug: () => {} };
+}
+
+/** The shipped configuration in memory, at log level info, with the admin API on a free port. */
+function startObserved(access: boolean, adminApi: Record<string, unknown>, logger: ReturnType<typeof recorder>) {
+  return startServer({
+    configFile: path.join(repoRoot, 'config.yaml'),
+    memory: true,
+    listen: ['ldap://127.0.0.1:0'],
+    admin: { password: ADMIN_PW },
+    config: { log: { level: 'info', access }, adminApi },
+    adminApi: 'http://127.0.0.1:0',
+    logger,
+  });
+}
+
 describe('access log and metrics', () => {
   const tmp = useTempDir('astldap-obs-');
   const lines: string[] = [];
-  const logger = {
-    error: (m: string) => lines.push(m),
-    warn: (m: string) => lines.push(m),
-    info: (m: string) => lines.push(m),
-    debug: () => {},
-  };
+  const logger = recorder(lines);
   let server: AstldapServer;
   const admin = () => ['-H', server.url, ...bindArgs('cn=admin,dc=example,dc=domain', ADMIN_PW)];
   const api = (p: string, init: RequestInit = {}) =>
@@ -30,15 +44,7 @@ describe('access log and metrics', () => {
   const metrics = async () => (await fetch(`${server.adminUrl}/metrics`)).text();
 
   beforeAll(async () => {
-    server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      listen: ['ldap://127.0.0.1:0'],
-      admin: { password: ADMIN_PW },
-      config: { log: { level: 'info', access: true }, adminApi: { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') } },
-      adminApi: 'http://127.0.0.1:0',
-      logger,
-    });
+    server = await startObserved(true, { rootToken: TOKEN, tokenFile: path.join(tmp(), 'root-token') }, logger);
   });
   afterAll(async () => {
     await server?.close();
@@ -109,21 +115,7 @@ describe('access log and metrics', () => {
 describe('metrics without an access log', () => {
   it('counts and times every operation when access lines are off (no target is described for them)', async () => {
     const lines: string[] = [];
-    const logger = {
-      error: (m: string) => lines.push(m),
-      warn: (m: string) => lines.push(m),
-      info: (m: string) => lines.push(m),
-      debug: () => {},
-    };
-    await using server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      memory: true,
-      listen: ['ldap://127.0.0.1:0'],
-      admin: { password: ADMIN_PW },
-      config: { log: { level: 'info', access: false }, adminApi: { rootToken: TOKEN } },
-      adminApi: 'http://127.0.0.1:0',
-      logger,
-    });
+    await using server = await startObserved(false, { rootToken: TOKEN }, recorder(lines));
     const c = new Client({ url: server.url });
     await c.bind('cn=admin,dc=example,dc=domain', ADMIN_PW);
     for (let i = 0; i < 3; i++) await c.search('ou=people,dc=example,dc=domain', { filter: '(uid=alice)' });
