@@ -5,8 +5,7 @@
 // they warm is the code a client's request runs. Bounded in time; skipped for small or in-memory
 // directories (nothing to gain).
 
-import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { silentLogger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
@@ -27,7 +26,12 @@ export async function warmUp(store: Store, directory: Directory, frontend: Front
   const deadline = Date.now() + WARM_BUDGET_MS;
   const ndns = await lookupTargets(store, await store.warm(deadline - WARM_BUDGET_MS / 2));
   const eq = [...store.indexes.values()].filter((s) => s.eq).map((s) => s.attr);
-  const link = privateConnection(directory, frontend);
+  let link: Awaited<ReturnType<typeof privateConnection>>;
+  try {
+    link = await privateConnection(directory, frontend);
+  } catch {
+    return 0; // no loopback here: the warm-up is best-effort
+  }
   let answered = 0;
   try {
     for (const ndn of ndns) {
@@ -45,6 +49,7 @@ export async function warmUp(store: Store, directory: Directory, frontend: Front
       pdus.push(searchPdu(rec.dn, undefined, undefined, undefined));
       let ok = true;
       for (const pdu of pdus) ok = (await link.ask(pdu)) && ok;
+      if (!ok && link.closed) break;
       if (ok) answered++;
     }
   } finally {
@@ -73,58 +78,124 @@ async function lookupTargets(store: Store, sampled: string[]): Promise<string[]>
 }
 
 /**
- * A connection of the server's own protocol code over an in-process pipe, bound as the
- * administrator (it has no socket: nothing outside can reach it) and reported to no observer
- * (the warm-up is not in the metrics). The first searches after a start otherwise ran that code
- * cold: a client's first lookup took several times the steady latency.
+ * A connection of the server's own protocol code on a private loopback socket (a listener of its
+ * own that accepts that one client and closes), bound as the administrator: no credentials cross
+ * it and nothing outside can reach it. Its operations go to an observer that reads nothing (the
+ * warm-up is not in the metrics). The first searches after a start otherwise ran that code cold
+ * (socket reads and writes included): a client's first lookup took several times the steady
+ * latency.
  */
-function privateConnection(directory: Directory, frontend: Frontend): { ask(pdu: Buffer): Promise<boolean>; close(): void } {
+async function privateConnection(
+  directory: Directory,
+  frontend: Frontend,
+): Promise<{ ask(pdu: Buffer): Promise<boolean>; readonly closed: boolean; close(): void }> {
+  const { client, server } = await loopbackPair();
   let pending: { resolve: (ok: boolean) => void } | undefined;
   let inbox: Buffer = Buffer.alloc(0);
-  const client = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, done) {
-      // Responses: the search is answered once its SearchResultDone (APPLICATION 5) arrives.
-      inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
-      for (let m = nextMessage(inbox); m; m = nextMessage(inbox)) {
-        inbox = inbox.subarray(m.length);
-        if (m.op === 0x65 && pending) {
-          const p = pending;
-          pending = undefined;
-          p.resolve(m.success);
-        }
+  client.on('data', (chunk: Buffer) => {
+    // Responses: the search is answered once its SearchResultDone (APPLICATION 5) arrives.
+    inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
+    for (let m = nextMessage(inbox); m; m = nextMessage(inbox)) {
+      inbox = inbox.subarray(m.length);
+      if (m.op === 0x65 && pending) {
+        const p = pending;
+        pending = undefined;
+        p.resolve(m.success);
       }
-      done();
-    },
+    }
   });
-  const server = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, done) {
-      client.write(chunk, done);
-    },
-  });
-  const conn = new Connection(server as unknown as Socket, {
+  const done = () => {
+    pending?.resolve(false);
+    pending = undefined;
+  };
+  client.on('error', done);
+  client.on('close', done);
+  const conn = new Connection(server, {
     handler: frontend,
     id: WARM_SESSION_ID,
     maxPduSize: directory.config.limits.maxPduSize,
     idleTimeout: 0,
     logger: silentLogger,
     transport: 'tcp',
+    observer: { detail: false, onOperation() {} },
   });
   conn.session.bindDn = directory.config.admin.dn;
   conn.session.bindNdn = directory.adminNdn;
   conn.session.authMethod = 'simple';
   return {
+    // An answer that does not come within a second (it always does) ends the warm-up, not start-up.
     ask: (pdu) =>
       new Promise<boolean>((resolve) => {
-        pending = { resolve };
-        server.push(pdu);
+        if (client.destroyed) return resolve(false);
+        const timer = setTimeout(done, 1000);
+        pending = {
+          resolve: (ok) => {
+            clearTimeout(timer);
+            resolve(ok);
+          },
+        };
+        client.write(pdu);
       }),
+    get closed() {
+      return client.destroyed;
+    },
     close: () => {
-      pending?.resolve(false);
+      done();
       conn.destroy();
+      client.destroy();
     },
   };
+}
+
+/**
+ * Two connected TCP sockets on 127.0.0.1: a one-shot listener accepts its own client only, and
+ * closes at its first connection (or after a second). `beforeClient` runs once the listener is
+ * open, before the client connects (tests put a stranger first there).
+ */
+export function loopbackPair(beforeClient?: (port: number) => Promise<void>): Promise<{ client: Socket; server: Socket }> {
+  return new Promise((resolve, reject) => {
+    const listener = net.createServer({ noDelay: true });
+    let client: Socket | undefined;
+    let server: Socket | undefined;
+    let connected = false;
+    let settled = false;
+    const end = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      listener.close();
+      if (!err && client && server) return resolve({ client, server });
+      client?.destroy();
+      server?.destroy();
+      reject(err ?? new Error('warm-up: no loopback connection'));
+    };
+    // Open for a moment only, whatever happens.
+    const timer = setTimeout(end, 1000);
+    timer.unref();
+    // Both ends known: the accepted socket must be this client's (anyone else is turned away).
+    const check = () => {
+      if (!connected || !client || !server) return;
+      if (server.remotePort === client.localPort && server.remoteAddress === client.localAddress) end();
+      else end(new Error('warm-up: the loopback peer is not its own client'));
+    };
+    listener.once('error', end);
+    listener.once('connection', (s) => {
+      server = s;
+      listener.close();
+      check();
+    });
+    listener.listen(0, '127.0.0.1', async () => {
+      const { port } = listener.address() as AddressInfo;
+      await beforeClient?.(port);
+      if (settled) return;
+      client = net.connect({ port, host: '127.0.0.1', noDelay: true });
+      client.once('error', end);
+      client.once('connect', () => {
+        connected = true;
+        check();
+      });
+    });
+  });
 }
 
 /** The next complete LDAPMessage at the start of buf: its length, protocolOp tag and whether it succeeded. */

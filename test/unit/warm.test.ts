@@ -8,7 +8,8 @@ import { Directory } from '../../src/directory/directory.js';
 import { Frontend } from '../../src/directory/frontend.js';
 import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
 import { buildRegistry, fileSources } from '../../src/schema/manager.js';
-import { warmUp } from '../../src/server/warm.js';
+import net from 'node:net';
+import { loopbackPair, warmUp } from '../../src/server/warm.js';
 import { midpoints } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/index.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -68,5 +69,36 @@ describe('start-up warm-up', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('runs its searches over a private loopback pair that accepts only its own client, then closes', async () => {
+    let port = 0;
+    const { client, server } = await loopbackPair(async (p) => void (port = p));
+    try {
+      expect(server.remotePort).toBe(client.localPort);
+      const got = new Promise<string>((r) => server.once('data', (d: Buffer) => r(d.toString())));
+      client.write('ping');
+      expect(await got).toBe('ping');
+      // The listener is gone: nobody else can connect.
+      const late = net.connect({ port, host: '127.0.0.1' });
+      await expect(new Promise((ok, fail) => late.once('connect', ok).once('error', fail))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      client.destroy();
+      server.destroy();
+    }
+  });
+
+  it('turns away a stranger that connects to the private listener first (the warm-up is then skipped)', async () => {
+    let stranger: net.Socket | undefined;
+    await expect(
+      loopbackPair(async (port) => {
+        stranger = net.connect({ port, host: '127.0.0.1' });
+        await new Promise((r) => stranger!.once('connect', r));
+      }),
+      // Its own client then finds the listener closed (or, had it got in, would not be taken).
+    ).rejects.toThrow(/ECONNREFUSED|not its own client/);
+    // The stranger's connection was closed, not given the administrator's session.
+    await new Promise<void>((r) => (stranger!.destroyed ? r() : stranger!.once('close', () => r())));
+    expect(stranger!.destroyed).toBe(true);
   });
 });
