@@ -49,68 +49,9 @@ export function parseDn(dn: string): Rdn[] {
     if (!typeRe.test(type)) throw invalid(dn, `bad attribute type "${type}"`);
     i++; // '='
     skipSpaces();
-    let value: string;
-    let plain: string | undefined;
-    if (dn[i] === '#') {
-      // Hex-encoded BER value: keep the content octets of a primitive element.
-      i++;
-      const hs = i;
-      while (i < n && hex(dn.charCodeAt(i))) i++;
-      const h = dn.slice(hs, i);
-      if (h.length === 0 || h.length % 2) throw invalid(dn, 'bad hex value');
-      const bytes = Buffer.from(h, 'hex');
-      value = berContent(bytes) ?? bytes.toString('latin1');
-    } else if (dn[i] === '"') {
-      // RFC 1779 quoted value (still accepted by OpenLDAP).
-      i++;
-      const bytes: number[] = [];
-      while (i < n && dn[i] !== '"') {
-        if (dn[i] === '\\') i++;
-        if (i >= n) throw invalid(dn, 'unterminated quote');
-        pushUtf8(bytes, dn, i);
-        i += dn.codePointAt(i)! > 0xffff ? 2 : 1;
-      }
-      if (i >= n) throw invalid(dn, 'unterminated quote');
-      i++;
-      value = Buffer.from(bytes).toString('utf8');
-    } else if ((plain = plainValue(dn, i)) !== undefined) {
-      // The common case, a value without escapes: the text itself (trailing spaces are skipped next).
-      value = plain;
-      i += plain.length;
-    } else {
-      const bytes: number[] = [];
-      let lastNonSpace = 0;
-      while (i < n && dn[i] !== ',' && dn[i] !== '+' && dn[i] !== ';') {
-        const c = dn[i]!;
-        if (c === '\\') {
-          i++;
-          if (i >= n) throw invalid(dn, 'trailing backslash');
-          if (i + 1 < n && hex(dn.charCodeAt(i)) && hex(dn.charCodeAt(i + 1))) {
-            bytes.push(parseInt(dn.slice(i, i + 2), 16));
-            i += 2;
-          } else if (' "#+,;<=>\\'.includes(dn[i]!)) {
-            bytes.push(dn.charCodeAt(i));
-            i++;
-          } else throw invalid(dn, 'bad escape');
-          lastNonSpace = bytes.length;
-          continue;
-        }
-        if (c === '"' || c === '<' || c === '>' || c === '=' || c === '\0') {
-          // slapd accepts an unescaped '=' inside a value; the others are invalid.
-          if (c !== '=') throw invalid(dn, `unescaped "${c}"`);
-        }
-        const cp = dn.codePointAt(i)!;
-        pushUtf8(bytes, dn, i);
-        i += cp > 0xffff ? 2 : 1;
-        if (c !== ' ') lastNonSpace = bytes.length;
-      }
-      bytes.length = lastNonSpace; // unescaped trailing spaces are not part of the value
-      try {
-        value = utf8.decode(Buffer.from(bytes));
-      } catch {
-        throw invalid(dn, 'value is not valid UTF-8');
-      }
-    }
+    const read = readValue(dn, i);
+    const value = read.value;
+    i = read.end;
     rdn.push({ type, value });
     skipSpaces();
     if (i >= n) {
@@ -128,6 +69,75 @@ export function parseDn(dn: string): Rdn[] {
       continue;
     }
     throw invalid(dn, `unexpected "${sep}"`);
+  }
+}
+
+/** The AVA value starting at i (after '=' and spaces): its unescaped form and where it ends. */
+function readValue(dn: string, i: number): { value: string; end: number } {
+  if (dn[i] === '#') return hexValue(dn, i + 1);
+  if (dn[i] === '"') return quotedValue(dn, i + 1);
+  // The common case, a value without escapes: the text itself (trailing spaces are skipped next).
+  const plain = plainValue(dn, i);
+  if (plain !== undefined) return { value: plain, end: i + plain.length };
+  return escapedValue(dn, i);
+}
+
+/** A hex-encoded BER value (`#04...`): the content octets of a primitive element. */
+function hexValue(dn: string, i: number): { value: string; end: number } {
+  const hs = i;
+  while (i < dn.length && hex(dn.charCodeAt(i))) i++;
+  const h = dn.slice(hs, i);
+  if (h.length === 0 || h.length % 2) throw invalid(dn, 'bad hex value');
+  const bytes = Buffer.from(h, 'hex');
+  return { value: berContent(bytes) ?? bytes.toString('latin1'), end: i };
+}
+
+/** An RFC 1779 quoted value (still accepted by OpenLDAP), from after its opening quote. */
+function quotedValue(dn: string, i: number): { value: string; end: number } {
+  const n = dn.length;
+  const bytes: number[] = [];
+  while (i < n && dn[i] !== '"') {
+    if (dn[i] === '\\') i++;
+    if (i >= n) throw invalid(dn, 'unterminated quote');
+    pushUtf8(bytes, dn, i);
+    i += dn.codePointAt(i)! > 0xffff ? 2 : 1;
+  }
+  if (i >= n) throw invalid(dn, 'unterminated quote');
+  return { value: Buffer.from(bytes).toString('utf8'), end: i + 1 };
+}
+
+/** A value with escapes (`\,`, `\2C`) or characters that need checking, decoded byte by byte. */
+function escapedValue(dn: string, i: number): { value: string; end: number } {
+  const n = dn.length;
+  const bytes: number[] = [];
+  let lastNonSpace = 0;
+  while (i < n && dn[i] !== ',' && dn[i] !== '+' && dn[i] !== ';') {
+    const c = dn[i]!;
+    if (c === '\\') {
+      i++;
+      if (i >= n) throw invalid(dn, 'trailing backslash');
+      if (i + 1 < n && hex(dn.charCodeAt(i)) && hex(dn.charCodeAt(i + 1))) {
+        bytes.push(parseInt(dn.slice(i, i + 2), 16));
+        i += 2;
+      } else if (' "#+,;<=>\\'.includes(dn[i]!)) {
+        bytes.push(dn.charCodeAt(i));
+        i++;
+      } else throw invalid(dn, 'bad escape');
+      lastNonSpace = bytes.length;
+      continue;
+    }
+    // slapd accepts an unescaped '=' inside a value; the others are invalid.
+    if (c === '"' || c === '<' || c === '>' || c === '\0') throw invalid(dn, `unescaped "${c}"`);
+    const cp = dn.codePointAt(i)!;
+    pushUtf8(bytes, dn, i);
+    i += cp > 0xffff ? 2 : 1;
+    if (c !== ' ') lastNonSpace = bytes.length;
+  }
+  bytes.length = lastNonSpace; // unescaped trailing spaces are not part of the value
+  try {
+    return { value: utf8.decode(Buffer.from(bytes)), end: i };
+  } catch {
+    throw invalid(dn, 'value is not valid UTF-8');
   }
 }
 

@@ -745,7 +745,12 @@ describe('differential: astldap vs OpenLDAP slapd', () => {
 
   for (const c of cases) {
     it(c.name, async () => {
-      const s = await run(c, S());
+      // slapd's sssvlv overlay sometimes answers busy (51) to a sorted paged search that follows
+      // the previous case's at once (one run in three here; it keeps sort state per connection
+      // until it has cleaned up after the last client): a transient of slapd's, not an answer to
+      // compare. Asked again once.
+      let s = await run(c, S());
+      if (s.code === 51 && c.code !== 51) s = await new Promise((r) => setTimeout(r, 300)).then(() => run(c, S()));
       const sp = project(c, s);
       expect(s.code, `slapd: ${s.stderr}`).toBe(c.code);
       const sAfter = c.after ? await afterSearch(c.after, S()) : undefined;
