@@ -22,10 +22,15 @@ const WARM_SEARCHES = 400;
 const WARM_SESSION_ID = -1;
 
 /** Returns how many warm-up searches answered. */
-export async function warmUp(store: Store, directory: Directory, frontend: Frontend, minEntries = WARM_MIN_ENTRIES): Promise<number> {
+export async function warmUp(
+  store: Store,
+  directory: Directory,
+  frontend: Frontend,
+  { minEntries = WARM_MIN_ENTRIES, budgetMs = WARM_BUDGET_MS }: { minEntries?: number; budgetMs?: number } = {},
+): Promise<number> {
   if (!store.warm || (await store.count()) < minEntries) return 0;
-  const deadline = Date.now() + WARM_BUDGET_MS;
-  const ndns = await lookupTargets(store, await store.warm(deadline - WARM_BUDGET_MS / 2));
+  const deadline = Date.now() + budgetMs;
+  const ndns = await lookupTargets(store, await store.warm(deadline - budgetMs / 2));
   const eq = [...store.indexes.values()].filter((s) => s.eq).map((s) => s.attr);
   let link: Awaited<ReturnType<typeof privateConnection>>;
   try {
