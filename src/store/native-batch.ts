@@ -2,8 +2,8 @@
 // array batch reads every operation's type, key and value as object properties (some ten N-API
 // calls per operation: a fifth of an import's main thread), and the operation objects themselves
 // are garbage; its chained batch frees its native buffer only when the batch object is collected.
-// This keeps one native batch per store, cleared after each write: its buffer is reused and
-// bounded by the largest batch. Reached through classic-level's own binding (its batch_init,
+// This keeps one native batch per store, cleared after each write: its buffer is reused (and
+// replaced after a batch of exceptional size). Reached through classic-level's own binding (its batch_init,
 // batch_put, batch_del, batch_write and batch_clear, which its chained batch uses); when that
 // is not available the store uses the array batch.
 
@@ -19,14 +19,23 @@ interface Binding {
   batch_write(batch: Handle, options: { sync: boolean }): Promise<void>;
 }
 
+/**
+ * After a batch of more operations than this (a rename of a large subtree, say; an import's runs
+ * stay far below), the native batch is replaced: a cleared batch keeps its buffer's capacity.
+ */
+const RENEW_AFTER_OPS = 100_000;
+
 export class NativeBatch {
   /** Operations since the last write or clear. */
   length = 0;
+  private handle: Handle;
 
   private constructor(
     private readonly binding: Binding,
-    private readonly handle: Handle,
-  ) {}
+    private readonly context: unknown,
+  ) {
+    this.handle = binding.batch_init(context);
+  }
 
   /** The native batch of an open classic-level database, if its binding offers one. */
   static of(db: object): NativeBatch | undefined {
@@ -37,7 +46,7 @@ export class NativeBatch {
       const sym = Object.getOwnPropertySymbols(db).find((s) => s.description === 'context');
       const context = sym && (db as Record<symbol, unknown>)[sym];
       if (!context) return undefined;
-      return new NativeBatch(binding as Binding, binding.batch_init!(context));
+      return new NativeBatch(binding as Binding, context);
     } catch {
       return undefined;
     }
@@ -62,9 +71,10 @@ export class NativeBatch {
     }
   }
 
-  /** Drops what was added. */
+  /** Drops what was added (a batch that grew very large is replaced, to let its buffer go). */
   clear(): void {
-    this.binding.batch_clear(this.handle);
+    if (this.length > RENEW_AFTER_OPS) this.handle = this.binding.batch_init(this.context);
+    else this.binding.batch_clear(this.handle);
     this.length = 0;
   }
 }

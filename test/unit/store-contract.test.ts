@@ -317,6 +317,17 @@ describe.each([
     }
   });
 
+  it('keeps writing after a batch of exceptional size (the native batch is then replaced)', async () => {
+    const meta = Array.from({ length: 100_001 }, (_, i) => ({ key: `big/${i}`, value: String(i) }));
+    await store.write({ entries: [], meta });
+    await store.write({ entries: [], meta: [{ key: 'after', value: 'yes' }] });
+    expect(await store.getMeta('after')).toBe('yes');
+    expect(await store.getMeta('big/100000')).toBe('100000');
+    let n = 0;
+    for await (const _ of store.scanMeta('big/')) n++;
+    expect(n).toBe(100_001);
+  });
+
   it('refuses a write after close (no native call on a closed database)', async () => {
     const s = await openStore({ path: path.join(dir(), 'closed'), memory, indexes: SPECS, indexer: lowercaser() });
     await s.close();
