@@ -45,6 +45,8 @@ const REINDEX_CHUNK = 5000;
  * store keeps the default, as the memtable (and its immutable twin) count in resident memory.
  */
 const BULK_WRITE_BUFFER = 32 << 20;
+/** Batches of more entries than this do not use the reused native batch (see applyBatch). */
+const NATIVE_MAX_ENTRIES = 5000;
 /** Batches of at most this many entries leave them in the cache. */
 const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
@@ -447,8 +449,10 @@ export class LevelStore implements Store {
   private async applyBatch(batch: WriteBatch): Promise<void> {
     // The native paths skip abstract-level's own check (a write to a closed database).
     if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
-    // Batches run one at a time (exclusive): the store's one native batch is free here.
-    const b = this.native ?? new ArrayOps();
+    // Batches run one at a time (exclusive): the store's one native batch is free here. A batch
+    // of very many entries (a rename of a large subtree) takes the array path, whose buffer is
+    // freed once written, rather than growing the reused one.
+    const b = (batch.entries.length <= NATIVE_MAX_ENTRIES && this.native) || new ArrayOps();
     try {
       await this.fillAndCommit(batch, b);
     } finally {

@@ -20,14 +20,17 @@ interface Binding {
 }
 
 /**
- * After a batch of more operations than this (a rename of a large subtree, say; an import's runs
- * stay far below), the native batch is replaced: a cleared batch keeps its buffer's capacity.
+ * After a batch of more than this many characters of keys and values (an import of very large
+ * entries; an import's runs of ordinary entries stay far below), the native batch is replaced: a
+ * cleared batch keeps its buffer's capacity.
  */
-const RENEW_AFTER_OPS = 100_000;
+const RENEW_AFTER_CHARS = 32 << 20;
 
 export class NativeBatch {
   /** Operations since the last write or clear. */
   length = 0;
+  /** Characters of their keys and values. */
+  private chars = 0;
   private handle: Handle;
 
   private constructor(
@@ -55,11 +58,13 @@ export class NativeBatch {
   put(key: string, value: string): void {
     this.binding.batch_put(this.handle, key, value);
     this.length++;
+    this.chars += key.length + value.length;
   }
 
   del(key: string): void {
     this.binding.batch_del(this.handle, key);
     this.length++;
+    this.chars += key.length;
   }
 
   /** Writes what was added (one atomic LevelDB write) and empties the batch, also on failure. */
@@ -73,8 +78,9 @@ export class NativeBatch {
 
   /** Drops what was added (a batch that grew very large is replaced, to let its buffer go). */
   clear(): void {
-    if (this.length > RENEW_AFTER_OPS) this.handle = this.binding.batch_init(this.context);
+    if (this.chars > RENEW_AFTER_CHARS) this.handle = this.binding.batch_init(this.context);
     else this.binding.batch_clear(this.handle);
     this.length = 0;
+    this.chars = 0;
   }
 }
