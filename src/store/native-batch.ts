@@ -3,9 +3,9 @@
 // calls per operation: a fifth of an import's main thread), and the operation objects themselves
 // are garbage; its chained batch frees its native buffer only when the batch object is collected.
 // This keeps one native batch per store, cleared after each write: its buffer is reused (and
-// replaced after a batch of exceptional size). Reached through classic-level's own binding (its batch_init,
-// batch_put, batch_del, batch_write and batch_clear, which its chained batch uses); when that
-// is not available the store uses the array batch.
+// replaced after a batch of exceptional size). Reached through classic-level's own binding (its
+// batch_init, batch_put, batch_del, batch_write and batch_clear, which its chained batch uses);
+// when that is not available the store uses the array batch.
 
 import { createRequire } from 'node:module';
 
