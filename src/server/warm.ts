@@ -1,7 +1,7 @@
 // Start-up warm-up of a large on-disk directory, before the listener opens: the first lookups
 // after a start otherwise each paid for LevelDB opening table files (0.1-3 ms apiece) and for the
 // first runs of the protocol, search and encoding code, so a client's first search took several
-// times the steady latency. The searches go through a private in-process connection, so the code
+// times the steady latency. The searches go through a private loopback connection, so the code
 // they warm is the code a client's request runs. Bounded in time; skipped for small or in-memory
 // directories (nothing to gain).
 
@@ -11,6 +11,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
 import { BerReader, BerWriter } from '../protocol/ber.js';
 import { Connection } from '../protocol/connection.js';
+import { Framer } from '../protocol/framer.js';
 import { serverObserver, ServerMetrics } from './observe.js';
 import type { Store } from '../store/types.js';
 
@@ -97,17 +98,21 @@ async function privateConnection(
 ): Promise<{ ask(pdu: Buffer): Promise<boolean>; readonly closed: boolean; close(): void }> {
   const { client, server } = await loopbackPair();
   let pending: { resolve: (ok: boolean) => void } | undefined;
-  let inbox: Buffer = Buffer.alloc(0);
+  // Responses, framed as the server frames requests: a search is answered once its
+  // SearchResultDone (APPLICATION 5) arrives.
+  const framer = new Framer(directory.config.limits.maxPduSize);
+  const onFrame = (buf: Buffer, start: number, end: number) => {
+    const success = searchDone(buf, start, end);
+    if (success === undefined || !pending) return;
+    const p = pending;
+    pending = undefined;
+    p.resolve(success);
+  };
   client.on('data', (chunk: Buffer) => {
-    // Responses: the search is answered once its SearchResultDone (APPLICATION 5) arrives.
-    inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
-    for (let m = nextMessage(inbox); m; m = nextMessage(inbox)) {
-      inbox = inbox.subarray(m.length);
-      if (m.op === 0x65 && pending) {
-        const p = pending;
-        pending = undefined;
-        p.resolve(m.success);
-      }
+    try {
+      framer.push(chunk, onFrame, () => client.destroyed);
+    } catch {
+      client.destroy(); // a broken answer ends the warm-up
     }
   });
   const done = () => {
@@ -205,24 +210,14 @@ export function loopbackPair(beforeClient?: (port: number) => Promise<void>): Pr
   });
 }
 
-/** The next complete LDAPMessage at the start of buf: its length, protocolOp tag and whether it succeeded. */
-function nextMessage(buf: Buffer): { length: number; op: number; success: boolean } | undefined {
-  try {
-    const r = new BerReader(buf);
-    const outer = r.enter();
-    r.readInteger();
-    const op = r.peek();
-    let success = false;
-    if (op === 0x65) {
-      const inner = r.enter(0x65);
-      success = r.readEnumerated() === 0;
-      r.leave(inner);
-    } else r.skip();
-    r.leave(outer);
-    return { length: r.pos, op, success };
-  } catch {
-    return undefined; // not complete yet
-  }
+/** For a SearchResultDone frame, whether it reports success; undefined for any other message. */
+function searchDone(buf: Buffer, start: number, end: number): boolean | undefined {
+  const r = new BerReader(buf, start, end);
+  r.enter();
+  r.readInteger();
+  if (r.peek() !== 0x65) return undefined;
+  r.enter(0x65);
+  return r.readEnumerated() === 0;
 }
 
 /**
