@@ -24,24 +24,19 @@ export function parentOf(ndn: NormalizedDn): NormalizedDn {
  */
 export function indexedTrigrams(value: string): string[] {
   const s = '^' + value + '$';
-  if (!/[\ud800-\udfff]/.test(s)) {
-    // No surrogate pairs: code points are code units, and trigrams are slices.
-    if (s.length > 64) {
-      const set = new Set<string>();
-      for (let i = 0; i + 3 <= s.length; i += 2) set.add(s.slice(i, i + 3));
-      return [...set];
-    }
-    const out: string[] = [];
-    for (let i = 0; i + 3 <= s.length; i += 2) {
-      const g = s.slice(i, i + 3);
-      if (!out.includes(g)) out.push(g);
-    }
-    return out;
+  // Without surrogate pairs, code points are code units and a trigram is a slice.
+  const cps = /[\ud800-\udfff]/.test(s) ? [...s] : undefined;
+  const n = cps ? cps.length : s.length;
+  // Repeats are found by scanning the few trigrams of a short value, with a set for a long one.
+  const seen = n > 64 ? new Set<string>() : undefined;
+  const out: string[] = [];
+  for (let i = 0; i + 3 <= n; i += 2) {
+    const g = cps ? cps[i]! + cps[i + 1]! + cps[i + 2]! : s.slice(i, i + 3);
+    if (seen ? seen.has(g) : out.includes(g)) continue;
+    seen?.add(g);
+    out.push(g);
   }
-  const cps = [...s];
-  const out = new Set<string>();
-  for (let i = 0; i + 3 <= cps.length; i += 2) out.add(cps[i]! + cps[i + 1]! + cps[i + 2]!);
-  return [...out];
+  return out;
 }
 
 /** The trigrams of s starting at code points of the given parity (0 even, 1 odd). */

@@ -465,39 +465,33 @@ export class LevelStore implements Store {
     const put = (key: string, value: string) => b.put(key, value);
     const del = (key: string) => b.del(key);
     const postings = new Postings(this.db, put, del);
+    // Equality keys go through their posting lists (which write i keys only for LARGE values).
+    const addKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.add(k, ndn) : put(k, MARK));
+    const removeKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.remove(k, ndn) : del(k));
     let delta = 0;
     for (const w of batch.entries) {
-      const ek = 'e' + SEP + w.ndn;
+      const ndn = w.ndn;
+      const ek = 'e' + SEP + ndn;
       if (w.new) put(ek, JSON.stringify(w.new));
       else del(ek);
       if (w.new && !w.old) delta++;
       else if (!w.new && w.old) delta--;
       // The root DSE is nobody's child.
-      if (w.ndn !== '') {
-        const ck = 'c' + SEP + parentOf(w.ndn) + SEP + w.ndn;
+      if (ndn !== '') {
+        const ck = 'c' + SEP + parentOf(ndn) + SEP + ndn;
         if (w.new && !w.old) put(ck, MARK);
         else if (!w.new && w.old) del(ck);
       }
       if (w.new && !w.old) {
         // A new entry (every entry of a load): its keys are all added (a key twice is harmless:
         // the same put, and a posting list holds an ndn once).
-        const ndn = w.ndn;
-        this.eachIndexKey(ndn, w.new, (k) => (k.charCodeAt(0) === 105 /* i */ ? postings.add(k, ndn) : put(k, MARK)));
+        this.eachIndexKey(ndn, w.new, (k) => addKey(k, ndn));
         continue;
       }
-      const after = this.indexKeys(w.ndn, w.new);
-      const before = this.indexKeys(w.ndn, w.old);
-      // Equality keys go through their posting lists (which write i keys only for LARGE values).
-      for (const k of before) {
-        if (after.has(k)) continue;
-        if (k.charCodeAt(0) === 105 /* i */) postings.remove(k, w.ndn);
-        else del(k);
-      }
-      for (const k of after) {
-        if (before.has(k)) continue;
-        if (k.charCodeAt(0) === 105 /* i */) postings.add(k, w.ndn);
-        else put(k, MARK);
-      }
+      const after = this.indexKeys(ndn, w.new);
+      const before = this.indexKeys(ndn, w.old);
+      for (const k of before) if (!after.has(k)) removeKey(k, ndn);
+      for (const k of after) if (!before.has(k)) addKey(k, ndn);
     }
     postings.flush();
     for (const m of batch.meta ?? []) {

@@ -8,6 +8,7 @@
 // when that is not available the store uses the array batch.
 
 import { createRequire } from 'node:module';
+import type { Ops } from './postings.js';
 
 type Handle = object;
 
@@ -26,7 +27,7 @@ interface Binding {
  */
 const RENEW_AFTER_CHARS = 32 << 20;
 
-export class NativeBatch {
+export class NativeBatch implements Ops {
   /** Operations since the last write or clear. */
   length = 0;
   /** Characters of their keys and values. */
