@@ -131,14 +131,16 @@ export function serverObserver(
   accessLog: boolean,
   listener?: (s: OperationSummary) => void,
 ): ProtocolObserver {
+  // Asked at each operation: whether info lines are written is the logger's to say.
+  const writesAccess = () => accessLog && log.infoEnabled !== false;
   return {
     // The access log and an embedder's listener read the target; the metrics only counts and times.
     get detail() {
-      return (accessLog && log.infoEnabled !== false) || listener !== undefined;
+      return writesAccess() || listener !== undefined;
     },
     onOperation(s) {
       metrics.operation(s);
-      if (accessLog && log.infoEnabled !== false) log.info(accessLine(s));
+      if (writesAccess()) log.info(accessLine(s));
       listener?.(s);
     },
     onConnection(open, transport) {
