@@ -456,8 +456,8 @@ export class LevelStore implements Store {
     try {
       await this.fillAndCommit(batch, b);
     } finally {
-      // Nothing staged survives a batch that failed before its write.
-      this.native?.clear();
+      // Nothing staged survives a batch that failed before its write (a write clears it itself).
+      if (b instanceof NativeBatch && b.length) b.clear();
     }
   }
 
