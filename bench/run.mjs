@@ -33,6 +33,10 @@ const SUFFIX = 'dc=example,dc=com';
 const CASES = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES, 'i') : null;
 /** BENCH_KEEP=1: keep the work folder (both databases, the LDIF, ldapload) and print its path. */
 const KEEP = process.env.BENCH_KEEP === '1';
+/** The V8 flags `npm start` gives the server (its young-generation limit), for the server the bench starts. */
+const NODE_FLAGS = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  .scripts.start.split(' ')
+  .filter((w) => w.startsWith('--'));
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
 const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
 const slapaddBin = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
@@ -174,9 +178,13 @@ async function startAstldap(ldifFile) {
   const cli = path.join(root, 'dist', 'cli', 'main.js');
   const { ms: loadMs, peakMiB } = timed(process.execPath, [cli, 'import', ldifFile, '--config', path.join(dir, 'load.yaml')]);
   const t1 = Date.now();
-  const child = spawn(process.execPath, [cli, 'serve', '--config', path.join(dir, 'serve.yaml'), '--listen', `ldap://127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...NODE_FLAGS, cli, 'serve', '--config', path.join(dir, 'serve.yaml'), '--listen', `ldap://127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   await waitFor(port);
   const startMs = Date.now() - t1;
   const diskMiB = duMiB(path.join(dir, 'db'));

@@ -2,8 +2,8 @@
 // checked with systemd-analyze where it exists) and the Dockerfile (node:20-slim, the data
 // directory as a volume, the ports of config.yaml) with its configuration file.
 
-import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,9 @@ describe('production files', () => {
     for (const line of ['DynamicUser=yes', 'StateDirectory=astldap', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'KillSignal=SIGTERM']) {
       expect(unit).toContain(line);
     }
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/astldap\/dist\/cli\/main\.js serve --config \S+ --data \/var\/lib\/astldap$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=4 \/opt\/astldap\/dist\/cli\/main\.js serve --config \S+ --data \/var\/lib\/astldap$/m,
+    );
     const analyze = spawnSync('systemd-analyze', ['--version']);
     // Where systemd's tools exist (Debian: apt-get install systemd), the unit must verify clean.
     if (analyze.status === 0) {
@@ -56,5 +58,50 @@ describe('production files', () => {
       ),
     );
     expect(check.code, check.out).toBe(0);
+  });
+
+  it('every launcher gives node the V8 flags of `npm start`, and the installed command runs with them', async () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: { start: string } };
+    const flags = pkg.scripts.start.split(' ').filter((w) => w.startsWith('--'));
+    expect(flags).toContain('--max-semi-space-size=4');
+    expect(read('bin/astldap.mjs').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
+    expect(read('Dockerfile')).toContain(`ENTRYPOINT ["node", ${flags.map((f) => JSON.stringify(f)).join(', ')}, "/app/dist/cli/main.js"]`);
+    expect(read('contrib/astldap.service')).toContain(`ExecStart=/usr/bin/node ${flags.join(' ')} /opt/astldap/dist/cli/main.js serve`);
+    expect(read('bench/run.mjs')).toMatch(/scripts\.start/);
+    // The command as npm links it: its shebang (env -S) hands the flags to node.
+    const cfg = path.join(tmp(), 'config.yaml');
+    writeFileSync(
+      cfg,
+      'suffix: dc=example,dc=com\nadmin: { dn: "cn=admin,dc=example,dc=com", password: secret }\nseed: null\nadminApi: { enabled: false }\n',
+      {
+        mode: 0o600,
+      },
+    );
+    const child = spawn(path.join(repoRoot, 'bin/astldap.mjs'), ['serve', '--config', cfg, '--memory', '--listen', 'ldap://127.0.0.1:0'], {
+      cwd: tmp(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const onData = (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('astldap listening on')) resolve();
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      const cmdline = `/proc/${child.pid}/cmdline`;
+      if (existsSync(cmdline))
+        expect(
+          readFileSync(cmdline, 'utf8')
+            .split('\0')
+            .slice(1, 1 + flags.length),
+        ).toEqual(flags);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+    }
   });
 });
