@@ -27,7 +27,7 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { storeProblems } from './consistency.js';
 import { AFTER, gramsAt, indexedTrigrams, midpoints, parentOf, under } from './keys.js';
-import { Lru } from './lru.js';
+import { Doorkeeper, Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
@@ -102,6 +102,13 @@ export class LevelStore implements Store {
    * batch drops the lists it changed once written.
    */
   private readonly postingCache: Lru<string, string | undefined>;
+  /**
+   * What a read lets into a full cache: a key read a second time within a recent window (see
+   * Doorkeeper); a cache with room takes every key. What a write stored is cached at once (it
+   * is likely read next).
+   */
+  private readonly entryDoor: Doorkeeper;
+  private readonly postingDoor: Doorkeeper;
   private writeGen = 0;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
@@ -128,6 +135,8 @@ export class LevelStore implements Store {
     const cacheSize = Math.max(0, opts.cacheSize ?? 10_000);
     this.cache = new Lru(cacheSize);
     this.postingCache = new Lru(cacheSize);
+    this.entryDoor = new Doorkeeper(cacheSize);
+    this.postingDoor = new Doorkeeper(cacheSize);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -135,7 +144,7 @@ export class LevelStore implements Store {
     const hit = this.postingCache.lookup(qk, MISS);
     if (hit !== MISS) return hit;
     const v = this.db.getSync(qk);
-    this.postingCache.set(qk, v);
+    if (!this.postingCache.full || this.postingDoor.admit(qk)) this.postingCache.set(qk, v);
     return v;
   }
 
@@ -189,7 +198,7 @@ export class LevelStore implements Store {
     const v = this.db.getSync('e' + SEP + ndn);
     if (v === undefined) return undefined;
     const rec = JSON.parse(v) as EntryRecord;
-    this.remember(ndn, rec, this.writeGen);
+    if (!this.cache.full || this.entryDoor.admit(ndn)) this.remember(ndn, rec, this.writeGen);
     return rec;
   }
 

@@ -40,7 +40,8 @@ async function worker(url: string, w: number, ops: number, model: Model, touchCa
   await c.bind(ADMIN.dn, ADMIN.pw);
   if (touchCached) {
     const dns = [...model.live.keys()].slice(0, 12);
-    for (const dn of dns) await c.search(dn, { scope: 'base', attributes: ['cn'] });
+    // Read twice: a full cache takes an entry on its second read.
+    for (const dn of [...dns, ...dns]) await c.search(dn, { scope: 'base', attributes: ['cn'] });
     for (const [i, dn] of dns.entries()) {
       const uid = /^uid=([^,]+)/.exec(dn)![1]!;
       if (i % 3 === 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Lru } from '../../src/store/lru.js';
+import { Doorkeeper, Lru } from '../../src/store/lru.js';
 
 describe('Lru', () => {
   it('evicts the least recently used entry, counting reads as uses', () => {
@@ -69,5 +69,31 @@ describe('Lru', () => {
       }
     }
     expect([...l.entries()].map(([k]) => k)).toEqual(model);
+  });
+});
+
+describe('Doorkeeper', () => {
+  it('admits a key on its second sighting within the window, and forgets after two windows of other keys', () => {
+    const d = new Doorkeeper(100);
+    expect(d.admit('a')).toBe(false);
+    expect(d.admit('a')).toBe(true);
+    expect(d.admit('a')).toBe(true);
+    // Within one window of first sightings (into the next generation), 'b' is still remembered.
+    expect(d.admit('b')).toBe(false);
+    for (let i = 0; i < 150; i++) d.admit(`x${i}`);
+    expect(d.admit('b')).toBe(true);
+    // Two full windows of other keys later, 'c' is forgotten.
+    expect(d.admit('c')).toBe(false);
+    for (let i = 0; i < 250; i++) d.admit(`y${i}`);
+    expect(d.admit('c')).toBe(false);
+  });
+
+  it('lets few keys in early (collisions) and nothing at window 0', () => {
+    const d = new Doorkeeper(1000);
+    let early = 0;
+    for (let i = 0; i < 1000; i++) if (d.admit(`uid=user${i},ou=people,dc=example,dc=com`)) early++;
+    expect(early).toBeLessThan(50);
+    const none = new Doorkeeper(0);
+    expect(none.admit('a') || none.admit('a')).toBe(false);
   });
 });

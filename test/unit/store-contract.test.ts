@@ -335,6 +335,30 @@ describe.each([
     await expect(s.write({ entries: [{ ndn: 'cn=late', new: rec('cn=late', { cn: ['late'] }) }] })).rejects.toThrow(/closed/);
   });
 
+  it('lets a full entry cache take an entry read twice, not one read once (a walk does not evict what is read again)', async () => {
+    const s = await openStore({ path: path.join(dir(), 'cached'), memory, indexes: SPECS, indexer: lowercaser(), cacheEntries: 4 });
+    try {
+      const dn = (i: number) => `uid=u${i},${PEOPLE}`;
+      // One batch of more than 64 entries: a bulk write leaves nothing in the cache.
+      await s.write({ entries: Array.from({ length: 100 }, (_, i) => ({ ndn: dn(i), new: person(dn(i), `U ${i}`, `u${i}`) })) });
+      // A cached entry is handed out as the same object; one read from the database is a new one.
+      const cached = async (i: number) => (await s.get(dn(i))) === (await s.get(dn(i)));
+      // While the cache has room, it takes every entry read.
+      for (const i of [0, 1, 2, 3]) expect(await cached(i)).toBe(true);
+      // Full: entries read once each do not get in ...
+      for (let i = 10; i < 60; i++) await s.get(dn(i));
+      for (const i of [0, 1, 2, 3]) expect(await cached(i)).toBe(true);
+      // ... an entry read a second time soon after (within a window of as many first reads as
+      // the cache holds) does, and the least recently used (0) leaves; read twice, it is back.
+      expect(await cached(59)).toBe(true);
+      expect(await cached(0)).toBe(false);
+      expect(await cached(0)).toBe(true);
+      expect(await s.check()).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('gets, scans and deletes meta', async () => {
     await store.write({
       entries: [],
