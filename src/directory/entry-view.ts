@@ -68,7 +68,7 @@ function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean 
  * attributes, not types only. The same object comes back, marked reusable, so the protocol layer
  * keeps its encoding too: a static-config load of 50 rows, or a hot peer, is formatted once.
  */
-const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry } | null>();
+const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry }>();
 
 function wantsVirtual(sel: Selection): boolean {
   return !sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k)));
@@ -86,14 +86,14 @@ export async function formatEntry(
   // Asked once per entry, not per attribute: access rules apply inside the naming context only.
   const checkAccess = dir.inNamingContext(t.ndn) && !dir.isAdmin(session);
   const memoizable = !checkAccess && !typesOnly && !wantsVirtual(sel);
-  // A record is memoised the second time it is formatted (null marks the first): under lookups
-  // spread over more entries than the store's cache holds, most records are formatted once.
+  // Only a record the store keeps cached is memoised: under lookups spread over more entries than
+  // the cache holds, most records are read and formatted once (a mark per record would make
+  // garbage that the young generation's collections must trace).
   let memoize = false;
   if (memoizable) {
     const m = memo.get(t.rec);
     if (m && m.key === sel.key && m.schema === schema && m.entry.dn === t.dn) return m.entry;
-    if (m === undefined) memo.set(t.rec, null);
-    else memoize = true;
+    memoize = dir.store.keeps(t.ndn, t.rec);
   }
   for (const key in t.rec.attrs) {
     if (!selected(schema, sel, key)) continue;

@@ -202,6 +202,10 @@ export class LevelStore implements Store {
     return rec;
   }
 
+  keeps(ndn: NormalizedDn, rec: EntryRecord): boolean {
+    return this.cache.peek(ndn) === rec;
+  }
+
   async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
     return this.getNow(ndn);
   }

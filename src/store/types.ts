@@ -74,6 +74,11 @@ export interface Store {
   subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]>;
   /** Number of entries (all of them). */
   count(): Promise<number>;
+  /**
+   * Whether rec is what the store keeps cached for ndn (an entry read again and again): what is
+   * derived from such a record is worth keeping with it.
+   */
+  keeps(ndn: NormalizedDn, rec: EntryRecord): boolean;
   /** The configured indexes (as given to the constructor). */
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   /** Entries whose attribute has this normalised value. Only for attributes with an eq index. */

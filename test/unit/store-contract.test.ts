@@ -353,6 +353,10 @@ describe.each([
       expect(await cached(59)).toBe(true);
       expect(await cached(0)).toBe(false);
       expect(await cached(0)).toBe(true);
+      // keeps(): whether a record is the one the cache holds (what is derived from it may stay with it).
+      expect(s.keeps(dn(0), (await s.get(dn(0)))!)).toBe(true);
+      expect(s.keeps(dn(20), (await s.get(dn(20)))!)).toBe(false);
+      expect(s.keeps(dn(0), person(dn(0), 'U 0', 'u0'))).toBe(false);
       expect(await s.check()).toEqual([]);
     } finally {
       await s.close();
