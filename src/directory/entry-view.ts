@@ -23,9 +23,35 @@ export interface Selection {
   none: boolean;
 }
 
+/**
+ * Compiled selections by schema (as it stands) and attribute list: clients repeat a few lists
+ * (Asterisk's, '*'), so most searches find theirs here. Bounded: at most SELECTIONS_MAX lists per schema, each of at
+ * most SELECTION_KEY_MAX characters (longer lists are compiled every time).
+ */
+const selections = new WeakMap<SchemaRegistry, { generation: object; known: Map<string, Selection> }>();
+const SELECTIONS_MAX = 256;
+const SELECTION_KEY_MAX = 1024;
+
+/** The selection of an attribute list (shared: callers must not change it). */
 export function compileSelection(schema: SchemaRegistry, attrs: string[]): Selection {
+  const key = attrs.join('\0');
+  if (key.length > SELECTION_KEY_MAX) return buildSelection(schema, attrs, key);
+  let cached = selections.get(schema);
+  // A schema change (a class or type added live) starts afresh.
+  if (cached?.generation !== schema.generation) selections.set(schema, (cached = { generation: schema.generation, known: new Map() }));
+  const known = cached.known;
+  let sel = known.get(key);
+  if (!sel) {
+    if (known.size >= SELECTIONS_MAX) known.clear();
+    sel = buildSelection(schema, attrs, key);
+    known.set(key, sel);
+  }
+  return sel;
+}
+
+function buildSelection(schema: SchemaRegistry, attrs: string[], key: string): Selection {
   const sel: Selection = {
-    key: attrs.join('\0'),
+    key,
     allUser: attrs.length === 0,
     allOp: false,
     keys: new Set(),

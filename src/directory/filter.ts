@@ -485,37 +485,45 @@ export interface FilterSize {
  * dimension, or undefined when the filter fits.
  */
 export function exceedsCeiling(f: Filter, ceiling: FilterSize): keyof FilterSize | undefined {
-  const size: FilterSize = { terms: 0, depth: 0, bytes: 0 };
-  const over = (): keyof FilterSize | undefined =>
-    size.terms > ceiling.terms ? 'terms' : size.depth > ceiling.depth ? 'depth' : size.bytes > ceiling.bytes ? 'bytes' : undefined;
-  const stack: Array<{ f: Filter; depth: number }> = [{ f, depth: 1 }];
-  while (stack.length) {
-    const { f: item, depth } = stack.pop()!;
-    size.terms++;
-    if (depth > size.depth) size.depth = depth;
+  let terms = 0;
+  let deepest = 0;
+  let bytes = 0;
+  // Items still to measure and their depths, as two parallel stacks (no object per item).
+  const items: Filter[] = [f];
+  const depths: number[] = [1];
+  while (items.length) {
+    const item = items.pop()!;
+    const depth = depths.pop()!;
+    terms++;
+    if (depth > deepest) deepest = depth;
     switch (item.type) {
       case 'and':
       case 'or':
-        for (const x of item.filters) stack.push({ f: x, depth: depth + 1 });
+        for (const x of item.filters) {
+          items.push(x);
+          depths.push(depth + 1);
+        }
         break;
       case 'not':
-        stack.push({ f: item.filter, depth: depth + 1 });
+        items.push(item.filter);
+        depths.push(depth + 1);
         break;
       case 'present':
-        size.bytes += item.attribute.length;
+        bytes += item.attribute.length;
         break;
       case 'substrings':
-        size.bytes += item.attribute.length + (item.initial?.length ?? 0) + (item.final?.length ?? 0);
-        for (const a of item.any) size.bytes += a.length;
+        bytes += item.attribute.length + (item.initial?.length ?? 0) + (item.final?.length ?? 0);
+        for (const a of item.any) bytes += a.length;
         break;
       case 'extensible':
-        size.bytes += (item.attribute?.length ?? 0) + (item.rule?.length ?? 0) + item.value.length;
+        bytes += (item.attribute?.length ?? 0) + (item.rule?.length ?? 0) + item.value.length;
         break;
       default:
-        size.bytes += item.attribute.length + item.value.length;
+        bytes += item.attribute.length + item.value.length;
     }
-    const o = over();
-    if (o) return o;
+    if (terms > ceiling.terms) return 'terms';
+    if (deepest > ceiling.depth) return 'depth';
+    if (bytes > ceiling.bytes) return 'bytes';
   }
   return undefined;
 }

@@ -133,6 +133,11 @@ export class SchemaRegistry {
   }
 
   /** The sources loaded so far (builtin first). */
+  /** An opaque token that changes whenever the schema does (for caches of what derives from it). */
+  get generation(): object {
+    return this.state;
+  }
+
   sources(): readonly SchemaSource[] {
     return this.state.sources;
   }

@@ -155,6 +155,24 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     expect(sub.stdout).toMatch(/NAME 'testSize'/);
   });
 
+  it('an attribute list asked for before its type existed selects the type once it is added', async () => {
+    const entry = `dn: cn=lab,ou=people,${B}\nobjectClass: device\nobjectClass: testLabelled\ncn: lab\ntestLabel: blue\n`;
+    const ask = () => simple('ldapsearch', ['-LLL', '-b', `ou=people,${B}`, '(cn=lab)', 'testLabel', 'description'], 'admin');
+    // Unknown yet: nothing selected (and the entry does not exist).
+    expect((await ask()).stdout).not.toContain('testLabel');
+    const schema = `dn: cn=label,cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: label
+olcAttributeTypes: ( 1.3.6.1.4.1.99999.80.1 NAME 'testLabel' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+olcObjectClasses: ( 1.3.6.1.4.1.99999.80.2 NAME 'testLabelled' SUP top AUXILIARY MAY testLabel )
+`;
+    const add = await ext('ldapadd', [], schema);
+    expect(add.code, add.stderr).toBe(0);
+    const a = await simple('ldapadd', [], 'admin', entry);
+    expect(a.code, a.stderr).toBe(0);
+    const r = await ask();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('testLabel: blue');
+  });
+
   it('the RFC 4512 way: modify cn=Subschema, by administrators only', async () => {
     const at = "( 1.3.6.1.4.1.99999.79.1 NAME 'rfcType' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )";
     const anon = await simple(

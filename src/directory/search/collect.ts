@@ -71,10 +71,10 @@ export const storedEntries: SearchSource = async (dir, ctx, plan, results) => {
     // Parents before children, as a subtree walk gives them (clients re-import what they read).
     const inside = candidates.filter(inScope);
     budget.add(inside.length); // checked before any is read, as slapd checks its candidate count
-    if (plan.scope !== 'one') sortByDepth(inside);
+    if (plan.scope !== 'one' && inside.length > 1) sortByDepth(inside);
     for (let i = 0; i < inside.length; i += CHUNK) {
       results.checkTime();
-      await emitMany(dir, results, inside.slice(i, i + CHUNK));
+      await emitMany(dir, results, inside.length <= CHUNK ? inside : inside.slice(i, i + CHUNK));
     }
     return;
   }

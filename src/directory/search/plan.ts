@@ -33,8 +33,8 @@ export interface SearchPlan {
   paced: boolean;
 }
 
-/** Filters with more items than this are evaluated item by item with checkpoints between them. */
-const PACED_TERMS = 32;
+/** Filters of more than 32 items are evaluated item by item with checkpoints between them. */
+const PACED_CEILING = { terms: 32, depth: Infinity, bytes: Infinity };
 
 function minLimit(client: number, server: number): number {
   if (client > 0 && server > 0) return Math.min(client, server);
@@ -54,7 +54,9 @@ export async function planSearch(
   // adminLimitExceeded (11), the code slapd gives when a search passes a configured limit.
   const over = exceedsCeiling(req.filter, limits.filter);
   if (over) throw new LdapError(ResultCode.adminLimitExceeded, `filter exceeds the ${over} limit for this identity`);
-  const paced = exceedsCeiling(req.filter, { terms: PACED_TERMS, depth: Infinity, bytes: Infinity }) !== undefined;
+  // A lone assertion is one term.
+  const compound = req.filter.type === 'and' || req.filter.type === 'or' || req.filter.type === 'not';
+  const paced = compound && exceedsCeiling(req.filter, PACED_CEILING) !== undefined;
   if (paced) dir.log.debug(`conn=${ctx.session.id} op=${ctx.messageId} large filter: compiled and evaluated in time slices`);
   const stopped = (): void => {
     if (ctx.signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
