@@ -29,7 +29,7 @@ export type IndexHint =
   | { kind: 'pres'; keys: string[] }
   | { kind: 'sub'; keys: string[]; initial?: string; any: string[]; final?: string }
   | { kind: 'range'; keys: string[]; low?: string; high?: string }
-  | { kind: 'objectClass'; values: string[] }
+  | { kind: 'objectClass'; values: readonly string[] }
   | { kind: 'none' };
 
 export interface Compiled {
@@ -207,8 +207,7 @@ function objectClassMatcher(schema: SchemaRegistry, value: Buffer): Compiled {
   const oc = schema.objectClass(value.toString('utf8').trim());
   if (!oc) return alwaysUndefined;
   // Every class that is oc or derives from it: an entry of a subclass matches (RFC 4512 §2.4.1).
-  const accepted = new Set<string>();
-  for (const c of schema.objectClasses()) if (schema.isSubclassOf(c, oc)) accepted.add(c.key);
+  const { keys: accepted, list } = schema.subclassesOf(oc);
   const cache = new Map<string, string | undefined>();
   const keyOf = (v: string) => {
     let k = cache.get(v);
@@ -219,7 +218,7 @@ function objectClassMatcher(schema: SchemaRegistry, value: Buffer): Compiled {
     return k;
   };
   return {
-    hint: { kind: 'objectClass', values: [...accepted] },
+    hint: { kind: 'objectClass', values: list },
     match: (e) => {
       const vals = e.rec.attrs['objectclass'];
       if (!vals) return FALSE;

@@ -95,7 +95,10 @@ export async function planCandidates(store: Store, hint: IndexHint, pace?: Check
   }
 }
 
-async function unionOver(keys: string[], lookup: (k: string) => Promise<string[] | undefined> | undefined): Promise<string[] | undefined> {
+async function unionOver(
+  keys: readonly string[],
+  lookup: (k: string) => Promise<string[] | undefined> | undefined,
+): Promise<string[] | undefined> {
   const acc = new Set<string>();
   for (const k of keys) {
     const p = lookup(k);

@@ -74,6 +74,7 @@ export class SchemaRegistry {
   private readonly ruleList: MatchingRule[];
   private state: State;
   private subtypeCache = new Map<AttributeType, AttributeType[]>();
+  private subclassCache = new Map<ObjectClass, { keys: ReadonlySet<string>; list: readonly string[] }>();
   private subschemaCache: { state: State; attrs: Record<string, string[]> } | undefined;
   private classSets: { state: State | undefined; map: Map<string, ClassSet> } = { state: undefined, map: new Map() };
 
@@ -155,6 +156,20 @@ export class SchemaRegistry {
     return list;
   }
 
+  /**
+   * The keys of the class and of every class derived from it (what an objectClass assertion
+   * accepts, RFC 4512 §2.4.1), as a set and a list; worked out once per class and schema.
+   */
+  subclassesOf(oc: ObjectClass): { keys: ReadonlySet<string>; list: readonly string[] } {
+    let hit = this.subclassCache.get(oc);
+    if (!hit) {
+      const list = this.state.classList.filter((c) => this.isSubclassOf(c, oc)).map((c) => c.key);
+      hit = { keys: new Set(list), list };
+      this.subclassCache.set(oc, hit);
+    }
+    return hit;
+  }
+
   isSubclassOf(c: ObjectClass, ancestor: ObjectClass): boolean {
     if (c === ancestor) return true;
     return c.sup.some((s) => this.isSubclassOf(s, ancestor));
@@ -211,6 +226,7 @@ export class SchemaRegistry {
     } else next.sources.push(src);
     this.state = next;
     this.subtypeCache = new Map();
+    this.subclassCache = new Map();
     return src;
   }
 
