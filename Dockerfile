@@ -24,5 +24,5 @@ USER node
 # The ports of config.yaml: ldap 1389, ldaps 1636, the admin API 8200.
 EXPOSE 1389 1636 8200
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/dist/cli/main.js"]
 CMD ["serve", "--config", "/etc/astldap/config.yaml", "--data", "/data"]

@@ -22,7 +22,7 @@ describe('production files', () => {
       expect(unit).toContain(line);
     }
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=4 \/opt\/astldap\/dist\/cli\/main\.js serve --config \S+ --data \/var\/lib\/astldap$/m,
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=8 \/opt\/astldap\/dist\/cli\/main\.js serve --config \S+ --data \/var\/lib\/astldap$/m,
     );
     const analyze = spawnSync('systemd-analyze', ['--version']);
     // Where systemd's tools exist (Debian: apt-get install systemd), the unit must verify clean.
@@ -63,7 +63,7 @@ describe('production files', () => {
   it('every launcher gives node the V8 flags of `npm start`, and the installed command runs with them', async () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: { start: string } };
     const flags = pkg.scripts.start.split(' ').filter((w) => w.startsWith('--'));
-    expect(flags).toContain('--max-semi-space-size=4');
+    expect(flags).toContain('--max-semi-space-size=8');
     expect(read('bin/astldap.mjs').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
     expect(read('Dockerfile')).toContain(`ENTRYPOINT ["node", ${flags.map((f) => JSON.stringify(f)).join(', ')}, "/app/dist/cli/main.js"]`);
     expect(read('contrib/astldap.service')).toContain(`ExecStart=/usr/bin/node ${flags.join(' ')} /opt/astldap/dist/cli/main.js serve`);
