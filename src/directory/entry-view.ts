@@ -25,8 +25,8 @@ export interface Selection {
 
 /**
  * Compiled selections by schema (as it stands) and attribute list: clients repeat a few lists
- * (Asterisk's, '*'), so most searches find theirs here. Bounded: at most SELECTIONS_MAX lists per schema, each of at
- * most SELECTION_KEY_MAX characters (longer lists are compiled every time).
+ * (Asterisk's, '*'), so most searches find theirs here. Bounded: at most SELECTIONS_MAX lists per
+ * schema, each of at most SELECTION_KEY_MAX characters (longer lists are compiled every time).
  */
 const selections = new WeakMap<SchemaRegistry, { generation: object; known: Map<string, Selection> }>();
 const SELECTIONS_MAX = 256;
