@@ -124,9 +124,10 @@ export class Doorkeeper {
   private sightings = 0;
 
   constructor(private readonly window: number) {
-    // About 32 bits per key of a generation: few collisions.
+    // About 32 bits per key of a generation (few collisions), at most 16 MiB per generation (a
+    // cache of millions of entries then lets a few more keys in early).
     let bits = 1024;
-    while (bits < window * 32 && bits < 1 << 30) bits *= 2;
+    while (bits < window * 32 && bits < 1 << 27) bits *= 2;
     this.mask = bits - 1;
     this.current = new Uint32Array(bits >>> 5);
     this.previous = new Uint32Array(bits >>> 5);
