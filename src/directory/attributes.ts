@@ -78,8 +78,13 @@ export function decodeValue(type: AttributeType, value: Buffer, label = type.nam
 
 /** Core string → what the protocol layer sends (string = UTF-8). */
 export function encodeValue(type: AttributeType | undefined, value: string): string | Buffer {
-  return type?.syntax.binary ? Buffer.from(value, 'latin1') : value;
+  // In ASCII the latin1 bytes and the UTF-8 bytes of the text are the same, so such a value (a
+  // {SSHA} userPassword) goes out as the text itself: a small Buffer is a slice of Node's shared
+  // pool, and one kept with a cached entry's formatted form kept that whole 8 KiB slab alive.
+  return type?.syntax.binary && !ASCII.test(value) ? Buffer.from(value, 'latin1') : value;
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Best-effort decode of an assertion value for matching: never throws. */
 export function assertionString(type: AttributeType | undefined, value: Buffer): string {

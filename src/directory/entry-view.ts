@@ -96,6 +96,13 @@ function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean 
  */
 const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry }>();
 
+function ownBuffer(v: string | Buffer): string | Buffer {
+  if (typeof v === 'string' || v.byteLength === v.buffer.byteLength) return v;
+  const own = Buffer.allocUnsafeSlow(v.length);
+  v.copy(own);
+  return own;
+}
+
 function wantsVirtual(sel: Selection): boolean {
   return !sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k)));
 }
@@ -129,6 +136,9 @@ export async function formatEntry(
     // Text values go out as stored: the record's own array (records and the entries made from
     // them are never changed in place, so sharing it saves a copy per attribute and entry).
     const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => encodeValue(type, v)) : vals;
+    // A kept entry's binary values get buffers of their own (a slice of the shared pool would keep
+    // its whole 8 KiB slab alive as long as the entry).
+    if (memoize && type?.syntax.binary) for (let i = 0; i < values.length; i++) values[i] = ownBuffer(values[i]!);
     attributes.push({ type: displayName(schema, key), values });
   }
   // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.

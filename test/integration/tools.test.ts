@@ -156,6 +156,30 @@ describe('ldap-utils against the built server', () => {
     expect(wrongAdmin.code).toBe(49);
   });
 
+  it('binary values come back byte for byte, ASCII or not, on every read (first read and cached)', async () => {
+    const photo = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x80, 0x7f, 0x00, 0xc3, 0xa9]);
+    const cert = Buffer.from('MIIB-ascii-only-but-binary-syntax', 'latin1');
+    const dn = `uid=bin,ou=people,${B}`;
+    const add = await tool(
+      'ldapadd',
+      [],
+      'admin',
+      `dn: ${dn}\nobjectClass: inetOrgPerson\nuid: bin\ncn: bin\nsn: bin\n` +
+        `jpegPhoto:: ${photo.toString('base64')}\nuserCertificate;binary:: ${cert.toString('base64')}\n`,
+    );
+    expect(add.code, add.stderr).toBe(0);
+    // Read several times: the first read, then the entry as the cache keeps it.
+    for (let i = 0; i < 3; i++) {
+      const r = await search(['-b', dn, '-s', 'base', 'jpegPhoto', 'userCertificate;binary']);
+      expect(r.code, r.stderr).toBe(0);
+      // ldapsearch prints a value as text when it is safe to, else in base64.
+      expect(r.stdout).toContain(`jpegPhoto:: ${photo.toString('base64')}`);
+      expect(r.stdout).toMatch(new RegExp(`^userCertificate(;binary)?: ${cert.toString('latin1')}$`, 'm'));
+    }
+    const del = await tool('ldapdelete', [dn]);
+    expect(del.code, del.stderr).toBe(0);
+  });
+
   it('stored userPassword is hashed, readable by the administrator only', async () => {
     const r = await search(['-b', `uid=alice,ou=people,${B}`, '-s', 'base', 'userPassword'], 'admin');
     expect(r.code, r.stderr).toBe(0);
