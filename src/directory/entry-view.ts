@@ -119,9 +119,10 @@ export async function formatEntry(
   // Asked once per entry, not per attribute: access rules apply inside the naming context only.
   const checkAccess = dir.inNamingContext(t.ndn) && !dir.isAdmin(session);
   const memoizable = !checkAccess && !typesOnly && !wantsVirtual(sel);
-  // Only a record the store keeps cached is memoised: under lookups spread over more entries than
-  // the cache holds, most records are read and formatted once (a mark per record would make
-  // garbage that the young generation's collections must trace).
+  // Only a record the store keeps cached and has served from its cache is memoised: under lookups
+  // spread over more entries than the cache holds, most records are read and formatted once, and
+  // a memo made for them would be work and memory for nothing (as a mark per record would be
+  // garbage for the young generation's collections to trace).
   let memoize = false;
   if (memoizable) {
     const m = memo.get(t.rec);

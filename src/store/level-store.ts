@@ -203,7 +203,7 @@ export class LevelStore implements Store {
   }
 
   keeps(ndn: NormalizedDn, rec: EntryRecord): boolean {
-    return this.cache.peek(ndn) === rec;
+    return this.cache.peek(ndn) === rec && this.cache.wasRead(ndn);
   }
 
   async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {

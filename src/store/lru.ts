@@ -10,6 +10,8 @@
 interface Node<K, V> {
   key: K;
   value: V;
+  /** Read (get or lookup) since its value was set. */
+  read: boolean;
   prev: Node<K, V> | undefined; // towards the least recently used
   next: Node<K, V> | undefined; // towards the most recently used
 }
@@ -39,8 +41,14 @@ export class Lru<K, V> {
   get(key: K): V | undefined {
     const node = this.map.get(key);
     if (!node) return undefined;
+    node.read = true;
     this.touch(node);
     return node.value;
+  }
+
+  /** Whether the key's value has been read (get or lookup) since it was set. */
+  wasRead(key: K): boolean {
+    return this.map.get(key)?.read ?? false;
   }
 
   /** The value without making it the most recently used (a read that is not a use). */
@@ -52,6 +60,7 @@ export class Lru<K, V> {
   lookup<M>(key: K, miss: M): V | M {
     const node = this.map.get(key);
     if (!node) return miss;
+    node.read = true;
     this.touch(node);
     return node.value;
   }
@@ -61,10 +70,11 @@ export class Lru<K, V> {
     const node = this.map.get(key);
     if (node) {
       node.value = value;
+      node.read = false;
       this.touch(node);
       return;
     }
-    const fresh: Node<K, V> = { key, value, prev: this.newest, next: undefined };
+    const fresh: Node<K, V> = { key, value, read: false, prev: this.newest, next: undefined };
     if (this.newest) this.newest.next = fresh;
     else this.oldest = fresh;
     this.newest = fresh;

@@ -75,8 +75,8 @@ export interface Store {
   /** Number of entries (all of them). */
   count(): Promise<number>;
   /**
-   * Whether rec is what the store keeps cached for ndn (an entry read again and again): what is
-   * derived from such a record is worth keeping with it.
+   * Whether rec is what the store keeps cached for ndn and has been read from the cache since (an
+   * entry read again and again): what is derived from such a record is worth keeping with it.
    */
   keeps(ndn: NormalizedDn, rec: EntryRecord): boolean;
   /** The configured indexes (as given to the constructor). */

@@ -353,7 +353,13 @@ describe.each([
       expect(await cached(59)).toBe(true);
       expect(await cached(0)).toBe(false);
       expect(await cached(0)).toBe(true);
-      // keeps(): whether a record is the one the cache holds (what is derived from it may stay with it).
+      // keeps(): whether a record is the one the cache holds and has served since (what is derived
+      // from it may stay with it). Just let in by a read from the database: not yet.
+      await s.get(dn(70));
+      const admitted = (await s.get(dn(70)))!;
+      expect(s.keeps(dn(70), admitted)).toBe(false);
+      expect(await s.get(dn(70))).toBe(admitted);
+      expect(s.keeps(dn(70), admitted)).toBe(true);
       expect(s.keeps(dn(0), (await s.get(dn(0)))!)).toBe(true);
       expect(s.keeps(dn(20), (await s.get(dn(20)))!)).toBe(false);
       expect(s.keeps(dn(0), person(dn(0), 'U 0', 'u0'))).toBe(false);
