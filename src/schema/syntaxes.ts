@@ -1,6 +1,7 @@
 // LDAP syntaxes (RFC 4517 §3.3 and the ones OpenLDAP's stock schema files use), each with the
 // validator the server applies to stored values. OIDs and descriptions are the standard ones.
 
+import { X509Certificate } from 'node:crypto';
 import { parseDn } from './dn.js';
 import type { Syntax } from './types.js';
 
@@ -36,6 +37,17 @@ function isNameUid(v: string): boolean {
   return m ? isDn(m[1]!) : isDn(v);
 }
 
+/** A DER-encoded X.509 certificate (as slapd's certificateValidate: it must parse; PEM is not DER). */
+function isCertificate(v: string): boolean {
+  if (v.charCodeAt(0) !== 0x30) return false; // a DER SEQUENCE
+  try {
+    new X509Certificate(Buffer.from(v, 'latin1'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isDescription(v: string): boolean {
   return /^\(\s*\S.*\)$/s.test(v.trim());
 }
@@ -47,7 +59,7 @@ const table: Array<[string, string, boolean, (v: string) => boolean]> = [
   [S + '5', 'Binary', true, any],
   [S + '6', 'Bit String', false, (v) => bitStringRe.test(v)],
   [S + '7', 'Boolean', false, (v) => v === 'TRUE' || v === 'FALSE'],
-  [S + '8', 'Certificate', true, nonEmpty],
+  [S + '8', 'Certificate', true, isCertificate],
   [S + '9', 'Certificate List', true, nonEmpty],
   [S + '10', 'Certificate Pair', true, nonEmpty],
   [S + '11', 'Country String', false, (v) => v.length === 2 && printableRe.test(v)],
