@@ -140,7 +140,9 @@ export async function formatEntry(
     // A kept entry's binary values get buffers of their own (a slice of the shared pool would keep
     // its whole 8 KiB slab alive as long as the entry).
     if (memoize && type?.syntax.binary) for (let i = 0; i < values.length; i++) values[i] = ownBuffer(values[i]!);
-    attributes.push({ type: displayName(schema, key), values });
+    // Certificates go out as `userCertificate;binary` (RFC 4522), as slapd sends them.
+    const name = type?.syntax.binaryTransfer && key === type.key ? displayName(schema, key) + ';binary' : displayName(schema, key);
+    attributes.push({ type: name, values });
   }
   // Virtual operational attributes, only when asked for (by name or '+'); not for synthetic entries.
   if (memoize) {

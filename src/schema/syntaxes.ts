@@ -111,12 +111,18 @@ const table: Array<[string, string, boolean, (v: string) => boolean]> = [
 /** Syntaxes not shown in cn=Subschema (slapd hides the assertion-only ones too). */
 const hidden = new Set([S + '58', '1.3.6.1.1.15.1', '1.3.6.1.1.15.5']);
 
+/** Syntaxes whose values are transferred with the ;binary option (RFC 4522), as slapd marks them. */
+const binaryTransfer = new Set([S + '8', S + '9', S + '10', S + '49']);
+
 export function builtinSyntaxes(): Map<string, Syntax & { hidden: boolean }> {
   const m = new Map<string, Syntax & { hidden: boolean }>();
-  for (const [oid, desc, binary, validate] of table) m.set(oid, { oid, desc, binary, validate, hidden: hidden.has(oid) });
+  for (const [oid, desc, binary, validate] of table) {
+    m.set(oid, { oid, desc, binary, binaryTransfer: binaryTransfer.has(oid), validate, hidden: hidden.has(oid) });
+  }
   return m;
 }
 
 export function syntaxDefinition(s: Syntax): string {
-  return `( ${s.oid} DESC '${s.desc}'${s.binary ? " X-NOT-HUMAN-READABLE 'TRUE'" : ''} )`;
+  const transfer = s.binaryTransfer ? " X-BINARY-TRANSFER-REQUIRED 'TRUE'" : '';
+  return `( ${s.oid} DESC '${s.desc}'${transfer}${s.binary ? " X-NOT-HUMAN-READABLE 'TRUE'" : ''} )`;
 }

@@ -6,6 +6,8 @@ export interface Syntax {
   desc: string;
   /** Binary syntaxes (Octet String, JPEG, certificates...) keep values as latin1 strings (1 char = 1 byte). */
   binary: boolean;
+  /** Values go out with the ;binary transfer option (certificates: RFC 4522). */
+  binaryTransfer?: boolean;
   /** True when the value is a valid member of the syntax. */
   validate(value: string): boolean;
 }
