@@ -113,6 +113,9 @@ const ldif = (...lines: string[]) => lines.join('\n') + '\n';
 const person = (uid: string, extra: string[] = []) =>
   ldif(`dn: uid=${uid},${P}`, 'objectClass: inetOrgPerson', `uid: ${uid}`, `cn: ${uid} person`, `sn: ${uid}`, ...extra);
 const modify = (dn: string, ...changes: string[]) => ldif(`dn: ${dn}`, 'changetype: modify', ...changes, '-');
+/** A self-signed X.509 certificate (DER, base64; made for this table with the selfsigned package). */
+const CERT =
+  'MIICBDCCAW2gAwIBAgIJUJ6WmcjngqSFMA0GCSqGSIb3DQEBBQUAMBcxFTATBgNVBAMTDGRpZmZlcmVudGlhbDAeFw0yNjExMzAxNjA2NTRaFw0yNzExMzAxNjA2NTRaMBcxFTATBgNVBAMTDGRpZmZlcmVudGlhbDCBnzANBgkqhkiG9w0BAQEFAAOBjQAwgYkCgYEAzTT9lCgoNJQDEYv1EqTIkRfRBccI95oW6Rx/6nDOJkeK4wcQzUJuw4GQMfmSg92FpvsBpuTxdlRwjTGB7Xa/Zhp3uhrLKX+GDg80/Tj3HcPijpKXdj6JvVpxyOFTrMXvqNPQip+47ZmiEsIUXFQFsJry9B8LTiH3Wp5VE7+FqP0CAwEAAaNYMFYwDAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8EBAMCBaAwHQYDVR0lBBYwFAYIKwYBBQUHAwEGCCsGAQUFBwMCMBcGA1UdEQQQMA6CDGRpZmZlcmVudGlhbDANBgkqhkiG9w0BAQUFAAOBgQB9s8C7a/FuWW5pBmvQ8LFy4fN7djo+Xtm451y9NpEgIe4vnc3sXFlAu1/LsutvcsrVeoyoMH4wpHH/QE5t10JG0joWBzlnQf5rA3r1gVUFE/fLLn3v4CsrrGFRIc4gFJBQH+cIxcV1rnDE+zdbetSxh/VUF3c4NAElHYbjumT6wQ==';
 
 // ---------------------------------------------------------------------------------------------
 // The cases, in order. Searches first (the fixture as loaded), then writes.
@@ -304,6 +307,21 @@ const cases: Case[] = [
     code: 53,
   },
   { name: 'add with an unknown attribute', tool: 'ldapadd', args: [], stdin: person('u1', ['fooBar: baz']), code: 17 },
+  {
+    name: 'add with a certificate that is not DER (invalidAttributeSyntax)',
+    tool: 'ldapadd',
+    args: [],
+    stdin: person('badcert', [`userCertificate;binary:: ${Buffer.from('not a certificate').toString('base64')}`]),
+    code: 21,
+  },
+  {
+    name: 'add with a DER certificate: read back with the ;binary option',
+    tool: 'ldapadd',
+    args: [],
+    stdin: person('certy', [`userCertificate;binary:: ${CERT}`]),
+    code: 0,
+    after: ['-b', `uid=certy,${P}`, '-s', 'base'],
+  },
   {
     name: 'add without a structural class',
     tool: 'ldapadd',
