@@ -1,10 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 // The astldap command as npm installs it: a fixed, executable entry point that runs the compiled
 // CLI (dist/ is built by `npm start`, `npm test`, `npm run build` and `npm pack`, so npm never
-// links a file that does not exist yet or lacks its executable bit). V8's young generation is held
-// to 8 MiB semi-spaces (16 by default): less resident memory, the same throughput and tail latency
-// (at 4 MiB, collections came often enough to show in p99; BENCHMARKS.md);
-// every launcher (npm start, the Dockerfile, contrib/astldap.service, the bench) passes the same flag.
+// links a file that does not exist yet or lacks its executable bit). It runs node without flags:
+// a shebang cannot pass them portably (`env -S` is missing from BusyBox); npm start, the
+// Dockerfile and contrib/astldap.service give node --max-semi-space-size=8 (docs/operations.md).
 import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli/main.js', import.meta.url);
