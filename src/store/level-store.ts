@@ -27,7 +27,7 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { storeProblems } from './consistency.js';
 import { AFTER, gramsAt, indexedTrigrams, midpoints, parentOf, under } from './keys.js';
-import { Doorkeeper, Lru } from './lru.js';
+import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
@@ -91,25 +91,19 @@ export class LevelStore implements Store {
   /** Serialises batches so the count delta of each write is computed on the latest state. */
   private chain: Promise<void> = Promise.resolve();
   /**
-   * Parsed entries by ndn, in least-recently-used order. Every write goes through this store,
-   * so the cache is updated with each batch; a read that raced a write does not fill it
-   * (writeGen tells), so it never holds a stale entry. Callers must not mutate what they get.
+   * Parsed entries by ndn, in least-recently-used order. Every write goes through this store:
+   * a batch drops its entries once written (a read while it was written may have cached the old
+   * record), then caches the new ones of a small batch (likely read next). A read offers what it
+   * parsed (Lru.offer: a full cache takes an entry read again soon). Callers must not mutate what
+   * they get.
    */
   private readonly cache: Lru<NormalizedDn, EntryRecord>;
   /**
    * Posting lists by q key (undefined: no entry has the value), least recently used first.
-   * Reads are synchronous, so a value is cached as the database holds it at that moment; a
+   * Reads are synchronous, so a value is offered as the database holds it at that moment; a
    * batch drops the lists it changed once written.
    */
   private readonly postingCache: Lru<string, string | undefined>;
-  /**
-   * What a read lets into a full cache: a key read a second time within a recent window (see
-   * Doorkeeper); a cache with room takes every key. What a write stored is cached at once (it
-   * is likely read next).
-   */
-  private readonly entryDoor: Doorkeeper;
-  private readonly postingDoor: Doorkeeper;
-  private writeGen = 0;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
 
@@ -135,8 +129,6 @@ export class LevelStore implements Store {
     const cacheSize = Math.max(0, opts.cacheSize ?? 10_000);
     this.cache = new Lru(cacheSize);
     this.postingCache = new Lru(cacheSize);
-    this.entryDoor = new Doorkeeper(cacheSize);
-    this.postingDoor = new Doorkeeper(cacheSize);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -144,12 +136,8 @@ export class LevelStore implements Store {
     const hit = this.postingCache.lookup(qk, MISS);
     if (hit !== MISS) return hit;
     const v = this.db.getSync(qk);
-    if (!this.postingCache.full || this.postingDoor.admit(qk)) this.postingCache.set(qk, v);
+    this.postingCache.offer(qk, v);
     return v;
-  }
-
-  private remember(ndn: NormalizedDn, rec: EntryRecord, gen: number): void {
-    if (gen === this.writeGen) this.cache.set(ndn, rec); // a capacity of 0 keeps nothing
   }
 
   /**
@@ -198,7 +186,7 @@ export class LevelStore implements Store {
     const v = this.db.getSync('e' + SEP + ndn);
     if (v === undefined) return undefined;
     const rec = JSON.parse(v) as EntryRecord;
-    if (!this.cache.full || this.entryDoor.admit(ndn)) this.remember(ndn, rec, this.writeGen);
+    this.cache.offer(ndn, rec);
     return rec;
   }
 
@@ -513,18 +501,16 @@ export class LevelStore implements Store {
     }
     if (delta !== 0) put(COUNT_KEY, String(this.entryCount + delta));
     if (!b.length) return;
-    this.writeGen++;
     try {
       await this.commitOps(b);
     } finally {
-      // Whatever happened, reads from before this batch must not repopulate the cache.
-      this.writeGen++;
+      // Whatever happened: what reads cached while the batch was written may be the old state.
       for (const w of batch.entries) this.cache.delete(w.ndn);
       for (const qk of postings.keys()) this.postingCache.delete(qk);
     }
     // What one write changed is likely read next; a bulk load's chunk is not (and would only
     // push the entries being read out of the cache).
-    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.remember(w.ndn, w.new, this.writeGen);
+    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.cache.set(w.ndn, w.new);
     this.entryCount += delta;
   }
 
@@ -606,7 +592,6 @@ export class LevelStore implements Store {
 
   clear(): Promise<void> {
     return this.exclusive(async () => {
-      this.writeGen++;
       this.cache.clear();
       this.postingCache.clear();
       await this.db.clear();

@@ -4,8 +4,8 @@
 // deleted slots stay at the front of the table until it is rehashed, and every eviction walks
 // over them. With a 20,000-entry cache under random lookups that walk cost more than the lookup
 // itself (a third of a uid search's CPU in a profile). Here the order lives in a doubly linked
-// list of nodes; the Map only finds nodes and never needs iterating for an eviction. A
-// Doorkeeper decides which keys a cache takes at all.
+// list of nodes; the Map only finds nodes and never needs iterating for an eviction. What is
+// offered (read from elsewhere) gets into a full cache only past a Doorkeeper.
 
 interface Node<K, V> {
   key: K;
@@ -18,6 +18,8 @@ interface Node<K, V> {
 
 export class Lru<K, V> {
   private readonly map = new Map<K, Node<K, V>>();
+  /** What offer() lets in once the cache is full (made at the first such offer). */
+  private door: Doorkeeper | undefined;
   private oldest: Node<K, V> | undefined;
   private newest: Node<K, V> | undefined;
 
@@ -26,11 +28,6 @@ export class Lru<K, V> {
 
   get size(): number {
     return this.map.size;
-  }
-
-  /** Whether a new key would evict another. */
-  get full(): boolean {
-    return this.map.size >= this.capacity;
   }
 
   has(key: K): boolean {
@@ -63,6 +60,14 @@ export class Lru<K, V> {
     node.read = true;
     this.touch(node);
     return node.value;
+  }
+
+  /**
+   * A value read from elsewhere (not written through the cache): taken while the cache has room,
+   * once full only on the key's second offer within a recent window (see Doorkeeper).
+   */
+  offer(this: Lru<string, V>, key: string, value: V): void {
+    if (this.map.size < this.capacity || (this.door ??= new Doorkeeper(this.capacity)).admit(key)) this.set(key, value);
   }
 
   set(key: K, value: V): void {

@@ -72,6 +72,23 @@ describe('Lru', () => {
   });
 });
 
+describe('Lru.offer', () => {
+  it('takes what is offered while there is room, then only a key offered again soon', () => {
+    const l = new Lru<string, number>(2);
+    l.offer('a', 1);
+    l.offer('b', 2);
+    expect([...l.entries()].map(([k]) => k)).toEqual(['a', 'b']);
+    l.offer('c', 3);
+    expect(l.has('c')).toBe(false);
+    l.offer('c', 3);
+    expect([...l.entries()].map(([k]) => k)).toEqual(['b', 'c']);
+    const none = new Lru<string, number>(0);
+    none.offer('a', 1);
+    none.offer('a', 1);
+    expect(none.size).toBe(0);
+  });
+});
+
 describe('Doorkeeper', () => {
   it('admits a key on its second sighting within the window, and forgets after two windows of other keys', () => {
     const d = new Doorkeeper(100);
