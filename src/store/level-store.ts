@@ -592,9 +592,10 @@ export class LevelStore implements Store {
 
   clear(): Promise<void> {
     return this.exclusive(async () => {
+      await this.db.clear();
+      // After the database: a read while it was cleared may have cached what is now gone.
       this.cache.clear();
       this.postingCache.clear();
-      await this.db.clear();
       // The indexes (now empty) still match the configuration: keep its fingerprint.
       await this.db.batch(
         [

@@ -417,6 +417,23 @@ describe.each([
     expect(await store.count()).toBe(7);
   });
 
+  it('clears its caches too, whatever was read while the database was cleared', async () => {
+    const dn = (i: number) => `uid=c${i},${PEOPLE}`;
+    await store.write({ entries: Array.from({ length: 2000 }, (_, i) => ({ ndn: dn(i), new: person(dn(i), `C ${i}`, `c${i}`) })) });
+    let done = false;
+    const cleared = store.clear().then(() => (done = true));
+    // Reads on every turn of the event loop until the clear is over (some may land during it).
+    for (let i = 0; !done; i++) {
+      await store.get(dn(i % 2000));
+      await store.lookupEquality('uid', `c${i % 2000}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    await cleared;
+    expect(await store.get(dn(0))).toBeUndefined();
+    expect(await store.lookupEquality('uid', 'c0')).toEqual([]);
+    expect(await store.check()).toEqual([]);
+  });
+
   // Only a disk store survives close; the memory variant does not register these tests.
   if (!memory)
     it('persists across close and reopen', async () => {
