@@ -474,8 +474,6 @@ export class AstldapServer {
   }
 }
 
-/** An LDIF record's failure, with the record's DN and line in the message. */
-
 /**
  * Starts a server for embedding. Without a configFile the defaults suit a test suite: one
  * ldap://127.0.0.1 listener on a free port (no ldaps, no ldapi unless listed; the admin API,

@@ -133,12 +133,12 @@ export class SchemaRegistry {
     return this.syntaxes.get(oid);
   }
 
-  /** The sources loaded so far (builtin first). */
   /** An opaque token that changes whenever the schema does (for caches of what derives from it). */
   get generation(): object {
     return this.state;
   }
 
+  /** The sources loaded so far (builtin first). */
   sources(): readonly SchemaSource[] {
     return this.state.sources;
   }
