@@ -2,7 +2,7 @@
 // names with subtypes, '1.1') and the entry as sent, with the attributes the session may read
 // and the virtual operational attributes computed when asked for.
 
-import type { SearchEntry, Session } from '../ldap/messages.js';
+import { unpooled, type SearchEntry, type Session } from '../ldap/messages.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { baseKey, displayName, encodeValue, isValidDescription, parseDescription } from './attributes.js';
 import { SUBSCHEMA_DN, type Directory } from './directory.js';
@@ -96,13 +96,6 @@ function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean 
  */
 const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry }>();
 
-function ownBuffer(v: string | Buffer): string | Buffer {
-  if (typeof v === 'string' || v.byteLength === v.buffer.byteLength) return v;
-  const own = Buffer.allocUnsafeSlow(v.length);
-  v.copy(own);
-  return own;
-}
-
 function wantsVirtual(sel: Selection): boolean {
   return !sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k)));
 }
@@ -129,6 +122,8 @@ export async function formatEntry(
     if (m && m.key === sel.key && m.schema === schema && m.entry.dn === t.dn) return m.entry;
     memoize = dir.store.keeps(t.ndn, t.rec);
   }
+  // A kept entry's binary values get buffers of their own.
+  const kept = memoize ? (v: string | Buffer) => (typeof v === 'string' ? v : unpooled(v)) : (v: string | Buffer) => v;
   for (const key in t.rec.attrs) {
     if (!selected(schema, sel, key)) continue;
     if (checkAccess && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
@@ -136,10 +131,7 @@ export async function formatEntry(
     const vals = t.rec.attrs[key]!;
     // Text values go out as stored: the record's own array (records and the entries made from
     // them are never changed in place, so sharing it saves a copy per attribute and entry).
-    const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => encodeValue(type, v)) : vals;
-    // A kept entry's binary values get buffers of their own (a slice of the shared pool would keep
-    // its whole 8 KiB slab alive as long as the entry).
-    if (memoize && type?.syntax.binary) for (let i = 0; i < values.length; i++) values[i] = ownBuffer(values[i]!);
+    const values = typesOnly ? [] : type?.syntax.binary ? vals.map((v) => kept(encodeValue(type, v))) : vals;
     // Certificates go out as `userCertificate;binary` (RFC 4522), as slapd sends them.
     const name = type?.syntax.binaryTransfer && key === type.key ? displayName(schema, key) + ';binary' : displayName(schema, key);
     attributes.push({ type: name, values });

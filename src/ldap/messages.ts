@@ -174,6 +174,17 @@ export interface ExtendedResponse extends LdapResult {
   generatedPassword?: string;
 }
 
+/**
+ * A buffer of its own for bytes kept long (with a reusable entry): a small Buffer is usually a
+ * slice of Node's shared 8 KiB pool, and a kept slice keeps that whole slab alive.
+ */
+export function unpooled(b: Buffer): Buffer {
+  if (b.byteLength === b.buffer.byteLength) return b;
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
+}
+
 /** One search result entry; string values are sent as UTF-8, Buffers as they are. */
 export interface SearchEntry {
   dn: string;

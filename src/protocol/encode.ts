@@ -1,7 +1,15 @@
 // Encoding of LDAP responses (RFC 4511 §4.2 to §4.13) into complete LDAPMessage PDUs. Each
 // function returns one Buffer ready for the socket: a response is encoded exactly once.
 
-import type { BindResponse, Control, ExtendedResponse, LdapResult, SearchEntry, SyncInfo } from '../ldap/messages.js';
+import {
+  unpooled,
+  type BindResponse,
+  type Control,
+  type ExtendedResponse,
+  type LdapResult,
+  type SearchEntry,
+  type SyncInfo,
+} from '../ldap/messages.js';
 import { OID } from '../ldap/oids.js';
 import { BerWriter } from './ber.js';
 import { RequestTag } from './decode.js';
@@ -84,11 +92,7 @@ function keptBody(entry: SearchEntry): Buffer {
   if (!body) {
     const w = new BerWriter(512);
     writeEntryBody(w, entry);
-    // A copy of exactly its size, outside the shared pool: a kept slice of the pool would keep its
-    // whole 8 KiB slab alive.
-    const encoded = w.toBuffer();
-    body = Buffer.allocUnsafeSlow(encoded.length);
-    encoded.copy(body);
+    body = unpooled(w.toBuffer());
     bodies.set(entry, body);
   }
   return body;
