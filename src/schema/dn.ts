@@ -230,12 +230,14 @@ export function formatDn(rdns: Rdn[]): string {
   return rdns.map(formatRdn).join(',');
 }
 
+/** What a normalised DN escapes; the test alone spares a value without any its replace. */
 const specialRe = /[,+"\\<>;=\0]/;
+const specialsRe = new RegExp(specialRe.source, 'g');
 
 /** Escaping inside normalised DNs: separators hex-escaped so ',' and '+' split safely. */
 function escapeNormalized(v: string): string {
   if (!specialRe.test(v)) return v;
-  return v.replace(/[,+"\\<>;=\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  return v.replace(specialsRe, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 /**
