@@ -76,7 +76,7 @@ export class SchemaRegistry {
   private subtypeCache = new Map<AttributeType, AttributeType[]>();
   private subclassCache = new Map<ObjectClass, { keys: ReadonlySet<string>; list: readonly string[] }>();
   private subschemaCache: { state: State; attrs: Record<string, string[]> } | undefined;
-  private classSets: { state: State | undefined; map: Map<string, ClassSet> } = { state: undefined, map: new Map() };
+  private classSets = new Map<string, ClassSet>();
 
   private constructor() {
     this.syntaxes = builtinSyntaxes();
@@ -227,6 +227,7 @@ export class SchemaRegistry {
     this.state = next;
     this.subtypeCache = new Map();
     this.subclassCache = new Map();
+    this.classSets = new Map();
     return src;
   }
 
@@ -479,8 +480,7 @@ export class SchemaRegistry {
   private classSet(classes: ObjectClass[], most: ObjectClass): ClassSet {
     let key = most.key;
     for (const c of classes) key += ' ' + c.key;
-    if (this.classSets.state !== this.state) this.classSets = { state: this.state, map: new Map() };
-    const hit = this.classSets.map.get(key);
+    const hit = this.classSets.get(key);
     if (hit) return hit;
     const allowed = new Set<AttributeType>();
     const required = new Map<AttributeType, ObjectClass>();
@@ -496,8 +496,8 @@ export class SchemaRegistry {
     for (const c of classes) addClass(c);
     addClass(most);
     const set: ClassSet = { allowed, required, extensible };
-    if (this.classSets.map.size >= CLASS_SETS_MAX) this.classSets.map.clear();
-    this.classSets.map.set(key, set);
+    if (this.classSets.size >= CLASS_SETS_MAX) this.classSets.clear();
+    this.classSets.set(key, set);
     return set;
   }
 
