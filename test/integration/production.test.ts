@@ -70,7 +70,8 @@ describe('production files', () => {
     expect(read('bench/run.mjs')).toMatch(/scripts\.start/);
     // The command as npm links it runs node without flags, portably (BusyBox's env has no -S).
     expect(read('bin/astldap.mjs').split('\n')[0]).toBe('#!/usr/bin/env node');
-    // Started as npm start starts it, the server's node has the flags.
+    // The start script itself, run by a shell as npm runs it (exec: the pid is node's), with
+    // options appended: the server's node has the flags.
     const cfg = path.join(tmp(), 'config.yaml');
     writeFileSync(
       cfg,
@@ -79,8 +80,9 @@ describe('production files', () => {
         mode: 0o600,
       },
     );
-    const child = spawn(process.execPath, [...flags, CLI, 'serve', '--config', cfg, '--memory', '--listen', 'ldap://127.0.0.1:0'], {
-      cwd: tmp(),
+    const args = ['--config', cfg, '--memory', '--listen', 'ldap://127.0.0.1:0'];
+    const child = spawn('/bin/sh', ['-c', `exec ${pkg.scripts.start} "$@"`, 'sh', ...args], {
+      cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
