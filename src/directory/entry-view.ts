@@ -96,6 +96,9 @@ function selected(schema: SchemaRegistry, sel: Selection, key: string): boolean 
  */
 const memo = new WeakMap<object, { schema: SchemaRegistry; key: string; entry: SearchEntry }>();
 
+const asIs = (v: string | Buffer): string | Buffer => v;
+const ownBuffer = (v: string | Buffer): string | Buffer => (typeof v === 'string' ? v : unpooled(v));
+
 function wantsVirtual(sel: Selection): boolean {
   return !sel.none && (sel.allOp || VIRTUAL.some((k) => sel.keys.has(k)));
 }
@@ -123,7 +126,7 @@ export async function formatEntry(
     memoize = dir.store.keeps(t.ndn, t.rec);
   }
   // A kept entry's binary values get buffers of their own.
-  const kept = memoize ? (v: string | Buffer) => (typeof v === 'string' ? v : unpooled(v)) : (v: string | Buffer) => v;
+  const kept = memoize ? ownBuffer : asIs;
   for (const key in t.rec.attrs) {
     if (!selected(schema, sel, key)) continue;
     if (checkAccess && !dir.access.canReadAttribute(session, key, t.ndn)) continue;
