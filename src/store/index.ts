@@ -18,7 +18,7 @@ export interface OpenStoreOptions {
   sync?: boolean;
   /** Decoded entries cached in memory (default 10,000; 0 disables the cache). */
   cacheEntries?: number;
-  /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer. */
+  /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer; opened empty, no reads of keys it has not written. */
   bulk?: boolean;
 }
 

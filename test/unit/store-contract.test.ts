@@ -470,6 +470,33 @@ describe.each([
     });
 
   if (!memory)
+    it('loads in bulk into an empty store and into a non-empty one with the same indexes', async () => {
+      // A bulk store opened empty skips reading keys it has not written (a filter of what it
+      // wrote): values repeated across batches must still merge into one posting list, grow LARGE
+      // past POSTING_MAX, and an existing entry must still be found. Opened non-empty, it reads.
+      await store.close();
+      const many = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, k) => {
+          const i = from + k;
+          return { ndn: `uid=u${i},${PEOPLE}`, new: person(`uid=u${i},ou=People,${BASE}`, `Person ${i % 7}`, `u${i}`) };
+        });
+      const bulk = () => openStore({ path: path.join(dir(), 'db'), indexes: SPECS, indexer: lowercaser(), bulk: true });
+      store = await bulk();
+      for (let i = 0; i < 200; i += 100) await store.write({ entries: many(i, i + 100) }); // > REMEMBER_MAX: not cached
+      expect(await store.get('uid=u7,' + PEOPLE)).toMatchObject({ dn: `uid=u7,ou=People,${BASE}` });
+      expect(await store.get('uid=u999,' + PEOPLE)).toBeUndefined();
+      expect(await store.lookupEquality('cn', 'person 3')).toHaveLength(29); // 3, 10, ... 199
+      expect(await store.lookupEquality('objectclass', 'person')).toHaveLength(200);
+      expect(await store.check()).toEqual([]);
+      await store.close();
+      store = await bulk();
+      await store.write({ entries: many(200, 260) });
+      expect(await store.lookupEquality('cn', 'person 3')).toHaveLength(37);
+      expect(await store.lookupEquality('uid', 'u5')).toEqual(['uid=u5,' + PEOPLE]);
+      expect(await store.check()).toEqual([]);
+    });
+
+  if (!memory)
     it('reindexes on reopen when the index configuration changed', async () => {
       await seed(store);
       await store.close();
