@@ -85,7 +85,7 @@ export class LevelStore implements Store {
   private readonly onDisk: boolean;
   private readonly indexer: Indexer;
   /** Per index, the start of its keys (presence key: the start of p keys before the tail). */
-  private readonly keyHeads: Array<{ spec: IndexSpec; p: string; i: string; s: string }>;
+  private readonly keyHeads: Array<{ spec: IndexSpec; p: string; i: string; q: string; s: string }>;
   private readonly sync: boolean;
   private readonly fingerprint: string;
   private entryCount = 0;
@@ -133,6 +133,7 @@ export class LevelStore implements Store {
       spec,
       p: `p${SEP}${spec.attr}`,
       i: `i${SEP}${spec.attr}${SEP}`,
+      q: `q${SEP}${spec.attr}${SEP}`,
       s: `s${SEP}${spec.attr}${SEP}`,
     }));
     this.indexer = opts.indexer;
@@ -427,17 +428,24 @@ export class LevelStore implements Store {
     return keys;
   }
 
-  /** Calls emit with each index key of one entry (a substring key may come more than once). */
-  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: (key: string) => void): void {
+  /**
+   * Calls emit with each index key of one entry (a substring key may come more than once); with
+   * `value`, an equality key goes to it as its value's q key instead (a new entry's keys go
+   * straight to the posting lists: no i key built to be cut back to its q key).
+   */
+  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: (key: string) => void, value?: (qk: string) => void): void {
     // Keys are built as a short head (flat) plus one shared tail: no chain of partial strings.
     const tail = SEP + ndn;
-    for (const { spec, p, i, s } of this.keyHeads) {
+    for (const { spec, p, i, q, s } of this.keyHeads) {
       const vals = this.indexer(rec, spec.attr);
       // Presence also counts values the indexer could not normalise.
       if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
       for (const v of vals) {
         if (v.includes(SEP)) continue;
-        if (spec.eq) emit(i + v + tail);
+        if (spec.eq) {
+          if (value) value(q + v);
+          else emit(i + v + tail);
+        }
         if (spec.sub) for (const g of indexedTrigrams(v)) emit(s + g + tail);
       }
     }
@@ -498,8 +506,10 @@ export class LevelStore implements Store {
     const del = (key: string) => b.del(key);
     const postings = new Postings(this.reader, put, del);
     // Equality keys go through their posting lists (which write i keys only for LARGE values).
-    const addKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.add(k, ndn) : put(k, MARK));
-    const removeKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.remove(k, ndn) : del(k));
+    const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
+    const addKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.add(valueOf(k), ndn) : put(k, MARK));
+    const removeKey = (k: string, ndn: NormalizedDn) => (k.charCodeAt(0) === 105 /* i */ ? postings.remove(valueOf(k), ndn) : del(k));
+    const mark = (k: string) => put(k, MARK);
     let delta = 0;
     for (const w of batch.entries) {
       const ndn = w.ndn;
@@ -517,7 +527,7 @@ export class LevelStore implements Store {
       if (w.new && !w.old) {
         // A new entry (every entry of a load): its keys are all added (a key twice is harmless:
         // the same put, and a posting list holds an ndn once).
-        this.eachIndexKey(ndn, w.new, (k) => addKey(k, ndn));
+        this.eachIndexKey(ndn, w.new, mark, (qk) => postings.add(qk, ndn));
         continue;
       }
       const after = this.indexKeys(ndn, w.new);

@@ -53,6 +53,9 @@ export class ArrayOps implements Ops {
  * with the batch. A list that outgrows POSTING_MAX becomes LARGE (its entries move to i keys)
  * and stays so until a reindex; the i keys of a LARGE value are written directly.
  */
+/** The i key of one entry of a LARGE value, from the value's q key. */
+export const largeKey = (qk: string, ndn: NormalizedDn): string => 'i' + qk.slice(1) + SEP + ndn;
+
 export class Postings {
   /** By q key: the list, or null for LARGE; `grew` when it became LARGE in this batch. */
   private readonly lists = new Map<string, { list: string[] | null; grew: boolean }>();
@@ -72,22 +75,21 @@ export class Postings {
     return st;
   }
 
-  add(ikey: string, ndn: NormalizedDn): void {
-    const cut = ikey.lastIndexOf(SEP);
-    const st = this.state('q' + ikey.slice(1, cut));
-    if (!st.list) return this.put(ikey, MARK);
+  /** Adds ndn to the entries of a value, by its q key (q SEP attr SEP value). */
+  add(qk: string, ndn: NormalizedDn): void {
+    const st = this.state(qk);
+    if (!st.list) return this.put(largeKey(qk, ndn), MARK);
     if (st.list.includes(ndn)) return;
     st.list.push(ndn);
     if (st.list.length <= POSTING_MAX) return;
-    const base = ikey.slice(0, cut + 1);
-    for (const member of st.list) this.put(base + member, MARK);
+    for (const member of st.list) this.put(largeKey(qk, member), MARK);
     st.list = null;
     st.grew = true;
   }
 
-  remove(ikey: string, ndn: NormalizedDn): void {
-    const st = this.state('q' + ikey.slice(1, ikey.lastIndexOf(SEP)));
-    if (!st.list) return this.del(ikey);
+  remove(qk: string, ndn: NormalizedDn): void {
+    const st = this.state(qk);
+    if (!st.list) return this.del(largeKey(qk, ndn));
     const i = st.list.indexOf(ndn);
     if (i >= 0) st.list.splice(i, 1);
   }
