@@ -9,7 +9,9 @@ describe('KeyFilter', () => {
     const f = new KeyFilter();
     const key = (i: number) => `q\0uid\0user${i}`;
     for (let i = 0; i < 200_000; i++) f.add(key(i));
-    for (let i = 0; i < 200_000; i++) expect(f.mayHave(key(i))).toBe(true);
+    let missed = 0;
+    for (let i = 0; i < 200_000; i++) if (!f.mayHave(key(i))) missed++;
+    expect(missed).toBe(0);
     let hits = 0;
     for (let i = 200_000; i < 400_000; i++) if (f.mayHave(key(i))) hits++;
     expect(hits).toBeLessThan(2_000);
