@@ -48,6 +48,82 @@ function isCertificate(v: string): boolean {
   }
 }
 
+/** A DER element: its tag byte and the bounds of its contents. */
+interface Der {
+  tag: number;
+  start: number;
+  end: number;
+}
+
+/** The DER element at p, within end (definite lengths in minimal form only), or undefined. */
+function derAt(b: Buffer, p: number, end: number): Der | undefined {
+  if (p + 2 > end) return undefined;
+  const tag = b[p]!;
+  if ((tag & 0x1f) === 0x1f) return undefined; // high tag numbers: none in these structures
+  let len = b[p + 1]!;
+  let q = p + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    // 0x80 is BER's indefinite length, not DER; longer forms than 4 bytes exceed any value here.
+    if (n === 0 || n > 4 || q + n > end || b[q] === 0) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[q++]!;
+    if (len < 0x80) return undefined;
+  }
+  return q + len > end ? undefined : { tag, start: q, end: q + len };
+}
+
+const SEQUENCE = 0x30;
+
+/**
+ * A DER X.509 CRL (RFC 5280 §5.1), checked for its structure as slapd's certificateListValidate
+ * does: a SEQUENCE of the TBSCertList, the signature algorithm and the signature (a BIT STRING)
+ * (bytes after that SEQUENCE are tolerated, as slapd and OpenSSL tolerate them); the
+ * TBSCertList's version, if present, v2 (1); then signature, issuer, thisUpdate, and in order
+ * the optional nextUpdate, revokedCertificates and [0] extensions (v2 only), nothing else.
+ */
+function isCertificateList(v: string): boolean {
+  const b = Buffer.from(v, 'latin1');
+  const outer = derAt(b, 0, b.length);
+  if (!outer || outer.tag !== SEQUENCE) return false;
+  const tbs = derAt(b, outer.start, outer.end);
+  if (!tbs || tbs.tag !== SEQUENCE) return false;
+  const alg = derAt(b, tbs.end, outer.end);
+  if (!alg || alg.tag !== SEQUENCE) return false;
+  const sig = derAt(b, alg.end, outer.end);
+  if (!sig || sig.tag !== 0x03 || sig.end !== outer.end) return false;
+  // The TBSCertList, field by field.
+  let p = tbs.start;
+  let e = derAt(b, p, tbs.end);
+  let v2 = false;
+  if (e?.tag === 0x02) {
+    if (e.end - e.start !== 1 || b[e.start] !== 1) return false;
+    v2 = true;
+    e = derAt(b, (p = e.end), tbs.end);
+  }
+  const isTime = (x: Der | undefined) => x?.tag === 0x17 || x?.tag === 0x18; // UTCTime, GeneralizedTime
+  const isSequence = (x: Der | undefined) => x?.tag === SEQUENCE;
+  for (const ok of [isSequence, isSequence, isTime]) {
+    if (!ok(e)) return false;
+    e = derAt(b, (p = e!.end), tbs.end);
+  }
+  if (isTime(e)) e = derAt(b, (p = e!.end), tbs.end); // nextUpdate
+  if (isSequence(e)) e = derAt(b, (p = e!.end), tbs.end); // revokedCertificates
+  if (e?.tag === 0xa0) {
+    const inner = derAt(b, e.start, e.end);
+    if (!v2 || !isSequence(inner) || inner!.end !== e.end) return false;
+    e = derAt(b, (p = e.end), tbs.end);
+  }
+  return e === undefined && p === tbs.end;
+}
+
+/**
+ * An X.509 certificate pair (RFC 4523 §2.3). slapd (2.5) takes any value that starts with a
+ * SEQUENCE's tag and a length, whatever follows; so does this, so a directory dumped from slapd
+ * loads here.
+ */
+const isCertificatePair = (v: string) => v.length >= 2 && v.charCodeAt(0) === SEQUENCE;
+
 function isDescription(v: string): boolean {
   return /^\(\s*\S.*\)$/s.test(v.trim());
 }
@@ -60,8 +136,8 @@ const table: Array<[string, string, boolean, (v: string) => boolean]> = [
   [S + '6', 'Bit String', false, (v) => bitStringRe.test(v)],
   [S + '7', 'Boolean', false, (v) => v === 'TRUE' || v === 'FALSE'],
   [S + '8', 'Certificate', true, isCertificate],
-  [S + '9', 'Certificate List', true, nonEmpty],
-  [S + '10', 'Certificate Pair', true, nonEmpty],
+  [S + '9', 'Certificate List', true, isCertificateList],
+  [S + '10', 'Certificate Pair', true, isCertificatePair],
   [S + '11', 'Country String', false, (v) => v.length === 2 && printableRe.test(v)],
   [S + '12', 'Distinguished Name', false, isDn],
   [S + '13', 'Data Quality', false, nonEmpty],

@@ -116,6 +116,26 @@ const modify = (dn: string, ...changes: string[]) => ldif(`dn: ${dn}`, 'changety
 /** A self-signed X.509 certificate (DER, base64; made for this table with the selfsigned package). */
 const CERT =
   'MIICBDCCAW2gAwIBAgIJUJ6WmcjngqSFMA0GCSqGSIb3DQEBBQUAMBcxFTATBgNVBAMTDGRpZmZlcmVudGlhbDAeFw0yNjExMzAxNjA2NTRaFw0yNzExMzAxNjA2NTRaMBcxFTATBgNVBAMTDGRpZmZlcmVudGlhbDCBnzANBgkqhkiG9w0BAQEFAAOBjQAwgYkCgYEAzTT9lCgoNJQDEYv1EqTIkRfRBccI95oW6Rx/6nDOJkeK4wcQzUJuw4GQMfmSg92FpvsBpuTxdlRwjTGB7Xa/Zhp3uhrLKX+GDg80/Tj3HcPijpKXdj6JvVpxyOFTrMXvqNPQip+47ZmiEsIUXFQFsJry9B8LTiH3Wp5VE7+FqP0CAwEAAaNYMFYwDAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8EBAMCBaAwHQYDVR0lBBYwFAYIKwYBBQUHAwEGCCsGAQUFBwMCMBcGA1UdEQQQMA6CDGRpZmZlcmVudGlhbDANBgkqhkiG9w0BAQUFAAOBgQB9s8C7a/FuWW5pBmvQ8LFy4fN7djo+Xtm451y9NpEgIe4vnc3sXFlAu1/LsutvcsrVeoyoMH4wpHH/QE5t10JG0joWBzlnQf5rA3r1gVUFE/fLLn3v4CsrrGFRIc4gFJBQH+cIxcV1rnDE+zdbetSxh/VUF3c4NAElHYbjumT6wQ==';
+/** A CRL of an empty CA (DER, base64; made for this table with openssl ca -gencrl). */
+const CRL =
+  'MIHxMFwCAQEwDQYJKoZIhvcNAQELBQAwGjEYMBYGA1UEAwwPZGlmZmVyZW50aWFsLWNhFw0yNjExMzAxNzQzMDhaFw0zNjExMjcxNzQzMDhaoA4wDDAKBgNVHRQEAwIBATANBgkqhkiG9w0BAQsFAAOBgQDLrsZrjxUemG1DfuPCcrrj2WA//EU3DALTOzzgJBy4jDax9fKEFuYpHEWfQAt51YWEdiUpRfEN5O8NwfGarsciH/CO1tJNySBwoxSJHappM5FfvWfCGyp3y2Ft/hEMMBwXqyqPRMxFsezf/yf14U5upe/8nd+kASaA+SmzVnmJDA==';
+/** A DER element (short or two-byte lengths: enough for these values). */
+const der = (tag: number, body: Buffer): Buffer => {
+  const n = body.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), body]);
+};
+/** A cross-certificate pair (RFC 4523): CERT as its forward and its reverse certificate. */
+const PAIR = der(0x30, Buffer.concat([der(0xa0, Buffer.from(CERT, 'base64')), der(0xa1, Buffer.from(CERT, 'base64'))])).toString('base64');
+const ca = (uid: string, crl: string, pair = PAIR) =>
+  person(uid, [
+    'objectClass: certificationAuthority',
+    `cACertificate;binary:: ${CERT}`,
+    `certificateRevocationList;binary:: ${crl}`,
+    `authorityRevocationList;binary:: ${crl}`,
+    `crossCertificatePair;binary:: ${pair}`,
+  ]);
+const bad = (text: string) => Buffer.from(text).toString('base64');
 
 // ---------------------------------------------------------------------------------------------
 // The cases, in order. Searches first (the fixture as loaded), then writes.
@@ -321,6 +341,43 @@ const cases: Case[] = [
     stdin: person('certy', [`userCertificate;binary:: ${CERT}`]),
     code: 0,
     after: ['-b', `uid=certy,${P}`, '-s', 'base'],
+  },
+  {
+    name: 'add a CA with a DER CRL and a cross-certificate pair: read back with the ;binary option',
+    tool: 'ldapadd',
+    args: [],
+    stdin: ca('ca1', CRL),
+    code: 0,
+    after: ['-b', `uid=ca1,${P}`, '-s', 'base'],
+  },
+  {
+    name: 'add with a CRL that is not DER (invalidAttributeSyntax)',
+    tool: 'ldapadd',
+    args: [],
+    stdin: ca('ca2', bad('not a CRL')),
+    code: 21,
+  },
+  {
+    name: 'add with a CRL cut short (invalidAttributeSyntax)',
+    tool: 'ldapadd',
+    args: [],
+    stdin: ca('ca3', Buffer.from(CRL, 'base64').subarray(0, 200).toString('base64')),
+    code: 21,
+  },
+  { name: 'add with a certificate as its CRL (invalidAttributeSyntax)', tool: 'ldapadd', args: [], stdin: ca('ca4', CERT), code: 21 },
+  {
+    name: 'add with a CRL followed by other bytes (slapd tolerates them, as OpenSSL does)',
+    tool: 'ldapadd',
+    args: [],
+    stdin: ca('ca5', Buffer.concat([Buffer.from(CRL, 'base64'), Buffer.from('abc')]).toString('base64')),
+    code: 0,
+  },
+  {
+    name: 'add with a cross-certificate pair that is not a SEQUENCE (invalidAttributeSyntax)',
+    tool: 'ldapadd',
+    args: [],
+    stdin: ca('ca6', CRL, bad('xx')),
+    code: 21,
   },
   {
     name: 'add without a structural class',
