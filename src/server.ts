@@ -10,17 +10,16 @@ import { loadConfig, type Config, type ConfigOverrides } from './config/config.j
 import { ensurePrivateDir } from './config/files.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
 import { tlsProvider } from './config/tls.js';
-import { isConfigDn } from './directory/cn-config.js';
 import { Directory } from './directory/directory.js';
 import { Frontend } from './directory/frontend.js';
 import { indexSpecs, makeIndexer } from './directory/indexing.js';
 import { searchRequest, type OperationContext, type SearchEntry } from './ldap/messages.js';
-import { LdapError, ResultCode } from './ldap/result.js';
+import { LdapError } from './ldap/result.js';
 import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './ldif/ldif.js';
 import { listen, type Listener } from './protocol/listener.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
-import { commitAdds, inLdif, prepareAdds, type AddRecord, type BulkTarget } from './server/bulk.js';
+import { bulkTargets, commitAdds, inLdif, prepareAdds, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -289,7 +288,7 @@ export class AstldapServer {
   }
 
   private async applyRecords(records: LdifRecord[], exact: boolean): Promise<void> {
-    const targets = this.bulkTargets(records);
+    const targets = bulkTargets(this.directory, records);
     for (let i = 0; i < records.length;) {
       // Runs of plain adds go in chunks, one LevelDB batch each; everything else one by one.
       let j = i;
@@ -301,30 +300,6 @@ export class AstldapServer {
       } else await this.applyRecord(records[i]!);
       i = Math.max(j, i + 1);
     }
-  }
-
-  /**
-   * For each record, its DN parsed and normalised if it is a plain add inside the naming context
-   * (what the bulk path takes); undefined for anything else (changes, cn=config, bad DNs: the
-   * ordinary path). An add outside both fails the whole run first, naming the fix: a fixture for
-   * another suffix gets "set suffix", not "no global superior knowledge".
-   */
-  private bulkTargets(records: LdifRecord[]): Array<BulkTarget | undefined> {
-    return records.map((r) => {
-      if (r.kind !== 'add') return undefined;
-      let target: BulkTarget;
-      try {
-        target = this.directory.parseNormalized(r.dn);
-      } catch {
-        return undefined; // The ordinary path reports the bad DN itself.
-      }
-      if (this.directory.inNamingContext(target.ndn)) return target;
-      if (isConfigDn(target.ndn)) return undefined;
-      throw new LdapError(
-        ResultCode.unwillingToPerform,
-        `${r.dn} (LDIF line ${r.line}) is outside the naming context ${this.config.suffix}; set suffix`,
-      );
-    });
   }
 
   private async applyRecord(r: LdifRecord): Promise<void> {

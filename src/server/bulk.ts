@@ -1,8 +1,9 @@
 // Loading LDIF in bulk (astldap import and restore, importLdif): runs of plain adds inside the
-// naming context become one store batch each, with the checks of an add. A run is prepared
-// (attributes built and checked, stamps split off a dump's records: no store access), then
-// committed (the write transaction: new DN, existing parent, schema, stamps).
+// naming context (bulkTargets picks them) become one store batch each, with the checks of an
+// add. A run is prepared (attributes built and checked, stamps split off a dump's records: no
+// store access), then committed (the write transaction: new DN, existing parent, schema, stamps).
 
+import { isConfigDn } from '../directory/cn-config.js';
 import type { Directory } from '../directory/directory.js';
 import { addRdnValues, buildAttributes } from '../directory/entry-build.js';
 import type { Attributes } from '../directory/write.js';
@@ -23,6 +24,30 @@ export interface BulkTarget {
 export interface PreparedRun {
   items: Array<{ record: AddRecord; ndn: string; dn: string; attrs: Attributes; stamps: Attributes | undefined }>;
   error?: unknown;
+}
+
+/**
+ * For each record, its DN parsed and normalised if it is a plain add inside the naming context
+ * (what the bulk path takes); undefined for anything else (changes, cn=config, bad DNs: the
+ * ordinary path). An add outside both fails the whole run first, naming the fix: a fixture for
+ * another suffix gets "set suffix", not "no global superior knowledge".
+ */
+export function bulkTargets(dir: Directory, records: LdifRecord[]): Array<BulkTarget | undefined> {
+  return records.map((r) => {
+    if (r.kind !== 'add') return undefined;
+    let target: BulkTarget;
+    try {
+      target = dir.parseNormalized(r.dn);
+    } catch {
+      return undefined; // The ordinary path reports the bad DN itself.
+    }
+    if (dir.inNamingContext(target.ndn)) return target;
+    if (isConfigDn(target.ndn)) return undefined;
+    throw new LdapError(
+      ResultCode.unwillingToPerform,
+      `${r.dn} (LDIF line ${r.line}) is outside the naming context ${dir.config.suffix}; set suffix`,
+    );
+  });
 }
 
 /**
