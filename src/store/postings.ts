@@ -47,15 +47,15 @@ export class ArrayOps implements Ops {
   }
 }
 
+/** The i key of one entry of a LARGE value, from the value's q key. */
+export const largeKey = (qk: string, ndn: NormalizedDn): string => 'i' + qk.slice(1) + SEP + ndn;
+
 /**
  * The posting lists one batch changes: read once (synchronously: the writer runs alone, so the
  * database holds the latest state), changed for every equality key added or removed, written
  * with the batch. A list that outgrows POSTING_MAX becomes LARGE (its entries move to i keys)
  * and stays so until a reindex; the i keys of a LARGE value are written directly.
  */
-/** The i key of one entry of a LARGE value, from the value's q key. */
-export const largeKey = (qk: string, ndn: NormalizedDn): string => 'i' + qk.slice(1) + SEP + ndn;
-
 export class Postings {
   /** By q key: the list, or null for LARGE; `grew` when it became LARGE in this batch. */
   private readonly lists = new Map<string, { list: string[] | null; grew: boolean }>();
