@@ -1,11 +1,19 @@
 // Key arithmetic of the store: ranges of one kind of key, parents, the trigrams the substring
-// index keeps, and points between two keys for sampling the key space (the start-up warm-up).
+// index keeps, points between two keys for sampling the key space (the start-up warm-up), and
+// the hash the store's bit sets (a cache's doorkeeper, a bulk load's key filter) index by.
 
 import { SEP } from './postings.js';
 import type { NormalizedDn } from './types.js';
 
 /** The byte after SEP: `p + SEP` .. `p + AFTER` bounds exactly the keys starting with `p + SEP`. */
 export const AFTER = '\x01';
+
+/** FNV-1a, 32 bits, over a string's UTF-16 code units (the hash of the store's bit sets). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 /** Bounds of every key starting with `prefix + SEP`. */
 export const under = (prefix: string) => ({ gt: prefix + SEP, lt: prefix + AFTER });

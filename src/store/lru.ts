@@ -7,6 +7,8 @@
 // list of nodes; the Map only finds nodes and never needs iterating for an eviction. What is
 // offered (read from elsewhere) gets into a full cache only past a Doorkeeper.
 
+import { fnv1a } from './keys.js';
+
 interface Node<K, V> {
   key: K;
   value: V;
@@ -165,11 +167,4 @@ export class Doorkeeper {
     }
     return false;
   }
-}
-
-/** FNV-1a, 32 bits, over a string's UTF-16 code units. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
