@@ -68,6 +68,12 @@ Schemes: PBKDF2-SHA512 (default), PBKDF2-SHA256, SSHA512, SSHA256, SSHA, ARGON2.
 
 Validates a configuration file: each error names the key and its line. Exit 0 when valid.
 ${COMMON}`,
+  verify: `usage: astldap verify [options]
+
+Checks a stopped server's database offline, as slapschema does: every entry against the schema,
+every index against the entries (both ways), the sync log against the entries. Prints a summary
+and each problem found; exit 0 when there is none, 1 otherwise.
+${COMMON}`,
   status: `usage: astldap status [options]
 
 Shows the running server of the data directory: pid, listeners, entries, uptime (through its
@@ -85,6 +91,7 @@ commands:
   restore FILE          load a backup into an empty data directory
   hash -s SECRET        hash a password (like slappasswd)
   check                 validate a configuration file
+  verify                check a stopped server's database (schema, indexes, sync log)
   status                show the running server (listeners, entries, uptime)
 ${ADMIN_USAGE}
 options:
@@ -175,6 +182,8 @@ async function main(argv: string[]): Promise<number> {
       return hash(values);
     case 'check':
       return checkConfigFile(base.configFile, (line) => process.stdout.write(line + '\n'));
+    case 'verify':
+      return (await import('./verify.js')).verifyCommand(base, process.stdout);
     case 'status':
       return status(base);
     default:

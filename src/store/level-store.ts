@@ -67,6 +67,11 @@ export interface LevelStoreOptions {
   cacheSize?: number;
   /** Tuned for loading many entries (a larger write buffer). */
   bulk?: boolean;
+  /**
+   * Open the database as found (`astldap verify`): no index rebuild and no bookkeeping written
+   * when the index configuration or the key layout changed; `indexesCurrent` says whether they did.
+   */
+  asFound?: boolean;
 }
 
 /** Order-independent fingerprint of an index configuration. */
@@ -108,6 +113,9 @@ export class LevelStore implements Store {
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private readonly bulk: boolean;
+  private readonly asFound: boolean;
+  /** Whether the stored indexes were built for this index configuration and key layout. */
+  indexesCurrent = true;
   /**
    * A bulk load into an empty store: the entry and posting-list keys written since it was
    * opened. A load reads back every new entry's key and every value's list, nearly all absent,
@@ -128,6 +136,7 @@ export class LevelStore implements Store {
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
     this.bulk = opts.bulk ?? false;
+    this.asFound = opts.asFound ?? false;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.keyHeads = opts.indexes.map((spec) => ({
       spec,
@@ -170,6 +179,8 @@ export class LevelStore implements Store {
       throw new Error(`the database has key layout ${layout}, newer than this astldap understands (${LAYOUT}); upgrade astldap`);
     }
     const had = this.db.getSync(INDEXSPEC_KEY);
+    this.indexesCurrent = (had === this.fingerprint || (had === undefined && !this.entryCount)) && layout === LAYOUT;
+    if (this.asFound) return;
     if (had !== this.fingerprint || layout !== LAYOUT || stored === undefined) {
       if (had !== this.fingerprint || layout !== LAYOUT) await this.reindex();
       await this.db.batch(
@@ -324,6 +335,11 @@ export class LevelStore implements Store {
       }
     }
     return sampled;
+  }
+
+  /** Every stored entry as its key and stored text, in key order, whatever the children index says. */
+  async *storedEntries(): AsyncIterable<[NormalizedDn, string]> {
+    for await (const [k, v] of this.db.iterator(under('e'))) yield [k.slice(2), v];
   }
 
   async count(): Promise<number> {
