@@ -25,7 +25,7 @@ import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
 import { warmUp } from './server/warm.js';
 import { openStore } from './store/index.js';
-import type { EntryRecord, Store } from './store/types.js';
+import type { EntryRecord, Store, StoreHealth } from './store/types.js';
 
 /** Adds per LevelDB batch when loading LDIF (also the records parsed at a time from a file). */
 const BULK_CHUNK = 2000;
@@ -80,6 +80,12 @@ export interface ImportOptions {
 export interface DirectorySnapshot {
   readonly entries: ReadonlyArray<readonly [string, EntryRecord]>;
   readonly meta: ReadonlyArray<readonly [string, string]>;
+}
+
+/** A store that starts failing (a full disk) is an error in the log; its recovery is news. */
+function logStoreHealth(log: Logger, h: StoreHealth): void {
+  if (h.state === 'failing') log.error(`the database is failing: writes are refused until it recovers (${h.reason})`);
+  else log.info('the database has recovered: writes are taken again');
 }
 
 export class AstldapServer {
@@ -166,6 +172,7 @@ export class AstldapServer {
         sync: config.store.sync,
         cacheEntries: config.store.cacheEntries,
         bulk: opts.bulk ?? false,
+        onHealth: (h) => logStoreHealth(log, h),
       });
     } catch (err) {
       lock?.release();
@@ -393,6 +400,7 @@ export class AstldapServer {
       urls: this.urls,
       admin_url: this.adminUrl ?? null,
       entries: await this.store.count(),
+      store: this.store.health(),
       memory: this.config.memory,
       data_dir: this.config.memory ? null : this.config.dataDir,
     };
@@ -402,6 +410,7 @@ export class AstldapServer {
   async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
     const get = req.method === 'GET';
     if (!authenticated) {
+      if (req.rawPath === '/v1/sys/health') return this.failingHealth();
       if (req.rawPath !== '/metrics') return undefined;
       if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
       return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
@@ -411,6 +420,19 @@ export class AstldapServer {
       return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
     }
     return undefined;
+  }
+
+  /**
+   * /v1/sys/health while the store fails: 503 (Vault's answer for a node that cannot serve) with
+   * the store's state and reason; while it is well, the admin API's own answer.
+   */
+  private failingHealth(): HttpResponse | undefined {
+    const store = this.store.health();
+    if (store.state === 'ok') return undefined;
+    return {
+      status: 503,
+      body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap', store },
+    };
   }
 
   /**

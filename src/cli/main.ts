@@ -77,7 +77,8 @@ ${COMMON}`,
   status: `usage: astldap status [options]
 
 Shows the running server of the data directory: pid, listeners, entries, uptime (through its
-admin API; without it, what its lock file records). Exit 3 when no server runs.
+admin API; without it, what its lock file records). Exit 3 when no server runs, 4 when its
+database is failing (writes refused: a full disk, an I/O error).
 ${COMMON}`,
 };
 
@@ -343,8 +344,10 @@ async function status(base: Base): Promise<number> {
     `admin api  ${String(s.admin_url ?? 'off')}`,
   ];
   if (s.entries !== undefined) lines.push(`entries    ${String(s.entries)}`);
+  const store = s.store as { state: string; reason?: string; since?: string } | undefined;
+  if (store) lines.push(`store      ${store.state === 'ok' ? 'ok' : `FAILING since ${store.since}, writes refused: ${store.reason}`}`);
   process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return store && store.state !== 'ok' ? 4 : 0;
 }
 
 // Everything the server creates is its user's alone: LevelDB makes its files (tables, logs,

@@ -26,12 +26,14 @@
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { storeProblems } from './consistency.js';
+import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
-import { AFTER, gramsAt, indexedTrigrams, midpoints, parentOf, under } from './keys.js';
+import { AFTER, gramsAt, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
-import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
+import { warmKeys } from './warm-keys.js';
+import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
 
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
@@ -67,10 +69,9 @@ export interface LevelStoreOptions {
   cacheSize?: number;
   /** Tuned for loading many entries (a larger write buffer). */
   bulk?: boolean;
-  /**
-   * Open the database as found (`astldap verify`): no index rebuild and no bookkeeping written
-   * when the index configuration or the key layout changed; `indexesCurrent` says whether they did.
-   */
+  /** Told when the store starts failing and when it has recovered (for the log). */
+  onHealth?: (health: StoreHealth) => void;
+  /** Open as found (`astldap verify`): nothing rebuilt or written; see indexesCurrent. */
   asFound?: boolean;
 }
 
@@ -116,6 +117,10 @@ export class LevelStore implements Store {
   private readonly asFound: boolean;
   /** Whether the stored indexes were built for this index configuration and key layout. */
   indexesCurrent = true;
+  private readonly path: string | undefined;
+  private readonly onHealth: ((health: StoreHealth) => void) | undefined;
+  /** Why writes fail (set by a write that failed for the disk's sake), until a reopen succeeds. */
+  private failure: DiskFailure | undefined;
   /**
    * A bulk load into an empty store: the entry and posting-list keys written since it was
    * opened. A load reads back every new entry's key and every value's list, nearly all absent,
@@ -135,6 +140,8 @@ export class LevelStore implements Store {
         })
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
+    this.path = opts.path;
+    this.onHealth = opts.onHealth;
     this.bulk = opts.bulk ?? false;
     this.asFound = opts.asFound ?? false;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
@@ -167,10 +174,8 @@ export class LevelStore implements Store {
    * since last time (an older layout's entries are kept; its indexes are rebuilt in this one).
    */
   async open(): Promise<void> {
-    await this.db.open();
-    if (this.onDisk) this.native = NativeBatch.of(this.db);
-    const c = this.db.getSync(COUNT_KEY);
-    this.entryCount = c === undefined ? 0 : Number(c);
+    await openExplained(this.db, this.path);
+    this.opened();
     const stored = this.db.getSync(LAYOUT_KEY);
     // Layout 1 had no layout key; an empty database takes the current layout as it is.
     const layout = Number(stored ?? (this.entryCount ? 1 : LAYOUT));
@@ -300,41 +305,9 @@ export class LevelStore implements Store {
     return roots;
   }
 
-  /**
-   * Seeks across each kind of key (entries, postings, children, substrings, presence, large
-   * equality values) by bisection of the key space, 511 seeks per kind at most: LevelDB opens a
-   * table file, reads its index and filter blocks and the pages below on the first read that
-   * needs it, which made each of the first lookups after a start cost 0.1-3 ms instead of ~15 µs.
-   */
+  /** Opens LevelDB's table files across the key space until the deadline (warm-keys.ts). */
   async warm(deadline: number): Promise<NormalizedDn[]> {
-    if (!this.onDisk) return [];
-    const sampled: NormalizedDn[] = [];
-    const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
-      const keys = await this.db.keys({ ...opts, limit: 1 }).all();
-      return keys[0];
-    };
-    for (const kind of ['e', 'q', 'c', 's', 'p', 'i']) {
-      const lo = kind + SEP;
-      const hi = kind + AFTER;
-      const a = await first({ gte: lo, lt: hi });
-      const b = await first({ gte: lo, lt: hi, reverse: true });
-      if (a === undefined || b === undefined) continue;
-      const spans: Array<[string, string, number]> = [[a, b, 0]];
-      while (spans.length && Date.now() < deadline) {
-        const [from, to, depth] = spans.shift()!;
-        if (depth >= 9) continue;
-        let k: string | undefined;
-        for (const m of midpoints(from, to)) {
-          k = await first({ gte: m, lt: hi });
-          if (k !== undefined && k > from && k < to) break;
-          k = undefined;
-        }
-        if (k === undefined) continue;
-        if (kind === 'e') sampled.push(k.slice(2));
-        spans.push([from, k, depth + 1], [k, to, depth + 1]);
-      }
-    }
-    return sampled;
+    return this.onDisk ? warmKeys(this.db, deadline) : [];
   }
 
   /** Every stored entry as its key and stored text, in key order, whatever the children index says. */
@@ -495,9 +468,48 @@ export class LevelStore implements Store {
     return this.db.batch(b.list, options);
   }
 
+  health(): StoreHealth {
+    return this.failure?.health() ?? { state: 'ok' };
+  }
+
   private async applyBatch(batch: WriteBatch): Promise<void> {
+    if (this.failure) await this.recover(this.failure);
     // The native paths skip abstract-level's own check (a write to a closed database).
     if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
+    try {
+      await this.stageAndCommit(batch);
+    } catch (err) {
+      // For the disk's sake (full, failing): failing from now on, answered with the reason.
+      const failure = DiskFailure.of(err, this.failure);
+      if (!failure) throw err;
+      const first = !this.failure;
+      this.failure = failure;
+      if (first) this.onHealth?.(failure.health());
+      throw failure.refusal();
+    }
+  }
+
+  /** Reopens a failing store when the disk has room for it (else the write is refused as before). */
+  private async recover(failure: DiskFailure): Promise<void> {
+    if (failure.diskFull && !roomToReopen(this.path)) throw failure.refusal();
+    // A reopen that fails leaves the database closed: reads fail too, until a later write reopens it.
+    this.failure = await reopen(this.db, failure);
+    if (this.failure) throw this.failure.refusal();
+    // What the database holds now is what was durable: nothing cached survives the reopen.
+    this.opened();
+    this.cache.clear();
+    this.postingCache.clear();
+    this.onHealth?.(this.health());
+  }
+
+  /** The state read from a database just opened: its native batch and its entry count. */
+  private opened(): void {
+    if (this.onDisk) this.native = NativeBatch.of(this.db);
+    const c = this.db.getSync(COUNT_KEY);
+    this.entryCount = c === undefined ? 0 : Number(c);
+  }
+
+  private async stageAndCommit(batch: WriteBatch): Promise<void> {
     // Batches run one at a time (exclusive): the store's one native batch is free here. A batch
     // of very many entries (a rename of a large subtree) takes the array path, whose buffer is
     // freed once written, rather than growing the reused one.

@@ -19,12 +19,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node dist/cli/main.js ARGS --config config.yaml` (generous timeout); never rejects. */
-export function runCli(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs `node dist/cli/main.js ARGS --config config.yaml` (or opts.config; generous timeout); never rejects. */
+export function runCli(args: readonly string[], opts: { cwd?: string; timeoutMs?: number; config?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, ...args, '--config', CONFIG],
+      [CLI, ...args, '--config', opts.config ?? CONFIG],
       { cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
