@@ -5,11 +5,13 @@
 // wrong entry count, a sync log record for an entry that is not there) each fail, with the
 // problem named: verify is not a no-op. It refuses a data directory a server holds.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Level } from 'level';
 import { beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { spawnAstldap } from '../helpers/astldap.js';
+import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
 import { ADMIN, B, BASE_LDIF, CONFIG, copyDataDir, peopleLdif, runCli, withDb } from './store-tools.js';
@@ -62,6 +64,26 @@ describe('astldap verify', () => {
     expect(r.stdout).toMatch(/attribute indexes, the children index and the entry count: 0 problems/);
     expect(r.stdout).toMatch(/sync log +\d+ records, contextCSN \d{14}\.\d{6}Z#\S+: 0 problems/);
     expect(r.stdout).toContain('OK: no problems found');
+  });
+
+  it('--help says what it checks; a directory without a database is a clear error', async () => {
+    const help = await runCli(['verify', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: astldap verify');
+    const none = await runCli(['verify', '--data', path.join(dir(), 'nothing-here')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no database at \S+nothing-here\/db/);
+  });
+
+  it('indexes built for another index configuration: said, not listed key by key', async () => {
+    const cfg = YAML.parse(readFileSync(CONFIG, 'utf8')) as { store: { indexes: Record<string, string[]> } } & Record<string, unknown>;
+    cfg.store.indexes['sn'] = ['eq'];
+    Object.assign(cfg, { schema: { ...(cfg['schema'] as object), dir: path.join(repoRoot, 'schema') } });
+    const other = path.join(dir(), 'more-indexes.yaml');
+    writeFileSync(other, YAML.stringify(cfg));
+    const r = await runCli(['verify', '--data', data()], { config: other });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: 1 problem\n {2}indexes: the indexes were built for another index configuration/);
   });
 
   it('refuses a data directory a running server holds', async () => {
