@@ -103,7 +103,11 @@ export class AstldapServer {
   admin: AdminHandle | undefined;
 
   /** Operation, connection and rotation metrics (served at /metrics on the admin listener). */
-  readonly metrics = new ServerMetrics({ entries: () => this.store.count(), indexes: () => this.store.indexes.size });
+  readonly metrics = new ServerMetrics({
+    entries: () => this.store.count(),
+    indexes: () => this.store.indexes.size,
+    writable: () => this.store.health().state === 'ok',
+  });
   readonly startedAt = new Date();
   private lock: DataDirLock | undefined;
   /** A data directory made for this server alone (embedding), removed on close. */

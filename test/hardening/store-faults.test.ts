@@ -1,7 +1,7 @@
 // The store under faults (issue 25). G1, a full disk: the database on a 20 MB tmpfs (mounted by
 // the test, which runs as root) filled by a filler file and by the server's own writes. A write
 // the disk refuses answers unwillingToPerform with a message that says the disk is full; reads go
-// on; /v1/sys/health and `astldap status` say the store is failing; once the filler is deleted
+// on; /v1/sys/health, /metrics and `astldap status` say the store is failing; once the filler is deleted
 // writes succeed again without a restart; a start while the disk is full says why (LevelDB's own
 // error); `astldap verify` finds the database consistent afterwards. The server is the built CLI
 // (`astldap serve`) as a child process, driven with ldapts, ldapsearch and HTTP.
@@ -94,6 +94,7 @@ describe('a full disk under the database (G1)', () => {
     const r = await fetch(`${admin}/v1/sys/health`);
     return { status: r.status, body: (await r.json()) as { store?: { state: string; reason: string; diskFull: boolean } } };
   };
+  const writableGauge = async () => /^astldap_store_writable (\d)$/m.exec(await (await fetch(`${admin}/metrics`)).text())?.[1];
   const present = async (uid: string) =>
     (
       await runTool('ldapsearch', [
@@ -161,6 +162,7 @@ describe('a full disk under the database (G1)', () => {
     expect(await present(added[added.length - 1]!)).toBe(true);
     expect(await present(refused!)).toBe(false);
 
+    expect(await writableGauge()).toBe('0');
     const h = await health();
     expect(h.status).toBe(503);
     expect(h.body.store).toMatchObject({ state: 'failing', diskFull: true, reason: expect.stringMatching(/No space left on device/) });
@@ -181,6 +183,7 @@ describe('a full disk under the database (G1)', () => {
     added.push(refused!);
     for (const uid of added) expect(await present(uid), uid).toBe(true);
     expect((await health()).status).toBe(200);
+    expect(await writableGauge()).toBe('1');
     const st = await runCli(['status'], { config });
     expect(st.code, st.stdout + st.stderr).toBe(0);
     expect(st.stdout).toMatch(/store +ok/);
