@@ -13,6 +13,7 @@ import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
+import { exitWhenWritten, writeOut } from './output.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
 import type { Base } from './offline.js';
 
@@ -156,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       return serve(base, values);
     case 'export': {
       const { text } = await snapshot(base);
-      process.stdout.write(text);
+      await writeOut(text);
       return 0;
     }
     case 'backup': {
@@ -215,11 +216,11 @@ async function serve(base: Base, values: Values): Promise<number> {
     server.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
       () => {
         process.stderr.write('astldap stopped\n');
-        process.exit(0);
+        void exitWhenWritten(0);
       },
       (err: unknown) => {
         process.stderr.write(`astldap: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        void exitWhenWritten(1);
       },
     );
   };
@@ -343,13 +344,14 @@ async function status(base: Base): Promise<number> {
 // Embedders keep their own umask; the data and database folders are 0700 for them too.
 process.umask(0o077);
 
+// A command's exit waits for its output to be written out (a pipe drains after the last write).
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) void exitWhenWritten(code);
   },
   (err: unknown) => {
     process.stderr.write(`astldap: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    void exitWhenWritten(1);
   },
 );
 
