@@ -3,7 +3,7 @@
 // read a stopped one's database); import/restore load LDIF into a stopped server's database;
 // hash and check are offline helpers. Options override config.yaml.
 
-import { existsSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
-import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
+import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
 import { exitWhenWritten, writeOut } from './output.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
@@ -247,9 +247,7 @@ async function askServer(cfg: Config, held: { file: string; info: LockInfo }, ap
   if (!held.info.adminUrl) {
     throw new Error(`${new DataDirLockedError(held.file, held.info).message}; it runs without its admin API, which this needs`);
   }
-  let token = process.env.ASTLDAP_ROOT_TOKEN ?? process.env.VAULT_TOKEN ?? cfg.adminApi.rootToken ?? undefined;
-  if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
-  if (!token) throw new Error(`no admin token: set ASTLDAP_ROOT_TOKEN or make ${cfg.adminApi.tokenFile} readable`);
+  const token = clientToken(cfg);
   const res = await fetch(`${held.info.adminUrl}/v1/${apiPath}`, { headers: { 'X-Vault-Token': token } });
   if (!res.ok) throw new Error(`the running server (pid ${held.info.pid}) answered ${res.status}: ${(await res.text()).trim()}`);
   return res;
