@@ -185,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       return checkConfigFile(base.configFile, (line) => process.stdout.write(line + '\n'));
     case 'verify':
-      return (await import('./verify.js')).verifyCommand(base, process.stdout);
+      return (await import('./verify.js')).verifyCommand(base, writeOut);
     case 'status':
       return status(base);
     default:

@@ -8,10 +8,10 @@ import type { Base } from './offline.js';
 const LISTED_MAX = 500;
 
 /**
- * 0 when the database is consistent, 1 when anything is wrong (each problem printed). Resolves
- * once `out` has taken the whole report, so the caller may exit without cutting it short.
+ * 0 when the database is consistent, 1 when anything is wrong (each problem printed). `write`
+ * resolves once its text is written out (main.ts's writeOut), so the exit cuts nothing short.
  */
-export async function verifyCommand(base: Pick<Base, 'configFile' | 'dataDir'>, out: NodeJS.WritableStream): Promise<number> {
+export async function verifyCommand(base: Pick<Base, 'configFile' | 'dataDir'>, write: (text: string) => Promise<void>): Promise<number> {
   const { verifyDataDir } = await import('../server/verify.js');
   const report = await verifyDataDir(base);
   const lines = summary(report);
@@ -22,7 +22,7 @@ export async function verifyCommand(base: Pick<Base, 'configFile' | 'dataDir'>, 
     for (const p of report.problems.slice(0, LISTED_MAX)) lines.push(`  ${p.part}: ${p.message}`);
     if (n > LISTED_MAX) lines.push(`  ... and ${n - LISTED_MAX} more`);
   }
-  await new Promise<void>((resolve, reject) => out.write(lines.join('\n') + '\n', (err) => (err ? reject(err) : resolve())));
+  await write(lines.join('\n') + '\n');
   return n ? 1 : 0;
 }
 
