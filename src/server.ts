@@ -299,8 +299,15 @@ export class AstldapServer {
     } catch (err) {
       if (!(err instanceof Error)) throw err;
       if (before) {
-        await this.restore(before);
-        err.message += '; nothing was imported: the database is empty again (an import into an empty database is all or nothing)';
+        // Undoing needs the disk too: a full one refuses it, and the first error still says why.
+        const undone = await this.restore(before).then(
+          () => '; nothing was imported: the database is empty again (an import into an empty database is all or nothing)',
+          (undo: unknown) => {
+            const why = undo instanceof Error ? undo.message : String(undo);
+            return `; undoing the import failed ${why === err.message ? 'for the same reason' : `too (${why})`}: the records before the failure stay`;
+          },
+        );
+        err.message += undone;
       } else {
         const line = stoppedAt(err);
         if (line !== undefined) {

@@ -114,11 +114,8 @@ export class LevelStore implements Store {
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private readonly bulk: boolean;
-  private readonly asFound: boolean;
   /** Whether the stored indexes were built for this index configuration and key layout. */
   indexesCurrent = true;
-  private readonly path: string | undefined;
-  private readonly onHealth: ((health: StoreHealth) => void) | undefined;
   /** Why writes fail (set by a write that failed for the disk's sake), until a reopen succeeds. */
   private failure: DiskFailure | undefined;
   /**
@@ -131,7 +128,7 @@ export class LevelStore implements Store {
   /** What the posting lists of a batch read (through the filter). */
   private readonly reader = { getSync: (key: string) => this.read(key) };
 
-  constructor(opts: LevelStoreOptions) {
+  constructor(private readonly opts: LevelStoreOptions) {
     this.db = opts.path
       ? new Level<string, string>(opts.path, {
           keyEncoding: 'utf8',
@@ -140,10 +137,7 @@ export class LevelStore implements Store {
         })
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
-    this.path = opts.path;
-    this.onHealth = opts.onHealth;
     this.bulk = opts.bulk ?? false;
-    this.asFound = opts.asFound ?? false;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.keyHeads = opts.indexes.map((spec) => ({
       spec,
@@ -174,7 +168,7 @@ export class LevelStore implements Store {
    * since last time (an older layout's entries are kept; its indexes are rebuilt in this one).
    */
   async open(): Promise<void> {
-    await openExplained(this.db, this.path);
+    await openExplained(this.db, this.opts.path);
     this.opened();
     const stored = this.db.getSync(LAYOUT_KEY);
     // Layout 1 had no layout key; an empty database takes the current layout as it is.
@@ -185,7 +179,7 @@ export class LevelStore implements Store {
     }
     const had = this.db.getSync(INDEXSPEC_KEY);
     this.indexesCurrent = (had === this.fingerprint || (had === undefined && !this.entryCount)) && layout === LAYOUT;
-    if (this.asFound) return;
+    if (this.opts.asFound) return;
     if (had !== this.fingerprint || layout !== LAYOUT || stored === undefined) {
       if (had !== this.fingerprint || layout !== LAYOUT) await this.reindex();
       await this.db.batch(
@@ -472,26 +466,33 @@ export class LevelStore implements Store {
     return this.failure?.health() ?? { state: 'ok' };
   }
 
-  private async applyBatch(batch: WriteBatch): Promise<void> {
-    if (this.failure) await this.recover(this.failure);
-    // The native paths skip abstract-level's own check (a write to a closed database).
-    if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
-    try {
+  private applyBatch(batch: WriteBatch): Promise<void> {
+    return this.guarded(async () => {
+      // The native paths skip abstract-level's own check (a write to a closed database).
+      if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
       await this.stageAndCommit(batch);
+    });
+  }
+
+  /** Runs a write (batch, clear, reindex) once a failing store has recovered; an I/O error makes it failing. */
+  private async guarded(write: () => Promise<void>): Promise<void> {
+    if (this.failure) await this.recover(this.failure);
+    try {
+      await write();
     } catch (err) {
       // For the disk's sake (full, failing): failing from now on, answered with the reason.
       const failure = DiskFailure.of(err, this.failure);
       if (!failure) throw err;
       const first = !this.failure;
       this.failure = failure;
-      if (first) this.onHealth?.(failure.health());
+      if (first) this.opts.onHealth?.(failure.health());
       throw failure.refusal();
     }
   }
 
   /** Reopens a failing store when the disk has room for it (else the write is refused as before). */
   private async recover(failure: DiskFailure): Promise<void> {
-    if (failure.diskFull && !roomToReopen(this.path)) throw failure.refusal();
+    if (failure.diskFull && !roomToReopen(this.opts.path)) throw failure.refusal();
     // A reopen that fails leaves the database closed: reads fail too, until a later write reopens it.
     this.failure = await reopen(this.db, failure);
     if (this.failure) throw this.failure.refusal();
@@ -499,7 +500,7 @@ export class LevelStore implements Store {
     this.opened();
     this.cache.clear();
     this.postingCache.clear();
-    this.onHealth?.(this.health());
+    this.opts.onHealth?.(this.health());
   }
 
   /** The state read from a database just opened: its native batch and its entry count. */
@@ -661,20 +662,22 @@ export class LevelStore implements Store {
   }
 
   clear(): Promise<void> {
-    return this.exclusive(async () => {
-      await this.db.clear();
-      // After the database: a read while it was cleared may have cached what is now gone.
-      this.cache.clear();
-      this.postingCache.clear();
-      // The indexes (now empty) still match the configuration: keep its fingerprint.
-      await this.db.batch(
-        [
-          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
-          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
-        ],
-        { sync: this.sync },
-      );
-      this.entryCount = 0;
-    });
+    return this.exclusive(() => this.guarded(() => this.clearAll()));
+  }
+
+  private async clearAll(): Promise<void> {
+    await this.db.clear();
+    // After the database: a read while it was cleared may have cached what is now gone.
+    this.cache.clear();
+    this.postingCache.clear();
+    // The indexes (now empty) still match the configuration: keep its fingerprint.
+    await this.db.batch(
+      [
+        { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+        { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+      ],
+      { sync: this.sync },
+    );
+    this.entryCount = 0;
   }
 }

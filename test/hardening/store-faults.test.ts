@@ -17,7 +17,7 @@ import { spawnAstldap, type SpawnedAstldap } from '../helpers/astldap.js';
 import { repoRoot } from '../helpers/slapd.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
-import { ADMIN, B, CONFIG, runCli } from './store-tools.js';
+import { ADMIN, B, BASE_LDIF, CONFIG, runCli } from './store-tools.js';
 
 /** Writes 1 MiB chunks, then 4 KiB ones, until the file system is full (ENOSPC); leaves `keep` bytes free when given. */
 function fill(file: string, keep = 0, limit = 1 << 30): number {
@@ -208,5 +208,32 @@ describe('a full disk under the database (G1)', () => {
     const v = await runCli(['verify'], { config });
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toContain('OK: no problems found');
+  }, 180_000);
+
+  it('astldap import onto a disk that fills: exit 1, the disk named as the reason, even when undoing fails for it too', async () => {
+    const small = path.join(dir, 'small');
+    mkdirSync(small, { mode: 0o700 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0700', 'tmpfs', small]);
+    try {
+      const cfg = YAML.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+      Object.assign(cfg, { dataDir: path.join(dir, 'import-data'), dbPath: path.join(small, 'db'), seed: null });
+      const other = path.join(dir, 'import.yaml');
+      writeFileSync(other, YAML.stringify(cfg), { mode: 0o600 });
+      const file = path.join(dir, 'bulky.ldif');
+      const records = [BASE_LDIF];
+      for (let i = 0; i < 400; i++) {
+        const v = bulky(`imp${i}`);
+        records.push(
+          `dn: uid=imp${i},ou=people,${B}\nobjectClass: inetOrgPerson\nuid: imp${i}\ncn: imp${i}\nsn: imp${i}\ndescription: ${String(v['description'])}\n`,
+        );
+      }
+      writeFileSync(file, records.join('\n'));
+      const r = await runCli(['import', file], { config: other });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^astldap: the disk is full \(No space left on device\): the change was not stored/);
+      expect(r.stderr).toMatch(/nothing was imported|undoing the import failed for the same reason/);
+    } finally {
+      execFileSync('umount', [small]);
+    }
   }, 180_000);
 });
