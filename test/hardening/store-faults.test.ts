@@ -1,10 +1,11 @@
 // The store under faults (issue 25). G1, a full disk: the database on a 20 MB tmpfs (mounted by
 // the test, which runs as root) filled by a filler file and by the server's own writes. A write
-// the disk refuses answers unwillingToPerform with a message that says the disk is full; reads go
-// on; /v1/sys/health, /metrics and `astldap status` say the store is failing; once the filler is deleted
-// writes succeed again without a restart; a start while the disk is full says why (LevelDB's own
-// error); `astldap verify` finds the database consistent afterwards. The server is the built CLI
-// (`astldap serve`) as a child process, driven with ldapts, ldapsearch and HTTP.
+// the disk refuses answers unwillingToPerform with a message that says the disk is full; reads
+// go on; /v1/sys/health, /metrics and `astldap status` say the store is failing; once the filler
+// is deleted writes succeed again without a restart; a start while the disk is full says why
+// (LevelDB's own error); `astldap verify` finds the database consistent afterwards; an import
+// onto a disk that fills names the disk as the reason. The server is the built CLI (`astldap
+// serve`) as a child process, driven with ldapts, ldapsearch and HTTP.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
