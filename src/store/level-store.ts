@@ -474,7 +474,7 @@ export class LevelStore implements Store {
     });
   }
 
-  /** Runs a write (batch, clear, reindex) once a failing store has recovered; an I/O error makes it failing. */
+  /** Runs a write (a batch, clear) once a failing store has recovered; an I/O error makes it failing. */
   private async guarded(write: () => Promise<void>): Promise<void> {
     if (this.failure) await this.recover(this.failure);
     try {
