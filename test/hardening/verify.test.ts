@@ -159,4 +159,21 @@ describe('astldap verify', () => {
     );
     expect(r.stdout).toMatch(/sync log: entryUUID \S+ is logged \(add, \S+\) at "ou=people,dc=example,dc=domain" but no entry has it/);
   });
+
+  it('a stored schema that does not build, and a horizon past the contextCSN: both said', async () => {
+    const r = await verifyCorrupted(async (db) => {
+      await db.put(
+        `m${SEP}schema:sources`,
+        JSON.stringify([
+          { name: 'broken', origin: 'ldap', directives: [{ kind: 'objectclass', text: "( 1.2.3.4 NAME 'x' SUP noSuchClass )" }] },
+        ]),
+      );
+      await db.put(`m${SEP}sync/horizon`, '29991231235959.999999Z#000000#000#000000');
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(
+      /entries: the schema changed over LDAP \(stored in the database\) does not build: .*; checked against the files alone/,
+    );
+    expect(r.stdout).toMatch(/sync log: the session log's horizon 29991231235959\.999999Z#000000#000#000000 is newer than the contextCSN/);
+  });
 });
