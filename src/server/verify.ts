@@ -157,8 +157,15 @@ async function checkIndexes(store: LevelStore, say: (m: string) => void): Promis
     say('the indexes were built for another index configuration or key layout (store.indexes changed): a start rebuilds them');
     return;
   }
+  // A few attributes at a time, so only their keys are held: every index without substrings
+  // with the count and the children, then each substring index (many keys per value) alone.
+  const specs = [...store.indexes.values()];
+  const passes = [
+    { attrs: specs.filter((s) => !s.sub).map((s) => s.attr), bookkeeping: true },
+    ...specs.filter((s) => s.sub).map((s) => ({ attrs: [s.attr], bookkeeping: false })),
+  ];
   try {
-    for (const m of await store.check()) say(m);
+    for (const part of passes) for (const m of await store.check(part)) say(m);
   } catch (err) {
     say(`the index check stopped: ${(err as Error).message}`);
   }

@@ -55,6 +55,9 @@ const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
+/** Told one key (an index key, or a posting list's q key). */
+type KeySink = (key: string) => void;
+
 /** Both classes share the abstract-level API; typed as the disk one. */
 type Db = Level<string, string>;
 
@@ -404,10 +407,10 @@ export class LevelStore implements Store {
     return acc ?? new Set();
   }
 
-  /** Index keys (eq, pres, sub) of one entry. */
-  private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined): Set<string> {
+  /** Index keys (eq, pres, sub) of one entry (of some of the indexes: `heads`). */
+  private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined, heads = this.keyHeads): Set<string> {
     const keys = new Set<string>();
-    if (rec) this.eachIndexKey(ndn, rec, (k) => keys.add(k));
+    if (rec) this.eachIndexKey(ndn, rec, (k) => keys.add(k), undefined, heads);
     return keys;
   }
 
@@ -416,10 +419,10 @@ export class LevelStore implements Store {
    * `value`, an equality key goes to it as its value's q key instead (a new entry's keys go
    * straight to the posting lists: no i key built to be cut back to its q key).
    */
-  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: (key: string) => void, value?: (qk: string) => void): void {
+  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: KeySink, value?: KeySink, heads = this.keyHeads): void {
     // Keys are built as a short head (flat) plus one shared tail: no chain of partial strings.
     const tail = SEP + ndn;
-    for (const { spec, p, i, q, s } of this.keyHeads) {
+    for (const { spec, p, i, q, s } of heads) {
       const vals = this.indexer(rec, spec.attr);
       // Presence also counts values the indexer could not normalise.
       if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
@@ -445,7 +448,7 @@ export class LevelStore implements Store {
   }
 
   write(batch: WriteBatch): Promise<void> {
-    return this.exclusive(() => this.applyBatch(batch));
+    return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
   }
 
   /**
@@ -466,14 +469,6 @@ export class LevelStore implements Store {
     return this.failure?.health() ?? { state: 'ok' };
   }
 
-  private applyBatch(batch: WriteBatch): Promise<void> {
-    return this.guarded(async () => {
-      // The native paths skip abstract-level's own check (a write to a closed database).
-      if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
-      await this.stageAndCommit(batch);
-    });
-  }
-
   /** Runs a write (a batch, clear) once a failing store has recovered; an I/O error makes it failing. */
   private async guarded(write: () => Promise<void>): Promise<void> {
     if (this.failure) await this.recover(this.failure);
@@ -483,9 +478,8 @@ export class LevelStore implements Store {
       // For the disk's sake (full, failing): failing from now on, answered with the reason.
       const failure = DiskFailure.of(err, this.failure);
       if (!failure) throw err;
-      const first = !this.failure;
+      if (!this.failure) this.opts.onHealth?.(failure.health());
       this.failure = failure;
-      if (first) this.opts.onHealth?.(failure.health());
       throw failure.refusal();
     }
   }
@@ -496,21 +490,25 @@ export class LevelStore implements Store {
     // A reopen that fails leaves the database closed: reads fail too, until a later write reopens it.
     this.failure = await reopen(this.db, failure);
     if (this.failure) throw this.failure.refusal();
-    // What the database holds now is what was durable: nothing cached survives the reopen.
     this.opened();
-    this.cache.clear();
-    this.postingCache.clear();
     this.opts.onHealth?.(this.health());
   }
 
-  /** The state read from a database just opened: its native batch and its entry count. */
+  /**
+   * The state read from a database just opened: its native batch and its entry count; nothing
+   * cached survives (after a reopen, what the database holds is what was durable).
+   */
   private opened(): void {
+    this.cache.clear();
+    this.postingCache.clear();
     if (this.onDisk) this.native = NativeBatch.of(this.db);
     const c = this.db.getSync(COUNT_KEY);
     this.entryCount = c === undefined ? 0 : Number(c);
   }
 
-  private async stageAndCommit(batch: WriteBatch): Promise<void> {
+  private async applyBatch(batch: WriteBatch): Promise<void> {
+    // The native paths skip abstract-level's own check (a write to a closed database).
+    if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
     // Batches run one at a time (exclusive): the store's one native batch is free here. A batch
     // of very many entries (a rename of a large subtree) takes the array path, whose buffer is
     // freed once written, rather than growing the reused one.
@@ -647,16 +645,20 @@ export class LevelStore implements Store {
 
   /**
    * Compares everything kept besides the entries with the entries themselves (consistency.ts).
-   * Returns the differences found (none when consistent). Reads the whole database.
+   * Returns the differences found (none when consistent). Reads the whole database; with `part`,
+   * only some attributes' indexes, and the count, children and caches with `bookkeeping`.
    */
-  check(): Promise<string[]> {
+  check(part?: { attrs: readonly string[]; bookkeeping: boolean }): Promise<string[]> {
+    const attrs = part && new Set(part.attrs);
+    const heads = attrs ? this.keyHeads.filter((h) => attrs.has(h.spec.attr)) : this.keyHeads;
     return this.exclusive(() =>
       storeProblems({
         db: this.db,
         entryCount: this.entryCount,
-        indexKeys: (ndn, rec) => this.indexKeys(ndn, rec),
+        indexKeys: (ndn, rec) => this.indexKeys(ndn, rec, heads),
         postingCache: this.postingCache.entries(),
         entryCache: this.cache.entries(),
+        ...(part ? { attrs, bookkeeping: part.bookkeeping } : {}),
       }),
     );
   }
