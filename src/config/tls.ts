@@ -8,7 +8,7 @@ import { ensurePrivateDir, restrictTree } from './files.js';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -93,7 +93,15 @@ export function tlsProvider(config: Config, log: Logger): TlsProvider & { materi
     }));
   const options = async (): Promise<tls.SecureContextOptions> => {
     const m = await getMaterial();
-    return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' };
+    // TLS 1.2 renegotiation is refused by OpenSSL itself (a client may otherwise make the server
+    // run handshake after handshake on one connection); TLS 1.3 has none.
+    return {
+      cert: m.cert,
+      key: m.key,
+      ...(m.ca ? { ca: m.ca } : {}),
+      minVersion: 'TLSv1.2',
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    };
   };
   return {
     requestCert: config.tls.ca !== null,

@@ -24,7 +24,7 @@ import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './de
 import { Framer } from './framer.js';
 import type { ProtocolObserver } from './observer.js';
 import { asLdapError, describe, operationSummary, summarize } from './describe.js';
-import { handshake, peerDn, upgradeSocket } from './peer.js';
+import { handshake, peerDn, RENEGOTIATION_REFUSED, upgradeSocket } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
   ENCODER_BY_OP_TYPE,
@@ -426,10 +426,11 @@ export class Connection {
     }
     this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: OID.startTls }));
     this.flush(); // the response must leave in the clear before the handshake takes the socket
-    const secure = upgradeSocket(this.socket, context, this.opts.tls);
+    const secure = upgradeSocket(this.socket, context, this.opts.tls, () => this.log.info(`${this.tag} ${RENEGOTIATION_REFUSED}`));
     this.socket = secure;
     this.attach(secure);
-    const done = await handshake(secure, this.opts.tls);
+    // A client that never starts (or never finishes) the handshake is cut off as on ldaps://.
+    const done = await handshake(secure, this.opts.tls, this.opts.pduTimeout ?? 0);
     if (done.secure) {
       this.session.tls = true;
       if (done.peerDn) this.session.tlsPeerDn = done.peerDn;
