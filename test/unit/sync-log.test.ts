@@ -29,6 +29,10 @@ describe('sync cookies', () => {
     expect(parseCookie('rid=001')).toEqual({ rid: '001' });
     expect(parseCookie('rid=1234,csn=garbage')).toEqual({});
     expect(parseCookie(undefined)).toEqual({});
+    // Another server's CSN is no state of this one's (syncprov drops it): a full refresh.
+    const other = '20261130085257.000000Z#000000#001#000000';
+    expect(parseCookie(`rid=001,csn=${other}`)).toEqual({ rid: '001' });
+    expect(parseCookie(`rid=001,csn=${a};${other}`)).toEqual({ rid: '001', csn: a });
     expect(formatCookie('001', a)).toBe(`rid=001,csn=${a}`);
     expect(formatCookie(undefined, a)).toBe(`csn=${a}`);
   });
