@@ -119,15 +119,16 @@ export class Connection {
   private readonly pduDeadline = new Deadline(() => this.onPduTimeout());
   /** Armed while output is backed up because the client does not read. */
   private readonly writeDeadline = new Deadline(() => this.onWriteTimeout());
+  /** What this connection has buffered for its client (one function for all its requests). */
+  private readonly unsentBytes = (): number => this.socket.writableLength;
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
     this.framer = new Framer(opts.maxPduSize);
     this.log = opts.logger;
-    const id = opts.id;
     this.session = {
-      id,
+      id: opts.id,
       bindDn: '',
       bindNdn: '',
       authMethod: 'anonymous',
@@ -135,7 +136,7 @@ export class Connection {
       transport: opts.transport,
       tls: opts.transport === 'tls',
     };
-    this.tag = `conn=${id}`;
+    this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);
     if (socket instanceof tls.TLSSocket) {
       const dn = peerDn(socket, opts.tls);
@@ -302,6 +303,7 @@ export class Connection {
       controls: msg.controls,
       signal: controller,
       startTime: receivedAt,
+      unsentBytes: this.unsentBytes,
     };
     void this.execute(msg, ctx, run).finally(() => {
       if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
