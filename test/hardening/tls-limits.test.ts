@@ -3,6 +3,7 @@
 // handshake has the same deadline; renegotiation is refused and ends the connection; refusals
 // are logged, a few lines for many refusals, with a count.
 
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -172,6 +173,28 @@ describe('TLS limits', () => {
     expect(resultCode(await readMessage(upgraded))).toBe(0);
     await renegotiateUntilClosed(upgraded);
     expect(h.logs.filter((l) => /TLS renegotiation refused/.test(l))).toHaveLength(2);
+  });
+
+  it('a TLS 1.3 key update is no renegotiation: the connection stays and answers', async () => {
+    h = await startHardened({}, { listen: ['ldaps://127.0.0.1:0'] });
+    const u = ldapsUrl(h);
+    // openssl s_client sends a KeyUpdate (requesting the server's too) for a line "K".
+    const client = spawn('openssl', ['s_client', '-connect', u.host, '-tls1_3'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = Buffer.alloc(0);
+    // What it prints on either stream, and what the server sends, in one buffer.
+    for (const stream of [client.stdout, client.stderr]) stream.on('data', (b: Buffer) => (out = Buffer.concat([out, b])));
+    try {
+      await until(() => out.includes('---\n'), 20_000, 'the handshake');
+      client.stdin.write('K\n');
+      await until(() => out.includes('KEYUPDATE'), 20_000, 'the key update');
+      // An anonymous bind: its success response comes back over the same connection.
+      client.stdin.write(bindPdu(1, '', ''));
+      await until(() => out.includes(Buffer.from([0x61, 0x07, 0x0a, 0x01, 0x00])), 20_000, 'the bind response');
+      expect(client.exitCode).toBeNull();
+      expect(h.logs.some((l) => /renegotiation/.test(l))).toBe(false);
+    } finally {
+      client.kill();
+    }
   });
 
   it('refused ldaps:// connections are logged once per interval, with a count of the rest', async () => {
