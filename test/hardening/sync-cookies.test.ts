@@ -112,8 +112,8 @@ describe('forged sync cookies, astldap against slapd with syncprov', () => {
 
   it("a CSN of this server's from the future is refused, never answered with a delta", async () => {
     const r = await both((c) => `rid=001,csn=${future(c)}`);
-    // syncprov answers unwillingToPerform ("consumer state is newer than provider!"), which a slapd
-    // consumer retries for ever; astldap answers e-syncRefreshRequired, after which it reloads.
+    // syncprov answers unwillingToPerform ("consumer state is newer than provider!"); astldap keeps
+    // e-syncRefreshRequired, RFC 4533's "refresh from scratch". Either way no delta is sent.
     expect(r).toEqual({ astldap: 'code 4096', slapd: 'code 53' });
   });
 });
