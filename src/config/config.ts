@@ -49,7 +49,7 @@ export interface Config {
     idleTimeout: number;
     /** Seconds an unauthenticated (never or no longer bound) connection may sit idle; 0 = never. */
     anonymousIdleTimeout: number;
-    /** Seconds a started PDU may take to arrive completely (a half-sent request); 0 = forever. */
+    /** Seconds a started PDU may take to arrive completely (a half-sent request), and a TLS handshake; 0 = forever (handshakes: 120 s). */
     pduTimeout: number;
     /** Seconds a response may wait for a client that does not read before the connection is dropped; 0 = forever. */
     writeTimeout: number;

@@ -78,15 +78,18 @@ export function upgradeSocket(raw: Socket, context: tls.SecureContext, provider:
   return serverTlsSocket(raw, context, provider, onRenegotiation);
 }
 
+/** The handshake deadline when pduTimeout is 0 (no deadline for PDUs): Node's own default. */
+const HANDSHAKE_TIMEOUT_MS = 120_000;
+
 /**
- * Waits for the handshake, at most timeoutMs (0: no deadline), after which the socket is
- * destroyed: whether it completed, and the verified client certificate's DN.
+ * Waits for the handshake, at most timeoutMs (0: HANDSHAKE_TIMEOUT_MS), after which the socket
+ * is destroyed: whether it completed, and the verified client certificate's DN.
  */
-export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutMs = 0): Promise<{ secure: boolean; peerDn?: string }> {
+export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutMs: number): Promise<{ secure: boolean; peerDn?: string }> {
   return new Promise((resolve) => {
-    const timer = timeoutMs > 0 ? setTimeout(() => secure.destroy(), timeoutMs).unref() : undefined;
+    const timer = setTimeout(() => secure.destroy(), timeoutMs > 0 ? timeoutMs : HANDSHAKE_TIMEOUT_MS).unref();
     const finish = (r: { secure: boolean; peerDn?: string }): void => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       resolve(r);
     };
     secure.once('secure', () => {
