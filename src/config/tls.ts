@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
 /** Lazily supplies the server's TLS context (a development certificate may be generated first). */
 export interface TlsProvider {
   context(): Promise<tls.SecureContext>;
-  /** The same material as options, for tls.createServer (ldaps://). */
+  /** The options context() is made from (key, certificate, CA, protocol settings). */
   options(): Promise<tls.SecureContextOptions>;
   /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
   requestCert: boolean;
@@ -101,6 +101,9 @@ export function tlsProvider(config: Config, log: Logger): TlsProvider & { materi
       ...(m.ca ? { ca: m.ca } : {}),
       minVersion: 'TLSv1.2',
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+      // Without it OpenSSL refuses to resume a session when client certificates are asked for
+      // (tls.Server sets one of its own; ldaps:// and StartTLS sockets share this context).
+      sessionIdContext: 'astldap',
     };
   };
   return {

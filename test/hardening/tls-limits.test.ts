@@ -4,9 +4,13 @@
 // are logged, a few lines for many refusals, with a count.
 
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/tmp.js';
 import { ADMIN, B, bindPdu, closed, connect, startHardened, tlv, type Hardened } from './harness.js';
 
 const START_TLS = '1.3.6.1.4.1.1466.20037';
@@ -56,9 +60,13 @@ async function startTls(url: string): Promise<net.Socket> {
   return s;
 }
 
+/** The last TLS session each client socket was given (for resumption). */
+const lastSession = new WeakMap<tls.TLSSocket, Buffer>();
+
 function tlsConnect(opts: tls.ConnectionOptions): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ rejectUnauthorized: false, maxVersion: 'TLSv1.2', ...opts }, () => resolve(s));
+    s.on('session', (session: Buffer) => lastSession.set(s, session));
     s.once('error', reject);
   });
 }
@@ -86,6 +94,7 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
 const ldapsUrl = (h: Hardened): URL => new URL(h.server.urls.find((u) => u.startsWith('ldaps://'))!);
 
 describe('TLS limits', () => {
+  const dir = useTempDir('astldap-tls-limits-');
   let h: Hardened | undefined;
   const sockets: net.Socket[] = [];
   afterEach(async () => {
@@ -194,6 +203,43 @@ describe('TLS limits', () => {
       expect(h.logs.some((l) => /renegotiation/.test(l))).toBe(false);
     } finally {
       client.kill();
+    }
+  });
+
+  it('TLS sessions resume, on ldaps:// and after StartTLS, also when client certificates are asked for', async () => {
+    // A CA for client certificates makes the server ask for one (requestCert).
+    const ca = await generate([{ name: 'commonName', value: 'resumption test CA' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [{ name: 'basicConstraints', cA: true, critical: true }],
+    } as Parameters<typeof generate>[1]);
+    const caFile = path.join(dir(), 'ca.pem');
+    writeFileSync(caFile, ca.cert, { mode: 0o600 });
+    h = await startHardened({ tls: { ca: caFile } }, { listen: ['ldaps://127.0.0.1:0'] });
+    const u = ldapsUrl(h);
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      for (const how of ['ldaps', 'starttls'] as const) {
+        const open = async (session?: Buffer): Promise<tls.TLSSocket> => {
+          const base = { maxVersion, ...(session ? { session } : {}) };
+          if (how === 'ldaps') return tlsConnect({ ...base, host: u.hostname, port: Number(u.port) });
+          const raw = await startTls(h!.url);
+          sockets.push(raw);
+          return tlsConnect({ ...base, socket: raw });
+        };
+        const first = await open();
+        // TLS 1.2 gives its session in the handshake, TLS 1.3 a ticket after it: the bind's
+        // answer comes after either.
+        first.write(bindPdu(1, ADMIN, 'secret'));
+        expect(resultCode(await readMessage(first))).toBe(0);
+        const session = lastSession.get(first);
+        expect(session).toBeDefined();
+        first.end();
+        const second = await open(session!);
+        expect({ maxVersion, how, reused: second.isSessionReused() }).toEqual({ maxVersion, how, reused: true });
+        second.write(bindPdu(1, ADMIN, 'secret'));
+        expect(resultCode(await readMessage(second))).toBe(0);
+        second.end();
+      }
     }
   });
 
