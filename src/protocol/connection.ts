@@ -436,8 +436,8 @@ export class Connection {
     if (done.secure) {
       this.session.tls = true;
       if (done.peerDn) this.session.tlsPeerDn = done.peerDn;
-      this.log.debug(`${this.tag} TLS started`);
     }
+    this.log.debug(`${this.tag} ${done.secure ? 'TLS started' : `StartTLS handshake failed: ${done.reason}`}`);
     return ResultCode.success;
   }
 

@@ -202,13 +202,10 @@ class Listeners implements Listener {
     this.track(pending, address);
     raw.once('close', () => this.release(pending));
     void handshake(secure, provider, this.opts.pduTimeout ?? 0).then((done) => {
-      if (!this.release(pending)) return; // evicted or closed meanwhile
-      if (!done.secure || secure.destroyed) {
-        this.log.debug(`TLS handshake from ${address} failed or not completed in time, closed`);
-        secure.destroy();
-        return;
-      }
-      conn = this.accept(secure, 'tls', address);
+      const counted = this.release(pending); // false: evicted or closed meanwhile
+      if (!done.secure) this.log.debug(`TLS handshake from ${address} failed: ${done.reason}`);
+      else if (!counted || secure.destroyed) secure.destroy();
+      else conn = this.accept(secure, 'tls', address);
     });
   }
 

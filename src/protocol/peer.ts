@@ -81,14 +81,22 @@ export function upgradeSocket(raw: Socket, context: tls.SecureContext, provider:
 /** The handshake deadline when pduTimeout is 0 (no deadline for PDUs): Node's own default. */
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 
+/** How a handshake ended: secure (with the verified client certificate's DN), or why not. */
+export type Handshake = { secure: true; peerDn?: string } | { secure: false; reason: string };
+
 /**
  * Waits for the handshake, at most timeoutMs (0: HANDSHAKE_TIMEOUT_MS), after which the socket
- * is destroyed: whether it completed, and the verified client certificate's DN.
+ * is destroyed.
  */
-export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutMs: number): Promise<{ secure: boolean; peerDn?: string }> {
+export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutMs: number): Promise<Handshake> {
+  const ms = timeoutMs > 0 ? timeoutMs : HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => secure.destroy(), timeoutMs > 0 ? timeoutMs : HANDSHAKE_TIMEOUT_MS).unref();
-    const finish = (r: { secure: boolean; peerDn?: string }): void => {
+    let reason = 'closed by the client';
+    const timer = setTimeout(() => {
+      reason = `not completed within ${ms} ms`;
+      secure.destroy();
+    }, ms).unref();
+    const finish = (r: Handshake): void => {
       clearTimeout(timer);
       resolve(r);
     };
@@ -96,7 +104,7 @@ export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutM
       const dn = peerDn(secure, provider);
       finish(dn ? { secure: true, peerDn: dn } : { secure: true });
     });
-    secure.once('close', () => finish({ secure: false }));
-    secure.once('error', () => finish({ secure: false }));
+    secure.once('close', () => finish({ secure: false, reason }));
+    secure.once('error', (err) => finish({ secure: false, reason: err.message }));
   });
 }

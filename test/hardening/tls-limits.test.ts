@@ -154,6 +154,7 @@ describe('TLS limits', () => {
     } finally {
       clearInterval(t);
     }
+    await h.waitForLog(/TLS handshake from 127\.0\.0\.1 failed: not completed within 1000 ms/);
   });
 
   it('a StartTLS handshake that never starts is cut off after pduTimeout', async () => {
