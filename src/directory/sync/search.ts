@@ -162,7 +162,8 @@ class BatchQueue {
     const { session } = this.ctx;
     const kind = this.ctx.controls.sync ? 'sync consumer' : 'persistent search';
     const who = `conn=${session.id} op=${this.ctx.messageId} from ${session.remoteAddress || session.transport}`;
-    this.dir.log.warn(`dropping ${kind} ${who} bound as "${session.bindDn}": it does not read its changes, ${why}`);
+    const as = session.bindDn ? `bound as "${session.bindDn}"` : 'anonymous';
+    this.dir.log.warn(`dropping ${kind} ${who} ${as}: it does not read its changes, ${why}`);
     this.overflow = true;
     this.batches.length = 0;
     this.sizes.length = 0;
