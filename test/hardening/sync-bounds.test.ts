@@ -15,7 +15,7 @@ const PSEARCH = '2.16.840.1.113730.3.4.3';
 const BACKLOG = 1024 * 1024;
 /** Each change sends a 200 KB value; far more of them than the bound and the kernel's buffers hold. */
 const VALUE_BYTES = 200 * 1024;
-const MAX_CHANGES = 80;
+const MAX_CHANGES = 150;
 
 function refreshAndPersist(): Buffer {
   const w = new BerWriter(16);
