@@ -110,6 +110,11 @@ describe('forged sync cookies, astldap against slapd with syncprov', () => {
     }
   });
 
+  it('oversized cookies (100 KB of garbage, 3,000 CSNs of another server) get a full refresh', async () => {
+    expect(await both(() => `rid=001,csn=${'x'.repeat(100_000)}`)).toEqual({ astldap: 'full', slapd: 'full' });
+    expect(await both((c) => `rid=001,csn=${Array(3000).fill(otherSid(c)).join(';')}`)).toEqual({ astldap: 'full', slapd: 'full' });
+  });
+
   it("a CSN of this server's from the future is refused, never answered with a delta", async () => {
     const r = await both((c) => `rid=001,csn=${future(c)}`);
     // syncprov answers unwillingToPerform ("consumer state is newer than provider!"); astldap keeps
