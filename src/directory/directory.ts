@@ -25,7 +25,8 @@ import { Writer } from './write.js';
 export const SUBSCHEMA_DN = 'cn=Subschema';
 export const VENDOR_NAME = 'astldap';
 /** The root DSE's vendorVersion: the package's own version (package.json, two folders up from src/ and dist/). */
-export const VENDOR_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VENDOR_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 export interface DirectoryOptions {
   config: Config;
