@@ -84,6 +84,8 @@ export interface Config {
   bindThrottle: BindThrottleConfig;
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
+  /** Password policy as slapd's ppolicy overlay (src/directory/ppolicy.ts). */
+  passwordPolicy: PasswordPolicyConfig;
   /**
    * level: what the server logs. access: one line per LDAP operation (connection, operation, DN,
    * scope, filter with password-like values redacted, result code, entries, milliseconds), like
@@ -111,6 +113,16 @@ export interface FilterLimits {
   terms: number;
   depth: number;
   bytes: number;
+}
+
+export interface PasswordPolicyConfig {
+  /**
+   * The DN of the pwdPolicy entry for entries without a pwdPolicySubentry (slapd's
+   * ppolicy_default); null or an absent entry: no policy for them.
+   */
+  default: string | null;
+  /** Tell a client that asked for the control that its account is locked (ppolicy_use_lockout). */
+  useLockout: boolean;
 }
 
 export interface BindThrottleConfig {
@@ -248,7 +260,7 @@ export function defaultConfig(): Config {
     dbPath: path.join(dataDir, 'db'),
     memory: false,
     seed: path.join(dataDir, 'seed.ldif'),
-    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk', 'astldap-asterisk'] },
+    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'] },
     store: {
       sync: true,
       cacheEntries: 10000,
@@ -297,6 +309,7 @@ export function defaultConfig(): Config {
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
+    passwordPolicy: { default: null, useLockout: true },
     log: { level: 'info', access: true },
     adminApi: {
       enabled: true,
@@ -474,6 +487,10 @@ function validate(cfg: Config): void {
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
+  const pp = cfg.passwordPolicy;
+  if (!isObject(pp)) fail('passwordPolicy must be a mapping');
+  if (pp.default !== null && (typeof pp.default !== 'string' || pp.default === '')) fail('passwordPolicy.default must be a DN or null');
+  if (typeof pp.useLockout !== 'boolean') fail('passwordPolicy.useLockout must be true or false');
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
   if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
   const a = cfg.adminApi;

@@ -132,7 +132,8 @@ export class Frontend implements RequestHandler {
       case 'passwordModify':
         return passwordModify(this.dir, ctx, req);
       case 'unknown':
-        throw new LdapError(ResultCode.protocolError, `${req.oid} not supported`);
+        // slapd's words: clients' tests compare the text.
+        throw new LdapError(ResultCode.protocolError, 'unsupported extended operation');
     }
   }
 
