@@ -212,7 +212,7 @@ export function passwordManagers(suffix: string): string {
 /**
  * Safe and useful defaults: anonymous clients see the root DSE and the subschema only (those are
  * always readable); nobody but administrators and members of the password-managers group reads
- * or writes userPassword (its owner may bind with it);
+ * or writes userPassword (its owner may bind with it) or reads pwdHistory (old password hashes);
  * the Asterisk service identity reads the realtime subtrees and writes only registration
  * attributes; other authenticated users read people and services and their own entry.
  */
@@ -228,6 +228,8 @@ export function defaultAccess(suffix: string): AccessRule[] {
         { who: `group:${passwordManagers(suffix)}`, level: 'write' },
       ],
     },
+    // The password history holds old password hashes: as guarded as userPassword (read only).
+    { to: '*', attrs: ['pwdHistory'], by: [{ who: `group:${passwordManagers(suffix)}`, level: 'read' }] },
     { to: realtime, attrs: ASTERISK_WRITABLE, by: [{ who: ast, level: 'write' }] },
     { to: realtime, by: [{ who: ast, level: 'read' }] },
     {
@@ -260,7 +262,10 @@ export function defaultConfig(): Config {
     dbPath: path.join(dataDir, 'db'),
     memory: false,
     seed: path.join(dataDir, 'seed.ldif'),
-    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'] },
+    schema: {
+      dir: path.join(packageRoot, 'schema'),
+      files: ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'],
+    },
     store: {
       sync: true,
       cacheEntries: 10000,

@@ -42,7 +42,9 @@ async function addPolicy(
 ): Promise<void> {
   const policy = await policyFor(dir, attrs, get);
   if (!policy) return;
-  const given = req.attributes.filter((a) => dir.schema.attributeType(a.type.split(';')[0]!)?.key === PASSWORD_KEY).flatMap((a) => a.values);
+  const given = req.attributes
+    .filter((a) => dir.schema.attributeType(a.type.split(';')[0]!)?.key === PASSWORD_KEY)
+    .flatMap((a) => a.values);
   if (given.length > 1) throw new LdapError(ResultCode.constraintViolation, 'Password policy only allows one password value');
   if (!dir.isAdmin(ctx.session)) checkQuality(ctx, policy, given[0]!);
   if (policy.maxAge > 0 || policy.minAge > 0) attrs['pwdchangedtime'] = [generalizedTime()];

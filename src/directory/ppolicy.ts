@@ -122,8 +122,7 @@ function isHashed(v: Buffer): boolean {
 
 /** pwdCheckQuality 1 and 2: length bounds; a hashed value passes under 1 and fails under 2. */
 export function checkQuality(ctx: OperationContext, p: PasswordPolicy, clear: Buffer): void {
-  const refuse = (error: number) =>
-    policyError(ctx, ResultCode.constraintViolation, 'Password fails quality checking policy', error);
+  const refuse = (error: number) => policyError(ctx, ResultCode.constraintViolation, 'Password fails quality checking policy', error);
   if (p.checkQuality === 0) return;
   if (clear.length === 0 || clear.length < p.minLength) throw refuse(PasswordPolicyError.passwordTooShort);
   if (p.maxLength > 0 && clear.length > p.maxLength) throw refuse(PasswordPolicyError.passwordTooLong);
@@ -134,7 +133,15 @@ export function checkQuality(ctx: OperationContext, p: PasswordPolicy, clear: Bu
 export function timeOf(v: string | undefined): number {
   const n = v === undefined ? undefined : generalizedTimeNorm(v);
   if (!n) return NaN;
-  return Date.UTC(+n.slice(0, 4), +n.slice(4, 6) - 1, +n.slice(6, 8), +n.slice(8, 10), +n.slice(10, 12), +n.slice(12, 14), +n.slice(15, 18));
+  return Date.UTC(
+    +n.slice(0, 4),
+    +n.slice(4, 6) - 1,
+    +n.slice(6, 8),
+    +n.slice(8, 10),
+    +n.slice(10, 12),
+    +n.slice(12, 14),
+    +n.slice(15, 18),
+  );
 }
 
 /** The stored passwords of the history, oldest first. */
@@ -178,7 +185,12 @@ export async function checkChange(
   if (dir.isAdmin(change.session)) return;
   const self = change.session.bindNdn === ndn;
   if (!p.allowUserChange && self) {
-    throw policyError(ctx, ResultCode.insufficientAccessRights, 'User alteration of password is not allowed', PasswordPolicyError.passwordModNotAllowed);
+    throw policyError(
+      ctx,
+      ResultCode.insufficientAccessRights,
+      'User alteration of password is not allowed',
+      PasswordPolicyError.passwordModNotAllowed,
+    );
   }
   if (change.clear === undefined) return;
   if (p.safeModify && !change.oldGiven) {
@@ -200,10 +212,26 @@ export async function checkChange(
   const current = old.attrs[PASSWORD_KEY] ?? [];
   if (current.length && p.inHistory > 0) {
     if (await matchesAny(current, change.clear)) {
-      throw policyError(ctx, ResultCode.constraintViolation, 'Password is not being changed from existing value', PasswordPolicyError.passwordInHistory);
+      throw policyError(
+        ctx,
+        ResultCode.constraintViolation,
+        'Password is not being changed from existing value',
+        PasswordPolicyError.passwordInHistory,
+      );
     }
-    if (p.inHistory >= 2 && (await matchesAny(history(old.attrs).map((h) => h.value), change.clear))) {
-      throw policyError(ctx, ResultCode.constraintViolation, 'Password is in history of old passwords', PasswordPolicyError.passwordInHistory);
+    if (
+      p.inHistory >= 2 &&
+      (await matchesAny(
+        history(old.attrs).map((h) => h.value),
+        change.clear,
+      ))
+    ) {
+      throw policyError(
+        ctx,
+        ResultCode.constraintViolation,
+        'Password is in history of old passwords',
+        PasswordPolicyError.passwordInHistory,
+      );
     }
   }
 }

@@ -386,7 +386,12 @@ export class Connection {
       if (ldapErr) {
         code = ldapErr.code;
         const { controls } = ldapErr;
-        response = encode(messageId, { code: ldapErr.code, matchedDN: ldapErr.matchedDN, message: ldapErr.message, ...(controls ? { controls } : {}) });
+        response = encode(messageId, {
+          code: ldapErr.code,
+          matchedDN: ldapErr.matchedDN,
+          message: ldapErr.message,
+          ...(controls ? { controls } : {}),
+        });
       } else if (run.abandoned || this.closing) {
         return undefined; // The handler gave up because the operation was abandoned; no response is due.
       } else {

@@ -8,9 +8,7 @@ import { filterText } from './filter.js';
 import type { OperationSummary } from './observer.js';
 
 /** An LdapError, also one from another copy of the module (duck-typed: numeric code, matchedDN). */
-export function asLdapError(
-  err: unknown,
-): { code: number; message: string; matchedDN: string; controls?: ResponseControls } | undefined {
+export function asLdapError(err: unknown): { code: number; message: string; matchedDN: string; controls?: ResponseControls } | undefined {
   if (err instanceof LdapError) return err;
   if (typeof err === 'object' && err !== null) {
     const e = err as { code?: unknown; message?: unknown; matchedDN?: unknown };

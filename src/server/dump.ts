@@ -1,13 +1,30 @@
 // Loading a dump (as `astldap export`/`backup` or slapcat write it) into an empty database, as
 // slapadd does: the entries exactly as given, their stored operational attributes (entryUUID,
-// creators, timestamps, entryCSN) kept; attributes the server computes (entryDN,
+// creators, timestamps, entryCSN, password policy state) kept; attributes the server computes (entryDN,
 // hasSubordinates, subschemaSubentry, ...) are dropped, as they are never stored.
 
 import type { LdifAttribute } from '../ldif/ldif.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 
-/** Operational attributes that are stored with an entry and that a dump restores. */
-const KEPT = new Set(['entryuuid', 'creatorsname', 'createtimestamp', 'modifiersname', 'modifytimestamp', 'entrycsn']);
+/**
+ * Operational attributes that are stored with an entry and that a dump restores: the stamps,
+ * and the password policy's state (a restore must not unlock accounts or forget the history).
+ */
+const KEPT = new Set([
+  'entryuuid',
+  'creatorsname',
+  'createtimestamp',
+  'modifiersname',
+  'modifytimestamp',
+  'entrycsn',
+  'pwdchangedtime',
+  'pwdaccountlockedtime',
+  'pwdfailuretime',
+  'pwdhistory',
+  'pwdgraceusetime',
+  'pwdreset',
+  'pwdpolicysubentry',
+]);
 
 /**
  * Splits a dump record's attributes into what an add takes and the stored stamps to keep
