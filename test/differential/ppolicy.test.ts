@@ -168,6 +168,7 @@ async function both(tool: LdapTool, args: string[], stdin?: string): Promise<{ s
 /** Runs the tool on both servers (slapd first); the normalised outputs must be the same. */
 async function same(tool: LdapTool, args: string[], stdin?: string): Promise<ToolResult> {
   const r = await both(tool, args, stdin);
+  if (process.env.PP_DEBUG) console.log(tool, args.join(' '), JSON.stringify(normal(r.slapd, S.url)));
   expect(normal(r.ast, A.url), `astldap vs slapd: ${tool} ${args.join(' ')}`).toEqual(normal(r.slapd, S.url));
   return r.slapd;
 }
