@@ -250,6 +250,9 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type ConfigOverrides = DeepPartial<Config>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
+/** The schema files config.yaml names (ppolicy: the password policy's, as slapd's overlay builds in). */
+const DEFAULT_SCHEMA_FILES = ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'];
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -262,10 +265,7 @@ export function defaultConfig(): Config {
     dbPath: path.join(dataDir, 'db'),
     memory: false,
     seed: path.join(dataDir, 'seed.ldif'),
-    schema: {
-      dir: path.join(packageRoot, 'schema'),
-      files: ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'],
-    },
+    schema: { dir: path.join(packageRoot, 'schema'), files: [...DEFAULT_SCHEMA_FILES] },
     store: {
       sync: true,
       cacheEntries: 10000,
@@ -395,6 +395,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   // A bare ldapi:// means the configured socket path.
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
+  validatePasswordPolicy(cfg.passwordPolicy);
   return cfg;
 }
 
@@ -434,6 +435,15 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
     out.schema = { ...out.schema, dir: path.resolve(dir, out.schema.dir) };
   }
   return out;
+}
+
+function validatePasswordPolicy(pp: PasswordPolicyConfig): void {
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  if (!isObject(pp)) fail('passwordPolicy must be a mapping');
+  if (pp.default !== null && (typeof pp.default !== 'string' || pp.default === '')) fail('passwordPolicy.default must be a DN or null');
+  if (typeof pp.useLockout !== 'boolean') fail('passwordPolicy.useLockout must be true or false');
 }
 
 function validate(cfg: Config): void {
@@ -492,10 +502,6 @@ function validate(cfg: Config): void {
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {
     fail('passwordScheme must be one of SSHA, SSHA256, SSHA512, PBKDF2-SHA256, PBKDF2-SHA512, ARGON2');
   }
-  const pp = cfg.passwordPolicy;
-  if (!isObject(pp)) fail('passwordPolicy must be a mapping');
-  if (pp.default !== null && (typeof pp.default !== 'string' || pp.default === '')) fail('passwordPolicy.default must be a DN or null');
-  if (typeof pp.useLockout !== 'boolean') fail('passwordPolicy.useLockout must be true or false');
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
   if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
   const a = cfg.adminApi;

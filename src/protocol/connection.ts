@@ -385,13 +385,8 @@ export class Connection {
       const ldapErr = asLdapError(err);
       if (ldapErr) {
         code = ldapErr.code;
-        const { controls } = ldapErr;
-        response = encode(messageId, {
-          code: ldapErr.code,
-          matchedDN: ldapErr.matchedDN,
-          message: ldapErr.message,
-          ...(controls ? { controls } : {}),
-        });
+        const { matchedDN, message, controls } = ldapErr;
+        response = encode(messageId, { code: ldapErr.code, matchedDN, message, controls });
       } else if (run.abandoned || this.closing) {
         return undefined; // The handler gave up because the operation was abandoned; no response is due.
       } else {

@@ -18,7 +18,10 @@ import { encodePasswordPolicyResponse, passwordPolicy } from './password-policy.
 export type { OpType } from './codec.js';
 
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
-  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [c.oid, c]),
+  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [
+    c.oid,
+    c,
+  ]),
 );
 
 /** True when the server has a codec for the control (other critical controls are refused). */
