@@ -32,10 +32,9 @@ interface Change {
 export async function modify(dir: Directory, ctx: OperationContext, req: ModifyRequest, ndn: string): Promise<LdapResult> {
   const schema = dir.schema;
   const pwChanges = req.changes.filter((c) => schema.attributeType(c.type.split(';')[0]!)?.key === PASSWORD_KEY);
-  // A session bound with a reset password may change that password and nothing else.
-  if (ctx.session.mustChangePassword && (ndn !== ctx.session.bindNdn || pwChanges.length !== req.changes.length)) {
-    requireUnrestricted(ctx);
-  }
+  // A session bound with a reset password may change passwords and nothing else (slapd lets it
+  // change any the ACLs let it write, as Password Modify does).
+  if (ctx.session.mustChangePassword && pwChanges.length !== req.changes.length) requireUnrestricted(ctx);
   dir.access.requireWrite(
     ctx.session,
     req.dn,
@@ -63,7 +62,7 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     const policy = pwChanges.length ? await passwordPolicyChecks(dir, ctx, tx, ndn, old, pwChanges, changes) : undefined;
     const attrs = copyAttributes(old.attrs);
     for (const change of changes) applyChange(attrs, change);
-    if (policy) recordChange(policy, old, attrs, ndn, ctx.session);
+    if (policy) recordChange(dir, policy, old, attrs, ndn, ctx.session);
     const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
     await tx.commit();
     if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length) ctx.session.mustChangePassword = false;

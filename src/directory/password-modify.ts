@@ -7,7 +7,7 @@ import { hashPassword, verifyPassword } from '../access/passwords.js';
 import type { ExtendedRequest, ExtendedResponse, OperationContext } from '../ldap/messages.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
 import type { Directory } from './directory.js';
-import { checkChange, policyFor, recordChange, requireUnrestricted } from './ppolicy.js';
+import { checkChange, policyFor, recordChange } from './ppolicy.js';
 import { copyAttributes } from './write.js';
 
 type PasswordModifyRequest = Extract<ExtendedRequest, { kind: 'passwordModify' }>;
@@ -44,8 +44,6 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
     throw new LdapError(ResultCode.unwillingToPerform, 'the administrator password is set in the configuration');
   }
   const self = ndn === session.bindNdn;
-  // A session bound with a reset password may change its own password and nothing else.
-  if (!self && session.mustChangePassword) requireUnrestricted(ctx);
   // Users may always change their own password (RFC 3062 §2); anyone else's needs write access
   // to userPassword, which the access policy grants administrators (and whom its rules name).
   if (!self) dir.access.requireWrite(session, dn, ['userpassword']);
@@ -77,7 +75,7 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
     if (policy) await checkChange(dir, ctx, policy, old, ndn, { session, clear, oldGiven: req.oldPassword !== undefined });
     const attrs = copyAttributes(old.attrs);
     attrs['userpassword'] = [hashed];
-    if (policy) recordChange(policy, old, attrs, ndn, session);
+    if (policy) recordChange(dir, policy, old, attrs, ndn, session);
     tx.update(session.bindDn, ndn, old, attrs);
   });
   if (self) session.mustChangePassword = false;

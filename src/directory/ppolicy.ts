@@ -239,14 +239,15 @@ export async function checkChange(
 /**
  * The state a password change leaves (attrs: the changed copy of old's attributes): the change
  * time, the old password in the history, the failure, lock and grace state gone, and pwdReset
- * set when someone else changed it under pwdMustChange (cleared otherwise).
+ * set when the administrator changed someone else's under pwdMustChange (cleared otherwise;
+ * slapd marks only a password administrator's change, not one an ACL's write access allows).
  */
-export function recordChange(p: PasswordPolicy, old: EntryRecord, attrs: Attributes, ndn: string, session: Session): void {
+export function recordChange(dir: Directory, p: PasswordPolicy, old: EntryRecord, attrs: Attributes, ndn: string, session: Session): void {
   const now = generalizedTime();
   if (attrs[PASSWORD_KEY]?.length) attrs['pwdchangedtime'] = [now];
   else delete attrs['pwdchangedtime'];
   for (const k of ['pwdgraceusetime', 'pwdaccountlockedtime', 'pwdfailuretime']) delete attrs[k];
-  if (p.mustChange && session.bindNdn !== ndn) attrs['pwdreset'] = ['TRUE'];
+  if (p.mustChange && session.bindNdn !== ndn && dir.isAdmin(session)) attrs['pwdreset'] = ['TRUE'];
   else delete attrs['pwdreset'];
   if (p.inHistory > 0) {
     const prev = old.attrs[PASSWORD_KEY]?.[0];

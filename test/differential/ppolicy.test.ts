@@ -70,6 +70,7 @@ function fixture(): string {
     policy('nouser', 'device', ['pwdAllowUserChange: FALSE']),
     policy('young', 'device', ['pwdMinAge: 86400']),
     policy('strict', 'device', ['pwdCheckQuality: 2', 'pwdMinLength: 4']),
+    policy('timed', 'device', ['pwdLockout: TRUE', 'pwdMaxFailure: 3', 'pwdLockoutDuration: 60', 'pwdFailureCountInterval: 60']),
     person('alice'),
     person('bob'),
     person('hank'),
@@ -79,6 +80,13 @@ function fixture(): string {
     person('frank', [`pwdPolicySubentry: cn=nouser,${POL}`]),
     person('gina', [`pwdPolicySubentry: cn=young,${POL}`, `pwdChangedTime: ${now}`]),
     person('ivan', [`pwdPolicySubentry: cn=strict,${POL}`]),
+    // Locked long ago for 60 seconds: the lock is over. Locked by an administrator: for good.
+    person('kate', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdAccountLockedTime: 20000101000000Z']),
+    person('liam', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdAccountLockedTime: 000001010000Z']),
+    // Two failures long ago, outside pwdFailureCountInterval: they no longer count.
+    person('mona', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdFailureTime: 20000101000000Z', 'pwdFailureTime: 20000101000001Z']),
+    person('writer'),
+    person('nina'),
   ].join('\n');
 }
 
@@ -94,8 +102,8 @@ function slapdConf(dir: string): string {
     'ppolicy_use_lockout',
     // astldap hashes every cleartext userPassword it stores; slapd does with this.
     'ppolicy_hash_cleartext',
-    'access to attrs=userPassword by self write by anonymous auth by * none',
-    'access to * by * read',
+    `access to attrs=userPassword by self write by dn.exact="${user('writer')}" write by anonymous auth by * none`,
+    `access to * by dn.exact="${user('writer')}" write by * read`,
     '',
   ].join('\n');
 }
@@ -128,10 +136,17 @@ beforeAll(async () => {
           attrs: ['userPassword'],
           by: [
             { who: 'self', level: 'write' },
+            { who: `dn:${user('writer')}`, level: 'write' },
             { who: 'anonymous', level: 'auth' },
           ],
         },
-        { to: '*', by: [{ who: 'anyone', level: 'read' }] },
+        {
+          to: '*',
+          by: [
+            { who: `dn:${user('writer')}`, level: 'write' },
+            { who: 'anyone', level: 'read' },
+          ],
+        },
       ],
     },
   });
@@ -296,6 +311,38 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect((await same('ldapmodify', [...PP, ...ADMIN], replacePassword('alice', 'x'))).code).toBe(0);
     const add = `dn: ${user('jack')}\nobjectClass: inetOrgPerson\nuid: jack\ncn: jack\nsn: jack\nuserPassword: x\n`;
     expect((await same('ldapadd', [...PP, ...ADMIN], add)).code).toBe(0);
+  });
+
+  it("a lock ends after pwdLockoutDuration, an administrator's 000001010000Z lock does not; old failures expire", async () => {
+    expect(await rawBindBoth(user('kate'), 'katepassword1')).toEqual({ code: 0, message: '', control: '3000' });
+    expect(await rawBindBoth(user('liam'), 'liampassword1')).toEqual({ code: 49, message: '', control: '3003810101' });
+    // A wrong password: the control is sent, empty.
+    expect(await rawBindBoth(user('mona'), 'wrong')).toEqual({ code: 49, message: '', control: '3000' });
+    // The two old failures are outside pwdFailureCountInterval: one recent failure does not lock.
+    expect((await same('ldapwhoami', [...PP, ...as('mona', 'monapassword1')])).code).toBe(0);
+  });
+
+  it("a password set by someone else is held to the policy; the administrator's modify is a reset that restricts the session", async () => {
+    const add = `dn: ${user('olga')}\nobjectClass: inetOrgPerson\nuid: olga\ncn: olga\nsn: olga\nuserPassword: short\n`;
+    const refused = await same('ldapadd', [...PP, ...as('writer', 'writerpassword1')], add);
+    expect(refused.code).toBe(19);
+    expect(refused.stdout).toContain('error=6');
+    expect((await same('ldapadd', [...PP, ...as('writer', 'writerpassword1')], add.replace('short', 'olgapassword1'))).code).toBe(0);
+    // A change that write access allows is no reset: slapd marks only a password administrator's.
+    const byWriter = await same('ldapmodify', [...PP, ...as('writer', 'writerpassword1')], replacePassword('nina', 'ninawriter1'));
+    expect(byWriter.code).toBe(0);
+    expect((await same('ldapwhoami', [...PP, ...as('nina', 'ninawriter1')])).stderr).toBe('');
+    expect((await same('ldapmodify', [...PP, ...ADMIN], replacePassword('nina', 'ninareset01'))).code).toBe(0);
+    expect((await same('ldapwhoami', [...PP, ...as('nina', 'ninareset01')])).stderr).toContain('Password must be changed');
+    // Restricted to password changes, but to any the ACLs let it write (as on slapd).
+    expect((await same('ldappasswd', [...PP, ...ADMIN, '-s', 'writerreset1', user('writer')])).code).toBe(0);
+    expect((await same('ldappasswd', [...PP, ...as('writer', 'writerreset1'), '-s', 'otherpassword1', user('olga')])).code).toBe(0);
+    expect((await same('ldapmodify', [...PP, ...as('writer', 'writerreset1')], replacePassword('olga', 'otherpassword2'))).code).toBe(0);
+    const desc = `dn: ${user('olga')}\nchangetype: modify\nreplace: description\ndescription: x\n`;
+    expect((await same('ldapmodify', [...PP, ...as('writer', 'writerreset1')], desc)).code).toBe(50);
+    expect((await same('ldappasswd', [...PP, ...as('writer', 'writerreset1'), '-s', 'writerpassword2'])).code).toBe(0);
+    expect((await same('ldapmodify', [...PP, ...as('nina', 'ninareset01')], replacePassword('nina', 'ninapassword2'))).code).toBe(0);
+    expect((await same('ldapwhoami', [...PP, ...as('nina', 'ninapassword2')])).stderr).toBe('');
   });
 
   it('keeps the same operational state on the entries', async () => {

@@ -146,7 +146,7 @@ export class EmbeddedTarget implements PasswordTarget {
       await checkChange(this.dir, ctx, policy, old, ndn, { session: ctx.session, clear: Buffer.from(password, 'utf8'), oldGiven: false });
       // The bind account needs write access to what it changes, not to the state the policy keeps.
       if (as) this.dir.access.requireWrite(as, old.dn, Object.keys(changes));
-      recordChange(policy, old, attrs, ndn, ctx.session);
+      recordChange(this.dir, policy, old, attrs, ndn, ctx.session);
       tx.update(this.cfg.binddn, ndn, old, attrs);
     } catch (err) {
       if (err instanceof LdapError) throw failed(err.message || `LDAP error ${err.code}`);
@@ -157,7 +157,8 @@ export class EmbeddedTarget implements PasswordTarget {
   /**
    * What the directory's password policy would refuse of every rotation of the entry: passwords
    * shorter (or longer) than it allows, an old password it wants with each change, a reset mark
-   * it would leave on every rotated password. Only a userPassword the rotation writes counts.
+   * it would leave on every rotated password (the administrator's as binddn). Only a userPassword
+   * the rotation writes counts.
    */
   async checkPolicy(dn: string, attrs: Attrs, length: number): Promise<void> {
     if (this.cfg.schema !== 'openldap' && this.cfg.schema !== 'asterisk') return;
@@ -167,10 +168,9 @@ export class EmbeddedTarget implements PasswordTarget {
     const own = this.dir.normalize(dn) === session.bindNdn;
     const refuse = (why: string) => invalid(`the directory's password policy ${policy.dn} for ${dn} would refuse its rotations: ${why}`);
     if (this.dir.isAdmin(session)) {
+      // The administrator is held to no check, but its change of another's password is a reset.
       if (policy.mustChange && !own)
-        throw refuse(
-          'pwdMustChange marks a password that someone else set as reset (pwdReset), so the account could do nothing but change it',
-        );
+        throw refuse("pwdMustChange marks the administrator's change as a reset (pwdReset): the account could only change it");
       return;
     }
     if (policy.checkQuality > 0 && length < policy.minLength) {
@@ -181,9 +181,6 @@ export class EmbeddedTarget implements PasswordTarget {
     }
     if (policy.safeModify) throw refuse('pwdSafeModify wants the old password with every change, which a rotation does not give');
     if (!policy.allowUserChange && own) throw refuse('pwdAllowUserChange is FALSE and the bind account changes its own password');
-    if (policy.mustChange && !own)
-      throw refuse(
-        'pwdMustChange marks a password that someone else set as reset (pwdReset), so the account could do nothing but change it',
-      );
+    // pwdMustChange marks only the administrator's changes (above), not the bind account's.
   }
 }
