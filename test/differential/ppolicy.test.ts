@@ -85,6 +85,7 @@ function fixture(): string {
     person('liam', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdAccountLockedTime: 000001010000Z']),
     // Two failures long ago, outside pwdFailureCountInterval: they no longer count.
     person('mona', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdFailureTime: 20000101000000Z', 'pwdFailureTime: 20000101000001Z']),
+    person('paul', [`pwdPolicySubentry: cn=expiring,${POL}`, 'pwdChangedTime: 20000101000000Z']),
     person('writer'),
     person('nina'),
   ].join('\n');
@@ -285,6 +286,12 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(last.code).toBe(0);
     expect(await rawBindBoth(user('carol'), 'carolpassword1')).toEqual({ code: 49, message: '', control: '3003810100' });
     expect((await same('ldapwhoami', [...PP, ...as('carol', 'carolpassword1')])).code).toBe(49);
+  });
+
+  it('a grace login binds with its warning and is not restricted', async () => {
+    const search = await same('ldapsearch', [...PP, ...as('paul', 'paulpassword1'), '-LLL', '-b', P, '-s', 'base', '1.1']);
+    expect(search.code).toBe(0);
+    expect(search.stderr).toContain('grace logins remain');
   });
 
   it('warns of expiry within pwdExpireWarning (timeBeforeExpiration)', async () => {

@@ -129,6 +129,25 @@ describe('rotation under the directory password policy', () => {
     expect(attrValues(e, 'pwdChangedTime')).toHaveLength(1);
     expect(attrValues(e, 'pwdHistory')).toHaveLength(1);
     expect(attrValues(e, 'pwdReset')).toEqual([]);
+    // The state is readable as the access rules allow: the default rules keep the history (old
+    // password hashes) from the user, as they keep userPassword.
+    const own = await runTool('ldapsearch', [
+      '-H',
+      server.url,
+      '-x',
+      ...bindArgs(user('alice'), cred.password),
+      '-LLL',
+      '-b',
+      user('alice'),
+      '-s',
+      'base',
+      '+',
+    ]);
+    const seen = parseLdifEntries(own.stdout)[0]!;
+    expect(attrValues(seen, 'pwdChangedTime')).toHaveLength(1);
+    expect(attrValues(seen, 'pwdHistory')).toEqual([]);
+    const anon = await runTool('ldapsearch', ['-H', server.url, '-x', '-LLL', '-b', user('alice'), '-s', 'base', '+']);
+    expect(anon.stdout).not.toMatch(/pwd/i);
   });
 
   it('a rotation the policy refuses (pwdMinAge) is a rotation error recorded on the role; the entry is unchanged', async () => {
