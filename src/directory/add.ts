@@ -19,7 +19,7 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
   const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, req.attributes);
   addRdnValues(dir.schema, rdns[0]!, attrs);
   return dir.writer.transaction(async (tx) => {
-    if (attrs[PASSWORD_KEY]) await addPolicy(dir, ctx, req, attrs, (n) => tx.get(n));
+    if (attrs[PASSWORD_KEY]) await addPolicy(dir, ctx, givenPasswords(dir, req.attributes), attrs, (n) => tx.get(n));
     const rec = await tx.add(ctx.session.bindDn, ndn, prettyDn(req.dn), attrs, { as: ctx.session });
     // RFC 4528: for an add, the assertion is evaluated against the entry to be added (as slapd does).
     checkAssertion(dir, ctx, { dn: rec.dn, ndn, rec });
@@ -32,22 +32,25 @@ export async function add(dir: Directory, ctx: OperationContext, req: AddRequest
 /**
  * The password policy of a new entry with a password (slapd's ppolicy_add): one value, of the
  * quality the policy asks unless the administrator adds it; its change time when passwords age.
+ * `given`: the userPassword values as sent (before hashing). Every writer of new entries uses it.
  */
-async function addPolicy(
+export async function addPolicy(
   dir: Directory,
   ctx: OperationContext,
-  req: AddRequest,
+  given: Buffer[],
   attrs: Attributes,
   get: (ndn: string) => Promise<EntryRecord | undefined>,
 ): Promise<void> {
   const policy = await policyFor(dir, attrs, get);
   if (!policy) return;
-  const given = req.attributes
-    .filter((a) => dir.schema.attributeType(a.type.split(';')[0]!)?.key === PASSWORD_KEY)
-    .flatMap((a) => a.values);
   if (given.length > 1) throw new LdapError(ResultCode.constraintViolation, 'Password policy only allows one password value');
   if (!dir.isAdmin(ctx.session)) checkQuality(ctx, policy, given[0]!);
   if (policy.maxAge > 0 || policy.minAge > 0) attrs['pwdchangedtime'] = [generalizedTime()];
+}
+
+/** The userPassword values of request attributes, as sent. */
+export function givenPasswords(dir: Directory, attributes: ReadonlyArray<{ type: string; values: Buffer[] }>): Buffer[] {
+  return attributes.filter((a) => dir.schema.attributeType(a.type.split(';')[0]!)?.key === PASSWORD_KEY).flatMap((a) => a.values);
 }
 
 /** The root DSE always exists: adding it is entryAlreadyExists. */

@@ -165,4 +165,17 @@ describe('rotation under the directory password policy', () => {
     expect(attrValues(after, 'userPassword')).toEqual(attrValues(before, 'userPassword'));
     expect((await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(user('yuri'), first.password)])).code).toBe(0);
   });
+
+  it('a dynamic credential whose generated password the policy refuses is not issued', async () => {
+    const creation = `dn: uid={{.Username}},${P}\nobjectClass: inetOrgPerson\nuid: {{.Username}}\ncn: {{.Username}}\nsn: dynamic\nuserPassword: {{.Password}}\n`;
+    const deletion = `dn: uid={{.Username}},${P}\nchangetype: delete\n`;
+    expect((await call('POST', 'openldap/role/temp', { creation_ldif: creation, deletion_ldif: deletion })).status).toBe(204);
+    const ok = await call('GET', 'openldap/creds/temp');
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    // Generated from the 8-character policy: shorter than pwdMinLength 12.
+    expect((await call('POST', 'openldap/config', { password_policy: 'short' })).status).toBe(204);
+    const refused = await call('GET', 'openldap/creds/temp');
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(refused.json)).toMatch(/Password fails quality checking policy/);
+  });
 });
