@@ -30,8 +30,12 @@ async function updateState(dir: Directory, ndn: string, fn: (attrs: Attributes, 
   });
 }
 
-/** A wrong password: one more failure (those older than pwdFailureCountInterval forgotten); the lock at pwdMaxFailure. */
-export function recordFailure(dir: Directory, ndn: string, p: PasswordPolicy): Promise<void> {
+/**
+ * A wrong password: one more failure (those older than pwdFailureCountInterval forgotten); the
+ * lock at pwdMaxFailure. Without pwdLockout nothing is recorded (as slapd).
+ */
+export async function recordFailure(dir: Directory, ndn: string, p: PasswordPolicy): Promise<void> {
+  if (!p.lockout) return;
   return updateState(dir, ndn, (attrs) => {
     const now = Date.now();
     let times = attrs['pwdfailuretime'] ?? [];
@@ -39,7 +43,7 @@ export function recordFailure(dir: Directory, ndn: string, p: PasswordPolicy): P
     times = [...times, dir.clock.preciseTime()];
     while (times.length > p.maxRecordedFailure) times.shift();
     attrs['pwdfailuretime'] = times;
-    if (p.lockout && p.maxFailure > 0 && times.length >= p.maxFailure && !isLocked(p, attrs, now)) {
+    if (p.maxFailure > 0 && times.length >= p.maxFailure && !isLocked(p, attrs, now)) {
       attrs['pwdaccountlockedtime'] = [generalizedTime(new Date(now))];
     }
     return true;

@@ -325,6 +325,8 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(await rawBindBoth(user('liam'), 'liampassword1')).toEqual({ code: 49, message: '', control: '3003810101' });
     // A wrong password: the control is sent, empty.
     expect(await rawBindBoth(user('mona'), 'wrong')).toEqual({ code: 49, message: '', control: '3000' });
+    // Failures are recorded under a policy without pwdLockout too (the state test compares them).
+    expect((await same('ldapwhoami', [...PP, ...as('gina', 'wrong')])).code).toBe(49);
     // The two old failures are outside pwdFailureCountInterval: one recent failure does not lock.
     expect((await same('ldapwhoami', [...PP, ...as('mona', 'monapassword1')])).code).toBe(0);
   });
