@@ -264,6 +264,10 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect((await same('ldapsearch', [...PP, ...as('hank', 'hankreset1'), '-LLL', '-b', '', '-s', 'base', '1.1'])).code).toBe(0);
     expect((await same('ldappasswd', [...PP, ...as('hank', 'hankreset1'), '-s', 'hankpassword2'])).code).toBe(0);
     expect((await same('ldapsearch', [...PP, ...as('hank', 'hankpassword2'), '-LLL', '-b', P, '-s', 'base', '1.1'])).code).toBe(0);
+    // The administrator may set pwdReset itself: the next bind must change the password.
+    const mark = `dn: ${user('hank')}\nchangetype: modify\nreplace: pwdReset\npwdReset: TRUE\n`;
+    expect((await same('ldapmodify', ADMIN, mark)).code).toBe(0);
+    expect((await same('ldapwhoami', [...PP, ...as('hank', 'hankpassword2')])).stderr).toContain('Password must be changed');
   });
 
   it('locks an account after pwdMaxFailure failures: invalidCredentials, accountLocked only in the control', async () => {
