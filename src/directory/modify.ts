@@ -18,7 +18,16 @@ import { checkAssertion } from './assertion.js';
 import { decodeValue, requireDescription, type AttributeDescription } from './attributes.js';
 import type { Directory } from './directory.js';
 import { assertUserModifiable, decodeValues, valueKey } from './entry-build.js';
-import { checkChange, PASSWORD_KEY, type PasswordPolicy, policyError, policyFor, recordChange, requireUnrestricted } from './ppolicy.js';
+import {
+  checkChange,
+  PASSWORD_KEY,
+  type PasswordPolicy,
+  policyControl,
+  policyError,
+  policyFor,
+  recordChange,
+  requireUnrestricted,
+} from './ppolicy.js';
 import { readEntry } from './read-entry.js';
 import { copyAttributes, type Attributes, type WriteTransaction } from './write.js';
 
@@ -92,7 +101,8 @@ async function passwordPolicyChecks(
   const adds = pwChanges.filter((c) => c.operation === 'add' || c.operation === 'replace');
   const newValues = adds.flatMap((c) => c.values);
   if (newValues.length > 1) {
-    throw new LdapError(ResultCode.constraintViolation, 'Password policy only allows one password value');
+    // slapd's refusal here carries the control, empty (ppolicy_modify's common exit).
+    throw new LdapError(ResultCode.constraintViolation, 'Password policy only allows one password value').with(policyControl(ctx, {}));
   }
   const delIndex = pwChanges.findIndex((c) => c.operation === 'delete' && c.values.length > 0);
   const addIndex = pwChanges.findIndex((c) => c.operation === 'add' || c.operation === 'replace');

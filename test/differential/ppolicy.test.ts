@@ -69,7 +69,7 @@ function fixture(): string {
     policy('safe', 'device', ['pwdSafeModify: TRUE', 'pwdCheckQuality: 1', 'pwdMinLength: 8']),
     policy('nouser', 'device', ['pwdAllowUserChange: FALSE']),
     policy('young', 'device', ['pwdMinAge: 86400']),
-    policy('strict', 'device', ['pwdCheckQuality: 2', 'pwdMinLength: 4']),
+    policy('strict', 'device', ['pwdCheckQuality: 2', 'pwdMinLength: 4', 'pwdMaxLength: 20']),
     policy('timed', 'device', ['pwdLockout: TRUE', 'pwdMaxFailure: 3', 'pwdLockoutDuration: 60', 'pwdFailureCountInterval: 60']),
     person('alice'),
     person('bob'),
@@ -319,6 +319,14 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
   it('pwdCheckQuality 2 refuses a value it cannot check (a hash); the administrator is not held to quality', async () => {
     const hashed = await same('ldapmodify', [...PP, ...as('ivan', 'ivanpassword1')], replacePassword('ivan', '{SSHA}aGFzaGVkaGFzaGVk'));
     expect(hashed.code).toBe(19);
+    const long = await same('ldappasswd', [...PP, ...as('ivan', 'ivanpassword1'), '-s', 'a-password-longer-than-twenty']);
+    expect(long.stdout).toContain('error=9');
+    const two = `dn: ${user('ivan')}\nchangetype: modify\nreplace: userPassword\nuserPassword: ivanpassword2\nuserPassword: ivanpassword3\n`;
+    expect((await same('ldapmodify', [...PP, ...as('ivan', 'ivanpassword1')], two)).code).toBe(19);
+    // A generated password (ldappasswd without -s) passes the policy; its value differs, not the output's form.
+    const gen = await both('ldappasswd', [...PP, ...as('ivan', 'ivanpassword1')]);
+    const form = (r: ToolResult) => ({ code: r.code, stdout: r.stdout.replace(/New password: \S+/, 'New password: X'), stderr: r.stderr });
+    expect(form(gen.ast)).toEqual(form(gen.slapd));
     expect((await same('ldapmodify', [...PP, ...ADMIN], replacePassword('alice', 'x'))).code).toBe(0);
     const add = `dn: ${user('jack')}\nobjectClass: inetOrgPerson\nuid: jack\ncn: jack\nsn: jack\nuserPassword: x\n`;
     expect((await same('ldapadd', [...PP, ...ADMIN], add)).code).toBe(0);
