@@ -260,6 +260,8 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(raw.control).toBe('3003810102');
     const search = await same('ldapsearch', [...PP, ...as('hank', 'hankreset1'), '-LLL', '-b', P, '-s', 'base', '1.1']);
     expect(search.code).toBe(50);
+    expect((await same('ldapcompare', [...PP, ...as('hank', 'hankreset1'), user('alice'), 'uid:alice'])).code).toBe(50);
+    expect((await same('ldapdelete', [...PP, ...as('hank', 'hankreset1'), `uid=nobody,${P}`])).code).toBe(50);
     // The root DSE is not the naming context's: readable while restricted, as on slapd.
     expect((await same('ldapsearch', [...PP, ...as('hank', 'hankreset1'), '-LLL', '-b', '', '-s', 'base', '1.1'])).code).toBe(0);
     expect((await same('ldappasswd', [...PP, ...as('hank', 'hankreset1'), '-s', 'hankpassword2'])).code).toBe(0);
