@@ -178,4 +178,19 @@ describe('rotation under the directory password policy', () => {
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(JSON.stringify(refused.json)).toMatch(/Password fails quality checking policy/);
   });
+
+  it("rotate-root changes the bind account's own password under the policy and leaves its state", async () => {
+    // Still generating from the 8-character policy: refused, cleanly, and nothing changed.
+    const refused = await call('POST', 'openldap/rotate-root');
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.json.errors[0]).toMatch(/Password fails quality checking policy/);
+    expect((await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(VAULT_DN, 'vault-initial')])).code).toBe(0);
+    expect((await call('POST', 'openldap/config', { password_policy: '' })).status).toBe(204);
+    const r = await call('POST', 'openldap/rotate-root');
+    expect(r.status, JSON.stringify(r.json)).toBe(204);
+    const e = await entry(VAULT_DN);
+    expect(attrValues(e, 'pwdChangedTime')).toHaveLength(1);
+    expect(attrValues(e, 'pwdHistory')).toHaveLength(1);
+    expect((await runTool('ldapwhoami', ['-H', server.url, ...bindArgs(VAULT_DN, 'vault-initial')])).code).toBe(49);
+  });
 });
