@@ -337,6 +337,12 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
   it("a lock ends after pwdLockoutDuration, an administrator's 000001010000Z lock does not; old failures expire", async () => {
     expect(await rawBindBoth(user('kate'), 'katepassword1')).toEqual({ code: 0, message: '', control: '3000' });
     expect(await rawBindBoth(user('liam'), 'liampassword1')).toEqual({ code: 49, message: '', control: '3003810101' });
+    // An administrator locks an account for good with a modify, and unlocks it.
+    const lock = `dn: ${user('kate')}\nchangetype: modify\nreplace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n`;
+    expect((await same('ldapmodify', ADMIN, lock)).code).toBe(0);
+    expect(await rawBindBoth(user('kate'), 'katepassword1')).toEqual({ code: 49, message: '', control: '3003810101' });
+    const unlock = `dn: ${user('kate')}\nchangetype: modify\ndelete: pwdAccountLockedTime\n`;
+    expect((await same('ldapmodify', ADMIN, unlock)).code).toBe(0);
     // A wrong password: the control is sent, empty.
     expect(await rawBindBoth(user('mona'), 'wrong')).toEqual({ code: 49, message: '', control: '3000' });
     // Failures are recorded under a policy without pwdLockout too (the state test compares them).
