@@ -1,6 +1,7 @@
 // Bind (RFC 4511 §4.2): anonymous and simple binds against the configured administrator or an
 // entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
+// Simple binds to entries under a password policy: lockout, expiry, reset (ppolicy-bind.ts).
 
 import { splitScheme, verifyPassword } from '../access/passwords.js';
 import { PasswordPolicyError, type BindRequest, type BindResponse, type OperationContext } from '../ldap/messages.js';

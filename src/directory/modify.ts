@@ -1,6 +1,7 @@
 // Modify (RFC 4511 §4.6, increment from RFC 4525): the changes are decoded and validated first,
 // then applied in order to a copy of the entry, all or nothing, and written through the write
-// path (RDN values kept, structural class unchanged, schema check, one batch).
+// path (RDN values kept, structural class unchanged, schema check, one batch). A change of
+// userPassword passes the password policy first (ppolicy.ts), as slapd's ppolicy_modify.
 
 import { verifyPassword } from '../access/passwords.js';
 import {
@@ -115,7 +116,12 @@ async function passwordPolicyChecks(
     const matched: string[] = [];
     for (const g of pwChanges[delIndex]!.values) {
       let hit: string | undefined;
-      for (const s of stored) if (await verifyPassword(s, g)) hit = s;
+      for (const s of stored) {
+        if (await verifyPassword(s, g)) {
+          hit = s;
+          break;
+        }
+      }
       if (hit === undefined) {
         throw policyError(
           ctx,

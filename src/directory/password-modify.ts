@@ -1,6 +1,7 @@
 // Password Modify (RFC 3062): users change their own password (with the old one, when given),
 // administrators and whom the access rules allow change anyone's; without a new password the
-// server generates one. The new value is hashed and written through the write path.
+// server generates one. The new value passes the password policy (ppolicy.ts), is hashed and
+// written through the write path.
 
 import { randomInt } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../access/passwords.js';
