@@ -19,7 +19,7 @@ import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './l
 import { listen, type Listener } from './protocol/listener.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
-import { bulkTargets, commitAdds, inLdif, prepareAdds, type AddRecord, type BulkTarget } from './server/bulk.js';
+import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -267,6 +267,10 @@ export class AstldapServer {
   async importLdifFile(file: string, opts: ImportOptions = {}): Promise<number> {
     let n = 0;
     let bytes = 0;
+    // Into an empty database the import is all or nothing: a failure returns it to what it was
+    // before (empty, its schema and settings as they were). Into one with entries the records
+    // before the failing one stay, as with ldapadd, and the error says where to resume.
+    const before = (await this.store.count()) === 0 ? await this.snapshot() : undefined;
     // The next chunk is read and parsed while this one is written (LevelDB works in its own
     // threads): two chunks in memory at most. (Building one chunk's entries while the previous
     // one was written as well measured no faster: the two cores are busy with LevelDB's
@@ -281,6 +285,20 @@ export class AstldapServer {
         n += r.value.length;
         opts.onProgress?.(bytes, n);
       }
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      if (before) {
+        await this.restore(before);
+        err.message += '; nothing was imported: the database is empty again (an import into an empty database is all or nothing)';
+      } else {
+        const line = stoppedAt(err);
+        if (line !== undefined) {
+          err.message +=
+            `; the records before line ${line} were applied, that one and the rest were not:` +
+            ` correct it, then import the file from line ${line} on (tail -n +${line} FILE)`;
+        }
+      }
+      throw err;
     } finally {
       await chunks.return?.(undefined);
     }

@@ -3,7 +3,7 @@
 // read a stopped one's database); import/restore load LDIF into a stopped server's database;
 // hash and check are offline helpers. Options override config.yaml.
 
-import { existsSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -11,8 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
-import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
+import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
+import { exitWhenWritten, writeOut } from './output.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
 import type { Base } from './offline.js';
 
@@ -156,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       return serve(base, values);
     case 'export': {
       const { text } = await snapshot(base);
-      process.stdout.write(text);
+      await writeOut(text);
       return 0;
     }
     case 'backup': {
@@ -215,11 +216,11 @@ async function serve(base: Base, values: Values): Promise<number> {
     server.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
       () => {
         process.stderr.write('astldap stopped\n');
-        process.exit(0);
+        void exitWhenWritten(0);
       },
       (err: unknown) => {
         process.stderr.write(`astldap: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        void exitWhenWritten(1);
       },
     );
   };
@@ -246,9 +247,7 @@ async function askServer(cfg: Config, held: { file: string; info: LockInfo }, ap
   if (!held.info.adminUrl) {
     throw new Error(`${new DataDirLockedError(held.file, held.info).message}; it runs without its admin API, which this needs`);
   }
-  let token = process.env.ASTLDAP_ROOT_TOKEN ?? process.env.VAULT_TOKEN ?? cfg.adminApi.rootToken ?? undefined;
-  if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
-  if (!token) throw new Error(`no admin token: set ASTLDAP_ROOT_TOKEN or make ${cfg.adminApi.tokenFile} readable`);
+  const token = clientToken(cfg);
   const res = await fetch(`${held.info.adminUrl}/v1/${apiPath}`, { headers: { 'X-Vault-Token': token } });
   if (!res.ok) throw new Error(`the running server (pid ${held.info.pid}) answered ${res.status}: ${(await res.text()).trim()}`);
   return res;
@@ -343,13 +342,14 @@ async function status(base: Base): Promise<number> {
 // Embedders keep their own umask; the data and database folders are 0700 for them too.
 process.umask(0o077);
 
+// A command's exit waits for its output to be written out (a pipe drains after the last write).
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) void exitWhenWritten(code);
   },
   (err: unknown) => {
     process.stderr.write(`astldap: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    void exitWhenWritten(1);
   },
 );
 
