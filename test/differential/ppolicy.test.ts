@@ -213,6 +213,27 @@ async function rawBind(port: number, dn: string, password: string): Promise<RawM
   }
 }
 
+/** A raw simple bind whose Password Policy control carries a value (the draft says: none). */
+async function rawBindWithValue(port: number): Promise<{ first: ReturnType<typeof shown>; after: number }> {
+  const c = await RawLdap.connect(port);
+  try {
+    const first = await c.request(
+      (w) => {
+        w.startSequence(0x60);
+        w.writeInteger(3);
+        w.writeString(user('alice'));
+        w.writeString('wrong', 0x80);
+        w.endSequence();
+      },
+      [{ oid: PPOLICY_OID, value: Buffer.from([0x04, 0x00]) }],
+    );
+    // The connection is kept: an anonymous bind on it still answers.
+    return { first: shown(first), after: await c.bind('', '') };
+  } finally {
+    c.close();
+  }
+}
+
 /** What a raw response shows: code, text, and the Password Policy control's octets in hex. */
 function shown(m: RawMessage): { code?: number; message?: string; control?: string } {
   const c = m.controls.find((x) => x.oid === PPOLICY_OID);
@@ -406,6 +427,12 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
       return out;
     };
     expect(await state(A)).toEqual(await state(S));
+  });
+
+  it('a request control with a value is a protocolError, the connection kept, as on slapd', async () => {
+    const s = await rawBindWithValue(S.port);
+    expect(await rawBindWithValue(A.port)).toEqual(s);
+    expect(s.first.code).toBe(2);
   });
 
   it("answers an unknown extended operation with slapd's text", async () => {

@@ -6,14 +6,16 @@
 
 import { OID } from '../../ldap/oids.js';
 import type { Control, PasswordPolicyResponse } from '../../ldap/messages.js';
-import { BerWriter } from '../ber.js';
+import { ResultCode } from '../../ldap/result.js';
+import { BerWriter, InvalidValue } from '../ber.js';
 import type { RequestControlCodec } from './codec.js';
 
 export const passwordPolicy: RequestControlCodec = {
   oid: OID.passwordPolicy,
   ops: ['bind', 'modify', 'add', 'extended'],
-  decode(_value, _critical, into) {
-    // The draft says the value is absent; slapd ignores one that is not, and so does this.
+  decode(value, _critical, into) {
+    // The draft says the value is absent; slapd refuses one that is not, with these words.
+    if (value !== undefined) throw new InvalidValue('passwordPolicyRequest control value not absent', ResultCode.protocolError);
     into.passwordPolicy = true;
   },
 };
