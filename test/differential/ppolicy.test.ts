@@ -364,6 +364,9 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(await rawBindBoth(user('kate'), 'katepassword1')).toEqual({ code: 49, message: '', control: '3003810101' });
     const unlock = `dn: ${user('kate')}\nchangetype: modify\ndelete: pwdAccountLockedTime\n`;
     expect((await same('ldapmodify', ADMIN, unlock)).code).toBe(0);
+    // A plain successful bind under a policy: the control, empty; the administrator's: none.
+    expect(await rawBindBoth(user('frank'), 'frankpassword1')).toEqual({ code: 0, message: '', control: '3000' });
+    expect(await rawBindBoth(ADMIN_DN, 'secret')).toEqual({ code: 0, message: '' });
     // A wrong password: the control is sent, empty.
     expect(await rawBindBoth(user('mona'), 'wrong')).toEqual({ code: 49, message: '', control: '3000' });
     // Failures are recorded under a policy without pwdLockout too (the state test compares them).
