@@ -255,6 +255,32 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     }
   });
 
+  it('publishes the ppolicy schema as slapd does (the same definitions in cn=Subschema)', async () => {
+    const defs = async (srv: Server) => {
+      const r = await runTool('ldapsearch', [
+        '-H',
+        srv.url,
+        '-x',
+        '-LLL',
+        '-o',
+        'ldif-wrap=no',
+        '-b',
+        'cn=Subschema',
+        '-s',
+        'base',
+        'attributeTypes',
+        'objectClasses',
+      ]);
+      const e = parseLdifEntries(r.stdout)[0]!;
+      return [...attrValues(e, 'attributeTypes'), ...attrValues(e, 'objectClasses')]
+        .filter((v) => /42\.2\.27\.8\.|4754\.[12]\.99/.test(v))
+        .sort();
+    };
+    const s = await defs(S);
+    expect(s.length).toBe(36);
+    expect(await defs(A)).toEqual(s);
+  });
+
   it('refuses a password shorter than pwdMinLength on Password Modify and on modify, with passwordTooShort', async () => {
     const r = await same('ldappasswd', [...PP, ...as('alice', 'alicepassword1'), '-s', 'short']);
     expect(r.stdout + r.stderr).toContain('error=6');
