@@ -379,6 +379,9 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect((await same('ldapmodify', [...PP, ...ADMIN], replacePassword('alice', 'x'))).code).toBe(0);
     const add = `dn: ${user('jack')}\nobjectClass: inetOrgPerson\nuid: jack\ncn: jack\nsn: jack\nuserPassword: x\n`;
     expect((await same('ldapadd', [...PP, ...ADMIN], add)).code).toBe(0);
+    // Under a policy whose passwords age, an added password gets its pwdChangedTime (the state test compares).
+    const aging = `dn: ${user('quinn')}\nobjectClass: inetOrgPerson\nuid: quinn\ncn: quinn\nsn: quinn\nuserPassword: quinnpassword1\npwdPolicySubentry: cn=warning,${POL}\n`;
+    expect((await same('ldapadd', [...PP, ...ADMIN], aging)).code).toBe(0);
   });
 
   it("a lock ends after pwdLockoutDuration, an administrator's 000001010000Z lock does not; old failures expire", async () => {
