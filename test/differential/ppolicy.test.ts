@@ -5,6 +5,7 @@
 // codes, result messages and the decoded Password Policy control must agree. Raw-socket cases
 // compare the control's BER octets and the result texts exactly.
 
+import { Attribute, Change, Client, Control } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerWriter } from '../../src/protocol/ber.js';
 import { generalizedTime } from '../../src/directory/clock.js';
@@ -286,6 +287,26 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(r.stdout + r.stderr).toContain('error=6');
     const m = await same('ldapmodify', [...PP, ...as('alice', 'alicepassword1')], replacePassword('alice', 'short'));
     expect(m.code).toBe(19);
+  });
+
+  it("an ldapts client (the issue's report) is refused a short password the same way on both", async () => {
+    const attempt = async (srv: Server) => {
+      const client = new Client({ url: srv.url });
+      try {
+        await client.bind(user('alice'), 'alicepassword1');
+        const change = new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: ['tiny'] }) });
+        await client.modify(user('alice'), change, new Control(PPOLICY_OID));
+        return { code: 0, message: '' };
+      } catch (err) {
+        const e = err as { code?: number; message?: string };
+        return { code: e.code, message: e.message };
+      } finally {
+        await client.unbind();
+      }
+    };
+    const s = await attempt(S);
+    expect(s.code).toBe(19);
+    expect(await attempt(A)).toEqual(s);
   });
 
   it('keeps the history: the current and the last pwdInHistory passwords are refused', async () => {
