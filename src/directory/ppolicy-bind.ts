@@ -74,7 +74,8 @@ export async function bindSucceeded(dir: Directory, ndn: string, p: PasswordPoli
   let graceUsed = false;
   if (p.maxAge > 0 && age >= p.maxAge) {
     const used = a['pwdgraceusetime']?.length ?? 0;
-    if (used < p.graceAuthNLimit) {
+    const graceOver = p.graceExpiry > 0 && age >= p.maxAge + p.graceExpiry;
+    if (used < p.graceAuthNLimit && !graceOver) {
       graceUsed = true;
       out.response.warning = { graceAuthNsRemaining: p.graceAuthNLimit - used - 1 };
     } else {

@@ -30,6 +30,8 @@ export interface PasswordPolicy {
   maxLength: number;
   expireWarning: number;
   graceAuthNLimit: number;
+  /** Seconds after expiry within which grace logins are given (0: no limit). */
+  graceExpiry: number;
   lockout: boolean;
   lockoutDuration: number;
   maxFailure: number;
@@ -70,6 +72,7 @@ export function parsePolicy(dn: string, a: Attributes): PasswordPolicy {
     maxLength: int(a, 'pwdmaxlength'),
     expireWarning: int(a, 'pwdexpirewarning'),
     graceAuthNLimit: int(a, 'pwdgraceauthnlimit'),
+    graceExpiry: int(a, 'pwdgraceexpiry'),
     lockout: bool(a, 'pwdlockout', false),
     lockoutDuration: int(a, 'pwdlockoutduration'),
     maxFailure,

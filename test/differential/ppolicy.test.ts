@@ -66,6 +66,7 @@ function fixture(): string {
       'pwdSafeModify: FALSE',
     ]),
     policy('expiring', 'organizationalRole', ['pwdMaxAge: 1000', 'pwdGraceAuthNLimit: 2']),
+    policy('graceover', 'organizationalRole', ['pwdMaxAge: 1000', 'pwdGraceAuthNLimit: 2', 'pwdGraceExpiry: 3600']),
     policy('warning', 'organizationalRole', ['pwdMaxAge: 315360000', 'pwdExpireWarning: 630720000']),
     policy('safe', 'device', ['pwdSafeModify: TRUE', 'pwdCheckQuality: 1', 'pwdMinLength: 8']),
     policy('nouser', 'device', ['pwdAllowUserChange: FALSE']),
@@ -87,6 +88,7 @@ function fixture(): string {
     // Two failures long ago, outside pwdFailureCountInterval: they no longer count.
     person('mona', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdFailureTime: 20000101000000Z', 'pwdFailureTime: 20000101000001Z']),
     person('paul', [`pwdPolicySubentry: cn=expiring,${POL}`, 'pwdChangedTime: 20000101000000Z']),
+    person('rose', [`pwdPolicySubentry: cn=graceover,${POL}`, 'pwdChangedTime: 20000101000000Z']),
     person('writer'),
     person('nina'),
   ].join('\n');
@@ -360,6 +362,10 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
     expect(last.code).toBe(0);
     expect(await rawBindBoth(user('carol'), 'carolpassword1')).toEqual({ code: 49, message: '', control: '3003810100' });
     expect((await same('ldapwhoami', [...PP, ...as('carol', 'carolpassword1')])).code).toBe(49);
+  });
+
+  it('no grace logins once pwdGraceExpiry has passed since the expiry', async () => {
+    expect(await rawBindBoth(user('rose'), 'rosepassword1')).toEqual({ code: 49, message: '', control: '3003810100' });
   });
 
   it('a grace login binds with its warning and is not restricted', async () => {
