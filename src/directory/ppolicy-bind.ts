@@ -11,8 +11,14 @@ import type { Directory } from './directory.js';
 import { LOCKED_FOREVER, timeOf, type PasswordPolicy } from './ppolicy.js';
 import { copyAttributes, type Attributes } from './write.js';
 
-/** True while pwdAccountLockedTime locks the account (forever without a pwdLockoutDuration). */
+/**
+ * True while the account is locked: by pwdAccountLockedTime (forever without a
+ * pwdLockoutDuration), or outside its password's pwdStartTime..pwdEndTime.
+ */
 export function isLocked(p: PasswordPolicy, attrs: Attributes, now = Date.now()): boolean {
+  const start = timeOf(attrs['pwdstarttime']?.[0]);
+  const end = timeOf(attrs['pwdendtime']?.[0]);
+  if ((!Number.isNaN(start) && now < start) || (!Number.isNaN(end) && now >= end)) return true;
   const t = attrs['pwdaccountlockedtime']?.[0];
   if (t === undefined) return false;
   if (t === LOCKED_FOREVER || p.lockoutDuration === 0) return true;

@@ -25,6 +25,8 @@ const KEPT = new Set([
   'pwdgraceusetime',
   'pwdreset',
   'pwdpolicysubentry',
+  'pwdstarttime',
+  'pwdendtime',
 ]);
 
 /**

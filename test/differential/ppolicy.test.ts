@@ -89,6 +89,8 @@ function fixture(): string {
     person('mona', [`pwdPolicySubentry: cn=timed,${POL}`, 'pwdFailureTime: 20000101000000Z', 'pwdFailureTime: 20000101000001Z']),
     person('paul', [`pwdPolicySubentry: cn=expiring,${POL}`, 'pwdChangedTime: 20000101000000Z']),
     person('rose', [`pwdPolicySubentry: cn=graceover,${POL}`, 'pwdChangedTime: 20000101000000Z']),
+    person('sara', ['pwdStartTime: 29990101000000Z']),
+    person('tom', ['pwdEndTime: 20000101000000Z']),
     person('writer'),
     person('nina'),
   ].join('\n');
@@ -366,6 +368,12 @@ describe.skipIf(!available)('password policy against slapd with ppolicy', () => 
 
   it('no grace logins once pwdGraceExpiry has passed since the expiry', async () => {
     expect(await rawBindBoth(user('rose'), 'rosepassword1')).toEqual({ code: 49, message: '', control: '3003810100' });
+  });
+
+  it('a password outside pwdStartTime..pwdEndTime does not bind', async () => {
+    const early = await rawBindBoth(user('sara'), 'sarapassword1');
+    const late = await rawBindBoth(user('tom'), 'tompassword1');
+    expect([early.code, late.code]).toEqual([49, 49]);
   });
 
   it('a grace login binds with its warning and is not restricted', async () => {
