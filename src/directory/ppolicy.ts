@@ -255,17 +255,21 @@ export function recordChange(dir: Directory, p: PasswordPolicy, old: EntryRecord
   if (p.inHistory > 0) {
     const prev = old.attrs[PASSWORD_KEY]?.[0];
     if (prev === undefined) return;
+    const entry = `${now}#${HISTORY_SYNTAX}#${Buffer.byteLength(prev)}#${prev}`;
+    // The administrator setting the same password twice in a second: one history value.
+    if (old.attrs['pwdhistory']?.includes(entry)) return;
     // Oldest first: drop what would push the history past pwdInHistory once the old one joins it.
     const values = [...(old.attrs['pwdhistory'] ?? [])].sort((a, b) => timeOf(a.split('#')[0]) - timeOf(b.split('#')[0]));
     while (values.length >= p.inHistory) values.shift();
-    values.push(`${now}#${HISTORY_SYNTAX}#${Buffer.byteLength(prev)}#${prev}`);
+    values.push(entry);
     attrs['pwdhistory'] = values;
   }
 }
 
 /**
- * The Password Policy restriction of a session bound with a reset password: only binds, a
- * change of its own password, Who Am I and StartTLS are allowed (as slapd answers).
+ * The Password Policy restriction of a session bound with a reset password: binds, password
+ * changes, Who Am I, StartTLS and the root DSE and subschema are allowed, nothing else of the
+ * naming context (as slapd answers).
  */
 export function requireUnrestricted(ctx: OperationContext): void {
   if (!ctx.session.mustChangePassword) return;
