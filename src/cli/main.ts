@@ -69,10 +69,17 @@ Schemes: PBKDF2-SHA512 (default), PBKDF2-SHA256, SSHA512, SSHA256, SSHA, ARGON2.
 
 Validates a configuration file: each error names the key and its line. Exit 0 when valid.
 ${COMMON}`,
+  verify: `usage: astldap verify [options]
+
+Checks a stopped server's database offline, as slapschema does: every entry against the schema,
+every index against the entries (both ways), the sync log against the entries. Prints a summary
+and each problem found; exit 0 when there is none, 1 otherwise.
+${COMMON}`,
   status: `usage: astldap status [options]
 
 Shows the running server of the data directory: pid, listeners, entries, uptime (through its
-admin API; without it, what its lock file records). Exit 3 when no server runs.
+admin API; without it, what its lock file records). Exit 3 when no server runs, 4 when its
+database is failing (writes refused: a full disk, an I/O error).
 ${COMMON}`,
 };
 
@@ -86,6 +93,7 @@ commands:
   restore FILE          load a backup into an empty data directory
   hash -s SECRET        hash a password (like slappasswd)
   check                 validate a configuration file
+  verify                check a stopped server's database (schema, indexes, sync log)
   status                show the running server (listeners, entries, uptime)
 ${ADMIN_USAGE}
 options:
@@ -176,6 +184,8 @@ async function main(argv: string[]): Promise<number> {
       return hash(values);
     case 'check':
       return checkConfigFile(base.configFile, (line) => process.stdout.write(line + '\n'));
+    case 'verify':
+      return (await import('./verify.js')).verifyCommand(base, writeOut);
     case 'status':
       return status(base);
     default:
@@ -333,8 +343,10 @@ async function status(base: Base): Promise<number> {
     `admin api  ${String(s.admin_url ?? 'off')}`,
   ];
   if (s.entries !== undefined) lines.push(`entries    ${String(s.entries)}`);
+  const store = s.store as { state: string; reason?: string; since?: string } | undefined;
+  if (store) lines.push(`store      ${store.state === 'ok' ? 'ok' : `FAILING since ${store.since}, writes refused: ${store.reason}`}`);
   process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return store && store.state !== 'ok' ? 4 : 0;
 }
 
 // Everything the server creates is its user's alone: LevelDB makes its files (tables, logs,
