@@ -387,8 +387,7 @@ export class Connection {
       const ldapErr = asLdapError(err);
       if (ldapErr) {
         code = ldapErr.code;
-        const { matchedDN, message, controls } = ldapErr;
-        response = encode(messageId, { code: ldapErr.code, matchedDN, message, controls });
+        response = encode(messageId, { code, matchedDN: ldapErr.matchedDN, message: ldapErr.message, controls: ldapErr.controls });
       } else if (run.abandoned || this.closing) {
         return undefined; // The handler gave up because the operation was abandoned; no response is due.
       } else {
