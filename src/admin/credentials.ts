@@ -71,10 +71,16 @@ export function wantsDigits(cfg: EngineConfig, attrs: Attrs): boolean {
 }
 
 /**
- * A new password: from the role's policy, else the config's, else Vault's default (length from
- * the config); digitsOnly turns a policy that allows more than digits into a PIN.
+ * The policy new passwords are generated from: the role's, else the config's, else Vault's
+ * default (length from the config); digitsOnly turns a policy that allows more than digits into
+ * a PIN.
  */
-export async function newPassword(dir: Directory, cfg: EngineConfig, rolePolicy: string, digitsOnly: boolean): Promise<string> {
+export async function generatingPolicy(
+  dir: Directory,
+  cfg: EngineConfig,
+  rolePolicy: string,
+  digitsOnly: boolean,
+): Promise<PasswordPolicy> {
   const name = rolePolicy || cfg.password_policy;
   let policy: PasswordPolicy;
   if (name) {
@@ -86,7 +92,12 @@ export async function newPassword(dir: Directory, cfg: EngineConfig, rolePolicy:
     // Voicemail PINs are digits (the phone keypad): keep the policy's length, capped.
     policy = parsePolicy(`length = ${Math.min(Math.max(policy.length, 6), 12)}\nrule "charset" { charset = "0123456789" }`);
   }
-  return generate(policy);
+  return policy;
+}
+
+/** A new password from generatingPolicy's policy. */
+export async function newPassword(dir: Directory, cfg: EngineConfig, rolePolicy: string, digitsOnly: boolean): Promise<string> {
+  return generate(await generatingPolicy(dir, cfg, rolePolicy, digitsOnly));
 }
 
 // ---------------------------------------------------------------------------------------------

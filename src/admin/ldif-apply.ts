@@ -3,6 +3,7 @@
 // the write path (schema, RDN, parents), so a credential's entries and its lease record are
 // stored together or not at all. userPassword values are hashed as on any add or modify.
 
+import { addPolicy, givenPasswords } from '../directory/add.js';
 import type { Directory } from '../directory/directory.js';
 import { addRdnValues, buildAttributes } from '../directory/entry-build.js';
 import { applyChanges, decodeChanges } from '../directory/modify.js';
@@ -51,6 +52,9 @@ async function applyOne(dir: Directory, tx: WriteTransaction, actorDn: string, r
     case 'add': {
       const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, r.attributes);
       addRdnValues(dir.schema, dir.parse(r.dn)[0]!, attrs);
+      // A credential's password is held to the directory's password policy, as an ldapadd's.
+      const given = givenPasswords(dir, r.attributes);
+      if (given.length) await addPolicy(dir, dir.internalContext(actorDn, 'admin-api'), given, attrs, (n) => tx.get(n));
       await tx.add(actorDn, ndn, prettyDn(r.dn), attrs);
       return;
     }

@@ -8,7 +8,7 @@ import type { Directory } from '../directory/directory.js';
 import { parseBool, parseDuration, readConfig, str, type EngineConfig } from './config.js';
 import type { AsteriskCredInfo } from './asterisk.js';
 import { refuseOutbound } from './asterisk.js';
-import { checkFit, checkName } from './credentials.js';
+import { checkFit, checkName, generatingPolicy, wantsDigits } from './credentials.js';
 import { EngineError, invalid, messageOf, notFound } from './errors.js';
 import { putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
 import type { PasswordTarget } from './targets/index.js';
@@ -205,7 +205,10 @@ export class StaticRoles {
     } else await this.identify(r, cfg, dnIn, userIn);
     applySettings(r, existing, body, now);
     if (existing) await this.update(r);
-    else await this.create(r);
+    else {
+      await this.checkDirectoryPolicy(r, cfg);
+      await this.create(r);
+    }
   }
 
   /** Forgets the role after any rotation under way (LDAP is not touched, as in Vault). */
@@ -276,6 +279,19 @@ export class StaticRoles {
     }
     const stored = await readRole(this.db, r.name);
     if (stored) scheduler.schedule(stored);
+  }
+
+  /**
+   * The engine's password policy against the directory's for the role's entry: a role whose
+   * every rotation the directory would refuse is not created (400, saying why).
+   */
+  private async checkDirectoryPolicy(r: RoleRecord, cfg: EngineConfig): Promise<void> {
+    const target = this.opts.targets(cfg);
+    if (!target.checkPolicy) return;
+    const found = await target.read(r.dn);
+    if (!found) return;
+    const policy = await generatingPolicy(this.dir, cfg, r.password_policy, wantsDigits(cfg, found.attrs));
+    await target.checkPolicy(r.dn, found.attrs, policy.length);
   }
 
   /** DN comparison key (the local schema's normalisation; lowercase when it cannot normalise). */

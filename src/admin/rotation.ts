@@ -170,6 +170,7 @@ export class Rotator implements RoleScheduler {
     await target.rotate({
       dn: role.dn,
       account: 'role',
+      password: () => password,
       changes: async (entry, cleartext) => {
         // The entry may have become a trunk's outbound auth since the role was made.
         if (cfg.schema === 'asterisk') await refuseOutbound(target, entry.dn, entry.attrs);
@@ -215,6 +216,7 @@ export class Rotator implements RoleScheduler {
     await target.rotate({
       dn: cfg.binddn,
       account: 'root',
+      password: () => password,
       changes: async (entry, cleartext) => {
         password = await newPassword(this.dir, cfg, '', false);
         return (await buildChanges(this.dir, cfg, entry, password, cleartext)).changes;

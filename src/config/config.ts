@@ -90,6 +90,8 @@ export interface Config {
   bindThrottle: BindThrottleConfig;
   /** How cleartext userPassword values are hashed before they are stored. */
   passwordScheme: PasswordScheme;
+  /** Password policy as slapd's ppolicy overlay (src/directory/ppolicy.ts). */
+  passwordPolicy: PasswordPolicyConfig;
   /**
    * level: what the server logs. access: one line per LDAP operation (connection, operation, DN,
    * scope, filter with password-like values redacted, result code, entries, milliseconds), like
@@ -117,6 +119,16 @@ export interface FilterLimits {
   terms: number;
   depth: number;
   bytes: number;
+}
+
+export interface PasswordPolicyConfig {
+  /**
+   * The DN of the pwdPolicy entry for entries without a pwdPolicySubentry (slapd's
+   * ppolicy_default); null or an absent entry: no policy for them.
+   */
+  default: string | null;
+  /** Tell a client that asked for the control that its account is locked (ppolicy_use_lockout). */
+  useLockout: boolean;
 }
 
 export interface BindThrottleConfig {
@@ -206,7 +218,7 @@ export function passwordManagers(suffix: string): string {
 /**
  * Safe and useful defaults: anonymous clients see the root DSE and the subschema only (those are
  * always readable); nobody but administrators and members of the password-managers group reads
- * or writes userPassword (its owner may bind with it);
+ * or writes userPassword (its owner may bind with it) or reads pwdHistory (old password hashes);
  * the Asterisk service identity reads the realtime subtrees and writes only registration
  * attributes; other authenticated users read people and services and their own entry.
  */
@@ -222,6 +234,8 @@ export function defaultAccess(suffix: string): AccessRule[] {
         { who: `group:${passwordManagers(suffix)}`, level: 'write' },
       ],
     },
+    // The password history holds old password hashes: as guarded as userPassword (read only).
+    { to: '*', attrs: ['pwdHistory'], by: [{ who: `group:${passwordManagers(suffix)}`, level: 'read' }] },
     { to: realtime, attrs: ASTERISK_WRITABLE, by: [{ who: ast, level: 'write' }] },
     { to: realtime, by: [{ who: ast, level: 'read' }] },
     {
@@ -242,6 +256,9 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type ConfigOverrides = DeepPartial<Config>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
+/** The schema files config.yaml names (ppolicy: the password policy's, as slapd's overlay builds in). */
+const DEFAULT_SCHEMA_FILES = ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'];
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -254,7 +271,7 @@ export function defaultConfig(): Config {
     dbPath: path.join(dataDir, 'db'),
     memory: false,
     seed: path.join(dataDir, 'seed.ldif'),
-    schema: { dir: path.join(packageRoot, 'schema'), files: ['core', 'cosine', 'inetorgperson', 'nis', 'asterisk', 'astldap-asterisk'] },
+    schema: { dir: path.join(packageRoot, 'schema'), files: [...DEFAULT_SCHEMA_FILES] },
     store: {
       sync: true,
       cacheEntries: 10000,
@@ -304,6 +321,7 @@ export function defaultConfig(): Config {
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
     passwordScheme: 'PBKDF2-SHA512',
+    passwordPolicy: { default: null, useLockout: true },
     log: { level: 'info', access: true },
     adminApi: {
       enabled: true,
@@ -384,6 +402,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   // A bare ldapi:// means the configured socket path.
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
+  validatePasswordPolicy(cfg.passwordPolicy);
   return cfg;
 }
 
@@ -423,6 +442,15 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
     out.schema = { ...out.schema, dir: path.resolve(dir, out.schema.dir) };
   }
   return out;
+}
+
+function validatePasswordPolicy(pp: PasswordPolicyConfig): void {
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  if (!isObject(pp)) fail('passwordPolicy must be a mapping');
+  if (pp.default !== null && (typeof pp.default !== 'string' || pp.default === '')) fail('passwordPolicy.default must be a DN or null');
+  if (typeof pp.useLockout !== 'boolean') fail('passwordPolicy.useLockout must be true or false');
 }
 
 function validate(cfg: Config): void {

@@ -1,13 +1,16 @@
 // Bind (RFC 4511 §4.2): anonymous and simple binds against the configured administrator or an
 // entry's userPassword, and SASL EXTERNAL (RFC 4422 appendix A) on ldapi://, where the socket's
 // file permissions are the authentication. Other SASL mechanisms: authMethodNotSupported.
+// Simple binds to entries under a password policy: lockout, expiry, reset (ppolicy-bind.ts).
 
 import { splitScheme, verifyPassword } from '../access/passwords.js';
-import type { BindRequest, BindResponse, OperationContext } from '../ldap/messages.js';
+import { PasswordPolicyError, type BindRequest, type BindResponse, type OperationContext } from '../ldap/messages.js';
 import type { PasswordScheme } from '../config/config.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { BindThrottle } from './bind-throttle.js';
 import type { Directory } from './directory.js';
+import { policyControl, policyFor } from './ppolicy.js';
+import { bindSucceeded, isLocked, recordFailure } from './ppolicy-bind.js';
 
 export async function bind(dir: Directory, ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
   const session = ctx.session;
@@ -15,6 +18,7 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   session.bindDn = '';
   session.bindNdn = '';
   session.authMethod = 'anonymous';
+  session.mustChangePassword = false;
   if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'requested protocol version not allowed');
   if (req.auth.kind === 'sasl') return saslBind(dir, ctx, req.auth.mechanism, req.auth.credentials);
   const password = req.auth.password;
@@ -46,9 +50,14 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
       throw new LdapError(ResultCode.cancelled, 'client went away');
     }
   }
-  const stored = ndn === dir.adminNdn ? [dir.config.admin.password] : ((await dir.store.get(ndn))?.attrs['userpassword'] ?? []);
+  const rec = ndn === dir.adminNdn ? undefined : await dir.store.get(ndn);
+  const stored = ndn === dir.adminNdn ? [dir.config.admin.password] : (rec?.attrs['userpassword'] ?? []);
+  const policy = rec ? await policyFor(dir, rec.attrs) : undefined;
+  // A locked account fails whatever the password (slapd checks none); the check it would have
+  // cost is still paid, so the answer's timing does not tell a locked account from a wrong password.
+  const locked = policy !== undefined && isLocked(policy, rec!.attrs);
   let ok = false;
-  for (const s of stored) {
+  for (const s of locked ? [] : stored) {
     if (await verifyPassword(s, password)) {
       ok = true;
       break;
@@ -58,18 +67,32 @@ export async function bind(dir: Directory, ctx: OperationContext, req: BindReque
   // without a password, and a cleartext or fast-hashed one (the administrator's, say) are padded
   // with a check against a dummy hash, so a guesser's timing tells neither which DNs exist nor
   // which is the admin. A bind with the right password is not padded: its client knew already.
-  if (!ok && needsPadding(stored, dir.config.passwordScheme)) {
+  if (!ok && (locked || needsPadding(stored, dir.config.passwordScheme))) {
     await verifyPassword(await throttle.dummyHash(dir.config.passwordScheme), password);
+  }
+  if (locked) {
+    dir.log.info(`bind refused for "${req.name}" from ${session.remoteAddress}: account locked`);
+    // Only a client that asked for the control learns why (and only with passwordPolicy.useLockout).
+    const error = dir.config.passwordPolicy.useLockout ? { error: PasswordPolicyError.accountLocked } : {};
+    throw new LdapError(ResultCode.invalidCredentials, '').with(policyControl(ctx, error));
   }
   if (!ok) {
     dir.log.info(`bind failed for "${req.name}" from ${session.remoteAddress}`);
-    throw new LdapError(ResultCode.invalidCredentials, '');
+    if (policy) await recordFailure(dir, ndn, policy);
+    throw new LdapError(ResultCode.invalidCredentials, '').with(policy ? policyControl(ctx, {}) : undefined);
+  }
+  const outcome = policy ? await bindSucceeded(dir, ndn, policy, rec!) : undefined;
+  if (outcome?.expired) {
+    dir.log.info(`bind refused for "${req.name}" from ${session.remoteAddress}: password expired`);
+    throw new LdapError(ResultCode.invalidCredentials, '').with(policyControl(ctx, outcome.response));
   }
   throttle.succeed(keys);
   session.bindDn = req.name;
   session.bindNdn = ndn;
   session.authMethod = 'simple';
-  return { code: ResultCode.success, matchedDN: '', message: '' };
+  if (outcome?.mustChange) session.mustChangePassword = true;
+  const controls = outcome ? policyControl(ctx, outcome.response) : undefined;
+  return { code: ResultCode.success, matchedDN: '', message: '', ...(controls ? { controls } : {}) };
 }
 
 async function saslBind(dir: Directory, ctx: OperationContext, mechanism: string, credentials: Buffer | undefined): Promise<BindResponse> {

@@ -14,6 +14,7 @@ export function generalizedTime(d = new Date()): string {
 export const SERVER_ID = '000';
 
 export class ChangeClock {
+  private lastMicros = 0;
   private counter = 0;
   private lastTime = '';
   /** When the schema last changed (the subschema entry's create/modifyTimestamp). */
@@ -25,6 +26,18 @@ export class ChangeClock {
     this.counter = time === this.lastTime ? this.counter + 1 : 0;
     this.lastTime = time;
     return `${time}#${this.counter.toString(16).padStart(6, '0')}#${SERVER_ID}#000000`;
+  }
+
+  /**
+   * Now as generalizedTime to the microsecond, later than any earlier answer (the times of bind
+   * failures and grace logins, as slapd records them: one value per event).
+   */
+  preciseTime(): string {
+    let us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    if (us <= this.lastMicros) us = this.lastMicros + 1;
+    this.lastMicros = us;
+    const base = generalizedTime(new Date(Math.floor(us / 1000)));
+    return `${base.slice(0, -1)}.${String(us % 1_000_000).padStart(6, '0')}Z`;
   }
 
   get subschemaTime(): string {

@@ -30,6 +30,7 @@ import type { Directory } from './directory.js';
 import { modify } from './modify.js';
 import { modifyDN } from './modrdn.js';
 import { passwordModify } from './password-modify.js';
+import { requireUnrestricted } from './ppolicy.js';
 import { rootDseSource } from './root-dse.js';
 import { storedEntries, type SearchSource } from './search/collect.js';
 import { search } from './search.js';
@@ -72,6 +73,8 @@ export class Frontend implements RequestHandler {
   search(ctx: OperationContext, req: SearchRequest, send: SendEntry, sendInfo?: SendSyncInfo): Promise<LdapResult> {
     const baseNdn = this.dir.normalize(req.base);
     const route = this.route(baseNdn);
+    // The restriction of a reset password is the naming context's (slapd's overlay is its database's).
+    if (route === 'entries') requireUnrestricted(ctx);
     if (ctx.controls.sync || ctx.controls.persistentSearch) {
       // Only the naming context is replicated (slapd's syncprov sits on one database too).
       if (route !== 'entries' || !this.dir.inNamingContext(baseNdn)) {
@@ -83,6 +86,7 @@ export class Frontend implements RequestHandler {
   }
 
   async add(ctx: OperationContext, req: AddRequest): Promise<LdapResult> {
+    requireUnrestricted(ctx);
     if (this.dir.parse(req.dn).length === 0) addRootDse();
     const ndn = this.dir.normalize(req.dn);
     if (this.route(ndn) === 'config') return this.configTree.add(ctx, req, ndn);
@@ -102,6 +106,7 @@ export class Frontend implements RequestHandler {
   }
 
   async delete(ctx: OperationContext, req: DeleteRequest): Promise<LdapResult> {
+    requireUnrestricted(ctx);
     const ndn = this.dir.normalize(req.dn);
     const route = this.route(ndn);
     if (route === 'config' || route === 'subschema') {
@@ -112,6 +117,7 @@ export class Frontend implements RequestHandler {
   }
 
   async modifyDN(ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult> {
+    requireUnrestricted(ctx);
     const ndn = this.dir.normalize(req.dn);
     const route = this.route(ndn);
     if (route === 'config' || route === 'subschema') {
@@ -122,6 +128,7 @@ export class Frontend implements RequestHandler {
   }
 
   async compare(ctx: OperationContext, req: CompareRequest): Promise<LdapResult> {
+    requireUnrestricted(ctx);
     return compare(this.dir, ctx, req, this.dir.normalize(req.dn));
   }
 
@@ -132,7 +139,8 @@ export class Frontend implements RequestHandler {
       case 'passwordModify':
         return passwordModify(this.dir, ctx, req);
       case 'unknown':
-        throw new LdapError(ResultCode.protocolError, `${req.oid} not supported`);
+        // slapd's words: clients' tests compare the text.
+        throw new LdapError(ResultCode.protocolError, 'unsupported extended operation');
     }
   }
 

@@ -1,16 +1,36 @@
 // Modify (RFC 4511 §4.6, increment from RFC 4525): the changes are decoded and validated first,
 // then applied in order to a copy of the entry, all or nothing, and written through the write
-// path (RDN values kept, structural class unchanged, schema check, one batch).
+// path (RDN values kept, structural class unchanged, schema check, one batch). A change of
+// userPassword passes the password policy first (ppolicy.ts), as slapd's ppolicy_modify.
 
-import type { LdapResult, ModifyOperation, ModifyRequest, OperationContext, ResponseControls } from '../ldap/messages.js';
+import { verifyPassword } from '../access/passwords.js';
+import {
+  PasswordPolicyError,
+  type LdapResult,
+  type ModifyOperation,
+  type ModifyRequest,
+  type OperationContext,
+  type ResponseControls,
+} from '../ldap/messages.js';
+import type { EntryRecord } from '../store/types.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
 import type { AttributeType } from '../schema/types.js';
 import { checkAssertion } from './assertion.js';
 import { decodeValue, requireDescription, type AttributeDescription } from './attributes.js';
 import type { Directory } from './directory.js';
 import { assertUserModifiable, decodeValues, valueKey } from './entry-build.js';
+import {
+  checkChange,
+  PASSWORD_KEY,
+  type PasswordPolicy,
+  policyControl,
+  policyError,
+  policyFor,
+  recordChange,
+  requireUnrestricted,
+} from './ppolicy.js';
 import { readEntry } from './read-entry.js';
-import { copyAttributes, type Attributes } from './write.js';
+import { copyAttributes, type Attributes, type WriteTransaction } from './write.js';
 
 export interface Change {
   op: ModifyOperation;
@@ -21,6 +41,10 @@ export interface Change {
 
 export async function modify(dir: Directory, ctx: OperationContext, req: ModifyRequest, ndn: string): Promise<LdapResult> {
   const schema = dir.schema;
+  const pwChanges = req.changes.filter((c) => schema.attributeType(c.type.split(';')[0]!)?.key === PASSWORD_KEY);
+  // A session bound with a reset password may change passwords and nothing else (slapd lets it
+  // change any the ACLs let it write, as Password Modify does).
+  if (ctx.session.mustChangePassword && pwChanges.length !== req.changes.length) requireUnrestricted(ctx);
   dir.access.requireWrite(
     ctx.session,
     req.dn,
@@ -33,9 +57,12 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
     const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
+    const policy = pwChanges.length ? await passwordPolicyChecks(dir, ctx, tx, ndn, old, pwChanges, changes) : undefined;
     const attrs = applyChanges(old.attrs, changes);
+    if (policy) recordChange(dir, policy, old, attrs, ndn, ctx.session);
     const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
     await tx.commit();
+    if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length) ctx.session.mustChangePassword = false;
     const controls: ResponseControls = {};
     if (ctx.controls.preRead) controls.preRead = await readEntry(dir, ctx, ctx.controls.preRead, { dn: old.dn, ndn, rec: old });
     if (ctx.controls.postRead) controls.postRead = await readEntry(dir, ctx, ctx.controls.postRead, { dn: old.dn, ndn, rec });
@@ -70,6 +97,61 @@ export function applyChanges(attrs: Attributes, changes: readonly Change[]): Att
   const next = copyAttributes(attrs);
   for (const change of changes) applyChange(next, change);
   return next;
+}
+
+/**
+ * The password policy's checks of a modify that changes userPassword (slapd's ppolicy_modify):
+ * one new value at most, a deleted old value verified against the stored one (and replaced by
+ * it, so that a cleartext old password deletes its hash). Returns the policy, if one applies.
+ */
+async function passwordPolicyChecks(
+  dir: Directory,
+  ctx: OperationContext,
+  tx: WriteTransaction,
+  ndn: string,
+  old: EntryRecord,
+  pwChanges: ModifyRequest['changes'],
+  changes: Change[],
+): Promise<PasswordPolicy | undefined> {
+  const policy = await policyFor(dir, old.attrs, (n) => tx.get(n));
+  if (!policy) return undefined;
+  const adds = pwChanges.filter((c) => c.operation === 'add' || c.operation === 'replace');
+  const newValues = adds.flatMap((c) => c.values);
+  if (newValues.length > 1) {
+    // slapd's refusal here carries the control, empty (ppolicy_modify's common exit).
+    throw new LdapError(ResultCode.constraintViolation, 'Password policy only allows one password value').with(policyControl(ctx, {}));
+  }
+  const delIndex = pwChanges.findIndex((c) => c.operation === 'delete' && c.values.length > 0);
+  const addIndex = pwChanges.findIndex((c) => c.operation === 'add' || c.operation === 'replace');
+  const oldGiven = delIndex >= 0 && addIndex > delIndex;
+  // The old value deleted is checked against the stored one and replaced by it, so that a
+  // cleartext old password deletes its hash.
+  const verifyOld = async (): Promise<void> => {
+    if (delIndex < 0) return;
+    const stored = old.attrs[PASSWORD_KEY] ?? [];
+    const matched: string[] = [];
+    for (const g of pwChanges[delIndex]!.values) {
+      let hit: string | undefined;
+      for (const s of stored) {
+        if (await verifyPassword(s, g)) {
+          hit = s;
+          break;
+        }
+      }
+      if (hit === undefined) {
+        throw policyError(
+          ctx,
+          ResultCode.unwillingToPerform,
+          'Must supply correct old password to change to new one',
+          PasswordPolicyError.mustSupplyOldPassword,
+        );
+      }
+      matched.push(hit);
+    }
+    changes.find((c) => c.d.key === PASSWORD_KEY && c.op === 'delete' && c.values.length > 0)!.values = matched;
+  };
+  await checkChange(dir, ctx, policy, old, ndn, { session: ctx.session, clear: newValues[0], oldGiven, verifyOld });
+  return policy;
 }
 
 function applyChange(attrs: Attributes, { op, d, values, label }: Change): void {

@@ -1,12 +1,14 @@
 // Password Modify (RFC 3062): users change their own password (with the old one, when given),
 // administrators and whom the access rules allow change anyone's; without a new password the
-// server generates one. The new value is hashed and written through the write path.
+// server generates one. The new value passes the password policy (ppolicy.ts), is hashed and
+// written through the write path.
 
 import { randomInt } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../access/passwords.js';
 import type { ExtendedRequest, ExtendedResponse, OperationContext } from '../ldap/messages.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
 import type { Directory } from './directory.js';
+import { checkChange, policyFor, recordChange } from './ppolicy.js';
 import { copyAttributes } from './write.js';
 
 type PasswordModifyRequest = Extract<ExtendedRequest, { kind: 'passwordModify' }>;
@@ -70,10 +72,14 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
         throw new LdapError(ResultCode.invalidCredentials, '');
       }
     }
+    const policy = await policyFor(dir, old.attrs, (n) => tx.get(n));
+    if (policy) await checkChange(dir, ctx, policy, old, ndn, { session, clear, oldGiven: req.oldPassword !== undefined });
     const attrs = copyAttributes(old.attrs);
     attrs['userpassword'] = [hashed];
+    if (policy) recordChange(dir, policy, old, attrs, ndn, session);
     tx.update(session.bindDn, ndn, old, attrs);
   });
+  if (self) session.mustChangePassword = false;
   dir.log.info(`password changed for "${dn}" by "${session.bindDn}"`);
 
   return generated === undefined ? success() : { ...success(), generatedPassword: generated };

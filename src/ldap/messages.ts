@@ -33,6 +33,28 @@ export interface RequestControls {
   sync?: SyncRequest;
   /** Persistent search (draft-ietf-ldapext-psearch): change types as a bit mask (1 add, 2 delete, 4 modify, 8 modDN). */
   persistentSearch?: { changeTypes: number; changesOnly: boolean; returnECs: boolean };
+  /** Password Policy (draft-behera-ldap-password-policy-10 §6.1): the client wants the response control. */
+  passwordPolicy?: true;
+}
+
+/** The Password Policy response control's error values (draft-behera-ldap-password-policy-10 §6.2). */
+export const PasswordPolicyError = {
+  passwordExpired: 0,
+  accountLocked: 1,
+  changeAfterReset: 2,
+  passwordModNotAllowed: 3,
+  mustSupplyOldPassword: 4,
+  insufficientPasswordQuality: 5,
+  passwordTooShort: 6,
+  passwordTooYoung: 7,
+  passwordInHistory: 8,
+  passwordTooLong: 9,
+} as const;
+
+/** The Password Policy response control's value: at most one warning, an optional error. */
+export interface PasswordPolicyResponse {
+  warning?: { timeBeforeExpiration: number } | { graceAuthNsRemaining: number };
+  error?: number;
 }
 
 /** RFC 4533 §2.2: the Sync Request control's value. */
@@ -65,6 +87,8 @@ export interface ResponseControls {
   postRead?: SearchEntry;
   /** RFC 4533 §2.4: the Sync Done control ending a refreshOnly sync search. */
   syncDone?: { cookie?: string; refreshDeletes: boolean };
+  /** draft-behera-ldap-password-policy-10 §6.2, sent when the request control was. */
+  passwordPolicy?: PasswordPolicyResponse;
 }
 
 /** RFC 4511 §4.5.1.7 filter, with assertion values as raw octets (escapes already decoded). */
@@ -220,6 +244,11 @@ export interface Session {
   tls: boolean;
   /** The subject DN of a client certificate that verified against the configured CA. */
   tlsPeerDn?: string;
+  /**
+   * Bound with a password an administrator reset while the policy says pwdMustChange: until it
+   * is changed, only a change of it is allowed (draft-behera-ldap-password-policy-10 §8.1.2.2).
+   */
+  mustChangePassword?: boolean;
 }
 
 /**

@@ -20,6 +20,7 @@ export const OID = {
   syncInfo: '1.3.6.1.4.1.4203.1.9.1.4', // RFC 4533 (intermediate response name)
   persistentSearch: '2.16.840.1.113730.3.4.3', // draft-ietf-ldapext-psearch
   entryChangeNotification: '2.16.840.1.113730.3.4.7', // draft-ietf-ldapext-psearch
+  passwordPolicy: '1.3.6.1.4.1.42.2.27.8.5.1', // draft-behera-ldap-password-policy-10
 } as const;
 
 /** Request controls the server implements (other critical controls are refused). */
@@ -32,6 +33,7 @@ export const SUPPORTED_CONTROLS: readonly string[] = [
   OID.postRead,
   OID.syncRequest,
   OID.persistentSearch,
+  OID.passwordPolicy,
 ];
 
 export const SUPPORTED_EXTENSIONS: readonly string[] = [OID.passwordModify, OID.whoAmI];

@@ -2,6 +2,8 @@
 // A layer that fails an operation throws LdapError; the protocol layer turns it into an LDAPResult.
 // Part of src/ldap, the vocabulary every layer shares: it imports nothing of the project.
 
+import type { ResponseControls } from './messages.js';
+
 export const ResultCode = {
   success: 0,
   operationsError: 1,
@@ -55,12 +57,20 @@ export class LdapError extends Error {
   readonly code: number;
   /** The DN of the deepest existing entry, for noSuchObject (RFC 4511 §4.1.9). */
   readonly matchedDN: string;
+  /** Response controls that go with the error result (the Password Policy control's error). */
+  controls?: ResponseControls;
 
   constructor(code: number, message: string, matchedDN = '') {
     super(message);
     this.name = 'LdapError';
     this.code = code;
     this.matchedDN = matchedDN;
+  }
+
+  /** This error with response controls (returns itself). */
+  with(controls: ResponseControls | undefined): this {
+    if (controls) this.controls = controls;
+    return this;
   }
 }
 

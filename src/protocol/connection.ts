@@ -387,7 +387,7 @@ export class Connection {
       const ldapErr = asLdapError(err);
       if (ldapErr) {
         code = ldapErr.code;
-        response = encode(messageId, { code: ldapErr.code, matchedDN: ldapErr.matchedDN, message: ldapErr.message });
+        response = encode(messageId, { code, matchedDN: ldapErr.matchedDN, message: ldapErr.message, controls: ldapErr.controls });
       } else if (run.abandoned || this.closing) {
         return undefined; // The handler gave up because the operation was abandoned; no response is due.
       } else {

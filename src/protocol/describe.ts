@@ -1,14 +1,14 @@
 // How a connection describes what it did, for logs: a request in one line (op and DNs, never
 // credentials or values), an error, and an LdapError recognised by shape.
 
-import type { Session } from '../ldap/messages.js';
+import type { ResponseControls, Session } from '../ldap/messages.js';
 import { LdapError } from '../ldap/result.js';
 import type { LdapMessage } from './decode.js';
 import { filterText } from './filter.js';
 import type { OperationSummary } from './observer.js';
 
 /** An LdapError, also one from another copy of the module (duck-typed: numeric code, matchedDN). */
-export function asLdapError(err: unknown): { code: number; message: string; matchedDN: string } | undefined {
+export function asLdapError(err: unknown): { code: number; message: string; matchedDN: string; controls?: ResponseControls } | undefined {
   if (err instanceof LdapError) return err;
   if (typeof err === 'object' && err !== null) {
     const e = err as { code?: unknown; message?: unknown; matchedDN?: unknown };

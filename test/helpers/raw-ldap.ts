@@ -20,6 +20,8 @@ export interface RawMessage {
   /** Attribute types of an entry, lowercased. */
   types?: string[];
   code?: number;
+  /** A result's diagnosticMessage. */
+  message?: string;
   /** Intermediate responses: name and value. */
   name?: string;
   value?: Buffer;
@@ -66,6 +68,8 @@ function decode(buf: Buffer): RawMessage {
     if (r.peek() === 0x81) msg.value = Buffer.from(r.readOctets(0x81));
   } else {
     msg.code = r.readEnumerated();
+    r.readString(); // matchedDN
+    msg.message = r.readString();
   }
   r.leave(op);
   msg.controls = readControls(r);
@@ -158,6 +162,12 @@ export class RawLdap {
       w.endSequence();
     });
     return (await this.next((m) => m.messageId === id)).code!;
+  }
+
+  /** Sends one request (build writes its protocolOp) with controls; resolves with the response. */
+  async request(build: (w: BerWriter) => void, controls: RawControl[] = []): Promise<RawMessage> {
+    const id = this.send((w) => build(w), controls);
+    return this.next((m) => m.messageId === id);
   }
 
   /** Starts a subtree search for (objectClass=*) with all user and operational attributes. */

@@ -7,12 +7,13 @@ import { verifyPassword } from '../../access/passwords.js';
 import type { Directory } from '../../directory/directory.js';
 import { search } from '../../directory/search.js';
 import { storedEntries } from '../../directory/search/collect.js';
+import { checkChange, policyFor, recordChange } from '../../directory/ppolicy.js';
 import { copyAttributes, type WriteTransaction } from '../../directory/write.js';
 import { searchRequest, type Filter, type SearchEntry, type Session } from '../../ldap/messages.js';
 import { LdapError } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
 import type { EngineConfig } from '../config.js';
-import type { Changes } from '../changes.js';
+import type { Attrs, Changes } from '../changes.js';
 import { failed, invalid, messageOf } from '../errors.js';
 import { listItems, type PasswordTarget, type Rotation, type TargetEntry } from './target.js';
 
@@ -112,23 +113,74 @@ export class EmbeddedTarget implements PasswordTarget {
     await this.dir.writer.transaction(async (tx) => {
       const old = await tx.get(ndn);
       if (!old) throw failed(missing);
-      this.update(tx, ndn, old, changes, as);
+      await this.update(tx, ndn, old, changes, as, r.password());
       await r.record(tx);
     });
   }
 
-  /** Stages the entry with the changes applied (null removes an attribute). */
-  private update(tx: WriteTransaction, ndn: string, old: EntryRecord, changes: Changes, as: Session | undefined): void {
+  /**
+   * Stages the entry with the changes applied (null removes an attribute). A new userPassword
+   * passes the directory's password policy as the bind account's change of it (slapd's
+   * ppolicy checks a Vault rotation the same way) and leaves the policy's state.
+   */
+  private async update(
+    tx: WriteTransaction,
+    ndn: string,
+    old: EntryRecord,
+    changes: Changes,
+    as: Session | undefined,
+    password: string,
+  ): Promise<void> {
     const attrs = copyAttributes(old.attrs);
     for (const [k, v] of Object.entries(changes)) {
       if (v === null) delete attrs[k];
       else attrs[k] = v;
     }
     try {
-      tx.update(this.cfg.binddn, ndn, old, attrs, { as });
+      const policy = changes['userpassword'] ? await policyFor(this.dir, old.attrs, (n) => tx.get(n)) : undefined;
+      if (!policy) {
+        tx.update(this.cfg.binddn, ndn, old, attrs, { as });
+        return;
+      }
+      const ctx = this.dir.internalContext(this.cfg.binddn, 'admin-api');
+      await checkChange(this.dir, ctx, policy, old, ndn, { session: ctx.session, clear: Buffer.from(password, 'utf8'), oldGiven: false });
+      // The bind account needs write access to what it changes, not to the state the policy keeps.
+      if (as) this.dir.access.requireWrite(as, old.dn, Object.keys(changes));
+      recordChange(this.dir, policy, old, attrs, ndn, ctx.session);
+      tx.update(this.cfg.binddn, ndn, old, attrs);
     } catch (err) {
       if (err instanceof LdapError) throw failed(err.message || `LDAP error ${err.code}`);
       throw err;
     }
+  }
+
+  /**
+   * What the directory's password policy would refuse of every rotation of the entry: passwords
+   * shorter (or longer) than it allows, an old password it wants with each change, a reset mark
+   * it would leave on every rotated password (the administrator's as binddn). Only a userPassword
+   * the rotation writes counts.
+   */
+  async checkPolicy(dn: string, attrs: Attrs, length: number): Promise<void> {
+    if (this.cfg.schema !== 'openldap' && this.cfg.schema !== 'asterisk') return;
+    const policy = await policyFor(this.dir, attrs);
+    if (!policy) return;
+    const session = this.dir.internalContext(this.cfg.binddn, 'admin-api').session;
+    const own = this.dir.normalize(dn) === session.bindNdn;
+    const refuse = (why: string) => invalid(`the directory's password policy ${policy.dn} for ${dn} would refuse its rotations: ${why}`);
+    if (this.dir.isAdmin(session)) {
+      // The administrator is held to no check, but its change of another's password is a reset.
+      if (policy.mustChange && !own)
+        throw refuse("pwdMustChange marks the administrator's change as a reset (pwdReset): the account could only change it");
+      return;
+    }
+    if (policy.checkQuality > 0 && length < policy.minLength) {
+      throw refuse(`the engine's password policy makes ${length} characters, pwdMinLength is ${policy.minLength}`);
+    }
+    if (policy.checkQuality > 0 && policy.maxLength > 0 && length > policy.maxLength) {
+      throw refuse(`the engine's password policy makes ${length} characters, pwdMaxLength is ${policy.maxLength}`);
+    }
+    if (policy.safeModify) throw refuse('pwdSafeModify wants the old password with every change, which a rotation does not give');
+    if (!policy.allowUserChange && own) throw refuse('pwdAllowUserChange is FALSE and the bind account changes its own password');
+    // pwdMustChange marks only the administrator's changes (above), not the bind account's.
   }
 }

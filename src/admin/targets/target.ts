@@ -22,6 +22,8 @@ export interface Rotation {
   account: 'role' | 'root';
   /** The changes for the entry as read (the new password made here); cleartext when the target hashes. */
   changes(entry: TargetEntry, cleartext: boolean): Promise<Changes>;
+  /** The new password in cleartext, once changes() made it (the directory's password policy checks it). */
+  password(): string;
   /**
    * Stages the engine's record of the rotation (role or config meta) in the transaction that
    * stores it: the same batch as the entry's change on the embedded directory, a batch right
@@ -48,6 +50,12 @@ export interface PasswordTarget {
    * grandparent of dn) with one of attrs holding value as an item of a comma-separated list.
    */
   findReferrers(dn: string, attrs: readonly string[], value: string): Promise<string[]>;
+  /**
+   * Throws invalid when the directory's password policy for the entry would refuse every
+   * rotation of it (passwords of `length` characters, changed by the bind account); a target
+   * that cannot read the policy checks nothing.
+   */
+  checkPolicy?(dn: string, attrs: Attrs, length: number): Promise<void>;
   /** Changes the account's password and records it; throws (changing nothing) when it cannot. */
   rotate(r: Rotation): Promise<void>;
 }

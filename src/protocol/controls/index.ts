@@ -13,11 +13,15 @@ import { encodeReadEntry, postRead, preRead } from './read-entry.js';
 import { encodeSortResponse, sortRequest } from './sort.js';
 import { encodeEntryChange, persistentSearch } from './persistent-search.js';
 import { encodeSyncDone, encodeSyncState, syncRequest } from './sync.js';
+import { encodePasswordPolicyResponse, passwordPolicy } from './password-policy.js';
 
 export type { OpType } from './codec.js';
 
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
-  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch].map((c) => [c.oid, c]),
+  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [
+    c.oid,
+    c,
+  ]),
 );
 
 /** True when the server has a codec for the control (other critical controls are refused). */
@@ -48,6 +52,7 @@ export function encodeResponseControls(rc: ResponseControls | undefined): Contro
   if (rc.preRead) out.push(encodeReadEntry(OID.preRead, rc.preRead));
   if (rc.postRead) out.push(encodeReadEntry(OID.postRead, rc.postRead));
   if (rc.syncDone) out.push(encodeSyncDone(rc.syncDone));
+  if (rc.passwordPolicy) out.push(encodePasswordPolicyResponse(rc.passwordPolicy));
   return out;
 }
 
