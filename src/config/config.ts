@@ -154,6 +154,27 @@ export interface AdminApiConfig {
   sealKeyFile: string | null;
   /** The audit log of admin API requests (JSON lines, mode 0600); null: none. */
   auditLog: string | null;
+  /** The admin listener's own bounds, apart from LDAP's (limits.*). */
+  limits: AdminApiLimits;
+}
+
+export interface AdminApiLimits {
+  /** Most simultaneous admin connections (more are refused with 503); lowered at start to fit the open-files limit. */
+  maxConnections: number;
+  /** Most simultaneous admin connections from one IP address (loopback included). */
+  maxConnectionsPerAddress: number;
+  /** Seconds a connection may sit with no request before it is closed; 0 = never. */
+  idleTimeout: number;
+  /** Seconds from a request's first byte to the end of its header (and for an https handshake); 0 = forever. */
+  headTimeout: number;
+  /** Seconds from the end of a request's header to the end of its body; 0 = forever. */
+  bodyTimeout: number;
+  /** Largest request line and header fields together, in bytes. */
+  maxHeadSize: number;
+  /** Largest request body, in bytes (Vault's routes take small JSON). */
+  maxBody: number;
+  /** Largest body of a dynamic role write (role/<name>: its creation, deletion and rollback LDIF). */
+  maxLdifBody: number;
 }
 
 export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
@@ -309,6 +330,16 @@ export function defaultConfig(): Config {
       asteriskRealm: 'asterisk',
       sealKeyFile: null,
       auditLog: null,
+      limits: {
+        maxConnections: 256,
+        maxConnectionsPerAddress: 64,
+        idleTimeout: 60,
+        headTimeout: 10,
+        bodyTimeout: 30,
+        maxHeadSize: 64 * 1024,
+        maxBody: 256 * 1024,
+        maxLdifBody: 4 * 1024 * 1024,
+      },
     },
     replication: { identities: [], sessionLog: 10000 },
   };
@@ -493,6 +524,11 @@ function validate(cfg: Config): void {
     fail('adminApi.tokens must list strings of at least 8 characters');
   if (typeof a.asteriskRealm !== 'string' || !a.asteriskRealm) fail('adminApi.asteriskRealm must be a non-empty string');
   if (!isObject(a.tls) || (a.tls.cert === null) !== (a.tls.key === null)) fail('adminApi.tls.cert and adminApi.tls.key go together');
+  if (!isObject(a.limits)) fail('adminApi.limits must be a mapping');
+  for (const k of ['maxConnections', 'maxConnectionsPerAddress', 'maxHeadSize', 'maxBody', 'maxLdifBody'] as const) {
+    whole(a.limits[k], `adminApi.limits.${k}`, 1);
+  }
+  for (const k of ['idleTimeout', 'headTimeout', 'bodyTimeout'] as const) whole(a.limits[k], `adminApi.limits.${k}`);
   const r = cfg.replication;
   if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
     fail('replication.identities must list DNs');
