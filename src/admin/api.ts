@@ -14,7 +14,14 @@ import { AuditLog } from './audit.js';
 import type { Engine } from './engine.js';
 import { envelope } from './envelope.js';
 import { EngineError, invalid, type EngineErrorKind } from './errors.js';
-import { MiniHttpServer, type Admission, type HttpLimits, type HttpRequest, type HttpRequestHead, type HttpResponse } from './http/server.js';
+import {
+  MiniHttpServer,
+  type Admission,
+  type HttpLimits,
+  type HttpRequest,
+  type HttpRequestHead,
+  type HttpResponse,
+} from './http/server.js';
 import { err, mountRoute, noContent, notFound, ok, sysRoute, unsupportedOp, unsupportedPath, type RouteCtx } from './routes.js';
 import { SealKeyError } from './seal.js';
 import { Tokens, type Caller } from './tokens.js';

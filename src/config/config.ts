@@ -257,6 +257,17 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type ConfigOverrides = DeepPartial<Config>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
+const DEFAULT_ADMIN_LIMITS: AdminApiLimits = {
+  maxConnections: 256,
+  maxConnectionsPerAddress: 64,
+  idleTimeout: 60,
+  headTimeout: 10,
+  bodyTimeout: 30,
+  maxHeadSize: 64 * 1024,
+  maxBody: 256 * 1024,
+  maxLdifBody: 4 * 1024 * 1024,
+};
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -330,16 +341,7 @@ export function defaultConfig(): Config {
       asteriskRealm: 'asterisk',
       sealKeyFile: null,
       auditLog: null,
-      limits: {
-        maxConnections: 256,
-        maxConnectionsPerAddress: 64,
-        idleTimeout: 60,
-        headTimeout: 10,
-        bodyTimeout: 30,
-        maxHeadSize: 64 * 1024,
-        maxBody: 256 * 1024,
-        maxLdifBody: 4 * 1024 * 1024,
-      },
+      limits: { ...DEFAULT_ADMIN_LIMITS },
     },
     replication: { identities: [], sessionLog: 10000 },
   };
@@ -507,7 +509,14 @@ function validate(cfg: Config): void {
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
   if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
-  const a = cfg.adminApi;
+  validateAdminApi(cfg.adminApi, fail, whole);
+  const r = cfg.replication;
+  if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
+    fail('replication.identities must list DNs');
+  if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
+}
+
+function validateAdminApi(a: AdminApiConfig, fail: (m: string) => never, whole: (v: unknown, name: string, min?: number) => void): void {
   if (!isObject(a)) fail('adminApi must be a mapping');
   if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');
   if (typeof a.listen !== 'string' || !/^https?:\/\/[^/]+\/?$/i.test(a.listen))
@@ -529,8 +538,4 @@ function validate(cfg: Config): void {
     whole(a.limits[k], `adminApi.limits.${k}`, 1);
   }
   for (const k of ['idleTimeout', 'headTimeout', 'bodyTimeout'] as const) whole(a.limits[k], `adminApi.limits.${k}`);
-  const r = cfg.replication;
-  if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
-    fail('replication.identities must list DNs');
-  if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
 }

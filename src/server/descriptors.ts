@@ -70,7 +70,8 @@ export function fitConnectionCaps(caps: ConnectionCaps, nofile: number, memory: 
   if (out.ldap.reservedConnections !== caps.ldap.reservedConnections) {
     parts.push(`limits.reservedConnections ${caps.ldap.reservedConnections} -> ${out.ldap.reservedConnections}`);
   }
-  if (caps.admin && admin !== caps.admin.maxConnections) parts.push(`adminApi.limits.maxConnections ${caps.admin.maxConnections} -> ${admin}`);
+  if (caps.admin && admin !== caps.admin.maxConnections)
+    parts.push(`adminApi.limits.maxConnections ${caps.admin.maxConnections} -> ${admin}`);
   const lowered =
     `the open-files limit (${nofile}, of which ${BASE_FILES + store} are kept for files) cannot hold the connection caps: ` +
     `${parts.join(', ')} (raise the limit: ulimit -n, or LimitNOFILE= in the systemd unit)`;

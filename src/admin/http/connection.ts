@@ -1,14 +1,19 @@
 // One admin HTTP connection: bytes go through the streaming parser; each head is put to the
 // application before its body is read (a refusal is answered at once and, when a body was
-// announced, the connection closed unread); responses go out in request order (pipelining).
+// announced, the connection closed unread); pipelined requests are handled one after another.
 // Its timers: idle (no request), head deadline, body deadline.
 
 import type net from 'node:net';
 import { RequestParser, type RequestHead } from './parser.js';
 import type { Admit, HttpLimits, HttpRequest, HttpRequestHead, HttpResponse } from './types.js';
 
-/** Requests of one connection whose responses may be pending at once (pipelining depth). */
-const MAX_IN_FLIGHT = 8;
+/**
+ * Requests of one connection handled at once. One: a pipelined request is read, admitted and
+ * handled only once the one before it is answered, so a GET after a POST sees its write, and
+ * a request after revoke-self sees the token gone (RFC 9112 9.3.2 allows parallel handling of
+ * safe methods only; Vault's clients do not pipeline anyway).
+ */
+const MAX_IN_FLIGHT = 1;
 
 const REASONS: Record<number, string> = {
   100: 'Continue',
@@ -141,7 +146,7 @@ export class HttpConnection {
       remoteAddress: this.sock.remoteAddress ?? '',
       body,
     };
-    // The handler runs at once; its response waits for the earlier ones.
+    // Handled now; the next pipelined request is read once this one is answered.
     const keepAlive = head.keepAlive && !this.closing();
     this.answer(
       Promise.resolve()
@@ -220,7 +225,10 @@ export class HttpConnection {
       this.sock.destroy();
       return;
     }
-    this.finish({ status: 408, body: { errors: [kind === 'head' ? 'request head not received in time' : 'request body not received in time'] } });
+    this.finish({
+      status: 408,
+      body: { errors: [kind === 'head' ? 'request head not received in time' : 'request body not received in time'] },
+    });
   }
 
   private clearTimer(): void {

@@ -40,10 +40,7 @@ export interface ParserLimits {
 export const DEFAULT_PARSER_LIMITS: ParserLimits = { maxHeadSize: 64 * 1024, maxHeaders: 100 };
 
 export type ParseStep =
-  | { kind: 'more' }
-  | { kind: 'head'; head: RequestHead }
-  | { kind: 'body'; body: Buffer }
-  | { kind: 'error'; error: HttpParseError };
+  { kind: 'more' } | { kind: 'head'; head: RequestHead } | { kind: 'body'; body: Buffer } | { kind: 'error'; error: HttpParseError };
 
 /** A chunk-size line with its extensions; longer ones are refused (no client needs more). */
 const MAX_CHUNK_LINE = 4096;
@@ -54,7 +51,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: visible characters, spaces, tabs and obs-text; no controls (NUL, CR, LF...). */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
-const CHUNK_EXT = /^[\t ]*(;[\t ]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+([\t ]*=[\t ]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+|"([\t\x20-\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?[\t ]*)*$/;
+const CHUNK_EXT =
+  /^[\t ]*(;[\t ]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+([\t ]*=[\t ]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+|"([\t\x20-\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?[\t ]*)*$/;
 
 type State =
   | 'head' // reading the request line and header fields
@@ -400,8 +398,9 @@ function framingOf(headers: Record<string, string>, lengths: string[], version: 
   }
   if (!lengths.length) return { kind: 'none' };
   if (lengths.some((l) => !/^\d+$/.test(l))) throw fail(400, 'bad Content-Length');
-  if (lengths.some((l) => l !== lengths[0])) throw fail(400, 'conflicting Content-Length values');
-  const digits = lengths[0]!.replace(/^0+(?=.)/, '');
+  const values = lengths.map((l) => l.replace(/^0+(?=.)/, ''));
+  if (values.some((v) => v !== values[0])) throw fail(400, 'conflicting Content-Length values');
+  const digits = values[0]!;
   // Anything longer than 15 digits is past every bound; startBody() refuses it with 413.
   const length = digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
   return length === 0 ? { kind: 'none' } : { kind: 'length', length };

@@ -41,7 +41,10 @@ export class MiniHttpServer {
       else new HttpConnection(s, opts.admit, this.limits, () => this.closing);
     };
     if (opts.tls) {
-      this.server = tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: this.limits.headTimeout || 120_000 }, serve);
+      this.server = tls.createServer(
+        { cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: this.limits.headTimeout || 120_000 },
+        serve,
+      );
       this.server.on('tlsClientError', (_e, s) => s.destroy());
     } else this.server = net.createServer((s) => this.accepted(s) && serve(s));
     // TLS: counted at TCP accept, so a client that never finishes its handshake holds a place too.
