@@ -4,9 +4,12 @@
 // (issue 23): chunked bodies, pipelining, 100-continue, limits, slow heads, a seeded fuzz run.
 
 import net from 'node:net';
+import path from 'node:path';
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
+import { spawnAstldap } from '../helpers/astldap.js';
+import { repoRoot } from '../helpers/slapd.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { startAdminServer } from '../helpers/vault.js';
 
@@ -479,5 +482,36 @@ describe('admin HTTP: the listener caps connections and closes idle ones; LDAP k
     expect(held.every((h) => h.received.length === 0)).toBe(true);
     await healthOk(s.port);
     for (const r of [...held, fifth, ninth]) r.destroy();
+  });
+});
+
+describe('admin HTTP: the connection caps fit the open-files limit (issue 25 F2)', () => {
+  it('lowers the caps with a warning under a small RLIMIT_NOFILE, and still serves LDAP and the admin API', async () => {
+    // Fails on main: nothing compared the caps (4,096 + unbounded admin) with the limit.
+    const dir = tempDir('astldap-nofile-');
+    try {
+      const args = ['serve', '--config', path.join(repoRoot, 'config.yaml'), '--data', path.join(dir, 'data')];
+      const srv = await spawnAstldap([...args, '--listen', 'ldap://127.0.0.1:0', '--admin-listen', 'http://127.0.0.1:0'], {
+        cwd: dir,
+        nofile: 1024,
+      });
+      try {
+        expect(srv.output()).toMatch(
+          /WARN the open-files limit \(1024, .*: limits\.maxConnections 4096 -> \d+, .*adminApi\.limits\.maxConnections 256 -> \d+/,
+        );
+        await ldapAnswers(srv.url);
+        const admin = /astldap admin api on http:\/\/127\.0\.0\.1:(\d+)/.exec(srv.output());
+        expect(admin).not.toBeNull();
+        await healthOk(Number(admin![1]));
+      } finally {
+        await srv.kill();
+      }
+      // Too small for even a minimal server: a clear refusal, not a server that fails later.
+      await expect(spawnAstldap([...args, '--listen', 'ldap://127.0.0.1:0', '--no-admin'], { cwd: dir, nofile: 100 })).rejects.toThrow(
+        /open-files limit \(\d+\) leaves room for \d+ LDAP connections: raise it/,
+      );
+    } finally {
+      removeDir(dir);
+    }
   });
 });
