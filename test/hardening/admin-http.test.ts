@@ -3,8 +3,10 @@
 // listener's own caps and timeouts (F2), RFC 9112 framing (F5), and the parser as a parser
 // (issue 23): chunked bodies, pipelining, 100-continue, limits, slow heads, a seeded fuzz run.
 
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
@@ -142,12 +144,16 @@ async function healthOk(port: number): Promise<void> {
   expect(res[0]?.status).toBe(200);
 }
 
-async function start(limits: Record<string, number>): Promise<{ server: AstldapServer; port: number; logs: string[]; dir: string }> {
+async function start(
+  limits: Record<string, number>,
+  https?: (dir: string) => { cert: string; key: string },
+): Promise<{ server: AstldapServer; port: number; logs: string[]; dir: string }> {
   const dir = tempDir('astldap-admin-http-');
   const logs: string[] = [];
   const sink = (level: string) => (m: string) => logs.push(`${level} ${m}`);
   const server = await startAdminServer(dir, TOKEN, {
-    config: { adminApi: { limits } },
+    ...(https ? { adminApi: 'https://127.0.0.1:0' } : {}),
+    config: { adminApi: { limits, ...(https ? { tls: https(dir) } : {}) } },
     logger: { error: sink('ERROR'), warn: sink('WARN'), info: sink('INFO'), debug: () => undefined },
   });
   return { server, port: Number(new URL(server.adminUrl!).port), logs, dir };
@@ -513,5 +519,51 @@ describe('admin HTTP: the connection caps fit the open-files limit (issue 25 F2)
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('admin HTTP over TLS: a connection counts from accept, and the handshake has the head deadline', () => {
+  let s: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    s = await start({ maxConnections: 8, maxConnectionsPerAddress: 2, headTimeout: 2, idleTimeout: 5 }, (dir) => {
+      const cert = path.join(dir, 'admin.crt');
+      const key = path.join(dir, 'admin.key');
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-days', '2'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      return { cert, key };
+    });
+  });
+  afterAll(async () => {
+    await s.server.close();
+    removeDir(s.dir);
+  });
+
+  it('refuses a third connection from one address while two sit before their handshake, and closes those at the deadline', async () => {
+    const silent = [await Raw.open(s.port), await Raw.open(s.port)];
+    const third = await Raw.open(s.port);
+    await third.until(() => third.ended, 'the refusal');
+    for (const r of silent) await r.until(() => r.ended, 'the handshake deadline', 30_000);
+    // Places are free again: a real client gets its answer.
+    const res = await new Promise<string>((resolve, reject) => {
+      const c = tls.connect({ host: '127.0.0.1', port: s.port, rejectUnauthorized: false }, () =>
+        c.write(head('GET', '/v1/sys/health', [], null)),
+      );
+      let got = '';
+      c.on('data', (b: Buffer) => {
+        got += b.toString();
+        if (got.includes('"initialized"')) {
+          c.destroy();
+          resolve(got);
+        }
+      });
+      c.on('error', reject);
+    });
+    expect(res).toMatch(/^HTTP\/1\.1 200 OK/);
+    for (const r of [...silent, third]) r.destroy();
   });
 });

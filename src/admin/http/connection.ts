@@ -78,6 +78,8 @@ export class HttpConnection {
   ) {
     this.parser = new RequestParser({ maxHeadSize: limits.maxHeadSize, maxHeaders: 100 });
     sock.setNoDelay(true);
+    // A TLS socket is new here (the TCP one under it has its handler in server.ts).
+    sock.on('error', () => sock.destroy());
     sock.on('data', (chunk: Buffer) => {
       if (this.done) return;
       this.parser.push(chunk);
