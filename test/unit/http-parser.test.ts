@@ -115,6 +115,18 @@ describe('HTTP request parser', () => {
     ['chunk data longer than its size', 'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', 400],
     ['a bad chunk extension', 'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2 x\r\nab\r\n0\r\n\r\n', 400],
     ['a bad trailer field', 'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nnot a field\r\n\r\n', 400],
+    // A smuggling corpus: what one parser reads one way and another differently.
+    ['a vertical tab after chunked', 'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\x0b\r\n\r\n', 400],
+    ['a folded Transfer-Encoding', 'POST /x HTTP/1.1\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n', 400],
+    ['an empty Content-Length', 'POST /x HTTP/1.1\r\nContent-Length: \r\n\r\n', 400],
+    ['two numbers in one Content-Length', 'POST /x HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n', 400],
+    ['a chunk size after a space', 'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n', 400],
+    [
+      "a request where the last chunk's empty line should be",
+      'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nGET /y HTTP/1.1\r\n\r\n',
+      400,
+    ],
+    ['an empty Transfer-Encoding', 'POST /x HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n', 400],
   ])('refuses %s', (_name, req, status) => {
     for (const split of [1, Infinity]) expect(parse(req, split).error?.status).toBe(status);
   });
