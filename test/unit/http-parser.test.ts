@@ -168,6 +168,12 @@ describe('HTTP request parser', () => {
     expect(r.heads[1]!.target).toBe('/v1/sys/health');
   });
 
+  it('reads a 60 KB head sent one byte at a time (each byte looked at once)', () => {
+    const r = parse(`GET /x HTTP/1.1\r\nX-Long: ${'v'.repeat(60_000)}\r\n\r\n`, 1);
+    expect(r.error).toBeUndefined();
+    expect(r.heads[0]!.headers['x-long']).toHaveLength(60_000);
+  });
+
   it('says when the head starts and when a body is being read (for the deadlines)', () => {
     const p = new RequestParser();
     expect(p.inHead).toBe(false);

@@ -95,8 +95,8 @@ class ByteQueue {
 
   /** Offset (from the start) of the first LF at or after `from`, or -1. */
   indexOfLf(from: number): number {
-    const i = this.buf.indexOf(0x0a, this.start + from);
-    return i < 0 || i >= this.end ? -1 : i - this.start;
+    // Within the bytes held only: the spare room past them is never searched.
+    return this.buf.subarray(this.start, this.end).indexOf(0x0a, from);
   }
 
   /** The first n bytes as latin1 text, consumed. */
