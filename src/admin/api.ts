@@ -196,12 +196,6 @@ export class AdminApi {
     };
   }
 
-  /** A whole request at once: admitted on its head, then handled. */
-  async handle(req: HttpRequest): Promise<HttpResponse> {
-    const a = await this.admit(req);
-    return 'status' in a ? a : a.handle(req);
-  }
-
   /** The response for an error thrown by a route. */
   private failure(e: unknown): HttpResponse {
     if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);

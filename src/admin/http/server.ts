@@ -7,10 +7,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../config/logger.js';
 import { HttpConnection, encodeResponse } from './connection.js';
-import { DEFAULT_HTTP_LIMITS, type Admit, type HttpLimits } from './types.js';
+import type { Admit, HttpLimits } from './types.js';
 
 export type { Admission, Admit, HttpLimits, HttpRequest, HttpRequestHead, HttpResponse } from './types.js';
-export { DEFAULT_HTTP_LIMITS } from './types.js';
 
 /** Sockets past the cap that may still be open while their 503 goes out: Node drops any beyond. */
 export const REFUSAL_SLACK = 32;
@@ -22,7 +21,7 @@ export interface HttpServerOptions {
   port: number;
   tls?: { cert: string | Buffer; key: string | Buffer };
   admit: Admit;
-  limits?: Partial<HttpLimits>;
+  limits: HttpLimits;
   log?: Logger;
 }
 
@@ -35,7 +34,7 @@ export class MiniHttpServer {
   private lastWarning = 0;
 
   private constructor(private readonly opts: HttpServerOptions) {
-    this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+    this.limits = opts.limits;
     const serve = (s: net.Socket) => {
       if (this.closing) s.destroy();
       else new HttpConnection(s, opts.admit, this.limits, () => this.closing);
@@ -67,11 +66,6 @@ export class MiniHttpServer {
 
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** Open connections (refused ones not counted). */
-  get connections(): number {
-    return this.sockets.size;
   }
 
   async close(): Promise<void> {

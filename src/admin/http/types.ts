@@ -32,7 +32,7 @@ export type Admission = HttpResponse | { maxBody: number; handle: (req: HttpRequ
 
 export type Admit = (head: HttpRequestHead) => Promise<Admission>;
 
-/** The admin listener's own bounds (config adminApi.limits; timeouts here in milliseconds). */
+/** The admin listener's own bounds (from config adminApi.limits, where the defaults are; milliseconds here). */
 export interface HttpLimits {
   /** Most simultaneous connections; more are refused (503) at accept. */
   maxConnections: number;
@@ -47,12 +47,3 @@ export interface HttpLimits {
   /** Request line and header fields together, in bytes. */
   maxHeadSize: number;
 }
-
-export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  maxConnections: 256,
-  maxConnectionsPerAddress: 64,
-  idleTimeout: 60_000,
-  headTimeout: 10_000,
-  bodyTimeout: 30_000,
-  maxHeadSize: 64 * 1024,
-};
