@@ -44,7 +44,8 @@ function responses(buf: Buffer): Res[] {
 /** A raw client connection: what it has received, and whether the server closed it. */
 class Raw {
   readonly sock: net.Socket;
-  received = Buffer.alloc(0);
+  /** What arrived, joined when read (a large response comes in thousands of pieces). */
+  private chunks: Buffer[] = [];
   closed = false;
   /** The server ended its side (FIN) or the connection was reset. */
   ended = false;
@@ -58,7 +59,7 @@ class Raw {
       this.sock.once('error', reject);
     });
     this.sock.on('data', (b: Buffer) => {
-      this.received = Buffer.concat([this.received, b]);
+      this.chunks.push(b);
       this.wake();
     });
     this.sock.on('end', () => {
@@ -76,6 +77,15 @@ class Raw {
     const r = new Raw(port, localAddress);
     await r.opened;
     return r;
+  }
+
+  get received(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!;
+  }
+
+  set received(b: Buffer) {
+    this.chunks = [b];
   }
 
   get responses(): Res[] {
@@ -565,5 +575,47 @@ describe('admin HTTP over TLS: a connection counts from accept, and the handshak
     });
     expect(res).toMatch(/^HTTP\/1\.1 200 OK/);
     for (const r of [...silent, third]) r.destroy();
+  });
+});
+
+describe('admin HTTP: a large response to a slow reader', () => {
+  let s: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    s = await start({ idleTimeout: 5 });
+  });
+  afterAll(async () => {
+    await s.server.close();
+    removeDir(s.dir);
+  });
+
+  it('is written out in full while the client keeps reading, however long that takes in all', async () => {
+    // 24 entries of ~900 KB make the backup ~22 MB, more than loopback buffers; the client reads
+    // 1.5 MB a second, so the whole takes about 15 s, three times idleTimeout (5 s).
+    // Fails without send()'s slices: the idle timer ran from the one big write and cut it off.
+    const c = new Client({ url: s.server.url, timeout: 30_000 });
+    await c.bind(`cn=admin,${B}`, 'secret');
+    for (let i = 0; i < 24; i++) {
+      await c.add(`cn=big${i},${B}`, { objectClass: ['person'], cn: `big${i}`, sn: 'big', description: String(i % 10).repeat(900_000) });
+    }
+    await c.unbind();
+    const r = await Raw.open(s.port);
+    let since = 0;
+    r.sock.on('data', (b: Buffer) => {
+      since += b.length;
+      if (since >= 1_500_000) r.sock.pause();
+    });
+    r.sock.pause();
+    r.send(head('GET', '/v1/sys/astldap/backup'));
+    const deadline = Date.now() + 180_000;
+    while (r.responses.length === 0 && !r.ended && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      since = 0;
+      r.sock.resume();
+    }
+    const backup = r.responses[0];
+    expect(backup?.status).toBe(200);
+    expect(backup!.body.length).toBeGreaterThan(21_000_000);
+    expect(backup!.body).toContain(`dn: cn=big23,${B}`);
+    r.destroy();
   });
 });

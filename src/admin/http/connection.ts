@@ -14,6 +14,8 @@ import type { Admit, HttpLimits, HttpRequest, HttpRequestHead, HttpResponse } fr
  * safe methods only; Vault's clients do not pipeline anyway).
  */
 const MAX_IN_FLIGHT = 1;
+/** Bytes of a response written at a time (see send()). */
+const WRITE_SLICE = 64 * 1024;
 
 const REASONS: Record<number, string> = {
   100: 'Continue',
@@ -67,6 +69,8 @@ export class HttpConnection {
   private done = false;
   private timer: NodeJS.Timeout | undefined;
   private timerKind: 'idle' | 'head' | 'body' | undefined;
+  /** A response is still being written out. */
+  private draining = false;
   private head: RequestHead | undefined;
   private admitted: ((req: HttpRequest) => Promise<HttpResponse>) | undefined;
 
@@ -168,10 +172,47 @@ export class HttpConnection {
       this.inFlight--;
       if (this.sock.destroyed) return;
       const open = keepAlive && !this.closing();
-      this.sock.write(encodeResponse(res, open));
+      await this.send(encodeResponse(res, open));
+      if (this.sock.destroyed) return;
       if (!open) this.end();
       else if (this.inFlight < MAX_IN_FLIGHT) this.release();
       this.arm();
+    });
+  }
+
+  /**
+   * Writes a response in slices, each waiting for the one before to drain: a client that reads
+   * slowly but steadily (a large backup) is never cut off, one that stops reading for
+   * idleTimeout is. (One big write would show no progress until all of it was out.)
+   */
+  private async send(bytes: Buffer): Promise<void> {
+    for (let i = 0; i < bytes.length && !this.sock.destroyed; i += WRITE_SLICE) {
+      if (this.sock.write(bytes.subarray(i, i + WRITE_SLICE))) continue;
+      this.draining = true;
+      const moved = await this.drained();
+      this.draining = false;
+      if (!moved) {
+        this.sock.destroy();
+        return;
+      }
+    }
+  }
+
+  /** True once the output drains; false when the connection closes or idleTimeout passes first. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const ms = this.limits.idleTimeout;
+      const timer = ms > 0 ? setTimeout(() => done(false), ms) : undefined;
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.sock.off('drain', onDrain);
+        this.sock.off('close', onClose);
+        resolve(ok);
+      };
+      this.sock.on('drain', onDrain);
+      this.sock.on('close', onClose);
     });
   }
 
@@ -204,13 +245,15 @@ export class HttpConnection {
     this.clearTimer();
     this.sock.end();
     this.sock.resume();
-    setTimeout(() => this.sock.destroy(), 2_000).unref();
+    // Counted from when the last response is out ('finish'), however long a large one takes.
+    this.sock.once('finish', () => setTimeout(() => this.sock.destroy(), 2_000).unref());
   }
 
   /** The one timer that applies now: head deadline, body deadline, or idle. */
   private arm(): void {
     if (this.done || this.sock.destroyed) return this.clearTimer();
-    const kind = this.parser.inHead ? 'head' : this.parser.inBody ? 'body' : this.inFlight === 0 && !this.head ? 'idle' : undefined;
+    const idle = this.inFlight === 0 && !this.head && !this.draining;
+    const kind = this.parser.inHead ? 'head' : this.parser.inBody ? 'body' : idle ? 'idle' : undefined;
     if (kind === this.timerKind) return;
     this.clearTimer();
     if (!kind) return;
