@@ -346,6 +346,9 @@ describe('admin HTTP: framing (RFC 9112, issue 25 F5) and the parser as a parser
       head('POST', '/v1/sys/policies/acl/continue', ['Content-Length: 100000', 'Expect: 100-continue'], null),
     );
     expect([res[0]?.status, ended]).toEqual([403, true]);
+    // Nor to a body past the route's bound: 413 at once.
+    const big = await exchange(s.port, head('POST', '/v1/sys/policies/acl/continue', ['Content-Length: 1000000', 'Expect: 100-continue']));
+    expect([big.res[0]?.status, big.ended, big.res.length]).toEqual([413, true, 1]);
   });
 
   it('bounds the header: too large or too many fields are refused with 431', async () => {

@@ -133,7 +133,9 @@ export class HttpConnection {
         // A refusal of a request without a body is answered as any response (keep-alive).
         this.admitted = 'status' in a ? () => Promise.resolve(a) : a.handle;
         this.parser.startBody('status' in a ? 0 : a.maxBody);
-        const waiting = head.expectContinue && head.framing.kind !== 'none' && this.parser.buffered === 0 && this.inFlight === 0;
+        // 100 Continue only when the body will be read (not to a Content-Length past the bound).
+        const waiting =
+          head.expectContinue && head.framing.kind !== 'none' && !this.parser.failed && this.parser.buffered === 0 && this.inFlight === 0;
         if (waiting) this.sock.write('HTTP/1.1 100 Continue\r\n\r\n');
         this.release();
       });

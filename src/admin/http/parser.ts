@@ -169,6 +169,11 @@ export class RequestParser {
     return this.state === 'head' && (this.q.length > 0 || this.headBytes > 0);
   }
 
+  /** True once the request is refused (next() gives the error). */
+  get failed(): boolean {
+    return this.state === 'failed';
+  }
+
   /** True while a body is being read. */
   get inBody(): boolean {
     return this.state === 'length' || this.state.startsWith('chunk') || this.state === 'trailers';
