@@ -35,8 +35,8 @@ const REASONS: Record<number, string> = {
   505: 'HTTP Version Not Supported',
 };
 
-/** A whole response as bytes; always with Content-Length. */
-export function encodeResponse(res: HttpResponse, keepAlive: boolean): Buffer {
+/** A whole response as bytes; always with Content-Length (a HEAD's without its body, RFC 9110 9.3.2). */
+export function encodeResponse(res: HttpResponse, keepAlive: boolean, forHead = false): Buffer {
   const raw = res.raw !== undefined;
   const payload = raw
     ? Buffer.from(res.raw!)
@@ -53,7 +53,8 @@ export function encodeResponse(res: HttpResponse, keepAlive: boolean): Buffer {
   };
   let head = `HTTP/1.1 ${res.status} ${REASONS[res.status] ?? 'Status'}\r\n`;
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), payload]);
+  const start = Buffer.from(head + '\r\n', 'latin1');
+  return forHead ? start : Buffer.concat([start, payload]);
 }
 
 const failure = (err: unknown): HttpResponse => ({ status: 500, body: { errors: [err instanceof Error ? err.message : String(err)] } });
@@ -112,15 +113,7 @@ export class HttpConnection {
     this.head = head;
     this.held = true;
     this.sock.pause();
-    const q = head.target.indexOf('?');
-    const info: HttpRequestHead = {
-      method: head.method,
-      rawPath: q < 0 ? head.target : head.target.slice(0, q),
-      query: new URLSearchParams(q < 0 ? '' : head.target.slice(q + 1)),
-      headers: head.headers,
-      remoteAddress: this.sock.remoteAddress ?? '',
-    };
-    this.admit(info)
+    this.admit(this.requestHead(head))
       .catch(failure)
       .then((a) => {
         if (this.sock.destroyed) return;
@@ -145,15 +138,7 @@ export class HttpConnection {
     const head = this.head!;
     const handle = this.admitted!;
     this.head = this.admitted = undefined;
-    const q = head.target.indexOf('?');
-    const req: HttpRequest = {
-      method: head.method,
-      rawPath: q < 0 ? head.target : head.target.slice(0, q),
-      query: new URLSearchParams(q < 0 ? '' : head.target.slice(q + 1)),
-      headers: head.headers,
-      remoteAddress: this.sock.remoteAddress ?? '',
-      body,
-    };
+    const req: HttpRequest = { ...this.requestHead(head), body };
     // Handled now; the next pipelined request is read once this one is answered.
     const keepAlive = head.keepAlive && !this.closing();
     this.answer(
@@ -161,12 +146,25 @@ export class HttpConnection {
         .then(() => handle(req))
         .catch(failure),
       keepAlive,
+      head.method === 'HEAD',
     );
     if (!keepAlive) this.done = true;
   }
 
+  /** What the application sees of a request's head: the target split into path and query. */
+  private requestHead(head: RequestHead): HttpRequestHead {
+    const q = head.target.indexOf('?');
+    return {
+      method: head.method,
+      rawPath: q < 0 ? head.target : head.target.slice(0, q),
+      query: new URLSearchParams(q < 0 ? '' : head.target.slice(q + 1)),
+      headers: head.headers,
+      remoteAddress: this.sock.remoteAddress ?? '',
+    };
+  }
+
   /** Queues a response behind the earlier ones; ends the connection after it unless keepAlive. */
-  private answer(pending: Promise<HttpResponse>, keepAlive: boolean): void {
+  private answer(pending: Promise<HttpResponse>, keepAlive: boolean, forHead = false): void {
     this.inFlight++;
     if (this.inFlight >= MAX_IN_FLIGHT) this.hold();
     this.chain = this.chain.then(async () => {
@@ -174,7 +172,7 @@ export class HttpConnection {
       this.inFlight--;
       if (this.sock.destroyed) return;
       const open = keepAlive && !this.closing();
-      await this.send(encodeResponse(res, open));
+      await this.send(encodeResponse(res, open, forHead));
       if (this.sock.destroyed) return;
       if (!open) this.end();
       else if (this.inFlight < MAX_IN_FLIGHT) this.release();
