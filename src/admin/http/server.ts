@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '../../config/logger.js';
+import { RateLimitedWarning, silentLogger, type Logger } from '../../config/logger.js';
 import { HttpConnection, encodeResponse } from './connection.js';
 import type { Admit, HttpLimits } from './types.js';
 
@@ -13,8 +13,8 @@ export type { Admission, Admit, HttpLimits, HttpRequest, HttpRequestHead, HttpRe
 
 /** Sockets past the cap that may still be open while their 503 goes out: Node drops any beyond. */
 export const REFUSAL_SLACK = 32;
-/** At most one refusal warning in this long: a flood must not flood the log too. */
-const WARN_EVERY_MS = 60_000;
+/** At most one refusal warning in this long (the rest counted), as the LDAP listener's. */
+const WARN_EVERY_MS = 10_000;
 
 export interface HttpServerOptions {
   host: string;
@@ -31,10 +31,11 @@ export class MiniHttpServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly perAddress = new Map<string, number>();
   private closing = false;
-  private lastWarning = 0;
+  private readonly refusals: RateLimitedWarning;
 
   private constructor(private readonly opts: HttpServerOptions) {
     this.limits = opts.limits;
+    this.refusals = new RateLimitedWarning(opts.log ?? silentLogger, WARN_EVERY_MS, 'admin api connection refusals');
     const serve = (s: net.Socket) => {
       if (this.closing) s.destroy();
       else new HttpConnection(s, opts.admit, this.limits, () => this.closing);
@@ -105,11 +106,7 @@ export class MiniHttpServer {
   }
 
   private refuse(sock: net.Socket, address: string, why: string): void {
-    const now = Date.now();
-    if (now - this.lastWarning >= WARN_EVERY_MS) {
-      this.lastWarning = now;
-      this.opts.log?.warn(`admin api: ${why}, refusing ${address} (further refusals for a minute not logged)`);
-    }
+    this.refusals.warn(`admin api: ${why}, refusing ${address}`);
     // Plain TCP gets a 503 it can read; a TLS client would need a handshake first, so it is just closed.
     if (this.opts.tls) {
       sock.destroy();
