@@ -572,6 +572,21 @@ describe('admin HTTP over TLS: a connection counts from accept, and the handshak
     removeDir(s.dir);
   });
 
+  it('refuses TLS 1.2 renegotiation: the connection ends', async () => {
+    // Fails without disableRenegotiation(): the server renegotiated as often as asked.
+    const c = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const t = tls.connect({ host: '127.0.0.1', port: s.port, rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, () => resolve(t));
+      t.once('error', reject);
+    });
+    c.on('error', () => undefined);
+    const outcome = await new Promise<string>((resolve) => {
+      c.once('close', () => resolve('closed'));
+      c.renegotiate({}, (err) => resolve(err ? 'refused' : 'renegotiated'));
+    });
+    expect(outcome).not.toBe('renegotiated');
+    await new Promise<void>((resolve) => (c.destroyed ? resolve() : c.once('close', () => resolve())));
+  });
+
   it('refuses a third connection from one address while two sit before their handshake, and closes those at the deadline', async () => {
     const silent = [await Raw.open(s.port), await Raw.open(s.port)];
     const third = await Raw.open(s.port);

@@ -37,8 +37,10 @@ export class MiniHttpServer {
     this.limits = opts.limits;
     this.refusals = new RateLimitedWarning(opts.log ?? silentLogger, WARN_EVERY_MS, 'admin api connection refusals');
     const serve = (s: net.Socket) => {
-      if (this.closing) s.destroy();
-      else new HttpConnection(s, opts.admit, this.limits, () => this.closing);
+      if (this.closing) return s.destroy();
+      // TLS 1.2 renegotiation is refused: the attempt is an error, which ends the connection.
+      if (s instanceof tls.TLSSocket) s.disableRenegotiation();
+      new HttpConnection(s, opts.admit, this.limits, () => this.closing);
     };
     if (opts.tls) {
       this.server = tls.createServer(
