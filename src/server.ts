@@ -20,6 +20,7 @@ import { listen, type Listener } from './protocol/listener.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
+import { applyDescriptorBudget } from './server/descriptors.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -148,6 +149,8 @@ export class AstldapServer {
     }
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
+    // LDAP's and the admin listener's connection caps must fit in the open-files limit.
+    applyDescriptorBudget(config, opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi), log);
 
     // The data directory holds the database, the development TLS key and the root token: the
     // server user's alone (0700), whatever the umask.

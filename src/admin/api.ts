@@ -14,7 +14,14 @@ import { AuditLog } from './audit.js';
 import type { Engine } from './engine.js';
 import { envelope } from './envelope.js';
 import { EngineError, invalid, type EngineErrorKind } from './errors.js';
-import { MiniHttpServer, type HttpRequest, type HttpResponse } from './http.js';
+import {
+  MiniHttpServer,
+  type Admission,
+  type HttpLimits,
+  type HttpRequest,
+  type HttpRequestHead,
+  type HttpResponse,
+} from './http/server.js';
 import { err, mountRoute, noContent, notFound, ok, sysRoute, unsupportedOp, unsupportedPath, type RouteCtx } from './routes.js';
 import { SealKeyError } from './seal.js';
 import { Tokens, type Caller } from './tokens.js';
@@ -66,7 +73,7 @@ export function resolveRootToken(cfg: AdminApiConfig, log: Logger): { token: str
   return { token, file: cfg.tokenFile, created: true };
 }
 
-function tokenOf(req: HttpRequest): string | undefined {
+function tokenOf(req: HttpRequestHead): string | undefined {
   const h = req.headers['x-vault-token'];
   if (h) return h.trim();
   const a = req.headers['authorization'];
@@ -86,6 +93,21 @@ function parseBody(req: HttpRequest): Record<string, unknown> {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('failed to parse JSON input: expected an object');
   return v as Record<string, unknown>;
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** The HTTP listener's bounds from adminApi.limits (seconds there, milliseconds here). */
+function httpLimits(cfg: AdminApiConfig): HttpLimits {
+  const l = cfg.limits;
+  return {
+    maxConnections: l.maxConnections,
+    maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+    idleTimeout: l.idleTimeout * 1000,
+    headTimeout: l.headTimeout * 1000,
+    bodyTimeout: l.bodyTimeout * 1000,
+    maxHeadSize: l.maxHeadSize,
+  };
 }
 
 export interface AdminApiOptions {
@@ -132,7 +154,9 @@ export class AdminApi {
       host,
       port,
       tls: u.protocol === 'https:' ? opts.tls : undefined,
-      handler: (req) => box.api!.handle(req),
+      admit: (head) => box.api!.admit(head),
+      limits: httpLimits(opts.config),
+      log: opts.log,
     });
     const shownHost = host.includes(':') ? `[${host}]` : host;
     box.api = new AdminApi(opts, http, `${u.protocol}//${shownHost}:${http.port}`, audit);
@@ -143,34 +167,59 @@ export class AdminApi {
     await this.http.close();
   }
 
-  async handle(req: HttpRequest): Promise<HttpResponse> {
+  /**
+   * A request's head, before its body is read: the token, the caller's permission and the path
+   * are checked here, so a refused request costs no body; an admitted one gets its route's body
+   * bound. Every request past sys/health is audited, refused ones too.
+   */
+  async admit(head: HttpRequestHead): Promise<Admission> {
     const x: Exchange = { path: '', operation: '' };
-    let res: HttpResponse;
+    let pre: Admission;
     try {
-      res = await this.route(req, x);
+      pre = await this.preflight(head, x);
     } catch (e) {
-      if (e instanceof EngineError) res = e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
-      else if (e instanceof LdapError) res = err(400, e.message || `LDAP error ${e.code}`);
-      else if (e instanceof SealKeyError) res = err(400, e.message);
-      else {
-        this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
-        res = err(500, (e as Error).message);
-      }
+      pre = this.failure(e);
     }
-    if (this.audit && x.path) {
-      try {
-        this.record(req, x, res);
-      } catch (e) {
-        // Vault refuses what it cannot audit; here the work is done, so the caller learns it was not logged.
-        this.opts.log.error(`admin api: audit log ${this.audit.file}: ${(e as Error).message}`);
-        return err(500, 'the request could not be written to the audit log');
-      }
+    if ('status' in pre) return this.audited(head, x, pre);
+    const { maxBody, handle } = pre;
+    return {
+      maxBody,
+      handle: async (req) => {
+        let res: HttpResponse;
+        try {
+          res = await handle(req);
+        } catch (e) {
+          res = this.failure(e);
+        }
+        return this.audited(req, x, res);
+      },
+    };
+  }
+
+  /** The response for an error thrown by a route. */
+  private failure(e: unknown): HttpResponse {
+    if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
+    if (e instanceof LdapError) return err(400, e.message || `LDAP error ${e.code}`);
+    if (e instanceof SealKeyError) return err(400, e.message);
+    this.opts.log.error(`admin api: ${(e as Error).stack ?? String(e)}`);
+    return err(500, (e as Error).message);
+  }
+
+  /** The response, once its audit line is written (Vault refuses what it cannot audit). */
+  private audited(req: HttpRequestHead, x: Exchange, res: HttpResponse): HttpResponse {
+    if (!this.audit || !x.path) return res;
+    try {
+      this.record(req, x, res);
+    } catch (e) {
+      // Here the work is done, so the caller learns it was not logged.
+      this.opts.log.error(`admin api: audit log ${this.audit.file}: ${(e as Error).message}`);
+      return err(500, 'the request could not be written to the audit log');
     }
     return res;
   }
 
   /** One audit line: every string of request and response data HMAC'd, errors as they are. */
-  private record(req: HttpRequest, x: Exchange, res: HttpResponse): void {
+  private record(req: HttpRequestHead, x: Exchange, res: HttpResponse): void {
     const a = this.audit!;
     const body = (res.body ?? {}) as { data?: unknown; auth?: unknown; errors?: string[] };
     this.audit!.write({
@@ -196,12 +245,13 @@ export class AdminApi {
     });
   }
 
-  private async route(req: HttpRequest, x: Exchange): Promise<HttpResponse> {
-    const open = await this.opts.extra?.(req, false);
+  /** Everything that can be decided from the head; the rest of the work as the handler. */
+  private async preflight(head: HttpRequestHead, x: Exchange): Promise<Admission> {
+    const open = await this.opts.extra?.({ ...head, body: NO_BODY }, false);
     if (open) return open;
     let segs: string[];
     try {
-      segs = req.rawPath.split('/').map((s) => decodeURIComponent(s));
+      segs = head.rawPath.split('/').map((s) => decodeURIComponent(s));
     } catch {
       return err(400, 'invalid path encoding');
     }
@@ -210,9 +260,9 @@ export class AdminApi {
       .slice(2)
       .join('/')
       .replace(/\/+$/, (m) => (m ? '/' : ''));
-    let method = req.method;
+    let method = head.method;
     // Go's strconv.ParseBool, as Vault reads ?list= (hvac sends list=True)
-    if (method === 'GET' && ['true', '1', 't'].includes((req.query.get('list') ?? '').toLowerCase())) method = 'LIST';
+    if (method === 'GET' && ['true', '1', 't'].includes((head.query.get('list') ?? '').toLowerCase())) method = 'LIST';
     if (method === 'PUT') method = 'POST';
 
     if (p === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
@@ -224,17 +274,34 @@ export class AdminApi {
 
     x.path = p;
     x.operation = OPERATION[method] ?? method.toLowerCase();
-    const token = tokenOf(req);
+    const token = tokenOf(head);
     const caller = token ? await this.tokens.lookup(token) : undefined;
     if (!token || !caller) return err(403, 'permission denied');
     Object.assign(x, { token, caller });
-    let parsed: Record<string, unknown> | undefined;
-    const body = () => (parsed ??= x.body = parseBody(req));
     if (!(await this.permitted(caller, p, method))) return err(403, 'permission denied');
-    // The server's own routes (backup, status): as any other path, what the caller's policies allow.
-    const extra = await this.opts.extra?.(req, true);
-    if (extra) return extra;
-    return this.dispatch(p, method, body, token, caller);
+    if (!this.known(p)) return unsupportedPath();
+    return {
+      maxBody: this.bodyBound(p, method),
+      handle: async (req) => {
+        let parsed: Record<string, unknown> | undefined;
+        const body = () => (parsed ??= x.body = parseBody(req));
+        // The server's own routes (backup, status): as any other path, what the caller's policies allow.
+        const extra = await this.opts.extra?.(req, true);
+        if (extra) return extra;
+        return this.dispatch(p, method, body, token, caller);
+      },
+    };
+  }
+
+  /** Paths under a prefix some route answers (the routes themselves decide the rest). */
+  private known(p: string): boolean {
+    return p.startsWith('auth/token/') || p.startsWith('sys/') || this.mounts.some((m) => p === m || p.startsWith(m + '/'));
+  }
+
+  /** The body bound of a route: dynamic roles carry LDIF (adminApi.limits.maxLdifBody), the rest small JSON. */
+  private bodyBound(p: string, method: string): number {
+    const l = this.opts.config.limits;
+    return method === 'POST' && this.mounts.some((m) => p.startsWith(`${m}/role/`)) ? l.maxLdifBody : l.maxBody;
   }
 
   /** The caller's policies allow the method on the path (root: everything; the default policy's self paths: every token). */

@@ -15,7 +15,8 @@ import { Sealer, type SealKeySource } from './seal.js';
 export { Engine } from './engine.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
 export { AdminApi, type ExtraRoutes } from './api.js';
-export type { HttpRequest, HttpResponse } from './http.js';
+export type { HttpRequest, HttpResponse } from './http/server.js';
+export { REFUSAL_SLACK as ADMIN_REFUSAL_SLACK } from './http/server.js';
 export type { RotationObserver } from './rotation.js';
 export { SealKeyError } from './seal.js';
 

@@ -4,7 +4,7 @@
 // sys/policies/password, sys/rotate.
 
 import type { Engine } from './engine.js';
-import type { HttpResponse } from './http.js';
+import type { HttpResponse } from './http/server.js';
 import type { LeaseRecord } from './leases.js';
 import { envelope } from './envelope.js';
 

@@ -172,6 +172,27 @@ export interface AdminApiConfig {
   sealKeyFile: string | null;
   /** The audit log of admin API requests (JSON lines, mode 0600); null: none. */
   auditLog: string | null;
+  /** The admin listener's own bounds, apart from LDAP's (limits.*). */
+  limits: AdminApiLimits;
+}
+
+export interface AdminApiLimits {
+  /** Most simultaneous admin connections (more are refused with 503); lowered at start to fit the open-files limit. */
+  maxConnections: number;
+  /** Most simultaneous admin connections from one IP address (loopback included). */
+  maxConnectionsPerAddress: number;
+  /** Seconds a connection may sit with no request before it is closed; 0 = never. */
+  idleTimeout: number;
+  /** Seconds from a request's first byte to the end of its header (and for an https handshake); 0 = forever. */
+  headTimeout: number;
+  /** Seconds from the end of a request's header to the end of its body; 0 = forever. */
+  bodyTimeout: number;
+  /** Largest request line and header fields together, in bytes. */
+  maxHeadSize: number;
+  /** Largest request body, in bytes (Vault's routes take small JSON). */
+  maxBody: number;
+  /** Largest body of a dynamic role write (role/<name>: its creation, deletion and rollback LDIF). */
+  maxLdifBody: number;
 }
 
 export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
@@ -259,6 +280,17 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[
 /** The schema files config.yaml names (ppolicy: the password policy's, as slapd's overlay builds in). */
 const DEFAULT_SCHEMA_FILES = ['core', 'cosine', 'inetorgperson', 'nis', 'ppolicy', 'asterisk', 'astldap-asterisk'];
 
+const DEFAULT_ADMIN_LIMITS: AdminApiLimits = {
+  maxConnections: 256,
+  maxConnectionsPerAddress: 64,
+  idleTimeout: 60,
+  headTimeout: 10,
+  bodyTimeout: 30,
+  maxHeadSize: 64 * 1024,
+  maxBody: 256 * 1024,
+  maxLdifBody: 4 * 1024 * 1024,
+};
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -334,6 +366,7 @@ export function defaultConfig(): Config {
       asteriskRealm: 'asterisk',
       sealKeyFile: null,
       auditLog: null,
+      limits: { ...DEFAULT_ADMIN_LIMITS },
     },
     replication: { identities: [], sessionLog: 10000 },
   };
@@ -511,7 +544,14 @@ function validate(cfg: Config): void {
   }
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.log.level)) fail('log.level must be error, warn, info or debug');
   if (typeof cfg.log.access !== 'boolean') fail('log.access must be true or false');
-  const a = cfg.adminApi;
+  validateAdminApi(cfg.adminApi, fail, whole);
+  const r = cfg.replication;
+  if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
+    fail('replication.identities must list DNs');
+  if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
+}
+
+function validateAdminApi(a: AdminApiConfig, fail: (m: string) => never, whole: (v: unknown, name: string, min?: number) => void): void {
   if (!isObject(a)) fail('adminApi must be a mapping');
   if (typeof a.enabled !== 'boolean') fail('adminApi.enabled must be true or false');
   if (typeof a.listen !== 'string' || !/^https?:\/\/[^/]+\/?$/i.test(a.listen))
@@ -528,8 +568,9 @@ function validate(cfg: Config): void {
     fail('adminApi.tokens must list strings of at least 8 characters');
   if (typeof a.asteriskRealm !== 'string' || !a.asteriskRealm) fail('adminApi.asteriskRealm must be a non-empty string');
   if (!isObject(a.tls) || (a.tls.cert === null) !== (a.tls.key === null)) fail('adminApi.tls.cert and adminApi.tls.key go together');
-  const r = cfg.replication;
-  if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
-    fail('replication.identities must list DNs');
-  if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
+  if (!isObject(a.limits)) fail('adminApi.limits must be a mapping');
+  for (const k of ['maxConnections', 'maxConnectionsPerAddress', 'maxHeadSize', 'maxBody', 'maxLdifBody'] as const) {
+    whole(a.limits[k], `adminApi.limits.${k}`, 1);
+  }
+  for (const k of ['idleTimeout', 'headTimeout', 'bodyTimeout'] as const) whole(a.limits[k], `adminApi.limits.${k}`);
 }

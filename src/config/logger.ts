@@ -32,3 +32,42 @@ export function createLogger(level: LogLevel, sink: (line: string) => void = (l)
 }
 
 export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {}, debugEnabled: false, infoEnabled: false };
+
+/**
+ * A warning a flood must not turn into a flood of lines: at most one line per `intervalMs`; the
+ * ones held back are counted and logged, with the latest, when the interval ends. `what` names
+ * them in that line ("connection limit events").
+ */
+export class RateLimitedWarning {
+  private last = 0;
+  private held = 0;
+  private latest = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+    private readonly what: string,
+  ) {}
+
+  warn(message: string): void {
+    const now = Date.now();
+    if (now - this.last >= this.intervalMs && !this.timer) {
+      this.last = now;
+      this.log.warn(message);
+      return;
+    }
+    this.held++;
+    this.latest = message;
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        this.last = Date.now();
+        const n = this.held;
+        this.held = 0;
+        this.log.warn(`${n} more ${this.what} in the last ${this.intervalMs / 1000} s, the latest: ${this.latest}`);
+      },
+      Math.max(1, this.last + this.intervalMs - now),
+    ).unref();
+  }
+}

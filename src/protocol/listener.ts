@@ -7,7 +7,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '../config/logger.js';
+import { RateLimitedWarning, type Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
 import type { RequestHandler } from '../ldap/messages.js';
 import { Connection } from './connection.js';
@@ -136,17 +136,15 @@ class Listeners implements Listener {
   /** The client address of each TCP/TLS connection, and how many connections each address has. */
   private readonly addressOf = new Map<Slot, string>();
   private readonly perAddress = new Map<string, number>();
-  private lastLimitWarning = 0;
-  /** Limit warnings held back since the last one logged, and the timer that reports them. */
-  private suppressedWarnings = 0;
-  private lastSuppressed = '';
-  private warningTimer: NodeJS.Timeout | undefined;
+  private readonly limitWarning: RateLimitedWarning;
   private readonly servers: net.Server[] = [];
   /** Every raw socket, including those still in a TLS handshake, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly opts: ListenOptions) {}
+  constructor(private readonly opts: ListenOptions) {
+    this.limitWarning = new RateLimitedWarning(opts.logger, LIMIT_WARNING_MS, 'connection limit events');
+  }
 
   private get log(): Logger {
     return this.opts.logger;
@@ -281,29 +279,9 @@ class Listeners implements Listener {
     return true;
   }
 
-  /**
-   * At most one warning per LIMIT_WARNING_MS: a flood must not flood the log too. The ones held
-   * back are counted, and the count is logged when the interval ends.
-   */
+  /** At most one warning per LIMIT_WARNING_MS: a flood must not flood the log too (the rest are counted). */
   private warnLimit(message: string): void {
-    const now = Date.now();
-    if (now - this.lastLimitWarning >= LIMIT_WARNING_MS && !this.warningTimer) {
-      this.lastLimitWarning = now;
-      this.log.warn(message);
-      return;
-    }
-    this.suppressedWarnings++;
-    this.lastSuppressed = message;
-    this.warningTimer ??= setTimeout(
-      () => {
-        this.warningTimer = undefined;
-        this.lastLimitWarning = Date.now();
-        const n = this.suppressedWarnings;
-        this.suppressedWarnings = 0;
-        this.log.warn(`${n} more connection limit events in the last ${LIMIT_WARNING_MS / 1000} s, the latest: ${this.lastSuppressed}`);
-      },
-      Math.max(1, this.lastLimitWarning + LIMIT_WARNING_MS - now),
-    ).unref();
+    this.limitWarning.warn(message);
   }
 
   /** Forgets a connection or handshake (closed or evicted); safe to call twice; false if it was not counted. */

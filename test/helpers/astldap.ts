@@ -73,12 +73,20 @@ export interface SpawnedAstldap {
 /** Runs `node dist/cli/main.js ...args`; resolves with the URL from its `astldap listening on` line. */
 export function spawnAstldap(
   args: readonly string[],
-  opts: { cwd?: string; timeoutMs?: number; /** Start under this umask (octal text, e.g. '022'). */ umask?: string } = {},
+  opts: {
+    cwd?: string;
+    timeoutMs?: number;
+    /** Start under this umask (octal text, e.g. '022'). */
+    umask?: string;
+    /** Start with this open-files limit (ulimit -n, soft and hard). */
+    nofile?: number;
+  } = {},
 ): Promise<SpawnedAstldap> {
   if (!existsSync(CLI)) return Promise.reject(new Error(`${CLI} is missing: run npm run build first`));
-  // With a umask, a shell sets it and then becomes node (exec), so the pid is the server's.
-  const [cmd, argv] = opts.umask
-    ? ['/bin/sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args]]
+  // With a umask or a limit, a shell sets them and then becomes node (exec), so the pid is the server's.
+  const setup = [opts.umask ? `umask ${opts.umask}` : '', opts.nofile ? `ulimit -n ${Math.floor(opts.nofile)}` : ''].filter(Boolean);
+  const [cmd, argv] = setup.length
+    ? ['/bin/sh', ['-c', `${setup.join(' && ')} && exec "$0" "$@"`, process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
