@@ -1,0 +1,110 @@
+// pjsip.conf to the sorcery realtime tables (ps_endpoints, ps_aors, ps_auths,
+// ps_endpoint_id_ips, ps_registrations, ps_domain_aliases) and, for every other section type
+// (transport, global, system, acl, ...), to the static pjsip.conf rows of the [config] table, so
+// that the whole file is served from the directory. Templates are expanded (realtime has none).
+// A `password` becomes md5_cred = MD5(username:realm:password) with auth_type=md5, unless
+// --keep-cleartext or the auth is some endpoint's or registration's outbound_auth (a client has
+// to know the password to answer a provider's challenge).
+
+import { createHash } from 'node:crypto';
+import { lastValue, type ConfigCategory, type ParsedConfig } from './config-parser.js';
+import type { EntryBuilder, Conversion } from './model.js';
+import type { ConvertContext } from './convert.js';
+import { staticRows } from './static-rows.js';
+
+/** Section types served by sorcery realtime, with their extconfig family and object classes. */
+export const PJSIP_TYPES: Record<string, { family: string; classes: string[] }> = {
+  endpoint: { family: 'ps_endpoints', classes: ['AstldapPjsipEndpoint'] },
+  aor: { family: 'ps_aors', classes: ['AstldapPjsipAor'] },
+  auth: { family: 'ps_auths', classes: ['AstldapPjsipAuth'] },
+  identify: { family: 'ps_endpoint_id_ips', classes: ['AstldapPjsipIdentify'] },
+  registration: { family: 'ps_registrations', classes: ['AstldapPjsipRegistration'] },
+  domain_alias: { family: 'ps_domain_aliases', classes: ['AstldapPjsipDomainAlias'] },
+};
+
+/** Options that add to a list each time they appear (all their values are kept, in order). */
+const LIST_OPTIONS = new Set([
+  'allow',
+  'disallow',
+  'match',
+  'match_header',
+  'contact',
+  'set_var',
+  'permit',
+  'deny',
+  'acl',
+  'contact_permit',
+  'contact_deny',
+  'contact_acl',
+]);
+
+export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
+
+/** The columns of a section: list options keep every value, others the last one. */
+export function columnsOf(cat: ConfigCategory, skip: ReadonlySet<string>): Array<{ name: string; values: string[]; line: number; file: string }> {
+  const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
+  for (const v of cat.variables) {
+    if (skip.has(v.name)) continue;
+    const cur = out.get(v.name);
+    if (cur && LIST_OPTIONS.has(v.name)) cur.values.push(v.value);
+    else if (cur) Object.assign(cur, { values: [v.value], line: v.origin.line, file: v.origin.file });
+    else out.set(v.name, { name: v.name, values: [v.value], line: v.origin.line, file: v.origin.file });
+  }
+  return [...out.values()].map((c) => ({ ...c, values: c.values.filter((x) => x !== '') }));
+}
+
+const split = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
+  const objects = cfg.categories.filter((c) => !c.template);
+  const typed = objects.map((c) => ({ cat: c, type: lastValue(c, 'type')?.trim() }));
+  const global = typed.find((t) => t.type === 'global');
+  const defaultRealm = (global && lastValue(global.cat, 'default_realm')) || 'asterisk';
+  const outbound = new Set<string>();
+  for (const { cat, type } of typed) {
+    if (type === 'endpoint' || type === 'registration') for (const a of split(lastValue(cat, 'outbound_auth'))) outbound.add(a);
+  }
+  const staticCats: ConfigCategory[] = [];
+  for (const { cat, type } of typed) {
+    if (!type) {
+      out.skipped.push({ origin: cat.origin, text: `[${cat.name}]`, reason: 'no type= in the section (or its templates)' });
+      continue;
+    }
+    if (type === 'contact') {
+      out.skipped.push({ origin: cat.origin, text: `[${cat.name}] type=contact`, reason: 'contacts are written by the registrar, not configured (ps_contacts is read-only over LDAP)' });
+      continue;
+    }
+    const kind = PJSIP_TYPES[type];
+    if (!kind) {
+      staticCats.push(cat);
+      continue;
+    }
+    const b = ctx.builder(kind.family, cat.name, cat.origin, `${type} ${cat.name}`, kind.classes, out);
+    const hashed = type === 'auth' && hashAuth(b, cat, { defaultRealm, outbound: outbound.has(cat.name), keepCleartext: ctx.keepCleartext });
+    const skip = new Set(hashed ? ['type', 'password', 'auth_type', 'username', 'realm'] : ['type']);
+    for (const col of columnsOf(cat, skip)) b.set(col.name, col.values, { file: col.file, line: col.line });
+    out.entries.push(b.entry);
+  }
+  out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
+  staticRows('pjsip.conf', staticCats, ctx, out);
+}
+
+/** A userpass auth's password as md5_cred, unless the password must stay; true when hashed. */
+function hashAuth(b: EntryBuilder, cat: ConfigCategory, o: { defaultRealm: string; outbound: boolean; keepCleartext: boolean }): boolean {
+  const password = lastValue(cat, 'password');
+  const type = (lastValue(cat, 'auth_type') ?? 'userpass').trim().toLowerCase();
+  if (password === undefined || o.outbound || o.keepCleartext || (type !== 'userpass' && type !== 'digest')) return false;
+  const username = lastValue(cat, 'username');
+  if (!username) return false; // nothing to hash with: the auth could never match a client anyway
+  const realm = lastValue(cat, 'realm') || o.defaultRealm;
+  b.set('auth_type', ['md5'], cat.origin);
+  b.set('username', [username], cat.origin);
+  b.set('realm', [realm], cat.origin);
+  b.set('md5_cred', [md5hex(`${username}:${realm}:${password}`)], cat.origin);
+  return true;
+}
+
