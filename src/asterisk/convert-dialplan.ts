@@ -6,8 +6,7 @@
 // resolved as pbx_config does.
 
 import type { ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
-import type { ConvertContext } from './convert.js';
-import type { Conversion } from './model.js';
+import type { Conversion, ConvertContext } from './model.js';
 
 export const DIALPLAN_CLASSES = ['AsteriskDialplan', 'AsteriskExtension'];
 const STATIC_SECTIONS = new Set(['general', 'globals']);

@@ -6,10 +6,8 @@
 // --keep-cleartext or the auth is some endpoint's or registration's outbound_auth (a client has
 // to know the password to answer a provider's challenge).
 
-import { createHash } from 'node:crypto';
 import { lastValue, type ConfigCategory, type ParsedConfig } from './config-parser.js';
-import type { EntryBuilder, Conversion } from './model.js';
-import type { ConvertContext } from './convert.js';
+import { columnsOf, md5hex, type ConvertContext, type Conversion, type EntryBuilder } from './model.js';
 import { staticRows } from './static-rows.js';
 
 /** Section types served by sorcery realtime, with their extconfig family and object classes. */
@@ -21,37 +19,6 @@ export const PJSIP_TYPES: Record<string, { family: string; classes: string[] }> 
   registration: { family: 'ps_registrations', classes: ['AstldapPjsipRegistration'] },
   domain_alias: { family: 'ps_domain_aliases', classes: ['AstldapPjsipDomainAlias'] },
 };
-
-/** Options that add to a list each time they appear (all their values are kept, in order). */
-const LIST_OPTIONS = new Set([
-  'allow',
-  'disallow',
-  'match',
-  'match_header',
-  'contact',
-  'set_var',
-  'permit',
-  'deny',
-  'acl',
-  'contact_permit',
-  'contact_deny',
-  'contact_acl',
-]);
-
-export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
-
-/** The columns of a section: list options keep every value, others the last one. */
-export function columnsOf(cat: ConfigCategory, skip: ReadonlySet<string>): Array<{ name: string; values: string[]; line: number; file: string }> {
-  const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
-  for (const v of cat.variables) {
-    if (skip.has(v.name)) continue;
-    const cur = out.get(v.name);
-    if (cur && LIST_OPTIONS.has(v.name)) cur.values.push(v.value);
-    else if (cur) Object.assign(cur, { values: [v.value], line: v.origin.line, file: v.origin.file });
-    else out.set(v.name, { name: v.name, values: [v.value], line: v.origin.line, file: v.origin.file });
-  }
-  return [...out.values()].map((c) => ({ ...c, values: c.values.filter((x) => x !== '') }));
-}
 
 const split = (v: string | undefined) =>
   (v ?? '')

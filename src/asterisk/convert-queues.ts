@@ -5,9 +5,7 @@
 // [general] configures app_queue itself and stays in the file.
 
 import { type ConfigVariable, type ParsedConfig } from './config-parser.js';
-import type { ConvertContext } from './convert.js';
-import type { Conversion } from './model.js';
-import { columnsOf } from './convert-pjsip.js';
+import { columnsOf, type Conversion, type ConvertContext } from './model.js';
 
 export const QUEUE_CLASSES = ['AstldapQueue'];
 export const MEMBER_CLASSES = ['AstldapQueueMember'];

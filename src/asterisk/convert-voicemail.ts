@@ -4,8 +4,7 @@
 // cn is the mailbox in the default context and mailbox@context elsewhere (Asterisk's spelling).
 
 import type { ParsedConfig } from './config-parser.js';
-import type { ConvertContext } from './convert.js';
-import type { Conversion } from './model.js';
+import type { Conversion, ConvertContext } from './model.js';
 
 const STATIC_SECTIONS = new Set(['general', 'zonemessages']);
 export const VOICEMAIL_CLASSES = ['AsteriskMailbox', 'AsteriskVoiceMail', 'AstldapVoicemail'];

@@ -6,13 +6,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDn } from '../schema/dn.js';
-import { ConfigSyntaxError, parseConfigFile, type ConfigCategory, type Origin, type ParsedConfig } from './config-parser.js';
+import { ConfigSyntaxError, parseConfigFile, type ConfigCategory, type ParsedConfig } from './config-parser.js';
 import { convertDialplan } from './convert-dialplan.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
 import { convertVoicemail } from './convert-voicemail.js';
 import { ExtConfig, ResLdapMapping, SHIPPED_DIR } from './mapping.js';
-import { dnKey, EntryBuilder, rdn, type Conversion, type DraftEntry } from './model.js';
+
+export type { ConvertContext };
+import { dnKey, EntryBuilder, rdn, type Conversion, type ConvertContext, type DraftEntry } from './model.js';
 
 export interface ConvertOptions {
   dir: string;
@@ -22,13 +24,6 @@ export interface ConvertOptions {
   keepCleartext?: boolean;
 }
 
-export interface ConvertContext {
-  mapping: ResLdapMapping;
-  ext: ExtConfig;
-  keepCleartext: boolean;
-  /** A builder for the entry cn=id below the family's base, in the family's table. */
-  builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
-}
 
 export interface ConvertResult {
   conversions: Conversion[];

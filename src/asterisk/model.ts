@@ -2,9 +2,10 @@
 // Asterisk should see their values), each with the file and line it came from, and the lines
 // that were left out, each with its reason. Converters fill one Conversion per input file.
 
+import { createHash } from 'node:crypto';
 import { escapeDnValue, prettyDn } from '../schema/dn.js';
-import type { Origin } from './config-parser.js';
-import type { ResLdapMapping } from './mapping.js';
+import type { ConfigCategory, Origin } from './config-parser.js';
+import type { ExtConfig, ResLdapMapping } from './mapping.js';
 
 export interface DraftEntry {
   dn: string;
@@ -33,6 +34,8 @@ export interface Conversion {
   /** Families this file defines completely (what --prune may clean up). */
   families: string[];
 }
+
+export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 
 /** The key two spellings of one DN share (case and escaping aside). */
 export const dnKey = (dn: string): string => prettyDn(dn).toLowerCase();
@@ -93,3 +96,43 @@ export class EntryBuilder {
     if (attr) this.entry.attributes.delete(attr);
   }
 }
+
+/** What every converter gets: the mapping, the bindings and a builder for its entries. */
+export interface ConvertContext {
+  mapping: ResLdapMapping;
+  ext: ExtConfig;
+  keepCleartext: boolean;
+  /** A builder for the entry cn=id below the family's base, in the family's table. */
+  builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
+}
+
+/** Options that add to a list each time they appear (all their values are kept, in order). */
+const LIST_OPTIONS = new Set([
+  'allow',
+  'disallow',
+  'match',
+  'match_header',
+  'contact',
+  'set_var',
+  'permit',
+  'deny',
+  'acl',
+  'contact_permit',
+  'contact_deny',
+  'contact_acl',
+]);
+
+
+/** The columns of a section: list options keep every value, others the last one. */
+export function columnsOf(cat: ConfigCategory, skip: ReadonlySet<string>): Array<{ name: string; values: string[]; line: number; file: string }> {
+  const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
+  for (const v of cat.variables) {
+    if (skip.has(v.name)) continue;
+    const cur = out.get(v.name);
+    if (cur && LIST_OPTIONS.has(v.name)) cur.values.push(v.value);
+    else if (cur) Object.assign(cur, { values: [v.value], line: v.origin.line, file: v.origin.file });
+    else out.set(v.name, { name: v.name, values: [v.value], line: v.origin.line, file: v.origin.file });
+  }
+  return [...out.values()].map((c) => ({ ...c, values: c.values.filter((x) => x !== '') }));
+}
+

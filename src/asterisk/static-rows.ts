@@ -4,8 +4,7 @@
 // driver splits a row's value at ";", so a value containing one cannot be a row.
 
 import type { ConfigCategory } from './config-parser.js';
-import type { ConvertContext } from './convert.js';
-import type { Conversion } from './model.js';
+import type { Conversion, ConvertContext } from './model.js';
 
 export const CONFIG_CLASSES = ['AstldapObject', 'AsteriskConfig', 'AstldapConfig'];
 
