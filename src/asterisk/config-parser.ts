@@ -104,9 +104,11 @@ function readInto(state: ParseState, file: string, from: Origin): void {
 function parseText(state: ParseState, text: string, file: string): void {
   const lines = text.split(/\r?\n/);
   let depth = 0;
+  let opened = 0;
   for (let i = 0; i < lines.length; i++) {
     const origin = { file, line: i + 1 };
     const stripped = stripComments(lines[i]!, depth);
+    if (!depth && stripped.depth) opened = i + 1;
     depth = stripped.depth;
     const line = stripped.text.trim();
     if (!line) continue;
@@ -114,7 +116,7 @@ function parseText(state: ParseState, text: string, file: string): void {
     else if (line.startsWith('[')) header(state, line, origin);
     else variable(state, line, origin);
   }
-  if (depth) throw new ConfigSyntaxError(file, lines.length, 'block comment ;-- is not closed with --;');
+  if (depth) throw new ConfigSyntaxError(file, opened, 'block comment ;-- is not closed with --;');
 }
 
 /**
@@ -191,7 +193,8 @@ function header(state: ParseState, line: string, origin: Origin): void {
 
 function variable(state: ParseState, line: string, origin: Origin): void {
   const m = /^([^=]*?)\s*(\+=|=>|=)\s*(.*)$/.exec(line);
-  if (!m || !m[1]) throw new ConfigSyntaxError(origin.file, origin.line, `no "=" in "${line}"`);
+  if (!m) throw new ConfigSyntaxError(origin.file, origin.line, `no "=" in "${line}"`);
+  if (!m[1]) throw new ConfigSyntaxError(origin.file, origin.line, `no name before "${m[2]}" in "${line}"`);
   if (!state.current) throw new ConfigSyntaxError(origin.file, origin.line, `"${m[1]}" outside any [category]`);
   const [, name, op, value] = m as unknown as [string, string, string, string];
   const vars = state.current.variables;
