@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { DirectoryClient, LdapEntry } from './ldap-client.js';
-import { DirectoryClient as Client, resultCode, type ConnectOptions } from './ldap-client.js';
+import { DirectoryClient as Client, describeError, type ConnectOptions } from './ldap-client.js';
 import { ExtConfig, ResLdapMapping } from './mapping.js';
 import { md5hex, rdn } from './model.js';
 
@@ -274,7 +274,7 @@ export async function endpointCommand(args: string[], v: Values, conn: ConnectOp
   try {
     client = await Client.connect(conn);
   } catch (e) {
-    err.write(`astldap asterisk: cannot connect or bind: ${(e as Error).message}\n`);
+    err.write(`astldap asterisk: cannot connect or bind: ${describeError(e)}\n`);
     return EXIT.error;
   }
   try {
@@ -318,8 +318,7 @@ export async function endpointCommand(args: string[], v: Values, conn: ConnectOp
       err.write(`astldap asterisk endpoint ${sub}: ${e.message}\n`);
       return e.exit;
     }
-    const code = resultCode(e);
-    err.write(`astldap asterisk endpoint ${sub}: ${(e as Error).message}${code !== undefined ? ` (LDAP result ${code})` : ''}\n`);
+    err.write(`astldap asterisk endpoint ${sub}: ${describeError(e)}\n`);
     return EXIT.error;
   } finally {
     await client.close();

@@ -40,6 +40,28 @@ export const resultCode = (err: unknown): number | undefined =>
 
 export const NO_SUCH_OBJECT = 32;
 
+const RESULT_NAMES: Record<number, string> = {
+  16: 'noSuchAttribute',
+  17: 'undefinedAttributeType',
+  21: 'invalidAttributeSyntax',
+  32: 'noSuchObject',
+  34: 'invalidDNSyntax',
+  48: 'inappropriateAuthentication',
+  49: 'invalidCredentials',
+  50: 'insufficientAccessRights',
+  64: 'namingViolation',
+  65: 'objectClassViolation',
+  68: 'entryAlreadyExists',
+};
+
+/** An error for a person: the server's message and the result code by name and number. */
+export function describeError(err: unknown): string {
+  const code = resultCode(err);
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
+  if (code === undefined) return message;
+  return `${message ? message + ' ' : ''}(LDAP result ${code} ${RESULT_NAMES[code] ?? ''})`.replace(' )', ')');
+}
+
 export class DirectoryClient {
   private constructor(private readonly client: Client) {}
 

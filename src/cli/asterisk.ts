@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { executePlan, planApply, planLdif, planSummary } from '../asterisk/apply.js';
 import { convertDirectory } from '../asterisk/convert.js';
 import { endpointCommand, EXIT, ENDPOINT_USAGE } from '../asterisk/endpoints.js';
-import { DirectoryClient, type ConnectOptions } from '../asterisk/ldap-client.js';
+import { describeError, DirectoryClient, type ConnectOptions } from '../asterisk/ldap-client.js';
 import { ExtConfig, ResLdapMapping } from '../asterisk/mapping.js';
 import { exitStatus, reportJson, reportText, toLdif } from '../asterisk/output.js';
 
@@ -84,7 +84,14 @@ export async function asteriskCommand(argv: string[], out = process.stdout, err 
     return values.help ? 0 : EXIT.usage;
   }
   const [command, ...rest] = positionals;
-  if (command === 'convert') return convert(rest, values, out, err);
+  if (command === 'convert') {
+    try {
+      return await convert(rest, values, out, err);
+    } catch (e) {
+      err.write(`astldap asterisk convert: ${describeError(e)}\n`);
+      return EXIT.error;
+    }
+  }
   if (command === 'endpoint') return endpointCommand(rest, values, connectOptions(values), out, err);
   err.write(`astldap asterisk: unknown command "${command}"\n${ASTERISK_USAGE}`);
   return EXIT.usage;
