@@ -70,7 +70,11 @@ function diff(e: DraftEntry, existing: LdapEntry, o: { mapping: ResLdapMapping; 
 }
 
 /** Entries of the families the files define completely that no file names any more, children first. */
-async function pruneList(client: DirectoryClient, result: ConvertResult, o: { mapping: ResLdapMapping; ext: ExtConfig }): Promise<string[]> {
+async function pruneList(
+  client: DirectoryClient,
+  result: ConvertResult,
+  o: { mapping: ResLdapMapping; ext: ExtConfig },
+): Promise<string[]> {
   const keep = new Set(result.entries.map((e) => dnKey(e.dn)));
   const out = new Set<string>();
   for (const c of result.conversions) {
@@ -108,7 +112,10 @@ export function planLdif(plan: ApplyPlan): string {
   for (const e of plan.adds) parts.push(formatLdifEntry(e.dn, [{ type: 'changetype', values: ['add'] }, ...entryAttributes(e)]));
   for (const m of plan.modifies) {
     const lines = [formatLdifEntry(m.dn, [{ type: 'changetype', values: ['modify'] }]).trimEnd()];
-    for (const mod of m.mods) lines.push(formatLdifEntry('', [{ type: mod.type, values: mod.values }]).replace(/^dn: \n?/, `${mod.operation}: ${mod.type}\n`) + '-');
+    for (const mod of m.mods)
+      lines.push(
+        formatLdifEntry('', [{ type: mod.type, values: mod.values }]).replace(/^dn: \n?/, `${mod.operation}: ${mod.type}\n`) + '-',
+      );
     parts.push(lines.join('\n') + '\n');
   }
   for (const dn of plan.deletes) parts.push(formatLdifEntry(dn, [{ type: 'changetype', values: ['delete'] }]));

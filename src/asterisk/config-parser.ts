@@ -88,7 +88,8 @@ export function parseConfigText(text: string, file: string, dir = '.'): ParsedCo
 
 function readInto(state: ParseState, file: string, from: Origin): void {
   const full = path.resolve(state.dir, file);
-  if (state.stack.includes(file)) throw new ConfigSyntaxError(from.file, from.line, `#include loop: ${[...state.stack, file].join(' -> ')}`);
+  if (state.stack.includes(file))
+    throw new ConfigSyntaxError(from.file, from.line, `#include loop: ${[...state.stack, file].join(' -> ')}`);
   let text: string;
   try {
     text = readFileSync(full, 'utf8');
@@ -248,7 +249,13 @@ function globRegExp(part: string): RegExp {
       const end = part.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += '[' + part.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        re +=
+          '[' +
+          part
+            .slice(i + 1, end)
+            .replace(/^!/, '^')
+            .replace(/\\/g, '\\\\') +
+          ']';
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');

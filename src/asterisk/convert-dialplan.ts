@@ -24,7 +24,8 @@ export function splitApplication(text: string): { app: string; appdata: string }
   const t = text.trim();
   const paren = t.indexOf('(');
   const comma = t.indexOf(',');
-  if (paren > 0 && (comma < 0 || paren < comma)) return { app: t.slice(0, paren).trim(), appdata: t.slice(paren + 1).replace(/\)\s*$/, '') };
+  if (paren > 0 && (comma < 0 || paren < comma))
+    return { app: t.slice(0, paren).trim(), appdata: t.slice(paren + 1).replace(/\)\s*$/, '') };
   if (comma > 0) return { app: t.slice(0, comma).trim(), appdata: t.slice(comma + 1) };
   return { app: t, appdata: '' };
 }

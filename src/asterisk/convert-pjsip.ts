@@ -42,7 +42,11 @@ export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conver
       continue;
     }
     if (type === 'contact') {
-      out.skipped.push({ origin: cat.origin, text: `[${cat.name}] type=contact`, reason: 'contacts are written by the registrar, not configured (ps_contacts is read-only over LDAP)' });
+      out.skipped.push({
+        origin: cat.origin,
+        text: `[${cat.name}] type=contact`,
+        reason: 'contacts are written by the registrar, not configured (ps_contacts is read-only over LDAP)',
+      });
       continue;
     }
     const kind = PJSIP_TYPES[type];
@@ -51,7 +55,8 @@ export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conver
       continue;
     }
     const b = ctx.builder(kind.family, cat.name, cat.origin, `${type} ${cat.name}`, kind.classes, out);
-    const hashed = type === 'auth' && hashAuth(b, cat, { defaultRealm, outbound: outbound.has(cat.name), keepCleartext: ctx.keepCleartext });
+    const hashed =
+      type === 'auth' && hashAuth(b, cat, { defaultRealm, outbound: outbound.has(cat.name), keepCleartext: ctx.keepCleartext });
     const skip = new Set(hashed ? ['type', 'password', 'auth_type', 'username', 'realm'] : ['type']);
     for (const col of columnsOf(cat, skip)) b.set(col.name, col.values, { file: col.file, line: col.line });
     out.entries.push(b.entry);
@@ -74,4 +79,3 @@ function hashAuth(b: EntryBuilder, cat: ConfigCategory, o: { defaultRealm: strin
   b.set('md5_cred', [md5hex(`${username}:${realm}:${password}`)], cat.origin);
   return true;
 }
-

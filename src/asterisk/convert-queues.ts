@@ -11,17 +11,24 @@ export const QUEUE_CLASSES = ['AstldapQueue'];
 export const MEMBER_CLASSES = ['AstldapQueueMember'];
 
 /** The uniqueid (cn) of a static member: queue-<interface after the technology>. */
-export const memberId = (queue: string, iface: string): string => `${queue}-${iface.replace(/^[^/]*\//, '').replace(/[^A-Za-z0-9._@-]/g, '_')}`;
+export const memberId = (queue: string, iface: string): string =>
+  `${queue}-${iface.replace(/^[^/]*\//, '').replace(/[^A-Za-z0-9._@-]/g, '_')}`;
 
 export function convertQueues(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     if (cat.name.toLowerCase() === 'general') {
-      for (const v of cat.variables) out.skipped.push({ origin: v.origin, text: `${v.name}=${v.value}`, reason: '[general] configures app_queue itself: keep it in the static queues.conf' });
+      for (const v of cat.variables)
+        out.skipped.push({
+          origin: v.origin,
+          text: `${v.name}=${v.value}`,
+          reason: '[general] configures app_queue itself: keep it in the static queues.conf',
+        });
       continue;
     }
     const b = ctx.builder('queues', cat.name, cat.origin, `queue ${cat.name}`, QUEUE_CLASSES, out);
-    for (const col of columnsOf(cat, new Set(['member']))) b.set(col.name.replace(/-/g, '_'), col.values.slice(-1), { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
+    for (const col of columnsOf(cat, new Set(['member'])))
+      b.set(col.name.replace(/-/g, '_'), col.values.slice(-1), { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
     out.entries.push(b.entry);
     for (const v of cat.variables.filter((x) => x.name === 'member')) member(cat.name, v, ctx, out);
   }

@@ -17,7 +17,11 @@ export function convertVoicemail(cfg: ParsedConfig, ctx: ConvertContext, out: Co
     for (const v of cat.variables) {
       const text = `${v.name} ${v.object ? '=>' : '='} ${v.value}`;
       if (STATIC_SECTIONS.has(cat.name.toLowerCase())) {
-        out.skipped.push({ origin: v.origin, text, reason: `[${cat.name}] configures app_voicemail itself: keep it in the static voicemail.conf` });
+        out.skipped.push({
+          origin: v.origin,
+          text,
+          reason: `[${cat.name}] configures app_voicemail itself: keep it in the static voicemail.conf`,
+        });
         continue;
       }
       const [password = '', fullname = '', email = '', pager = '', options = ''] = v.value.split(',').map((s) => s.trim());

@@ -24,7 +24,6 @@ export interface ConvertOptions {
   keepCleartext?: boolean;
 }
 
-
 export interface ConvertResult {
   conversions: Conversion[];
   /** Containers first (parents before children), then every converted entry. */
@@ -53,7 +52,13 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     keepCleartext: opts.keepCleartext ?? false,
     builder(family, id, origin, label, classes, out) {
       const b = ext.binding(family);
-      const builder = new EntryBuilder(mapping, b.table, out.skipped, { dn: rdn('cn', id, b.base), family, origin, label, objectClasses: classes });
+      const builder = new EntryBuilder(mapping, b.table, out.skipped, {
+        dn: rdn('cn', id, b.base),
+        family,
+        origin,
+        label,
+        objectClasses: classes,
+      });
       builder.setAttribute('cn', [id]);
       return builder;
     },
@@ -64,7 +69,8 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     const out: Conversion = { file, entries: [], skipped: [], families: [] };
     try {
       const cfg = parseConfigFile(opts.dir, file);
-      for (const d of cfg.directives) out.skipped.push({ origin: d.origin, text: `#${d.name} ${d.argument}`, reason: 'the converter does not run programs' });
+      for (const d of cfg.directives)
+        out.skipped.push({ origin: d.origin, text: `#${d.name} ${d.argument}`, reason: 'the converter does not run programs' });
       convert(cfg, ctx, out);
     } catch (err) {
       if (!(err instanceof ConfigSyntaxError)) throw err;
@@ -75,7 +81,12 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
   }
   for (const file of NOT_YET) {
     if (existsSync(path.join(opts.dir, file))) {
-      conversions.push({ file, entries: [], skipped: [{ origin: { file, line: 0 }, text: file, reason: 'not converted: this converter does not read it yet' }], families: [] });
+      conversions.push({
+        file,
+        entries: [],
+        skipped: [{ origin: { file, line: 0 }, text: file, reason: 'not converted: this converter does not read it yet' }],
+        families: [],
+      });
     }
   }
   const converted = conversions.flatMap((c) => c.entries);
@@ -102,7 +113,10 @@ function commonSuffix(dns: string[]): string {
   const keyOf = (rdn: Array<{ type: string; value: string }>) => rdn.map((a) => `${a.type}=${a.value}`.toLowerCase()).join('+');
   let n = 0;
   while (n < max && parsed.every((p) => keyOf(p[n]!) === keyOf(parsed[0]![n]!))) n++;
-  return dns[0]!.split(/(?<!\\),/).slice(-n || Infinity).join(',');
+  return dns[0]!
+    .split(/(?<!\\),/)
+    .slice(-n || Infinity)
+    .join(',');
 }
 
 /** organizationalUnit entries for every ou= between the suffix and the entries, parents first. */
@@ -114,7 +128,10 @@ function containers(entries: DraftEntry[], suffix: string): DraftEntry[] {
     for (let i = rdns.length - depth - 1; i >= 1; i--) {
       const [ava] = rdns[i]!;
       if (!ava || rdns[i]!.length !== 1 || ava.type.toLowerCase() !== 'ou') break;
-      const dn = e.dn.split(/(?<!\\),/).slice(i).join(',');
+      const dn = e.dn
+        .split(/(?<!\\),/)
+        .slice(i)
+        .join(',');
       if (out.has(dnKey(dn))) continue;
       out.set(dnKey(dn), {
         dn,

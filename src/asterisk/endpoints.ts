@@ -4,7 +4,6 @@
 // registration state is read from the contacts Asterisk writes back (ps_contacts), if any.
 
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { DirectoryClient, LdapEntry } from './ldap-client.js';
 import { DirectoryClient as Client, describeError, type ConnectOptions } from './ldap-client.js';
 import { ExtConfig, ResLdapMapping } from './mapping.js';
@@ -89,7 +88,8 @@ export async function addEndpoint(client: DirectoryClient, l: EndpointLayout, sp
   }
   if (!spec.password) throw new EndpointError(EXIT.usage, 'endpoint add needs --password P or --generate');
   const realm = spec.realm ?? (await defaultRealm(client, l));
-  const a = (f: string, c: string, v: string | string[] | undefined) => (v === undefined ? [] : [{ type: l.attr(f, c), values: Array.isArray(v) ? v : [v] }]);
+  const a = (f: string, c: string, v: string | string[] | undefined) =>
+    v === undefined ? [] : [{ type: l.attr(f, c), values: Array.isArray(v) ? v : [v] }];
   const auth = [
     { type: 'objectClass', values: l.classes('ps_auths', 'AstldapPjsipAuth') },
     { type: 'cn', values: [name] },
@@ -166,7 +166,13 @@ async function contactsByAor(client: DirectoryClient, l: EndpointLayout): Promis
   return out;
 }
 
-function info(l: EndpointLayout, ep: LdapEntry, auth: LdapEntry | undefined, aor: LdapEntry | undefined, contacts: Map<string, string[]>): EndpointInfo {
+function info(
+  l: EndpointLayout,
+  ep: LdapEntry,
+  auth: LdapEntry | undefined,
+  aor: LdapEntry | undefined,
+  contacts: Map<string, string[]>,
+): EndpointInfo {
   const name = first(ep, 'cn')!;
   const aors = all(ep, l.attr('ps_endpoints', 'aors'));
   const found = aors.flatMap((a) => contacts.get(a) ?? []);
@@ -255,7 +261,13 @@ function formatInfo(e: EndpointInfo): string {
 }
 
 /** `astldap asterisk endpoint SUB ...`. */
-export async function endpointCommand(args: string[], v: Values, conn: ConnectOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function endpointCommand(
+  args: string[],
+  v: Values,
+  conn: ConnectOptions,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const [sub, name, ...extra] = args;
   const needsName = sub !== 'list';
   if (!sub || !['add', 'list', 'show', 'passwd', 'remove'].includes(sub) || (needsName && !name) || extra.length || (!needsName && name)) {
@@ -278,7 +290,10 @@ export async function endpointCommand(args: string[], v: Values, conn: ConnectOp
     return EXIT.error;
   }
   try {
-    const generated = (sub === 'add' || sub === 'passwd') && (v.generate || (sub === 'passwd' && v.password === undefined)) ? generatePassword() : undefined;
+    const generated =
+      (sub === 'add' || sub === 'passwd') && (v.generate || (sub === 'passwd' && v.password === undefined))
+        ? generatePassword()
+        : undefined;
     const password = generated ?? (v.password as string | undefined);
     switch (sub) {
       case 'add':
@@ -308,7 +323,9 @@ export async function endpointCommand(args: string[], v: Values, conn: ConnectOp
       case 'list': {
         const list = await listEndpoints(client, layout);
         if (v.json) out.write(JSON.stringify(list, null, 2) + '\n');
-        else for (const e of list) out.write(`${e.name.padEnd(16)} ${(e.context ?? '').padEnd(14)} ${e.state.padEnd(12)} ${e.contacts.length} contact(s)\n`);
+        else
+          for (const e of list)
+            out.write(`${e.name.padEnd(16)} ${(e.context ?? '').padEnd(14)} ${e.state.padEnd(12)} ${e.contacts.length} contact(s)\n`);
         break;
       }
     }

@@ -122,9 +122,11 @@ const LIST_OPTIONS = new Set([
   'contact_acl',
 ]);
 
-
 /** The columns of a section: list options keep every value, others the last one. */
-export function columnsOf(cat: ConfigCategory, skip: ReadonlySet<string>): Array<{ name: string; values: string[]; line: number; file: string }> {
+export function columnsOf(
+  cat: ConfigCategory,
+  skip: ReadonlySet<string>,
+): Array<{ name: string; values: string[]; line: number; file: string }> {
   const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
   for (const v of cat.variables) {
     if (skip.has(v.name)) continue;
@@ -135,4 +137,3 @@ export function columnsOf(cat: ConfigCategory, skip: ReadonlySet<string>): Array
   }
   return [...out.values()].map((c) => ({ ...c, values: c.values.filter((x) => x !== '') }));
 }
-

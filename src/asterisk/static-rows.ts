@@ -10,7 +10,8 @@ export const CONFIG_CLASSES = ['AstldapObject', 'AsteriskConfig', 'AstldapConfig
 
 export function staticRows(filename: string, cats: ConfigCategory[], ctx: ConvertContext, out: Conversion): void {
   if (!ctx.ext.has(filename)) {
-    for (const cat of cats) out.skipped.push({ origin: cat.origin, text: `[${cat.name}]`, reason: `extconfig.conf serves no ${filename} from ldap` });
+    for (const cat of cats)
+      out.skipped.push({ origin: cat.origin, text: `[${cat.name}]`, reason: `extconfig.conf serves no ${filename} from ldap` });
     return;
   }
   const used = new Map<string, number>();
@@ -21,7 +22,11 @@ export function staticRows(filename: string, cats: ConfigCategory[], ctx: Conver
     let metric = 0;
     for (const v of cat.variables) {
       if (v.value.includes(';')) {
-        out.skipped.push({ origin: v.origin, text: `${v.name}=${v.value}`, reason: 'the value contains ";", which res_config_ldap splits into several rows' });
+        out.skipped.push({
+          origin: v.origin,
+          text: `${v.name}=${v.value}`,
+          reason: 'the value contains ";", which res_config_ldap splits into several rows',
+        });
         continue;
       }
       metric++;

@@ -67,7 +67,13 @@ function parse(argv: string[]) {
   return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS, strict: true });
 }
 
-export const connectOptions = (v: AsteriskValues): ConnectOptions => ({ url: v.H, bindDn: v.D, password: v.w, passwordFile: v.y, saslMech: v.Y });
+export const connectOptions = (v: AsteriskValues): ConnectOptions => ({
+  url: v.H,
+  bindDn: v.D,
+  password: v.w,
+  passwordFile: v.y,
+  saslMech: v.Y,
+});
 
 /** Runs `astldap asterisk ARGS`; resolves with the exit status. */
 export async function asteriskCommand(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {

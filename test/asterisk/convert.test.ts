@@ -41,7 +41,19 @@ let server: InProcessAstldap;
 const conn = () => ['-H', server.url, '-D', ROOT_DN, '-w', ROOT_PW];
 
 async function search(base: string, filter = '(objectClass=*)', scope = 'sub'): Promise<LdifEntry[]> {
-  const r = await runTool('ldapsearch', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url, '-LLL', '-o', 'ldif-wrap=no', '-s', scope, '-b', base, filter]);
+  const r = await runTool('ldapsearch', [
+    ...bindArgs(ROOT_DN, ROOT_PW),
+    '-H',
+    server.url,
+    '-LLL',
+    '-o',
+    'ldif-wrap=no',
+    '-s',
+    scope,
+    '-b',
+    base,
+    filter,
+  ]);
   if (r.code === 32) return [];
   expect(r.code, r.stderr).toBe(0);
   return parseLdifEntries(r.stdout);
@@ -120,7 +132,15 @@ describe('astldap asterisk convert', () => {
     expect(attrValues(reg, 'AstPjsipRegistrationOutboundAuth')).toEqual(['provider-auth']);
     // Transports and globals as static pjsip.conf rows.
     const rows = await search(`ou=config,${SUFFIX}`, '(&(AstConfigFilename=pjsip.conf)(AstConfigCategory=transport-tcp))');
-    expect(rows.map((e) => [attrValues(e, 'AstConfigVariableMetric')[0], attrValues(e, 'AstConfigVariableName')[0], attrValues(e, 'AstConfigVariableValue')[0]]).sort()).toEqual([
+    expect(
+      rows
+        .map((e) => [
+          attrValues(e, 'AstConfigVariableMetric')[0],
+          attrValues(e, 'AstConfigVariableName')[0],
+          attrValues(e, 'AstConfigVariableValue')[0],
+        ])
+        .sort(),
+    ).toEqual([
       ['1', 'type', 'transport'],
       ['2', 'protocol', 'tcp'],
       ['3', 'bind', '0.0.0.0:5060'],
@@ -168,7 +188,9 @@ describe('astldap asterisk convert', () => {
         `cn=1003,ou=endpoints,ou=pjsip,${SUFFIX}`,
       ].sort(),
     );
-    expect(dry.stdout).toMatch(/dn: cn=1002,ou=endpoints,ou=pjsip,dc=example,dc=domain\nchangetype: modify\nreplace: AstAccountCallerID\nAstAccountCallerID: "Ben Brown" <1002>\n-/);
+    expect(dry.stdout).toMatch(
+      /dn: cn=1002,ou=endpoints,ou=pjsip,dc=example,dc=domain\nchangetype: modify\nreplace: AstAccountCallerID\nAstAccountCallerID: "Ben Brown" <1002>\n-/,
+    );
     expect(await one(`cn=1003,ou=endpoints,ou=pjsip,${SUFFIX}`)).toBeDefined(); // dry run wrote nothing
     const r = await astldap(['asterisk', 'convert', dir, '--apply', '--prune', ...conn()]);
     expect(r.stderr).toMatch(/applied: 0 to add, 1 to modify, 6 to delete/);
@@ -184,7 +206,9 @@ describe('astldap asterisk convert', () => {
     writeFileSync(path.join(dir, 'queues.conf'), '[sales]\nstrategy=ringall\nthis line has no equals sign\n');
     const r = await astldap(['asterisk', 'convert', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('queues.conf: NOT CONVERTED (nothing from this file): queues.conf:3: no "=" in "this line has no equals sign"');
+    expect(r.stderr).toContain(
+      'queues.conf: NOT CONVERTED (nothing from this file): queues.conf:3: no "=" in "this line has no equals sign"',
+    );
     expect(r.stdout).not.toContain('ou=queues');
     expect(r.stdout).toContain('dn: cn=1001,ou=endpoints,ou=pjsip,dc=example,dc=domain');
   });
@@ -193,12 +217,16 @@ describe('astldap asterisk convert', () => {
     const custom = path.join(tmp(), 'res_ldap.conf');
     writeFileSync(
       custom,
-      readFileSync(path.join(repoRoot, 'data/asterisk/res_ldap.conf'), 'utf8').replace(/^callerid=AstAccountCallerID$/gm, 'callerid=description').replace(/^timers=.*$/m, ''),
+      readFileSync(path.join(repoRoot, 'data/asterisk/res_ldap.conf'), 'utf8')
+        .replace(/^callerid=AstAccountCallerID$/gm, 'callerid=description')
+        .replace(/^timers=.*$/m, ''),
     );
     const dir = copyFixture('mapping');
     writeFileSync(path.join(dir, 'pjsip.d/extra.conf'), '[3001]\ntype=endpoint\ntimers=no\ncallerid=Lobby <3001>\n');
     const r = await astldap(['asterisk', 'convert', dir, '--res-ldap', custom]);
-    expect(r.stdout).toMatch(/dn: cn=3001,ou=endpoints,ou=pjsip,dc=example,dc=domain\nobjectClass: AstldapPjsipEndpoint\ncn: 3001\ndescription: Lobby <3001>\n/);
+    expect(r.stdout).toMatch(
+      /dn: cn=3001,ou=endpoints,ou=pjsip,dc=example,dc=domain\nobjectClass: AstldapPjsipEndpoint\ncn: 3001\ndescription: Lobby <3001>\n/,
+    );
     expect(r.stderr).toMatch(/not converted pjsip\.d\/extra\.conf:3: timers=no {2}\(no attribute for "timers" in \[ps_endpoints\]/);
   });
 
@@ -222,13 +250,29 @@ describe('astldap asterisk convert', () => {
 
 describe('astldap asterisk endpoint', () => {
   it('add, list, show, passwd and remove, each one command', async () => {
-    const add = await astldap(['asterisk', 'endpoint', 'add', '4001', '--password', 'desk-secret', '--context', 'office', '--callerid', '"Desk" <4001>', ...conn()]);
+    const add = await astldap([
+      'asterisk',
+      'endpoint',
+      'add',
+      '4001',
+      '--password',
+      'desk-secret',
+      '--context',
+      'office',
+      '--callerid',
+      '"Desk" <4001>',
+      ...conn(),
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const auth = (await one(`cn=4001,ou=auths,ou=pjsip,${SUFFIX}`))!;
     // The realm is pjsip.conf's default_realm, as the converted static rows say.
     expect(attrValues(auth, 'AstPjsipAuthMd5Cred')).toEqual([md5('4001:office.example:desk-secret')]);
     const ep = (await one(`cn=4001,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
-    expect([attrValues(ep, 'AstPjsipEndpointAors'), attrValues(ep, 'AstPjsipEndpointAuth'), attrValues(ep, 'AstAccountContext')]).toEqual([['4001'], ['4001'], ['office']]);
+    expect([attrValues(ep, 'AstPjsipEndpointAors'), attrValues(ep, 'AstPjsipEndpointAuth'), attrValues(ep, 'AstAccountContext')]).toEqual([
+      ['4001'],
+      ['4001'],
+      ['office'],
+    ]);
     expect(attrValues((await one(`cn=4001,ou=aors,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAorMaxContacts')).toEqual(['1']);
 
     const again = await astldap(['asterisk', 'endpoint', 'add', '4001', '--password', 'x', ...conn()]);
@@ -240,13 +284,21 @@ describe('astldap asterisk endpoint', () => {
     expect(names).toEqual(expect.arrayContaining(['1001', '1002', '2001', '4001', 'provider']));
 
     const show = await astldap(['asterisk', 'endpoint', 'show', '4001', '--json', ...conn()]);
-    expect(JSON.parse(show.stdout)).toMatchObject({ name: '4001', context: 'office', authType: 'md5', realm: 'office.example', state: 'unregistered' });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      name: '4001',
+      context: 'office',
+      authType: 'md5',
+      realm: 'office.example',
+      state: 'unregistered',
+    });
     expect(show.stdout).not.toContain(md5('4001:office.example:desk-secret'));
 
     const pw = await astldap(['asterisk', 'endpoint', 'passwd', '4001', '--generate', ...conn()]);
     expect(pw.code, pw.stderr).toBe(0);
     const generated = /new password for 4001: (\S+)/.exec(pw.stdout)![1]!;
-    expect(attrValues((await one(`cn=4001,ou=auths,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAuthMd5Cred')).toEqual([md5(`4001:office.example:${generated}`)]);
+    expect(attrValues((await one(`cn=4001,ou=auths,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAuthMd5Cred')).toEqual([
+      md5(`4001:office.example:${generated}`),
+    ]);
 
     const rm = await astldap(['asterisk', 'endpoint', 'remove', '4001', ...conn()]);
     expect(rm.code, rm.stderr).toBe(0);

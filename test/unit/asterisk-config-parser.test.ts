@@ -211,7 +211,11 @@ describe('res_ldap.conf and extconfig.conf', () => {
     expect(m.attribute('ps_auths', 'md5_cred')).toBe('AstPjsipAuthMd5Cred');
     expect(m.table('ps_endpoints').filterClasses).toEqual(['AstldapPjsipEndpoint']);
     const e = ExtConfig.read();
-    expect(e.binding('ps_endpoints')).toEqual({ family: 'ps_endpoints', base: 'ou=endpoints,ou=pjsip,dc=example,dc=domain', table: 'ps_endpoints' });
+    expect(e.binding('ps_endpoints')).toEqual({
+      family: 'ps_endpoints',
+      base: 'ou=endpoints,ou=pjsip,dc=example,dc=domain',
+      table: 'ps_endpoints',
+    });
     expect(e.binding('pjsip.conf').table).toBe('config');
     expect(e.has('iax.conf')).toBe(false);
   });
