@@ -4,13 +4,11 @@
 // registration state is read from the contacts Asterisk writes back (ps_contacts), if any.
 
 import { randomBytes } from 'node:crypto';
-import type { DirectoryClient, LdapEntry } from './ldap-client.js';
-import { DirectoryClient as Client, describeError, type ConnectOptions } from './ldap-client.js';
-import { ExtConfig, ResLdapMapping } from './mapping.js';
-import { md5hex, rdn } from './model.js';
+import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import { md5hex } from './model.js';
+import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
 
-/** Exit codes a script can rely on. */
-export const EXIT = { ok: 0, error: 1, usage: 2, notFound: 4, exists: 5 } as const;
+export { EXIT };
 
 export const ENDPOINT_USAGE = `endpoint commands (each takes CONNECTION, and --res-ldap/--extconfig as convert does):
   endpoint add NAME [--password P | --generate] [--context C] [--codecs ulaw,alaw]
@@ -22,44 +20,6 @@ export const ENDPOINT_USAGE = `endpoint commands (each takes CONNECTION, and --r
   endpoint remove NAME              endpoint, auth and aor NAME
 exit status: 0 done, 4 no such endpoint, 5 it exists already, 2 usage, 1 any other error.
 `;
-
-export class EndpointError extends Error {
-  constructor(
-    readonly exit: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Where the three objects live and what their columns are called. */
-export class EndpointLayout {
-  constructor(
-    readonly mapping: ResLdapMapping,
-    readonly ext: ExtConfig,
-  ) {}
-
-  base(family: string): string {
-    return this.ext.binding(family).base;
-  }
-
-  dn(family: string, name: string): string {
-    return rdn('cn', name, this.base(family));
-  }
-
-  /** The attribute of a column of a family's table; the table must map it. */
-  attr(family: string, column: string): string {
-    const table = this.ext.binding(family).table;
-    const a = this.mapping.attribute(table, column);
-    if (!a) throw new Error(`${this.mapping.file} [${table}] maps no ${column}`);
-    return a;
-  }
-
-  classes(family: string, own: string): string[] {
-    const cls = this.mapping.table(this.ext.binding(family).table).filterClasses;
-    return [...new Set([own, ...cls])];
-  }
-}
 
 export interface EndpointSpec {
   name: string;
@@ -74,19 +34,19 @@ export interface EndpointSpec {
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
 
 /** The realm md5_cred is computed with: pjsip.conf's [global] default_realm in the directory, else asterisk. */
-async function defaultRealm(client: DirectoryClient, l: EndpointLayout): Promise<string> {
+async function defaultRealm(client: DirectoryClient, l: Layout): Promise<string> {
   if (!l.ext.has('pjsip.conf')) return 'asterisk';
   const f = (c: string) => l.attr('pjsip.conf', c);
   const rows = await client.search(l.base('pjsip.conf'), `(&(${f('filename')}=pjsip.conf)(${f('variable_name')}=default_realm))`);
   return rows[0]?.attrs.get(f('variable_value').toLowerCase())?.[0] ?? 'asterisk';
 }
 
-export async function addEndpoint(client: DirectoryClient, l: EndpointLayout, spec: EndpointSpec): Promise<void> {
+export async function addEndpoint(client: DirectoryClient, l: Layout, spec: EndpointSpec): Promise<void> {
   const { name } = spec;
   for (const f of ['ps_endpoints', 'ps_auths', 'ps_aors']) {
-    if (await client.read(l.dn(f, name))) throw new EndpointError(EXIT.exists, `${l.dn(f, name)} exists already`);
+    if (await client.read(l.dn(f, name))) throw new CommandError(EXIT.exists, `${l.dn(f, name)} exists already`);
   }
-  if (!spec.password) throw new EndpointError(EXIT.usage, 'endpoint add needs --password P or --generate');
+  if (!spec.password) throw new CommandError(EXIT.usage, 'endpoint add needs --password P or --generate');
   const realm = spec.realm ?? (await defaultRealm(client, l));
   const a = (f: string, c: string, v: string | string[] | undefined) =>
     v === undefined ? [] : [{ type: l.attr(f, c), values: Array.isArray(v) ? v : [v] }];
@@ -153,7 +113,7 @@ const all = (e: LdapEntry | undefined, attr: string) =>
     .filter(Boolean);
 
 /** Contact URIs per AOR name, from ps_contacts (ids are "aor;@hash"). */
-async function contactsByAor(client: DirectoryClient, l: EndpointLayout): Promise<Map<string, string[]>> {
+async function contactsByAor(client: DirectoryClient, l: Layout): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (!l.ext.has('ps_contacts')) return out;
   const cls = l.classes('ps_contacts', 'AstldapPjsipContact')[1] ?? 'AstldapPjsipContact';
@@ -167,7 +127,7 @@ async function contactsByAor(client: DirectoryClient, l: EndpointLayout): Promis
 }
 
 function info(
-  l: EndpointLayout,
+  l: Layout,
   ep: LdapEntry,
   auth: LdapEntry | undefined,
   aor: LdapEntry | undefined,
@@ -191,16 +151,16 @@ function info(
   };
 }
 
-export async function listEndpoints(client: DirectoryClient, l: EndpointLayout): Promise<EndpointInfo[]> {
+export async function listEndpoints(client: DirectoryClient, l: Layout): Promise<EndpointInfo[]> {
   const cls = l.classes('ps_endpoints', 'AstldapPjsipEndpoint');
   const eps = await client.search(l.base('ps_endpoints'), `(objectClass=${cls[1] ?? cls[0]})`);
   const contacts = await contactsByAor(client, l);
   return eps.map((ep) => info(l, ep, undefined, undefined, contacts)).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
 
-export async function showEndpoint(client: DirectoryClient, l: EndpointLayout, name: string): Promise<EndpointInfo> {
+export async function showEndpoint(client: DirectoryClient, l: Layout, name: string): Promise<EndpointInfo> {
   const ep = await client.read(l.dn('ps_endpoints', name));
-  if (!ep) throw new EndpointError(EXIT.notFound, `no endpoint ${name} (${l.dn('ps_endpoints', name)})`);
+  if (!ep) throw new CommandError(EXIT.notFound, `no endpoint ${name} (${l.dn('ps_endpoints', name)})`);
   const authName = first(ep, l.attr('ps_endpoints', 'auth'))?.split(',')[0]?.trim();
   const aorName = all(ep, l.attr('ps_endpoints', 'aors'))[0];
   const auth = authName ? await client.read(l.dn('ps_auths', authName)) : undefined;
@@ -209,13 +169,13 @@ export async function showEndpoint(client: DirectoryClient, l: EndpointLayout, n
 }
 
 /** A new password for the endpoint's auth: md5_cred for an md5 auth, the password for userpass. */
-export async function setEndpointPassword(client: DirectoryClient, l: EndpointLayout, name: string, password: string): Promise<void> {
+export async function setEndpointPassword(client: DirectoryClient, l: Layout, name: string, password: string): Promise<void> {
   const ep = await client.read(l.dn('ps_endpoints', name));
-  if (!ep) throw new EndpointError(EXIT.notFound, `no endpoint ${name} (${l.dn('ps_endpoints', name)})`);
+  if (!ep) throw new CommandError(EXIT.notFound, `no endpoint ${name} (${l.dn('ps_endpoints', name)})`);
   const authName = first(ep, l.attr('ps_endpoints', 'auth'))?.split(',')[0]?.trim() ?? name;
   const dn = l.dn('ps_auths', authName);
   const auth = await client.read(dn);
-  if (!auth) throw new EndpointError(EXIT.notFound, `endpoint ${name} names auth ${authName}, which does not exist (${dn})`);
+  if (!auth) throw new CommandError(EXIT.notFound, `endpoint ${name} names auth ${authName}, which does not exist (${dn})`);
   const type = (first(auth, l.attr('ps_auths', 'auth_type')) ?? 'userpass').toLowerCase();
   if (type === 'userpass') {
     await client.modify(dn, [{ operation: 'replace', type: l.attr('ps_auths', 'password'), values: [password] }]);
@@ -229,16 +189,14 @@ export async function setEndpointPassword(client: DirectoryClient, l: EndpointLa
   ]);
 }
 
-export async function removeEndpoint(client: DirectoryClient, l: EndpointLayout, name: string): Promise<string[]> {
+export async function removeEndpoint(client: DirectoryClient, l: Layout, name: string): Promise<string[]> {
   const dns = ['ps_endpoints', 'ps_auths', 'ps_aors'].map((f) => l.dn(f, name));
   const present: string[] = [];
   for (const dn of dns) if (await client.read(dn)) present.push(dn);
-  if (!present.length) throw new EndpointError(EXIT.notFound, `no endpoint, auth or aor ${name}`);
+  if (!present.length) throw new CommandError(EXIT.notFound, `no endpoint, auth or aor ${name}`);
   for (const dn of present) await client.del(dn);
   return present;
 }
-
-type Values = Record<string, string | boolean | undefined>;
 
 function formatInfo(e: EndpointInfo): string {
   const rows: Array<[string, string | undefined]> = [
@@ -278,18 +236,8 @@ export async function endpointCommand(
     err.write('astldap asterisk endpoint: --password and --generate exclude each other\n');
     return EXIT.usage;
   }
-  const layout = new EndpointLayout(
-    typeof v['res-ldap'] === 'string' ? ResLdapMapping.read(v['res-ldap']) : ResLdapMapping.read(),
-    typeof v.extconfig === 'string' ? ExtConfig.read(v.extconfig) : ExtConfig.read(),
-  );
-  let client: DirectoryClient;
-  try {
-    client = await Client.connect(conn);
-  } catch (e) {
-    err.write(`astldap asterisk: cannot connect or bind: ${describeError(e)}\n`);
-    return EXIT.error;
-  }
-  try {
+  const layout = layoutOf(v);
+  return withClient(`endpoint ${sub}`, conn, err, async (client) => {
     const generated =
       (sub === 'add' || sub === 'passwd') && (v.generate || (sub === 'passwd' && v.password === undefined))
         ? generatePassword()
@@ -329,15 +277,5 @@ export async function endpointCommand(
         break;
       }
     }
-    return EXIT.ok;
-  } catch (e) {
-    if (e instanceof EndpointError) {
-      err.write(`astldap asterisk endpoint ${sub}: ${e.message}\n`);
-      return e.exit;
-    }
-    err.write(`astldap asterisk endpoint ${sub}: ${describeError(e)}\n`);
-    return EXIT.error;
-  } finally {
-    await client.close();
-  }
+  });
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { executePlan, planApply, planLdif, planSummary } from '../asterisk/apply.js';
 import { convertDirectory } from '../asterisk/convert.js';
 import { endpointCommand, EXIT, ENDPOINT_USAGE } from '../asterisk/endpoints.js';
+import { mailboxQueueCommand, MAILBOX_QUEUE_USAGE } from '../asterisk/mailboxes-queues.js';
 import { describeError, DirectoryClient, type ConnectOptions } from '../asterisk/ldap-client.js';
 import { ExtConfig, ResLdapMapping } from '../asterisk/mapping.js';
 import { exitStatus, reportJson, reportText, toLdif } from '../asterisk/output.js';
@@ -14,6 +15,8 @@ import { exitStatus, reportJson, reportText, toLdif } from '../asterisk/output.j
 export const ASTERISK_USAGE = `usage: astldap asterisk convert DIR [-o FILE] [--dry-run] [--apply CONNECTION] [--res-ldap FILE]
                                 [--extconfig FILE] [--keep-cleartext] [--prune] [--verbose] [--json]
        astldap asterisk endpoint add|list|show|passwd|remove ... CONNECTION
+       astldap asterisk mailbox add|remove ... CONNECTION
+       astldap asterisk queue add|remove|member add|member remove ... CONNECTION
 
 convert reads pjsip.conf, voicemail.conf, queues.conf and extensions.conf of DIR (with their
 #includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
@@ -32,6 +35,7 @@ exit status: 0 everything converted, 3 some lines were not converted (listed), 1
 with a syntax error is not converted at all), 2 a usage error.
 
 ${ENDPOINT_USAGE}
+${MAILBOX_QUEUE_USAGE}
 CONNECTION (as for ldapadd): -H URL (default ldap://127.0.0.1:1389; ldapi://PATH too),
   -D DN -w PASSWORD | -D DN -y FILE (the whole file is the password) | -Y EXTERNAL (over ldapi)
 `;
@@ -59,6 +63,11 @@ const OPTIONS = {
   'max-contacts': { type: 'string' },
   callerid: { type: 'string' },
   realm: { type: 'string' },
+  fullname: { type: 'string' },
+  email: { type: 'string' },
+  strategy: { type: 'string' },
+  penalty: { type: 'string' },
+  membername: { type: 'string' },
 } as const;
 
 export type AsteriskValues = ReturnType<typeof parse>['values'];
@@ -99,6 +108,7 @@ export async function asteriskCommand(argv: string[], out = process.stdout, err 
     }
   }
   if (command === 'endpoint') return endpointCommand(rest, values, connectOptions(values), out, err);
+  if (command === 'mailbox' || command === 'queue') return mailboxQueueCommand(command, rest, values, connectOptions(values), out, err);
   err.write(`astldap asterisk: unknown command "${command}"\n${ASTERISK_USAGE}`);
   return EXIT.usage;
 }

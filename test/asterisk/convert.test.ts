@@ -307,3 +307,51 @@ describe('astldap asterisk endpoint', () => {
     expect(gone.code).toBe(4);
   });
 });
+
+describe('astldap asterisk mailbox and queue', () => {
+  it('mailbox add/remove and queue add/member add/member remove/remove, laid out as convert does', async () => {
+    const box = await astldap(['asterisk', 'mailbox', 'add', '5001@sales', '--password', '9999', '--fullname', 'Eve Example', ...conn()]);
+    expect(box.code, box.stderr).toBe(0);
+    const vm = (await one(`cn=5001@sales,ou=voicemail,${SUFFIX}`))!;
+    expect([attrValues(vm, 'AstContext'), attrValues(vm, 'AstVoicemailMailbox'), attrValues(vm, 'AstVoicemailPassword')]).toEqual([
+      ['sales'],
+      ['5001'],
+      ['9999'],
+    ]);
+    expect((await astldap(['asterisk', 'mailbox', 'add', '5001@sales', '--password', '1', ...conn()])).code).toBe(5);
+
+    expect((await astldap(['asterisk', 'queue', 'add', 'billing', '--strategy', 'leastrecent', ...conn()])).code).toBe(0);
+    const m = await astldap(['asterisk', 'queue', 'member', 'add', 'billing', 'PJSIP/1001', '--penalty', '2', ...conn()]);
+    expect(m.code, m.stderr).toBe(0);
+    const member = (await one(`cn=billing-1001,ou=queues,${SUFFIX}`))!;
+    expect([attrValues(member, 'AstQueueMemberQueueName'), attrValues(member, 'AstQueueMemberPenalty')]).toEqual([['billing'], ['2']]);
+    expect((await astldap(['asterisk', 'queue', 'member', 'add', 'nosuch', 'PJSIP/1', ...conn()])).code).toBe(4);
+    expect((await astldap(['asterisk', 'queue', 'member', 'remove', 'billing', 'PJSIP/1001', ...conn()])).code).toBe(0);
+    expect(await one(`cn=billing-1001,ou=queues,${SUFFIX}`)).toBeUndefined();
+    await astldap(['asterisk', 'queue', 'member', 'add', 'billing', 'PJSIP/1002', ...conn()]);
+    const rq = await astldap(['asterisk', 'queue', 'remove', 'billing', ...conn()]);
+    expect(rq.stdout).toContain(`removed cn=billing-1002,ou=queues,${SUFFIX}, cn=billing,ou=queues,${SUFFIX}`);
+
+    expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(0);
+    expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(4);
+    expect((await astldap(['asterisk', 'queue', 'frob', ...conn()])).code).toBe(2);
+  });
+});
+
+describe('-Y EXTERNAL over ldapi://', () => {
+  it('binds as the socket owner (the administrator) for convert --apply and endpoint commands', async () => {
+    const { startServer } = await import('../../src/index.js');
+    const socket = path.join(tmp(), 'ldapi');
+    const ldapi = `ldapi://${encodeURIComponent(socket)}`;
+    const s = await startServer({ configFile: path.join(repoRoot, 'config.yaml'), memory: true, listen: [ldapi], logger: false });
+    try {
+      const r = await astldap(['asterisk', 'convert', FIXTURE, '--apply', '-H', ldapi, '-Y', 'EXTERNAL']);
+      expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify/);
+      const list = await astldap(['asterisk', 'endpoint', 'list', '-H', ldapi, '-Y', 'EXTERNAL']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(/^1001 +office +unregistered +0 contact\(s\)$/m);
+    } finally {
+      await s.close();
+    }
+  });
+});
