@@ -7,7 +7,7 @@
 // to know the password to answer a provider's challenge).
 
 import { lastValue, type ConfigCategory, type ParsedConfig } from './config-parser.js';
-import { columnsOf, md5hex, type ConvertContext, type Conversion, type EntryBuilder } from './model.js';
+import { columnsOf, keepStatic, md5hex, type ConvertContext, type Conversion, type EntryBuilder } from './model.js';
 import { staticRows } from './static-rows.js';
 
 /** Section types served by sorcery realtime, with their extconfig family and object classes. */
@@ -39,6 +39,7 @@ export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conver
   for (const { cat, type } of typed) {
     if (!type) {
       out.skipped.push({ origin: cat.origin, text: `[${cat.name}]`, reason: 'no type= in the section (or its templates)' });
+      for (const v of cat.variables) keepStatic(out, cat.name, v);
       continue;
     }
     if (type === 'contact') {

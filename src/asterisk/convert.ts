@@ -66,7 +66,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
   const conversions: Conversion[] = [];
   for (const [file, convert] of CONVERTERS) {
     if (!existsSync(path.join(opts.dir, file))) continue;
-    const out: Conversion = { file, entries: [], skipped: [], families: [] };
+    const out: Conversion = { file, entries: [], skipped: [], remainder: [], families: [] };
     try {
       const cfg = parseConfigFile(opts.dir, file);
       for (const d of cfg.directives)
@@ -74,7 +74,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
       convert(cfg, ctx, out);
     } catch (err) {
       if (!(err instanceof ConfigSyntaxError)) throw err;
-      Object.assign(out, { entries: [], skipped: [], families: [], error: err.message });
+      Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
     }
     dropDuplicates(out);
     conversions.push(out);
@@ -85,6 +85,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
         file,
         entries: [],
         skipped: [{ origin: { file, line: 0 }, text: file, reason: 'not converted: this converter does not read it yet' }],
+        remainder: [],
         families: [],
       });
     }

@@ -25,10 +25,18 @@ export interface SkippedLine {
   reason: string;
 }
 
+/** A section of what stays in the static file (--static-out), its lines as Asterisk reads them. */
+export interface StaticSection {
+  name: string;
+  lines: string[];
+}
+
 export interface Conversion {
   file: string;
   entries: DraftEntry[];
   skipped: SkippedLine[];
+  /** What stays in the static file, in file order. */
+  remainder: StaticSection[];
   /** A syntax error: nothing of the file was converted. */
   error?: string;
   /** Families this file defines completely (what --prune may clean up). */
@@ -36,6 +44,13 @@ export interface Conversion {
 }
 
 export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
+
+/** Keeps a line in the static remainder of the file, under [category]. */
+export function keepStatic(out: Conversion, category: string, v: { name: string; value: string; object: boolean }): void {
+  let last = out.remainder[out.remainder.length - 1];
+  if (!last || last.name !== category) out.remainder.push((last = { name: category, lines: [] }));
+  last.lines.push(`${v.name} ${v.object ? '=>' : '='} ${v.value.replace(/;/g, '\\;')}`);
+}
 
 /** The key two spellings of one DN share (case and escaping aside). */
 export const dnKey = (dn: string): string => prettyDn(dn).toLowerCase();

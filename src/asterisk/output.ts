@@ -3,7 +3,7 @@
 
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { seedDns, type ConvertResult } from './convert.js';
-import { dnKey, type DraftEntry } from './model.js';
+import { dnKey, type Conversion, type DraftEntry } from './model.js';
 
 /** Exit status: 0 all converted, 3 some lines left out (listed), 1 a file could not be read. */
 export const EXIT_LEFT_OVER = 3;
@@ -46,6 +46,17 @@ export function reportText(result: ConvertResult, verbose = false): string {
     for (const s of c.skipped) lines.push(`  not converted ${s.origin.file}:${s.origin.line}: ${s.text}  (${s.reason})`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What stays in the static file after the conversion: the sections and lines realtime cannot
+ * hold, plus `switch => Realtime/<context>@extensions` for every converted dialplan context.
+ * Undefined when nothing stays (or the file did not parse: keep the original then).
+ */
+export function remainderText(c: Conversion): string | undefined {
+  if (c.error || !c.remainder.length) return undefined;
+  const head = `; ${c.file}: what astldap asterisk convert left for the static file (the rest is in the directory).\n`;
+  return head + c.remainder.map((s) => `\n[${s.name}]\n${s.lines.join('\n')}\n`).join('');
 }
 
 /** The report as data, for --json. */

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigFile } from '../../src/asterisk/config-parser.js';
 import { CLI, startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
 import { repoRoot, ROOT_DN, ROOT_PW, SUFFIX } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -128,6 +129,8 @@ describe('astldap asterisk convert', () => {
     expect(attrValues(trunk, 'AstAccountSecret')).toEqual(['trunk-secret']);
     const id = (await one(`cn=provider,ou=identify,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(id, 'AstPjsipIdentifyMatch')).toEqual(['192.0.2.10', '192.0.2.11,198.51.100.0/24']);
+    const alias = (await one(`cn=pbx.office.example,ou=domain-aliases,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(alias, 'AstPjsipDomainAliasDomain')).toEqual(['office.example']);
     const reg = (await one(`cn=provider-reg,ou=registrations,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(reg, 'AstPjsipRegistrationOutboundAuth')).toEqual(['provider-auth']);
     // Transports and globals as static pjsip.conf rows.
@@ -199,6 +202,25 @@ describe('astldap asterisk convert', () => {
     // Back to the fixture: the three come back.
     const back = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
     expect(back.stderr).toMatch(/applied: 3 to add, 1 to modify, 0 to delete/);
+  });
+
+  it('--static-out writes what stays static as new 0600 files, never over one', async () => {
+    const out = path.join(tmp(), 'static');
+    const r = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', out]);
+    expect(r.code, r.stderr).toBe(3);
+    const ext = parseConfigFile(out, 'extensions.conf');
+    const lines = (name: string) => ext.categories.find((c) => c.name === name)!.variables.map((v) => `${v.name} => ${v.value}`);
+    expect(lines('office')).toEqual(['include => phones', 'include => outbound', 'switch => Realtime/office@extensions']);
+    expect(lines('phones')).toEqual(['exten => 1001,hint,PJSIP/1001', 'switch => Realtime/phones@extensions']);
+    expect(lines('globals')).toEqual(['TRUNK => PJSIP/provider']);
+    expect(statSync(path.join(out, 'extensions.conf')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(out, 'queues.conf'), 'utf8')).toContain('[general]\npersistentmembers = yes\n');
+    const again = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists already/);
+    const into = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', FIXTURE]);
+    expect(into.code).toBe(1);
+    expect(into.stderr).toMatch(/is the directory being converted/);
   });
 
   it('a syntax error names file and line, converts nothing of that file and exits 1', async () => {
