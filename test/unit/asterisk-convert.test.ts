@@ -1,0 +1,196 @@
+// The converters of src/asterisk on small config directories (no server): which PJSIP passwords
+// become md5_cred and with which realm, what is reported instead of converted (duplicates, ";"
+// values, empty values, #exec, bad mailbox options, members without an interface, dialplan
+// lines realtime cannot hold), the priorities `n` resolves to, and the containers emitted.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { convertDirectory, type ConvertResult } from '../../src/asterisk/convert.js';
+import { md5hex, type DraftEntry } from '../../src/asterisk/model.js';
+import { exitStatus } from '../../src/asterisk/output.js';
+import { useTempDir } from '../helpers/tmp.js';
+
+const tmp = useTempDir('astldap-astconv-');
+let n = 0;
+function convert(files: Record<string, string>, keepCleartext = false): ConvertResult {
+  const dir = path.join(tmp(), String(++n));
+  mkdirSync(dir, { recursive: true });
+  for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+  return convertDirectory({ dir, keepCleartext });
+}
+const entry = (r: ConvertResult, dnStart: string): DraftEntry => {
+  const e = r.entries.find((x) => x.dn.startsWith(dnStart));
+  if (!e) throw new Error(`no entry ${dnStart}: ${r.entries.map((x) => x.dn).join(' ')}`);
+  return e;
+};
+const attr = (e: DraftEntry, a: string) => e.attributes.get(a);
+const skipped = (r: ConvertResult) =>
+  r.conversions.flatMap((c) => c.skipped.map((s) => `${s.origin.file}:${s.origin.line} ${s.text} | ${s.reason}`));
+
+describe('pjsip auths', () => {
+  const conf = `
+[global]
+type=global
+default_realm=pbx.example
+
+[a]
+type=auth
+username=a
+password=pw-a
+
+[b]
+type=auth
+username=b
+realm=other.example
+password=pw-b
+
+[trunk]
+type=auth
+username=acct
+password=pw-t
+
+[reg]
+type=registration
+outbound_auth=trunk
+server_uri=sip:x
+
+[nouser]
+type=auth
+password=pw-n
+
+[oauth]
+type=auth
+auth_type=google_oauth
+refresh_token=tok
+`;
+
+  it('hashes with the auth realm, else default_realm; keeps outbound, username-less and non-password auths', () => {
+    const r = convert({ 'pjsip.conf': conf });
+    const a = entry(r, 'cn=a,ou=auths');
+    expect([
+      attr(a, 'AstPjsipAuthAuthType'),
+      attr(a, 'AstPjsipAuthRealm'),
+      attr(a, 'AstPjsipAuthMd5Cred'),
+      attr(a, 'AstAccountSecret'),
+    ]).toEqual([['md5'], ['pbx.example'], [md5hex('a:pbx.example:pw-a')], undefined]);
+    expect(attr(entry(r, 'cn=b,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('b:other.example:pw-b')]);
+    expect(attr(entry(r, 'cn=trunk,ou=auths'), 'AstAccountSecret')).toEqual(['pw-t']);
+    expect(attr(entry(r, 'cn=trunk,ou=auths'), 'AstPjsipAuthMd5Cred')).toBeUndefined();
+    expect(attr(entry(r, 'cn=nouser,ou=auths'), 'AstAccountSecret')).toEqual(['pw-n']);
+    expect(attr(entry(r, 'cn=oauth,ou=auths'), 'AstPjsipAuthAuthType')).toEqual(['google_oauth']);
+  });
+
+  it('--keep-cleartext keeps every password', () => {
+    const r = convert({ 'pjsip.conf': conf }, true);
+    expect(attr(entry(r, 'cn=a,ou=auths'), 'AstAccountSecret')).toEqual(['pw-a']);
+    expect(attr(entry(r, 'cn=a,ou=auths'), 'AstPjsipAuthMd5Cred')).toBeUndefined();
+  });
+
+  it('realm asterisk when nothing names one', () => {
+    const r = convert({ 'pjsip.conf': '[x]\ntype=auth\nusername=x\npassword=p\n' });
+    expect(attr(entry(r, 'cn=x,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('x:asterisk:p')]);
+  });
+});
+
+describe('what is reported instead of converted', () => {
+  it('pjsip: duplicates, ";" values, empty values, unknown options, no type, contacts, #exec', () => {
+    const r = convert({
+      'pjsip.conf': [
+        '#exec /bin/true',
+        '[e]',
+        'type=endpoint',
+        'set_var=A=1\\;B=2',
+        'callerid=',
+        'no_such_option=1',
+        '[e]',
+        'type=endpoint',
+        '[untyped]',
+        'x=1',
+        '[c]',
+        'type=contact',
+        '[t]',
+        'type=transport',
+        'bind=a\\;b',
+        '',
+      ].join('\n'),
+    });
+    expect(skipped(r)).toEqual([
+      'pjsip.conf:1 #exec /bin/true | the converter does not run programs',
+      'pjsip.conf:4 set_var=A=1;B=2 | the value contains ";", which res_config_ldap splits into several values',
+      'pjsip.conf:5 callerid= | an empty value: the directory cannot store one (the option stays at its default)',
+      expect.stringMatching(/^pjsip\.conf:6 no_such_option=1 \| no attribute for "no_such_option" in \[ps_endpoints\]/),
+      'pjsip.conf:9 [untyped] | no type= in the section (or its templates)',
+      expect.stringMatching(/^pjsip\.conf:11 \[c\] type=contact \| contacts are written by the registrar/),
+      'pjsip.conf:15 bind=a;b | the value contains ";", which res_config_ldap splits into several rows',
+      'pjsip.conf:7 endpoint e | a second definition of cn=e,ou=endpoints,ou=pjsip,dc=example,dc=domain (the first one is converted)',
+    ]);
+    expect(r.entries.filter((e) => e.family === 'ps_endpoints')).toHaveLength(1);
+    expect(exitStatus(r)).toBe(3);
+  });
+
+  it('voicemail options without "=", queue members without an interface', () => {
+    const r = convert({
+      'voicemail.conf': '[default]\n100 => 1234,Name,,,attach=yes|bogus\n',
+      'queues.conf': '[q]\nmember => ,1\n',
+    });
+    expect(skipped(r)).toEqual([
+      'voicemail.conf:2 bogus | a mailbox option needs key=value',
+      'queues.conf:2 member => ,1 | a member needs an interface',
+    ]);
+    expect(attr(entry(r, 'cn=100,ou=voicemail'), 'AstVoicemailAttach')).toEqual(['yes']);
+  });
+
+  it('a file that does not parse: exit 1, nothing of it, the others still converted', () => {
+    const r = convert({ 'queues.conf': '[q]\nbroken\n', 'voicemail.conf': '[default]\n1 => 2\n' });
+    expect(r.conversions.find((c) => c.file === 'queues.conf')!.error).toBe('queues.conf:2: no "=" in "broken"');
+    expect(r.entries.some((e) => e.family === 'queues')).toBe(false);
+    expect(r.entries.some((e) => e.family === 'voicemail')).toBe(true);
+    expect(exitStatus(r)).toBe(1);
+  });
+
+  it('nothing left over: exit 0', () => {
+    expect(exitStatus(convert({ 'voicemail.conf': '[default]\n1 => 2\n' }))).toBe(0);
+  });
+});
+
+describe('dialplan rows', () => {
+  it('n counts from the last priority; same follows the last exten; bad lines are reported', () => {
+    const r = convert({
+      'extensions.conf': [
+        '[ctx]',
+        'same => n,NoOp()',
+        'exten => 100,1,Answer',
+        'exten => 100,5,Wait(1)',
+        ' same => n,Hangup()',
+        'exten => 200,x,NoOp()',
+        'exten => 300,1(start),Set(A=1)',
+        ' same => n,Goto(start)',
+        '',
+      ].join('\n'),
+    });
+    const rows = r.entries
+      .filter((e) => e.family === 'extensions')
+      .map((e) => `${attr(e, 'AstExtension')![0]},${attr(e, 'AstPriority')![0]},${attr(e, 'AstApplication')![0]}`);
+    expect(rows).toEqual(['100,1,Answer', '100,5,Wait', '100,6,Hangup', '300,1,Set', '300,2,Goto']);
+    expect(entry(r, 'cn=100-6@ctx,').dn).toBe('cn=100-6@ctx,ou=extensions,dc=example,dc=domain');
+    expect(skipped(r)).toEqual([
+      'extensions.conf:2 same => n,NoOp() | same => without an exten => before it',
+      'extensions.conf:6 exten => 200,x,NoOp() | priority "x" is not a number, n, n(label) or hint',
+      'extensions.conf:7 exten => 300,1(start),Set(A=1) | label (start) dropped: realtime rows have no labels, only priority 1',
+    ]);
+  });
+});
+
+describe('containers', () => {
+  it('ou= parents below the suffix, parents first, once each', () => {
+    const r = convert({ 'pjsip.conf': '[a]\ntype=aor\n[b]\ntype=aor\n[c]\ntype=endpoint\n' });
+    expect(r.suffix).toBe('dc=example,dc=domain');
+    const containers = r.entries.filter((e) => e.family === 'container').map((e) => e.dn);
+    expect(containers).toEqual([
+      'ou=pjsip,dc=example,dc=domain',
+      'ou=aors,ou=pjsip,dc=example,dc=domain',
+      'ou=endpoints,ou=pjsip,dc=example,dc=domain',
+    ]);
+  });
+});
