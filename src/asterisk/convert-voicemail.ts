@@ -15,7 +15,8 @@ export function convertVoicemail(cfg: ParsedConfig, ctx: ConvertContext, out: Co
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     for (const v of cat.variables) {
-      const text = `${v.name} ${v.object ? '=>' : '='} ${v.value}`;
+      // The report shows the line without the PIN (the first field).
+      const text = `${v.name} ${v.object ? '=>' : '='} ${STATIC_SECTIONS.has(cat.name.toLowerCase()) ? v.value : v.value.replace(/^[^,]*/, '<hidden>')}`;
       if (STATIC_SECTIONS.has(cat.name.toLowerCase())) {
         keepStatic(out, cat.name, v);
         out.skipped.push({

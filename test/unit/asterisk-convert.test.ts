@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertDirectory, type ConvertResult } from '../../src/asterisk/convert.js';
 import { md5hex, type DraftEntry } from '../../src/asterisk/model.js';
-import { exitStatus } from '../../src/asterisk/output.js';
+import { exitStatus, reportJson, reportText } from '../../src/asterisk/output.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const tmp = useTempDir('astldap-astconv-');
@@ -151,6 +151,23 @@ describe('what is reported instead of converted', () => {
 
   it('nothing left over: exit 0', () => {
     expect(exitStatus(convert({ 'voicemail.conf': '[default]\n1 => 2\n' }))).toBe(0);
+  });
+});
+
+describe('the report hides secrets', () => {
+  it('password, secret, md5_cred, imappassword values and mailbox PINs are not shown', () => {
+    const r = convert(
+      {
+        'pjsip.conf': '[a]\ntype=auth\nusername=a\npassword=p\\;w\n',
+        'voicemail.conf': '[general]\nimappassword=imap-secret\n[default]\n100 => 4321,Name,,,bogus\n',
+      },
+      true,
+    );
+    const text = reportText(r);
+    expect(text).toContain('pjsip.conf:4: password=<hidden>');
+    expect(text).toContain('voicemail.conf:2: imappassword = <hidden>');
+    expect(text).not.toMatch(/p;w|imap-secret|4321/);
+    expect(JSON.stringify(reportJson(r))).not.toMatch(/p;w|imap-secret|4321/);
   });
 });
 
