@@ -12,8 +12,9 @@ export { EXIT };
 
 export const ENDPOINT_USAGE = `endpoint commands (each takes CONNECTION, and --res-ldap/--extconfig as convert does):
   endpoint add NAME [--password P | --generate] [--context C] [--codecs ulaw,alaw]
-               [--max-contacts N] [--callerid '"Name" <NAME>'] [--realm R]
-                        endpoint, auth (md5_cred) and aor NAME; --generate prints the password
+               [--max-contacts N] [--callerid '"Name" <NAME>'] [--realm R] [--template EP]
+                        endpoint, auth (md5_cred) and aor NAME; --generate prints the password;
+                        --template copies endpoint EP's settings and its aor's
   endpoint list [--json]            every endpoint, with its contacts (registration state)
   endpoint show NAME [--json]       one endpoint, its aor and auth (no secrets)
   endpoint passwd NAME [--password P | --generate]   a new password (md5_cred or userpass)
@@ -29,6 +30,8 @@ export interface EndpointSpec {
   maxContacts?: string;
   callerid?: string;
   realm?: string;
+  /** An existing endpoint whose settings (and its aor's) the new one copies. */
+  template?: string;
 }
 
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
@@ -41,6 +44,26 @@ async function defaultRealm(client: DirectoryClient, l: Layout): Promise<string>
   return rows[0]?.attrs.get(f('variable_value').toLowerCase())?.[0] ?? 'asterisk';
 }
 
+type AttrList = Array<{ type: string; values: string[] }>;
+
+/** Attributes of family entry `name` that its table maps, minus the columns in skip (for --template). */
+async function templateAttrs(client: DirectoryClient, l: Layout, family: string, name: string, skip: string[]): Promise<AttrList> {
+  const e = await client.read(l.dn(family, name));
+  if (!e) throw new CommandError(EXIT.notFound, `no template ${l.dn(family, name)}`);
+  const table = l.ext.binding(family).table;
+  const skipped = new Set([...skip.map((c) => l.attr(family, c).toLowerCase()), 'cn']);
+  return l.mapping
+    .attributes(table)
+    .filter((a) => !skipped.has(a.toLowerCase()) && e.attrs.has(a.toLowerCase()))
+    .map((a) => ({ type: e.names.get(a.toLowerCase()) ?? a, values: e.attrs.get(a.toLowerCase())! }));
+}
+
+/** base with each of over replacing the attribute of its name. */
+function overlay(base: AttrList, over: AttrList): AttrList {
+  const names = new Set(over.map((a) => a.type.toLowerCase()));
+  return [...base.filter((a) => !names.has(a.type.toLowerCase())), ...over];
+}
+
 export async function addEndpoint(client: DirectoryClient, l: Layout, spec: EndpointSpec): Promise<void> {
   const { name } = spec;
   for (const f of ['ps_endpoints', 'ps_auths', 'ps_aors']) {
@@ -50,6 +73,14 @@ export async function addEndpoint(client: DirectoryClient, l: Layout, spec: Endp
   const realm = spec.realm ?? (await defaultRealm(client, l));
   const a = (f: string, c: string, v: string | string[] | undefined) =>
     v === undefined ? [] : [{ type: l.attr(f, c), values: Array.isArray(v) ? v : [v] }];
+  // A template endpoint (and its first aor) gives every setting but the names and the caller ID.
+  const tpl = spec.template;
+  const tplAor = tpl
+    ? (await client.read(l.dn('ps_endpoints', tpl)))?.attrs.get(l.attr('ps_endpoints', 'aors').toLowerCase())?.[0]?.split(',')[0]?.trim()
+    : undefined;
+  const epBase = tpl ? await templateAttrs(client, l, 'ps_endpoints', tpl, ['aors', 'auth', 'outbound_auth', 'callerid', 'mailboxes']) : [];
+  const aorBase = tplAor ? await templateAttrs(client, l, 'ps_aors', tplAor, ['contact', 'mailboxes']) : [];
+  const or = (v: string | undefined, dflt: string) => v ?? (tpl ? undefined : dflt);
   const auth = [
     { type: 'objectClass', values: l.classes('ps_auths', 'AstldapPjsipAuth') },
     { type: 'cn', values: [name] },
@@ -58,22 +89,22 @@ export async function addEndpoint(client: DirectoryClient, l: Layout, spec: Endp
     ...a('ps_auths', 'realm', realm),
     ...a('ps_auths', 'md5_cred', md5hex(`${name}:${realm}:${spec.password}`)),
   ];
-  const aor = [
+  const aor = overlay(aorBase, [
     { type: 'objectClass', values: l.classes('ps_aors', 'AstldapPjsipAor') },
     { type: 'cn', values: [name] },
-    ...a('ps_aors', 'max_contacts', spec.maxContacts ?? '1'),
-    ...a('ps_aors', 'remove_existing', 'yes'),
-  ];
-  const endpoint = [
+    ...a('ps_aors', 'max_contacts', or(spec.maxContacts, '1')),
+    ...a('ps_aors', 'remove_existing', or(undefined, 'yes')),
+  ]);
+  const endpoint = overlay(epBase, [
     { type: 'objectClass', values: l.classes('ps_endpoints', 'AstldapPjsipEndpoint') },
     { type: 'cn', values: [name] },
-    ...a('ps_endpoints', 'context', spec.context ?? 'default'),
-    ...a('ps_endpoints', 'disallow', 'all'),
-    ...a('ps_endpoints', 'allow', spec.codecs ?? 'ulaw,alaw'),
+    ...a('ps_endpoints', 'context', or(spec.context, 'default')),
+    ...a('ps_endpoints', 'disallow', spec.codecs || !tpl ? 'all' : undefined),
+    ...a('ps_endpoints', 'allow', or(spec.codecs, 'ulaw,alaw')),
     ...a('ps_endpoints', 'auth', name),
     ...a('ps_endpoints', 'aors', name),
     ...a('ps_endpoints', 'callerid', spec.callerid),
-  ];
+  ]);
   const added: string[] = [];
   try {
     for (const [f, attrs] of [
@@ -253,6 +284,7 @@ export async function endpointCommand(
           maxContacts: v['max-contacts'] as string | undefined,
           callerid: v.callerid as string | undefined,
           realm: v.realm as string | undefined,
+          template: v.template as string | undefined,
         });
         out.write(generated ? `added endpoint ${name}; password: ${generated}\n` : `added endpoint ${name}\n`);
         break;

@@ -68,6 +68,7 @@ const OPTIONS = {
   'max-contacts': { type: 'string' },
   callerid: { type: 'string' },
   realm: { type: 'string' },
+  template: { type: 'string' },
   fullname: { type: 'string' },
   email: { type: 'string' },
   strategy: { type: 'string' },

@@ -330,6 +330,41 @@ describe('astldap asterisk endpoint', () => {
   });
 });
 
+describe('astldap asterisk endpoint add --template', () => {
+  it('copies the template endpoint and its aor, but not names, caller ID or mailboxes', async () => {
+    const r = await astldap(['asterisk', 'endpoint', 'add', '4002', '--template', '2001', '--password', 'p', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const ep = (await one(`cn=4002,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(ep, 'AstAccountAllowedCodec')).toEqual(['ulaw', 'alaw', 'h264,vp8']);
+    expect(attrValues(ep, 'AstAccountContext')).toEqual(['office']);
+    expect(attrValues(ep, 'AstAccountTransport')).toEqual(['transport-udp']);
+    expect([attrValues(ep, 'AstPjsipEndpointAors'), attrValues(ep, 'AstPjsipEndpointAuth'), attrValues(ep, 'AstAccountCallerID')]).toEqual([
+      ['4002'],
+      ['4002'],
+      [],
+    ]);
+    expect(attrValues((await one(`cn=4002,ou=aors,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAorMaxContacts')).toEqual(['2']);
+    const withCodecs = await astldap([
+      'asterisk',
+      'endpoint',
+      'add',
+      '4003',
+      '--template',
+      '2001',
+      '--codecs',
+      'g722',
+      '--password',
+      'p',
+      ...conn(),
+    ]);
+    expect(withCodecs.code, withCodecs.stderr).toBe(0);
+    const ep3 = (await one(`cn=4003,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect([attrValues(ep3, 'AstAccountDisallowedCodec'), attrValues(ep3, 'AstAccountAllowedCodec')]).toEqual([['all'], ['g722']]);
+    expect((await astldap(['asterisk', 'endpoint', 'add', '4004', '--template', 'nosuch', '--password', 'p', ...conn()])).code).toBe(4);
+    for (const name of ['4002', '4003']) expect((await astldap(['asterisk', 'endpoint', 'remove', name, ...conn()])).code).toBe(0);
+  });
+});
+
 describe('astldap asterisk mailbox and queue', () => {
   it('mailbox add/remove and queue add/member add/member remove/remove, laid out as convert does', async () => {
     const box = await astldap(['asterisk', 'mailbox', 'add', '5001@sales', '--password', '9999', '--fullname', 'Eve Example', ...conn()]);
