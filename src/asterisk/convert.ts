@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDn } from '../schema/dn.js';
-import { ConfigSyntaxError, parseConfigFile, type ConfigCategory, type ParsedConfig } from './config-parser.js';
+import { ConfigSyntaxError, parseConfigFile, type ParsedConfig } from './config-parser.js';
 import { convertDialplan } from './convert-dialplan.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
@@ -157,5 +157,3 @@ export function seedDns(): Set<string> {
     .map((l) => dnKey(l.slice(4).trim()));
   return new Set(dns);
 }
-
-export type { ConfigCategory };

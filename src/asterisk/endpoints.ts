@@ -4,7 +4,7 @@
 // registration state is read from the contacts Asterisk writes back (ps_contacts), if any.
 
 import { randomBytes } from 'node:crypto';
-import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import type { ConnectOptions, DirectoryClient, LdapEntry, Modification } from './ldap-client.js';
 import { md5hex } from './model.js';
 import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
 
@@ -17,6 +17,8 @@ export const ENDPOINT_USAGE = `endpoint commands (each takes CONNECTION, and --r
                         --template copies endpoint EP's settings and its aor's
   endpoint list [--json]            every endpoint, with its contacts (registration state)
   endpoint show NAME [--json]       one endpoint, its aor and auth (no secrets)
+  endpoint set NAME [--context C] [--codecs ..] [--callerid ..] [--max-contacts N]
+                                    change settings (an empty --callerid '' removes it)
   endpoint passwd NAME [--password P | --generate]   a new password (md5_cred or userpass)
   endpoint remove NAME              endpoint, auth and aor NAME
 exit status: 0 done, 4 no such endpoint, 5 it exists already, 2 usage, 1 any other error.
@@ -220,6 +222,39 @@ export async function setEndpointPassword(client: DirectoryClient, l: Layout, na
   ]);
 }
 
+export interface EndpointChanges {
+  context?: string;
+  codecs?: string;
+  callerid?: string;
+  maxContacts?: string;
+}
+
+/** Changes settings of an endpoint (and the max_contacts of its first aor); an empty callerid removes it. */
+export async function updateEndpoint(client: DirectoryClient, l: Layout, name: string, c: EndpointChanges): Promise<void> {
+  const dn = l.dn('ps_endpoints', name);
+  const ep = await client.read(dn);
+  if (!ep) throw new CommandError(EXIT.notFound, `no endpoint ${name} (${dn})`);
+  const mods: Modification[] = [];
+  const put = (column: string, v: string | undefined) => {
+    if (v === undefined) return;
+    const type = l.attr('ps_endpoints', column);
+    if (v !== '') mods.push({ operation: 'replace', type, values: [v] });
+    else if (ep.attrs.has(type.toLowerCase())) mods.push({ operation: 'delete', type, values: [] });
+  };
+  put('context', c.context);
+  if (c.codecs !== undefined) put('disallow', 'all');
+  put('allow', c.codecs);
+  put('callerid', c.callerid);
+  if (!mods.length && c.maxContacts === undefined)
+    throw new CommandError(EXIT.usage, 'nothing to change: give --context, --codecs, --callerid or --max-contacts');
+  await client.modify(dn, mods);
+  if (c.maxContacts !== undefined) {
+    const aor = all(ep, l.attr('ps_endpoints', 'aors'))[0];
+    if (!aor) throw new CommandError(EXIT.notFound, `endpoint ${name} has no aor`);
+    await client.modify(l.dn('ps_aors', aor), [{ operation: 'replace', type: l.attr('ps_aors', 'max_contacts'), values: [c.maxContacts] }]);
+  }
+}
+
 export async function removeEndpoint(client: DirectoryClient, l: Layout, name: string): Promise<string[]> {
   const dns = ['ps_endpoints', 'ps_auths', 'ps_aors'].map((f) => l.dn(f, name));
   const present: string[] = [];
@@ -259,8 +294,14 @@ export async function endpointCommand(
 ): Promise<number> {
   const [sub, name, ...extra] = args;
   const needsName = sub !== 'list';
-  if (!sub || !['add', 'list', 'show', 'passwd', 'remove'].includes(sub) || (needsName && !name) || extra.length || (!needsName && name)) {
-    err.write(`astldap asterisk endpoint: expected add|show|passwd|remove NAME or list\n${ENDPOINT_USAGE}`);
+  if (
+    !sub ||
+    !['add', 'list', 'show', 'set', 'passwd', 'remove'].includes(sub) ||
+    (needsName && !name) ||
+    extra.length ||
+    (!needsName && name)
+  ) {
+    err.write(`astldap asterisk endpoint: expected add|show|set|passwd|remove NAME or list\n${ENDPOINT_USAGE}`);
     return EXIT.usage;
   }
   if ((sub === 'add' || sub === 'passwd') && v.password !== undefined && v.generate) {
@@ -287,6 +328,15 @@ export async function endpointCommand(
           template: v.template as string | undefined,
         });
         out.write(generated ? `added endpoint ${name}; password: ${generated}\n` : `added endpoint ${name}\n`);
+        break;
+      case 'set':
+        await updateEndpoint(client, layout, name!, {
+          context: v.context as string | undefined,
+          codecs: v.codecs as string | undefined,
+          callerid: v.callerid as string | undefined,
+          maxContacts: v['max-contacts'] as string | undefined,
+        });
+        out.write(`changed endpoint ${name}\n`);
         break;
       case 'passwd':
         await setEndpointPassword(client, layout, name!, password!);

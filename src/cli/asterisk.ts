@@ -16,7 +16,7 @@ import type { ConvertResult } from '../asterisk/convert.js';
 
 export const ASTERISK_USAGE = `usage: astldap asterisk convert DIR [-o FILE] [--dry-run] [--apply CONNECTION] [--res-ldap FILE]
                                 [--extconfig FILE] [--keep-cleartext] [--prune] [--verbose] [--json]
-       astldap asterisk endpoint add|list|show|passwd|remove ... CONNECTION
+       astldap asterisk endpoint add|list|show|set|passwd|remove ... CONNECTION
        astldap asterisk mailbox add|remove ... CONNECTION
        astldap asterisk queue add|remove|member add|member remove ... CONNECTION
 

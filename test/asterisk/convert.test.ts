@@ -3,7 +3,8 @@
 // the built CLI (dist/cli/main.js), loaded with --apply (and, separately, with ldapadd from
 // the -o file), read back with ldapsearch; converting again changes nothing; a changed and a
 // shrunk copy update and --prune; a syntax error names its file and line; endpoints are added,
-// listed, shown, given a new password and removed with one command each.
+// listed, shown, changed, given a new password and removed with one command each. The tests run
+// in order against one server: each starts from what the ones before it left.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -314,6 +315,25 @@ describe('astldap asterisk endpoint', () => {
       state: 'unregistered',
     });
     expect(show.stdout).not.toContain(md5('4001:office.example:desk-secret'));
+
+    const set = await astldap([
+      'asterisk',
+      'endpoint',
+      'set',
+      '4001',
+      '--codecs',
+      'g722',
+      '--callerid',
+      '',
+      '--max-contacts',
+      '3',
+      ...conn(),
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    const changed = (await one(`cn=4001,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect([attrValues(changed, 'AstAccountAllowedCodec'), attrValues(changed, 'AstAccountCallerID')]).toEqual([['g722'], []]);
+    expect(attrValues((await one(`cn=4001,ou=aors,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAorMaxContacts')).toEqual(['3']);
+    expect((await astldap(['asterisk', 'endpoint', 'set', '4001', ...conn()])).code).toBe(2);
 
     const pw = await astldap(['asterisk', 'endpoint', 'passwd', '4001', '--generate', ...conn()]);
     expect(pw.code, pw.stderr).toBe(0);
