@@ -11,7 +11,7 @@ import { convertDialplan } from './convert-dialplan.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
 import { convertVoicemail } from './convert-voicemail.js';
-import { ExtConfig, ResLdapMapping, SHIPPED_DIR } from './mapping.js';
+import { ExtConfig, MappingError, ResLdapMapping, SHIPPED_DIR } from './mapping.js';
 
 export type { ConvertContext };
 import { dnKey, EntryBuilder, rdn, type Conversion, type ConvertContext, type DraftEntry } from './model.js';
@@ -73,7 +73,9 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
         out.skipped.push({ origin: d.origin, text: `#${d.name} ${d.argument}`, reason: 'the converter does not run programs' });
       convert(cfg, ctx, out);
     } catch (err) {
-      if (!(err instanceof ConfigSyntaxError)) throw err;
+      // A syntax error, or a family the site's extconfig.conf / res_ldap.conf does not serve:
+      // nothing of this file, the others still.
+      if (!(err instanceof ConfigSyntaxError || err instanceof MappingError)) throw err;
       Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
     }
     dropDuplicates(out);

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertDirectory, type ConvertResult } from '../../src/asterisk/convert.js';
+import { ExtConfig } from '../../src/asterisk/mapping.js';
 import { md5hex, type DraftEntry } from '../../src/asterisk/model.js';
 import { exitStatus, reportJson, reportText } from '../../src/asterisk/output.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -146,6 +147,18 @@ describe('what is reported instead of converted', () => {
     expect(r.conversions.find((c) => c.file === 'queues.conf')!.error).toBe('queues.conf:2: no "=" in "broken"');
     expect(r.entries.some((e) => e.family === 'queues')).toBe(false);
     expect(r.entries.some((e) => e.family === 'voicemail')).toBe(true);
+    expect(exitStatus(r)).toBe(1);
+  });
+
+  it('a family the site extconfig.conf does not serve: that file is not converted, exit 1', () => {
+    const dir = path.join(tmp(), 'noqueues');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'queues.conf'), '[q]\nstrategy=ringall\n');
+    writeFileSync(path.join(dir, 'voicemail.conf'), '[default]\n1 => 2\n');
+    const ext = ExtConfig.parse('[settings]\nvoicemail => ldap,"ou=voicemail,dc=x",voicemail\n', 'ext.conf');
+    const r = convertDirectory({ dir, extconfig: ext });
+    expect(r.conversions.find((c) => c.file === 'queues.conf')!.error).toBe('ext.conf maps no queues => ldap,...');
+    expect(entry(r, 'cn=1,ou=voicemail').dn).toBe('cn=1,ou=voicemail,dc=x');
     expect(exitStatus(r)).toBe(1);
   });
 
