@@ -10,6 +10,7 @@ import { ConfigSyntaxError, parseConfigFile, type ParsedConfig } from './config-
 import { convertDialplan } from './convert-dialplan.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
+import { convertSip } from './convert-sip.js';
 import { convertVoicemail } from './convert-voicemail.js';
 import { ExtConfig, MappingError, ResLdapMapping, SHIPPED_DIR } from './mapping.js';
 
@@ -36,12 +37,13 @@ type Converter = (cfg: ParsedConfig, ctx: ConvertContext, out: Conversion) => vo
 
 const CONVERTERS: Array<[string, Converter]> = [
   ['pjsip.conf', convertPjsip],
+  ['sip.conf', convertSip],
   ['voicemail.conf', convertVoicemail],
   ['queues.conf', convertQueues],
   ['extensions.conf', convertDialplan],
 ];
 /** Files an Asterisk directory may hold that this converter does not read yet. */
-const NOT_YET = ['sip.conf', 'iax.conf'];
+const NOT_YET = ['iax.conf'];
 
 export function convertDirectory(opts: ConvertOptions): ConvertResult {
   const mapping = opts.mapping ?? ResLdapMapping.read();
@@ -64,6 +66,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     },
   };
   const conversions: Conversion[] = [];
+  const seen = new Set<string>();
   for (const [file, convert] of CONVERTERS) {
     if (!existsSync(path.join(opts.dir, file))) continue;
     const out: Conversion = { file, entries: [], skipped: [], remainder: [], families: [] };
@@ -78,7 +81,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
       if (!(err instanceof ConfigSyntaxError || err instanceof MappingError)) throw err;
       Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
     }
-    dropDuplicates(out);
+    dropDuplicates(out, seen);
     conversions.push(out);
   }
   for (const file of NOT_YET) {
@@ -97,9 +100,8 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
   return { conversions, entries: [...containers(converted, suffix), ...converted], suffix };
 }
 
-/** Two sections that would make one DN: the first stays, the second is reported. */
-function dropDuplicates(out: Conversion): void {
-  const seen = new Set<string>();
+/** Two sections (of any file) that would make one DN: the first stays, the second is reported. */
+function dropDuplicates(out: Conversion, seen: Set<string>): void {
   out.entries = out.entries.filter((e) => {
     const k = dnKey(e.dn);
     if (!seen.has(k)) return seen.add(k);

@@ -264,6 +264,17 @@ describe('astldap asterisk convert', () => {
     rmSync(pwFile);
   });
 
+  it('a chan_sip sip.conf converts to PJSIP objects the directory accepts', async () => {
+    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--apply', ...conn()]);
+    expect(r.code, r.stderr).toBe(3); // bindport and videosupport are reported
+    expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify, 0 to delete/);
+    const auth = (await one(`cn=3001,ou=auths,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(auth, 'AstPjsipAuthMd5Cred')).toEqual([md5('3001:old.example:s3001')]);
+    expect(
+      attrValues((await one(`cn=reg_sip.carrier.example,ou=registrations,ou=pjsip,${SUFFIX}`))!, 'AstPjsipRegistrationContactUser'),
+    ).toEqual(['5550199']);
+  });
+
   it('an unknown option is a usage error (exit 2)', async () => {
     const r = await astldap(['asterisk', 'convert', FIXTURE, '--frobnicate']);
     expect(r.code).toBe(2);
