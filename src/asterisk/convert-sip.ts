@@ -10,7 +10,7 @@
 import type { ConfigCategory, ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
 import { lastValue } from './config-parser.js';
 import { convertPjsipObjects, PJSIP_TYPES } from './convert-pjsip.js';
-import type { Conversion, ConvertContext } from './model.js';
+import { columnsOf, md5hex, type Conversion, type ConvertContext } from './model.js';
 
 /** sip.conf peer option -> PJSIP endpoint option, where the value carries over unchanged. */
 const SAME_VALUE: Record<string, string> = {
@@ -242,6 +242,34 @@ export function registration(v: ConfigVariable, general: ConfigCategory): Config
   return made;
 }
 
+/** Classes of a chan_sip realtime peer, as data/asterisk/sample.ldif lays one out. */
+export const SIP_PEER_CLASSES = ['top', 'AsteriskAccount', 'AsteriskExtension', 'AsteriskSIPUser'];
+
+/**
+ * --chan-sip: the peer as a chan_sip realtime row too (sippeers, for sites still on Asterisk
+ * 20). Options keep their chan_sip names, which the [sip] table maps; a secret becomes
+ * md5secret = {md5}MD5(name:realm:secret) (the driver strips the prefix) unless the peer has a
+ * fixed host (a trunk needs its secret) or --keep-cleartext.
+ */
+function sipPeer(cat: ConfigCategory, realm: string, ctx: ConvertContext, out: Conversion): void {
+  const b = ctx.builder('sippeers', cat.name, cat.origin, `sip peer ${cat.name}`, SIP_PEER_CLASSES, out);
+  b.setAttribute('AstAccountName', [cat.name]);
+  const fixed = (lastValue(cat, 'host') ?? 'dynamic') !== 'dynamic';
+  const secret = lastValue(cat, 'secret');
+  const hash = secret !== undefined && !fixed && !ctx.keepCleartext && lastValue(cat, 'md5secret') === undefined;
+  const skip = new Set(hash ? ['secret'] : []);
+  for (const col of columnsOf(cat, skip, SIP_LIST_OPTIONS)) {
+    const name = col.name === 'canreinvite' ? 'directmedia' : col.name;
+    const values = name === 'md5secret' ? col.values.map((v) => (v.startsWith('{md5}') ? v : `{md5}${v}`)) : col.values;
+    b.set(name, values, { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
+  }
+  if (hash) b.set('md5secret', [`{md5}${md5hex(`${cat.name}:${realm}:${secret}`)}`], cat.origin);
+  out.entries.push(b.entry);
+}
+
+/** chan_sip options that add up when repeated. */
+const SIP_LIST_OPTIONS = new Set(['allow', 'disallow', 'permit', 'deny', 'setvar']);
+
 export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
   const general = cfg.categories.find((c) => c.name === 'general') ?? {
     name: 'general',
@@ -278,7 +306,9 @@ export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversi
       continue;
     }
     made.push(...peer(cat, realm, out));
+    if (ctx.chanSip) sipPeer(cat, realm, ctx, out);
   }
+  if (ctx.chanSip) out.families.push('sippeers');
   convertPjsipObjects(made, ctx, out, realm);
   out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
 }

@@ -23,6 +23,8 @@ export interface ConvertOptions {
   extconfig?: ExtConfig;
   /** Keep PJSIP passwords as userpass instead of md5_cred. */
   keepCleartext?: boolean;
+  /** sip.conf peers also as chan_sip realtime peers (sippeers), for Asterisk 20 and older. */
+  chanSip?: boolean;
 }
 
 export interface ConvertResult {
@@ -52,6 +54,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     mapping,
     ext,
     keepCleartext: opts.keepCleartext ?? false,
+    chanSip: opts.chanSip ?? false,
     builder(family, id, origin, label, classes, out) {
       const b = ext.binding(family);
       const builder = new EntryBuilder(mapping, b.table, out.skipped, {

@@ -265,7 +265,7 @@ describe('astldap asterisk convert', () => {
   });
 
   it('a chan_sip sip.conf converts to PJSIP objects the directory accepts', async () => {
-    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--apply', ...conn()]);
+    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--chan-sip', '--apply', ...conn()]);
     expect(r.code, r.stderr).toBe(3); // bindport and videosupport are reported
     expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify, 0 to delete/);
     const auth = (await one(`cn=3001,ou=auths,ou=pjsip,${SUFFIX}`))!;

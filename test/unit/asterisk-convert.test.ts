@@ -230,6 +230,24 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     ]);
   });
 
+  it('--chan-sip: the peers as chan_sip realtime rows too; only trunks keep their secret', () => {
+    const dir = path.join(tmp(), 'chansip');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'sip.conf'), sip);
+    const r = convertDirectory({ dir, chanSip: true });
+    const p = entry(r, 'cn=3001,ou=sip');
+    expect([attr(p, 'AstAccountName'), attr(p, 'AstAccountNAT'), attr(p, 'AstAccountSecret')]).toEqual([
+      ['3001'],
+      ['force_rport,comedia'],
+      undefined,
+    ]);
+    expect(attr(p, 'AstAccountRealmedPassword')).toEqual([`{md5}${md5hex('3001:old.example:s3001')}`]);
+    expect(attr(entry(r, 'cn=3002,ou=sip'), 'AstAccountRealmedPassword')).toEqual(['{md5}0123456789abcdef0123456789abcdef']);
+    expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountCanReinvite')).toEqual(['no']);
+    expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountSecret')).toEqual(['carrier-secret']);
+    expect(convert({ 'sip.conf': sip }).entries.some((e) => e.family === 'sippeers')).toBe(false);
+  });
+
   it('a peer that pjsip.conf defines too: pjsip.conf wins, the sip.conf one is reported', () => {
     const r = convert({ 'sip.conf': '[1000]\nhost=dynamic\n', 'pjsip.conf': '[1000]\ntype=endpoint\n' });
     expect(r.entries.filter((e) => e.dn.startsWith('cn=1000,ou=endpoints'))).toHaveLength(1);
