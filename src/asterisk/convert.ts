@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseDn } from '../schema/dn.js';
 import { ConfigSyntaxError, parseConfigFile, type ParsedConfig } from './config-parser.js';
 import { convertDialplan } from './convert-dialplan.js';
+import { convertIax } from './convert-iax.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
 import { convertSip } from './convert-sip.js';
@@ -40,13 +41,11 @@ type Converter = (cfg: ParsedConfig, ctx: ConvertContext, out: Conversion) => vo
 const CONVERTERS: Array<[string, Converter]> = [
   ['pjsip.conf', convertPjsip],
   ['sip.conf', convertSip],
+  ['iax.conf', convertIax],
   ['voicemail.conf', convertVoicemail],
   ['queues.conf', convertQueues],
   ['extensions.conf', convertDialplan],
 ];
-/** Files an Asterisk directory may hold that this converter does not read yet. */
-const NOT_YET = ['iax.conf'];
-
 export function convertDirectory(opts: ConvertOptions): ConvertResult {
   const mapping = opts.mapping ?? ResLdapMapping.read();
   const ext = opts.extconfig ?? ExtConfig.read();
@@ -86,17 +85,6 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     }
     dropDuplicates(out, seen);
     conversions.push(out);
-  }
-  for (const file of NOT_YET) {
-    if (existsSync(path.join(opts.dir, file))) {
-      conversions.push({
-        file,
-        entries: [],
-        skipped: [{ origin: { file, line: 0 }, text: file, reason: 'not converted: this converter does not read it yet' }],
-        remainder: [],
-        families: [],
-      });
-    }
   }
   const converted = conversions.flatMap((c) => c.entries);
   const suffix = commonSuffix(ext.bases());

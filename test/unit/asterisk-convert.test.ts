@@ -257,6 +257,29 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
   });
 });
 
+describe('iax.conf', () => {
+  it('peers and users as chan_iax2 realtime rows with the plain secret; [general] stays static', () => {
+    const r = convert({
+      'iax.conf':
+        '[general]\nbindport=4569\nregister => a:b@c\n[iaxphone](!)\ntype=friend\nhost=dynamic\ncontext=office\nallow=ulaw\nallow=gsm\n[2000](iaxphone)\nsecret=iax-secret\ntrunk=yes\n',
+    });
+    const e = entry(r, 'cn=2000,ou=sip');
+    expect(e.objectClasses).toEqual(['top', 'AsteriskAccount', 'AsteriskExtension', 'AsteriskIAXUser', 'AstldapIaxUser']);
+    expect([attr(e, 'AstAccountName'), attr(e, 'AstAccountSecret'), attr(e, 'AstAccountAllowedCodec'), attr(e, 'AstAccountType')]).toEqual([
+      ['2000'],
+      ['iax-secret'],
+      ['ulaw', 'gsm'],
+      ['friend'],
+    ]);
+    expect(skipped(r)).toEqual([
+      'iax.conf:2 bindport=4569 | [general] configures chan_iax2 itself: keep it in the static iax.conf',
+      'iax.conf:3 register=a:b@c | [general] configures chan_iax2 itself: keep it in the static iax.conf',
+      expect.stringMatching(/^iax\.conf:12 trunk=yes \| no attribute for "trunk" in \[iax\]/),
+    ]);
+    expect(r.conversions[0]!.remainder).toEqual([{ name: 'general', lines: ['bindport = 4569', 'register => a:b@c'] }]);
+  });
+});
+
 describe('the report hides secrets', () => {
   it('password, secret, md5_cred, imappassword values and mailbox PINs are not shown', () => {
     const r = convert(
