@@ -319,6 +319,19 @@ describe('astldap asterisk endpoint', () => {
     const names = (JSON.parse(list.stdout) as Array<{ name: string; state: string }>).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['1001', '1002', '2001', '4001', 'provider']));
 
+    // A contact as Asterisk would write it back (id "aor;@hash"): 1001 shows as registered.
+    const contact = `dn: cn=1001\\;@0123abcd,ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: AstldapPjsipContact\ncn: 1001;@0123abcd\nAstPjsipContactUri: sip:1001@192.0.2.77:5060\nAstPjsipContactEndpoint: 1001\n`;
+    const containers = `dn: ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: organizationalUnit\nou: contacts\n\n`;
+    const added = await runTool('ldapadd', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: containers + contact });
+    expect(added.code, added.stderr).toBe(0);
+    const states = JSON.parse((await astldap(['asterisk', 'endpoint', 'list', '--json', ...conn()])).stdout) as Array<{
+      name: string;
+      state: string;
+      contacts: string[];
+    }>;
+    expect(states.find((e) => e.name === '1001')).toMatchObject({ state: 'registered', contacts: ['sip:1001@192.0.2.77:5060'] });
+    expect(states.find((e) => e.name === '1002')).toMatchObject({ state: 'unregistered', contacts: [] });
+
     const show = await astldap(['asterisk', 'endpoint', 'show', '4001', '--json', ...conn()]);
     expect(JSON.parse(show.stdout)).toMatchObject({
       name: '4001',
