@@ -277,6 +277,30 @@ describe('astldap asterisk convert', () => {
     ).toEqual(['5550199']);
   });
 
+  it('what Asterisk writes back (PIN, paused, registration state) survives another run', async () => {
+    const changes = [
+      `dn: cn=1001,ou=voicemail,${SUFFIX}\nchangetype: modify\nreplace: AstVoicemailPassword\nAstVoicemailPassword: 9999\n`,
+      `dn: cn=sales-1001,ou=queues,${SUFFIX}\nchangetype: modify\nreplace: AstQueueMemberPaused\nAstQueueMemberPaused: 1\n`,
+      `dn: cn=3001,ou=sip,${SUFFIX}\nchangetype: modify\nreplace: AstAccountIPAddress\nAstAccountIPAddress: 192.0.2.9\n-\nreplace: AstAccountExpirationTimestamp\nAstAccountExpirationTimestamp: 1900000000\n`,
+    ].join('\n');
+    const mod = await runTool('ldapmodify', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: changes });
+    expect(mod.code, mod.stderr).toBe(0);
+    const pbx = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
+    expect(pbx.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    const sip = await astldap([
+      'asterisk',
+      'convert',
+      path.join(repoRoot, 'test/fixtures/asterisk-sip'),
+      '--chan-sip',
+      '--apply',
+      ...conn(),
+    ]);
+    expect(sip.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    expect(attrValues((await one(`cn=1001,ou=voicemail,${SUFFIX}`))!, 'AstVoicemailPassword')).toEqual(['9999']);
+    expect(attrValues((await one(`cn=sales-1001,ou=queues,${SUFFIX}`))!, 'AstQueueMemberPaused')).toEqual(['1']);
+    expect(attrValues((await one(`cn=3001,ou=sip,${SUFFIX}`))!, 'AstAccountIPAddress')).toEqual(['192.0.2.9']);
+  });
+
   it('an unknown option is a usage error (exit 2)', async () => {
     const r = await astldap(['asterisk', 'convert', FIXTURE, '--frobnicate']);
     expect(r.code).toBe(2);
