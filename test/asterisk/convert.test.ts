@@ -226,6 +226,27 @@ describe('astldap asterisk convert', () => {
     expect(into.stderr).toMatch(/is the directory being converted/);
   });
 
+  it('the --dry-run change records are LDIF that ldapmodify applies as --apply would', async () => {
+    const dir = copyFixture('ldapmodify');
+    const phones = path.join(dir, 'pjsip.d/phones.conf');
+    writeFileSync(
+      phones,
+      readFileSync(phones, 'utf8')
+        .replace('callerid="Ann Archer" <1001>\nmailboxes=1001@default', 'callerid="Ann A." <1001>')
+        .concat('\n[1099](endpoint-base)\nauth=1099\naors=1099\n[1099](auth-base)\nusername=1099\npassword=x\n[1099](aor-base)\n'),
+    );
+    const dry = await astldap(['asterisk', 'convert', dir, '--apply', '--dry-run', ...conn()]);
+    expect(dry.stderr).toMatch(/dry run: 3 to add, 1 to modify, 0 to delete/);
+    expect(dry.stdout).toContain('delete: AstAccountMailbox\n-');
+    const mod = await runTool('ldapmodify', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: dry.stdout });
+    expect(mod.code, mod.stderr).toBe(0);
+    const after = await astldap(['asterisk', 'convert', dir, '--apply', ...conn()]);
+    expect(after.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    expect((await astldap(['asterisk', 'endpoint', 'remove', '1099', ...conn()])).code).toBe(0);
+    const back = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
+    expect(back.stderr).toMatch(/applied: 0 to add, 1 to modify, 0 to delete/);
+  });
+
   it('a syntax error names file and line, converts nothing of that file and exits 1', async () => {
     const dir = copyFixture('broken');
     writeFileSync(path.join(dir, 'queues.conf'), '[sales]\nstrategy=ringall\nthis line has no equals sign\n');
