@@ -483,6 +483,24 @@ describe('astldap asterisk mailbox and queue', () => {
     expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(0);
     expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(4);
     expect((await astldap(['asterisk', 'queue', 'frob', ...conn()])).code).toBe(2);
+
+    const boxes = await astldap(['asterisk', 'mailbox', 'list', '--json', ...conn()]);
+    expect(boxes.code, boxes.stderr).toBe(0);
+    const listed = JSON.parse(boxes.stdout) as Array<{ mailbox: string; context: string }>;
+    expect(listed.map((b) => `${b.mailbox}@${b.context}`)).toEqual(expect.arrayContaining(['1001@default', '1001@sales', '1106@default']));
+    expect(boxes.stdout).not.toMatch(/4242|password/i);
+    const queues = JSON.parse((await astldap(['asterisk', 'queue', 'list', '--json', ...conn()])).stdout) as Array<{
+      name: string;
+      members: Array<{ interface: string }>;
+    }>;
+    expect(
+      queues
+        .find((q) => q.name === 'sales')!
+        .members.map((m) => m.interface)
+        .sort(),
+    ).toEqual(['PJSIP/1001', 'PJSIP/1002']);
+    const text = await astldap(['asterisk', 'queue', 'list', ...conn()]);
+    expect(text.stdout).toMatch(/^support +leastrecent +PJSIP\/1003$/m);
   });
 });
 
