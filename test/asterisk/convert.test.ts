@@ -90,6 +90,23 @@ describe('astldap asterisk convert', () => {
     expect(r.stderr).toMatch(/not converted extensions\.conf:25: .*caller-ID/);
     expect(r.stderr).toMatch(/not converted extensions\.conf:6: TRUNK = PJSIP\/provider {2}\(\[globals\]/);
     expect(r.stderr).toMatch(/not converted voicemail\.conf:2: format/);
+    expect(r.stderr).toMatch(/\nexit 3: \d+ line\(s\) not converted \(listed above\)\n/);
+    const json = await astldap(['asterisk', 'convert', FIXTURE, '--json']);
+    expect(json.code).toBe(3);
+    const report = JSON.parse(json.stdout) as Array<{
+      file: string;
+      entries: Array<{ dn: string; line: number }>;
+      notConverted: Array<{ line: number; reason: string }>;
+    }>;
+    const ext = report.find((c) => c.file === 'extensions.conf')!;
+    expect(ext.notConverted).toContainEqual(expect.objectContaining({ file: 'extensions.conf', line: 9, text: 'include => phones' }));
+    expect(report.find((c) => c.file === 'pjsip.conf')!.entries).toContainEqual({
+      dn: `cn=provider,ou=endpoints,ou=pjsip,${SUFFIX}`,
+      family: 'ps_endpoints',
+      label: 'endpoint provider',
+      file: 'pjsip.d/trunk.conf',
+      line: 12,
+    });
     // Only the containers the seed lacks are in the LDIF.
     expect(r.stdout).toContain('dn: ou=pjsip,dc=example,dc=domain');
     expect(r.stdout).not.toContain('dn: ou=voicemail,dc=example,dc=domain');
