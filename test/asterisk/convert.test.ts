@@ -147,6 +147,7 @@ describe('astldap asterisk convert', () => {
     expect(attrValues(trunk, 'AstAccountSecret')).toEqual(['trunk-secret']);
     const id = (await one(`cn=provider,ou=identify,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(id, 'AstPjsipIdentifyMatch')).toEqual(['192.0.2.10', '192.0.2.11,198.51.100.0/24']);
+    expect(attrValues((await one(`cn=office,ou=moh,ou=config,${SUFFIX}`))!, 'AstMohDirectory')).toEqual(['moh/office']);
     const iax = (await one(`cn=2500,ou=sip,${SUFFIX}`))!;
     expect([attrValues(iax, 'AstAccountSecret'), attrValues(iax, 'AstAccountName')]).toEqual([['iax-desk-secret'], ['2500']]);
     const alias = (await one(`cn=pbx.office.example,ou=domain-aliases,ou=pjsip,${SUFFIX}`))!;
