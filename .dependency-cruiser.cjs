@@ -9,6 +9,7 @@
 //   src/protocol/                      the wire codec and connections: beside directory, never touching it
 //   src/admin/                         the admin API and password-rotation engine, over directory
 //   src/server.ts  src/server/         wires protocol, directory and admin together
+//   src/asterisk/                      Asterisk migration and endpoint tools: an LDAP client of the directory
 //   src/cli/  src/index.ts             entry points; nothing imports them
 //
 // Rules are written by path, so they hold for folders that do not exist yet. Type-only imports count
@@ -128,6 +129,25 @@ module.exports = {
       comment: 'src/admin/ must not import the server wiring, the CLI or src/index.ts, which are built on it.',
       from: { path: '^src/admin/' },
       to: { path: `${SERVER}|${ENTRY}` },
+    },
+
+    // --- asterisk --------------------------------------------------------------------------------
+    {
+      name: 'asterisk-is-an-ldap-client',
+      severity: 'error',
+      comment:
+        'src/asterisk/ (config converter, endpoint tools) talks to the directory over LDAP like any client: it may import ' +
+        'only its own files and the shared utilities src/ldap/, src/ldif/, src/config/ and the DN functions of ' +
+        'src/schema/dn.ts; never the store, the directory, the protocol layer, admin or the server.',
+      from: { path: '^src/asterisk/' },
+      to: { path: '^src/', pathNot: '^src/(asterisk|ldap|ldif|config)/|^src/schema/dn\\.ts$' },
+    },
+    {
+      name: 'only-cli-imports-asterisk',
+      severity: 'error',
+      comment: 'src/asterisk/ sits beside the CLI: nothing below it (directory, store, protocol, admin, server) may import it.',
+      from: { path: '^src/', pathNot: '^src/(asterisk|cli)/|^src/index\\.ts$' },
+      to: { path: '^src/asterisk/' },
     },
 
     // --- server ----------------------------------------------------------------------------------

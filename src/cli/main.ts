@@ -143,6 +143,7 @@ function parse(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'asterisk') return (await import('./asterisk.js')).asteriskCommand(argv.slice(1));
   // `-h` alone (no value) is help everywhere but `hash`, where it names the scheme.
   const bareHelp = argv.findIndex((a, i) => a === '-h' && (argv[0] !== 'hash' || i === argv.length - 1));
   if (bareHelp >= 0) argv = argv.map((a, i) => (i === bareHelp ? '--help' : a));

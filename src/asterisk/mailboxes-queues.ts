@@ -1,0 +1,235 @@
+// Voicemail boxes and queues against a running directory, as an LDAP client: entries laid out as
+// convert lays them out (same DNs, classes and columns), so a box added here and one converted
+// from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request.
+
+import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
+import { MEMBER_CLASSES, memberId, QUEUE_CLASSES } from './convert-queues.js';
+import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+
+export const MAILBOX_QUEUE_USAGE = `mailbox and queue commands (CONNECTION as for endpoint):
+  mailbox add BOX[@CONTEXT] --password PIN [--fullname NAME] [--email ADDR]
+  mailbox remove BOX[@CONTEXT]
+  mailbox list [--json]             every mailbox (no PINs)
+  queue add NAME [--strategy ringall|leastrecent|...]
+  queue remove NAME                 the queue and its members
+  queue list [--json]               every queue with its static members
+  queue member add QUEUE INTERFACE [--penalty N] [--membername NAME]
+  queue member remove QUEUE INTERFACE
+exit status: 0 done, 4 no such entry, 5 it exists already, 2 usage, 1 any other error.
+`;
+
+type Attrs = Array<{ type: string; values: string[] }>;
+
+function attrs(l: Layout, family: string, cls: string[], id: string, cols: Record<string, string | undefined>): Attrs {
+  const out: Attrs = [
+    { type: 'objectClass', values: [...new Set([...cls, ...l.classes(family, cls[0]!).slice(1)])] },
+    { type: 'cn', values: [id] },
+  ];
+  for (const [c, v] of Object.entries(cols)) if (v !== undefined && v !== '') out.push({ type: l.attr(family, c), values: [v] });
+  return out;
+}
+
+async function addNew(client: DirectoryClient, dn: string, a: Attrs): Promise<void> {
+  if (await client.read(dn)) throw new CommandError(EXIT.exists, `${dn} exists already`);
+  await client.add(dn, a);
+}
+
+async function removeExisting(client: DirectoryClient, dn: string): Promise<void> {
+  if (!(await client.read(dn))) throw new CommandError(EXIT.notFound, `no ${dn}`);
+  await client.del(dn);
+}
+
+const splitBox = (box: string) => {
+  const at = box.indexOf('@');
+  return at < 0 ? { mailbox: box, context: 'default' } : { mailbox: box.slice(0, at), context: box.slice(at + 1) };
+};
+
+export async function addMailbox(
+  client: DirectoryClient,
+  l: Layout,
+  box: string,
+  o: { password?: string; fullname?: string; email?: string },
+): Promise<string> {
+  const { mailbox, context } = splitBox(box);
+  if (!o.password) throw new CommandError(EXIT.usage, 'mailbox add needs --password PIN');
+  const id = mailboxId(mailbox, context);
+  const dn = l.dn('voicemail', id);
+  await addNew(
+    client,
+    dn,
+    attrs(l, 'voicemail', VOICEMAIL_CLASSES, id, { context, mailbox, password: o.password, fullname: o.fullname, email: o.email }),
+  );
+  return dn;
+}
+
+export async function removeMailbox(client: DirectoryClient, l: Layout, box: string): Promise<string> {
+  const { mailbox, context } = splitBox(box);
+  const dn = l.dn('voicemail', mailboxId(mailbox, context));
+  await removeExisting(client, dn);
+  return dn;
+}
+
+export async function addQueue(client: DirectoryClient, l: Layout, name: string, o: { strategy?: string }): Promise<string> {
+  const dn = l.dn('queues', name);
+  await addNew(client, dn, attrs(l, 'queues', QUEUE_CLASSES, name, { strategy: o.strategy ?? 'ringall' }));
+  return dn;
+}
+
+/** The queue and every member entry naming it. */
+export async function removeQueue(client: DirectoryClient, l: Layout, name: string): Promise<string[]> {
+  const dn = l.dn('queues', name);
+  if (!(await client.read(dn))) throw new CommandError(EXIT.notFound, `no queue ${name} (${dn})`);
+  const cls = l.classes('queue_members', MEMBER_CLASSES[0]!);
+  const members = await client.search(
+    l.base('queue_members'),
+    `(&(objectClass=${cls[cls.length - 1]})(${l.attr('queue_members', 'queue_name')}=${escapeFilter(name)}))`,
+  );
+  for (const m of members) await client.del(m.dn);
+  await client.del(dn);
+  return [...members.map((m) => m.dn), dn];
+}
+
+export async function addMember(
+  client: DirectoryClient,
+  l: Layout,
+  queue: string,
+  iface: string,
+  o: { penalty?: string; membername?: string },
+): Promise<string> {
+  if (!(await client.read(l.dn('queues', queue)))) throw new CommandError(EXIT.notFound, `no queue ${queue}`);
+  const id = memberId(queue, iface);
+  const dn = l.dn('queue_members', id);
+  await addNew(
+    client,
+    dn,
+    attrs(l, 'queue_members', MEMBER_CLASSES, id, {
+      queue_name: queue,
+      interface: iface,
+      membername: o.membername ?? iface,
+      state_interface: iface,
+      penalty: o.penalty ?? '0',
+      paused: '0',
+    }),
+  );
+  return dn;
+}
+
+export async function removeMember(client: DirectoryClient, l: Layout, queue: string, iface: string): Promise<string> {
+  const dn = l.dn('queue_members', memberId(queue, iface));
+  await removeExisting(client, dn);
+  return dn;
+}
+
+export interface MailboxInfo {
+  mailbox: string;
+  context: string;
+  fullname?: string;
+  email?: string;
+  dn: string;
+}
+
+export interface QueueInfo {
+  name: string;
+  strategy?: string;
+  members: Array<{ interface: string; membername?: string; penalty?: string; paused?: string }>;
+  dn: string;
+}
+
+const firstOf = (e: LdapEntry, attr: string) => e.attrs.get(attr.toLowerCase())?.[0];
+const classFilter = (l: Layout, family: string, own: string) => `(objectClass=${l.classes(family, own).at(-1)})`;
+
+/** Every mailbox (no PINs), by context and number. */
+export async function listMailboxes(client: DirectoryClient, l: Layout): Promise<MailboxInfo[]> {
+  const rows = await client.search(l.base('voicemail'), classFilter(l, 'voicemail', VOICEMAIL_CLASSES[1]!));
+  return rows
+    .map((e) => ({
+      mailbox: firstOf(e, l.attr('voicemail', 'mailbox')) ?? '',
+      context: firstOf(e, l.attr('voicemail', 'context')) ?? 'default',
+      fullname: firstOf(e, l.attr('voicemail', 'fullname')),
+      email: firstOf(e, l.attr('voicemail', 'email')),
+      dn: e.dn,
+    }))
+    .sort((a, b) => a.context.localeCompare(b.context) || a.mailbox.localeCompare(b.mailbox, 'en', { numeric: true }));
+}
+
+/** Every queue with its static members. */
+export async function listQueues(client: DirectoryClient, l: Layout): Promise<QueueInfo[]> {
+  const queues = await client.search(l.base('queues'), classFilter(l, 'queues', QUEUE_CLASSES[0]!));
+  const members = await client.search(l.base('queue_members'), classFilter(l, 'queue_members', MEMBER_CLASSES[0]!));
+  const m = (c: string) => l.attr('queue_members', c);
+  return queues
+    .map((q) => {
+      const name = firstOf(q, 'cn') ?? '';
+      return {
+        name,
+        strategy: firstOf(q, l.attr('queues', 'strategy')),
+        members: members
+          .filter((x) => firstOf(x, m('queue_name')) === name)
+          .map((x) => ({
+            interface: firstOf(x, m('interface')) ?? '',
+            membername: firstOf(x, m('membername')),
+            penalty: firstOf(x, m('penalty')),
+            paused: firstOf(x, m('paused')),
+          })),
+        dn: q.dn,
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** RFC 4515 escaping of an assertion value. */
+const escapeFilter = (v: string) => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+
+function formatListed(x: MailboxInfo | QueueInfo): string {
+  if ('mailbox' in x) return `${`${x.mailbox}@${x.context}`.padEnd(20)} ${x.fullname ?? ''}${x.email ? ` <${x.email}>` : ''}\n`;
+  return `${x.name.padEnd(16)} ${(x.strategy ?? '').padEnd(12)} ${x.members.map((m) => m.interface).join(', ')}\n`;
+}
+
+const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+
+/** `astldap asterisk mailbox|queue ...`. */
+export async function mailboxQueueCommand(
+  kind: 'mailbox' | 'queue',
+  args: string[],
+  v: Values,
+  conn: ConnectOptions,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const key = [kind, args[0], args[0] === 'member' ? args[1] : undefined].filter(Boolean).join(' ');
+  const operands = args.slice(args[0] === 'member' ? 2 : 1);
+  const arity: Record<string, number> = {
+    'mailbox add': 1,
+    'mailbox remove': 1,
+    'mailbox list': 0,
+    'queue list': 0,
+    'queue add': 1,
+    'queue remove': 1,
+    'queue member add': 2,
+    'queue member remove': 2,
+  };
+  if (arity[key] === undefined || operands.length !== arity[key]) {
+    err.write(`astldap asterisk ${kind}: unexpected "${args.join(' ')}"\n${MAILBOX_QUEUE_USAGE}`);
+    return EXIT.usage;
+  }
+  const l = layoutOf(v);
+  const [a, b] = operands as [string, string];
+  return withClient(key, conn, err, async (client) => {
+    if (key === 'mailbox list' || key === 'queue list') {
+      const list = key === 'mailbox list' ? await listMailboxes(client, l) : await listQueues(client, l);
+      out.write(v.json ? JSON.stringify(list, null, 2) + '\n' : list.map(formatListed).join(''));
+      return;
+    }
+    let done: string | string[];
+    if (key === 'mailbox add')
+      done = await addMailbox(client, l, a, { password: str(v, 'password'), fullname: str(v, 'fullname'), email: str(v, 'email') });
+    else if (key === 'mailbox remove') done = await removeMailbox(client, l, a);
+    else if (key === 'queue add') done = await addQueue(client, l, a, { strategy: str(v, 'strategy') });
+    else if (key === 'queue remove') done = await removeQueue(client, l, a);
+    else if (key === 'queue member add')
+      done = await addMember(client, l, a, b, { penalty: str(v, 'penalty'), membername: str(v, 'membername') });
+    else done = await removeMember(client, l, a, b);
+    out.write(`${key.endsWith('remove') ? 'removed' : 'added'} ${[done].flat().join(', ')}\n`);
+  });
+}
