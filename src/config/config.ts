@@ -94,6 +94,17 @@ export interface Config {
   adminApi: AdminApiConfig;
   /** Syncrepl provider (RFC 4533; docs/replication.md). */
   replication: ReplicationConfig;
+  /** The web console at /ui/ on the admin listener (src/console/). */
+  console: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /** Serve the console at /ui/ when the admin API runs. */
+  enabled: boolean;
+  /** Seconds without a request after which a console session ends. */
+  idleTimeout: number;
+  /** Seconds after sign-in after which a console session ends, however busy. */
+  maxLifetime: number;
 }
 
 export interface ReplicationConfig {
@@ -311,6 +322,7 @@ export function defaultConfig(): Config {
       auditLog: null,
     },
     replication: { identities: [], sessionLog: 10000 },
+    console: { enabled: true, idleTimeout: 1800, maxLifetime: 43200 },
   };
 }
 
@@ -497,4 +509,8 @@ function validate(cfg: Config): void {
   if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
     fail('replication.identities must list DNs');
   if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
+  const c = cfg.console;
+  if (!isObject(c) || typeof c.enabled !== 'boolean') fail('console.enabled must be true or false');
+  whole(c.idleTimeout, 'console.idleTimeout', 1);
+  whole(c.maxLifetime, 'console.maxLifetime', 1);
 }

@@ -1,0 +1,129 @@
+// The console's pages that work over the session's own LDAP connection: Endpoints (through
+// src/asterisk/endpoints.ts, the one implementation the endpoint CLI uses too) and Directory
+// (tree, entry, modify). The directory's access rules decide; its errors are shown as sent.
+
+import type { HttpResponse } from '../admin/index.js';
+import { addEndpoint, generatePassword, listEndpoints, removeEndpoint, setEndpointPassword, showEndpoint } from '../asterisk/endpoints.js';
+import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
+import { CommandError, EXIT, layoutOf, type Layout } from '../asterisk/session.js';
+import { failure, json, str } from './web.js';
+
+/** Children shown of one node of the tree (the rest: narrow down with a search). */
+const TREE_LIMIT = 1000;
+
+let shipped: Layout | undefined;
+/** The shipped res_ldap.conf / extconfig.conf layout, read on first use. */
+const layout = (): Layout => (shipped ??= layoutOf({}));
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}$/;
+
+/** An LDAP or endpoint-command error as an HTTP answer carrying the server's message. */
+function refused(e: unknown): HttpResponse {
+  if (e instanceof CommandError) {
+    const status = e.exit === EXIT.notFound ? 404 : e.exit === EXIT.exists ? 409 : 400;
+    return failure(status, e.message);
+  }
+  const code = resultCode(e);
+  if (code === undefined) throw e;
+  return json(code === 50 ? 403 : code === 32 ? 404 : 400, { error: describeError(e), code });
+}
+
+export async function ldapRoute(
+  client: DirectoryClient,
+  method: string,
+  api: string,
+  query: URLSearchParams,
+  body: Record<string, unknown>,
+): Promise<HttpResponse | undefined> {
+  try {
+    if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, method, api.split('/').slice(1), body);
+    if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
+    if (api === 'entry' && method === 'GET') {
+      const e = await client.read(query.get('dn') ?? '');
+      return e
+        ? json(200, { dn: e.dn, attributes: [...e.attrs].map(([k, values]) => ({ type: e.names.get(k) ?? k, values })) })
+        : failure(404, 'no such entry');
+    }
+    if (api === 'entry' && method === 'POST') return await modifyEntry(client, body);
+  } catch (e) {
+    return refused(e);
+  }
+  return undefined;
+}
+
+async function endpoints(
+  client: DirectoryClient,
+  method: string,
+  rest: string[],
+  body: Record<string, unknown>,
+): Promise<HttpResponse | undefined> {
+  const l = layout();
+  const [name, sub] = rest;
+  if (name !== undefined && !NAME.test(name)) return failure(400, 'an endpoint name is letters, digits and ._@+-');
+  if (name === undefined) {
+    if (method === 'GET') return json(200, { endpoints: await listEndpoints(client, l) });
+    if (method !== 'POST') return undefined;
+    const n = str(body.name);
+    if (!n || !NAME.test(n)) return failure(400, 'an endpoint name is letters, digits and ._@+-');
+    const generated = body.generate === true || !str(body.password) ? generatePassword() : undefined;
+    try {
+      await addEndpoint(client, l, {
+        name: n,
+        password: generated ?? str(body.password),
+        context: str(body.context),
+        codecs: str(body.codecs),
+        maxContacts: str(body.maxContacts),
+        callerid: str(body.callerid),
+      });
+    } catch (e) {
+      if (resultCode(e) !== 32) throw e;
+      const bases = ['ps_endpoints', 'ps_auths', 'ps_aors'].map((f) => l.base(f)).join(', ');
+      return json(404, {
+        error: `${describeError(e)}: the containers ${bases} must exist (astldap asterisk convert makes them)`,
+        code: 32,
+      });
+    }
+    return json(201, { endpoint: await showEndpoint(client, l, n), ...(generated ? { password: generated } : {}) });
+  }
+  if (sub === undefined && method === 'GET') return json(200, { endpoint: await showEndpoint(client, l, name) });
+  if (sub === undefined && method === 'DELETE') return json(200, { removed: await removeEndpoint(client, l, name) });
+  if (sub === 'password' && method === 'POST') {
+    const generated = body.generate === true || !str(body.password) ? generatePassword() : undefined;
+    await setEndpointPassword(client, l, name, generated ?? str(body.password)!);
+    return json(200, { ok: true, ...(generated ? { password: generated } : {}) });
+  }
+  return undefined;
+}
+
+async function tree(client: DirectoryClient, dn: string): Promise<HttpResponse> {
+  let children;
+  try {
+    children = await client.search(dn, '(objectClass=*)', 'one');
+  } catch (e) {
+    // Size limit exceeded (4) for an identity with a limit: show that, not an empty node.
+    if (resultCode(e) === 4) return json(200, { dn, children: [], truncated: true });
+    throw e;
+  }
+  const rows = children
+    .map((c) => ({ dn: c.dn, rdn: c.dn.split(/(?<!\\),/)[0]!, classes: c.attrs.get('objectclass') ?? [] }))
+    .sort((a, b) => a.rdn.localeCompare(b.rdn, 'en', { numeric: true }));
+  return json(200, { dn, children: rows.slice(0, TREE_LIMIT), truncated: rows.length > TREE_LIMIT });
+}
+
+const OPS = new Set(['add', 'delete', 'replace']);
+
+async function modifyEntry(client: DirectoryClient, body: Record<string, unknown>): Promise<HttpResponse> {
+  const dn = str(body.dn);
+  const changes = body.changes;
+  if (!dn || !Array.isArray(changes)) return failure(400, 'give dn and changes');
+  const mods: Modification[] = [];
+  for (const c of changes as Array<Record<string, unknown>>) {
+    const values = Array.isArray(c?.values) ? c.values : [];
+    if (!OPS.has(String(c?.operation)) || !str(c?.type) || values.some((v) => typeof v !== 'string')) {
+      return failure(400, 'each change is { operation: add|delete|replace, type, values: [strings] }');
+    }
+    mods.push({ operation: c.operation as Modification['operation'], type: c.type as string, values: values as string[] });
+  }
+  await client.modify(dn, mods);
+  return json(200, { ok: true });
+}
