@@ -4,13 +4,14 @@
 // them for the server's page. The output is generated: dist/ is not in git.
 
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist', 'ui');
-rmSync(out, { recursive: true, force: true });
+// Not emptied first: a build running beside another (two test files) writes the same files;
+// what an older build left is removed afterwards.
 mkdirSync(out, { recursive: true });
 
 const result = await build({
@@ -30,6 +31,8 @@ const files = Object.keys(result.metafile.outputs).map((f) => path.basename(f));
 const js = files.find((f) => /^app-.*\.js$/.test(f));
 const css = files.find((f) => /^style-.*\.css$/.test(f));
 if (!js || !css) throw new Error(`esbuild produced ${files.join(', ')}: no app script or stylesheet`);
-writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ js, css }, null, 2) + '\n');
-const sizes = readdirSync(out).map((f) => f);
-console.log(`ui: dist/ui/${js}, dist/ui/${css} (${sizes.length} files)`);
+const tmp = path.join(out, `manifest.json.${process.pid}.tmp`);
+writeFileSync(tmp, JSON.stringify({ js, css }, null, 2) + '\n');
+renameSync(tmp, path.join(out, 'manifest.json'));
+for (const f of readdirSync(out)) if (!files.includes(f) && f !== 'manifest.json' && !f.endsWith('.tmp')) rmSync(path.join(out, f), { force: true });
+console.log(`ui: dist/ui/${js}, dist/ui/${css}`);

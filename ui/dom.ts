@@ -9,7 +9,6 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'value' && 'value' in el) (el as HTMLInputElement).value = String(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);

@@ -2,7 +2,7 @@
 // entry's attributes, and an editor whose changes go to the server as one modify request; when
 // the server refuses (a schema violation, missing rights) its LDAP error is shown as it was sent.
 
-import { ApiError, get, post } from '../api.js';
+import { ApiError, get, post, type SessionInfo } from '../api.js';
 import { field, fill, h, nextId } from '../dom.js';
 
 interface Child {
@@ -14,7 +14,7 @@ interface Entry {
   attributes: Array<{ type: string; values: string[] }>;
 }
 
-export async function directoryPage(main: HTMLElement): Promise<void> {
+export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise<void> {
   const error = h('p', { role: 'alert', class: 'error', id: 'directory-error' });
   const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
   const tree = h('nav', { class: 'tree', 'aria-label': 'Directory tree' });
@@ -137,5 +137,8 @@ export async function directoryPage(main: HTMLElement): Promise<void> {
   const root = h('ul', {});
   fill(tree, root);
   fill(root, node({ dn: session.suffix, rdn: session.suffix }));
-  await show(session.suffix);
+  // One's own entry first: whoever may read nothing else can still read that.
+  // (The configured administrator has no entry of its own: the suffix then.)
+  const own = me.kind === 'ldap' ? await get<Entry>(`entry?dn=${encodeURIComponent(me.name)}`).catch(() => undefined) : undefined;
+  await show(own ? own.dn : session.suffix);
 }

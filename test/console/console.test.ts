@@ -1,0 +1,243 @@
+// The web console in a real headless Chromium against a real server: sign-in as the
+// administrator and as a normal user (who sees only what the access rules give them), adding an
+// endpoint (checked with ldapsearch), rotating a role (checked by binding with the new
+// password), a schema violation's message, CSRF, session expiry, axe-core on every page and a
+// screenshot of each (artifacts/console/, not in git).
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN,
+  B,
+  SELF_ONLY,
+  axeViolations,
+  launchBrowser,
+  ldapsearch,
+  ldapwhoami,
+  newPage,
+  screenshot,
+  signIn,
+  signInToken,
+  ROOT_TOKEN,
+  startConsoleServer,
+  until,
+  type ConsoleServer,
+} from './harness.js';
+
+let srv: ConsoleServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  srv = await startConsoleServer({ access: SELF_ONLY });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+async function vault(method: string, p: string, body?: unknown): Promise<number> {
+  const res = await fetch(`${srv.base}/v1/${p}`, {
+    method,
+    headers: { 'X-Vault-Token': ROOT_TOKEN, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.status;
+}
+
+/** fetch() inside the page (its cookie, its origin): status and JSON. */
+function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return page.evaluate(
+    async (m, p, b, hd) => {
+      const r = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json', ...hd }, body: b === undefined ? undefined : JSON.stringify(b) });
+      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
+    },
+    method,
+    path,
+    body,
+    headers,
+  );
+}
+
+async function goTo(page: Page, name: string, ready: string): Promise<void> {
+  await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
+  await page.waitForSelector(ready);
+}
+
+const text = (page: Page, sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
+
+describe('the administrator', () => {
+  let page: Page;
+  let problems: string[];
+
+  beforeAll(async () => {
+    ({ page, problems } = await newPage(browser));
+    await signIn(page, srv.base, 'admin', 'secret');
+  });
+
+  it('sees Overview, Endpoints and Directory; each page passes axe-core and is screenshot', async () => {
+    await page.waitForSelector('#stat-entries');
+    expect(await text(page, 'header.top .who')).toContain(ADMIN);
+    expect(await text(page, '.warnings')).toMatch(/default one/);
+    await screenshot(page, 'admin-overview');
+    expect(await axeViolations(page)).toEqual([]);
+    await goTo(page, 'endpoints', '#add-endpoint');
+    await page.waitForSelector('#endpoints');
+    await screenshot(page, 'admin-endpoints');
+    expect(await axeViolations(page)).toEqual([]);
+    await goTo(page, 'directory', '#edit-entry');
+    await screenshot(page, 'admin-directory');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('adds an endpoint in the browser: ldapsearch finds its three entries with the md5_cred of the password shown', async () => {
+    await goTo(page, 'endpoints', '#add-endpoint');
+    await page.type('#add-endpoint input[name=name]', '9100');
+    await page.type('#add-endpoint input[name=password]', 'sip-pass-9100');
+    await page.click('#add-endpoint button[type=submit]');
+    await page.waitForSelector('#endpoints tr[data-name="9100"]');
+    expect(await text(page, '#sip-credentials')).toContain('Password: sip-pass-9100');
+    const ldif = await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9100)', 'dn');
+    expect(ldif).toContain(`dn: cn=9100,ou=endpoints,ou=pjsip,${B}`);
+    expect(ldif).toContain(`dn: cn=9100,ou=auths,ou=pjsip,${B}`);
+    expect(ldif).toContain(`dn: cn=9100,ou=aors,ou=pjsip,${B}`);
+    const { createHash } = await import('node:crypto');
+    const md5 = createHash('md5').update('9100:asterisk:sip-pass-9100').digest('hex');
+    expect(await ldapsearch(srv.ldapUrl, `cn=9100,ou=auths,ou=pjsip,${B}`, '(objectClass=*)')).toContain(md5);
+    await screenshot(page, 'admin-endpoint-added');
+    expect(await axeViolations(page)).toEqual([]);
+  });
+
+  it('a new generated password is shown once in the credentials panel; remove asks, then removes', async () => {
+    await page.click('button[aria-label="New password for 9100"]');
+    await page.waitForFunction(() => /Password: \S{16,}/.test(document.querySelector('#sip-credentials')?.textContent ?? ''));
+    await page.click('button[aria-label="Remove 9100"]');
+    await page.click('xpath/.//button[contains(., "Confirm removal of 9100")]');
+    await page.waitForFunction(() => !document.querySelector('#endpoints tr[data-name="9100"]'));
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9100)', 'dn')).toBe('');
+  });
+
+  it('an edit that breaks the schema shows the server refusing it, with its LDAP result', async () => {
+    await goTo(page, 'directory', '#edit-entry');
+    await page.click(`button[aria-label="Open ${B}"]`);
+    await page.waitForSelector(`button[aria-label="Open ou=people"]`);
+    await page.click(`button[aria-label="Open ou=people"]`);
+    await page.click(`button[data-dn="uid=alice,ou=people,${B}"]`);
+    await page.waitForFunction((dn) => document.querySelector('.entry h2')?.textContent === dn, {}, `uid=alice,ou=people,${B}`);
+    await page.click('#edit-entry');
+    await page.waitForSelector('#entry-editor textarea[data-attr="sn"]');
+    await page.$eval('#entry-editor textarea[data-attr="sn"]', (t) => ((t as HTMLTextAreaElement).value = ''));
+    await page.click('#entry-editor button[type=submit]');
+    await page.waitForFunction(() => /refused/.test(document.querySelector('#directory-error')?.textContent ?? ''));
+    expect(await text(page, '#directory-error')).toMatch(/LDAP result 65 objectClassViolation/);
+    await screenshot(page, 'admin-schema-violation');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(await ldapsearch(srv.ldapUrl, `uid=alice,ou=people,${B}`, '(objectClass=*)', 'sn')).toContain('sn: Example');
+  });
+
+  it('a write without the CSRF token is refused (403); the same write with it goes through', async () => {
+    const without = await inPage(page, 'POST', '/ui/api/endpoints', { name: '9200', password: 'x-9200-secret' });
+    expect(without.status).toBe(403);
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9200)', 'dn')).toBe('');
+    const csrf = (await inPage(page, 'GET', '/ui/api/session')).body.csrf as string;
+    const withToken = await inPage(page, 'POST', '/ui/api/endpoints', { name: '9200', password: 'x-9200-secret' }, { 'X-CSRF-Token': csrf });
+    expect(withToken.status).toBe(201);
+  });
+
+  it('works at a phone width', async () => {
+    await page.setViewport({ width: 390, height: 844 });
+    await goTo(page, 'endpoints', '#endpoints');
+    await screenshot(page, 'phone-endpoints');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewport({ width: 1280, height: 900 });
+  });
+});
+
+describe('a normal user', () => {
+  it('sees their own entry, not another user’s, and no credential', async () => {
+    const { page, problems } = await newPage(browser);
+    await signIn(page, srv.base, 'alice', 'alice-password');
+    expect(await page.$$eval('nav[aria-label="Console pages"] a', (as) => as.map((a) => a.textContent))).toEqual([
+      'Overview',
+      'Endpoints',
+      'Directory',
+    ]);
+    await goTo(page, 'directory', '.entry h2');
+    expect(await text(page, '.entry h2')).toBe(`uid=alice,ou=people,${B}`);
+    await screenshot(page, 'user-directory');
+    expect(await axeViolations(page)).toEqual([]);
+    // Bob's entry is not there for Alice, exactly as ldapsearch as Alice finds nothing.
+    expect((await inPage(page, 'GET', `/ui/api/entry?dn=${encodeURIComponent(`uid=bob,ou=people,${B}`)}`)).status).toBe(404);
+    // No credentials for an LDAP identity, and #/credentials falls back to the overview.
+    expect((await inPage(page, 'GET', '/ui/api/roles')).status).toBe(404);
+    await page.goto(`${srv.base}/ui/#/credentials`);
+    await page.waitForSelector('#stat-entries');
+    expect(await page.$('#roles')).toBeNull();
+    // The endpoints table is empty for Alice (the access rules give her none of ou=pjsip).
+    await goTo(page, 'endpoints', '#endpoints');
+    expect(await text(page, '#endpoints caption')).toMatch(/^0 endpoint/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('credentials with a token sign-in', () => {
+  beforeAll(async () => {
+    expect(await vault('POST', 'openldap/config', { binddn: ADMIN, bindpass: 'secret' })).toBe(204);
+    expect(await vault('POST', 'openldap/static-role/bob', { dn: `uid=bob,ou=people,${B}`, rotation_period: '24h' })).toBe(204);
+  });
+
+  it('rotates a role in the browser; its new password (shown on a click only) binds, the old one no longer does', async () => {
+    const { page, problems } = await newPage(browser);
+    await signInToken(page, srv.base, ROOT_TOKEN);
+    await goTo(page, 'credentials', '#roles tr[data-role="bob"]');
+    expect(await text(page, '#secret-bob')).toBe('');
+    const before = await text(page, '#roles tr[data-role="bob"] td:nth-of-type(2)');
+    await page.click('xpath/.//button[contains(., "Rotate bob now")]');
+    await page.waitForFunction(() => /Rotated bob/.test(document.querySelector('.status')?.textContent ?? ''));
+    expect(await text(page, '#roles tr[data-role="bob"] td:nth-of-type(2)')).not.toBe(before);
+    await page.click('xpath/.//button[contains(., "Show password of bob")]');
+    await page.waitForFunction(() => (document.querySelector('#secret-bob')?.textContent ?? '') !== '');
+    const password = await text(page, '#secret-bob');
+    await screenshot(page, 'token-credentials');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(await ldapwhoami(srv.ldapUrl, `uid=bob,ou=people,${B}`, password)).toBe(`dn:uid=bob,ou=people,${B}`);
+    await expect(ldapwhoami(srv.ldapUrl, `uid=bob,ou=people,${B}`, 'bob-password')).rejects.toThrow();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('the sign-in page passes axe-core too', async () => {
+    const { page } = await newPage(browser);
+    await page.goto(`${srv.base}/ui/`);
+    await page.waitForSelector('#ldap-signin');
+    await screenshot(page, 'sign-in');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('session expiry', () => {
+  let short: ConsoleServer;
+  beforeAll(async () => {
+    short = await startConsoleServer({ console: { idleTimeout: 1, maxLifetime: 2 } });
+  });
+  afterAll(async () => {
+    await short?.stop();
+  });
+
+  it('an expired session is refused and the page asks to sign in again', async () => {
+    const { page } = await newPage(browser);
+    await signIn(page, short.base, 'admin', 'secret');
+    await until(async () => (await inPage(page, 'GET', '/ui/api/session')).status === 401, 'the session to expire');
+    // The page learns it at its next request (the overview's poll, or this navigation).
+    await page.evaluate(() => (location.hash = '#/endpoints'));
+    await page.waitForSelector('#ldap-signin');
+    expect(await text(page, '.status')).toMatch(/session has ended/);
+    await page.close();
+  });
+});
