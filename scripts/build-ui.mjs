@@ -34,5 +34,6 @@ if (!js || !css) throw new Error(`esbuild produced ${files.join(', ')}: no app s
 const tmp = path.join(out, `manifest.json.${process.pid}.tmp`);
 writeFileSync(tmp, JSON.stringify({ js, css }, null, 2) + '\n');
 renameSync(tmp, path.join(out, 'manifest.json'));
-for (const f of readdirSync(out)) if (!files.includes(f) && f !== 'manifest.json' && !f.endsWith('.tmp')) rmSync(path.join(out, f), { force: true });
+for (const f of readdirSync(out))
+  if (!files.includes(f) && f !== 'manifest.json' && !f.endsWith('.tmp')) rmSync(path.join(out, f), { force: true });
 console.log(`ui: dist/ui/${js}, dist/ui/${css}`);

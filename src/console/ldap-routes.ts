@@ -40,9 +40,10 @@ export async function ldapRoute(
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
     if (api === 'entry' && method === 'GET') {
       const e = await client.read(query.get('dn') ?? '');
-      return e
-        ? json(200, { dn: e.dn, attributes: [...e.attrs].map(([k, values]) => ({ type: e.names.get(k) ?? k, values })) })
-        : failure(404, 'no such entry');
+      if (!e) return failure(404, 'no such entry');
+      // ldapts lists each requested name ('*') the entry lacks, with no values: not an attribute.
+      const attributes = [...e.attrs].filter(([, v]) => v.length).map(([k, values]) => ({ type: e.names.get(k) ?? k, values }));
+      return json(200, { dn: e.dn, attributes });
     }
     if (api === 'entry' && method === 'POST') return await modifyEntry(client, body);
   } catch (e) {

@@ -50,7 +50,11 @@ async function vault(method: string, p: string, body?: unknown): Promise<number>
 function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   return page.evaluate(
     async (m, p, b, hd) => {
-      const r = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json', ...hd }, body: b === undefined ? undefined : JSON.stringify(b) });
+      const r = await fetch(p, {
+        method: m,
+        headers: { 'Content-Type': 'application/json', ...hd },
+        body: b === undefined ? undefined : JSON.stringify(b),
+      });
       return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
     },
     method,
@@ -124,6 +128,7 @@ describe('the administrator', () => {
     await page.click(`button[aria-label="Open ${B}"]`);
     await page.waitForSelector(`button[aria-label="Open ou=people"]`);
     await page.click(`button[aria-label="Open ou=people"]`);
+    await page.waitForSelector(`button[data-dn="uid=alice,ou=people,${B}"]`);
     await page.click(`button[data-dn="uid=alice,ou=people,${B}"]`);
     await page.waitForFunction((dn) => document.querySelector('.entry h2')?.textContent === dn, {}, `uid=alice,ou=people,${B}`);
     await page.click('#edit-entry');
@@ -142,7 +147,13 @@ describe('the administrator', () => {
     expect(without.status).toBe(403);
     expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9200)', 'dn')).toBe('');
     const csrf = (await inPage(page, 'GET', '/ui/api/session')).body.csrf as string;
-    const withToken = await inPage(page, 'POST', '/ui/api/endpoints', { name: '9200', password: 'x-9200-secret' }, { 'X-CSRF-Token': csrf });
+    const withToken = await inPage(
+      page,
+      'POST',
+      '/ui/api/endpoints',
+      { name: '9200', password: 'x-9200-secret' },
+      { 'X-CSRF-Token': csrf },
+    );
     expect(withToken.status).toBe(201);
   });
 

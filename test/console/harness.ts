@@ -35,7 +35,11 @@ export const SELF_ONLY: NonNullable<StartOptions['config']>['access'] = [
 export function ensureBundle(): void {
   const manifest = path.join(repoRoot, 'dist', 'ui', 'manifest.json');
   const newest = (dir: string): number =>
-    Math.max(...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(path.join(dir, d.name)) : statSync(path.join(dir, d.name)).mtimeMs)));
+    Math.max(
+      ...readdirSync(dir, { withFileTypes: true }).map((d) =>
+        d.isDirectory() ? newest(path.join(dir, d.name)) : statSync(path.join(dir, d.name)).mtimeMs,
+      ),
+    );
   if (existsSync(manifest) && statSync(manifest).mtimeMs >= newest(path.join(repoRoot, 'ui'))) return;
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
 }
