@@ -263,11 +263,6 @@ function globRegExp(part: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** The categories that are objects (not templates), optionally only those named `name`. */
-export function objects(cfg: ParsedConfig): ConfigCategory[] {
-  return cfg.categories.filter((c) => !c.template);
-}
-
 /** The last value of `name` in a category (the one that wins for a scalar option). */
 export function lastValue(cat: ConfigCategory, name: string): string | undefined {
   for (let i = cat.variables.length - 1; i >= 0; i--) if (cat.variables[i]!.name === name) return cat.variables[i]!.value;

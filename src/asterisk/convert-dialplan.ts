@@ -6,7 +6,7 @@
 // resolved as pbx_config does.
 
 import type { ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
-import type { Conversion, ConvertContext } from './model.js';
+import { keepStatic, type Conversion, type ConvertContext } from './model.js';
 
 export const DIALPLAN_CLASSES = ['AsteriskDialplan', 'AsteriskExtension'];
 const STATIC_SECTIONS = new Set(['general', 'globals']);
@@ -58,19 +58,24 @@ export function convertDialplan(cfg: ParsedConfig, ctx: ConvertContext, out: Con
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     const reader = new ContextReader();
+    let rows = 0;
     for (const v of cat.variables) {
+      const keep = () => keepStatic(out, cat.name, v);
       const text = `${v.name} ${v.object ? '=>' : '='} ${v.value}`;
       const name = v.name.toLowerCase();
       if (STATIC_SECTIONS.has(cat.name.toLowerCase())) {
         skip(v.origin, text, `[${cat.name}] is not dialplan: keep it in the static extensions.conf`);
+        keep();
         continue;
       }
       if (name === 'include' || name === 'switch' || name === 'ignorepat' || name === 'eswitch' || name === 'lswitch') {
         skip(v.origin, text, `realtime rows cannot express ${name} =>: keep it in the static [${cat.name}]`);
+        keep();
         continue;
       }
       if (name !== 'exten' && name !== 'same') {
         skip(v.origin, text, `"${v.name}" is not a dialplan line`);
+        keep();
         continue;
       }
       let line: DialplanLine;
@@ -78,14 +83,17 @@ export function convertDialplan(cfg: ParsedConfig, ctx: ConvertContext, out: Con
         line = reader.line(v);
       } catch (err) {
         skip(v.origin, text, (err as Error).message);
+        keep();
         continue;
       }
       if (line.priority === 'hint') {
         skip(v.origin, text, 'pbx_realtime serves no hints: keep the hint in the static extensions.conf');
+        keep();
         continue;
       }
       if (line.exten.includes('/')) {
         skip(v.origin, text, 'realtime rows have no caller-ID match (exten/callerid)');
+        keep();
         continue;
       }
       const id = `${line.exten}-${line.priority}${cat.name === 'default' ? '' : `@${cat.name}`}`;
@@ -96,8 +104,10 @@ export function convertDialplan(cfg: ParsedConfig, ctx: ConvertContext, out: Con
       b.set('app', [line.app], v.origin, text);
       if (line.appdata) b.set('appdata', [line.appdata], v.origin, text);
       out.entries.push(b.entry);
+      rows++;
       if (line.label) skip(v.origin, text, `label (${line.label}) dropped: realtime rows have no labels, only priority ${line.priority}`);
     }
+    if (rows) keepStatic(out, cat.name, { name: 'switch', value: `Realtime/${cat.name}@extensions`, object: true });
   }
   out.families.push('extensions');
 }

@@ -4,7 +4,7 @@
 // cn is the mailbox in the default context and mailbox@context elsewhere (Asterisk's spelling).
 
 import type { ParsedConfig } from './config-parser.js';
-import type { Conversion, ConvertContext } from './model.js';
+import { keepStatic, type Conversion, type ConvertContext } from './model.js';
 
 const STATIC_SECTIONS = new Set(['general', 'zonemessages']);
 export const VOICEMAIL_CLASSES = ['AsteriskMailbox', 'AsteriskVoiceMail', 'AstldapVoicemail'];
@@ -15,8 +15,10 @@ export function convertVoicemail(cfg: ParsedConfig, ctx: ConvertContext, out: Co
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     for (const v of cat.variables) {
-      const text = `${v.name} ${v.object ? '=>' : '='} ${v.value}`;
+      // The report shows the line without the PIN (the first field).
+      const text = `${v.name} ${v.object ? '=>' : '='} ${STATIC_SECTIONS.has(cat.name.toLowerCase()) ? v.value : v.value.replace(/^[^,]*/, '<hidden>')}`;
       if (STATIC_SECTIONS.has(cat.name.toLowerCase())) {
+        keepStatic(out, cat.name, v);
         out.skipped.push({
           origin: v.origin,
           text,

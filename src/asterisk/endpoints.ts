@@ -4,7 +4,7 @@
 // registration state is read from the contacts Asterisk writes back (ps_contacts), if any.
 
 import { randomBytes } from 'node:crypto';
-import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import type { ConnectOptions, DirectoryClient, LdapEntry, Modification } from './ldap-client.js';
 import { md5hex } from './model.js';
 import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
 
@@ -12,10 +12,13 @@ export { EXIT };
 
 export const ENDPOINT_USAGE = `endpoint commands (each takes CONNECTION, and --res-ldap/--extconfig as convert does):
   endpoint add NAME [--password P | --generate] [--context C] [--codecs ulaw,alaw]
-               [--max-contacts N] [--callerid '"Name" <NAME>'] [--realm R]
-                        endpoint, auth (md5_cred) and aor NAME; --generate prints the password
+               [--max-contacts N] [--callerid '"Name" <NAME>'] [--realm R] [--template EP]
+                        endpoint, auth (md5_cred) and aor NAME; --generate prints the password;
+                        --template copies endpoint EP's settings and its aor's
   endpoint list [--json]            every endpoint, with its contacts (registration state)
   endpoint show NAME [--json]       one endpoint, its aor and auth (no secrets)
+  endpoint set NAME [--context C] [--codecs ..] [--callerid ..] [--max-contacts N]
+                                    change settings (an empty --callerid '' removes it)
   endpoint passwd NAME [--password P | --generate]   a new password (md5_cred or userpass)
   endpoint remove NAME              endpoint, auth and aor NAME
 exit status: 0 done, 4 no such endpoint, 5 it exists already, 2 usage, 1 any other error.
@@ -29,6 +32,8 @@ export interface EndpointSpec {
   maxContacts?: string;
   callerid?: string;
   realm?: string;
+  /** An existing endpoint whose settings (and its aor's) the new one copies. */
+  template?: string;
 }
 
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
@@ -41,6 +46,26 @@ async function defaultRealm(client: DirectoryClient, l: Layout): Promise<string>
   return rows[0]?.attrs.get(f('variable_value').toLowerCase())?.[0] ?? 'asterisk';
 }
 
+type AttrList = Array<{ type: string; values: string[] }>;
+
+/** Attributes of family entry `name` that its table maps, minus the columns in skip (for --template). */
+async function templateAttrs(client: DirectoryClient, l: Layout, family: string, name: string, skip: string[]): Promise<AttrList> {
+  const e = await client.read(l.dn(family, name));
+  if (!e) throw new CommandError(EXIT.notFound, `no template ${l.dn(family, name)}`);
+  const table = l.ext.binding(family).table;
+  const skipped = new Set([...skip.map((c) => l.attr(family, c).toLowerCase()), 'cn']);
+  return l.mapping
+    .attributes(table)
+    .filter((a) => !skipped.has(a.toLowerCase()) && e.attrs.has(a.toLowerCase()))
+    .map((a) => ({ type: e.names.get(a.toLowerCase()) ?? a, values: e.attrs.get(a.toLowerCase())! }));
+}
+
+/** base with each of over replacing the attribute of its name. */
+function overlay(base: AttrList, over: AttrList): AttrList {
+  const names = new Set(over.map((a) => a.type.toLowerCase()));
+  return [...base.filter((a) => !names.has(a.type.toLowerCase())), ...over];
+}
+
 export async function addEndpoint(client: DirectoryClient, l: Layout, spec: EndpointSpec): Promise<void> {
   const { name } = spec;
   for (const f of ['ps_endpoints', 'ps_auths', 'ps_aors']) {
@@ -50,6 +75,14 @@ export async function addEndpoint(client: DirectoryClient, l: Layout, spec: Endp
   const realm = spec.realm ?? (await defaultRealm(client, l));
   const a = (f: string, c: string, v: string | string[] | undefined) =>
     v === undefined ? [] : [{ type: l.attr(f, c), values: Array.isArray(v) ? v : [v] }];
+  // A template endpoint (and its first aor) gives every setting but the names and the caller ID.
+  const tpl = spec.template;
+  const tplAor = tpl
+    ? (await client.read(l.dn('ps_endpoints', tpl)))?.attrs.get(l.attr('ps_endpoints', 'aors').toLowerCase())?.[0]?.split(',')[0]?.trim()
+    : undefined;
+  const epBase = tpl ? await templateAttrs(client, l, 'ps_endpoints', tpl, ['aors', 'auth', 'outbound_auth', 'callerid', 'mailboxes']) : [];
+  const aorBase = tplAor ? await templateAttrs(client, l, 'ps_aors', tplAor, ['contact', 'mailboxes']) : [];
+  const or = (v: string | undefined, dflt: string) => v ?? (tpl ? undefined : dflt);
   const auth = [
     { type: 'objectClass', values: l.classes('ps_auths', 'AstldapPjsipAuth') },
     { type: 'cn', values: [name] },
@@ -58,22 +91,22 @@ export async function addEndpoint(client: DirectoryClient, l: Layout, spec: Endp
     ...a('ps_auths', 'realm', realm),
     ...a('ps_auths', 'md5_cred', md5hex(`${name}:${realm}:${spec.password}`)),
   ];
-  const aor = [
+  const aor = overlay(aorBase, [
     { type: 'objectClass', values: l.classes('ps_aors', 'AstldapPjsipAor') },
     { type: 'cn', values: [name] },
-    ...a('ps_aors', 'max_contacts', spec.maxContacts ?? '1'),
-    ...a('ps_aors', 'remove_existing', 'yes'),
-  ];
-  const endpoint = [
+    ...a('ps_aors', 'max_contacts', or(spec.maxContacts, '1')),
+    ...a('ps_aors', 'remove_existing', or(undefined, 'yes')),
+  ]);
+  const endpoint = overlay(epBase, [
     { type: 'objectClass', values: l.classes('ps_endpoints', 'AstldapPjsipEndpoint') },
     { type: 'cn', values: [name] },
-    ...a('ps_endpoints', 'context', spec.context ?? 'default'),
-    ...a('ps_endpoints', 'disallow', 'all'),
-    ...a('ps_endpoints', 'allow', spec.codecs ?? 'ulaw,alaw'),
+    ...a('ps_endpoints', 'context', or(spec.context, 'default')),
+    ...a('ps_endpoints', 'disallow', spec.codecs || !tpl ? 'all' : undefined),
+    ...a('ps_endpoints', 'allow', or(spec.codecs, 'ulaw,alaw')),
     ...a('ps_endpoints', 'auth', name),
     ...a('ps_endpoints', 'aors', name),
     ...a('ps_endpoints', 'callerid', spec.callerid),
-  ];
+  ]);
   const added: string[] = [];
   try {
     for (const [f, attrs] of [
@@ -189,6 +222,39 @@ export async function setEndpointPassword(client: DirectoryClient, l: Layout, na
   ]);
 }
 
+export interface EndpointChanges {
+  context?: string;
+  codecs?: string;
+  callerid?: string;
+  maxContacts?: string;
+}
+
+/** Changes settings of an endpoint (and the max_contacts of its first aor); an empty callerid removes it. */
+export async function updateEndpoint(client: DirectoryClient, l: Layout, name: string, c: EndpointChanges): Promise<void> {
+  const dn = l.dn('ps_endpoints', name);
+  const ep = await client.read(dn);
+  if (!ep) throw new CommandError(EXIT.notFound, `no endpoint ${name} (${dn})`);
+  const mods: Modification[] = [];
+  const put = (column: string, v: string | undefined) => {
+    if (v === undefined) return;
+    const type = l.attr('ps_endpoints', column);
+    if (v !== '') mods.push({ operation: 'replace', type, values: [v] });
+    else if (ep.attrs.has(type.toLowerCase())) mods.push({ operation: 'delete', type, values: [] });
+  };
+  put('context', c.context);
+  if (c.codecs !== undefined) put('disallow', 'all');
+  put('allow', c.codecs);
+  put('callerid', c.callerid);
+  if (!mods.length && c.maxContacts === undefined)
+    throw new CommandError(EXIT.usage, 'nothing to change: give --context, --codecs, --callerid or --max-contacts');
+  await client.modify(dn, mods);
+  if (c.maxContacts !== undefined) {
+    const aor = all(ep, l.attr('ps_endpoints', 'aors'))[0];
+    if (!aor) throw new CommandError(EXIT.notFound, `endpoint ${name} has no aor`);
+    await client.modify(l.dn('ps_aors', aor), [{ operation: 'replace', type: l.attr('ps_aors', 'max_contacts'), values: [c.maxContacts] }]);
+  }
+}
+
 export async function removeEndpoint(client: DirectoryClient, l: Layout, name: string): Promise<string[]> {
   const dns = ['ps_endpoints', 'ps_auths', 'ps_aors'].map((f) => l.dn(f, name));
   const present: string[] = [];
@@ -228,8 +294,14 @@ export async function endpointCommand(
 ): Promise<number> {
   const [sub, name, ...extra] = args;
   const needsName = sub !== 'list';
-  if (!sub || !['add', 'list', 'show', 'passwd', 'remove'].includes(sub) || (needsName && !name) || extra.length || (!needsName && name)) {
-    err.write(`astldap asterisk endpoint: expected add|show|passwd|remove NAME or list\n${ENDPOINT_USAGE}`);
+  if (
+    !sub ||
+    !['add', 'list', 'show', 'set', 'passwd', 'remove'].includes(sub) ||
+    (needsName && !name) ||
+    extra.length ||
+    (!needsName && name)
+  ) {
+    err.write(`astldap asterisk endpoint: expected add|show|set|passwd|remove NAME or list\n${ENDPOINT_USAGE}`);
     return EXIT.usage;
   }
   if ((sub === 'add' || sub === 'passwd') && v.password !== undefined && v.generate) {
@@ -253,8 +325,18 @@ export async function endpointCommand(
           maxContacts: v['max-contacts'] as string | undefined,
           callerid: v.callerid as string | undefined,
           realm: v.realm as string | undefined,
+          template: v.template as string | undefined,
         });
         out.write(generated ? `added endpoint ${name}; password: ${generated}\n` : `added endpoint ${name}\n`);
+        break;
+      case 'set':
+        await updateEndpoint(client, layout, name!, {
+          context: v.context as string | undefined,
+          codecs: v.codecs as string | undefined,
+          callerid: v.callerid as string | undefined,
+          maxContacts: v['max-contacts'] as string | undefined,
+        });
+        out.write(`changed endpoint ${name}\n`);
         break;
       case 'passwd':
         await setEndpointPassword(client, layout, name!, password!);

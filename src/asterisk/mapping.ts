@@ -15,6 +15,11 @@ export const SHIPPED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 /** Keys of [_general] that are connection settings, never mappings (res_config_ldap.c). */
 const CONNECTION_KEYS = new Set(['url', 'host', 'port', 'user', 'pass', 'version', 'protocol', 'basedn', 'additionalfilter']);
 
+/** The site's res_ldap.conf or extconfig.conf lacks what a conversion needs. */
+export class MappingError extends Error {
+  override name = 'MappingError';
+}
+
 export interface LdapTable {
   name: string;
   /** Lowercased Asterisk column -> LDAP attribute. */
@@ -60,7 +65,7 @@ export class ResLdapMapping {
 
   table(name: string): LdapTable {
     const t = this.tables.get(name);
-    if (!t) throw new Error(`${this.file} has no [${name}] section`);
+    if (!t) throw new MappingError(`${this.file} has no [${name}] section`);
     return t;
   }
 
@@ -111,7 +116,7 @@ export class ExtConfig {
   /** The binding of a family (or a static file such as pjsip.conf); throws when it is not mapped to ldap. */
   binding(family: string): FamilyBinding {
     const b = this.families.get(family);
-    if (!b) throw new Error(`${this.file} maps no ${family} => ldap,...`);
+    if (!b) throw new MappingError(`${this.file} maps no ${family} => ldap,...`);
     return b;
   }
 

@@ -25,10 +25,18 @@ export interface SkippedLine {
   reason: string;
 }
 
+/** A section of what stays in the static file (--static-out), its lines as Asterisk reads them. */
+export interface StaticSection {
+  name: string;
+  lines: string[];
+}
+
 export interface Conversion {
   file: string;
   entries: DraftEntry[];
   skipped: SkippedLine[];
+  /** What stays in the static file, in file order. */
+  remainder: StaticSection[];
   /** A syntax error: nothing of the file was converted. */
   error?: string;
   /** Families this file defines completely (what --prune may clean up). */
@@ -36,6 +44,13 @@ export interface Conversion {
 }
 
 export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
+
+/** Keeps a line in the static remainder of the file, under [category]. */
+export function keepStatic(out: Conversion, category: string, v: { name: string; value: string; object: boolean }): void {
+  let last = out.remainder[out.remainder.length - 1];
+  if (!last || last.name !== category) out.remainder.push((last = { name: category, lines: [] }));
+  last.lines.push(`${v.name} ${v.object ? '=>' : '='} ${v.value.replace(/;/g, '\\;')}`);
+}
 
 /** The key two spellings of one DN share (case and escaping aside). */
 export const dnKey = (dn: string): string => prettyDn(dn).toLowerCase();
@@ -102,6 +117,8 @@ export interface ConvertContext {
   mapping: ResLdapMapping;
   ext: ExtConfig;
   keepCleartext: boolean;
+  /** --chan-sip: sip.conf peers also as chan_sip realtime peers. */
+  chanSip: boolean;
   /** A builder for the entry cn=id below the family's base, in the family's table. */
   builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
 }
@@ -126,12 +143,13 @@ const LIST_OPTIONS = new Set([
 export function columnsOf(
   cat: ConfigCategory,
   skip: ReadonlySet<string>,
+  lists: ReadonlySet<string> = LIST_OPTIONS,
 ): Array<{ name: string; values: string[]; line: number; file: string }> {
   const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
   for (const v of cat.variables) {
     if (skip.has(v.name)) continue;
     const cur = out.get(v.name);
-    if (cur && LIST_OPTIONS.has(v.name)) cur.values.push(v.value);
+    if (cur && lists.has(v.name)) cur.values.push(v.value);
     else if (cur) Object.assign(cur, { values: [v.value], line: v.origin.line, file: v.origin.file });
     else out.set(v.name, { name: v.name, values: [v.value], line: v.origin.line, file: v.origin.file });
   }

@@ -3,10 +3,18 @@
 
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { seedDns, type ConvertResult } from './convert.js';
-import { dnKey, type DraftEntry } from './model.js';
+import { dnKey, type Conversion, type DraftEntry } from './model.js';
 
 /** Exit status: 0 all converted, 3 some lines left out (listed), 1 a file could not be read. */
 export const EXIT_LEFT_OVER = 3;
+
+/** Option names whose values are secrets: the report shows that the line exists, not the value. */
+const SECRET_OPTION = /^(\s*[\w.-]*(?:pass|secret|md5|token|cred|key)[\w.-]*\s*(?:=>|\+=|=)\s*)\S.*$/i;
+
+/** A report line without its secret: `password=...` and friends become `password=<hidden>`. */
+export function redact(text: string): string {
+  return text.replace(SECRET_OPTION, '$1<hidden>');
+}
 
 export function entryAttributes(e: DraftEntry): Array<{ type: string; values: string[] }> {
   return [{ type: 'objectClass', values: e.objectClasses }, ...[...e.attributes].map(([type, values]) => ({ type, values }))];
@@ -43,9 +51,20 @@ export function reportText(result: ConvertResult, verbose = false): string {
     const summary = [...counts].map(([f, n]) => `${n} ${f}`).join(', ') || 'no entries';
     lines.push(`${c.file}: ${summary}; ${c.skipped.length} line(s) not converted`);
     if (verbose) for (const e of c.entries) lines.push(`  ${e.origin.file}:${e.origin.line} ${e.label} -> ${e.dn}`);
-    for (const s of c.skipped) lines.push(`  not converted ${s.origin.file}:${s.origin.line}: ${s.text}  (${s.reason})`);
+    for (const s of c.skipped) lines.push(`  not converted ${s.origin.file}:${s.origin.line}: ${redact(s.text)}  (${s.reason})`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What stays in the static file after the conversion: the sections and lines realtime cannot
+ * hold, plus `switch => Realtime/<context>@extensions` for every converted dialplan context.
+ * Undefined when nothing stays (or the file did not parse: keep the original then).
+ */
+export function remainderText(c: Conversion): string | undefined {
+  if (c.error || !c.remainder.length) return undefined;
+  const head = `; ${c.file}: what astldap asterisk convert left for the static file (the rest is in the directory).\n`;
+  return head + c.remainder.map((s) => `\n[${s.name}]\n${s.lines.join('\n')}\n`).join('');
 }
 
 /** The report as data, for --json. */
@@ -54,6 +73,6 @@ export function reportJson(result: ConvertResult): unknown {
     file: c.file,
     error: c.error,
     entries: c.entries.map((e) => ({ dn: e.dn, family: e.family, label: e.label, file: e.origin.file, line: e.origin.line })),
-    notConverted: c.skipped.map((s) => ({ file: s.origin.file, line: s.origin.line, text: s.text, reason: s.reason })),
+    notConverted: c.skipped.map((s) => ({ file: s.origin.file, line: s.origin.line, text: redact(s.text), reason: s.reason })),
   }));
 }

@@ -4,14 +4,16 @@
 // driver splits a row's value at ";", so a value containing one cannot be a row.
 
 import type { ConfigCategory } from './config-parser.js';
-import type { Conversion, ConvertContext } from './model.js';
+import { keepStatic, type Conversion, type ConvertContext } from './model.js';
 
 export const CONFIG_CLASSES = ['AstldapObject', 'AsteriskConfig', 'AstldapConfig'];
 
 export function staticRows(filename: string, cats: ConfigCategory[], ctx: ConvertContext, out: Conversion): void {
   if (!ctx.ext.has(filename)) {
-    for (const cat of cats)
+    for (const cat of cats) {
       out.skipped.push({ origin: cat.origin, text: `[${cat.name}]`, reason: `extconfig.conf serves no ${filename} from ldap` });
+      for (const v of cat.variables) keepStatic(out, cat.name, v);
+    }
     return;
   }
   const used = new Map<string, number>();

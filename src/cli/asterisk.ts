@@ -2,7 +2,8 @@
 // directory, and manage PJSIP endpoints over LDAP. Options and exit codes are documented in
 // ASTERISK_USAGE; the work is done in src/asterisk/, which the console can call too.
 
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executePlan, planApply, planLdif, planSummary } from '../asterisk/apply.js';
 import { convertDirectory } from '../asterisk/convert.js';
@@ -10,16 +11,17 @@ import { endpointCommand, EXIT, ENDPOINT_USAGE } from '../asterisk/endpoints.js'
 import { mailboxQueueCommand, MAILBOX_QUEUE_USAGE } from '../asterisk/mailboxes-queues.js';
 import { describeError, DirectoryClient, type ConnectOptions } from '../asterisk/ldap-client.js';
 import { ExtConfig, ResLdapMapping } from '../asterisk/mapping.js';
-import { exitStatus, reportJson, reportText, toLdif } from '../asterisk/output.js';
+import { exitStatus, remainderText, reportJson, reportText, toLdif } from '../asterisk/output.js';
+import type { ConvertResult } from '../asterisk/convert.js';
 
 export const ASTERISK_USAGE = `usage: astldap asterisk convert DIR [-o FILE] [--dry-run] [--apply CONNECTION] [--res-ldap FILE]
                                 [--extconfig FILE] [--keep-cleartext] [--prune] [--verbose] [--json]
-       astldap asterisk endpoint add|list|show|passwd|remove ... CONNECTION
+       astldap asterisk endpoint add|list|show|set|passwd|remove ... CONNECTION
        astldap asterisk mailbox add|remove ... CONNECTION
        astldap asterisk queue add|remove|member add|member remove ... CONNECTION
 
-convert reads pjsip.conf, voicemail.conf, queues.conf and extensions.conf of DIR (with their
-#includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
+convert reads pjsip.conf, sip.conf (to PJSIP), iax.conf, voicemail.conf, queues.conf and
+extensions.conf of DIR (with their #includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
 (mode 0600: it may hold passwords), or loads it into a running server with --apply. The report
 (stderr) names every converted object's file and line and every line not converted, and why.
   -o FILE               write the LDIF to FILE instead of stdout
@@ -29,6 +31,9 @@ convert reads pjsip.conf, voicemail.conf, queues.conf and extensions.conf of DIR
   --res-ldap FILE       attribute names from this res_ldap.conf (default: the shipped one)
   --extconfig FILE      base DNs from this extconfig.conf (default: the shipped one)
   --keep-cleartext      keep PJSIP passwords (auth_type=userpass) instead of md5_cred
+  --chan-sip            sip.conf peers also as chan_sip realtime peers (ou=sip), for Asterisk 20
+  --static-out DIR      write what stays static (e.g. extensions.conf with its includes, hints
+                        and switch => Realtime/...) to new files in DIR (mode 0600)
   --verbose             list every converted object in the report
   --json                the report as JSON on stdout (no LDIF)
 exit status: 0 everything converted, 3 some lines were not converted (listed), 1 an error (a file
@@ -52,7 +57,9 @@ const OPTIONS = {
   prune: { type: 'boolean' },
   'res-ldap': { type: 'string' },
   extconfig: { type: 'string' },
+  'static-out': { type: 'string' },
   'keep-cleartext': { type: 'boolean' },
+  'chan-sip': { type: 'boolean' },
   verbose: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -63,6 +70,7 @@ const OPTIONS = {
   'max-contacts': { type: 'string' },
   callerid: { type: 'string' },
   realm: { type: 'string' },
+  template: { type: 'string' },
   fullname: { type: 'string' },
   email: { type: 'string' },
   strategy: { type: 'string' },
@@ -120,8 +128,9 @@ async function convert(args: string[], v: AsteriskValues, out: NodeJS.WritableSt
   }
   const mapping = v['res-ldap'] ? ResLdapMapping.read(v['res-ldap']) : ResLdapMapping.read();
   const ext = v.extconfig ? ExtConfig.read(v.extconfig) : ExtConfig.read();
-  const result = convertDirectory({ dir: args[0]!, mapping, extconfig: ext, keepCleartext: v['keep-cleartext'] });
+  const result = convertDirectory({ dir: args[0]!, mapping, extconfig: ext, keepCleartext: v['keep-cleartext'], chanSip: v['chan-sip'] });
   const status = exitStatus(result);
+  if (v['static-out']) writeRemainders(v['static-out'], args[0]!, result, err);
   if (v.json) out.write(JSON.stringify(reportJson(result), null, 2) + '\n');
   else err.write(reportText(result, v.verbose));
   if (v.apply) {
@@ -148,4 +157,19 @@ async function convert(args: string[], v: AsteriskValues, out: NodeJS.WritableSt
     chmodSync(v.o, 0o600);
   } else out.write(ldif);
   return status;
+}
+
+/** The static remainders as new files in dir: never into the converted directory, never over a file. */
+function writeRemainders(dir: string, source: string, result: ConvertResult, err: NodeJS.WritableStream): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (realpathSync(dir) === realpathSync(source)) throw new Error(`--static-out ${dir} is the directory being converted: give another one`);
+  for (const c of result.conversions) {
+    const text = remainderText(c);
+    if (text === undefined) continue;
+    const file = path.join(dir, c.file);
+    if (existsSync(file)) throw new Error(`--static-out: ${file} exists already`);
+    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    err.write(`wrote ${file}\n`);
+  }
 }

@@ -3,13 +3,15 @@
 // the built CLI (dist/cli/main.js), loaded with --apply (and, separately, with ldapadd from
 // the -o file), read back with ldapsearch; converting again changes nothing; a changed and a
 // shrunk copy update and --prune; a syntax error names its file and line; endpoints are added,
-// listed, shown, given a new password and removed with one command each.
+// listed, shown, changed, given a new password and removed with one command each. The tests run
+// in order against one server: each starts from what the ones before it left.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigFile } from '../../src/asterisk/config-parser.js';
 import { CLI, startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
 import { repoRoot, ROOT_DN, ROOT_PW, SUFFIX } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -128,6 +130,10 @@ describe('astldap asterisk convert', () => {
     expect(attrValues(trunk, 'AstAccountSecret')).toEqual(['trunk-secret']);
     const id = (await one(`cn=provider,ou=identify,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(id, 'AstPjsipIdentifyMatch')).toEqual(['192.0.2.10', '192.0.2.11,198.51.100.0/24']);
+    const iax = (await one(`cn=2500,ou=sip,${SUFFIX}`))!;
+    expect([attrValues(iax, 'AstAccountSecret'), attrValues(iax, 'AstAccountName')]).toEqual([['iax-desk-secret'], ['2500']]);
+    const alias = (await one(`cn=pbx.office.example,ou=domain-aliases,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(alias, 'AstPjsipDomainAliasDomain')).toEqual(['office.example']);
     const reg = (await one(`cn=provider-reg,ou=registrations,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(reg, 'AstPjsipRegistrationOutboundAuth')).toEqual(['provider-auth']);
     // Transports and globals as static pjsip.conf rows.
@@ -201,6 +207,25 @@ describe('astldap asterisk convert', () => {
     expect(back.stderr).toMatch(/applied: 3 to add, 1 to modify, 0 to delete/);
   });
 
+  it('--static-out writes what stays static as new 0600 files, never over one', async () => {
+    const out = path.join(tmp(), 'static');
+    const r = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', out]);
+    expect(r.code, r.stderr).toBe(3);
+    const ext = parseConfigFile(out, 'extensions.conf');
+    const lines = (name: string) => ext.categories.find((c) => c.name === name)!.variables.map((v) => `${v.name} => ${v.value}`);
+    expect(lines('office')).toEqual(['include => phones', 'include => outbound', 'switch => Realtime/office@extensions']);
+    expect(lines('phones')).toEqual(['exten => 1001,hint,PJSIP/1001', 'switch => Realtime/phones@extensions']);
+    expect(lines('globals')).toEqual(['TRUNK => PJSIP/provider']);
+    expect(statSync(path.join(out, 'extensions.conf')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(out, 'queues.conf'), 'utf8')).toContain('[general]\npersistentmembers = yes\n');
+    const again = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists already/);
+    const into = await astldap(['asterisk', 'convert', FIXTURE, '--dry-run', '--static-out', FIXTURE]);
+    expect(into.code).toBe(1);
+    expect(into.stderr).toMatch(/is the directory being converted/);
+  });
+
   it('a syntax error names file and line, converts nothing of that file and exits 1', async () => {
     const dir = copyFixture('broken');
     writeFileSync(path.join(dir, 'queues.conf'), '[sales]\nstrategy=ringall\nthis line has no equals sign\n');
@@ -239,6 +264,17 @@ describe('astldap asterisk convert', () => {
     const ok = await astldap(['asterisk', 'convert', FIXTURE, '--apply', '--dry-run', '-H', server.url, '-D', ROOT_DN, '-y', pwFile]);
     expect(ok.stderr).toMatch(/dry run: 0 to add/);
     rmSync(pwFile);
+  });
+
+  it('a chan_sip sip.conf converts to PJSIP objects the directory accepts', async () => {
+    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--chan-sip', '--apply', ...conn()]);
+    expect(r.code, r.stderr).toBe(3); // bindport and videosupport are reported
+    expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify, 0 to delete/);
+    const auth = (await one(`cn=3001,ou=auths,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(auth, 'AstPjsipAuthMd5Cred')).toEqual([md5('3001:old.example:s3001')]);
+    expect(
+      attrValues((await one(`cn=reg_sip.carrier.example,ou=registrations,ou=pjsip,${SUFFIX}`))!, 'AstPjsipRegistrationContactUser'),
+    ).toEqual(['5550199']);
   });
 
   it('an unknown option is a usage error (exit 2)', async () => {
@@ -283,6 +319,19 @@ describe('astldap asterisk endpoint', () => {
     const names = (JSON.parse(list.stdout) as Array<{ name: string; state: string }>).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['1001', '1002', '2001', '4001', 'provider']));
 
+    // A contact as Asterisk would write it back (id "aor;@hash"): 1001 shows as registered.
+    const contact = `dn: cn=1001\\;@0123abcd,ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: AstldapPjsipContact\ncn: 1001;@0123abcd\nAstPjsipContactUri: sip:1001@192.0.2.77:5060\nAstPjsipContactEndpoint: 1001\n`;
+    const containers = `dn: ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: organizationalUnit\nou: contacts\n\n`;
+    const added = await runTool('ldapadd', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: containers + contact });
+    expect(added.code, added.stderr).toBe(0);
+    const states = JSON.parse((await astldap(['asterisk', 'endpoint', 'list', '--json', ...conn()])).stdout) as Array<{
+      name: string;
+      state: string;
+      contacts: string[];
+    }>;
+    expect(states.find((e) => e.name === '1001')).toMatchObject({ state: 'registered', contacts: ['sip:1001@192.0.2.77:5060'] });
+    expect(states.find((e) => e.name === '1002')).toMatchObject({ state: 'unregistered', contacts: [] });
+
     const show = await astldap(['asterisk', 'endpoint', 'show', '4001', '--json', ...conn()]);
     expect(JSON.parse(show.stdout)).toMatchObject({
       name: '4001',
@@ -292,6 +341,25 @@ describe('astldap asterisk endpoint', () => {
       state: 'unregistered',
     });
     expect(show.stdout).not.toContain(md5('4001:office.example:desk-secret'));
+
+    const set = await astldap([
+      'asterisk',
+      'endpoint',
+      'set',
+      '4001',
+      '--codecs',
+      'g722',
+      '--callerid',
+      '',
+      '--max-contacts',
+      '3',
+      ...conn(),
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    const changed = (await one(`cn=4001,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect([attrValues(changed, 'AstAccountAllowedCodec'), attrValues(changed, 'AstAccountCallerID')]).toEqual([['g722'], []]);
+    expect(attrValues((await one(`cn=4001,ou=aors,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAorMaxContacts')).toEqual(['3']);
+    expect((await astldap(['asterisk', 'endpoint', 'set', '4001', ...conn()])).code).toBe(2);
 
     const pw = await astldap(['asterisk', 'endpoint', 'passwd', '4001', '--generate', ...conn()]);
     expect(pw.code, pw.stderr).toBe(0);
@@ -305,6 +373,41 @@ describe('astldap asterisk endpoint', () => {
     for (const ou of ['endpoints', 'auths', 'aors']) expect(await one(`cn=4001,ou=${ou},ou=pjsip,${SUFFIX}`)).toBeUndefined();
     const gone = await astldap(['asterisk', 'endpoint', 'show', '4001', ...conn()]);
     expect(gone.code).toBe(4);
+  });
+});
+
+describe('astldap asterisk endpoint add --template', () => {
+  it('copies the template endpoint and its aor, but not names, caller ID or mailboxes', async () => {
+    const r = await astldap(['asterisk', 'endpoint', 'add', '4002', '--template', '2001', '--password', 'p', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const ep = (await one(`cn=4002,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(ep, 'AstAccountAllowedCodec')).toEqual(['ulaw', 'alaw', 'h264,vp8']);
+    expect(attrValues(ep, 'AstAccountContext')).toEqual(['office']);
+    expect(attrValues(ep, 'AstAccountTransport')).toEqual(['transport-udp']);
+    expect([attrValues(ep, 'AstPjsipEndpointAors'), attrValues(ep, 'AstPjsipEndpointAuth'), attrValues(ep, 'AstAccountCallerID')]).toEqual([
+      ['4002'],
+      ['4002'],
+      [],
+    ]);
+    expect(attrValues((await one(`cn=4002,ou=aors,ou=pjsip,${SUFFIX}`))!, 'AstPjsipAorMaxContacts')).toEqual(['2']);
+    const withCodecs = await astldap([
+      'asterisk',
+      'endpoint',
+      'add',
+      '4003',
+      '--template',
+      '2001',
+      '--codecs',
+      'g722',
+      '--password',
+      'p',
+      ...conn(),
+    ]);
+    expect(withCodecs.code, withCodecs.stderr).toBe(0);
+    const ep3 = (await one(`cn=4003,ou=endpoints,ou=pjsip,${SUFFIX}`))!;
+    expect([attrValues(ep3, 'AstAccountDisallowedCodec'), attrValues(ep3, 'AstAccountAllowedCodec')]).toEqual([['all'], ['g722']]);
+    expect((await astldap(['asterisk', 'endpoint', 'add', '4004', '--template', 'nosuch', '--password', 'p', ...conn()])).code).toBe(4);
+    for (const name of ['4002', '4003']) expect((await astldap(['asterisk', 'endpoint', 'remove', name, ...conn()])).code).toBe(0);
   });
 });
 
