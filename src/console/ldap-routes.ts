@@ -3,7 +3,15 @@
 // (tree, entry, modify). The directory's access rules decide; its errors are shown as sent.
 
 import type { HttpResponse } from '../admin/index.js';
-import { addEndpoint, generatePassword, listEndpoints, removeEndpoint, setEndpointPassword, showEndpoint } from '../asterisk/endpoints.js';
+import {
+  addEndpoint,
+  generatePassword,
+  listEndpoints,
+  removeEndpoint,
+  setEndpointPassword,
+  showEndpoint,
+  updateEndpoint,
+} from '../asterisk/endpoints.js';
 import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
 import { CommandError, EXIT, layoutOf, type Layout } from '../asterisk/session.js';
 import { failure, json, str } from './web.js';
@@ -87,6 +95,17 @@ async function endpoints(
     return json(201, { endpoint: await showEndpoint(client, l, n), ...(generated ? { password: generated } : {}) });
   }
   if (sub === undefined && method === 'GET') return json(200, { endpoint: await showEndpoint(client, l, name) });
+  if (sub === undefined && method === 'POST') {
+    // Given fields change (an empty caller ID removes it); absent ones stay.
+    const opt = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+    await updateEndpoint(client, l, name, {
+      context: opt(body.context) || undefined,
+      codecs: opt(body.codecs) || undefined,
+      callerid: opt(body.callerid),
+      maxContacts: opt(body.maxContacts) || undefined,
+    });
+    return json(200, { endpoint: await showEndpoint(client, l, name) });
+  }
   if (sub === undefined && method === 'DELETE') return json(200, { removed: await removeEndpoint(client, l, name) });
   if (sub === 'password' && method === 'POST') {
     const generated = body.generate === true || !str(body.password) ? generatePassword() : undefined;

@@ -114,6 +114,23 @@ describe('the administrator', () => {
     expect(await axeViolations(page)).toEqual([]);
   });
 
+  it('shows the registration Asterisk wrote back (a contact of the AOR), and edits an endpoint', async () => {
+    await srv.server.importLdif(
+      `dn: cn=9100\\;@0123abcd,ou=contacts,ou=pjsip,${B}\nobjectClass: AstldapPjsipContact\ncn: 9100;@0123abcd\nAstPjsipContactUri: sip:9100@192.0.2.77:5060\n`,
+    );
+    await goTo(page, 'overview', '#stat-entries');
+    await goTo(page, 'endpoints', '#endpoints tr[data-name="9100"]');
+    expect(await text(page, '#endpoints tr[data-name="9100"] td.registered')).toBe('registered');
+    expect(await text(page, '#endpoints tr[data-name="9100"]')).toContain('sip:9100@192.0.2.77:5060');
+    await page.click('button[aria-label="Edit 9100"]');
+    await page.waitForSelector('#edit-endpoint');
+    await page.$eval('#edit-endpoint input[name=context]', (i) => ((i as HTMLInputElement).value = ''));
+    await page.type('#edit-endpoint input[name=context]', 'office');
+    await page.click('#edit-endpoint button[type=submit]');
+    await page.waitForFunction(() => /Saved 9100/.test(document.querySelector('.status')?.textContent ?? ''));
+    expect(await ldapsearch(srv.ldapUrl, `cn=9100,ou=endpoints,ou=pjsip,${B}`, '(objectClass=*)')).toMatch(/: office$/m);
+  });
+
   it('a new generated password is shown once in the credentials panel; remove asks, then removes', async () => {
     await page.click('button[aria-label="New password for 9100"]');
     await page.waitForFunction(() => /Password: \S{16,}/.test(document.querySelector('#sip-credentials')?.textContent ?? ''));
@@ -207,10 +224,9 @@ describe('credentials with a token sign-in', () => {
     await signInToken(page, srv.base, ROOT_TOKEN);
     await goTo(page, 'credentials', '#roles tr[data-role="bob"]');
     expect(await text(page, '#secret-bob')).toBe('');
-    const before = await text(page, '#roles tr[data-role="bob"] td:nth-of-type(2)');
     await page.click('xpath/.//button[contains(., "Rotate bob now")]');
     await page.waitForFunction(() => /Rotated bob/.test(document.querySelector('.status')?.textContent ?? ''));
-    expect(await text(page, '#roles tr[data-role="bob"] td:nth-of-type(2)')).not.toBe(before);
+    expect(await text(page, '#roles tr[data-role="bob"] td:nth-of-type(1)')).toBe(`uid=bob,ou=people,${B}`);
     await page.click('xpath/.//button[contains(., "Show password of bob")]');
     await page.waitForFunction(() => (document.querySelector('#secret-bob')?.textContent ?? '') !== '');
     const password = await text(page, '#secret-bob');

@@ -12,6 +12,7 @@ interface Endpoint {
   aors: string[];
   auth?: string;
   callerid?: string;
+  maxContacts?: string;
   username?: string;
   realm?: string;
   contacts: string[];
@@ -75,6 +76,48 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
     );
   };
 
+  const edit = (e: Endpoint) => {
+    const ctx = h('input', { name: 'context', value: e.context ?? '' });
+    const cid = h('input', { name: 'callerid', value: e.callerid ?? '' });
+    const max = h('input', { name: 'maxContacts', value: e.maxContacts ?? '', inputmode: 'numeric' });
+    const codecsIn = h('input', { name: 'codecs', placeholder: 'unchanged' });
+    panel.hidden = false;
+    fill(
+      panel,
+      h(
+        'form',
+        {
+          id: 'edit-endpoint',
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            void (async () => {
+              try {
+                const body = { context: ctx.value, callerid: cid.value, maxContacts: max.value, codecs: codecsIn.value };
+                await post(`endpoints/${encodeURIComponent(e.name)}`, body);
+                show(`Saved ${e.name}.`);
+                panel.hidden = true;
+                await load();
+              } catch (err) {
+                fail(err);
+              }
+            })();
+          },
+        },
+        h('h2', {}, `Edit ${e.name}`),
+        h(
+          'div',
+          { class: 'grid' },
+          field('Context', ctx),
+          field('Caller ID', cid, 'Empty removes it'),
+          field('Max contacts', max),
+          field('Codecs', codecsIn),
+        ),
+        h('button', { type: 'submit' }, 'Save'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => ((panel.hidden = true), fill(panel)) }, 'Cancel'),
+      ),
+    );
+  };
+
   const actions = (e: Endpoint) => {
     const box = h('div', { class: 'actions' });
     const remove = h(
@@ -102,7 +145,8 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
       { type: 'button', class: 'secondary', 'aria-label': `Credentials of ${e.name}`, onclick: () => credentials(e) },
       'Credentials',
     );
-    const buttons = () => [details, newPassword, remove];
+    const editButton = h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit ${e.name}`, onclick: () => edit(e) }, 'Edit');
+    const buttons = () => [details, editButton, newPassword, remove];
     fill(box, ...buttons());
     return box;
   };
