@@ -56,7 +56,7 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
-export async function startConsoleServer(config: StartOptions['config'] = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(config: StartOptions['config'] = {}, adminListen = 'http://127.0.0.1:0'): Promise<ConsoleServer> {
   ensureBundle();
   const { startServer } = await import('../../src/index.js');
   const dir = tempDir('astldap-console-');
@@ -66,14 +66,14 @@ export async function startConsoleServer(config: StartOptions['config'] = {}): P
       memory: true,
       dataDir: dir,
       listen: ['ldap://127.0.0.1:0'],
-      adminApi: 'http://127.0.0.1:0',
+      adminApi: adminListen,
       seedLdif: PJSIP_CONTAINERS,
       config: { ...config, adminApi: { rootToken: ROOT_TOKEN, ...config.adminApi } },
       logger: false,
     });
     return {
       server,
-      base: server.adminUrl!,
+      base: server.adminUrl ?? '',
       ldapUrl: server.url,
       async stop() {
         await server.close();

@@ -250,3 +250,74 @@ describe('sign-in', () => {
     expect((await fetch(`${srv.base}/ui/api/session`, { headers: { Cookie: cookie } })).status).toBe(401);
   });
 });
+
+describe('switches and transports', () => {
+  it('console.enabled: false leaves /ui/ to the admin API (404), the admin API still answers', async () => {
+    const off = await startConsoleServer({ console: { enabled: false } });
+    try {
+      expect((await fetch(`${off.base}/ui/`)).status).toBe(404);
+      expect((await fetch(`${off.base}/ui/api/session`)).status).toBe(404);
+      expect(off.server.consoleUrl).toBeUndefined();
+      expect((await fetch(`${off.base}/v1/sys/health`)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+
+  it('on an https admin listener the cookie is Secure and responses carry HSTS', async () => {
+    const tls = await startConsoleServer({}, 'https://127.0.0.1:0');
+    try {
+      expect(tls.server.consoleUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/ui\/$/);
+      const u = new URL(tls.base);
+      const { request } = await import('node:https');
+      const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+        const body = JSON.stringify({ kind: 'ldap', user: 'admin', password: 'secret' });
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: '/ui/api/login',
+            method: 'POST',
+            rejectUnauthorized: false,
+            headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: String(res.statusCode), ...res.headers }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(headers.status).toBe('200');
+      expect(String(headers['set-cookie'])).toContain('; Secure');
+      expect(headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    } finally {
+      await tls.stop();
+    }
+  });
+
+  it('`astldap serve` prints the console URL', async () => {
+    const { spawnAstldap } = await import('../helpers/astldap.js');
+    const { tempDir, removeDir } = await import('../helpers/tmp.js');
+    const dir = tempDir('astldap-console-cli-');
+    const p = await spawnAstldap([
+      'serve',
+      '--memory',
+      '--data',
+      dir,
+      '--listen',
+      'ldap://127.0.0.1:0',
+      '--admin-listen',
+      'http://127.0.0.1:0',
+    ]);
+    try {
+      const m = /astldap console on (http:\/\/127\.0\.0\.1:\d+\/ui\/)/.exec(p.output());
+      expect(m, p.output()).not.toBeNull();
+      expect((await fetch(m![1]!)).status).toBe(200);
+    } finally {
+      await p.kill('SIGTERM');
+      removeDir(dir);
+    }
+  });
+});
