@@ -29,6 +29,7 @@ const COLUMNS: Array<[Column, string]> = [
   ['contacts', 'Contact'],
 ];
 const PAGE = 50;
+const COLLATOR = new Intl.Collator('en', { numeric: true });
 
 const cell = (e: Endpoint, c: Column): string =>
   c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c] ?? '');
@@ -48,11 +49,20 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   const show = (text: string) => ((status.textContent = text), (error.textContent = ''));
   const fail = (e: unknown) => (error.textContent = (e as Error).message);
 
+  // The filtered, sorted list is kept until the search, the sort or the rows change: paging
+  // only slices it. Each row's search text is made once per load.
+  let haystack = new Map<Endpoint, string>();
+  let view: { key: string; list: Endpoint[] } | undefined;
   const filtered = (): Endpoint[] => {
     const q = search.value.trim().toLowerCase();
-    const list = q ? rows.filter((e) => COLUMNS.some(([c]) => cell(e, c).toLowerCase().includes(q))) : rows.slice();
+    const key = `${q}\u0000${sortBy}\u0000${ascending}`;
+    if (view?.key === key) return view.list;
+    const list = q ? rows.filter((e) => haystack.get(e)!.includes(q)) : rows.slice();
     const dir = ascending ? 1 : -1;
-    return list.sort((a, b) => dir * cell(a, sortBy).localeCompare(cell(b, sortBy), 'en', { numeric: true }));
+    const keyed = list.map((e) => [cell(e, sortBy), e] as const);
+    keyed.sort((a, b) => dir * COLLATOR.compare(a[0], b[0]));
+    view = { key, list: keyed.map(([, e]) => e) };
+    return view.list;
   };
 
   const credentials = (e: Endpoint, password?: string) => {
@@ -201,6 +211,15 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   const load = async () => {
     try {
       rows = (await get<{ endpoints: Endpoint[] }>('endpoints')).endpoints;
+      haystack = new Map(
+        rows.map((e) => [
+          e,
+          COLUMNS.map(([c]) => cell(e, c))
+            .join('\u0000')
+            .toLowerCase(),
+        ]),
+      );
+      view = undefined;
       draw();
     } catch (e) {
       fail(e);
