@@ -389,6 +389,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   // A bare ldapi:// means the configured socket path.
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
+  validateConsole(cfg.console);
   return cfg;
 }
 
@@ -509,8 +510,11 @@ function validate(cfg: Config): void {
   if (!isObject(r) || !Array.isArray(r.identities) || r.identities.some((d) => typeof d !== 'string' || !d.includes('=')))
     fail('replication.identities must list DNs');
   if (!Number.isInteger(r.sessionLog) || r.sessionLog < 0) fail('replication.sessionLog must be a whole number >= 0');
-  const c = cfg.console;
-  if (!isObject(c) || typeof c.enabled !== 'boolean') fail('console.enabled must be true or false');
-  whole(c.idleTimeout, 'console.idleTimeout', 1);
-  whole(c.maxLifetime, 'console.maxLifetime', 1);
+}
+
+function validateConsole(c: ConsoleConfig): void {
+  if (!isObject(c) || typeof c.enabled !== 'boolean') throw new ConfigError('console.enabled must be true or false');
+  for (const k of ['idleTimeout', 'maxLifetime'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new ConfigError(`console.${k} must be a whole number >= 1 (seconds)`);
+  }
 }
