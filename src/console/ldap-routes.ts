@@ -14,6 +14,7 @@ import {
 } from '../asterisk/endpoints.js';
 import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
 import { CommandError, EXIT, layoutOf, type Layout } from '../asterisk/session.js';
+import { formatLdifEntry } from '../ldif/ldif.js';
 import { failure, json, str } from './web.js';
 
 /** Children shown of one node of the tree (the rest: narrow down with a search). */
@@ -54,6 +55,7 @@ export async function ldapRoute(
       return json(200, { dn: e.dn, attributes });
     }
     if (api === 'entry' && method === 'POST') return await modifyEntry(client, body);
+    if (api === 'ldif' && method === 'GET') return await ldif(client, query.get('dn') ?? '', query.get('scope') === 'sub' ? 'sub' : 'base');
   } catch (e) {
     return refused(e);
   }
@@ -146,4 +148,30 @@ async function modifyEntry(client: DirectoryClient, body: Record<string, unknown
   }
   await client.modify(dn, mods);
   return json(200, { ok: true });
+}
+
+/** An entry or a subtree as LDIF, as this identity may read it (a download: attachment, never cached). */
+async function ldif(client: DirectoryClient, dn: string, scope: 'base' | 'sub'): Promise<HttpResponse> {
+  const entries = await client.search(dn, '(objectClass=*)', scope);
+  if (!entries.length) return failure(404, 'no such entry');
+  // Parents first, as ldapadd needs them.
+  entries.sort((a, b) => a.dn.split(/(?<!\\),/).length - b.dn.split(/(?<!\\),/).length);
+  const text = entries
+    .map((e) =>
+      formatLdifEntry(
+        e.dn,
+        [...e.attrs].filter(([, v]) => v.length).map(([k, values]) => ({ type: e.names.get(k) ?? k, values })),
+      ),
+    )
+    .join('\n');
+  const file = (/^[^=]+=([^,]+)/.exec(dn)?.[1] ?? 'entry').replace(/[^A-Za-z0-9._-]/g, '_');
+  return {
+    status: 200,
+    raw: text,
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${file}${scope === 'sub' ? '-subtree' : ''}.ldif"`,
+      'Cache-Control': 'no-store',
+    },
+  };
 }

@@ -64,6 +64,13 @@ function inPage(page: Page, method: string, path: string, body?: unknown, header
   );
 }
 
+function inPageText(page: Page, path: string) {
+  return page.evaluate(async (p) => {
+    const r = await fetch(p);
+    return { status: r.status, disposition: r.headers.get('content-disposition'), text: await r.text() };
+  }, path);
+}
+
 async function goTo(page: Page, name: string, ready: string): Promise<void> {
   await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
   await page.waitForSelector(ready);
@@ -157,6 +164,19 @@ describe('the administrator', () => {
     await screenshot(page, 'admin-schema-violation');
     expect(await axeViolations(page)).toEqual([]);
     expect(await ldapsearch(srv.ldapUrl, `uid=alice,ou=people,${B}`, '(objectClass=*)', 'sn')).toContain('sn: Example');
+  });
+
+  it('shows an entry as LDIF and downloads a subtree as LDIF, parents first', async () => {
+    await goTo(page, 'overview', '#stat-entries');
+    await goTo(page, 'directory', '#view-ldif');
+    await page.click('#view-ldif');
+    await page.waitForFunction(() => !(document.querySelector('#ldif') as HTMLElement | null)?.hidden);
+    expect(await text(page, '#ldif')).toMatch(new RegExp(`^dn: ${B}\\n`));
+    const sub = await inPageText(page, `/ui/api/ldif?dn=${encodeURIComponent(`ou=people,${B}`)}&scope=sub`);
+    expect(sub.status).toBe(200);
+    expect(sub.disposition).toBe('attachment; filename="people-subtree.ldif"');
+    expect(sub.text.indexOf(`dn: ou=people,${B}`)).toBe(0);
+    expect(sub.text).toContain(`dn: uid=alice,ou=people,${B}`);
   });
 
   it('a write without the CSRF token is refused (403); the same write with it goes through', async () => {

@@ -49,7 +49,15 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
     }
   };
 
+  const ldifBox = h('pre', { id: 'ldif', class: 'ldif', hidden: true, tabindex: '0', 'aria-label': 'LDIF of the entry' });
+  const viewLdif = async (dn: string) => {
+    const res = await fetch(`/ui/api/ldif?dn=${encodeURIComponent(dn)}`, { credentials: 'same-origin', cache: 'no-store' });
+    ldifBox.textContent = res.ok ? await res.text() : `HTTP ${res.status}`;
+    ldifBox.hidden = false;
+  };
+
   const show = async (dn: string) => {
+    ldifBox.hidden = true;
     error.textContent = '';
     try {
       const e = await get<Entry>(`entry?dn=${encodeURIComponent(dn)}`);
@@ -78,7 +86,15 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
             ),
           ),
         ),
-        h('button', { type: 'button', id: 'edit-entry', onclick: () => edit(e) }, 'Edit entry'),
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', id: 'edit-entry', onclick: () => edit(e) }, 'Edit entry'),
+          h('button', { type: 'button', class: 'secondary', id: 'view-ldif', onclick: () => void viewLdif(e.dn) }, 'View LDIF'),
+          h('a', { href: `/ui/api/ldif?dn=${encodeURIComponent(e.dn)}`, download: '' }, 'Download entry LDIF'),
+          h('a', { href: `/ui/api/ldif?dn=${encodeURIComponent(e.dn)}&scope=sub`, download: '' }, 'Download subtree LDIF'),
+        ),
+        ldifBox,
       );
     } catch (err) {
       error.textContent = (err as Error).message;
