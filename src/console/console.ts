@@ -11,12 +11,14 @@ import type { Logger } from '../config/logger.js';
 import { BindThrottle } from '../directory/bind-throttle.js';
 import { Cancellation } from '../ldap/messages.js';
 import { ConsoleAssets } from './assets.js';
-import { ldapRoute } from './ldap-routes.js';
+import { ldapRoute, type AttributeInfo } from './ldap-routes.js';
 import { SessionStore, sameSecret, type ConsoleSession } from './sessions.js';
 import { tokenRoute } from './token-routes.js';
 import { MAX_BODY, bodyOf, clearCookie, cookieOf, failure, json, sameOrigin, securityHeaders, sessionCookie, str } from './web.js';
 
 /** What the Overview page shows (from the same counters as /metrics). */
+export type { AttributeInfo } from './ldap-routes.js';
+
 export interface ConsoleOverview {
   suffix: string;
   entries: number;
@@ -44,6 +46,8 @@ export interface ConsoleOptions {
   /** The secrets engine's mount (adminApi.mount). */
   mount: string;
   overview: () => Promise<ConsoleOverview>;
+  /** What the live schema says of an attribute type (public: the subschema entry says as much). */
+  describeAttribute: (name: string) => AttributeInfo | undefined;
   log: Logger;
 }
 
@@ -104,7 +108,7 @@ export class ConsoleServer {
     const id = s.identity;
     const res =
       id.kind === 'ldap'
-        ? await ldapRoute(id.client, req.method, api, req.query, body)
+        ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body })
         : await tokenRoute((method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b), this.opts.mount, req.method, api);
     return (
       res ??

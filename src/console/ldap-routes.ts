@@ -37,21 +37,41 @@ function refused(e: unknown): HttpResponse {
   return json(code === 50 ? 403 : code === 32 ? 404 : 400, { error: describeError(e), code });
 }
 
+/** An attribute type as the editor needs it: its syntax, whether it takes one value, whether a client may change it. */
+export interface AttributeInfo {
+  name: string;
+  syntax: string;
+  singleValue: boolean;
+  readOnly: boolean;
+  desc?: string;
+}
+
+export interface ConsoleRequest {
+  method: string;
+  api: string;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+}
+
 export async function ldapRoute(
   client: DirectoryClient,
-  method: string,
-  api: string,
-  query: URLSearchParams,
-  body: Record<string, unknown>,
+  describe: (name: string) => AttributeInfo | undefined,
+  { method, api, query, body }: ConsoleRequest,
 ): Promise<HttpResponse | undefined> {
   try {
+    if (api === 'schema' && method === 'GET') {
+      const info = describe(query.get('attr') ?? '');
+      return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
+    }
     if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, method, api.split('/').slice(1), body);
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
     if (api === 'entry' && method === 'GET') {
       const e = await client.read(query.get('dn') ?? '');
       if (!e) return failure(404, 'no such entry');
       // ldapts lists each requested name ('*') the entry lacks, with no values: not an attribute.
-      const attributes = [...e.attrs].filter(([, v]) => v.length).map(([k, values]) => ({ type: e.names.get(k) ?? k, values }));
+      const attributes = [...e.attrs]
+        .filter(([, v]) => v.length)
+        .map(([k, values]) => ({ type: e.names.get(k) ?? k, values, schema: describe(k) }));
       return json(200, { dn: e.dn, attributes });
     }
     if (api === 'entry' && method === 'POST') return await modifyEntry(client, body);

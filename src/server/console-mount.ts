@@ -92,6 +92,10 @@ export function mountConsole(d: ConsoleDeps): ConsoleServer {
       ...(await counters(d.metrics)),
       warnings: consoleWarnings(config),
     }),
+    describeAttribute: (name) => {
+      const t = name ? directory.schema.attributeType(name) : undefined;
+      return t && { name: t.name, syntax: t.syntax.desc, singleValue: t.singleValue, readOnly: t.noUserModification, desc: t.desc };
+    },
     log: d.log,
   });
 }

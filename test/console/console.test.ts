@@ -166,6 +166,30 @@ describe('the administrator', () => {
     expect(await ldapsearch(srv.ldapUrl, `uid=alice,ou=people,${B}`, '(objectClass=*)', 'sn')).toContain('sn: Example');
   });
 
+  it('the editor checks the live schema before sending: an unknown type, two values for a single-valued one', async () => {
+    // The editor of alice's entry is still open from the test before (its error showing).
+    await page.click('#entry-editor button.secondary');
+    await page.waitForSelector('#edit-entry');
+    expect(await page.$eval('table.attrs', (t) => t.textContent ?? '')).toMatch(/Directory String/);
+    await page.click('#edit-entry');
+    await page.waitForSelector('#entry-editor');
+    const [newType, newValues] = await page.$$('#entry-editor input, #entry-editor textarea:not([data-attr])');
+    await newType!.type('noSuchAttributeType');
+    await newValues!.type('x');
+    await page.click('#entry-editor button[type=submit]');
+    await page.waitForFunction(() =>
+      /Not sent: no attribute type noSuchAttributeType/.test(document.querySelector('#directory-error')?.textContent ?? ''),
+    );
+    await newType!.click({ count: 3 });
+    await newType!.type('displayName');
+    await newValues!.type('\nsecond');
+    await page.click('#entry-editor button[type=submit]');
+    await page.waitForFunction(() =>
+      /Not sent: displayName takes one value/.test(document.querySelector('#directory-error')?.textContent ?? ''),
+    );
+    expect(await ldapsearch(srv.ldapUrl, `uid=alice,ou=people,${B}`, '(objectClass=*)', 'displayName')).not.toContain('displayName:');
+  });
+
   it('shows an entry as LDIF and downloads a subtree as LDIF, parents first', async () => {
     await goTo(page, 'overview', '#stat-entries');
     await goTo(page, 'directory', '#view-ldif');

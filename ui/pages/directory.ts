@@ -9,9 +9,43 @@ interface Child {
   dn: string;
   rdn: string;
 }
+interface AttributeInfo {
+  name: string;
+  syntax: string;
+  singleValue: boolean;
+  readOnly: boolean;
+  desc?: string;
+}
 interface Entry {
   dn: string;
-  attributes: Array<{ type: string; values: string[] }>;
+  attributes: Array<{ type: string; values: string[]; schema?: AttributeInfo }>;
+}
+
+const about = (i: AttributeInfo | undefined): string =>
+  i
+    ? [i.syntax, i.singleValue ? 'one value' : 'several values', i.readOnly ? 'set by the server' : ''].filter(Boolean).join(', ')
+    : 'not in the schema';
+
+/** The first change the schema refuses (an unknown type, several values for a single-valued one), if any. */
+async function schemaProblem(
+  changes: Array<{ operation: string; type: string; values: string[] }>,
+  known: Array<{ type: string; schema?: AttributeInfo }>,
+): Promise<string | undefined> {
+  for (const c of changes) {
+    const existing = known.find((k) => k.type.toLowerCase() === c.type.toLowerCase());
+    let info = existing?.schema;
+    if (!info) {
+      try {
+        info = await get<AttributeInfo>(`schema?attr=${encodeURIComponent(c.type)}`);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+    if (info.readOnly) return `${info.name} is set by the server`;
+    const count = c.operation === 'add' && existing ? c.values.length + 1 : c.values.length;
+    if (info.singleValue && count > 1) return `${info.name} takes one value`;
+  }
+  return undefined;
 }
 
 export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise<void> {
@@ -68,7 +102,15 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
           'table',
           { class: 'attrs' },
           h('caption', {}, 'Attributes'),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Attribute'), h('th', { scope: 'col' }, 'Values'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Attribute', 'Values', 'Syntax'].map((t) => h('th', { scope: 'col' }, t)),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -82,6 +124,7 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
                   {},
                   a.values.map((v) => h('div', {}, v)),
                 ),
+                h('td', { class: 'muted' }, about(a.schema)),
               ),
             ),
           ),
@@ -102,11 +145,14 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
   };
 
   const edit = (e: Entry) => {
-    const boxes = e.attributes.map((a) => ({
-      type: a.type,
-      before: a.values,
-      box: h('textarea', { rows: Math.min(6, a.values.length + 1), 'data-attr': a.type }, a.values.join('\n')),
-    }));
+    const boxes = e.attributes
+      .filter((a) => !a.schema?.readOnly)
+      .map((a) => ({
+        type: a.type,
+        before: a.values,
+        schema: a.schema,
+        box: h('textarea', { rows: Math.min(6, a.values.length + 1), 'data-attr': a.type }, a.values.join('\n')),
+      }));
     const newType = h('input', { id: nextId('newattr'), autocomplete: 'off' });
     const newValues = h('textarea', { rows: 2 });
     const save = async (ev: Event) => {
@@ -126,6 +172,9 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
       }
       if (newType.value.trim()) changes.push({ operation: 'add', type: newType.value.trim(), values: lines(newValues.value) });
       if (!changes.length) return void (status.textContent = 'Nothing changed.');
+      // Checked against the live schema before anything is sent; the server checks again.
+      const problem = await schemaProblem(changes, boxes);
+      if (problem) return void (error.textContent = `Not sent: ${problem}`);
       try {
         await post('entry', { dn: e.dn, changes });
         status.textContent = `Saved ${e.dn}.`;
@@ -140,7 +189,7 @@ export async function directoryPage(main: HTMLElement, me: SessionInfo): Promise
       h(
         'form',
         { id: 'entry-editor', onsubmit: (ev: Event) => void save(ev) },
-        boxes.map((b) => field(b.type, b.box, 'One value per line; empty removes the attribute')),
+        boxes.map((b) => field(b.type, b.box, `${about(b.schema)}. One value per line; empty removes the attribute`)),
         field('Add attribute', newType),
         field('Its values', newValues, 'One value per line'),
         h('button', { type: 'submit' }, 'Save'),
