@@ -282,6 +282,35 @@ describe('credentials with a token sign-in', () => {
     await page.close();
   });
 
+  it('signs in and moves between pages from the keyboard alone', async () => {
+    const { page } = await newPage(browser);
+    await page.goto(`${srv.base}/ui/`);
+    await page.waitForSelector('#ldap-signin');
+    // The user field has the focus on arrival.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('user');
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('secret');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#stat-entries');
+    // First stop: the skip link; it moves the focus to the page's content.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      names.push((await page.evaluate(() => document.activeElement?.textContent)) ?? '');
+    }
+    expect(names).toEqual(['Sign out', 'Overview', 'Endpoints', 'Directory']);
+    await page.keyboard.down('Shift');
+    await page.keyboard.press('Tab');
+    await page.keyboard.up('Shift');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Endpoints');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#add-endpoint');
+    await page.close();
+  });
+
   it('the sign-in page passes axe-core too', async () => {
     const { page } = await newPage(browser);
     await page.goto(`${srv.base}/ui/`);
