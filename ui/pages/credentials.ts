@@ -10,6 +10,9 @@ interface Role {
   dn?: string;
   username?: string;
   rotation_period?: number;
+  rotation_schedule?: string;
+  rotation_window?: number;
+  password_policy?: string;
   last_vault_rotation?: string | null;
   next_vault_rotation?: string | null;
   last_error?: string | null;
@@ -17,6 +20,14 @@ interface Role {
 }
 
 const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** Every N seconds, or a cron schedule with its window. */
+const schedule = (r: Role): string =>
+  r.rotation_schedule
+    ? `${r.rotation_schedule}${r.rotation_window ? ` (window ${r.rotation_window} s)` : ''}`
+    : r.rotation_period
+      ? `every ${r.rotation_period} s`
+      : '—';
 
 export async function credentialsPage(main: HTMLElement): Promise<void> {
   const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
@@ -63,7 +74,8 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
       h('td', {}, r.dn ?? r.error ?? ''),
       h('td', {}, when(r.last_vault_rotation)),
       h('td', {}, when(r.next_vault_rotation)),
-      h('td', {}, r.rotation_period ? `${r.rotation_period} s` : '—'),
+      h('td', {}, schedule(r)),
+      h('td', {}, r.password_policy || 'default'),
       h('td', {}, r.last_error ?? ''),
       h(
         'td',
@@ -88,7 +100,7 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
             h(
               'tr',
               {},
-              ['Role', 'Entry', 'Last rotation', 'Next rotation', 'Period', 'Last error', 'Actions'].map((t) =>
+              ['Role', 'Entry', 'Last rotation', 'Next rotation', 'Rotation', 'Password policy', 'Last error', 'Actions'].map((t) =>
                 h('th', { scope: 'col' }, t),
               ),
             ),
