@@ -24,6 +24,9 @@ export interface ConsoleOverview {
   entries: number;
   connections: number;
   operations: number;
+  /** The latency histogram's sum (seconds) and count: the page shows the mean between two polls. */
+  latencySeconds: number;
+  latencyCount: number;
   warnings: string[];
 }
 

@@ -46,15 +46,23 @@ export function consoleWarnings(config: Config): string[] {
   return w;
 }
 
-async function counters(metrics: ServerMetrics): Promise<{ connections: number; operations: number }> {
-  let connections = 0;
-  let operations = 0;
+type Counters = Pick<ConsoleOverview, 'connections' | 'operations' | 'latencySeconds' | 'latencyCount'>;
+
+async function counters(metrics: ServerMetrics): Promise<Counters> {
+  const out: Counters = { connections: 0, operations: 0, latencySeconds: 0, latencyCount: 0 };
   for (const m of await metrics.registry.getMetricsAsJSON()) {
-    const sum = m.values.reduce((n, v) => n + Number(v.value), 0);
-    if (m.name === 'astldap_connections_open') connections = sum;
-    if (m.name === 'astldap_operations_total') operations = sum;
+    const total = (name?: string) =>
+      m.values
+        .filter((v) => name === undefined || (v as { metricName?: string }).metricName === name)
+        .reduce((n, v) => n + Number(v.value), 0);
+    if (m.name === 'astldap_connections_open') out.connections = total();
+    if (m.name === 'astldap_operations_total') out.operations = total();
+    if (m.name === 'astldap_operation_duration_seconds') {
+      out.latencySeconds = total('astldap_operation_duration_seconds_sum');
+      out.latencyCount = total('astldap_operation_duration_seconds_count');
+    }
   }
-  return { connections, operations };
+  return out;
 }
 
 export function mountConsole(d: ConsoleDeps): ConsoleServer {

@@ -91,6 +91,11 @@ describe('the administrator', () => {
     await page.waitForSelector('#stat-entries');
     expect(await text(page, 'header.top .who')).toContain(ADMIN);
     expect(await text(page, '.warnings')).toMatch(/default one/);
+    // Live figures from the counters behind /metrics: LDAP traffic shows up at the next polls.
+    await until(async () => {
+      await ldapsearch(srv.ldapUrl, B, '(uid=alice)', 'dn');
+      return /^\d+$/.test(await text(page, '#stat-ops')) && /^\d+\.\d+ ms$/.test(await text(page, '#stat-latency'));
+    }, 'operations per second and latency on the overview');
     await screenshot(page, 'admin-overview');
     expect(await axeViolations(page)).toEqual([]);
     await goTo(page, 'endpoints', '#add-endpoint');

@@ -9,6 +9,8 @@ interface Overview {
   entries: number;
   connections: number;
   operations: number;
+  latencySeconds: number;
+  latencyCount: number;
   warnings: string[];
 }
 
@@ -36,7 +38,8 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
   const error = h('p', { role: 'alert', class: 'error' });
   fill(main, h('h1', {}, 'Overview'), error, body);
   const rates: number[] = [];
-  let last: { ops: number; at: number } | undefined;
+  let last: { ops: number; at: number; sum: number; count: number } | undefined;
+  let latency = '…';
   const tick = async () => {
     if (!main.isConnected) return;
     try {
@@ -44,17 +47,20 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
       const now = Date.now();
       if (last) rates.push(Math.max(0, Math.round(((o.operations - last.ops) * 1000) / (now - last.at))));
       if (rates.length > SAMPLES) rates.shift();
-      last = { ops: o.operations, at: now };
+      if (last && o.latencyCount > last.count)
+        latency = `${(((o.latencySeconds - last.sum) / (o.latencyCount - last.count)) * 1000).toFixed(2)} ms`;
+      last = { ops: o.operations, at: now, sum: o.latencySeconds, count: o.latencyCount };
       error.textContent = '';
       fill(
         body,
         h(
           'dl',
           { class: 'cards' },
-          h('div', {}, h('dt', {}, 'Naming context'), h('dd', {}, o.suffix)),
+          h('div', {}, h('dt', {}, 'Naming context'), h('dd', { class: 'small' }, o.suffix)),
           h('div', {}, h('dt', {}, 'Entries'), h('dd', { id: 'stat-entries' }, o.entries)),
           h('div', {}, h('dt', {}, 'Open LDAP connections'), h('dd', { id: 'stat-connections' }, o.connections)),
           h('div', {}, h('dt', {}, 'Operations per second'), h('dd', { id: 'stat-ops' }, rates.at(-1) ?? '…')),
+          h('div', {}, h('dt', {}, 'Mean latency (last 2 s)'), h('dd', { id: 'stat-latency' }, latency)),
         ),
         h('h2', {}, 'Operations per second'),
         chart(rates),
