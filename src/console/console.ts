@@ -109,10 +109,29 @@ export class ConsoleServer {
     const body = bodyOf(req);
     if (!body) return failure(400, 'the body must be a JSON object');
     const id = s.identity;
-    const res =
-      id.kind === 'ldap'
-        ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body })
-        : await tokenRoute((method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b), this.opts.mount, req.method, api);
+    const lost = (why: string): HttpResponse => {
+      // The session's connection is gone (the server closed it, say): the session ends with it.
+      this.opts.log.info(`console: session of ${id.kind === 'ldap' ? id.dn : 'a token'} ended: ${why}`);
+      this.sessions.end(s);
+      return failure(401, 'the session’s connection to the directory was lost: sign in again');
+    };
+    if (id.kind === 'ldap' && !id.client.bound) return lost('its LDAP connection was closed');
+    let res: HttpResponse | undefined;
+    try {
+      res =
+        id.kind === 'ldap'
+          ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body })
+          : await tokenRoute(
+              (method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b),
+              this.opts.mount,
+              req.method,
+              api,
+            );
+    } catch (e) {
+      return lost((e as Error).message);
+    }
+    // Dropped and silently reconnected during the request: what it read was read anonymously.
+    if (id.kind === 'ldap' && !id.client.bound) return lost('its LDAP connection was closed');
     return (
       res ??
       failure(404, id.kind === 'ldap' ? 'not found (credentials need a token sign-in)' : 'not found (this page needs an LDAP sign-in)')

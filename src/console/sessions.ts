@@ -24,6 +24,12 @@ export interface SessionLimits {
 
 const token = (): string => randomBytes(32).toString('base64url');
 
+/** Sessions kept at most, and per identity. */
+const MAX_SESSIONS = 1000;
+const PER_IDENTITY = 20;
+
+const key = (id: Identity): string => (id.kind === 'ldap' ? `ldap:${id.dn.toLowerCase()}` : `token:${id.token}`);
+
 /** Equal strings, compared in constant time. */
 export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -45,6 +51,12 @@ export class SessionStore {
   }
 
   create(identity: Identity): ConsoleSession {
+    // Bounded: each session may hold an LDAP connection. The oldest go first (a Map keeps
+    // insertion order), and one identity keeps at most PER_IDENTITY sessions.
+    const who = key(identity);
+    const mine = [...this.sessions.values()].filter((s) => key(s.identity) === who);
+    if (mine.length >= PER_IDENTITY) this.end(mine[0]!);
+    if (this.sessions.size >= MAX_SESSIONS) this.end(this.sessions.values().next().value!);
     const t = this.now();
     const s: ConsoleSession = { id: token(), csrf: token(), identity, createdAt: t, lastSeen: t };
     this.sessions.set(s.id, s);

@@ -6,7 +6,7 @@
 
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B, ROOT_TOKEN, bundleNames, startConsoleServer, type ConsoleServer } from '../console/harness.js';
+import { ADMIN, B, ROOT_TOKEN, bundleNames, startConsoleServer, until, type ConsoleServer } from '../console/harness.js';
 
 let srv: ConsoleServer;
 let host: string;
@@ -242,6 +242,15 @@ describe('sign-in', () => {
     expect((await fetch(`${srv.base}/ui/api/endpoints`, { headers: { Cookie: t.cookie } })).status).toBe(404);
   });
 
+  it('one identity keeps at most 20 sessions (each holds an LDAP connection): the oldest ends first', async () => {
+    const first = await login({ kind: 'ldap', user: 'bob', password: 'bob-password' });
+    for (let i = 0; i < 19; i++) expect((await login({ kind: 'ldap', user: 'bob', password: 'bob-password' })).res.status).toBe(200);
+    expect((await fetch(`${srv.base}/ui/api/session`, { headers: { Cookie: first.cookie } })).status).toBe(200);
+    const last = await login({ kind: 'ldap', user: 'bob', password: 'bob-password' });
+    expect((await fetch(`${srv.base}/ui/api/session`, { headers: { Cookie: first.cookie } })).status).toBe(401);
+    expect((await fetch(`${srv.base}/ui/api/session`, { headers: { Cookie: last.cookie } })).status).toBe(200);
+  });
+
   it('signing out ends the session', async () => {
     const { cookie, json } = await login({ kind: 'ldap', user: 'admin', password: 'secret' });
     const out = await fetch(`${srv.base}/ui/api/logout`, { method: 'POST', headers: { Cookie: cookie, 'X-CSRF-Token': json.csrf! } });
@@ -318,6 +327,37 @@ describe('switches and transports', () => {
     } finally {
       await p.kill('SIGTERM');
       removeDir(dir);
+    }
+  });
+});
+
+describe('a session whose LDAP connection is gone', () => {
+  it('ends with it: the next request is 401 (sign in again), not a server error', async () => {
+    // The directory closes connections idle for a second (limits.idleTimeout), the session's too.
+    const idle = await startConsoleServer({ limits: { idleTimeout: 1 } });
+    try {
+      const r = await fetch(`${idle.base}/ui/api/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ kind: 'ldap', user: 'admin', password: 'secret' }),
+      });
+      const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const statuses: number[] = [];
+      await until(
+        async () => {
+          const res = await fetch(`${idle.base}/ui/api/endpoints`, { headers: { Cookie: cookie } });
+          statuses.push(res.status);
+          return res.status !== 200;
+        },
+        'the idle LDAP connection to be closed',
+        60_000,
+        2500,
+      );
+      expect(statuses.at(-1)).toBe(401);
+      expect(statuses.filter((s) => s !== 200 && s !== 401)).toEqual([]);
+      expect(idle.server.console!.sessions.size).toBe(0);
+    } finally {
+      await idle.stop();
     }
   });
 });
