@@ -8,6 +8,7 @@ import { credentialsPage } from './pages/credentials.js';
 import { directoryPage } from './pages/directory.js';
 import { endpointsPage } from './pages/endpoints.js';
 import { overviewPage } from './pages/overview.js';
+import { pbxPage } from './pages/pbx.js';
 import { signInPage } from './pages/signin.js';
 
 export type Page = (main: HTMLElement, session: SessionInfo) => Promise<void> | void;
@@ -15,6 +16,7 @@ export type Page = (main: HTMLElement, session: SessionInfo) => Promise<void> | 
 const PAGES: Record<string, { title: string; render: Page }> = {
   overview: { title: 'Overview', render: overviewPage },
   endpoints: { title: 'Endpoints', render: endpointsPage },
+  pbx: { title: 'Voicemail & queues', render: pbxPage },
   credentials: { title: 'Credentials', render: credentialsPage },
   directory: { title: 'Directory', render: directoryPage },
 };

@@ -128,7 +128,8 @@ export class ConsoleServer {
               api,
             );
     } catch (e) {
-      return lost((e as Error).message);
+      if (id.kind === 'ldap' && !id.client.bound) return lost((e as Error).message);
+      throw e;
     }
     // Dropped and silently reconnected during the request: what it read was read anonymously.
     if (id.kind === 'ldap' && !id.client.bound) return lost('its LDAP connection was closed');
@@ -144,7 +145,7 @@ export class ConsoleServer {
       kind: id.kind,
       name: id.kind === 'ldap' ? id.dn : id.name,
       csrf: s.csrf,
-      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'directory'] : ['overview', 'credentials'],
+      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'pbx', 'directory'] : ['overview', 'credentials'],
       expires: new Date(s.createdAt + this.opts.config.maxLifetime * 1000).toISOString(),
       idleTimeout: this.opts.config.idleTimeout,
     };

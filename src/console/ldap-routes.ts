@@ -13,29 +13,24 @@ import {
   updateEndpoint,
 } from '../asterisk/endpoints.js';
 import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
-import { CommandError, EXIT, layoutOf, type Layout } from '../asterisk/session.js';
 import { formatLdifEntry } from '../ldif/ldif.js';
+import { layout, refused } from './ldap-common.js';
+import { pbxRoute } from './pbx-routes.js';
 import { failure, json, str } from './web.js';
 
 /** Children shown of one node of the tree (the rest: narrow down with a search). */
 const TREE_LIMIT = 1000;
 
-let shipped: Layout | undefined;
-/** The shipped res_ldap.conf / extconfig.conf layout, read on first use. */
-const layout = (): Layout => (shipped ??= layoutOf({}));
-
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}$/;
 
-/** An LDAP or endpoint-command error as an HTTP answer carrying the server's message. */
-function refused(e: unknown): HttpResponse {
-  if (e instanceof CommandError) {
-    const status = e.exit === EXIT.notFound ? 404 : e.exit === EXIT.exists ? 409 : 400;
-    return failure(status, e.message);
+/** A path segment percent-decoded; a malformed one stays as sent (and matches no name). */
+const decodeSegment = (seg: string): string => {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
   }
-  const code = resultCode(e);
-  if (code === undefined) throw e;
-  return json(code === 50 ? 403 : code === 32 ? 404 : 400, { error: describeError(e), code });
-}
+};
 
 /** An attribute type as the editor needs it: its syntax, whether it takes one value, whether a client may change it. */
 export interface AttributeInfo {
@@ -64,6 +59,8 @@ export async function ldapRoute(
       return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
     }
     if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, method, api.split('/').slice(1), body);
+    const [head, ...rest] = api.split('/');
+    if (head === 'mailboxes' || head === 'queues') return await pbxRoute(client, method, head, rest.map(decodeSegment), body);
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
     if (api === 'entry' && method === 'GET') {
       const e = await client.read(query.get('dn') ?? '');

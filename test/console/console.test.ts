@@ -223,6 +223,34 @@ describe('the administrator', () => {
     expect(withToken.status).toBe(201);
   });
 
+  it('adds a mailbox, a queue and a member on the Voicemail & queues page (ldapsearch sees them), never showing a PIN', async () => {
+    await goTo(page, 'pbx', '#mailboxes');
+    await page.type('#add-mailbox input[name=mailbox]', '2001');
+    await page.type('#add-mailbox input[name=password]', '4321');
+    await page.type('#add-mailbox input[name=fullname]', 'Carol Office');
+    await page.click('#add-mailbox button[type=submit]');
+    await page.waitForSelector('#mailboxes tr[data-mailbox="2001@default"]');
+    expect(await text(page, '#mailboxes')).not.toContain('4321');
+    expect(await ldapsearch(srv.ldapUrl, `ou=voicemail,${B}`, '(AstVoicemailMailbox=2001)', 'AstVoicemailFullname')).toContain(
+      'Carol Office',
+    );
+    await page.type('#add-queue input[name=name]', 'sales');
+    await page.click('#add-queue button[type=submit]');
+    await page.waitForSelector('#queues tr[data-queue="sales"]');
+    await page.select('#add-member select[name=queue]', 'sales');
+    await page.type('#add-member input[name=interface]', 'PJSIP/1001');
+    await page.click('#add-member button[type=submit]');
+    await page.waitForSelector('button[aria-label="Remove PJSIP/1001 from sales"]');
+    expect(await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/1001)', 'AstQueueMemberQueueName')).toContain(
+      'AstQueueMemberQueueName: sales',
+    );
+    await screenshot(page, 'admin-voicemail-queues');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click('button[aria-label="Remove PJSIP/1001 from sales"]');
+    await page.waitForFunction(() => !document.querySelector('button[aria-label="Remove PJSIP/1001 from sales"]'));
+    expect(await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/1001)', 'dn')).toBe('');
+  });
+
   it('works at a phone width', async () => {
     await page.setViewport({ width: 390, height: 844 });
     await goTo(page, 'endpoints', '#endpoints');
@@ -241,6 +269,7 @@ describe('a normal user', () => {
     expect(await page.$$eval('nav[aria-label="Console pages"] a', (as) => as.map((a) => a.textContent))).toEqual([
       'Overview',
       'Endpoints',
+      'Voicemail & queues',
       'Directory',
     ]);
     await goTo(page, 'directory', '.entry h2');
@@ -306,7 +335,7 @@ describe('credentials with a token sign-in', () => {
       await page.keyboard.press('Tab');
       names.push((await page.evaluate(() => document.activeElement?.textContent)) ?? '');
     }
-    expect(names).toEqual(['Sign out', 'Overview', 'Endpoints', 'Directory']);
+    expect(names).toEqual(['Sign out', 'Overview', 'Endpoints', 'Voicemail & queues']);
     await page.keyboard.down('Shift');
     await page.keyboard.press('Tab');
     await page.keyboard.up('Shift');
