@@ -9,6 +9,7 @@ import { parseDn } from '../schema/dn.js';
 import { ConfigSyntaxError, parseConfigFile, type ParsedConfig } from './config-parser.js';
 import { convertDialplan } from './convert-dialplan.js';
 import { convertIax } from './convert-iax.js';
+import { convertMoh } from './convert-moh.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
 import { convertSip } from './convert-sip.js';
@@ -45,6 +46,7 @@ const CONVERTERS: Array<[string, Converter]> = [
   ['voicemail.conf', convertVoicemail],
   ['queues.conf', convertQueues],
   ['extensions.conf', convertDialplan],
+  ['musiconhold.conf', convertMoh],
 ];
 export function convertDirectory(opts: ConvertOptions): ConvertResult {
   const mapping = opts.mapping ?? ResLdapMapping.read();

@@ -20,8 +20,8 @@ export const ASTERISK_USAGE = `usage: astldap asterisk convert DIR [-o FILE] [--
        astldap asterisk mailbox add|remove ... CONNECTION
        astldap asterisk queue add|remove|member add|member remove ... CONNECTION
 
-convert reads pjsip.conf, sip.conf (to PJSIP), iax.conf, voicemail.conf, queues.conf and
-extensions.conf of DIR (with their #includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
+convert reads pjsip.conf, sip.conf (to PJSIP), iax.conf, voicemail.conf, queues.conf,
+extensions.conf and musiconhold.conf of DIR (with their #includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
 (mode 0600: it may hold passwords), or loads it into a running server with --apply. The report
 (stderr) names every converted object's file and line and every line not converted, and why.
   -o FILE               write the LDIF to FILE instead of stdout

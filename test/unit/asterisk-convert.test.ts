@@ -280,6 +280,21 @@ describe('iax.conf', () => {
   });
 });
 
+describe('musiconhold.conf', () => {
+  it('classes below ou=moh,ou=config; [general] and playlist entries stay static', () => {
+    const r = convert({
+      'musiconhold.conf':
+        '[general]\ncachertclasses=yes\n[default]\nmode=files\ndirectory=moh\nsort=random\n[list]\nmode=playlist\nentry=/a.wav\n',
+    });
+    const e = entry(r, 'cn=default,ou=moh,ou=config');
+    expect([attr(e, 'AstMohMode'), attr(e, 'AstMohDirectory'), attr(e, 'AstMohSort')]).toEqual([['files'], ['moh'], ['random']]);
+    expect(skipped(r)).toEqual([
+      'musiconhold.conf:2 cachertclasses=yes | [general] configures res_musiconhold itself: keep it in the static musiconhold.conf',
+      'musiconhold.conf:9 entry => /a.wav | playlist entries (musiconhold_entry) cannot be served over LDAP: use mode=files',
+    ]);
+  });
+});
+
 describe('the report hides secrets', () => {
   it('password, secret, md5_cred, imappassword values and mailbox PINs are not shown', () => {
     const r = convert(
