@@ -16,6 +16,7 @@ import { describeError, resultCode, type DirectoryClient, type Modification } fr
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { layout, refused } from './ldap-common.js';
 import { pbxRoute } from './pbx-routes.js';
+import { listPeers } from './peers.js';
 import { failure, json, str } from './web.js';
 
 /** Children shown of one node of the tree (the rest: narrow down with a search). */
@@ -59,6 +60,7 @@ export async function ldapRoute(
       return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
     }
     if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, method, api.split('/').slice(1), body);
+    if (api === 'peers' && method === 'GET') return json(200, { peers: await listPeers(client, layout()) });
     const [head, ...rest] = api.split('/');
     if (head === 'mailboxes' || head === 'queues') return await pbxRoute(client, method, head, rest.map(decodeSegment), body);
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');

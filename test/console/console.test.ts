@@ -100,6 +100,9 @@ describe('the administrator', () => {
     expect(await axeViolations(page)).toEqual([]);
     await goTo(page, 'endpoints', '#add-endpoint');
     await page.waitForSelector('#endpoints');
+    // The seed's chan_sip peers, read-only, with their (absent) registration.
+    await page.waitForSelector('#peers tr[data-peer="1000"]');
+    expect(await text(page, '#peers tr[data-peer="1000"]')).toMatch(/chan_sip.*default.*dynamic.*unregistered/);
     await screenshot(page, 'admin-endpoints');
     expect(await axeViolations(page)).toEqual([]);
     await goTo(page, 'directory', '#edit-entry');
@@ -130,8 +133,15 @@ describe('the administrator', () => {
     await srv.server.importLdif(
       `dn: cn=9100\\;@0123abcd,ou=contacts,ou=pjsip,${B}\nobjectClass: AstldapPjsipContact\ncn: 9100;@0123abcd\nAstPjsipContactUri: sip:9100@192.0.2.77:5060\n`,
     );
+    // ... and a chan_sip peer's registration as chan_sip writes it back (address, port, expiry, user agent).
+    const expiry = Math.floor(Date.now() / 1000) + 3600;
+    await srv.server.importLdif(
+      `dn: cn=1001,ou=sip,${B}\nchangetype: modify\nreplace: AstAccountIPAddress\nAstAccountIPAddress: 192.0.2.88\n-\nreplace: AstAccountPort\nAstAccountPort: 5060\n-\nreplace: AstAccountExpirationTimestamp\nAstAccountExpirationTimestamp: ${expiry}\n-\nreplace: AstAccountUserAgent\nAstAccountUserAgent: Yealink T46\n-\n`,
+    );
     await goTo(page, 'overview', '#stat-entries');
     await goTo(page, 'endpoints', '#endpoints tr[data-name="9100"]');
+    await page.waitForSelector('#peers tr[data-peer="1001"] td.registered');
+    expect(await text(page, '#peers tr[data-peer="1001"]')).toMatch(/192\.0\.2\.88:5060.*Yealink T46/);
     expect(await text(page, '#endpoints tr[data-name="9100"] td.registered')).toBe('registered');
     expect(await text(page, '#endpoints tr[data-name="9100"]')).toContain('sip:9100@192.0.2.77:5060');
     await page.click('button[aria-label="Edit 9100"]');

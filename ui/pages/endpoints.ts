@@ -19,6 +19,65 @@ interface Endpoint {
   state: 'registered' | 'unregistered';
 }
 
+interface Peer {
+  kind: 'sip' | 'iax';
+  name: string;
+  context?: string;
+  host?: string;
+  address?: string;
+  userAgent?: string;
+  expires?: string;
+  state: string;
+}
+
+/** chan_sip and IAX peers (read-only), shown only where a site has any. */
+async function peersSection(into: HTMLElement): Promise<void> {
+  const { peers } = await get<{ peers: Peer[] }>('peers');
+  if (!peers.length) return fill(into);
+  fill(
+    into,
+    h('h2', {}, 'chan_sip and IAX peers'),
+    h(
+      'div',
+      { class: 'table-wrap', role: 'region', 'aria-label': 'chan_sip and IAX peers table', tabindex: '0' },
+      h(
+        'table',
+        { id: 'peers' },
+        h('caption', {}, `${peers.length} peer(s), read-only`),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Peer', 'Channel', 'Context', 'Host', 'Registration', 'Address', 'Expires', 'User agent'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          peers.map((p) =>
+            h(
+              'tr',
+              { 'data-peer': p.name },
+              h('th', { scope: 'row' }, p.name),
+              h('td', {}, p.kind === 'sip' ? 'chan_sip' : 'IAX2'),
+              h('td', {}, p.context ?? ''),
+              h('td', {}, p.host ?? ''),
+              h('td', { class: p.state === 'registered' ? 'registered' : undefined }, p.state),
+              h('td', {}, p.address ?? ''),
+              h('td', {}, p.expires ? new Date(p.expires).toLocaleString() : ''),
+              h('td', {}, p.userAgent ?? ''),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 type Column = 'name' | 'context' | 'auth' | 'aors' | 'state' | 'contacts';
 const COLUMNS: Array<[Column, string]> = [
   ['name', 'Endpoint'],
@@ -291,6 +350,7 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   );
 
   search.addEventListener('input', () => ((page = 0), draw()));
-  fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add);
-  await load();
+  const peers = h('section', { 'aria-label': 'chan_sip and IAX peers' });
+  fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add, peers);
+  await Promise.all([load(), peersSection(peers).catch(fail)]);
 }
