@@ -19,7 +19,7 @@ import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from './l
 import { listen, type Listener } from './protocol/listener.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
-import { bulkTargets, commitAdds, inLdif, prepareAdds, type AddRecord, type BulkTarget } from './server/bulk.js';
+import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { mountConsole } from './server/console-mount.js';
 import type { ConsoleServer } from './console/console.js';
 import { DataDirLock } from './server/lock.js';
@@ -27,7 +27,7 @@ import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
 import { warmUp } from './server/warm.js';
 import { openStore } from './store/index.js';
-import type { EntryRecord, Store } from './store/types.js';
+import type { EntryRecord, Store, StoreHealth } from './store/types.js';
 
 /** Adds per LevelDB batch when loading LDIF (also the records parsed at a time from a file). */
 const BULK_CHUNK = 2000;
@@ -84,6 +84,12 @@ export interface DirectorySnapshot {
   readonly meta: ReadonlyArray<readonly [string, string]>;
 }
 
+/** A store that starts failing (a full disk) is an error in the log; its recovery is news. */
+function logStoreHealth(log: Logger, h: StoreHealth): void {
+  if (h.state === 'failing') log.error(`the database is failing: writes are refused until it recovers (${h.reason})`);
+  else log.info('the database has recovered: writes are taken again');
+}
+
 export class AstldapServer {
   private constructor(
     readonly config: Config,
@@ -101,7 +107,11 @@ export class AstldapServer {
   console: ConsoleServer | undefined;
 
   /** Operation, connection and rotation metrics (served at /metrics on the admin listener). */
-  readonly metrics = new ServerMetrics({ entries: () => this.store.count(), indexes: () => this.store.indexes.size });
+  readonly metrics = new ServerMetrics({
+    entries: () => this.store.count(),
+    indexes: () => this.store.indexes.size,
+    writable: () => this.store.health().state === 'ok',
+  });
   readonly startedAt = new Date();
   private lock: DataDirLock | undefined;
   /** A data directory made for this server alone (embedding), removed on close. */
@@ -175,6 +185,7 @@ export class AstldapServer {
         sync: config.store.sync,
         cacheEntries: config.store.cacheEntries,
         bulk: opts.bulk ?? false,
+        onHealth: (h) => logStoreHealth(log, h),
       });
     } catch (err) {
       lock?.release();
@@ -289,6 +300,10 @@ export class AstldapServer {
   async importLdifFile(file: string, opts: ImportOptions = {}): Promise<number> {
     let n = 0;
     let bytes = 0;
+    // Into an empty database the import is all or nothing: a failure returns it to what it was
+    // before (empty, its schema and settings as they were). Into one with entries the records
+    // before the failing one stay, as with ldapadd, and the error says where to resume.
+    const before = (await this.store.count()) === 0 ? await this.snapshot() : undefined;
     // The next chunk is read and parsed while this one is written (LevelDB works in its own
     // threads): two chunks in memory at most. (Building one chunk's entries while the previous
     // one was written as well measured no faster: the two cores are busy with LevelDB's
@@ -303,6 +318,27 @@ export class AstldapServer {
         n += r.value.length;
         opts.onProgress?.(bytes, n);
       }
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      if (before) {
+        // Undoing needs the disk too: a full one refuses it, and the first error still says why.
+        const undone = await this.restore(before).then(
+          () => '; nothing was imported: the database is empty again (an import into an empty database is all or nothing)',
+          (undo: unknown) => {
+            const why = undo instanceof Error ? undo.message : String(undo);
+            return `; undoing the import failed ${why === err.message ? 'for the same reason' : `too (${why})`}: the records before the failure stay`;
+          },
+        );
+        err.message += undone;
+      } else {
+        const line = stoppedAt(err);
+        if (line !== undefined) {
+          err.message +=
+            `; the records before line ${line} were applied, that one and the rest were not:` +
+            ` correct it, then import the file from line ${line} on (tail -n +${line} FILE)`;
+        }
+      }
+      throw err;
     } finally {
       await chunks.return?.(undefined);
     }
@@ -415,6 +451,7 @@ export class AstldapServer {
       urls: this.urls,
       admin_url: this.adminUrl ?? null,
       entries: await this.store.count(),
+      store: this.store.health(),
       memory: this.config.memory,
       data_dir: this.config.memory ? null : this.config.dataDir,
     };
@@ -426,6 +463,7 @@ export class AstldapServer {
     if (!authenticated) {
       const ui = await this.console?.handle(req);
       if (ui) return ui;
+      if (req.rawPath === '/v1/sys/health') return this.failingHealth();
       if (req.rawPath !== '/metrics') return undefined;
       if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
       return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
@@ -435,6 +473,19 @@ export class AstldapServer {
       return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
     }
     return undefined;
+  }
+
+  /**
+   * /v1/sys/health while the store fails: 503 (Vault's answer for a node that cannot serve) with
+   * the store's state and reason; while it is well, the admin API's own answer.
+   */
+  private failingHealth(): HttpResponse | undefined {
+    const store = this.store.health();
+    if (store.state === 'ok') return undefined;
+    return {
+      status: 503,
+      body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap', store },
+    };
   }
 
   /**

@@ -3,10 +3,10 @@
 // the write path (schema, RDN, parents), so a credential's entries and its lease record are
 // stored together or not at all. userPassword values are hashed as on any add or modify.
 
-import { requireDescription } from '../directory/attributes.js';
 import type { Directory } from '../directory/directory.js';
-import { addRdnValues, buildAttributes, decodeValues, valueKey } from '../directory/entry-build.js';
-import { copyAttributes, type WriteTransaction } from '../directory/write.js';
+import { addRdnValues, buildAttributes } from '../directory/entry-build.js';
+import { applyChanges, decodeChanges } from '../directory/modify.js';
+import type { WriteTransaction } from '../directory/write.js';
 import { LdapError } from '../ldap/result.js';
 import { LdifError, parseLdif, type LdifRecord } from '../ldif/ldif.js';
 import { prettyDn } from '../schema/dn.js';
@@ -63,19 +63,10 @@ async function applyOne(dir: Directory, tx: WriteTransaction, actorDn: string, r
     case 'modify': {
       const old = tolerant ? await tx.get(ndn) : await tx.require(ndn);
       if (!old) return;
-      const attrs = copyAttributes(old.attrs);
-      for (const c of r.changes) {
-        const d = requireDescription(dir.schema, c.type);
-        const vals = await decodeValues(dir.config.passwordScheme, d.type, c.type, c.values);
-        if (c.operation === 'replace') attrs[d.key] = vals;
-        else if (c.operation === 'add') attrs[d.key] = [...(attrs[d.key] ?? []), ...vals];
-        else if (c.operation === 'delete') {
-          const drop = new Set(vals.map((v) => valueKey(d.type, v)));
-          attrs[d.key] = vals.length ? (attrs[d.key] ?? []).filter((v) => !drop.has(valueKey(d.type, v))) : [];
-        } else throw invalid(`LDIF record at line ${r.line}: ${c.operation} is not supported here`);
-        if (!attrs[d.key]!.length) delete attrs[d.key];
-      }
-      tx.update(actorDn, ndn, old, attrs);
+      // The LDAP modify's own semantics (RFC 4511 §4.6): a value added twice is
+      // attributeOrValueExists, a value or attribute deleted that is not there noSuchAttribute.
+      const changes = await decodeChanges(dir, r.changes);
+      tx.update(actorDn, ndn, old, applyChanges(old.attrs, changes));
       return;
     }
     default:

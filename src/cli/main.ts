@@ -3,7 +3,7 @@
 // read a stopped one's database); import/restore load LDIF into a stopped server's database;
 // hash and check are offline helpers. Options override config.yaml.
 
-import { existsSync, readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -11,8 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
-import { adminCommand, ADMIN_USAGE } from '../admin/client.js';
+import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/client.js';
 import { checkConfigFile } from './check.js';
+import { exitWhenWritten, writeOut } from './output.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';
 import type { Base } from './offline.js';
 
@@ -68,10 +69,17 @@ Schemes: PBKDF2-SHA512 (default), PBKDF2-SHA256, SSHA512, SSHA256, SSHA, ARGON2.
 
 Validates a configuration file: each error names the key and its line. Exit 0 when valid.
 ${COMMON}`,
+  verify: `usage: astldap verify [options]
+
+Checks a stopped server's database offline, as slapschema does: every entry against the schema,
+every index against the entries (both ways), the sync log against the entries. Prints a summary
+and each problem found; exit 0 when there is none, 1 otherwise.
+${COMMON}`,
   status: `usage: astldap status [options]
 
 Shows the running server of the data directory: pid, listeners, entries, uptime (through its
-admin API; without it, what its lock file records). Exit 3 when no server runs.
+admin API; without it, what its lock file records). Exit 3 when no server runs, 4 when its
+database is failing (writes refused: a full disk, an I/O error).
 ${COMMON}`,
 };
 
@@ -85,6 +93,7 @@ commands:
   restore FILE          load a backup into an empty data directory
   hash -s SECRET        hash a password (like slappasswd)
   check                 validate a configuration file
+  verify                check a stopped server's database (schema, indexes, sync log)
   status                show the running server (listeners, entries, uptime)
 ${ADMIN_USAGE}
 options:
@@ -157,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
       return serve(base, values);
     case 'export': {
       const { text } = await snapshot(base);
-      process.stdout.write(text);
+      await writeOut(text);
       return 0;
     }
     case 'backup': {
@@ -176,6 +185,8 @@ async function main(argv: string[]): Promise<number> {
       return hash(values);
     case 'check':
       return checkConfigFile(base.configFile, (line) => process.stdout.write(line + '\n'));
+    case 'verify':
+      return (await import('./verify.js')).verifyCommand(base, writeOut);
     case 'status':
       return status(base);
     default:
@@ -216,11 +227,11 @@ async function serve(base: Base, values: Values): Promise<number> {
     server.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
       () => {
         process.stderr.write('astldap stopped\n');
-        process.exit(0);
+        void exitWhenWritten(0);
       },
       (err: unknown) => {
         process.stderr.write(`astldap: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        void exitWhenWritten(1);
       },
     );
   };
@@ -248,9 +259,7 @@ async function askServer(cfg: Config, held: { file: string; info: LockInfo }, ap
   if (!held.info.adminUrl) {
     throw new Error(`${new DataDirLockedError(held.file, held.info).message}; it runs without its admin API, which this needs`);
   }
-  let token = process.env.ASTLDAP_ROOT_TOKEN ?? process.env.VAULT_TOKEN ?? cfg.adminApi.rootToken ?? undefined;
-  if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
-  if (!token) throw new Error(`no admin token: set ASTLDAP_ROOT_TOKEN or make ${cfg.adminApi.tokenFile} readable`);
+  const token = clientToken(cfg);
   const res = await fetch(`${held.info.adminUrl}/v1/${apiPath}`, { headers: { 'X-Vault-Token': token } });
   if (!res.ok) throw new Error(`the running server (pid ${held.info.pid}) answered ${res.status}: ${(await res.text()).trim()}`);
   return res;
@@ -336,8 +345,10 @@ async function status(base: Base): Promise<number> {
     `admin api  ${String(s.admin_url ?? 'off')}`,
   ];
   if (s.entries !== undefined) lines.push(`entries    ${String(s.entries)}`);
+  const store = s.store as { state: string; reason?: string; since?: string } | undefined;
+  if (store) lines.push(`store      ${store.state === 'ok' ? 'ok' : `FAILING since ${store.since}, writes refused: ${store.reason}`}`);
   process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return store && store.state !== 'ok' ? 4 : 0;
 }
 
 // Everything the server creates is its user's alone: LevelDB makes its files (tables, logs,
@@ -345,13 +356,14 @@ async function status(base: Base): Promise<number> {
 // Embedders keep their own umask; the data and database folders are 0700 for them too.
 process.umask(0o077);
 
+// A command's exit waits for its output to be written out (a pipe drains after the last write).
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) void exitWhenWritten(code);
   },
   (err: unknown) => {
     process.stderr.write(`astldap: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    void exitWhenWritten(1);
   },
 );
 

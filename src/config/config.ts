@@ -49,7 +49,7 @@ export interface Config {
     idleTimeout: number;
     /** Seconds an unauthenticated (never or no longer bound) connection may sit idle; 0 = never. */
     anonymousIdleTimeout: number;
-    /** Seconds a started PDU may take to arrive completely (a half-sent request); 0 = forever. */
+    /** Seconds a started PDU may take to arrive completely (a half-sent request), and a TLS handshake; 0 = forever (handshakes: 120 s). */
     pduTimeout: number;
     /** Seconds a response may wait for a client that does not read before the connection is dropped; 0 = forever. */
     writeTimeout: number;
@@ -72,6 +72,12 @@ export interface Config {
     maxEntrySize: number;
     /** Entries one search may examine, ordinary identities (slapd's size.unchecked); 0 = no limit. */
     examineLimit: number;
+    /**
+     * Bytes a persisting search (a refreshAndPersist sync consumer, a persistent search) may have
+     * waiting for its client: changes queued for it plus its connection's unsent output. Past it
+     * the search is ended (a sync consumer with e-syncRefreshRequired) and the queue dropped; 0 = no limit.
+     */
+    maxConsumerBacklog: number;
     /** The same ceiling for administrators and the `unlimited` DNs; 0 = no limit. */
     privilegedExamineLimit: number;
   };
@@ -304,6 +310,7 @@ export function defaultConfig(): Config {
       maxEntrySize: 1024 * 1024,
       examineLimit: 100_000,
       privilegedExamineLimit: 10_000_000,
+      maxConsumerBacklog: 4 * 1024 * 1024,
     },
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
@@ -481,7 +488,7 @@ function validate(cfg: Config): void {
   if (!isObject(t)) fail('bindThrottle must be a mapping');
   for (const k of ['freeAttempts', 'delayMs', 'maxDelayMs', 'sharedMaxDelayMs', 'forgetSeconds'] as const) whole(t[k], `bindThrottle.${k}`);
   whole(t.tableSize, 'bindThrottle.tableSize', 16);
-  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit'] as const) {
+  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit', 'maxConsumerBacklog'] as const) {
     whole(cfg.limits[k], `limits.${k}`);
   }
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {

@@ -8,14 +8,14 @@ import { ensurePrivateDir, restrictTree } from './files.js';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
 /** Lazily supplies the server's TLS context (a development certificate may be generated first). */
 export interface TlsProvider {
   context(): Promise<tls.SecureContext>;
-  /** The same material as options, for tls.createServer (ldaps://). */
+  /** The options context() is made from (key, certificate, CA, protocol settings). */
   options(): Promise<tls.SecureContextOptions>;
   /** Ask clients for a certificate (verified against the configured CA) for SASL EXTERNAL. */
   requestCert: boolean;
@@ -93,7 +93,18 @@ export function tlsProvider(config: Config, log: Logger): TlsProvider & { materi
     }));
   const options = async (): Promise<tls.SecureContextOptions> => {
     const m = await getMaterial();
-    return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), minVersion: 'TLSv1.2' };
+    // TLS 1.2 renegotiation is refused by OpenSSL itself (a client may otherwise make the server
+    // run handshake after handshake on one connection); TLS 1.3 has none.
+    return {
+      cert: m.cert,
+      key: m.key,
+      ...(m.ca ? { ca: m.ca } : {}),
+      minVersion: 'TLSv1.2',
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+      // Without it OpenSSL refuses to resume a session when client certificates are asked for
+      // (tls.Server sets one of its own; ldaps:// and StartTLS sockets share this context).
+      sessionIdContext: 'astldap',
+    };
   };
   return {
     requestCert: config.tls.ca !== null,

@@ -10,6 +10,9 @@ export function generalizedTime(d = new Date()): string {
   return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
 }
 
+/** This server's replica id (slapd's serverID): the sid field of every CSN it makes. */
+export const SERVER_ID = '000';
+
 export class ChangeClock {
   private counter = 0;
   private lastTime = '';
@@ -21,7 +24,7 @@ export class ChangeClock {
     const time = `${generalizedTime(d).slice(0, -1)}.${pad(d.getUTCMilliseconds() * 1000, 6)}Z`;
     this.counter = time === this.lastTime ? this.counter + 1 : 0;
     this.lastTime = time;
-    return `${time}#${this.counter.toString(16).padStart(6, '0')}#000#000000`;
+    return `${time}#${this.counter.toString(16).padStart(6, '0')}#${SERVER_ID}#000000`;
   }
 
   get subschemaTime(): string {

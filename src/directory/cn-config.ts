@@ -307,25 +307,37 @@ export class ConfigTree {
     }
   }
 
-  /** Refuses removing a type or class that stored entries still use. */
+  /**
+   * Refuses removing a type or class that stored entries still use. A class is looked up in the
+   * objectClass equality index when there is one (a synchronous read of its posting list, instead
+   * of reading every entry while writes wait); attribute types, and classes without that index,
+   * need the scan.
+   */
   private async checkUnused(next: SchemaRegistry): Promise<void> {
     const cur = this.dir.schema;
     const goneTypes = cur.attributeTypes().filter((t) => !next.attributeType(t.oid));
     const goneClasses = cur.objectClasses().filter((c) => !next.objectClass(c.oid));
     if (!goneTypes.length && !goneClasses.length) return;
     const store = this.dir.store;
-    for (const c of goneClasses) {
-      if (store.indexes.get('objectclass')?.eq) {
-        if ((await store.lookupEquality('objectclass', c.key)).length) throw inUse('objectClass', c.name);
+    const indexed = store.indexes.get('objectclass')?.eq === true;
+    if (indexed) {
+      for (const c of goneClasses) {
+        // The indexer stores a known class by its key; a value written while the class was
+        // unknown (relaxed mode) is kept lowercased as it was spelled: a name or the OID.
+        for (const v of new Set([c.key, c.oid, ...c.names.map((n) => n.toLowerCase())])) {
+          if (store.equalitySize('objectclass', v) > 0) throw inUse('objectClass', c.name);
+        }
       }
+      if (!goneTypes.length) return;
     }
     const typeKeys = new Set(goneTypes.map((t) => t.key));
-    const classKeys = new Set(goneClasses.flatMap((c) => [c.key, ...c.names.map((n) => n.toLowerCase())]));
+    const classKeys = new Set(indexed ? [] : goneClasses.flatMap((c) => [c.key, ...c.names.map((n) => n.toLowerCase())]));
     for await (const [, rec] of store.subtree('')) {
       for (const k of Object.keys(rec.attrs)) {
         const base = k.split(';')[0]!;
         if (typeKeys.has(base)) throw inUse('attribute type', goneTypes.find((t) => t.key === base)!.name);
       }
+      if (!classKeys.size) continue;
       for (const v of rec.attrs['objectclass'] ?? []) {
         if (classKeys.has(v.toLowerCase())) throw inUse('objectClass', v);
       }

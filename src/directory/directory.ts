@@ -3,6 +3,7 @@
 // paged-search cursors, bind throttling). Two servers in one process share none of it. The
 // operations (one file each) take a Directory; the Frontend routes requests to them.
 
+import { readFileSync } from 'node:fs';
 import { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
@@ -23,7 +24,8 @@ import { Writer } from './write.js';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
 export const VENDOR_NAME = 'astldap';
-export const VENDOR_VERSION = '0.1.0';
+/** The root DSE's vendorVersion: the package's own version (package.json, two folders up from src/ and dist/). */
+export const VENDOR_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface DirectoryOptions {
   config: Config;

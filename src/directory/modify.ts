@@ -12,7 +12,7 @@ import { assertUserModifiable, decodeValues, valueKey } from './entry-build.js';
 import { readEntry } from './read-entry.js';
 import { copyAttributes, type Attributes } from './write.js';
 
-interface Change {
+export interface Change {
   op: ModifyOperation;
   d: AttributeDescription & { type: AttributeType; key: string };
   values: string[];
@@ -27,9 +27,31 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     req.changes.map((c) => schema.attributeType(c.type.split(';')[0]!)?.key ?? c.type.toLowerCase()),
   );
   // Decode and validate outside the lock (hashing passwords may take a while).
-  const changes: Change[] = [];
-  for (const c of req.changes) {
-    const d = requireDescription(schema, c.type);
+  const changes = await decodeChanges(dir, req.changes);
+
+  return dir.writer.transaction(async (tx) => {
+    if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
+    const old = await tx.require(ndn, ctx.session);
+    checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
+    const attrs = applyChanges(old.attrs, changes);
+    const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
+    await tx.commit();
+    const controls: ResponseControls = {};
+    if (ctx.controls.preRead) controls.preRead = await readEntry(dir, ctx, ctx.controls.preRead, { dn: old.dn, ndn, rec: old });
+    if (ctx.controls.postRead) controls.postRead = await readEntry(dir, ctx, ctx.controls.postRead, { dn: old.dn, ndn, rec });
+    return controls.preRead || controls.postRead ? { ...success(), controls } : success();
+  });
+}
+
+/**
+ * A modify's changes decoded and checked against the schema (types known and user-modifiable,
+ * values of their syntax, new passwords hashed): what every path that modifies an entry applies,
+ * the LDAP operation and the LDIF of the admin engine's dynamic roles alike.
+ */
+export async function decodeChanges(dir: Directory, changes: ModifyRequest['changes']): Promise<Change[]> {
+  const out: Change[] = [];
+  for (const c of changes) {
+    const d = requireDescription(dir.schema, c.type);
     assertUserModifiable(d.type, c.type);
     let values: string[];
     if (c.operation === 'add' || c.operation === 'replace') {
@@ -38,22 +60,16 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
       }
       values = await decodeValues(dir.config.passwordScheme, d.type, c.type, c.values);
     } else values = c.values.map((v) => decodeValue(d.type, v, c.type));
-    changes.push({ op: c.operation, d, values, label: c.type });
+    out.push({ op: c.operation, d, values, label: c.type });
   }
+  return out;
+}
 
-  return dir.writer.transaction(async (tx) => {
-    if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
-    const old = await tx.require(ndn, ctx.session);
-    checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
-    const attrs = copyAttributes(old.attrs);
-    for (const change of changes) applyChange(attrs, change);
-    const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
-    await tx.commit();
-    const controls: ResponseControls = {};
-    if (ctx.controls.preRead) controls.preRead = await readEntry(dir, ctx, ctx.controls.preRead, { dn: old.dn, ndn, rec: old });
-    if (ctx.controls.postRead) controls.postRead = await readEntry(dir, ctx, ctx.controls.postRead, { dn: old.dn, ndn, rec });
-    return controls.preRead || controls.postRead ? { ...success(), controls } : success();
-  });
+/** The entry's attributes after `changes`, in order, as RFC 4511 §4.6 applies them (a copy). */
+export function applyChanges(attrs: Attributes, changes: readonly Change[]): Attributes {
+  const next = copyAttributes(attrs);
+  for (const change of changes) applyChange(next, change);
+  return next;
 }
 
 function applyChange(attrs: Attributes, { op, d, values, label }: Change): void {

@@ -264,6 +264,8 @@ export interface OperationContext {
   signal: CancelSignal;
   /** When the protocol layer received the request (Date.now()), for time limits and logs. */
   startTime?: number;
+  /** Bytes of output the connection holds that the client has not taken yet (0 without a socket). */
+  unsentBytes?: () => number;
 }
 
 /**

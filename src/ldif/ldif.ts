@@ -1,6 +1,7 @@
 // LDIF (RFC 2849): parsing content and change records into plain data, and writing entries
 // back out. Used for the seed, the embedding API's import/export and the CLI.
 
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +23,11 @@ export type LdifRecord =
 
 export class LdifError extends Error {
   override name = 'LdifError';
+  /**
+   * Reading a file in runs: the first line of the run that failed, where nothing was applied
+   * (the records before it may have been).
+   */
+  resumeLine?: number;
   constructor(
     message: string,
     readonly line: number,
@@ -90,13 +96,25 @@ function parseLine(line: Line): Item {
   const kind = text[p] === ':' || text[p] === '<' ? text[p++] : undefined;
   if (isSpace(text[p])) p++;
   const rest = text.slice(p);
-  if (kind === ':') return { type, value: Buffer.from(rest.trim(), 'base64'), no: line.no };
+  if (kind === ':') return { type, value: decodeBase64(rest.trim(), line.no), no: line.no };
   if (kind === '<') {
     const url = rest.trim();
     if (!url.startsWith('file://')) throw new LdifError(`unsupported URL ${url}`, line.no);
     return { type, value: readFileSync(fileURLToPath(url)), no: line.no };
   }
+  // RFC 2849's SAFE-STRING has no NUL (nor CR, LF): such a value is written base64.
+  if (rest.includes('\0'))
+    throw new LdifError(`a NUL byte in the value of ${type}: such a value is written in base64 ("${type}:: ...")`, line.no);
   return { type, value: Buffer.from(rest.charCodeAt(0) === 0x20 ? rest.replace(/^ +/, '') : rest, 'utf8'), no: line.no };
+}
+
+/** RFC 4648 base64 as RFC 2849 writes it: whole quanta, padding only at the end. */
+const base64Re = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function decodeBase64(text: string, no: number): Buffer {
+  // Node's decoder skips what is not base64 and stops at the first '=': "QUJD=RA" would be "ABC".
+  if (!base64Re.test(text)) throw new LdifError(`invalid base64 "${text.length > 40 ? text.slice(0, 40) + '...' : text}"`, no);
+  return Buffer.from(text, 'base64');
 }
 
 export function parseLdif(text: string): LdifRecord[] {
@@ -114,6 +132,8 @@ function parseLdifLines(lines: string[], base: number): LdifRecord[] {
     }
     const first = parseLine(rec[i]!);
     if (first.type.toLowerCase() !== 'dn') throw new LdifError('record does not start with dn:', rec[i]!.no);
+    // A DN is UTF-8 (RFC 4514): bytes that are not are refused, not stored as U+FFFD.
+    if (!isUtf8(first.value)) throw new LdifError('invalid DN: not valid UTF-8 (invalidDNSyntax)', rec[i]!.no);
     const dn = first.value.toString('utf8');
     const line = rec[i]!.no;
     i++;
@@ -131,7 +151,12 @@ function parseLdifLines(lines: string[], base: number): LdifRecord[] {
     if (change === 'add') out.push({ kind: 'add', dn, attributes: groupAttributes(body), line });
     else if (change === 'delete') out.push({ kind: 'delete', dn, line });
     else if (change === 'modrdn' || change === 'moddn') {
-      const get = (n: string) => body.find((b) => b.type.toLowerCase() === n)?.value.toString('utf8');
+      const get = (n: string) => {
+        const item = body.find((b) => b.type.toLowerCase() === n);
+        if (item && n !== 'deleteoldrdn' && !isUtf8(item.value))
+          throw new LdifError(`invalid ${n}: not valid UTF-8 (invalidDNSyntax)`, item.no);
+        return item?.value.toString('utf8');
+      };
       const newRdn = get('newrdn');
       if (newRdn === undefined) throw new LdifError('modrdn without newrdn', line);
       out.push({ kind: 'modrdn', dn, newRdn, deleteOldRdn: get('deleteoldrdn') === '1', newSuperior: get('newsuperior'), line });
@@ -185,7 +210,12 @@ export async function* readLdifChunks(
     buf = [];
     records = 0;
     chars = 0;
-    return parseLdifLines(lines, base);
+    try {
+      return parseLdifLines(lines, base);
+    } catch (err) {
+      if (err instanceof LdifError) err.resumeLine = base + 1;
+      throw err;
+    }
   };
   const take = (line: string): void => {
     if (line === '' && inRecord) {
@@ -200,20 +230,45 @@ export async function* readLdifChunks(
     chars += line.length + 1;
   };
   // The file is read one chunk (1 MiB) at a time as the consumer asks for runs: each chunk's
-  // lines are taken in one synchronous pass (readline's iterator, or a generator of lines, costs
-  // a promise per line; and readline does not wait for its consumer).
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
+  // complete lines are decoded and taken in one synchronous pass (readline's iterator, or a
+  // generator of lines, costs a promise per line; and readline does not wait for its consumer).
+  // The bytes are decoded strictly: a file that is not UTF-8 is refused with its line, not
+  // stored with U+FFFD in place of what it said (a value that is not text is written base64).
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let carry: Buffer[] = []; // the bytes of the line under way (no line end yet)
+  const takeText = (bytes: Buffer): void => {
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      const lines = bytes.toString('latin1').split('\n');
+      const bad = lines.findIndex((l) => !isUtf8(Buffer.from(l, 'latin1')));
+      const err = new LdifError(
+        'not valid UTF-8 (a value that is not UTF-8 text is written in base64, as "type:: ...")',
+        offset + buf.length + bad + 1,
+      );
+      err.resumeLine = offset + 1;
+      throw err;
+    }
+    const lines = text.split('\n');
     for (const l of lines) take(l.endsWith('\r') ? l.slice(0, -1) : l);
+  };
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const cut = chunk.lastIndexOf(0x0a);
+    if (cut < 0) carry.push(chunk);
+    else {
+      // Line ends fall between characters in UTF-8: everything up to the last one decodes alone.
+      carry.push(chunk.subarray(0, cut));
+      takeText(carry.length === 1 ? carry[0]! : Buffer.concat(carry));
+      carry = cut + 1 < chunk.length ? [chunk.subarray(cut + 1)] : [];
+    }
     onBytes?.(stream.bytesRead);
     const out = ready;
     ready = [];
     for (const run of out) yield run;
   }
-  if (rest) take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+  if (carry.length) takeText(Buffer.concat(carry));
   onBytes?.(stream.bytesRead);
   for (const run of ready) yield run;
   if (buf.length) yield flush();

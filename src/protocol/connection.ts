@@ -24,7 +24,7 @@ import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './de
 import { Framer } from './framer.js';
 import type { ProtocolObserver } from './observer.js';
 import { asLdapError, describe, operationSummary, summarize } from './describe.js';
-import { handshake, peerDn, upgradeSocket } from './peer.js';
+import { handshake, peerDn, RENEGOTIATION_REFUSED, upgradeSocket } from './peer.js';
 import {
   ENCODER_BY_OP_TAG,
   ENCODER_BY_OP_TYPE,
@@ -119,15 +119,16 @@ export class Connection {
   private readonly pduDeadline = new Deadline(() => this.onPduTimeout());
   /** Armed while output is backed up because the client does not read. */
   private readonly writeDeadline = new Deadline(() => this.onWriteTimeout());
+  /** What this connection has buffered for its client (one function for all its requests). */
+  private readonly unsentBytes = (): number => this.socket.writableLength;
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
     this.framer = new Framer(opts.maxPduSize);
     this.log = opts.logger;
-    const id = opts.id;
     this.session = {
-      id,
+      id: opts.id,
       bindDn: '',
       bindNdn: '',
       authMethod: 'anonymous',
@@ -135,7 +136,7 @@ export class Connection {
       transport: opts.transport,
       tls: opts.transport === 'tls',
     };
-    this.tag = `conn=${id}`;
+    this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);
     if (socket instanceof tls.TLSSocket) {
       const dn = peerDn(socket, opts.tls);
@@ -302,6 +303,7 @@ export class Connection {
       controls: msg.controls,
       signal: controller,
       startTime: receivedAt,
+      unsentBytes: this.unsentBytes,
     };
     void this.execute(msg, ctx, run).finally(() => {
       if (this.running.get(msg.messageId) === run) this.running.delete(msg.messageId);
@@ -426,15 +428,16 @@ export class Connection {
     }
     this.write(encodeExtendedResponse(messageId, { code: ResultCode.success, matchedDN: '', message: '', oid: OID.startTls }));
     this.flush(); // the response must leave in the clear before the handshake takes the socket
-    const secure = upgradeSocket(this.socket, context, this.opts.tls);
+    const secure = upgradeSocket(this.socket, context, this.opts.tls, () => this.log.info(`${this.tag} ${RENEGOTIATION_REFUSED}`));
     this.socket = secure;
     this.attach(secure);
-    const done = await handshake(secure, this.opts.tls);
+    // A client that never starts (or never finishes) the handshake is cut off as on ldaps://.
+    const done = await handshake(secure, this.opts.tls, this.opts.pduTimeout ?? 0);
     if (done.secure) {
       this.session.tls = true;
       if (done.peerDn) this.session.tlsPeerDn = done.peerDn;
-      this.log.debug(`${this.tag} TLS started`);
     }
+    this.log.debug(`${this.tag} ${done.secure ? 'TLS started' : `StartTLS handshake failed: ${done.reason}`}`);
     return ResultCode.success;
   }
 

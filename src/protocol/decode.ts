@@ -2,6 +2,7 @@
 // (ldap/messages.ts), controls and extended values included (each by its codec). Any problem is a ProtocolError carrying what was decoded so far, so
 // the connection can answer protocolError for that operation or close the session.
 
+import { isUtf8 } from 'node:buffer';
 import { ResultCode } from '../ldap/result.js';
 import type {
   AddRequest,
@@ -147,6 +148,19 @@ function decodeControls(r: BerReader): Control[] {
   return controls;
 }
 
+/**
+ * An LDAPDN (or RDN): UTF-8 by RFC 4511 §4.1.3. Other bytes are invalidDNSyntax, as slapd answers;
+ * decoded leniently they would become U+FFFD and name another entry than the client's.
+ */
+function dnOf(octets: Buffer, what: string): string {
+  if (!isUtf8(octets)) throw new InvalidValue(`invalid ${what}: not valid UTF-8`, ResultCode.invalidDNSyntax);
+  return octets.toString('utf8');
+}
+
+function readDn(r: BerReader, what = 'DN', tag: number = Tag.octetString): string {
+  return dnOf(r.readOctets(tag), what);
+}
+
 /** The content of a primitive op (DelRequest, UnbindRequest, AbandonRequest). */
 function primitive(r: BerReader): Buffer {
   return r.buf.subarray(r.pos, r.end);
@@ -165,7 +179,7 @@ function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
     case RequestTag.add:
       return { type: 'add', request: decodeAdd(r) };
     case RequestTag.delete:
-      return { type: 'delete', request: { dn: primitive(r).toString('utf8') } satisfies DeleteRequest };
+      return { type: 'delete', request: { dn: dnOf(primitive(r), 'DN') } satisfies DeleteRequest };
     case RequestTag.modifyDN:
       return { type: 'modifyDN', request: decodeModifyDN(r) };
     case RequestTag.compare:
@@ -184,7 +198,7 @@ function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
 
 function decodeBind(r: BerReader): BindRequest {
   const version = r.readInteger();
-  const name = r.readString();
+  const name = readDn(r);
   const t = r.peek();
   if (t === 0x80) {
     return { version, name, auth: { kind: 'simple', password: r.readOctets(0x80) } };
@@ -205,7 +219,7 @@ function decodeBind(r: BerReader): BindRequest {
 }
 
 function decodeSearch(r: BerReader): SearchRequest {
-  const base = r.readString();
+  const base = readDn(r, 'base DN');
   const scope = SCOPES[intInRange(r.readEnumerated(), 0, 3, 'scope')]!;
   const derefAliases = intInRange(r.readEnumerated(), 0, 3, 'derefAliases');
   const sizeLimit = intInRange(r.readInteger(), 0, MAX_INT, 'sizeLimit');
@@ -233,7 +247,7 @@ function readPartialAttribute(r: BerReader, what: string): AttributeValues {
 }
 
 function decodeModify(r: BerReader): ModifyRequest {
-  const dn = r.readString();
+  const dn = readDn(r);
   const outer = r.enter(Tag.sequence);
   const changes: ModifyRequest['changes'] = [];
   while (!r.atEnd()) {
@@ -250,7 +264,7 @@ function decodeModify(r: BerReader): ModifyRequest {
 }
 
 function decodeAdd(r: BerReader): AddRequest {
-  const dn = r.readString();
+  const dn = readDn(r);
   const outer = r.enter(Tag.sequence);
   const attributes: AttributeValues[] = [];
   while (!r.atEnd()) attributes.push(readPartialAttribute(r, 'add'));
@@ -259,16 +273,16 @@ function decodeAdd(r: BerReader): AddRequest {
 }
 
 function decodeModifyDN(r: BerReader): ModifyDNRequest {
-  const dn = r.readString();
-  const newRdn = r.readString();
+  const dn = readDn(r);
+  const newRdn = readDn(r, 'new RDN');
   const deleteOldRdn = r.readBoolean();
   const req: ModifyDNRequest = { dn, newRdn, deleteOldRdn };
-  if (r.peek() === 0x80) req.newSuperior = r.readString(0x80);
+  if (r.peek() === 0x80) req.newSuperior = readDn(r, 'new superior DN', 0x80);
   return req;
 }
 
 function decodeCompare(r: BerReader): CompareRequest {
-  const dn = r.readString();
+  const dn = readDn(r);
   const outer = r.enter(Tag.sequence);
   const { attribute, value } = readAva(r);
   r.leave(outer);

@@ -2,6 +2,7 @@
 // Connection. The connection limits are shared by all URLs, as they bound the whole process; an
 // unauthenticated flood can fill only its own share: when a limit is reached the oldest idle
 // unauthenticated connection makes room, so a flood never locks out ldapi or bound sessions.
+// An ldaps:// socket counts from accept, while its TLS handshake runs (bounded by pduTimeout).
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
@@ -11,6 +12,7 @@ import type { TlsProvider } from '../config/tls.js';
 import type { RequestHandler } from '../ldap/messages.js';
 import { Connection } from './connection.js';
 import type { ProtocolObserver } from './observer.js';
+import { handshake, RENEGOTIATION_REFUSED, serverTlsSocket } from './peer.js';
 
 export interface ListenOptions {
   handler: RequestHandler;
@@ -114,17 +116,31 @@ function closeServer(server: net.Server): Promise<void> {
   });
 }
 
+/** What the connection limits count: a connection, or an ldaps:// socket still in its TLS handshake. */
+interface Slot {
+  readonly busy: boolean;
+  readonly authenticated: boolean;
+  destroy(reason?: string): void;
+}
+
+/** Limit warnings: at most one line per this many milliseconds; the rest are counted in the next. */
+const LIMIT_WARNING_MS = 10_000;
+
 /** The listening sockets and live connections of one server. */
 class Listeners implements Listener {
   readonly urls: string[] = [];
   private nextSessionId = 1;
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<Slot>();
   /** TCP/TLS connections not bound to an identity, oldest first: the ones evicted to make room. */
-  private readonly unauthenticated = new Set<Connection>();
+  private readonly unauthenticated = new Set<Slot>();
   /** The client address of each TCP/TLS connection, and how many connections each address has. */
-  private readonly addressOf = new Map<Connection, string>();
+  private readonly addressOf = new Map<Slot, string>();
   private readonly perAddress = new Map<string, number>();
   private lastLimitWarning = 0;
+  /** Limit warnings held back since the last one logged, and the timer that reports them. */
+  private suppressedWarnings = 0;
+  private lastSuppressed = '';
+  private warningTimer: NodeJS.Timeout | undefined;
   private readonly servers: net.Server[] = [];
   /** Every raw socket, including those still in a TLS handshake, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
@@ -144,17 +160,60 @@ class Listeners implements Listener {
     }
   }
 
-  private accept(socket: net.Socket, transport: 'tcp' | 'tls' | 'ldapi'): void {
-    const { opts, log } = this;
-    // Connection errors before the Connection exists must not become uncaught exceptions.
-    socket.on('error', (err) => log.debug(`socket error: ${err.message}`));
-    const address = transport === 'ldapi' ? undefined : (socket.remoteAddress ?? '');
+  /** Takes a place for a new socket from address (undefined: ldapi), or refuses and ends the socket. */
+  private admit(socket: net.Socket, address: string | undefined, transport: string): boolean {
+    // Socket errors before a Connection exists must not become uncaught exceptions.
+    socket.on('error', (err) => this.log.debug(`socket error: ${err.message}`));
     const refusal = this.makeRoom(address);
-    if (refusal) {
-      this.warnLimit(`${refusal}, refusing ${address ?? transport}`);
-      socket.destroy();
-      return;
-    }
+    if (!refusal) return true;
+    this.warnLimit(`${refusal}, refusing ${address ?? transport}`);
+    socket.destroy();
+    return false;
+  }
+
+  /** Counts a slot against the limits (TCP/TLS ones per address, and as evictable). */
+  private track(slot: Slot, address: string | undefined): void {
+    this.connections.add(slot);
+    if (address === undefined) return;
+    this.addressOf.set(slot, address);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.unauthenticated.add(slot);
+  }
+
+  /**
+   * An ldaps:// socket: counted from accept, like any connection, while its handshake runs; the
+   * handshake must finish within pduTimeout. Renegotiation is refused (the socket is closed).
+   */
+  private acceptTls(raw: net.Socket, context: tls.SecureContext, provider: TlsProvider): void {
+    const address = raw.remoteAddress ?? '';
+    if (!this.admit(raw, address, 'tls')) return;
+    let conn: Connection | undefined;
+    const secure = serverTlsSocket(raw, context, provider, () =>
+      this.log.info(`${conn ? `conn=${conn.session.id} ` : ''}${RENEGOTIATION_REFUSED} (from ${address})`),
+    );
+    const pending: Slot = {
+      busy: false,
+      authenticated: false,
+      destroy: (reason) => {
+        if (reason) this.log.debug(`TLS handshake from ${address} ended: ${reason}`);
+        secure.destroy();
+      },
+    };
+    this.track(pending, address);
+    raw.once('close', () => this.release(pending));
+    void handshake(secure, provider, this.opts.pduTimeout ?? 0).then((done) => {
+      const counted = this.release(pending); // false: evicted or closed meanwhile
+      if (!done.secure) this.log.debug(`TLS handshake from ${address} failed: ${done.reason}`);
+      else if (!counted || secure.destroyed) secure.destroy();
+      else conn = this.accept(secure, 'tls', address);
+    });
+  }
+
+  /** A new connection on an admitted socket (address undefined: ldapi). */
+  private accept(socket: net.Socket, transport: 'tcp' | 'tls' | 'ldapi', address?: string): Connection | undefined {
+    const { opts, log } = this;
+    // The slot the handshake held was just released: this takes it again, never a further one.
+    if (transport !== 'tls' && !this.admit(socket, address, transport)) return undefined;
     try {
       const conn = new Connection(socket, {
         handler: opts.handler,
@@ -174,16 +233,13 @@ class Listeners implements Listener {
         ...(opts.tls ? { tls: opts.tls } : {}),
         ...(opts.observer ? { observer: opts.observer } : {}),
       });
-      this.connections.add(conn);
-      if (address !== undefined) {
-        this.addressOf.set(conn, address);
-        this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-        this.unauthenticated.add(conn);
-      }
+      this.track(conn, address);
       opts.observer?.onConnection?.(true, transport);
+      return conn;
     } catch (err) {
       log.error(`cannot set up connection: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
+      return undefined;
     }
   }
 
@@ -208,8 +264,8 @@ class Listeners implements Listener {
   }
 
   /** Ends the oldest unauthenticated connection that matches, an idle one first. */
-  private evict(matches: (c: Connection) => boolean): boolean {
-    let victim: Connection | undefined;
+  private evict(matches: (c: Slot) => boolean): boolean {
+    let victim: Slot | undefined;
     for (const c of this.unauthenticated) {
       if (!matches(c)) continue;
       if (!c.busy) {
@@ -225,28 +281,46 @@ class Listeners implements Listener {
     return true;
   }
 
-  /** At most one warning a minute: a flood must not flood the log too. */
+  /**
+   * At most one warning per LIMIT_WARNING_MS: a flood must not flood the log too. The ones held
+   * back are counted, and the count is logged when the interval ends.
+   */
   private warnLimit(message: string): void {
     const now = Date.now();
-    if (now - this.lastLimitWarning < 60_000) return;
-    this.lastLimitWarning = now;
-    this.log.warn(message);
+    if (now - this.lastLimitWarning >= LIMIT_WARNING_MS && !this.warningTimer) {
+      this.lastLimitWarning = now;
+      this.log.warn(message);
+      return;
+    }
+    this.suppressedWarnings++;
+    this.lastSuppressed = message;
+    this.warningTimer ??= setTimeout(
+      () => {
+        this.warningTimer = undefined;
+        this.lastLimitWarning = Date.now();
+        const n = this.suppressedWarnings;
+        this.suppressedWarnings = 0;
+        this.log.warn(`${n} more connection limit events in the last ${LIMIT_WARNING_MS / 1000} s, the latest: ${this.lastSuppressed}`);
+      },
+      Math.max(1, this.lastLimitWarning + LIMIT_WARNING_MS - now),
+    ).unref();
   }
 
-  /** Forgets a connection (closed or evicted); safe to call twice. */
-  private release(conn: Connection): void {
-    if (!this.connections.delete(conn)) return;
+  /** Forgets a connection or handshake (closed or evicted); safe to call twice; false if it was not counted. */
+  private release(conn: Slot): boolean {
+    if (!this.connections.delete(conn)) return false;
     this.unauthenticated.delete(conn);
     const address = this.addressOf.get(conn);
-    if (address === undefined) return;
+    if (address === undefined) return true;
     this.addressOf.delete(conn);
     const n = (this.perAddress.get(address) ?? 1) - 1;
     if (n > 0) this.perAddress.set(address, n);
     else this.perAddress.delete(address);
+    return true;
   }
 
   /** A bind changed the identity: a bound session leaves the evictable set, an anonymous one re-enters it (as the newest). */
-  private authChanged(conn: Connection): void {
+  private authChanged(conn: Slot): void {
     if (!this.addressOf.has(conn)) return;
     this.unauthenticated.delete(conn);
     if (!conn.authenticated) this.unauthenticated.add(conn);
@@ -254,22 +328,14 @@ class Listeners implements Listener {
 
   /** A server socket for the endpoint, accepting into this listener. */
   private async createServer(url: string, ep: Endpoint): Promise<net.Server> {
-    if (ep.scheme !== 'ldaps') {
-      const transport = ep.scheme === 'ldapi' ? 'ldapi' : 'tcp';
-      return net.createServer((s) => this.accept(s, transport));
-    }
+    if (ep.scheme === 'ldapi') return net.createServer((s) => this.accept(s, 'ldapi'));
+    if (ep.scheme === 'ldap') return net.createServer((s) => this.accept(s, 'tcp', s.remoteAddress ?? ''));
     const provider = this.opts.tls;
     if (!provider) throw new Error(`cannot listen on ${url}: ldaps:// needs a TLS key and certificate`);
-    const tlsServer = tls.createServer({
-      ...(await provider.options()),
-      // A handshake that never finishes holds a socket like a half-sent PDU does.
-      ...(this.opts.pduTimeout ? { handshakeTimeout: this.opts.pduTimeout } : {}),
-      requestCert: provider.requestCert,
-      rejectUnauthorized: false, // a client certificate is optional; verified ones name an identity
-    });
-    tlsServer.on('secureConnection', (s) => this.accept(s, 'tls'));
-    tlsServer.on('tlsClientError', (err) => this.log.debug(`TLS handshake failed: ${err.message}`));
-    return tlsServer;
+    // The same TLS socket as StartTLS makes: the handshake counted and bounded from accept (a
+    // tls.Server counts a socket only once secure, and leaves a timed-out handshake open).
+    const context = await provider.context();
+    return net.createServer((s) => this.acceptTls(s, context, provider));
   }
 
   /** Listens on one URL; records the URL actually bound (ephemeral port resolved). */

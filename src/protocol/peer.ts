@@ -36,25 +36,75 @@ function presentedChain(leaf: tls.DetailedPeerCertificate): X509Certificate[] {
   return out;
 }
 
+/** What the log says when a client tries to renegotiate (its connection is then closed). */
+export const RENEGOTIATION_REFUSED = 'TLS renegotiation refused, closing';
+
 /**
- * StartTLS (RFC 4511 §4.14): the connection's socket wrapped for a server-side handshake. The
- * caller swaps it in and listens to it before `handshake` runs, so nothing the client sends after
- * the handshake is missed.
+ * A server-side TLS socket over an accepted TCP socket (ldaps://) or over a connection's socket
+ * after StartTLS (RFC 4511 §4.14): the caller listens to it before `handshake` runs, so nothing
+ * the client sends after the handshake is missed. Renegotiation is refused: Node's own check is
+ * turned on, and since a socket made this way reports that check only internally, a second
+ * completed handshake ends the socket (onRenegotiation says so first). The context refuses
+ * renegotiation in OpenSSL too (SSL_OP_NO_RENEGOTIATION, see config/tls.ts).
  */
-export function upgradeSocket(raw: Socket, context: tls.SecureContext, provider: TlsProvider): tls.TLSSocket {
-  raw.removeAllListeners('data');
-  raw.removeAllListeners('close');
-  return new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert: provider.requestCert, rejectUnauthorized: false });
+export function serverTlsSocket(
+  raw: Socket,
+  context: tls.SecureContext,
+  provider: TlsProvider,
+  onRenegotiation: () => void,
+): tls.TLSSocket {
+  const secure = new tls.TLSSocket(raw, {
+    isServer: true,
+    secureContext: context,
+    requestCert: provider.requestCert,
+    rejectUnauthorized: false,
+  });
+  secure.disableRenegotiation();
+  // A failed handshake destroys the socket with an error: it must not become an uncaught one.
+  secure.on('error', () => {});
+  let handshakes = 0;
+  secure.on('secure', () => {
+    if (++handshakes === 1) return;
+    onRenegotiation();
+    secure.destroy();
+  });
+  return secure;
 }
 
-/** Waits for the handshake: whether it completed, and the verified client certificate's DN. */
-export function handshake(secure: tls.TLSSocket, provider: TlsProvider): Promise<{ secure: boolean; peerDn?: string }> {
+/** StartTLS: the connection's socket, detached from the connection, wrapped for the handshake. */
+export function upgradeSocket(raw: Socket, context: tls.SecureContext, provider: TlsProvider, onRenegotiation: () => void): tls.TLSSocket {
+  raw.removeAllListeners('data');
+  raw.removeAllListeners('close');
+  return serverTlsSocket(raw, context, provider, onRenegotiation);
+}
+
+/** The handshake deadline when pduTimeout is 0 (no deadline for PDUs): Node's own default. */
+const HANDSHAKE_TIMEOUT_MS = 120_000;
+
+/** How a handshake ended: secure (with the verified client certificate's DN), or why not. */
+export type Handshake = { secure: true; peerDn?: string } | { secure: false; reason: string };
+
+/**
+ * Waits for the handshake, at most timeoutMs (0: HANDSHAKE_TIMEOUT_MS), after which the socket
+ * is destroyed.
+ */
+export function handshake(secure: tls.TLSSocket, provider: TlsProvider, timeoutMs: number): Promise<Handshake> {
+  const ms = timeoutMs > 0 ? timeoutMs : HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve) => {
+    let reason = 'closed by the client';
+    const timer = setTimeout(() => {
+      reason = `not completed within ${ms} ms`;
+      secure.destroy();
+    }, ms).unref();
+    const finish = (r: Handshake): void => {
+      clearTimeout(timer);
+      resolve(r);
+    };
     secure.once('secure', () => {
       const dn = peerDn(secure, provider);
-      resolve(dn ? { secure: true, peerDn: dn } : { secure: true });
+      finish(dn ? { secure: true, peerDn: dn } : { secure: true });
     });
-    secure.once('close', () => resolve({ secure: false }));
-    secure.once('error', () => resolve({ secure: false }));
+    secure.once('close', () => finish({ secure: false, reason }));
+    secure.once('error', (err) => finish({ secure: false, reason: err.message }));
   });
 }

@@ -8,7 +8,7 @@ import type { Directory } from '../directory/directory.js';
 import { addRdnValues, buildAttributes } from '../directory/entry-build.js';
 import type { Attributes } from '../directory/write.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
-import type { LdifRecord } from '../ldif/ldif.js';
+import { LdifError, type LdifRecord } from '../ldif/ldif.js';
 import { prettyRdns, type Rdn } from '../schema/dn.js';
 import { splitStamps } from './dump.js';
 
@@ -100,5 +100,12 @@ export function inLdif(err: unknown, r: LdifRecord): unknown {
   const parentMissing = err.code === ResultCode.noSuchObject && r.kind === 'add' ? ': its parent entry does not exist' : '';
   const why =
     err.message || `${name} (${err.code})${parentMissing}${err.matchedDN ? `; the nearest existing entry is ${err.matchedDN}` : ''}`;
-  return new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${why}`, err.matchedDN);
+  return Object.assign(new LdapError(err.code, `${r.dn} (LDIF line ${r.line}): ${why}`, err.matchedDN), { ldifLine: r.line });
+}
+
+/** The LDIF line of the record an error of `inLdif` (or a parse error of a run) stopped at. */
+export function stoppedAt(err: unknown): number | undefined {
+  if (err instanceof LdifError) return err.resumeLine ?? err.line;
+  const line = (err as { ldifLine?: unknown } | undefined)?.ldifLine;
+  return typeof line === 'number' ? line : undefined;
 }

@@ -34,6 +34,8 @@ export interface MetricsSources {
   entries: () => Promise<number>;
   /** Configured attribute indexes. */
   indexes: () => number;
+  /** Whether the database takes writes (not failing for a full disk or an I/O error). */
+  writable?: () => boolean;
 }
 
 /** One server's metrics in its own registry (several servers in one process stay apart). */
@@ -94,6 +96,17 @@ export class ServerMetrics {
         this.set(sources.indexes());
       },
     });
+    const writable = sources.writable;
+    if (writable) {
+      new Gauge({
+        name: 'astldap_store_writable',
+        help: '1 while the database takes writes, 0 while it refuses them (a full disk, an I/O error)',
+        registers,
+        collect() {
+          this.set(writable() ? 1 : 0);
+        },
+      });
+    }
   }
 
   operation(s: OperationSummary): void {

@@ -5,7 +5,7 @@
 
 import { ensurePrivateDir, restrictTree } from '../config/files.js';
 import { LevelStore } from './level-store.js';
-import type { IndexSpec, Indexer, Store } from './types.js';
+import type { IndexSpec, Indexer, Store, StoreHealth } from './types.js';
 
 export * from './types.js';
 export { LevelStore } from './level-store.js';
@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
   cacheEntries?: number;
   /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer; opened empty, no reads of keys it has not written. */
   bulk?: boolean;
+  /** Told when writes start failing (a full disk, an I/O error) and when they work again. */
+  onHealth?: (health: StoreHealth) => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     sync: opts.sync ?? false,
     ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
     bulk: opts.bulk ?? false,
+    ...(opts.onHealth ? { onHealth: opts.onHealth } : {}),
   });
   await store.open();
   if (onDisk) restrictTree(opts.path!);

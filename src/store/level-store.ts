@@ -26,12 +26,14 @@
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { storeProblems } from './consistency.js';
+import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
-import { AFTER, gramsAt, indexedTrigrams, midpoints, parentOf, under } from './keys.js';
+import { AFTER, gramsAt, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
-import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, SubstringQuery, WriteBatch } from './types.js';
+import { warmKeys } from './warm-keys.js';
+import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
 
 const COUNT_KEY = 'x\x00count';
 export const INDEXSPEC_KEY = 'x\x00indexspec';
@@ -53,6 +55,9 @@ const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
+/** Told one key (an index key, or a posting list's q key). */
+type KeySink = (key: string) => void;
+
 /** Both classes share the abstract-level API; typed as the disk one. */
 type Db = Level<string, string>;
 
@@ -67,6 +72,10 @@ export interface LevelStoreOptions {
   cacheSize?: number;
   /** Tuned for loading many entries (a larger write buffer). */
   bulk?: boolean;
+  /** Told when the store starts failing and when it has recovered (for the log). */
+  onHealth?: (health: StoreHealth) => void;
+  /** Open as found (`astldap verify`): nothing rebuilt or written; see indexesCurrent. */
+  asFound?: boolean;
 }
 
 /** Order-independent fingerprint of an index configuration. */
@@ -108,6 +117,10 @@ export class LevelStore implements Store {
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private readonly bulk: boolean;
+  /** Whether the stored indexes were built for this index configuration and key layout. */
+  indexesCurrent = true;
+  /** Why writes fail (set by a write that failed for the disk's sake), until a reopen succeeds. */
+  private failure: DiskFailure | undefined;
   /**
    * A bulk load into an empty store: the entry and posting-list keys written since it was
    * opened. A load reads back every new entry's key and every value's list, nearly all absent,
@@ -118,7 +131,7 @@ export class LevelStore implements Store {
   /** What the posting lists of a batch read (through the filter). */
   private readonly reader = { getSync: (key: string) => this.read(key) };
 
-  constructor(opts: LevelStoreOptions) {
+  constructor(private readonly opts: LevelStoreOptions) {
     this.db = opts.path
       ? new Level<string, string>(opts.path, {
           keyEncoding: 'utf8',
@@ -158,10 +171,8 @@ export class LevelStore implements Store {
    * since last time (an older layout's entries are kept; its indexes are rebuilt in this one).
    */
   async open(): Promise<void> {
-    await this.db.open();
-    if (this.onDisk) this.native = NativeBatch.of(this.db);
-    const c = this.db.getSync(COUNT_KEY);
-    this.entryCount = c === undefined ? 0 : Number(c);
+    await openExplained(this.db, this.opts.path);
+    this.opened();
     const stored = this.db.getSync(LAYOUT_KEY);
     // Layout 1 had no layout key; an empty database takes the current layout as it is.
     const layout = Number(stored ?? (this.entryCount ? 1 : LAYOUT));
@@ -170,6 +181,8 @@ export class LevelStore implements Store {
       throw new Error(`the database has key layout ${layout}, newer than this astldap understands (${LAYOUT}); upgrade astldap`);
     }
     const had = this.db.getSync(INDEXSPEC_KEY);
+    this.indexesCurrent = (had === this.fingerprint || (had === undefined && !this.entryCount)) && layout === LAYOUT;
+    if (this.opts.asFound) return;
     if (had !== this.fingerprint || layout !== LAYOUT || stored === undefined) {
       if (had !== this.fingerprint || layout !== LAYOUT) await this.reindex();
       await this.db.batch(
@@ -289,41 +302,14 @@ export class LevelStore implements Store {
     return roots;
   }
 
-  /**
-   * Seeks across each kind of key (entries, postings, children, substrings, presence, large
-   * equality values) by bisection of the key space, 511 seeks per kind at most: LevelDB opens a
-   * table file, reads its index and filter blocks and the pages below on the first read that
-   * needs it, which made each of the first lookups after a start cost 0.1-3 ms instead of ~15 µs.
-   */
+  /** Opens LevelDB's table files across the key space until the deadline (warm-keys.ts). */
   async warm(deadline: number): Promise<NormalizedDn[]> {
-    if (!this.onDisk) return [];
-    const sampled: NormalizedDn[] = [];
-    const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
-      const keys = await this.db.keys({ ...opts, limit: 1 }).all();
-      return keys[0];
-    };
-    for (const kind of ['e', 'q', 'c', 's', 'p', 'i']) {
-      const lo = kind + SEP;
-      const hi = kind + AFTER;
-      const a = await first({ gte: lo, lt: hi });
-      const b = await first({ gte: lo, lt: hi, reverse: true });
-      if (a === undefined || b === undefined) continue;
-      const spans: Array<[string, string, number]> = [[a, b, 0]];
-      while (spans.length && Date.now() < deadline) {
-        const [from, to, depth] = spans.shift()!;
-        if (depth >= 9) continue;
-        let k: string | undefined;
-        for (const m of midpoints(from, to)) {
-          k = await first({ gte: m, lt: hi });
-          if (k !== undefined && k > from && k < to) break;
-          k = undefined;
-        }
-        if (k === undefined) continue;
-        if (kind === 'e') sampled.push(k.slice(2));
-        spans.push([from, k, depth + 1], [k, to, depth + 1]);
-      }
-    }
-    return sampled;
+    return this.onDisk ? warmKeys(this.db, deadline) : [];
+  }
+
+  /** Every stored entry as its key and stored text, in key order, whatever the children index says. */
+  async *storedEntries(): AsyncIterable<[NormalizedDn, string]> {
+    for await (const [k, v] of this.db.iterator(under('e'))) yield [k.slice(2), v];
   }
 
   async count(): Promise<number> {
@@ -421,10 +407,10 @@ export class LevelStore implements Store {
     return acc ?? new Set();
   }
 
-  /** Index keys (eq, pres, sub) of one entry. */
-  private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined): Set<string> {
+  /** Index keys (eq, pres, sub) of one entry (of some of the indexes: `heads`). */
+  private indexKeys(ndn: NormalizedDn, rec: EntryRecord | undefined, heads = this.keyHeads): Set<string> {
     const keys = new Set<string>();
-    if (rec) this.eachIndexKey(ndn, rec, (k) => keys.add(k));
+    if (rec) this.eachIndexKey(ndn, rec, (k) => keys.add(k), undefined, heads);
     return keys;
   }
 
@@ -433,10 +419,10 @@ export class LevelStore implements Store {
    * `value`, an equality key goes to it as its value's q key instead (a new entry's keys go
    * straight to the posting lists: no i key built to be cut back to its q key).
    */
-  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: (key: string) => void, value?: (qk: string) => void): void {
+  private eachIndexKey(ndn: NormalizedDn, rec: EntryRecord, emit: KeySink, value?: KeySink, heads = this.keyHeads): void {
     // Keys are built as a short head (flat) plus one shared tail: no chain of partial strings.
     const tail = SEP + ndn;
-    for (const { spec, p, i, q, s } of this.keyHeads) {
+    for (const { spec, p, i, q, s } of heads) {
       const vals = this.indexer(rec, spec.attr);
       // Presence also counts values the indexer could not normalise.
       if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
@@ -462,7 +448,7 @@ export class LevelStore implements Store {
   }
 
   write(batch: WriteBatch): Promise<void> {
-    return this.exclusive(() => this.applyBatch(batch));
+    return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
   }
 
   /**
@@ -477,6 +463,47 @@ export class LevelStore implements Store {
     if (this.onDisk)
       return (this.db as unknown as { _batch(ops: ArrayOps['list'], o: typeof options): Promise<void> })._batch(b.list, options);
     return this.db.batch(b.list, options);
+  }
+
+  health(): StoreHealth {
+    return this.failure?.health() ?? { state: 'ok' };
+  }
+
+  /** Runs a write (a batch, clear) once a failing store has recovered; an I/O error makes it failing. */
+  private async guarded(write: () => Promise<void>): Promise<void> {
+    if (this.failure) await this.recover(this.failure);
+    try {
+      await write();
+    } catch (err) {
+      // For the disk's sake (full, failing): failing from now on, answered with the reason.
+      const failure = DiskFailure.of(err, this.failure);
+      if (!failure) throw err;
+      if (!this.failure) this.opts.onHealth?.(failure.health());
+      this.failure = failure;
+      throw failure.refusal();
+    }
+  }
+
+  /** Reopens a failing store when the disk has room for it (else the write is refused as before). */
+  private async recover(failure: DiskFailure): Promise<void> {
+    if (failure.diskFull && !roomToReopen(this.opts.path)) throw failure.refusal();
+    // A reopen that fails leaves the database closed: reads fail too, until a later write reopens it.
+    this.failure = await reopen(this.db, failure);
+    if (this.failure) throw this.failure.refusal();
+    this.opened();
+    this.opts.onHealth?.(this.health());
+  }
+
+  /**
+   * The state read from a database just opened: its native batch and its entry count; nothing
+   * cached survives (after a reopen, what the database holds is what was durable).
+   */
+  private opened(): void {
+    this.cache.clear();
+    this.postingCache.clear();
+    if (this.onDisk) this.native = NativeBatch.of(this.db);
+    const c = this.db.getSync(COUNT_KEY);
+    this.entryCount = c === undefined ? 0 : Number(c);
   }
 
   private async applyBatch(batch: WriteBatch): Promise<void> {
@@ -618,35 +645,41 @@ export class LevelStore implements Store {
 
   /**
    * Compares everything kept besides the entries with the entries themselves (consistency.ts).
-   * Returns the differences found (none when consistent). Reads the whole database.
+   * Returns the differences found (none when consistent). Reads the whole database; with `part`,
+   * only some attributes' indexes, and the count, children and caches with `bookkeeping`.
    */
-  check(): Promise<string[]> {
+  check(part?: { attrs: readonly string[]; bookkeeping: boolean }): Promise<string[]> {
+    const attrs = part && new Set(part.attrs);
+    const heads = attrs ? this.keyHeads.filter((h) => attrs.has(h.spec.attr)) : this.keyHeads;
     return this.exclusive(() =>
       storeProblems({
         db: this.db,
         entryCount: this.entryCount,
-        indexKeys: (ndn, rec) => this.indexKeys(ndn, rec),
+        indexKeys: (ndn, rec) => this.indexKeys(ndn, rec, heads),
         postingCache: this.postingCache.entries(),
         entryCache: this.cache.entries(),
+        ...(part ? { attrs, bookkeeping: part.bookkeeping } : {}),
       }),
     );
   }
 
   clear(): Promise<void> {
-    return this.exclusive(async () => {
-      await this.db.clear();
-      // After the database: a read while it was cleared may have cached what is now gone.
-      this.cache.clear();
-      this.postingCache.clear();
-      // The indexes (now empty) still match the configuration: keep its fingerprint.
-      await this.db.batch(
-        [
-          { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
-          { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
-        ],
-        { sync: this.sync },
-      );
-      this.entryCount = 0;
-    });
+    return this.exclusive(() => this.guarded(() => this.clearAll()));
+  }
+
+  private async clearAll(): Promise<void> {
+    await this.db.clear();
+    // After the database: a read while it was cleared may have cached what is now gone.
+    this.cache.clear();
+    this.postingCache.clear();
+    // The indexes (now empty) still match the configuration: keep its fingerprint.
+    await this.db.batch(
+      [
+        { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+        { type: 'put', key: LAYOUT_KEY, value: String(LAYOUT) },
+      ],
+      { sync: this.sync },
+    );
+    this.entryCount = 0;
   }
 }

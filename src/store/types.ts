@@ -61,6 +61,21 @@ export interface SubstringQuery {
   final?: string;
 }
 
+/**
+ * Whether the store takes writes. `failing`: a write failed for a reason of the disk (full,
+ * I/O error); later writes are refused with the same reason until the store has recovered
+ * (reopened once there is room again), reads keep being served meanwhile.
+ */
+export interface StoreHealth {
+  state: 'ok' | 'failing';
+  /** LevelDB's own error, while failing. */
+  reason?: string;
+  /** The disk holding the database is full. */
+  diskFull?: boolean;
+  /** When it started failing (ISO time). */
+  since?: string;
+}
+
 export interface Store {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -111,4 +126,6 @@ export interface Store {
    * lookups after a start do not each open table files: returns the entries it came across.
    */
   warm?(deadline: number): Promise<NormalizedDn[]>;
+  /** Whether writes are taken (an in-memory store is always ok). */
+  health(): StoreHealth;
 }

@@ -23,7 +23,10 @@ export interface Hardened {
 }
 
 /** Starts astldap from config.yaml with the packaged seed, on 127.0.0.1 and a temp ldapi socket. */
-export async function startHardened(config: StartOptions['config'] = {}, opts: { seedLdif?: string } = {}): Promise<Hardened> {
+export async function startHardened(
+  config: StartOptions['config'] = {},
+  opts: { seedLdif?: string; /** Further URLs to listen on (ldaps://127.0.0.1:0). */ listen?: string[] } = {},
+): Promise<Hardened> {
   const { startServer } = await import('../../src/index.js');
   const dir = tempDir('astldap-hard-');
   const socket = path.join(dir, 'ldapi');
@@ -46,7 +49,7 @@ export async function startHardened(config: StartOptions['config'] = {}, opts: {
       configFile: path.join(repoRoot, 'config.yaml'),
       memory: true,
       dataDir: dir,
-      listen: ['ldap://127.0.0.1:0', ldapi],
+      listen: ['ldap://127.0.0.1:0', ldapi, ...(opts.listen ?? [])],
       seedLdif: opts.seedLdif,
       config,
       logger,

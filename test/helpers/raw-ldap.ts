@@ -182,6 +182,15 @@ export class RawLdap {
     this.send((w) => w.writeInteger(messageId, 0x50));
   }
 
+  /** Stops reading the socket (a consumer that stalls); resume() reads on. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -49,6 +49,7 @@ describe('config', () => {
     for (const c of [built, shipped]) {
       expect(c.limits).toMatchObject({ pduTimeout: 30, anonymousIdleTimeout: 120, writeTimeout: 60, idleTimeout: 0 });
       expect(c.limits).toMatchObject({ maxConnections: 4096, maxConnectionsPerAddress: 512, reservedConnections: 256 });
+      expect(c.limits.maxConsumerBacklog).toBe(4 * 1024 * 1024);
       expect(c.limits.filter).toEqual({ terms: 512, depth: 16, bytes: 65536 });
       expect(c.limits.adminFilter).toEqual({ terms: 50000, depth: 64, bytes: 4194304 });
       expect(c.bindThrottle).toEqual({
@@ -66,6 +67,7 @@ describe('config', () => {
       depth: 16,
       bytes: 65536,
     });
+    expect(() => loadConfig({ env: {}, overrides: { limits: { maxConsumerBacklog: -1 } } })).toThrow(/maxConsumerBacklog/);
     expect(() => loadConfig({ env: {}, overrides: { limits: { maxConnections: 10, reservedConnections: 10 } } })).toThrow(
       /reservedConnections/,
     );

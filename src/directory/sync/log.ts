@@ -134,11 +134,36 @@ export class SyncState {
     const from = `${LOG_PREFIX}${csn}/~`;
     for await (const [k, v] of store.scanMeta(LOG_PREFIX)) {
       if (k < from) continue;
-      const a = v.indexOf(' ');
-      const b = v.indexOf(' ', a + 1);
-      yield { kind: v.slice(0, a) as ChangeKind, uuid: v.slice(a + 1, b), ndn: v.slice(b + 1) };
+      yield parseRecord(v);
     }
   }
+}
+
+/** One record of the session log as stored: the CSN of its change, what changed and where. */
+export interface SyncLogRecord {
+  csn: string;
+  kind: ChangeKind;
+  uuid: string;
+  ndn: string;
+}
+
+/**
+ * The replication state as stored (for `astldap verify`): the contextCSN, the horizon and the
+ * session log's records in key order (oldest first).
+ */
+export async function readSyncLog(store: Store): Promise<{ contextCsn?: string; horizon?: string; records: SyncLogRecord[] }> {
+  const records: SyncLogRecord[] = [];
+  for await (const [k, v] of store.scanMeta(LOG_PREFIX)) {
+    records.push({ csn: csnOf(k), ...parseRecord(v) });
+  }
+  return { contextCsn: await store.getMeta(CONTEXT_CSN), horizon: await store.getMeta(HORIZON), records };
+}
+
+/** A session log record's value: `kind uuid ndn`. */
+function parseRecord(v: string): Omit<SyncLogRecord, 'csn'> {
+  const a = v.indexOf(' ');
+  const b = v.indexOf(' ', a + 1);
+  return { kind: v.slice(0, a) as ChangeKind, uuid: v.slice(a + 1, b), ndn: v.slice(b + 1) };
 }
 
 /** The CSN part of a session log key. */

@@ -106,28 +106,70 @@ class SyncSession {
   }
 }
 
-/** Commits seen while a search persists, delivered in order; waiting ends on a new batch or abort. */
+/** What a batch would send a consumer, roughly: the DN, names and values of each entry it leaves. */
+function batchBytes(batch: WriteBatch): number {
+  let n = 0;
+  for (const w of batch.entries) {
+    n += w.ndn.length;
+    const attrs = w.new?.attrs;
+    if (!attrs) continue;
+    for (const k in attrs) {
+      n += k.length;
+      for (const v of attrs[k]!) n += v.length;
+    }
+  }
+  return n;
+}
+
+/**
+ * Commits seen while a search persists, delivered in order; waiting ends on a new batch or abort.
+ * A consumer that stops reading must not make the server hold every later change: once what
+ * waits for it (queued changes and its connection's unsent output) passes the bound, the queue is
+ * dropped and the search ended; a sync consumer comes back with its cookie.
+ */
 class BatchQueue {
   private readonly batches: WriteBatch[] = [];
+  private readonly sizes: number[] = [];
+  private queuedBytes = 0;
   private overflow = false;
   private wake: (() => void) | undefined;
   /** Ends the wait for a send in progress (one slot: nothing accumulates over a long search). */
   private stalled: (() => void) | undefined;
   readonly unsubscribe: () => void;
 
-  constructor(dir: Directory, signal: CancelSignal) {
+  constructor(
+    private readonly dir: Directory,
+    private readonly ctx: OperationContext,
+  ) {
+    const bound = dir.config.limits.maxConsumerBacklog;
     this.unsubscribe = dir.writer.onCommit((b) => {
-      // A consumer that stops reading must not make the server hold every later change: its
-      // search ends, and it comes back with its cookie for a delta.
-      if (this.batches.length >= MAX_PENDING_BATCHES) {
-        this.overflow = true;
-        this.batches.length = 0;
-        this.unsubscribe();
-        this.stalled?.();
-      } else this.batches.push(b);
+      const size = bound > 0 ? batchBytes(b) : 0;
+      const unsent = bound > 0 ? this.queuedBytes + size + (ctx.unsentBytes?.() ?? 0) : 0;
+      if (this.batches.length >= MAX_PENDING_BATCHES) this.drop(`${MAX_PENDING_BATCHES} changes wait for it`);
+      else if (bound > 0 && unsent > bound) this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
+      else {
+        this.batches.push(b);
+        this.sizes.push(size);
+        this.queuedBytes += size;
+      }
       this.wake?.();
     });
-    signal.addEventListener('abort', () => this.wake?.(), { once: true });
+    ctx.signal.addEventListener('abort', () => this.wake?.(), { once: true });
+  }
+
+  /** Gives up on a consumer that fell behind: frees what waits for it, says which and why. */
+  private drop(why: string): void {
+    const { session } = this.ctx;
+    const kind = this.ctx.controls.sync ? 'sync consumer' : 'persistent search';
+    const who = `conn=${session.id} op=${this.ctx.messageId} from ${session.remoteAddress || session.transport}`;
+    const as = session.bindDn ? `bound as "${session.bindDn}"` : 'anonymous';
+    this.dir.log.warn(`dropping ${kind} ${who} ${as}: it does not read its changes, ${why}`);
+    this.overflow = true;
+    this.batches.length = 0;
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
+    this.unsubscribe();
+    this.stalled?.();
   }
 
   /** Waits for a send, or less when the queue overflows meanwhile (the client stopped reading). */
@@ -138,9 +180,14 @@ class BatchQueue {
     }).finally(() => (this.stalled = undefined));
   }
 
-  /** Ends the search with busy once the queue overflowed. */
+  /**
+   * Ends the search once the queue was dropped: a sync consumer with e-syncRefreshRequired (it
+   * refreshes, from its cookie), a persistent search with adminLimitExceeded.
+   */
   check(): void {
-    if (this.overflow) throw new LdapError(ResultCode.busy, 'the consumer fell too far behind: resume with the last cookie');
+    if (!this.overflow) return;
+    const message = 'the consumer fell too far behind: refresh with the last cookie';
+    throw new LdapError(this.ctx.controls.sync ? SYNC_REFRESH_REQUIRED : ResultCode.adminLimitExceeded, message);
   }
 
   async next(signal: CancelSignal): Promise<WriteBatch> {
@@ -150,6 +197,7 @@ class BatchQueue {
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
+    this.queuedBytes -= this.sizes.shift()!;
     return this.batches.shift()!;
   }
 }
@@ -206,7 +254,7 @@ export async function syncSearch(
   const session = new SyncSession(dir, ctx, plan, send);
   const persist = ctx.controls.persistentSearch !== undefined || ctx.controls.sync?.mode === 'refreshAndPersist';
   // Subscribed before the refresh reads anything: no commit falls between refresh and persist.
-  const queue = persist ? new BatchQueue(dir, ctx.signal) : undefined;
+  const queue = persist ? new BatchQueue(dir, ctx) : undefined;
   session.queue = queue;
   try {
     if (ctx.controls.persistentSearch) {

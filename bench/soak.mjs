@@ -1,0 +1,358 @@
+#!/usr/bin/env node
+// npm run soak: a PBX's load on astldap (its default configuration: ldap://, ldaps://, the admin
+// API) with and without the attacks of issue 25's tables running beside it, and LDAP latency
+// compared: with the attacks, each case's p99 must stay within 2x of without (exit 1 otherwise).
+// Not part of the test suite (it runs for minutes and loads the machine); docs/soak.md has a run.
+//
+// The load is the mixed benchmark's PBX part, driven by bench/ldapload.c (libldap): SIP peer
+// lookups by cn (4 connections x 2 outstanding) and registration updates (a replace of
+// AstAccountIPAddress), at once. The attacks, each bounded in connections and time, loopback only:
+//   F1  chunked POSTs to the admin API without a token, in 1-byte chunks
+//   F2  idle TCP connections to the admin port (up to SOAK_IDLE, reopened when closed)
+//   F3  a refreshAndPersist consumer that never reads, while 100 KB values are written
+//   F4  StartTLS, then no handshake
+//   F5  request-smuggling shapes (Content-Length with Transfer-Encoding, xchunked, bare LF)
+//   G2  ldaps:// connections that never send a ClientHello
+//   G3  TLS 1.2 client-initiated renegotiation in a loop
+//   --  failed binds against one account (lockout and the bind throttle)
+//
+// Needs: apt-get install -y libldap-dev ldap-utils (and a C compiler); `npm run build` first.
+// Env: SOAK_SECONDS (20 per phase), SOAK_PEERS (5000), SOAK_IDLE (3000), SOAK_RUNS (2: rounds of
+// without/with, medians reported).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Math.min(120, Number(process.env.SOAK_SECONDS ?? 20));
+const PEERS = Number(process.env.SOAK_PEERS ?? 5000);
+const IDLE = Math.min(20000, Number(process.env.SOAK_IDLE ?? 3000));
+const RUNS = Number(process.env.SOAK_RUNS ?? 2);
+const SUFFIX = 'dc=example,dc=domain';
+const ADMIN_DN = `cn=admin,${SUFFIX}`;
+const work = mkdtempSync(path.join(tmpdir(), 'astldap-soak-'));
+const log = (m) => process.stderr.write(`[soak] ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function buildLoader() {
+  const bin = path.join(work, 'ldapload');
+  execFileSync('cc', ['-O2', '-o', bin, path.join(root, 'bench', 'ldapload.c'), '-lldap', '-llber', '-lpthread']);
+  return bin;
+}
+
+function makeLdif() {
+  const out = [`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example\n`];
+  out.push(`dn: ou=sip,${SUFFIX}\nobjectClass: organizationalUnit\nou: sip\n`);
+  out.push(`dn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n`);
+  out.push(`dn: uid=victim,ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: victim\ncn: victim\nsn: victim\nuserPassword: right\n`);
+  out.push(`dn: cn=big,ou=people,${SUFFIX}\nobjectClass: person\ncn: big\nsn: big\n`);
+  for (let i = 0; i < PEERS; i++) {
+    out.push(
+      `dn: cn=${i},ou=sip,${SUFFIX}\nobjectClass: AsteriskAccount\nobjectClass: AsteriskSIPUser\ncn: ${i}\n` +
+        `AstAccountName: peer ${i}\nAstAccountHost: dynamic\nAstAccountContext: default\nAstAccountIPAddress: 0.0.0.0\n`,
+    );
+  }
+  return out.join('\n');
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+async function startServer() {
+  const dir = path.join(work, 'astldap');
+  const ports = { ldap: await freePort(), ldaps: await freePort(), admin: await freePort() };
+  const config = path.join(work, 'soak.yaml');
+  // The packaged defaults (limits, caps, timeouts) with the test's suffix and data folder.
+  writeFileSync(config, [`dataDir: ${dir}`, 'seed: null', 'log: { level: warn }'].join('\n') + '\n', { mode: 0o600 });
+  const ldif = path.join(work, 'data.ldif');
+  writeFileSync(ldif, makeLdif(), { mode: 0o600 });
+  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  execFileSync(process.execPath, [cli, 'import', ldif, '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--config',
+      config,
+      '--listen',
+      `ldap://127.0.0.1:${ports.ldap}`,
+      '--listen',
+      `ldaps://127.0.0.1:${ports.ldaps}`,
+      '--admin-listen',
+      `http://127.0.0.1:${ports.admin}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b.toString()));
+  await waitFor(ports.ldap);
+  await waitFor(ports.admin);
+  return { child, ports, stderr: () => stderr, stop: () => child.kill('SIGTERM') };
+}
+
+function runLoad(bin, url, kind) {
+  const admin = ['-A', ADMIN_DN, '-W', 'secret'];
+  const args =
+    kind === 'lookup'
+      ? ['-o', 'search', '-c', '4', '-k', '2', '-b', `ou=sip,${SUFFIX}`, '-f', '(&(objectClass=AsteriskSIPUser)(cn=%d))', ...admin]
+      : ['-o', 'modify', '-c', '2', '-k', '1', '-D', `cn=%d,ou=sip,${SUFFIX}`, '-a', 'AstAccountIPAddress', ...admin];
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, ['-H', url, '-t', String(SECONDS), '-n', String(PEERS), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (b) => (out += b.toString()));
+    p.on('exit', () => {
+      const m = /ops\/s=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)/.exec(out);
+      if (!m) reject(new Error(`unexpected ldapload output: ${out}`));
+      else resolve({ ops: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), errors: Number(m[4]) });
+    });
+  });
+}
+
+// --- BER, just enough for the attacks' requests ---
+function tlv(tag, content) {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), content]);
+}
+const int = (v) => tlv(0x02, Buffer.from([v & 0x7f]));
+const str = (s, tag = 0x04) => tlv(tag, Buffer.from(s));
+const msg = (id, op, controls) => tlv(0x30, Buffer.concat([int(id), op, ...(controls ? [controls] : [])]));
+const bindReq = (id, dn, pw) => msg(id, tlv(0x60, Buffer.concat([int(3), str(dn), str(pw, 0x80)])));
+const startTls = (id) => msg(id, tlv(0x77, str('1.3.6.1.4.1.1466.20037', 0x80)));
+function syncSearch(id) {
+  const search = tlv(
+    0x63,
+    Buffer.concat([
+      str(SUFFIX),
+      tlv(0x0a, Buffer.from([2])),
+      tlv(0x0a, Buffer.from([0])),
+      int(0),
+      int(0),
+      tlv(0x01, Buffer.from([0])),
+      tlv(0x87, Buffer.from('objectClass')),
+      tlv(0x30, Buffer.alloc(0)),
+    ]),
+  );
+  // Sync Request control (RFC 4533): mode refreshAndPersist (3).
+  const control = tlv(0x30, Buffer.concat([str('1.3.6.1.4.1.4203.1.9.1.1'), tlv(0x04, tlv(0x30, tlv(0x0a, Buffer.from([3]))))]));
+  return msg(id, search, tlv(0xa0, control));
+}
+function modifyReq(id, dn, attr, value) {
+  const change = tlv(0x30, Buffer.concat([tlv(0x0a, Buffer.from([2])), tlv(0x30, Buffer.concat([str(attr), tlv(0x31, str(value))]))]));
+  return msg(id, tlv(0x66, Buffer.concat([str(dn), tlv(0x30, change)])));
+}
+
+/** Keeps up to `n` sockets made by `open` alive until `until`; each is destroyed at the end. */
+async function pool(n, until, open) {
+  const live = new Set();
+  const fill = () => {
+    while (Date.now() < until && live.size < n) {
+      let s;
+      try {
+        s = open();
+      } catch {
+        return;
+      }
+      live.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        live.delete(s);
+        if (Date.now() < until) setTimeout(fill, 50);
+      });
+    }
+  };
+  fill();
+  while (Date.now() < until) await sleep(200);
+  for (const s of live) s.destroy();
+}
+
+const attacks = {
+  async F1(ports, until) {
+    await pool(20, until, () => {
+      const s = net.connect(ports.admin, '127.0.0.1', () => {
+        s.write('POST /v1/openldap/static-role/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+        const tick = setInterval(() => (s.destroyed ? clearInterval(tick) : s.write('1\r\na\r\n')), 1);
+        s.on('close', () => clearInterval(tick));
+      });
+      return s;
+    });
+  },
+  async F2(ports, until) {
+    await pool(IDLE, until, () => net.connect(ports.admin, '127.0.0.1'));
+  },
+  async F3(ports, until) {
+    const consumer = net.connect(ports.ldap, '127.0.0.1', () => {
+      consumer.write(Buffer.concat([bindReq(1, ADMIN_DN, 'secret'), syncSearch(2)]));
+      setTimeout(() => consumer.pause(), 500); // then never reads again
+    });
+    consumer.on('error', () => undefined);
+    const writer = net.connect(ports.ldap, '127.0.0.1');
+    writer.on('error', () => undefined);
+    writer.on('data', () => undefined);
+    await new Promise((r) => writer.once('connect', r));
+    writer.write(bindReq(1, ADMIN_DN, 'secret'));
+    let id = 2;
+    const big = 'x'.repeat(100_000);
+    while (Date.now() < until && id < 2 + 10 * SECONDS) {
+      writer.write(modifyReq(id++, `cn=big,ou=people,${SUFFIX}`, 'description', big + id));
+      await sleep(100);
+    }
+    writer.destroy();
+    consumer.destroy();
+  },
+  async F4(ports, until) {
+    await pool(200, until, () => {
+      const s = net.connect(ports.ldap, '127.0.0.1', () => s.write(startTls(1)));
+      s.on('data', () => undefined);
+      return s;
+    });
+  },
+  async F5(ports, until) {
+    const shapes = [
+      'POST /v1/sys/health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'POST /v1/sys/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n',
+      'GET /v1/sys/health HTTP/1.1\nHost: x\n\n',
+      'POST /v1/sys/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+    ];
+    let i = 0;
+    while (Date.now() < until) {
+      await new Promise((resolve) => {
+        const s = net.connect(ports.admin, '127.0.0.1', () => s.write(shapes[i++ % shapes.length]));
+        s.on('data', () => undefined);
+        s.on('error', resolve);
+        s.on('close', resolve);
+        s.setTimeout(2000, () => s.destroy());
+      });
+    }
+  },
+  async G2(ports, until) {
+    await pool(Math.min(IDLE, 5000), until, () => net.connect(ports.ldaps, '127.0.0.1'));
+  },
+  async G3(ports, until) {
+    while (Date.now() < until) {
+      await new Promise((resolve) => {
+        const s = tls.connect({ port: ports.ldaps, host: '127.0.0.1', rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, () => {
+          const again = () => {
+            if (s.destroyed || Date.now() >= until) return s.destroy();
+            if (!s.renegotiate({ rejectUnauthorized: false }, (err) => (err ? s.destroy() : setTimeout(again, 10)))) s.destroy();
+          };
+          again();
+        });
+        s.on('error', () => undefined);
+        s.on('close', resolve);
+      });
+    }
+  },
+  async binds(ports, until) {
+    let id = 1;
+    while (Date.now() < until) {
+      await new Promise((resolve) => {
+        const s = net.connect(ports.ldap, '127.0.0.1', () => s.write(bindReq(id++, `uid=victim,ou=people,${SUFFIX}`, 'wrong')));
+        s.once('data', () => s.destroy());
+        s.on('error', resolve);
+        s.on('close', resolve);
+        s.setTimeout(10_000, () => s.destroy());
+      });
+    }
+  },
+};
+
+async function phase(bin, server, withAttacks) {
+  const until = Date.now() + (SECONDS + 2) * 1000;
+  const running = withAttacks
+    ? Object.entries(attacks).map(([name, f]) => f(server.ports, until).catch((e) => log(`${name}: ${e.message}`)))
+    : [];
+  if (withAttacks) await sleep(1000); // the attacks are under way when the load starts
+  const url = `ldap://127.0.0.1:${server.ports.ldap}`;
+  const [lookup, update] = await Promise.all([runLoad(bin, url, 'lookup'), runLoad(bin, url, 'update')]);
+  await Promise.all(running);
+  return { lookup, update };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  log(`astldap soak: ${PEERS} peers, ${SECONDS} s per phase, ${RUNS} rounds, up to ${IDLE} idle sockets per attack`);
+  const bin = buildLoader();
+  const server = await startServer();
+  const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))[1]) / 1024);
+  const results = { without: [], with: [] };
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      log(`round ${r + 1}: load alone`);
+      results.without.push(await phase(bin, server, false));
+      log(`round ${r + 1}: load with the attacks (rss ${rss()} MiB before)`);
+      results.with.push(await phase(bin, server, true));
+      log(`round ${r + 1}: rss ${rss()} MiB after`);
+      await sleep(3000); // the attacks' sockets close
+    }
+    // The server is still whole afterwards: it answers, and its log says what it refused.
+    execFileSync(
+      'ldapsearch',
+      ['-x', '-H', `ldap://127.0.0.1:${server.ports.ldap}`, '-D', ADMIN_DN, '-w', 'secret', '-b', SUFFIX, '-s', 'base', '1.1'],
+      {
+        stdio: 'ignore',
+      },
+    );
+  } finally {
+    server.stop();
+  }
+  const cpus = os.cpus();
+  const lines = [
+    `machine: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.type()} ${os.release()}`,
+    `load: ${PEERS} peers; lookups 4 conns x 2, updates 2 conns; ${SECONDS} s per phase; medians of ${RUNS} rounds`,
+    '',
+    '| case | alone: ops/s, p50 µs, p99 µs | with the attacks: ops/s, p50 µs, p99 µs | p99 ratio | errors (alone / with) |',
+    '|---|---|---|---|---|',
+  ];
+  let ok = true;
+  for (const kind of ['lookup', 'update']) {
+    const a = (k) => median(results.without.map((x) => x[kind][k]));
+    const b = (k) => median(results.with.map((x) => x[kind][k]));
+    const ratio = b('p99') / Math.max(1, a('p99'));
+    if (ratio > 2) ok = false;
+    lines.push(
+      `| ${kind === 'lookup' ? 'SIP peer lookup' : 'registration update'} | ${a('ops')}, ${a('p50')}, ${a('p99')} | ${b('ops')}, ${b('p50')}, ${b('p99')} | ${ratio.toFixed(2)} | ${a('errors')} / ${b('errors')} |`,
+    );
+  }
+  lines.push('', `verdict: ${ok ? 'within 2x' : 'OVER 2x'}; server log lines: ${server.stderr().split('\n').filter(Boolean).length}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  process.stderr.write(server.stderr().split('\n').slice(-15).join('\n') + '\n');
+  rmSync(work, { recursive: true, force: true });
+  process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((err) => {
+  log(err.stack ?? String(err));
+  rmSync(work, { recursive: true, force: true });
+  process.exitCode = 1;
+});

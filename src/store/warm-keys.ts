@@ -1,0 +1,43 @@
+// Warming a database after a start: seeks spread across each kind of key, so LevelDB opens its
+// table files (and reads their index and filter blocks) before the first lookups need them.
+
+import type { Level } from 'level';
+import { AFTER, midpoints } from './keys.js';
+import { SEP } from './postings.js';
+import type { NormalizedDn } from './types.js';
+
+/**
+ * Seeks across each kind of key (entries, postings, children, substrings, presence, large
+ * equality values) by bisection of the key space, 511 seeks per kind at most: LevelDB opens a
+ * table file, reads its index and filter blocks and the pages below on the first read that
+ * needs it, which made each of the first lookups after a start cost 0.1-3 ms instead of ~15 µs.
+ */
+export async function warmKeys(db: Level<string, string>, deadline: number): Promise<NormalizedDn[]> {
+  const sampled: NormalizedDn[] = [];
+  const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
+    const keys = await db.keys({ ...opts, limit: 1 }).all();
+    return keys[0];
+  };
+  for (const kind of ['e', 'q', 'c', 's', 'p', 'i']) {
+    const lo = kind + SEP;
+    const hi = kind + AFTER;
+    const a = await first({ gte: lo, lt: hi });
+    const b = await first({ gte: lo, lt: hi, reverse: true });
+    if (a === undefined || b === undefined) continue;
+    const spans: Array<[string, string, number]> = [[a, b, 0]];
+    while (spans.length && Date.now() < deadline) {
+      const [from, to, depth] = spans.shift()!;
+      if (depth >= 9) continue;
+      let k: string | undefined;
+      for (const m of midpoints(from, to)) {
+        k = await first({ gte: m, lt: hi });
+        if (k !== undefined && k > from && k < to) break;
+        k = undefined;
+      }
+      if (k === undefined) continue;
+      if (kind === 'e') sampled.push(k.slice(2));
+      spans.push([from, k, depth + 1], [k, to, depth + 1]);
+    }
+  }
+  return sampled;
+}
