@@ -10,6 +10,7 @@
 //   src/admin/                         the admin API and password-rotation engine, over directory
 //   src/server.ts  src/server/         wires protocol, directory and admin together
 //   src/asterisk/                      Asterisk migration and endpoint tools: an LDAP client of the directory
+//   src/console/                       the web console's server side: over admin (its index), asterisk, directory
 //   src/cli/  src/index.ts             entry points; nothing imports them
 //
 // Rules are written by path, so they hold for folders that do not exist yet. Type-only imports count
@@ -145,9 +146,30 @@ module.exports = {
     {
       name: 'only-cli-imports-asterisk',
       severity: 'error',
-      comment: 'src/asterisk/ sits beside the CLI: nothing below it (directory, store, protocol, admin, server) may import it.',
-      from: { path: '^src/', pathNot: '^src/(asterisk|cli)/|^src/index\\.ts$' },
+      comment:
+        'src/asterisk/ sits beside the CLI (and the web console, which shares its endpoint logic): nothing below it ' +
+        '(directory, store, protocol, admin, server) may import it.',
+      from: { path: '^src/', pathNot: '^src/(asterisk|cli|console)/|^src/index\\.ts$' },
       to: { path: '^src/asterisk/' },
+    },
+
+    // --- console ---------------------------------------------------------------------------------
+    {
+      name: 'console-room',
+      severity: 'error',
+      comment:
+        'src/console/ (the web console on the admin listener) works as its signed-in identity: over its own LDAP ' +
+        'connection (src/asterisk/), the admin API through admin/index.ts, and the directory only for the bind ' +
+        'throttle. Never the store, the protocol layer, the server wiring or the CLI.',
+      from: { path: '^src/console/' },
+      to: { path: `^src/(store|protocol)/|^src/admin/(?!index\\.ts$)|${SERVER}|${ENTRY}` },
+    },
+    {
+      name: 'only-server-imports-console',
+      severity: 'error',
+      comment: 'The console is mounted by the server wiring; no other layer imports it.',
+      from: { path: '^src/', pathNot: `^src/console/|${SERVER}` },
+      to: { path: '^src/console/' },
     },
 
     // --- server ----------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { applyDescriptorBudget } from './server/descriptors.js';
+import { mountConsole } from './server/console-mount.js';
+import type { ConsoleServer } from './console/console.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -102,6 +104,8 @@ export class AstldapServer {
 
   /** The admin API and secrets engine, when started (StartOptions.adminApi). */
   admin: AdminHandle | undefined;
+  /** The web console on the admin listener (config.console.enabled), when the admin API runs. */
+  console: ConsoleServer | undefined;
 
   /** Operation, connection and rotation metrics (served at /metrics on the admin listener). */
   readonly metrics = new ServerMetrics({
@@ -118,6 +122,11 @@ export class AstldapServer {
   /** How to bind as the administrator (the password as configured: cleartext unless a {SCHEME} hash was given). */
   get credentials(): { dn: string; password: string } {
     return { dn: this.config.admin.dn, password: this.config.admin.password };
+  }
+
+  /** The console's URL (the admin listener's /ui/), when it runs. */
+  get consoleUrl(): string | undefined {
+    return this.console && this.admin ? `${this.admin.url}/ui/` : undefined;
   }
 
   /** The admin API's URL (port resolved), when it runs. */
@@ -240,6 +249,19 @@ export class AstldapServer {
         extra: (req, authenticated) => this.adminRoutes(req, authenticated),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
       });
+      if (config.console.enabled) {
+        this.console = mountConsole({
+          config,
+          directory,
+          frontend: this.frontend,
+          metrics: this.metrics,
+          admin: this.admin,
+          adminContext: () => this.adminContext(),
+          ldapUrls: () => listener.urls,
+          entries: () => this.store.count(),
+          log,
+        });
+      }
     } catch (err) {
       // The default address taken (another server, a parallel test run): the directory
       // still serves; an explicitly requested admin API is an error.
@@ -442,6 +464,8 @@ export class AstldapServer {
   async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
     const get = req.method === 'GET';
     if (!authenticated) {
+      const ui = await this.console?.handle(req);
+      if (ui) return ui;
       if (req.rawPath === '/v1/sys/health') return this.failingHealth();
       if (req.rawPath !== '/metrics') return undefined;
       if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
@@ -474,6 +498,8 @@ export class AstldapServer {
    */
   close(opts: { graceMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
+      this.console?.close();
+      this.console = undefined;
       if (this.admin) await this.admin.close();
       this.admin = undefined;
       await this.listener.close(opts.graceMs);

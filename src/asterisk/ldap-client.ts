@@ -98,6 +98,14 @@ export class DirectoryClient {
     return dc;
   }
 
+  /**
+   * The connection is open and still bound as it was. ldapts reconnects by itself, unbound,
+   * after the server closes a connection: a long-lived holder (a console session) checks this.
+   */
+  get bound(): boolean {
+    return this.client.isBound;
+  }
+
   async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub'): Promise<LdapEntry[]> {
     try {
       const { searchEntries } = await this.client.search(base, { scope, filter, attributes: ['*'] });

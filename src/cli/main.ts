@@ -241,6 +241,7 @@ async function serve(base: Base, values: Values): Promise<number> {
   // The admin lines first: whoever waits for `astldap listening on` then has them too.
   if (server.admin) {
     process.stdout.write(`astldap admin api on ${server.admin.url}\n`);
+    if (server.consoleUrl) process.stdout.write(`astldap console on ${server.consoleUrl}\n`);
     if (server.admin.tokenFile) {
       process.stdout.write(`astldap admin root token ${server.admin.tokenCreated ? 'written to' : 'in'} ${server.admin.tokenFile}\n`);
     }

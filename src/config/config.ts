@@ -102,6 +102,17 @@ export interface Config {
   adminApi: AdminApiConfig;
   /** Syncrepl provider (RFC 4533; docs/replication.md). */
   replication: ReplicationConfig;
+  /** The web console at /ui/ on the admin listener (src/console/). */
+  console: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /** Serve the console at /ui/ when the admin API runs. */
+  enabled: boolean;
+  /** Seconds without a request after which a console session ends. */
+  idleTimeout: number;
+  /** Seconds after sign-in after which a console session ends, however busy. */
+  maxLifetime: number;
 }
 
 export interface ReplicationConfig {
@@ -369,6 +380,7 @@ export function defaultConfig(): Config {
       limits: { ...DEFAULT_ADMIN_LIMITS },
     },
     replication: { identities: [], sessionLog: 10000 },
+    console: { enabled: true, idleTimeout: 1800, maxLifetime: 43200 },
   };
 }
 
@@ -436,6 +448,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   cfg.listen = cfg.listen.map((u) => (/^ldapi:\/\/\/?$/i.test(u.trim()) ? `ldapi://${encodeURIComponent(cfg.ldapi.path)}` : u));
   validate(cfg);
   validatePasswordPolicy(cfg.passwordPolicy);
+  validateConsole(cfg.console);
   return cfg;
 }
 
@@ -573,4 +586,11 @@ function validateAdminApi(a: AdminApiConfig, fail: (m: string) => never, whole: 
     whole(a.limits[k], `adminApi.limits.${k}`, 1);
   }
   for (const k of ['idleTimeout', 'headTimeout', 'bodyTimeout'] as const) whole(a.limits[k], `adminApi.limits.${k}`);
+}
+
+function validateConsole(c: ConsoleConfig): void {
+  if (!isObject(c) || typeof c.enabled !== 'boolean') throw new ConfigError('console.enabled must be true or false');
+  for (const k of ['idleTimeout', 'maxLifetime'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new ConfigError(`console.${k} must be a whole number >= 1 (seconds)`);
+  }
 }

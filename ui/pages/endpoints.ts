@@ -1,0 +1,356 @@
+// Endpoints: the PJSIP endpoints in a table (search, sort, paging: only one page of rows is in
+// the document, so 10k endpoints stay quick), their auth, AOR and registration state from the
+// contacts Asterisk writes; add, new password and remove go through the server's endpoint logic
+// (the same as `astldap asterisk endpoint`). A password is shown once, in the credentials panel.
+
+import { del, get, post } from '../api.js';
+import { field, fill, h } from '../dom.js';
+
+interface Endpoint {
+  name: string;
+  context?: string;
+  aors: string[];
+  auth?: string;
+  callerid?: string;
+  maxContacts?: string;
+  username?: string;
+  realm?: string;
+  contacts: string[];
+  state: 'registered' | 'unregistered';
+}
+
+interface Peer {
+  kind: 'sip' | 'iax';
+  name: string;
+  context?: string;
+  host?: string;
+  address?: string;
+  userAgent?: string;
+  expires?: string;
+  state: string;
+}
+
+/** chan_sip and IAX peers (read-only), shown only where a site has any. */
+async function peersSection(into: HTMLElement): Promise<void> {
+  const { peers } = await get<{ peers: Peer[] }>('peers');
+  if (!peers.length) return fill(into);
+  fill(
+    into,
+    h('h2', {}, 'chan_sip and IAX peers'),
+    h(
+      'div',
+      { class: 'table-wrap', role: 'region', 'aria-label': 'chan_sip and IAX peers table', tabindex: '0' },
+      h(
+        'table',
+        { id: 'peers' },
+        h('caption', {}, `${peers.length} peer(s), read-only`),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Peer', 'Channel', 'Context', 'Host', 'Registration', 'Address', 'Expires', 'User agent'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          peers.map((p) =>
+            h(
+              'tr',
+              { 'data-peer': p.name },
+              h('th', { scope: 'row' }, p.name),
+              h('td', {}, p.kind === 'sip' ? 'chan_sip' : 'IAX2'),
+              h('td', {}, p.context ?? ''),
+              h('td', {}, p.host ?? ''),
+              h('td', { class: p.state === 'registered' ? 'registered' : undefined }, p.state),
+              h('td', {}, p.address ?? ''),
+              h('td', {}, p.expires ? new Date(p.expires).toLocaleString() : ''),
+              h('td', {}, p.userAgent ?? ''),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+type Column = 'name' | 'context' | 'auth' | 'aors' | 'state' | 'contacts';
+const COLUMNS: Array<[Column, string]> = [
+  ['name', 'Endpoint'],
+  ['context', 'Context'],
+  ['auth', 'Auth'],
+  ['aors', 'AOR'],
+  ['state', 'Registration'],
+  ['contacts', 'Contact'],
+];
+const PAGE = 50;
+const COLLATOR = new Intl.Collator('en', { numeric: true });
+
+const cell = (e: Endpoint, c: Column): string =>
+  c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c] ?? '');
+
+export async function endpointsPage(main: HTMLElement): Promise<void> {
+  let rows: Endpoint[] = [];
+  let sortBy: Column = 'name';
+  let ascending = true;
+  let page = 0;
+  const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
+  const error = h('p', { role: 'alert', class: 'error' });
+  const search = h('input', { type: 'search', id: 'endpoint-search', placeholder: 'name, context, contact…' });
+  const table = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Endpoints table', tabindex: '0' });
+  const pager = h('div', { class: 'pager' });
+  const panel = h('section', { class: 'panel', 'aria-label': 'SIP credentials', id: 'credentials-panel', hidden: true });
+
+  const show = (text: string) => ((status.textContent = text), (error.textContent = ''));
+  const fail = (e: unknown) => (error.textContent = (e as Error).message);
+
+  // The filtered, sorted list is kept until the search, the sort or the rows change: paging
+  // only slices it. Each row's search text is made once per load.
+  let haystack = new Map<Endpoint, string>();
+  let view: { key: string; list: Endpoint[] } | undefined;
+  const filtered = (): Endpoint[] => {
+    const q = search.value.trim().toLowerCase();
+    const key = `${q}\u0000${sortBy}\u0000${ascending}`;
+    if (view?.key === key) return view.list;
+    const list = q ? rows.filter((e) => haystack.get(e)!.includes(q)) : rows.slice();
+    const dir = ascending ? 1 : -1;
+    const keyed = list.map((e) => [cell(e, sortBy), e] as const);
+    keyed.sort((a, b) => dir * COLLATOR.compare(a[0], b[0]));
+    view = { key, list: keyed.map(([, e]) => e) };
+    return view.list;
+  };
+
+  const credentials = (e: Endpoint, password?: string) => {
+    const host = location.hostname;
+    const lines = [`Username: ${e.username ?? e.name}`, `Realm: ${e.realm ?? 'asterisk'}`, `Server: ${host}`];
+    if (password) lines.push(`Password: ${password}`);
+    const text = lines.join('\n');
+    const copy = h(
+      'button',
+      { type: 'button', onclick: () => void navigator.clipboard?.writeText(text).then(() => show('Copied.')) },
+      'Copy',
+    );
+    panel.hidden = false;
+    fill(
+      panel,
+      h('h2', {}, `SIP credentials of ${e.name}`),
+      h('pre', { id: 'sip-credentials' }, text),
+      password ? h('p', {}, 'The password is shown this once: copy it now.') : h('p', {}, 'Set a new password to see one.'),
+      copy,
+      h('button', { type: 'button', class: 'secondary', onclick: () => ((panel.hidden = true), fill(panel)) }, 'Close'),
+    );
+  };
+
+  const edit = (e: Endpoint) => {
+    const ctx = h('input', { name: 'context', value: e.context ?? '' });
+    const cid = h('input', { name: 'callerid', value: e.callerid ?? '' });
+    const max = h('input', { name: 'maxContacts', value: e.maxContacts ?? '', inputmode: 'numeric' });
+    const codecsIn = h('input', { name: 'codecs', placeholder: 'unchanged' });
+    panel.hidden = false;
+    fill(
+      panel,
+      h(
+        'form',
+        {
+          id: 'edit-endpoint',
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            void (async () => {
+              try {
+                const body = { context: ctx.value, callerid: cid.value, maxContacts: max.value, codecs: codecsIn.value };
+                await post(`endpoints/${encodeURIComponent(e.name)}`, body);
+                show(`Saved ${e.name}.`);
+                panel.hidden = true;
+                await load();
+              } catch (err) {
+                fail(err);
+              }
+            })();
+          },
+        },
+        h('h2', {}, `Edit ${e.name}`),
+        h(
+          'div',
+          { class: 'grid' },
+          field('Context', ctx),
+          field('Caller ID', cid, 'Empty removes it'),
+          field('Max contacts', max),
+          field('Codecs', codecsIn),
+        ),
+        h('button', { type: 'submit' }, 'Save'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => ((panel.hidden = true), fill(panel)) }, 'Cancel'),
+      ),
+    );
+  };
+
+  const actions = (e: Endpoint) => {
+    const box = h('div', { class: 'actions' });
+    const remove = h(
+      'button',
+      {
+        type: 'button',
+        class: 'danger',
+        'aria-label': `Remove ${e.name}`,
+        onclick: () =>
+          fill(
+            box,
+            h('button', { type: 'button', class: 'danger', onclick: () => void removeOne(e) }, `Confirm removal of ${e.name}`),
+            h('button', { type: 'button', class: 'secondary', onclick: () => fill(box, ...buttons()) }, 'Keep'),
+          ),
+      },
+      'Remove',
+    );
+    const newPassword = h(
+      'button',
+      { type: 'button', 'aria-label': `New password for ${e.name}`, onclick: () => void regenerate(e) },
+      'New password',
+    );
+    const details = h(
+      'button',
+      { type: 'button', class: 'secondary', 'aria-label': `Credentials of ${e.name}`, onclick: () => credentials(e) },
+      'Credentials',
+    );
+    const editButton = h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit ${e.name}`, onclick: () => edit(e) }, 'Edit');
+    const buttons = () => [details, editButton, newPassword, remove];
+    fill(box, ...buttons());
+    return box;
+  };
+
+  const draw = () => {
+    const list = filtered();
+    const pages = Math.max(1, Math.ceil(list.length / PAGE));
+    page = Math.min(page, pages - 1);
+    const shown = list.slice(page * PAGE, page * PAGE + PAGE);
+    const head = COLUMNS.map(([c, label]) =>
+      h(
+        'th',
+        { scope: 'col', 'aria-sort': c === sortBy ? (ascending ? 'ascending' : 'descending') : undefined },
+        h(
+          'button',
+          { type: 'button', class: 'sort', onclick: () => ((ascending = c === sortBy ? !ascending : true), (sortBy = c), draw()) },
+          label,
+        ),
+      ),
+    );
+    fill(
+      table,
+      h(
+        'table',
+        { id: 'endpoints' },
+        h('caption', {}, `${list.length} endpoint(s)${search.value ? ` matching "${search.value}"` : ''}`),
+        h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, 'Actions'))),
+        h(
+          'tbody',
+          {},
+          shown.map((e) =>
+            h(
+              'tr',
+              { 'data-name': e.name },
+              COLUMNS.map(([c]) =>
+                c === 'name' ? h('th', { scope: 'row' }, e.name) : h('td', { class: c === 'state' ? e.state : undefined }, cell(e, c)),
+              ),
+              h('td', {}, actions(e)),
+            ),
+          ),
+        ),
+      ),
+    );
+    fill(
+      pager,
+      h('button', { type: 'button', disabled: page === 0, onclick: () => (page--, draw()) }, 'Previous page'),
+      h('span', { id: 'page-label' }, `Page ${page + 1} of ${pages}`),
+      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => (page++, draw()) }, 'Next page'),
+    );
+  };
+
+  const load = async () => {
+    try {
+      rows = (await get<{ endpoints: Endpoint[] }>('endpoints')).endpoints;
+      haystack = new Map(
+        rows.map((e) => [
+          e,
+          COLUMNS.map(([c]) => cell(e, c))
+            .join('\u0000')
+            .toLowerCase(),
+        ]),
+      );
+      view = undefined;
+      draw();
+    } catch (e) {
+      fail(e);
+    }
+  };
+
+  const removeOne = async (e: Endpoint) => {
+    try {
+      await del(`endpoints/${encodeURIComponent(e.name)}`);
+      show(`Removed ${e.name}.`);
+      await load();
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const regenerate = async (e: Endpoint) => {
+    try {
+      const r = await post<{ password: string }>(`endpoints/${encodeURIComponent(e.name)}/password`, { generate: true });
+      show(`New password set for ${e.name}.`);
+      credentials(e, r.password);
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const name = h('input', { name: 'name', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9][A-Za-z0-9._@+\\-]*' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password' });
+  const context = h('input', { name: 'context', value: 'default' });
+  const codecs = h('input', { name: 'codecs', value: 'ulaw,alaw' });
+  const callerid = h('input', { name: 'callerid', autocomplete: 'off' });
+  const add = h(
+    'form',
+    {
+      id: 'add-endpoint',
+      onsubmit: (ev: Event) => {
+        ev.preventDefault();
+        void (async () => {
+          try {
+            const r = await post<{ endpoint: Endpoint; password?: string }>('endpoints', {
+              name: name.value.trim(),
+              password: password.value || undefined,
+              generate: !password.value,
+              context: context.value.trim() || undefined,
+              codecs: codecs.value.trim() || undefined,
+              callerid: callerid.value.trim() || undefined,
+            });
+            show(`Added ${r.endpoint.name}.`);
+            credentials(r.endpoint, r.password ?? (password.value || undefined));
+            add.reset();
+            await load();
+          } catch (err) {
+            fail(err);
+          }
+        })();
+      },
+    },
+    h('h2', {}, 'Add an endpoint'),
+    h(
+      'div',
+      { class: 'grid' },
+      field('Name', name, 'Also the auth and AOR name and the SIP username'),
+      field('Password', password, 'Leave empty to generate one'),
+      field('Context', context),
+      field('Codecs', codecs),
+      field('Caller ID', callerid, '"Name" <1001>'),
+    ),
+    h('button', { type: 'submit' }, 'Add endpoint'),
+  );
+
+  search.addEventListener('input', () => ((page = 0), draw()));
+  const peers = h('section', { 'aria-label': 'chan_sip and IAX peers' });
+  fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add, peers);
+  await Promise.all([load(), peersSection(peers).catch(fail)]);
+}

@@ -1,0 +1,82 @@
+// Overview: entries, open connections and operations per second (polled from the counters
+// behind /metrics, drawn as a small line), and the warnings a PBX should not run with.
+
+import { get } from '../api.js';
+import { fill, h } from '../dom.js';
+
+interface Overview {
+  suffix: string;
+  entries: number;
+  connections: number;
+  operations: number;
+  latencySeconds: number;
+  latencyCount: number;
+  warnings: string[];
+}
+
+const POLL_MS = 2000;
+const SAMPLES = 30;
+const SVG = 'http://www.w3.org/2000/svg';
+
+function chart(rates: number[]): SVGSVGElement {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${SAMPLES - 1} 40`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Operations per second, last ${rates.length} samples; now ${rates.at(-1) ?? 0}`);
+  const max = Math.max(1, ...rates);
+  const line = document.createElementNS(SVG, 'polyline');
+  const start = SAMPLES - rates.length;
+  line.setAttribute('points', rates.map((r, i) => `${start + i},${(40 - (r / max) * 38).toFixed(1)}`).join(' '));
+  line.setAttribute('class', 'line');
+  svg.appendChild(line);
+  return svg;
+}
+
+export async function overviewPage(main: HTMLElement): Promise<void> {
+  const body = h('div', { class: 'overview' });
+  const error = h('p', { role: 'alert', class: 'error' });
+  fill(main, h('h1', {}, 'Overview'), error, body);
+  const rates: number[] = [];
+  let last: { ops: number; at: number; sum: number; count: number } | undefined;
+  let latency = '…';
+  const tick = async () => {
+    if (!main.isConnected) return;
+    try {
+      const o = await get<Overview>('overview');
+      const now = Date.now();
+      if (last) rates.push(Math.max(0, Math.round(((o.operations - last.ops) * 1000) / (now - last.at))));
+      if (rates.length > SAMPLES) rates.shift();
+      if (last && o.latencyCount > last.count)
+        latency = `${(((o.latencySeconds - last.sum) / (o.latencyCount - last.count)) * 1000).toFixed(2)} ms`;
+      last = { ops: o.operations, at: now, sum: o.latencySeconds, count: o.latencyCount };
+      error.textContent = '';
+      fill(
+        body,
+        h(
+          'dl',
+          { class: 'cards' },
+          h('div', {}, h('dt', {}, 'Naming context'), h('dd', { class: 'small' }, o.suffix)),
+          h('div', {}, h('dt', {}, 'Entries'), h('dd', { id: 'stat-entries' }, o.entries)),
+          h('div', {}, h('dt', {}, 'Open LDAP connections'), h('dd', { id: 'stat-connections' }, o.connections)),
+          h('div', {}, h('dt', {}, 'Operations per second'), h('dd', { id: 'stat-ops' }, rates.at(-1) ?? '…')),
+          h('div', {}, h('dt', {}, 'Mean latency (last 2 s)'), h('dd', { id: 'stat-latency' }, latency)),
+        ),
+        h('h2', {}, 'Operations per second'),
+        chart(rates),
+        h('h2', {}, 'Warnings'),
+        o.warnings.length
+          ? h(
+              'ul',
+              { class: 'warnings' },
+              o.warnings.map((w) => h('li', {}, w)),
+            )
+          : h('p', {}, 'None.'),
+      );
+    } catch (e) {
+      error.textContent = (e as Error).message;
+    }
+    if (main.isConnected) setTimeout(() => void tick(), POLL_MS);
+  };
+  await tick();
+}
