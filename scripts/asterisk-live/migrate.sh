@@ -180,6 +180,30 @@ call_test() {
   echo "ok: $1: $2 called $4, both legs CONFIRMED"
 }
 
+# Realtime dialplan rows are not shown by `dialplan show` (pbx_realtime answers per lookup), so
+# the dialplan is compared as rows "context exten priority App(data)": the static Asterisk's own
+# parse of extensions.conf against the rows the LDAP driver is served (ldapsearch with the
+# attribute names of res_ldap.conf's [extensions]).
+static_dialplan_rows() { # dialplan show output
+  awk '
+    /^\[ Context / { ctx = $0; sub(/^\[ Context \047/, "", ctx); sub(/\047.*/, "", ctx); next }
+    /^ *\047[^\047]+\047/ { ex = $0; sub(/^ *\047/, "", ex); sub(/\047.*/, "", ex) }
+    /^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?(\[[^]]*\] *)?[0-9]+\. / {
+      line = $0; sub(/^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?(\[[^]]*\] *)?/, "", line)
+      prio = line; sub(/\..*/, "", prio); app = line; sub(/^[0-9]+\. */, "", app); sub(/ *\[[^]]*\]$/, "", app)
+      print ctx, ex, prio, app
+    }' "$1" | LC_ALL=C sort
+}
+ldap_dialplan_rows() {
+  ldapsearch -LLL -o ldif-wrap=no -x "${CONN[@]}" -b "ou=extensions,$SUFFIX" '(objectClass=AsteriskExtension)' \
+    AstContext AstExtension AstPriority AstApplication AstApplicationData |
+    awk '/^AstContext: / { c = substr($0, 13) } /^AstExtension: / { e = substr($0, 15) }
+      /^AstPriority: / { p = substr($0, 14) } /^AstApplication: / { a = substr($0, 17) }
+      /^AstApplicationData: / { d = substr($0, 21) }
+      /^$/ { if (c != "") print c, e, p, a "(" d ")"; c = e = p = a = d = "" }
+      END { if (c != "") print c, e, p, a "(" d ")" }' | LC_ALL=C sort
+}
+
 astldap() { node "$REPO/dist/cli/main.js" "$@"; }
 CONN=(-H "ldap://127.0.0.1:$LDAP_PORT" -D "$ADMIN_DN" -y "$WORK/admin.pw")
 
@@ -248,6 +272,14 @@ for f in "$S"/out/*.txt; do
     differ=$((differ + 1)); echo "differ: ${b%.txt}" >> "$WORK/norm/summary.txt"
   fi
 done
+static_dialplan_rows "$S/out/dialplan_show.txt" > "$WORK/norm/static-dialplan-rows.txt"
+ldap_dialplan_rows > "$WORK/norm/realtime-dialplan-rows.txt"
+if diff -u "$WORK/norm/static-dialplan-rows.txt" "$WORK/norm/realtime-dialplan-rows.txt" > "$WORK/norm/dialplan-rows.diff"; then
+  same=$((same + 1)); echo "same:   dialplan rows (static dialplan show vs the LDAP rows)" >> "$WORK/norm/summary.txt"
+  rm "$WORK/norm/dialplan-rows.diff"
+else
+  differ=$((differ + 1)); echo "differ: dialplan rows (static dialplan show vs the LDAP rows)" >> "$WORK/norm/summary.txt"
+fi
 cat "$WORK/norm/summary.txt"
 echo "$same outputs equal after normalising, $differ differ (diffs: $WORK/norm/*.diff)"
 
