@@ -115,17 +115,40 @@ capture() {
     "pjsip show identifies" "voicemail show users" "voicemail show users for default"
     "voicemail show users for sales" "queue show" "dialplan show" "core show version" "module show like app_")
   for ep in $ENDPOINTS; do cmds+=("pjsip show endpoint $ep"); done
+  for ep in $AORS; do cmds+=("pjsip show aor $ep"); done
+  for ep in $AUTHS; do cmds+=("pjsip show auth $ep"); done
   for cmd in "${cmds[@]}"; do
     ast -rx "$cmd" > "$dir/${cmd// /_}.txt" 2>&1 || true
   done
 }
 
-# norm FILE: whitespace collapsed, borders and "Objects found" count lines dropped, secrets
-# hidden, rows sorted (the two backends list objects in different orders).
+# norm FILE: colours stripped, whitespace collapsed, borders and "Objects found" count lines
+# dropped, secrets shown only as <set>, run-time counters ("exp. 4s", "login was 4 secs ago") and
+# app_queue's "(realtime)" member tag dropped, rows sorted (the backends list in other orders).
 norm() {
-  sed -e 's/\r$//' -e 's/[[:space:]]\+/ /g' -e 's/^ //' -e 's/ $//' "$1" |
-    sed -E 's/^(=== ==> (password|secret)): .*/\1: <hidden>/I' |
-    awk '!/^$/ && !/^[=-]+$/ && !/^Objects found: [0-9]+$/ && !/^=+$/' | LC_ALL=C sort
+  sed -E -e $'s/\x1b\\[[0-9;]*m//g' -e 's/\r$//' -e 's/[[:space:]]+/ /g' -e 's/^ //' -e 's/ $//' "$1" |
+    sed -E -e 's/^(=== ==> (password|secret)): .*/\1: <hidden>/I' \
+      -e 's/^(password|md5_cred|oauth_secret|refresh_token) : .+/\1 : <set>/' \
+      -e 's/\(exp\. [0-9]+s\)/(exp. Ns)/' -e 's/ \(login was [0-9]+ secs? ago\)//' -e 's/ \(realtime\)//' |
+    awk '!/^$/ && !/^[=-]+$/ && !/^Objects found: [0-9]+$/' | LC_ALL=C sort
+}
+
+# Mailboxes as rows "context mailbox fullname zone": app_voicemail prints a table for static
+# mailboxes but, for realtime ones, only "voicemail show users for CONTEXT" and as raw columns.
+static_mailbox_rows() { # voicemail show users output (format "%-10s %-5s %-25s %-10s %6s")
+  awk 'NR > 1 && length($0) > 40 && !/voicemail users configured/ {
+      c = substr($0, 1, 10); m = substr($0, 12, 5); f = substr($0, 18, 25); z = substr($0, 44, 10)
+      gsub(/ +$/, "", c); gsub(/ +$/, "", m); gsub(/ +$/, "", f); gsub(/ +$/, "", z)
+      print c "|" m "|" f "|" z
+    }' "$1" | LC_ALL=C sort
+}
+realtime_mailbox_rows() { # voicemail show users for CONTEXT outputs
+  cat "$@" | awk '
+    function flush() { if (m != "") print c "|" m "|" f "|" z; c = m = f = z = "" }
+    /^=== Mailbox/ { flush() }
+    /^=== ==> context: / { c = substr($0, 18) } /^=== ==> mailbox: / { m = substr($0, 18) }
+    /^=== ==> fullname: / { f = substr($0, 19) } /^=== ==> tz: / { z = substr($0, 13) }
+    END { flush() }' | LC_ALL=C sort
 }
 
 # register USER PASSWORD: prints the final status pjsua saw and its log (see run.sh: a refused
@@ -184,14 +207,20 @@ call_test() {
 # the dialplan is compared as rows "context exten priority App(data)": the static Asterisk's own
 # parse of extensions.conf against the rows the LDAP driver is served (ldapsearch with the
 # attribute names of res_ldap.conf's [extensions]).
-static_dialplan_rows() { # dialplan show output
+static_dialplan_rows() { # dialplan show output; a label is printed as "(label)" after the row
   awk '
     /^\[ Context / { ctx = $0; sub(/^\[ Context \047/, "", ctx); sub(/\047.*/, "", ctx); next }
     /^ *\047[^\047]+\047/ { ex = $0; sub(/^ *\047/, "", ex); sub(/\047.*/, "", ex) }
+    /^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?hint: / {
+      h = $0; sub(/^.*hint: */, "", h); sub(/ *\[[^]]*\]$/, "", h); print ctx, ex, "hint", h; next
+    }
     /^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?(\[[^]]*\] *)?[0-9]+\. / {
-      line = $0; sub(/^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?(\[[^]]*\] *)?/, "", line)
+      line = $0; lab = ""
+      if (match(line, /\(CID match \047[^\047]*\047\)/)) { cid = substr(line, RSTART + 12, RLENGTH - 14) } else { cid = "" }
+      sub(/^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?/, "", line)
+      if (match(line, /^\[[^]]*\]/)) { lab = " (" substr(line, 2, RLENGTH - 2) ")"; sub(/^\[[^]]*\] */, "", line) }
       prio = line; sub(/\..*/, "", prio); app = line; sub(/^[0-9]+\. */, "", app); sub(/ *\[[^]]*\]$/, "", app)
-      print ctx, ex, prio, app
+      print ctx, ex (cid != "" ? "/" cid : ""), prio, app lab
     }' "$1" | LC_ALL=C sort
 }
 ldap_dialplan_rows() {
@@ -222,7 +251,9 @@ cp -a "$WORK/pbx/." "$S/etc/"
 printf '[modules]\nautoload=yes\nnoload => res_config_ldap.so\n' > "$S/etc/modules.conf"
 start_asterisk "$S"
 ENDPOINTS=$(ast -rx "pjsip show endpoints" | sed -nE 's/^ *Endpoint: +([^ /]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
-echo "endpoints: $ENDPOINTS"
+AORS=$(ast -rx "pjsip show aors" | sed -nE 's/^ *Aor: +([^ ]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
+AUTHS=$(ast -rx "pjsip show auths" | sed -nE 's/^ *Auth: +([^ /]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
+echo "endpoints: $ENDPOINTS; aors: $AORS; auths: $AUTHS"
 capture "$S/out"
 expect_registered "static: 1001 with its fixture password" 1001 ann-secret
 stop_asterisk
@@ -231,7 +262,8 @@ step "2. convert into a fresh astldap on ldap://127.0.0.1:$LDAP_PORT"
 printf '%s' secret > "$WORK/admin.pw" # the shipped config.yaml's administrator password
 mkdir -p "$WORK/astldap-data"
 : > "$LOGS/astldap.log"
-astldap serve --config "$REPO/config.yaml" --data "$WORK/astldap-data" --no-admin \
+# node itself, not the astldap() function: $! must be the server's pid, to stop it by.
+node "$REPO/dist/cli/main.js" serve --config "$REPO/config.yaml" --data "$WORK/astldap-data" --no-admin \
   --listen "ldap://127.0.0.1:$LDAP_PORT" > "$LOGS/astldap.log" 2>&1 &
 pids+=($!)
 LDAP_PID=$!
@@ -273,12 +305,21 @@ for f in "$S"/out/*.txt; do
   fi
 done
 static_dialplan_rows "$S/out/dialplan_show.txt" > "$WORK/norm/static-dialplan-rows.txt"
-ldap_dialplan_rows > "$WORK/norm/realtime-dialplan-rows.txt"
+# After the switch the dialplan is the LDAP rows plus what stayed in the static file.
+{ ldap_dialplan_rows; static_dialplan_rows "$R/out/dialplan_show.txt"; } | LC_ALL=C sort > "$WORK/norm/realtime-dialplan-rows.txt"
 if diff -u "$WORK/norm/static-dialplan-rows.txt" "$WORK/norm/realtime-dialplan-rows.txt" > "$WORK/norm/dialplan-rows.diff"; then
   same=$((same + 1)); echo "same:   dialplan rows (static dialplan show vs the LDAP rows)" >> "$WORK/norm/summary.txt"
   rm "$WORK/norm/dialplan-rows.diff"
 else
   differ=$((differ + 1)); echo "differ: dialplan rows (static dialplan show vs the LDAP rows)" >> "$WORK/norm/summary.txt"
+fi
+static_mailbox_rows "$S/out/voicemail_show_users.txt" > "$WORK/norm/static-mailbox-rows.txt"
+realtime_mailbox_rows "$R"/out/voicemail_show_users_for_*.txt > "$WORK/norm/realtime-mailbox-rows.txt"
+if diff -u "$WORK/norm/static-mailbox-rows.txt" "$WORK/norm/realtime-mailbox-rows.txt" > "$WORK/norm/mailbox-rows.diff"; then
+  same=$((same + 1)); echo "same:   mailbox rows (static table vs realtime per context)" >> "$WORK/norm/summary.txt"
+  rm "$WORK/norm/mailbox-rows.diff"
+else
+  differ=$((differ + 1)); echo "differ: mailbox rows (static table vs realtime per context)" >> "$WORK/norm/summary.txt"
 fi
 cat "$WORK/norm/summary.txt"
 echo "$same outputs equal after normalising, $differ differ (diffs: $WORK/norm/*.diff)"
