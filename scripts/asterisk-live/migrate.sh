@@ -260,6 +260,7 @@ echo "endpoints: $ENDPOINTS; aors: $AORS; auths: $AUTHS"
 capture "$S/out"
 expect_registered "static: 1001 with its fixture password" 1001 ann-secret
 expect_registered "static: 2001 with its password (an escaped ; in the file)" 2001 'vid;eo-secret'
+call_test static 1001 ann-secret 1002 ben-secret
 stop_asterisk
 
 step "2. convert into a fresh astldap on ldap://127.0.0.1:$LDAP_PORT"
@@ -332,6 +333,7 @@ step "5. phones on the converted directory"
 expect_registered "1001 with its converted credential" 1001 ann-secret
 expect_registered "2001 with its converted credential (an escaped ; in the file)" 2001 'vid;eo-secret'
 call_test converted 1001 ann-secret 1002 ben-secret
+call_test pattern 1001 ann-secret 1003 cat-secret # no row for 1003: the realtime _10XX row
 NEWPW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 astldap asterisk endpoint passwd 1001 --password "$NEWPW" "${CONN[@]}" > "$LOGS/passwd.out" 2>&1 ||
   fail "endpoint passwd 1001 (see $LOGS/passwd.out)"
