@@ -19,8 +19,22 @@ export interface ApplyPlan {
   unchanged: number;
 }
 
-/** Columns Asterisk itself changes at run time: set when an entry is added, never reset. */
-const RUNTIME_COLUMNS: Record<string, string[]> = { queue_members: ['paused', 'reason_paused'] };
+/**
+ * Columns Asterisk itself writes back at run time. KEEP: set when an entry is added, never
+ * reset by a later run (a member paused from the phone, a PIN changed in VoiceMailMain).
+ * WRITTEN: registration state the files never set; a later run leaves it alone.
+ */
+const KEEP: Record<string, string[]> = {
+  queue_members: ['paused', 'reason_paused'],
+  voicemail: ['password'],
+};
+const WRITTEN: Record<string, string[]> = {
+  sippeers: ['ipaddr', 'port', 'regseconds', 'fullcontact', 'useragent', 'lastms', 'regserver', 'defaultuser'],
+  iaxpeers: ['ipaddr', 'port', 'regseconds', 'regserver'],
+};
+
+const attrsOf = (o: { mapping: ResLdapMapping }, table: string, columns: string[] | undefined) =>
+  new Set((columns ?? []).map((c) => o.mapping.attribute(table, c)?.toLowerCase()).filter((a): a is string => a !== undefined));
 
 export async function planApply(
   client: DirectoryClient,
@@ -52,18 +66,19 @@ function diff(e: DraftEntry, existing: LdapEntry, o: { mapping: ResLdapMapping; 
   const missing = e.objectClasses.filter((c) => !classes.includes(c.toLowerCase()));
   if (missing.length) mods.push({ operation: 'add', type: 'objectClass', values: missing });
   const table = o.ext.binding(e.family).table;
-  const runtime = new Set((RUNTIME_COLUMNS[e.family] ?? []).map((c) => o.mapping.attribute(table, c)?.toLowerCase()));
+  const keep = attrsOf(o, table, KEEP[e.family]);
+  const written = attrsOf(o, table, WRITTEN[e.family]);
   for (const [type, values] of e.attributes) {
     const key = type.toLowerCase();
     if (key === 'cn') continue;
     const have = existing.attrs.get(key);
-    if (have && runtime.has(key)) continue;
+    if (have && keep.has(key)) continue;
     if (!have || have.length !== values.length || have.some((v, i) => v !== values[i])) mods.push({ operation: 'replace', type, values });
   }
   const wanted = new Set([...e.attributes.keys()].map((k) => k.toLowerCase()));
   for (const attr of o.mapping.attributes(table)) {
     const key = attr.toLowerCase();
-    if (key === 'cn' || wanted.has(key) || runtime.has(key) || !existing.attrs.has(key)) continue;
+    if (key === 'cn' || wanted.has(key) || keep.has(key) || written.has(key) || !existing.attrs.has(key)) continue;
     mods.push({ operation: 'delete', type: existing.names.get(key) ?? attr, values: [] });
   }
   return mods;

@@ -28,9 +28,21 @@ const split = (v: string | undefined) =>
 
 export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
   const objects = cfg.categories.filter((c) => !c.template);
+  const global = objects.find((c) => lastValue(c, 'type')?.trim() === 'global');
+  const defaultRealm = (global && lastValue(global, 'default_realm')) || 'asterisk';
+  const staticCats = convertPjsipObjects(objects, ctx, out, defaultRealm);
+  out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
+  staticRows('pjsip.conf', staticCats, ctx, out);
+}
+
+/** The sections of the realtime types as entries; returns the others (transports, ...). */
+export function convertPjsipObjects(
+  objects: ConfigCategory[],
+  ctx: ConvertContext,
+  out: Conversion,
+  defaultRealm: string,
+): ConfigCategory[] {
   const typed = objects.map((c) => ({ cat: c, type: lastValue(c, 'type')?.trim() }));
-  const global = typed.find((t) => t.type === 'global');
-  const defaultRealm = (global && lastValue(global.cat, 'default_realm')) || 'asterisk';
   const outbound = new Set<string>();
   for (const { cat, type } of typed) {
     if (type === 'endpoint' || type === 'registration') for (const a of split(lastValue(cat, 'outbound_auth'))) outbound.add(a);
@@ -62,8 +74,7 @@ export function convertPjsip(cfg: ParsedConfig, ctx: ConvertContext, out: Conver
     for (const col of columnsOf(cat, skip)) b.set(col.name, col.values, { file: col.file, line: col.line });
     out.entries.push(b.entry);
   }
-  out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
-  staticRows('pjsip.conf', staticCats, ctx, out);
+  return staticCats;
 }
 
 /** A userpass auth's password as md5_cred, unless the password must stay; true when hashed. */

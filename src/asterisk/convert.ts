@@ -8,8 +8,10 @@ import path from 'node:path';
 import { parseDn } from '../schema/dn.js';
 import { ConfigSyntaxError, parseConfigFile, type ParsedConfig } from './config-parser.js';
 import { convertDialplan } from './convert-dialplan.js';
+import { convertIax } from './convert-iax.js';
 import { convertPjsip } from './convert-pjsip.js';
 import { convertQueues } from './convert-queues.js';
+import { convertSip } from './convert-sip.js';
 import { convertVoicemail } from './convert-voicemail.js';
 import { ExtConfig, MappingError, ResLdapMapping, SHIPPED_DIR } from './mapping.js';
 
@@ -22,6 +24,8 @@ export interface ConvertOptions {
   extconfig?: ExtConfig;
   /** Keep PJSIP passwords as userpass instead of md5_cred. */
   keepCleartext?: boolean;
+  /** sip.conf peers also as chan_sip realtime peers (sippeers), for Asterisk 20 and older. */
+  chanSip?: boolean;
 }
 
 export interface ConvertResult {
@@ -36,13 +40,12 @@ type Converter = (cfg: ParsedConfig, ctx: ConvertContext, out: Conversion) => vo
 
 const CONVERTERS: Array<[string, Converter]> = [
   ['pjsip.conf', convertPjsip],
+  ['sip.conf', convertSip],
+  ['iax.conf', convertIax],
   ['voicemail.conf', convertVoicemail],
   ['queues.conf', convertQueues],
   ['extensions.conf', convertDialplan],
 ];
-/** Files an Asterisk directory may hold that this converter does not read yet. */
-const NOT_YET = ['sip.conf', 'iax.conf'];
-
 export function convertDirectory(opts: ConvertOptions): ConvertResult {
   const mapping = opts.mapping ?? ResLdapMapping.read();
   const ext = opts.extconfig ?? ExtConfig.read();
@@ -50,6 +53,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     mapping,
     ext,
     keepCleartext: opts.keepCleartext ?? false,
+    chanSip: opts.chanSip ?? false,
     builder(family, id, origin, label, classes, out) {
       const b = ext.binding(family);
       const builder = new EntryBuilder(mapping, b.table, out.skipped, {
@@ -64,6 +68,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     },
   };
   const conversions: Conversion[] = [];
+  const seen = new Set<string>();
   for (const [file, convert] of CONVERTERS) {
     if (!existsSync(path.join(opts.dir, file))) continue;
     const out: Conversion = { file, entries: [], skipped: [], remainder: [], families: [] };
@@ -78,28 +83,16 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
       if (!(err instanceof ConfigSyntaxError || err instanceof MappingError)) throw err;
       Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
     }
-    dropDuplicates(out);
+    dropDuplicates(out, seen);
     conversions.push(out);
-  }
-  for (const file of NOT_YET) {
-    if (existsSync(path.join(opts.dir, file))) {
-      conversions.push({
-        file,
-        entries: [],
-        skipped: [{ origin: { file, line: 0 }, text: file, reason: 'not converted: this converter does not read it yet' }],
-        remainder: [],
-        families: [],
-      });
-    }
   }
   const converted = conversions.flatMap((c) => c.entries);
   const suffix = commonSuffix(ext.bases());
   return { conversions, entries: [...containers(converted, suffix), ...converted], suffix };
 }
 
-/** Two sections that would make one DN: the first stays, the second is reported. */
-function dropDuplicates(out: Conversion): void {
-  const seen = new Set<string>();
+/** Two sections (of any file) that would make one DN: the first stays, the second is reported. */
+function dropDuplicates(out: Conversion, seen: Set<string>): void {
   out.entries = out.entries.filter((e) => {
     const k = dnKey(e.dn);
     if (!seen.has(k)) return seen.add(k);

@@ -39,6 +39,8 @@ export const resultCode = (err: unknown): number | undefined =>
   typeof (err as { code?: unknown })?.code === 'number' ? (err as { code: number }).code : undefined;
 
 export const NO_SUCH_OBJECT = 32;
+const OPERATION_TIMEOUT_MS = 120_000;
+const CONNECT_TIMEOUT_MS = 30_000;
 
 const RESULT_NAMES: Record<number, string> = {
   16: 'noSuchAttribute',
@@ -68,9 +70,15 @@ export class DirectoryClient {
   static async connect(o: ConnectOptions): Promise<DirectoryClient> {
     const url = o.url ?? 'ldap://127.0.0.1:1389';
     const m = /^ldapi:\/\/([^/?#]*)\/?$/i.exec(url);
+    // Generous bounds, so that a stalled server fails the command instead of hanging it.
+    const bounds = { timeout: OPERATION_TIMEOUT_MS, connectTimeout: CONNECT_TIMEOUT_MS };
     const client = m
-      ? new Client({ url: 'ldap://localhost', createConnection: (() => net.connect(decodeURIComponent(m[1]!))) as typeof net.connect })
-      : new Client({ url, connectTimeout: 30_000 });
+      ? new Client({
+          url: 'ldap://localhost',
+          ...bounds,
+          createConnection: (() => net.connect(decodeURIComponent(m[1]!))) as typeof net.connect,
+        })
+      : new Client({ url, ...bounds });
     const dc = new DirectoryClient(client);
     try {
       if (o.saslMech) {

@@ -2,7 +2,7 @@
 // convert lays them out (same DNs, classes and columns), so a box added here and one converted
 // from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request.
 
-import type { ConnectOptions, DirectoryClient } from './ldap-client.js';
+import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
 import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
 import { MEMBER_CLASSES, memberId, QUEUE_CLASSES } from './convert-queues.js';
 import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
@@ -10,8 +10,10 @@ import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } fr
 export const MAILBOX_QUEUE_USAGE = `mailbox and queue commands (CONNECTION as for endpoint):
   mailbox add BOX[@CONTEXT] --password PIN [--fullname NAME] [--email ADDR]
   mailbox remove BOX[@CONTEXT]
+  mailbox list [--json]             every mailbox (no PINs)
   queue add NAME [--strategy ringall|leastrecent|...]
   queue remove NAME                 the queue and its members
+  queue list [--json]               every queue with its static members
   queue member add QUEUE INTERFACE [--penalty N] [--membername NAME]
   queue member remove QUEUE INTERFACE
 exit status: 0 done, 4 no such entry, 5 it exists already, 2 usage, 1 any other error.
@@ -119,8 +121,70 @@ export async function removeMember(client: DirectoryClient, l: Layout, queue: st
   return dn;
 }
 
+export interface MailboxInfo {
+  mailbox: string;
+  context: string;
+  fullname?: string;
+  email?: string;
+  dn: string;
+}
+
+export interface QueueInfo {
+  name: string;
+  strategy?: string;
+  members: Array<{ interface: string; membername?: string; penalty?: string; paused?: string }>;
+  dn: string;
+}
+
+const firstOf = (e: LdapEntry, attr: string) => e.attrs.get(attr.toLowerCase())?.[0];
+const classFilter = (l: Layout, family: string, own: string) => `(objectClass=${l.classes(family, own).at(-1)})`;
+
+/** Every mailbox (no PINs), by context and number. */
+export async function listMailboxes(client: DirectoryClient, l: Layout): Promise<MailboxInfo[]> {
+  const rows = await client.search(l.base('voicemail'), classFilter(l, 'voicemail', VOICEMAIL_CLASSES[1]!));
+  return rows
+    .map((e) => ({
+      mailbox: firstOf(e, l.attr('voicemail', 'mailbox')) ?? '',
+      context: firstOf(e, l.attr('voicemail', 'context')) ?? 'default',
+      fullname: firstOf(e, l.attr('voicemail', 'fullname')),
+      email: firstOf(e, l.attr('voicemail', 'email')),
+      dn: e.dn,
+    }))
+    .sort((a, b) => a.context.localeCompare(b.context) || a.mailbox.localeCompare(b.mailbox, 'en', { numeric: true }));
+}
+
+/** Every queue with its static members. */
+export async function listQueues(client: DirectoryClient, l: Layout): Promise<QueueInfo[]> {
+  const queues = await client.search(l.base('queues'), classFilter(l, 'queues', QUEUE_CLASSES[0]!));
+  const members = await client.search(l.base('queue_members'), classFilter(l, 'queue_members', MEMBER_CLASSES[0]!));
+  const m = (c: string) => l.attr('queue_members', c);
+  return queues
+    .map((q) => {
+      const name = firstOf(q, 'cn') ?? '';
+      return {
+        name,
+        strategy: firstOf(q, l.attr('queues', 'strategy')),
+        members: members
+          .filter((x) => firstOf(x, m('queue_name')) === name)
+          .map((x) => ({
+            interface: firstOf(x, m('interface')) ?? '',
+            membername: firstOf(x, m('membername')),
+            penalty: firstOf(x, m('penalty')),
+            paused: firstOf(x, m('paused')),
+          })),
+        dn: q.dn,
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** RFC 4515 escaping of an assertion value. */
 const escapeFilter = (v: string) => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+
+function formatListed(x: MailboxInfo | QueueInfo): string {
+  if ('mailbox' in x) return `${`${x.mailbox}@${x.context}`.padEnd(20)} ${x.fullname ?? ''}${x.email ? ` <${x.email}>` : ''}\n`;
+  return `${x.name.padEnd(16)} ${(x.strategy ?? '').padEnd(12)} ${x.members.map((m) => m.interface).join(', ')}\n`;
+}
 
 const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
 
@@ -138,6 +202,8 @@ export async function mailboxQueueCommand(
   const arity: Record<string, number> = {
     'mailbox add': 1,
     'mailbox remove': 1,
+    'mailbox list': 0,
+    'queue list': 0,
     'queue add': 1,
     'queue remove': 1,
     'queue member add': 2,
@@ -150,6 +216,11 @@ export async function mailboxQueueCommand(
   const l = layoutOf(v);
   const [a, b] = operands as [string, string];
   return withClient(key, conn, err, async (client) => {
+    if (key === 'mailbox list' || key === 'queue list') {
+      const list = key === 'mailbox list' ? await listMailboxes(client, l) : await listQueues(client, l);
+      out.write(v.json ? JSON.stringify(list, null, 2) + '\n' : list.map(formatListed).join(''));
+      return;
+    }
     let done: string | string[];
     if (key === 'mailbox add')
       done = await addMailbox(client, l, a, { password: str(v, 'password'), fullname: str(v, 'fullname'), email: str(v, 'email') });

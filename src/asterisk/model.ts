@@ -117,6 +117,8 @@ export interface ConvertContext {
   mapping: ResLdapMapping;
   ext: ExtConfig;
   keepCleartext: boolean;
+  /** --chan-sip: sip.conf peers also as chan_sip realtime peers. */
+  chanSip: boolean;
   /** A builder for the entry cn=id below the family's base, in the family's table. */
   builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
 }
@@ -141,12 +143,13 @@ const LIST_OPTIONS = new Set([
 export function columnsOf(
   cat: ConfigCategory,
   skip: ReadonlySet<string>,
+  lists: ReadonlySet<string> = LIST_OPTIONS,
 ): Array<{ name: string; values: string[]; line: number; file: string }> {
   const out = new Map<string, { name: string; values: string[]; line: number; file: string }>();
   for (const v of cat.variables) {
     if (skip.has(v.name)) continue;
     const cur = out.get(v.name);
-    if (cur && LIST_OPTIONS.has(v.name)) cur.values.push(v.value);
+    if (cur && lists.has(v.name)) cur.values.push(v.value);
     else if (cur) Object.assign(cur, { values: [v.value], line: v.origin.line, file: v.origin.file });
     else out.set(v.name, { name: v.name, values: [v.value], line: v.origin.line, file: v.origin.file });
   }

@@ -53,6 +53,10 @@ export function reportText(result: ConvertResult, verbose = false): string {
     if (verbose) for (const e of c.entries) lines.push(`  ${e.origin.file}:${e.origin.line} ${e.label} -> ${e.dn}`);
     for (const s of c.skipped) lines.push(`  not converted ${s.origin.file}:${s.origin.line}: ${redact(s.text)}  (${s.reason})`);
   }
+  const left = result.conversions.reduce((n, c) => n + c.skipped.length, 0);
+  const failed = result.conversions.filter((c) => c.error).map((c) => c.file);
+  if (failed.length) lines.push(`exit 1: not converted at all: ${failed.join(', ')}`);
+  else lines.push(left ? `exit ${EXIT_LEFT_OVER}: ${left} line(s) not converted (listed above)` : 'exit 0: everything converted');
   return lines.join('\n') + '\n';
 }
 

@@ -20,8 +20,8 @@ export const ASTERISK_USAGE = `usage: astldap asterisk convert DIR [-o FILE] [--
        astldap asterisk mailbox add|remove ... CONNECTION
        astldap asterisk queue add|remove|member add|member remove ... CONNECTION
 
-convert reads pjsip.conf, voicemail.conf, queues.conf and extensions.conf of DIR (with their
-#includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
+convert reads pjsip.conf, sip.conf (to PJSIP), iax.conf, voicemail.conf, queues.conf and
+extensions.conf of DIR (with their #includes) and writes LDIF for the layout of data/asterisk/sample.ldif to stdout or -o FILE
 (mode 0600: it may hold passwords), or loads it into a running server with --apply. The report
 (stderr) names every converted object's file and line and every line not converted, and why.
   -o FILE               write the LDIF to FILE instead of stdout
@@ -31,6 +31,7 @@ convert reads pjsip.conf, voicemail.conf, queues.conf and extensions.conf of DIR
   --res-ldap FILE       attribute names from this res_ldap.conf (default: the shipped one)
   --extconfig FILE      base DNs from this extconfig.conf (default: the shipped one)
   --keep-cleartext      keep PJSIP passwords (auth_type=userpass) instead of md5_cred
+  --chan-sip            sip.conf peers also as chan_sip realtime peers (ou=sip), for Asterisk 20
   --static-out DIR      write what stays static (e.g. extensions.conf with its includes, hints
                         and switch => Realtime/...) to new files in DIR (mode 0600)
   --verbose             list every converted object in the report
@@ -58,6 +59,7 @@ const OPTIONS = {
   extconfig: { type: 'string' },
   'static-out': { type: 'string' },
   'keep-cleartext': { type: 'boolean' },
+  'chan-sip': { type: 'boolean' },
   verbose: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -126,7 +128,7 @@ async function convert(args: string[], v: AsteriskValues, out: NodeJS.WritableSt
   }
   const mapping = v['res-ldap'] ? ResLdapMapping.read(v['res-ldap']) : ResLdapMapping.read();
   const ext = v.extconfig ? ExtConfig.read(v.extconfig) : ExtConfig.read();
-  const result = convertDirectory({ dir: args[0]!, mapping, extconfig: ext, keepCleartext: v['keep-cleartext'] });
+  const result = convertDirectory({ dir: args[0]!, mapping, extconfig: ext, keepCleartext: v['keep-cleartext'], chanSip: v['chan-sip'] });
   const status = exitStatus(result);
   if (v['static-out']) writeRemainders(v['static-out'], args[0]!, result, err);
   if (v.json) out.write(JSON.stringify(reportJson(result), null, 2) + '\n');

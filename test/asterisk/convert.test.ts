@@ -90,6 +90,23 @@ describe('astldap asterisk convert', () => {
     expect(r.stderr).toMatch(/not converted extensions\.conf:25: .*caller-ID/);
     expect(r.stderr).toMatch(/not converted extensions\.conf:6: TRUNK = PJSIP\/provider {2}\(\[globals\]/);
     expect(r.stderr).toMatch(/not converted voicemail\.conf:2: format/);
+    expect(r.stderr).toMatch(/\nexit 3: \d+ line\(s\) not converted \(listed above\)\n/);
+    const json = await astldap(['asterisk', 'convert', FIXTURE, '--json']);
+    expect(json.code).toBe(3);
+    const report = JSON.parse(json.stdout) as Array<{
+      file: string;
+      entries: Array<{ dn: string; line: number }>;
+      notConverted: Array<{ line: number; reason: string }>;
+    }>;
+    const ext = report.find((c) => c.file === 'extensions.conf')!;
+    expect(ext.notConverted).toContainEqual(expect.objectContaining({ file: 'extensions.conf', line: 9, text: 'include => phones' }));
+    expect(report.find((c) => c.file === 'pjsip.conf')!.entries).toContainEqual({
+      dn: `cn=provider,ou=endpoints,ou=pjsip,${SUFFIX}`,
+      family: 'ps_endpoints',
+      label: 'endpoint provider',
+      file: 'pjsip.d/trunk.conf',
+      line: 12,
+    });
     // Only the containers the seed lacks are in the LDIF.
     expect(r.stdout).toContain('dn: ou=pjsip,dc=example,dc=domain');
     expect(r.stdout).not.toContain('dn: ou=voicemail,dc=example,dc=domain');
@@ -130,6 +147,8 @@ describe('astldap asterisk convert', () => {
     expect(attrValues(trunk, 'AstAccountSecret')).toEqual(['trunk-secret']);
     const id = (await one(`cn=provider,ou=identify,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(id, 'AstPjsipIdentifyMatch')).toEqual(['192.0.2.10', '192.0.2.11,198.51.100.0/24']);
+    const iax = (await one(`cn=2500,ou=sip,${SUFFIX}`))!;
+    expect([attrValues(iax, 'AstAccountSecret'), attrValues(iax, 'AstAccountName')]).toEqual([['iax-desk-secret'], ['2500']]);
     const alias = (await one(`cn=pbx.office.example,ou=domain-aliases,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(alias, 'AstPjsipDomainAliasDomain')).toEqual(['office.example']);
     const reg = (await one(`cn=provider-reg,ou=registrations,ou=pjsip,${SUFFIX}`))!;
@@ -224,6 +243,27 @@ describe('astldap asterisk convert', () => {
     expect(into.stderr).toMatch(/is the directory being converted/);
   });
 
+  it('the --dry-run change records are LDIF that ldapmodify applies as --apply would', async () => {
+    const dir = copyFixture('ldapmodify');
+    const phones = path.join(dir, 'pjsip.d/phones.conf');
+    writeFileSync(
+      phones,
+      readFileSync(phones, 'utf8')
+        .replace('callerid="Ann Archer" <1001>\nmailboxes=1001@default', 'callerid="Ann A." <1001>')
+        .concat('\n[1099](endpoint-base)\nauth=1099\naors=1099\n[1099](auth-base)\nusername=1099\npassword=x\n[1099](aor-base)\n'),
+    );
+    const dry = await astldap(['asterisk', 'convert', dir, '--apply', '--dry-run', ...conn()]);
+    expect(dry.stderr).toMatch(/dry run: 3 to add, 1 to modify, 0 to delete/);
+    expect(dry.stdout).toContain('delete: AstAccountMailbox\n-');
+    const mod = await runTool('ldapmodify', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: dry.stdout });
+    expect(mod.code, mod.stderr).toBe(0);
+    const after = await astldap(['asterisk', 'convert', dir, '--apply', ...conn()]);
+    expect(after.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    expect((await astldap(['asterisk', 'endpoint', 'remove', '1099', ...conn()])).code).toBe(0);
+    const back = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
+    expect(back.stderr).toMatch(/applied: 0 to add, 1 to modify, 0 to delete/);
+  });
+
   it('a syntax error names file and line, converts nothing of that file and exits 1', async () => {
     const dir = copyFixture('broken');
     writeFileSync(path.join(dir, 'queues.conf'), '[sales]\nstrategy=ringall\nthis line has no equals sign\n');
@@ -262,6 +302,41 @@ describe('astldap asterisk convert', () => {
     const ok = await astldap(['asterisk', 'convert', FIXTURE, '--apply', '--dry-run', '-H', server.url, '-D', ROOT_DN, '-y', pwFile]);
     expect(ok.stderr).toMatch(/dry run: 0 to add/);
     rmSync(pwFile);
+  });
+
+  it('a chan_sip sip.conf converts to PJSIP objects the directory accepts', async () => {
+    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--chan-sip', '--apply', ...conn()]);
+    expect(r.code, r.stderr).toBe(3); // bindport and videosupport are reported
+    expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify, 0 to delete/);
+    const auth = (await one(`cn=3001,ou=auths,ou=pjsip,${SUFFIX}`))!;
+    expect(attrValues(auth, 'AstPjsipAuthMd5Cred')).toEqual([md5('3001:old.example:s3001')]);
+    expect(
+      attrValues((await one(`cn=reg_sip.carrier.example,ou=registrations,ou=pjsip,${SUFFIX}`))!, 'AstPjsipRegistrationContactUser'),
+    ).toEqual(['5550199']);
+  });
+
+  it('what Asterisk writes back (PIN, paused, registration state) survives another run', async () => {
+    const changes = [
+      `dn: cn=1001,ou=voicemail,${SUFFIX}\nchangetype: modify\nreplace: AstVoicemailPassword\nAstVoicemailPassword: 9999\n`,
+      `dn: cn=sales-1001,ou=queues,${SUFFIX}\nchangetype: modify\nreplace: AstQueueMemberPaused\nAstQueueMemberPaused: 1\n`,
+      `dn: cn=3001,ou=sip,${SUFFIX}\nchangetype: modify\nreplace: AstAccountIPAddress\nAstAccountIPAddress: 192.0.2.9\n-\nreplace: AstAccountExpirationTimestamp\nAstAccountExpirationTimestamp: 1900000000\n`,
+    ].join('\n');
+    const mod = await runTool('ldapmodify', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: changes });
+    expect(mod.code, mod.stderr).toBe(0);
+    const pbx = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
+    expect(pbx.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    const sip = await astldap([
+      'asterisk',
+      'convert',
+      path.join(repoRoot, 'test/fixtures/asterisk-sip'),
+      '--chan-sip',
+      '--apply',
+      ...conn(),
+    ]);
+    expect(sip.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
+    expect(attrValues((await one(`cn=1001,ou=voicemail,${SUFFIX}`))!, 'AstVoicemailPassword')).toEqual(['9999']);
+    expect(attrValues((await one(`cn=sales-1001,ou=queues,${SUFFIX}`))!, 'AstQueueMemberPaused')).toEqual(['1']);
+    expect(attrValues((await one(`cn=3001,ou=sip,${SUFFIX}`))!, 'AstAccountIPAddress')).toEqual(['192.0.2.9']);
   });
 
   it('an unknown option is a usage error (exit 2)', async () => {
@@ -305,6 +380,19 @@ describe('astldap asterisk endpoint', () => {
     expect(list.code, list.stderr).toBe(0);
     const names = (JSON.parse(list.stdout) as Array<{ name: string; state: string }>).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['1001', '1002', '2001', '4001', 'provider']));
+
+    // A contact as Asterisk would write it back (id "aor;@hash"): 1001 shows as registered.
+    const contact = `dn: cn=1001\\;@0123abcd,ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: AstldapPjsipContact\ncn: 1001;@0123abcd\nAstPjsipContactUri: sip:1001@192.0.2.77:5060\nAstPjsipContactEndpoint: 1001\n`;
+    const containers = `dn: ou=contacts,ou=pjsip,${SUFFIX}\nobjectClass: organizationalUnit\nou: contacts\n\n`;
+    const added = await runTool('ldapadd', [...bindArgs(ROOT_DN, ROOT_PW), '-H', server.url], { stdin: containers + contact });
+    expect(added.code, added.stderr).toBe(0);
+    const states = JSON.parse((await astldap(['asterisk', 'endpoint', 'list', '--json', ...conn()])).stdout) as Array<{
+      name: string;
+      state: string;
+      contacts: string[];
+    }>;
+    expect(states.find((e) => e.name === '1001')).toMatchObject({ state: 'registered', contacts: ['sip:1001@192.0.2.77:5060'] });
+    expect(states.find((e) => e.name === '1002')).toMatchObject({ state: 'unregistered', contacts: [] });
 
     const show = await astldap(['asterisk', 'endpoint', 'show', '4001', '--json', ...conn()]);
     expect(JSON.parse(show.stdout)).toMatchObject({
@@ -412,6 +500,24 @@ describe('astldap asterisk mailbox and queue', () => {
     expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(0);
     expect((await astldap(['asterisk', 'mailbox', 'remove', '5001@sales', ...conn()])).code).toBe(4);
     expect((await astldap(['asterisk', 'queue', 'frob', ...conn()])).code).toBe(2);
+
+    const boxes = await astldap(['asterisk', 'mailbox', 'list', '--json', ...conn()]);
+    expect(boxes.code, boxes.stderr).toBe(0);
+    const listed = JSON.parse(boxes.stdout) as Array<{ mailbox: string; context: string }>;
+    expect(listed.map((b) => `${b.mailbox}@${b.context}`)).toEqual(expect.arrayContaining(['1001@default', '1001@sales', '1106@default']));
+    expect(boxes.stdout).not.toMatch(/4242|password/i);
+    const queues = JSON.parse((await astldap(['asterisk', 'queue', 'list', '--json', ...conn()])).stdout) as Array<{
+      name: string;
+      members: Array<{ interface: string }>;
+    }>;
+    expect(
+      queues
+        .find((q) => q.name === 'sales')!
+        .members.map((m) => m.interface)
+        .sort(),
+    ).toEqual(['PJSIP/1001', 'PJSIP/1002']);
+    const text = await astldap(['asterisk', 'queue', 'list', ...conn()]);
+    expect(text.stdout).toMatch(/^support +leastrecent +PJSIP\/1003$/m);
   });
 });
 

@@ -3,13 +3,14 @@
 // values, empty values, #exec, bad mailbox options, members without an interface, dialplan
 // lines realtime cannot hold), the priorities `n` resolves to, and the containers emitted.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertDirectory, type ConvertResult } from '../../src/asterisk/convert.js';
 import { ExtConfig } from '../../src/asterisk/mapping.js';
 import { md5hex, type DraftEntry } from '../../src/asterisk/model.js';
 import { exitStatus, reportJson, reportText } from '../../src/asterisk/output.js';
+import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const tmp = useTempDir('astldap-astconv-');
@@ -164,6 +165,118 @@ describe('what is reported instead of converted', () => {
 
   it('nothing left over: exit 0', () => {
     expect(exitStatus(convert({ 'voicemail.conf': '[default]\n1 => 2\n' }))).toBe(0);
+  });
+});
+
+describe('sip.conf (chan_sip) to PJSIP', () => {
+  const sip = readFileSync(path.join(repoRoot, 'test/fixtures/asterisk-sip/sip.conf'), 'utf8');
+
+  it('phones: endpoint, aor (max_contacts 1), auth hashed with the chan_sip realm; md5secret carries over', () => {
+    const r = convert({ 'sip.conf': sip });
+    const ep = entry(r, 'cn=3001,ou=endpoints');
+    expect([attr(ep, 'AstAccountContext'), attr(ep, 'AstAccountAllowedCodec'), attr(ep, 'AstAccountDTMFMode')]).toEqual([
+      ['office'],
+      ['ulaw'],
+      ['rfc4733'],
+    ]);
+    expect([
+      attr(ep, 'AstPjsipEndpointForceRport'),
+      attr(ep, 'AstPjsipEndpointRtpSymmetric'),
+      attr(ep, 'AstPjsipEndpointRewriteContact'),
+    ]).toEqual([['yes'], ['yes'], ['yes']]);
+    expect([attr(ep, 'AstPjsipEndpointAuth'), attr(ep, 'AstPjsipEndpointAors'), attr(ep, 'AstPjsipEndpointOutboundAuth')]).toEqual([
+      ['3001'],
+      ['3001'],
+      undefined,
+    ]);
+    expect(attr(entry(r, 'cn=3001,ou=aors'), 'AstPjsipAorMaxContacts')).toEqual(['1']);
+    expect(attr(entry(r, 'cn=3001,ou=aors'), 'AstPjsipAorQualifyFrequency')).toEqual(['60']);
+    expect(attr(entry(r, 'cn=3001,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('3001:old.example:s3001')]);
+    const md5 = entry(r, 'cn=3002,ou=auths');
+    expect([attr(md5, 'AstPjsipAuthAuthType'), attr(md5, 'AstPjsipAuthMd5Cred'), attr(md5, 'AstPjsipAuthRealm')]).toEqual([
+      ['md5'],
+      ['0123456789abcdef0123456789abcdef'],
+      ['old.example'],
+    ]);
+  });
+
+  it('a trunk: contact, identify, outbound auth in clear without a realm, no inbound auth with insecure=invite', () => {
+    const r = convert({ 'sip.conf': sip });
+    const ep = entry(r, 'cn=carrier,ou=endpoints');
+    expect([attr(ep, 'AstPjsipEndpointAuth'), attr(ep, 'AstPjsipEndpointOutboundAuth'), attr(ep, 'AstPjsipEndpointDirectMedia')]).toEqual([
+      undefined,
+      ['carrier'],
+      ['no'],
+    ]);
+    expect(attr(entry(r, 'cn=carrier,ou=aors'), 'AstPjsipAorContact')).toEqual(['sip:203.0.113.5']);
+    expect(attr(entry(r, 'cn=carrier,ou=identify'), 'AstPjsipIdentifyMatch')).toEqual(['203.0.113.5']);
+    const auth = entry(r, 'cn=carrier,ou=auths');
+    expect([attr(auth, 'AstAccountSecret'), attr(auth, 'AstPjsipAuthRealm')]).toEqual([['carrier-secret'], undefined]);
+  });
+
+  it('register => becomes a registration with its own auth; unknown options are reported', () => {
+    const r = convert({ 'sip.conf': sip });
+    const reg = entry(r, 'cn=reg_sip.carrier.example,ou=registrations');
+    expect([
+      attr(reg, 'AstPjsipRegistrationServerUri'),
+      attr(reg, 'AstPjsipRegistrationClientUri'),
+      attr(reg, 'AstPjsipRegistrationContactUser'),
+    ]).toEqual([['sip:sip.carrier.example:5060'], ['sip:trunkuser@sip.carrier.example:5060'], ['5550199']]);
+    expect(attr(reg, 'AstPjsipRegistrationOutboundAuth')).toEqual(['auth_reg_sip.carrier.example']);
+    expect(attr(entry(r, 'cn=auth_reg_sip.carrier.example,ou=auths'), 'AstAccountSecret')).toEqual(['trunkpass']);
+    expect(skipped(r)).toEqual([
+      'sip.conf:7 bindport=5060 | sip.conf [general]: set transports and globals in pjsip.conf',
+      'sip.conf:34 videosupport=yes | a chan_sip option with no PJSIP equivalent here',
+    ]);
+  });
+
+  it('--chan-sip: the peers as chan_sip realtime rows too; only trunks keep their secret', () => {
+    const dir = path.join(tmp(), 'chansip');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'sip.conf'), sip);
+    const r = convertDirectory({ dir, chanSip: true });
+    const p = entry(r, 'cn=3001,ou=sip');
+    expect([attr(p, 'AstAccountName'), attr(p, 'AstAccountNAT'), attr(p, 'AstAccountSecret')]).toEqual([
+      ['3001'],
+      ['force_rport,comedia'],
+      undefined,
+    ]);
+    expect(attr(p, 'AstAccountRealmedPassword')).toEqual([`{md5}${md5hex('3001:old.example:s3001')}`]);
+    expect(attr(entry(r, 'cn=3002,ou=sip'), 'AstAccountRealmedPassword')).toEqual(['{md5}0123456789abcdef0123456789abcdef']);
+    expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountCanReinvite')).toEqual(['no']);
+    expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountSecret')).toEqual(['carrier-secret']);
+    expect(convert({ 'sip.conf': sip }).entries.some((e) => e.family === 'sippeers')).toBe(false);
+  });
+
+  it('a peer that pjsip.conf defines too: pjsip.conf wins, the sip.conf one is reported', () => {
+    const r = convert({ 'sip.conf': '[1000]\nhost=dynamic\n', 'pjsip.conf': '[1000]\ntype=endpoint\n' });
+    expect(r.entries.filter((e) => e.dn.startsWith('cn=1000,ou=endpoints'))).toHaveLength(1);
+    expect(skipped(r)).toContain(
+      'sip.conf:1 endpoint 1000 | a second definition of cn=1000,ou=endpoints,ou=pjsip,dc=example,dc=domain (the first one is converted)',
+    );
+  });
+});
+
+describe('iax.conf', () => {
+  it('peers and users as chan_iax2 realtime rows with the plain secret; [general] stays static', () => {
+    const r = convert({
+      'iax.conf':
+        '[general]\nbindport=4569\nregister => a:b@c\n[iaxphone](!)\ntype=friend\nhost=dynamic\ncontext=office\nallow=ulaw\nallow=gsm\n[2000](iaxphone)\nsecret=iax-secret\ntrunk=yes\n',
+    });
+    const e = entry(r, 'cn=2000,ou=sip');
+    expect(e.objectClasses).toEqual(['top', 'AsteriskAccount', 'AsteriskExtension', 'AsteriskIAXUser', 'AstldapIaxUser']);
+    expect([attr(e, 'AstAccountName'), attr(e, 'AstAccountSecret'), attr(e, 'AstAccountAllowedCodec'), attr(e, 'AstAccountType')]).toEqual([
+      ['2000'],
+      ['iax-secret'],
+      ['ulaw', 'gsm'],
+      ['friend'],
+    ]);
+    expect(skipped(r)).toEqual([
+      'iax.conf:2 bindport=4569 | [general] configures chan_iax2 itself: keep it in the static iax.conf',
+      'iax.conf:3 register=a:b@c | [general] configures chan_iax2 itself: keep it in the static iax.conf',
+      expect.stringMatching(/^iax\.conf:12 trunk=yes \| no attribute for "trunk" in \[iax\]/),
+    ]);
+    expect(r.conversions[0]!.remainder).toEqual([{ name: 'general', lines: ['bindport = 4569', 'register => a:b@c'] }]);
   });
 });
 

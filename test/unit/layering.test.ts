@@ -82,6 +82,10 @@ describe('layering check (dependency-cruiser)', { timeout: 60_000 }, () => {
       'src/directory/y.ts': ts("import type { X } from './x.js';", 'export const y = 2;', 'export const sample: X = { n: y };'),
       // The wire codec reaching into the directory.
       'src/protocol/p.ts': ts("import { b } from '../directory/b.js';", 'export const p = b;'),
+      // The Asterisk tools (an LDAP client) reaching into the store, and the directory into them.
+      'src/store/s.ts': ts('export const s = 1;'),
+      'src/asterisk/t.ts': ts("import { s } from '../store/s.js';", 'export const t = s;'),
+      'src/directory/d.ts': ts("import { t } from '../asterisk/t.js';", 'export const d = t;'),
     });
     // Every layer, each importing only what it may.
     good = cruise(path.join(tmp, 'good'), {
@@ -116,7 +120,19 @@ describe('layering check (dependency-cruiser)', { timeout: 60_000 }, () => {
         "import { encode } from './protocol/codec.js';",
         'export const server = { engine, encode };',
       ),
-      'src/cli/main.ts': ts("import { server } from '../server.js';", 'export const main = server;'),
+      'src/schema/dn.ts': ts('export const escape = (v: string) => v;'),
+      'src/asterisk/convert.ts': ts(
+        "import { success } from '../ldap/result.js';",
+        "import { parse } from '../ldif/ldif.js';",
+        "import { escape } from '../schema/dn.js';",
+        'export const convert = (s: string) => parse(escape(s)) + success;',
+      ),
+      'src/cli/asterisk.ts': ts("import { convert } from '../asterisk/convert.js';", 'export const cmd = convert;'),
+      'src/cli/main.ts': ts(
+        "import { server } from '../server.js';",
+        "import { cmd } from './asterisk.js';",
+        'export const main = { server, cmd };',
+      ),
       'src/index.ts': ts("export { server } from './server.js';"),
     });
   });
@@ -141,6 +157,15 @@ describe('layering check (dependency-cruiser)', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('reports src/asterisk/ importing the store, and the directory importing src/asterisk/', () => {
+    expect(byRule(bad.violations, 'asterisk-is-an-ldap-client')).toEqual([
+      expect.objectContaining({ from: 'src/asterisk/t.ts', to: 'src/store/s.ts' }),
+    ]);
+    expect(byRule(bad.violations, 'only-cli-imports-asterisk')).toEqual([
+      expect.objectContaining({ from: 'src/directory/d.ts', to: 'src/asterisk/t.ts' }),
+    ]);
+  });
+
   it('reports a cycle, even one closed by a type-only import, as no-circular', () => {
     const cycles = byRule(bad.violations, 'no-circular');
     expect(cycles.length).toBeGreaterThan(0);
@@ -154,7 +179,13 @@ describe('layering check (dependency-cruiser)', { timeout: 60_000 }, () => {
 
   it('reports nothing else, and fails the run (non-zero exit, as in CI) on the bad tree', () => {
     expect(new Set(bad.violations.map((v) => v.rule.name))).toEqual(
-      new Set(['ldap-imports-nothing', 'protocol-only-ldap-config', 'no-circular']),
+      new Set([
+        'ldap-imports-nothing',
+        'protocol-only-ldap-config',
+        'no-circular',
+        'asterisk-is-an-ldap-client',
+        'only-cli-imports-asterisk',
+      ]),
     );
     const run = depcruiseIn(bad.dir);
     expect(run.status).not.toBe(0);

@@ -1,0 +1,314 @@
+// sip.conf (chan_sip, removed in Asterisk 21) to PJSIP realtime objects, with the option mapping
+// of Asterisk's own contrib/scripts/sip_to_pjsip (written anew here, not copied): each peer
+// becomes an endpoint, an aor (contact for a fixed host, max_contacts=1 for host=dynamic) and,
+// with secret/md5secret, an auth; peer/friend with a fixed host (or defaultip) also an identify;
+// `register =>` lines become registrations with their own auth. The PJSIP sections are built
+// in memory with the sip.conf file and line of each value and then converted as pjsip.conf's are.
+// Differences from the script: phones (host=dynamic) get no outbound_auth, so their secret can
+// become md5_cred; insecure=invite leaves the endpoint without auth (chan_sip did not challenge).
+
+import type { ConfigCategory, ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
+import { lastValue } from './config-parser.js';
+import { convertPjsipObjects, PJSIP_TYPES } from './convert-pjsip.js';
+import { columnsOf, md5hex, type Conversion, type ConvertContext } from './model.js';
+
+/** sip.conf peer option -> PJSIP endpoint option, where the value carries over unchanged. */
+const SAME_VALUE: Record<string, string> = {
+  context: 'context',
+  callerid: 'callerid',
+  language: 'language',
+  accountcode: 'accountcode',
+  allow: 'allow',
+  disallow: 'disallow',
+  rtptimeout: 'rtp_timeout',
+  rtpholdtimeout: 'rtp_timeout_hold',
+  icesupport: 'ice_support',
+  autoframing: 'use_ptime',
+  outboundproxy: 'outbound_proxy',
+  mohsuggest: 'moh_suggest',
+  'session-minse': 'timers_min_se',
+  'session-expires': 'timers_sess_expires',
+  callingpres: 'callerid_privacy',
+  cid_tag: 'callerid_tag',
+  trustrpid: 'trust_id_inbound',
+  send_diversion: 'send_diversion',
+  avpf: 'use_avpf',
+  callgroup: 'call_group',
+  pickupgroup: 'pickup_group',
+  namedcallgroup: 'named_call_group',
+  namedpickupgroup: 'named_pickup_group',
+  allowtransfer: 'allow_transfer',
+  fromuser: 'from_user',
+  fromdomain: 'from_domain',
+  mwifrom: 'mwi_from_user',
+  tos_audio: 'tos_audio',
+  tos_video: 'tos_video',
+  sdpowner: 'sdp_owner',
+  sdpsession: 'sdp_session',
+  tonezone: 'tone_zone',
+  allowsubscribe: 'allow_subscribe',
+  subscribecontext: 'subscribe_context',
+  subminexpiry: 'sub_min_expiry',
+  rtp_engine: 'rtp_engine',
+  busylevel: 'device_state_busy_at',
+  setvar: 'set_var',
+  permit: 'permit',
+  deny: 'deny',
+  acl: 'acl',
+  contactpermit: 'contact_permit',
+  contactdeny: 'contact_deny',
+  contactacl: 'contact_acl',
+  dtlsverify: 'dtls_verify',
+  dtlsrekey: 'dtls_rekey',
+  dtlscertfile: 'dtls_cert_file',
+  dtlsprivatekey: 'dtls_private_key',
+  dtlscipher: 'dtls_cipher',
+  dtlscafile: 'dtls_ca_file',
+  dtlscapath: 'dtls_ca_path',
+  dtlssetup: 'dtls_setup',
+};
+/** sip.conf peer option -> PJSIP aor option. */
+const AOR_VALUE: Record<string, string> = {
+  qualifyfreq: 'qualify_frequency',
+  maxexpiry: 'maximum_expiration',
+  minexpiry: 'minimum_expiration',
+  defaultexpiry: 'default_expiration',
+};
+/** Options read while building the objects (host, secret, ...), not mapped one by one. */
+const CONSUMED = new Set([
+  'type',
+  'host',
+  'port',
+  'defaultuser',
+  'username',
+  'secret',
+  'md5secret',
+  'subscribemwi',
+  'defaultip',
+  'insecure',
+  'mailbox',
+]);
+
+type Put = (name: string, value: string, from: ConfigVariable | Origin) => void;
+
+/** One PJSIP section under construction. */
+function section(name: string, type: string, origin: Origin): { cat: ConfigCategory; put: Put } {
+  const cat: ConfigCategory = { name, template: false, inherits: [], variables: [], origin };
+  cat.variables.push({ name: 'type', value: type, object: false, origin });
+  const put: Put = (n, value, from) => cat.variables.push({ name: n, value, object: false, origin: 'origin' in from ? from.origin : from });
+  return { cat, put };
+}
+
+/** The mapped options whose value changes form (nat, dtmfmode, directmedia, ...); false when unknown. */
+function special(v: ConfigVariable, put: Put, aorPut: Put): boolean {
+  const val = v.value.toLowerCase();
+  switch (v.name.toLowerCase()) {
+    case 'nat':
+      if (/\byes\b/.test(val) || val.includes('comedia')) put('rtp_symmetric', 'yes', v);
+      if (/\byes\b/.test(val) || val.includes('force_rport')) put('rewrite_contact', 'yes', v);
+      if (val.includes('force_rport')) put('force_rport', 'yes', v);
+      return true;
+    case 'dtmfmode':
+      put('dtmf_mode', val === 'rfc2833' ? 'rfc4733' : ['inband', 'info', 'auto'].includes(val) ? val : 'none', v);
+      return true;
+    case 'directmedia':
+    case 'canreinvite':
+      if (/\byes\b/.test(val)) put('direct_media', 'yes', v);
+      if (/\bno\b/.test(val)) put('direct_media', 'no', v);
+      if (val.includes('update')) put('direct_media_method', 'update', v);
+      if (val.includes('outgoing')) put('direct_media_glare_mitigation', 'outgoing', v);
+      if (val.includes('nonat')) put('disable_direct_media_on_nat', 'yes', v);
+      return true;
+    case 'session-timers':
+      put('timers', val === 'originate' ? 'always' : val === 'refuse' ? 'no' : 'yes', v);
+      return true;
+    case 'sendrpid':
+      if (val === 'yes' || val === 'rpid') put('send_rpid', 'yes', v);
+      else if (val === 'pai') put('send_pai', 'yes', v);
+      return true;
+    case 'progressinband':
+      if (val === 'yes' || val === 'never') put('inband_progress', val === 'yes' ? 'yes' : 'no', v);
+      return true;
+    case 'encryption':
+      if (val === 'yes') put('media_encryption', 'sdes', v);
+      return true;
+    case 'dtlsenable':
+      if (val === 'yes') put('media_encryption', 'dtls', v);
+      return true;
+    case 'encryption_taglen':
+      if (val === '32') put('srtp_tag_32', 'yes', v);
+      return true;
+    case 'qualify':
+      // chan_sip's qualify=yes|<ms> pings every qualifyfreq (default 60 s).
+      if (val !== 'no') aorPut('qualify_frequency', '60', v);
+      return true;
+    default:
+      return false;
+  }
+}
+
+function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCategory[] {
+  const name = cat.name;
+  const ep = section(name, 'endpoint', cat.origin);
+  const aor = section(name, 'aor', cat.origin);
+  const made = [ep.cat, aor.cat];
+  for (const v of cat.variables) {
+    const key = v.name.toLowerCase();
+    if (SAME_VALUE[key]) ep.put(SAME_VALUE[key], v.value, v);
+    else if (AOR_VALUE[key]) aor.put(AOR_VALUE[key], v.value, v);
+    else if (!CONSUMED.has(key) && !special(v, ep.put, aor.put)) {
+      out.skipped.push({ origin: v.origin, text: `${v.name}=${v.value}`, reason: 'a chan_sip option with no PJSIP equivalent here' });
+    }
+  }
+  const host = lastValue(cat, 'host') ?? 'dynamic';
+  const hostOrigin = cat.variables.find((v) => v.name === 'host') ?? cat.origin;
+  ep.put('aors', name, hostOrigin);
+  const fixed = host !== 'dynamic';
+  if (fixed) {
+    const user = lastValue(cat, 'defaultuser') ?? lastValue(cat, 'username');
+    const port = lastValue(cat, 'port');
+    aor.put('contact', `sip:${user ? `${user}@` : ''}${hostPort(host, port)}`, hostOrigin);
+  } else aor.put('max_contacts', '1', hostOrigin);
+  const mailbox = cat.variables.find((v) => v.name === 'mailbox');
+  if (mailbox) (lastValue(cat, 'subscribemwi') === 'yes' ? aor : ep).put('mailboxes', mailbox.value, mailbox);
+  const secret = cat.variables.find((v) => v.name === 'md5secret') ?? cat.variables.find((v) => v.name === 'secret');
+  if (secret) {
+    const auth = section(name, 'auth', secret.origin);
+    auth.put('username', name, secret);
+    // The realm pins what md5_cred was computed with; a trunk's outbound auth must not be tied
+    // to one (it answers the provider's realm).
+    if (!fixed || secret.name === 'md5secret') auth.put('realm', realm, secret);
+    if (secret.name === 'md5secret') {
+      auth.put('auth_type', 'md5', secret);
+      auth.put('md5_cred', secret.value, secret);
+    } else auth.put('password', secret.value, secret);
+    made.push(auth.cat);
+    if (!(lastValue(cat, 'insecure') ?? '').includes('invite')) ep.put('auth', name, secret);
+    // A trunk answers its provider's challenges with the same secret: it keeps it in clear.
+    if (fixed) ep.put('outbound_auth', name, secret);
+  }
+  const type = lastValue(cat, 'type') ?? 'friend';
+  const match = fixed ? host : lastValue(cat, 'defaultip');
+  if ((type === 'peer' || type === 'friend') && match) {
+    const id = section(name, 'identify', 'origin' in hostOrigin ? hostOrigin.origin : hostOrigin);
+    id.put('endpoint', name, hostOrigin);
+    id.put('match', match, hostOrigin);
+    made.push(id.cat);
+  }
+  return made;
+}
+
+const hostPort = (host: string, port: string | undefined) => {
+  const h = host.includes(':') && !host.startsWith('[') && /^[0-9a-f:]+$/i.test(host) ? `[${host}]` : host;
+  return port ? `${h.replace(/:\d+$/, '')}:${port}` : h;
+};
+
+/** `register => [transport://]user[@domain][:secret[:authuser]]@host[:port][/extension][~expiry]`. */
+export function registration(v: ConfigVariable, general: ConfigCategory): ConfigCategory[] | string {
+  let line = v.value.trim();
+  let transport = 'udp';
+  const t = /^(?:[^?]*\?)?(udp|tcp|tls):\/\//i.exec(line);
+  if (t) {
+    transport = t[1]!.toLowerCase();
+    line = line.slice(t[0].length);
+  }
+  const at = line.lastIndexOf('@');
+  if (at <= 0) return 'expected user@host';
+  const [hostPart = '', expiry] = line.slice(at + 1).split('~');
+  const [hostAndPort = '', extension] = hostPart.split('/');
+  const [host = '', port] = hostAndPort.split(':');
+  const userPart = line.slice(0, at).split(':');
+  const [userAt = '', ...rest] = userPart;
+  const [secret, authuser] = rest.length === 3 ? rest.slice(1) : rest;
+  const [user, domain] = userAt.split('@');
+  if (!host || !user) return 'expected user@host';
+  const name = `reg_${host}`;
+  const reg = section(name, 'registration', v.origin);
+  reg.put('server_uri', `sip:${host}${port ? `:${port}` : ''}`, v);
+  reg.put('client_uri', `sip:${user}@${domain ?? host}${rest.length === 3 ? `:${rest[0]}` : port ? `:${port}` : ''}`, v);
+  if (extension) reg.put('contact_user', extension, v);
+  reg.put('expiration', expiry || '120', v);
+  reg.put('retry_interval', lastValue(general, 'registertimeout') ?? '20', v);
+  reg.put('max_retries', lastValue(general, 'registerattempts') ?? '10', v);
+  reg.put('transport', `transport-${transport}`, v);
+  const made = [reg.cat];
+  if (secret) {
+    const auth = section(`auth_${name}`, 'auth', v.origin);
+    auth.put('username', authuser || user, v);
+    auth.put('password', secret, v);
+    reg.put('outbound_auth', `auth_${name}`, v);
+    made.push(auth.cat);
+  }
+  return made;
+}
+
+/** Classes of a chan_sip realtime peer, as data/asterisk/sample.ldif lays one out. */
+export const SIP_PEER_CLASSES = ['top', 'AsteriskAccount', 'AsteriskExtension', 'AsteriskSIPUser'];
+
+/**
+ * --chan-sip: the peer as a chan_sip realtime row too (sippeers, for sites still on Asterisk
+ * 20). Options keep their chan_sip names, which the [sip] table maps; a secret becomes
+ * md5secret = {md5}MD5(name:realm:secret) (the driver strips the prefix) unless the peer has a
+ * fixed host (a trunk needs its secret) or --keep-cleartext.
+ */
+function sipPeer(cat: ConfigCategory, realm: string, ctx: ConvertContext, out: Conversion): void {
+  const b = ctx.builder('sippeers', cat.name, cat.origin, `sip peer ${cat.name}`, SIP_PEER_CLASSES, out);
+  b.setAttribute('AstAccountName', [cat.name]);
+  const fixed = (lastValue(cat, 'host') ?? 'dynamic') !== 'dynamic';
+  const secret = lastValue(cat, 'secret');
+  const hash = secret !== undefined && !fixed && !ctx.keepCleartext && lastValue(cat, 'md5secret') === undefined;
+  const skip = new Set(hash ? ['secret'] : []);
+  for (const col of columnsOf(cat, skip, SIP_LIST_OPTIONS)) {
+    const name = col.name === 'canreinvite' ? 'directmedia' : col.name;
+    const values = name === 'md5secret' ? col.values.map((v) => (v.startsWith('{md5}') ? v : `{md5}${v}`)) : col.values;
+    b.set(name, values, { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
+  }
+  if (hash) b.set('md5secret', [`{md5}${md5hex(`${cat.name}:${realm}:${secret}`)}`], cat.origin);
+  out.entries.push(b.entry);
+}
+
+/** chan_sip options that add up when repeated. */
+const SIP_LIST_OPTIONS = new Set(['allow', 'disallow', 'permit', 'deny', 'setvar']);
+
+export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
+  const general = cfg.categories.find((c) => c.name === 'general') ?? {
+    name: 'general',
+    template: false,
+    inherits: [],
+    variables: [],
+    origin: { file: cfg.file, line: 0 },
+  };
+  const realm = lastValue(general, 'realm') || 'asterisk';
+  const made: ConfigCategory[] = [];
+  for (const v of general.variables) {
+    if (['realm', 'registertimeout', 'registerattempts'].includes(v.name)) continue; // used below
+    if (v.name !== 'register') {
+      out.skipped.push({
+        origin: v.origin,
+        text: `${v.name}=${v.value}`,
+        reason: 'sip.conf [general]: set transports and globals in pjsip.conf',
+      });
+      continue;
+    }
+    const r = registration(v, general);
+    if (typeof r === 'string') out.skipped.push({ origin: v.origin, text: `register => ${v.value}`, reason: r });
+    else made.push(...r);
+  }
+  for (const cat of cfg.categories) {
+    if (cat.template || cat === general) continue;
+    if (cat.name === 'authentication') {
+      for (const v of cat.variables)
+        out.skipped.push({
+          origin: v.origin,
+          text: `${v.name}=${v.value}`,
+          reason: 'realm credentials: define outbound auths in pjsip.conf',
+        });
+      continue;
+    }
+    made.push(...peer(cat, realm, out));
+    if (ctx.chanSip) sipPeer(cat, realm, ctx, out);
+  }
+  if (ctx.chanSip) out.families.push('sippeers');
+  convertPjsipObjects(made, ctx, out, realm);
+  out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
+}
