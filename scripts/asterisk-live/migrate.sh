@@ -373,6 +373,8 @@ echo "ok: endpoint passwd 1001"
 expect_registered "1001 with the new password" 1001 "$NEWPW"
 expect_refused "1001 with the old password" 1001 ann-secret "Failed to authenticate"
 call_test after-passwd 1001 "$NEWPW" 1002 ben-secret
+# 1001 has a static hint in [phones] and its priorities in realtime rows: both must be found.
+call_test to-hint 1002 ben-secret 1001 "$NEWPW"
 ADDPW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 astldap asterisk endpoint add 3001 --password "$ADDPW" --context office "${CONN[@]}" > "$LOGS/add.out" 2>&1 ||
   fail "endpoint add 3001 (see $LOGS/add.out)"
