@@ -196,6 +196,17 @@ export class AdminApi {
     };
   }
 
+  /**
+   * A whole request handled in-process (the web console's token sessions): admitted on its head
+   * as a request from the wire is, then handled; a body past the route's bound is refused (413).
+   */
+  async handle(req: HttpRequest): Promise<HttpResponse> {
+    const admission = await this.admit(req);
+    if ('status' in admission) return admission;
+    if (req.body.length > admission.maxBody) return err(413, 'request body too large');
+    return admission.handle(req);
+  }
+
   /** The response for an error thrown by a route. */
   private failure(e: unknown): HttpResponse {
     if (e instanceof EngineError) return e.kind === 'notFound' && !e.message ? notFound() : err(STATUS[e.kind], e.message);
