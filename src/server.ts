@@ -247,6 +247,7 @@ export class AstldapServer {
         ownUrls: () => listener.urls,
         listen: typeof want === 'string' && want !== 'auto' ? want : undefined,
         extra: (req, authenticated) => this.adminRoutes(req, authenticated),
+        openWithBody: (p) => this.console !== undefined && (p === '/ui' || p.startsWith('/ui/')),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
       });
       if (config.console.enabled) {

@@ -119,6 +119,8 @@ export interface AdminApiOptions {
   auditFile?: string;
   /** Routes of the server around the engine (/metrics, /v1/sys/astldap/...); see ExtraRoutes. */
   extra?: ExtraRoutes;
+  /** Public paths of `extra` whose requests carry a body (the web console's forms): read, within limits.maxBody. */
+  openWithBody?: (rawPath: string) => boolean;
 }
 
 /**
@@ -258,6 +260,12 @@ export class AdminApi {
 
   /** Everything that can be decided from the head; the rest of the work as the handler. */
   private async preflight(head: HttpRequestHead, x: Exchange): Promise<Admission> {
+    // A public route with a body (the console) is admitted on its path: it checks its own
+    // session and CSRF token, and refuses a body past its own bound.
+    if (this.opts.extra && this.opts.openWithBody?.(head.rawPath)) {
+      const extra = this.opts.extra;
+      return { maxBody: this.opts.config.limits.maxBody, handle: async (req) => (await extra(req, false)) ?? notFound() };
+    }
     const open = await this.opts.extra?.({ ...head, body: NO_BODY }, false);
     if (open) return open;
     let segs: string[];

@@ -50,6 +50,8 @@ export async function startAdmin(opts: {
   listen?: string;
   /** The server's own routes beside the engine's (metrics, status, backup). */
   extra?: ExtraRoutes;
+  /** Public paths of `extra` whose requests carry a body (the web console's forms): read, within adminApi.limits.maxBody. */
+  openWithBody?: (rawPath: string) => boolean;
   onRotation?: RotationObserver;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
@@ -86,6 +88,7 @@ export async function startAdmin(opts: {
     tls,
     auditFile,
     extra: opts.extra,
+    ...(opts.openWithBody ? { openWithBody: opts.openWithBody } : {}),
   });
   try {
     await engine.start();

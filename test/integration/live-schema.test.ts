@@ -71,8 +71,8 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     const r = await ext('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn=schema,cn=config', '-s', 'one', 'cn']);
     expect(r.code, r.stderr).toBe(0);
     const names = parseLdifEntries(r.stdout).map((e) => attrValues(e, 'cn')[0]);
-    expect(names).toEqual(['{0}core', '{1}cosine', '{2}inetorgperson', '{3}nis', '{4}asterisk', '{5}astldap-asterisk']);
-    const ast = await ext('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn={4}asterisk,cn=schema,cn=config', '-s', 'base']);
+    expect(names).toEqual(['{0}core', '{1}cosine', '{2}inetorgperson', '{3}nis', '{4}ppolicy', '{5}asterisk', '{6}astldap-asterisk']);
+    const ast = await ext('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', 'cn={5}asterisk,cn=schema,cn=config', '-s', 'base']);
     const e = parseLdifEntries(ast.stdout)[0]!;
     expect(attrValues(e, 'olcObjectIdentifier')[0]).toBe('{0}AsteriskRoot 1.3.6.1.4.1.22736');
     expect(attrValues(e, 'olcObjectClasses').some((v) => /^\{\d+\}\( AsteriskSIPUser NAME 'AsteriskSIPUser'/.test(v))).toBe(true);
@@ -87,7 +87,7 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('adding new entry "cn=asterisk,cn=schema,cn=config"');
     const list = await ext('ldapsearch', ['-LLL', '-b', 'cn=schema,cn=config', '-s', 'one', 'cn']);
-    expect(parseLdifEntries(list.stdout)).toHaveLength(6); // identical definitions: nothing new
+    expect(parseLdifEntries(list.stdout)).toHaveLength(7); // identical definitions: nothing new
   });
 
   it('a new schema applies at once for every connection and survives a restart', async () => {
@@ -106,7 +106,7 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
     const again = await simple('ldapsearch', ['-LLL', '-b', B, '(testColor=RED)', 'testColor'], 'admin');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('testColor: Red');
-    const cfg = await ext('ldapsearch', ['-LLL', '-b', 'cn={6}test,cn=schema,cn=config', '-s', 'base', 'cn']);
+    const cfg = await ext('ldapsearch', ['-LLL', '-b', 'cn={7}test,cn=schema,cn=config', '-s', 'base', 'cn']);
     expect(cfg.code, cfg.stderr).toBe(0);
   });
 
@@ -132,7 +132,7 @@ describe('live schema over ldapi and SASL EXTERNAL', () => {
   });
 
   it('modify adds and deletes definitions; deleting one in use is refused', async () => {
-    const dn = 'cn={6}test,cn=schema,cn=config';
+    const dn = 'cn={7}test,cn=schema,cn=config';
     const addAt = await ext(
       'ldapmodify',
       [],
