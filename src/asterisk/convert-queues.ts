@@ -29,8 +29,21 @@ export function convertQueues(cfg: ParsedConfig, ctx: ConvertContext, out: Conve
       continue;
     }
     const b = ctx.builder('queues', cat.name, cat.origin, `queue ${cat.name}`, QUEUE_CLASSES, out);
-    for (const col of columnsOf(cat, new Set(['member'])))
-      b.set(col.name.replace(/-/g, '_'), col.values.slice(-1), { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
+    // app_queue reads a queue's strategy once, the first in the category (a template's comes
+    // first), and skips any later one: the converted queue must ring the same way.
+    const strategies = cat.variables.filter((v) => v.name === 'strategy');
+    for (const later of strategies.slice(1)) {
+      out.skipped.push({
+        origin: later.origin,
+        text: `strategy=${later.value}`,
+        reason: `app_queue keeps the first strategy of [${cat.name}] (${strategies[0]!.value}) and ignores this one; so does the conversion`,
+      });
+    }
+    for (const col of columnsOf(cat, new Set(['member']))) {
+      const first = col.name === 'strategy' && strategies.length > 1;
+      const values = first ? [strategies[0]!.value] : col.values.slice(-1);
+      b.set(col.name.replace(/-/g, '_'), values, { file: col.file, line: col.line }, `${col.name}=${col.values.join(',')}`);
+    }
     out.entries.push(b.entry);
     for (const v of cat.variables.filter((x) => x.name === 'member')) member(cat.name, v, ctx, out);
   }

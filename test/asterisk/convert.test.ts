@@ -517,8 +517,9 @@ describe('astldap asterisk mailbox and queue', () => {
         .members.map((m) => m.interface)
         .sort(),
     ).toEqual(['PJSIP/1001', 'PJSIP/1002']);
+    // [support](queue-base): app_queue keeps the template's strategy (ringall), the first in the category.
     const text = await astldap(['asterisk', 'queue', 'list', ...conn()]);
-    expect(text.stdout).toMatch(/^support +leastrecent +PJSIP\/1003$/m);
+    expect(text.stdout).toMatch(/^support +ringall +PJSIP\/1003$/m);
   });
 });
 

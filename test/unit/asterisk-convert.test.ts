@@ -163,6 +163,16 @@ describe('what is reported instead of converted', () => {
     expect(exitStatus(r)).toBe(1);
   });
 
+  it("a queue's strategy is the first of its category, as app_queue reads it (a template's before its own): the later one is reported", () => {
+    // Found by the real-Asterisk run (docs/migration-run.md): static Asterisk rang ringall here.
+    const r = convert({ 'queues.conf': '[base](!)\nstrategy=ringall\n\n[support](base)\nstrategy=leastrecent\n' });
+    expect(
+      entry(r, 'cn=support,ou=queues').attributes.get('AstQueueStrategy') ?? entry(r, 'cn=support,ou=queues').attributes.get('strategy'),
+    ).toEqual(['ringall']);
+    expect(r.conversions.flatMap((c) => c.skipped ?? []).some((s) => s.text === 'strategy=leastrecent')).toBe(true);
+    expect(exitStatus(r)).toBe(3);
+  });
+
   it('nothing left over: exit 0', () => {
     expect(exitStatus(convert({ 'voicemail.conf': '[default]\n1 => 2\n' }))).toBe(0);
   });
