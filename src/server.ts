@@ -189,6 +189,7 @@ export class AstldapServer {
         cacheEntries: config.store.cacheEntries,
         bulk: opts.bulk ?? false,
         onHealth: (h) => logStoreHealth(log, h),
+        onWarning: (m) => log.warn(m),
       });
     } catch (err) {
       lock?.release();

@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   bulk?: boolean;
   /** Told when writes start failing (a full disk, an I/O error) and when they work again. */
   onHealth?: (health: StoreHealth) => void;
+  /** Told when the store falls back from a dependency's internals (for the log). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
     bulk: opts.bulk ?? false,
     ...(opts.onHealth ? { onHealth: opts.onHealth } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   await store.open();
   if (onDisk) restrictTree(opts.path!);

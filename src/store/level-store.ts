@@ -74,6 +74,8 @@ export interface LevelStoreOptions {
   bulk?: boolean;
   /** Told when the store starts failing and when it has recovered (for the log). */
   onHealth?: (health: StoreHealth) => void;
+  /** Told once when classic-level's internal batch paths are missing (the public API is used). */
+  onWarning?: (message: string) => void;
   /** Open as found (`astldap verify`): nothing rebuilt or written; see indexesCurrent. */
   asFound?: boolean;
 }
@@ -116,6 +118,7 @@ export class LevelStore implements Store {
   private readonly postingCache: Lru<string, string | undefined>;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
+  private warnedInternals = false;
   private readonly bulk: boolean;
   /** Whether the stored indexes were built for this index configuration and key layout. */
   indexesCurrent = true;
@@ -502,6 +505,15 @@ export class LevelStore implements Store {
     this.cache.clear();
     this.postingCache.clear();
     if (this.onDisk) this.native = NativeBatch.of(this.db);
+    // classic-level's binding batch is private (package.json pins the version, and
+    // test/unit/store-internals.test.ts fails when an upgrade changes it): without it the store
+    // writes array batches through _batch (abstract-level's implementation hook), with a warning.
+    if (this.onDisk && !this.native && !this.warnedInternals) {
+      this.warnedInternals = true;
+      this.opts.onWarning?.(
+        "classic-level's native batch is not there: writing through its array batch (imports are slower); check the installed classic-level against package.json",
+      );
+    }
     const c = this.db.getSync(COUNT_KEY);
     this.entryCount = c === undefined ? 0 : Number(c);
   }
