@@ -4,7 +4,7 @@
 // [general] (and its `register =>` lines) configures chan_iax2 itself and stays in the file.
 
 import type { ParsedConfig } from './config-parser.js';
-import { columnsOf, keepStatic, type Conversion, type ConvertContext } from './model.js';
+import { columnsOf, keepSection, type Conversion, type ConvertContext } from './model.js';
 
 export const IAX_CLASSES = ['top', 'AsteriskAccount', 'AsteriskExtension', 'AsteriskIAXUser', 'AstldapIaxUser'];
 const IAX_LIST_OPTIONS = new Set(['allow', 'disallow', 'permit', 'deny', 'setvar']);
@@ -13,14 +13,7 @@ export function convertIax(cfg: ParsedConfig, ctx: ConvertContext, out: Conversi
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     if (cat.name.toLowerCase() === 'general' || cat.name.toLowerCase() === 'callnumberlimits') {
-      for (const v of cat.variables) {
-        out.skipped.push({
-          origin: v.origin,
-          text: `${v.name}=${v.value}`,
-          reason: `[${cat.name}] configures chan_iax2 itself: keep it in the static iax.conf`,
-        });
-        keepStatic(out, cat.name, v);
-      }
+      keepSection(out, cat, `[${cat.name}] configures chan_iax2 itself: keep it in the static iax.conf`);
       continue;
     }
     const b = ctx.builder('iaxpeers', cat.name, cat.origin, `iax ${cat.name}`, IAX_CLASSES, out);

@@ -4,7 +4,7 @@
 // (entry => lines) cannot be served over LDAP (its lookup never reaches the server): reported.
 
 import type { ParsedConfig } from './config-parser.js';
-import { columnsOf, keepStatic, type Conversion, type ConvertContext } from './model.js';
+import { columnsOf, keepSection, keepStatic, type Conversion, type ConvertContext } from './model.js';
 
 export const MOH_CLASSES = ['AstldapMusicOnHold'];
 
@@ -12,14 +12,7 @@ export function convertMoh(cfg: ParsedConfig, ctx: ConvertContext, out: Conversi
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     if (cat.name.toLowerCase() === 'general') {
-      for (const v of cat.variables) {
-        out.skipped.push({
-          origin: v.origin,
-          text: `${v.name}=${v.value}`,
-          reason: '[general] configures res_musiconhold itself: keep it in the static musiconhold.conf',
-        });
-        keepStatic(out, cat.name, v);
-      }
+      keepSection(out, cat, '[general] configures res_musiconhold itself: keep it in the static musiconhold.conf');
       continue;
     }
     const b = ctx.builder('musiconhold', cat.name, cat.origin, `moh class ${cat.name}`, MOH_CLASSES, out);

@@ -5,7 +5,7 @@
 // [general] configures app_queue itself and stays in the file.
 
 import { type ConfigVariable, type ParsedConfig } from './config-parser.js';
-import { columnsOf, keepStatic, type Conversion, type ConvertContext } from './model.js';
+import { columnsOf, keepSection, type Conversion, type ConvertContext } from './model.js';
 
 export const QUEUE_CLASSES = ['AstldapQueue'];
 export const MEMBER_CLASSES = ['AstldapQueueMember'];
@@ -18,14 +18,7 @@ export function convertQueues(cfg: ParsedConfig, ctx: ConvertContext, out: Conve
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     if (cat.name.toLowerCase() === 'general') {
-      for (const v of cat.variables) {
-        out.skipped.push({
-          origin: v.origin,
-          text: `${v.name}=${v.value}`,
-          reason: '[general] configures app_queue itself: keep it in the static queues.conf',
-        });
-        keepStatic(out, cat.name, v);
-      }
+      keepSection(out, cat, '[general] configures app_queue itself: keep it in the static queues.conf');
       continue;
     }
     const b = ctx.builder('queues', cat.name, cat.origin, `queue ${cat.name}`, QUEUE_CLASSES, out);

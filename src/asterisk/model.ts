@@ -52,6 +52,14 @@ export function keepStatic(out: Conversion, category: string, v: { name: string;
   last.lines.push(`${v.name} ${v.object ? '=>' : '='} ${v.value.replace(/;/g, '\\;')}`);
 }
 
+/** A section that configures the module itself ([general], ...): every line stays static and is reported. */
+export function keepSection(out: Conversion, cat: ConfigCategory, reason: string): void {
+  for (const v of cat.variables) {
+    out.skipped.push({ origin: v.origin, text: `${v.name}=${v.value}`, reason });
+    keepStatic(out, cat.name, v);
+  }
+}
+
 /** The key two spellings of one DN share (case and escaping aside). */
 export const dnKey = (dn: string): string => prettyDn(dn).toLowerCase();
 
