@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
-import { bindRequest, int, msg, str, tlv } from '../helpers/ber.js';
+import { bindRequest, msg, searchRequest, str, tlv } from '../helpers/ber.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
 
@@ -192,17 +192,7 @@ describe('G4: a DN that is not UTF-8 in a raw request', () => {
     expect(await wait(3)).toBe(34);
     socket.write(msg(4, tlv(0x4a, badDn)));
     expect(await wait(4)).toBe(34);
-    const search = Buffer.concat([
-      dnTlv,
-      tlv(0x0a, Buffer.from([0])),
-      tlv(0x0a, Buffer.from([0])),
-      int(0),
-      int(0),
-      tlv(0x01, Buffer.from([0])),
-      tlv(0x87, Buffer.from('objectClass')),
-      tlv(0x30, Buffer.alloc(0)),
-    ]);
-    socket.write(msg(5, tlv(0x63, search)));
+    socket.write(searchRequest(5, badDn, 0));
     expect(await wait(5)).toBe(34);
     socket.write(msg(6, tlv(0x6e, Buffer.concat([dnTlv, tlv(0x30, Buffer.concat([str('uid'), str('bad')]))]))));
     expect(await wait(6)).toBe(34);

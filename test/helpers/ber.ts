@@ -10,14 +10,14 @@ export function tlv(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), len, content]);
 }
 export const int = (v: number) => tlv(0x02, Buffer.from([v & 0x7f]));
-export const str = (s: string, tag = 0x04) => tlv(tag, Buffer.from(s));
+export const str = (s: string | Buffer, tag = 0x04) => tlv(tag, typeof s === 'string' ? Buffer.from(s) : s);
 export const msg = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, Buffer.concat([int(id), op, ...(controls ? [controls] : [])]));
 
 /** A simple bind. */
 export const bindRequest = (id: number, dn: string, password: string) =>
   msg(id, tlv(0x60, Buffer.concat([int(3), str(dn), str(password, 0x80)])));
 /** A search for (objectClass=*) with no size or time limit; scope 0 base, 1 one, 2 sub. */
-export const searchRequest = (id: number, base: string, scope: 0 | 1 | 2, controls?: Buffer) =>
+export const searchRequest = (id: number, base: string | Buffer, scope: 0 | 1 | 2, controls?: Buffer) =>
   msg(
     id,
     tlv(
