@@ -27,6 +27,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './ports.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Math.min(120, Number(process.env.SOAK_SECONDS ?? 20));
@@ -38,17 +39,6 @@ const ADMIN_DN = `cn=admin,${SUFFIX}`;
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-soak-'));
 const log = (m) => process.stderr.write(`[soak] ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function buildLoader() {
   const bin = path.join(work, 'ldapload');
@@ -69,21 +59,6 @@ function makeLdif() {
     );
   }
   return out.join('\n');
-}
-
-async function waitFor(port) {
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listening on ${port}`);
 }
 
 async function startServer() {
@@ -114,8 +89,8 @@ async function startServer() {
   );
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b.toString()));
-  await waitFor(ports.ldap);
-  await waitFor(ports.admin);
+  await waitFor(ports.ldap, 300);
+  await waitFor(ports.admin, 300);
   return { child, ports, stderr: () => stderr, stop: () => child.kill('SIGTERM') };
 }
 
