@@ -34,10 +34,11 @@ const KEPT = new Set([
  * form never came from one (a file cut in the middle of a value, an edited dump), and taken as it
  * is it would be the entry's identity for every replica: refused, as slapadd refuses it.
  */
+const STAMP_TIME = { re: /^\d{14}(?:[.,]\d+)?(?:Z|[+-]\d{4})$/, what: 'a generalized time' };
 const STAMP_FORM: Record<string, { re: RegExp; what: string }> = {
   entryuuid: { re: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, what: 'a UUID (RFC 4122)' },
-  createtimestamp: { re: /^\d{14}(?:[.,]\d+)?(?:Z|[+-]\d{4})$/, what: 'a generalized time' },
-  modifytimestamp: { re: /^\d{14}(?:[.,]\d+)?(?:Z|[+-]\d{4})$/, what: 'a generalized time' },
+  createtimestamp: STAMP_TIME,
+  modifytimestamp: STAMP_TIME,
   entrycsn: { re: /^\d{14}\.\d{6}Z#[0-9a-f]{6}#[0-9a-f]{3}#[0-9a-f]{6}$/i, what: 'a CSN (time#count#sid#mod)' },
 };
 
