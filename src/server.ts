@@ -22,7 +22,7 @@ import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSo
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { applyDescriptorBudget } from './server/descriptors.js';
 import { mountConsole } from './server/console-mount.js';
-import type { ConsoleServer } from './console/console.js';
+import { ConsoleServer } from './console/console.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -248,7 +248,7 @@ export class AstldapServer {
         ownUrls: () => listener.urls,
         listen: typeof want === 'string' && want !== 'auto' ? want : undefined,
         extra: (req, authenticated) => this.adminRoutes(req, authenticated),
-        openWithBody: (p) => this.console !== undefined && (p === '/ui' || p.startsWith('/ui/')),
+        openWithBody: (p) => this.console !== undefined && ConsoleServer.serves(p),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
       });
       if (config.console.enabled) {

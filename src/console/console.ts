@@ -70,9 +70,14 @@ export class ConsoleServer {
     this.sessions.close();
   }
 
+  /** Whether a request path is the console's (/ui and below). */
+  static serves(rawPath: string): boolean {
+    return rawPath === '/ui' || rawPath.startsWith('/ui/');
+  }
+
   /** Answers requests under /ui (undefined for every other path: not the console's). */
   async handle(req: HttpRequest): Promise<HttpResponse | undefined> {
-    if (req.rawPath !== '/ui' && !req.rawPath.startsWith('/ui/')) return undefined;
+    if (!ConsoleServer.serves(req.rawPath)) return undefined;
     let res: HttpResponse;
     try {
       res = await this.route(req);
