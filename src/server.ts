@@ -21,6 +21,7 @@ import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
 import { applyDescriptorBudget } from './server/descriptors.js';
+import { extendedCodecs, frontendOptions } from './server/extended.js';
 import { mountConsole } from './server/console-mount.js';
 import { ConsoleServer } from './console/console.js';
 import { DataDirLock } from './server/lock.js';
@@ -204,7 +205,7 @@ export class AstldapServer {
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
     live.schema = () => directory.schema;
     await directory.init();
-    const frontend = new Frontend(directory);
+    const frontend = new Frontend(directory, frontendOptions());
 
     const server = new AstldapServer(config, directory, frontend, store, undefined as unknown as Listener, log, opts.seedLdif);
     server.lock = lock;
@@ -213,6 +214,7 @@ export class AstldapServer {
       else if (!opts.bulk && opts.warm !== false) await warmUp(store, directory, frontend);
       const listener = await listen(config.listen, {
         handler: frontend,
+        extended: extendedCodecs,
         maxPduSize: config.limits.maxPduSize,
         idleTimeout: config.limits.idleTimeout * 1000,
         anonymousIdleTimeout: config.limits.anonymousIdleTimeout * 1000,

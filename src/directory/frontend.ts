@@ -20,16 +20,16 @@ import type {
   SendSyncInfo,
   Session,
 } from '../ldap/messages.js';
-import { LdapError, ResultCode, success } from '../ldap/result.js';
+import { LdapError, ResultCode } from '../ldap/result.js';
 import { add, addRootDse } from './add.js';
 import { bind } from './bind.js';
 import { ConfigTree, isConfigDn } from './cn-config.js';
 import { compare } from './compare.js';
 import { del } from './delete.js';
 import type { Directory } from './directory.js';
+import { ExtendedHandlers, type ExtendedHandler } from './extended.js';
 import { modify } from './modify.js';
 import { modifyDN } from './modrdn.js';
-import { passwordModify } from './password-modify.js';
 import { requireUnrestricted } from './ppolicy.js';
 import { rootDseSource } from './root-dse.js';
 import { storedEntries, type SearchSource } from './search/collect.js';
@@ -39,11 +39,26 @@ import { syncSearch } from './sync/search.js';
 
 type Route = 'rootDse' | 'subschema' | 'config' | 'entries';
 
+/** What the server hands the frontend from the layers it cannot import (server/extended.ts). */
+export interface FrontendOptions {
+  /** The extended operations' handlers, one row of the server's table each. */
+  extended: readonly ExtendedHandler[];
+  /** The OIDs of the request controls the protocol layer decodes (its codec registry). */
+  controls: readonly string[];
+}
+
 export class Frontend implements RequestHandler {
   readonly configTree: ConfigTree;
+  private readonly extendedOps: ExtendedHandlers;
+  private readonly rootDse: SearchSource;
 
-  constructor(readonly dir: Directory) {
+  constructor(
+    readonly dir: Directory,
+    opts: FrontendOptions,
+  ) {
     this.configTree = new ConfigTree(dir);
+    this.extendedOps = new ExtendedHandlers(opts.extended);
+    this.rootDse = rootDseSource({ controls: [...opts.controls], extensions: this.extendedOps.oids });
   }
 
   private route(ndn: string): Route {
@@ -56,7 +71,7 @@ export class Frontend implements RequestHandler {
   private searchSource(route: Route): SearchSource {
     switch (route) {
       case 'rootDse':
-        return rootDseSource;
+        return this.rootDse;
       case 'subschema':
         return subschemaSource;
       case 'config':
@@ -132,16 +147,9 @@ export class Frontend implements RequestHandler {
     return compare(this.dir, ctx, req, this.dir.normalize(req.dn));
   }
 
+  /** By the request's handler (the server's table); none: "unsupported extended operation". */
   async extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse> {
-    switch (req.kind) {
-      case 'whoAmI':
-        return { ...success(), authzId: ctx.session.bindDn ? `dn:${ctx.session.bindDn}` : '' };
-      case 'passwordModify':
-        return passwordModify(this.dir, ctx, req);
-      case 'unknown':
-        // slapd's words: clients' tests compare the text.
-        throw new LdapError(ResultCode.protocolError, 'unsupported extended operation');
-    }
+    return this.extendedOps.run(this.dir, ctx, req);
   }
 
   /** The connection ended: free what the session held (paged-results cursors). */

@@ -1,7 +1,7 @@
 // The root DSE (RFC 4512 §5.1): what this server is and supports, read with a base search on
 // the empty DN. It lives outside the store.
 
-import { SUPPORTED_CONTROLS, SUPPORTED_EXTENSIONS, SUPPORTED_FEATURES } from '../ldap/oids.js';
+import { SUPPORTED_FEATURES } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import type { EntryRecord } from '../store/types.js';
 import { checkAssertion } from './assertion.js';
@@ -9,7 +9,15 @@ import { CONFIG_DN } from './cn-config.js';
 import { SUBSCHEMA_DN, VENDOR_NAME, VENDOR_VERSION, type Directory } from './directory.js';
 import type { SearchSource } from './search/collect.js';
 
-export function rootDse(dir: Directory): EntryRecord {
+/** The OIDs the root DSE advertises, from the registries (the frontend is handed them). */
+export interface Advertised {
+  /** The request controls with a codec (protocol/controls/index.ts). */
+  readonly controls: readonly string[];
+  /** The extended operations with a handler (server/extended.ts). */
+  readonly extensions: readonly string[];
+}
+
+export function rootDse(dir: Directory, advertised: Advertised): EntryRecord {
   return {
     dn: '',
     attrs: {
@@ -17,8 +25,8 @@ export function rootDse(dir: Directory): EntryRecord {
       namingcontexts: [dir.config.suffix],
       subschemasubentry: [SUBSCHEMA_DN],
       supportedldapversion: ['3'],
-      supportedcontrol: [...SUPPORTED_CONTROLS],
-      supportedextension: [...SUPPORTED_EXTENSIONS],
+      supportedcontrol: [...advertised.controls],
+      supportedextension: [...advertised.extensions],
       supportedfeatures: [...SUPPORTED_FEATURES],
       supportedsaslmechanisms: ['EXTERNAL'],
       configcontext: [CONFIG_DN],
@@ -29,9 +37,11 @@ export function rootDse(dir: Directory): EntryRecord {
 }
 
 /** Only a base search finds the root DSE; it has no subordinates to search. */
-export const rootDseSource: SearchSource = async (dir, ctx, plan, results) => {
-  const dse = { dn: '', ndn: '', rec: rootDse(dir) };
-  checkAssertion(dir, ctx, dse);
-  if (plan.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, '');
-  await results.emit(dse);
-};
+export function rootDseSource(advertised: Advertised): SearchSource {
+  return async (dir, ctx, plan, results) => {
+    const dse = { dn: '', ndn: '', rec: rootDse(dir, advertised) };
+    checkAssertion(dir, ctx, dse);
+    if (plan.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, '');
+    await results.emit(dse);
+  };
+}

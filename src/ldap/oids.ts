@@ -1,6 +1,7 @@
 // The object identifiers of the controls, extended operations and features this server
-// implements, shared by the protocol layer (which has a codec for each) and the directory core
-// (which advertises them in the root DSE).
+// implements, shared by the protocol layer (which has a codec for each) and the directory core.
+// What the root DSE advertises is derived from the registries (protocol/controls/index.ts,
+// server/extended.ts), not listed here; only the features are.
 
 export const OID = {
   manageDsaIT: '2.16.840.1.113730.3.4.2', // RFC 3296: accepted; there are no referrals to manage
@@ -22,21 +23,6 @@ export const OID = {
   entryChangeNotification: '2.16.840.1.113730.3.4.7', // draft-ietf-ldapext-psearch
   passwordPolicy: '1.3.6.1.4.1.42.2.27.8.5.1', // draft-behera-ldap-password-policy-10
 } as const;
-
-/** Request controls the server implements (other critical controls are refused). */
-export const SUPPORTED_CONTROLS: readonly string[] = [
-  OID.manageDsaIT,
-  OID.pagedResults,
-  OID.sortRequest,
-  OID.assertion,
-  OID.preRead,
-  OID.postRead,
-  OID.syncRequest,
-  OID.persistentSearch,
-  OID.passwordPolicy,
-];
-
-export const SUPPORTED_EXTENSIONS: readonly string[] = [OID.passwordModify, OID.whoAmI];
 
 export const SUPPORTED_FEATURES: readonly string[] = [
   '1.3.6.1.1.14', // Modify-Increment (RFC 4525)

@@ -21,6 +21,7 @@ import { BerError } from './ber.js';
 import { isSupportedControl } from './controls/index.js';
 import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
+import { NO_EXTENDED_OPERATIONS, type ExtendedCodecs } from './extended/index.js';
 import { Framer } from './framer.js';
 import type { ProtocolObserver } from './observer.js';
 import { asLdapError, describe, operationSummary, summarize } from './describe.js';
@@ -43,6 +44,8 @@ import {
 
 export interface ConnectionOptions {
   handler: RequestHandler;
+  /** The extended operations' codecs (the server's table); none but StartTLS without it. */
+  extended?: ExtendedCodecs;
   /** This connection's session id (unique within its server). */
   id: number;
   /** Largest accepted LDAPMessage content length, in octets. */
@@ -98,6 +101,7 @@ export class Connection {
   private readonly opts: ConnectionOptions;
   private readonly log: Logger;
   private readonly tag: string;
+  private readonly extended: ExtendedCodecs;
 
   private readonly framer: Framer;
 
@@ -125,6 +129,7 @@ export class Connection {
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
+    this.extended = opts.extended ?? NO_EXTENDED_OPERATIONS;
     this.framer = new Framer(opts.maxPduSize);
     this.log = opts.logger;
     this.session = {
@@ -204,7 +209,7 @@ export class Connection {
   private onFrame(buf: Buffer, start: number, end: number): void {
     let msg: LdapMessage;
     try {
-      msg = decodeMessage(buf, start, end);
+      msg = decodeMessage(buf, start, end, this.extended);
     } catch (err) {
       const encode = err instanceof ProtocolError && err.opTag !== undefined ? ENCODER_BY_OP_TAG.get(err.opTag) : undefined;
       if (err instanceof ProtocolError && !err.fatal && err.messageId !== undefined && encode) {
@@ -376,10 +381,12 @@ export class Connection {
         case 'compare':
           response = encodeCompareResponse(messageId, noted(await h.compare(ctx, op.request)));
           break;
-        case 'extended':
+        case 'extended': {
           if (op.oid === OID.startTls) return await this.startTls(messageId);
-          response = encodeExtendedResponse(messageId, noted(await h.extended(ctx, op.request)));
+          const res = noted(await h.extended(ctx, op.request));
+          response = encodeExtendedResponse(messageId, res, this.extended.responseValue(op.request, res));
           break;
+        }
         default:
           return undefined;
       }

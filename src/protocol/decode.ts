@@ -21,7 +21,7 @@ import type {
 } from '../ldap/messages.js';
 import { BerError, BerReader, InvalidValue, Tag } from './ber.js';
 import { decodeRequestControls, type OpType } from './controls/index.js';
-import { decodeExtendedRequest } from './extended/index.js';
+import { NO_EXTENDED_OPERATIONS, type ExtendedCodecs } from './extended/index.js';
 import { decodeFilter, readAva } from './filter.js';
 
 /** Protocol op tags of requests (RFC 4511 §4.2 to §4.12). */
@@ -90,8 +90,11 @@ function intInRange(n: number, min: number, max: number, what: string): number {
   return n;
 }
 
-/** Decodes the LDAPMessage in buf[start, end) (one complete TLV, as framed by the connection). */
-export function decodeMessage(buf: Buffer, start = 0, end = buf.length): LdapMessage {
+/**
+ * Decodes the LDAPMessage in buf[start, end) (one complete TLV, as framed by the connection);
+ * an extended request's value by its codec in `extended`.
+ */
+export function decodeMessage(buf: Buffer, start = 0, end = buf.length, extended: ExtendedCodecs = NO_EXTENDED_OPERATIONS): LdapMessage {
   const r = new BerReader(buf, start, end);
   let messageId: number | undefined;
   let opTag: number | undefined;
@@ -114,7 +117,7 @@ export function decodeMessage(buf: Buffer, start = 0, end = buf.length): LdapMes
     }
     const opReader = new BerReader(buf, opStart, opEnd);
     opReader.enter();
-    const op = decodeOp(opTag, opReader, messageId);
+    const op = decodeOp(opTag, opReader, messageId, extended);
     const decoded = op.type === 'unbind' || op.type === 'abandon' ? {} : decodeRequestControls(controls, op.type as OpType);
     return { messageId, op, rawControls: controls, controls: decoded };
   } catch (err) {
@@ -166,7 +169,7 @@ function primitive(r: BerReader): Buffer {
   return r.buf.subarray(r.pos, r.end);
 }
 
-function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
+function decodeOp(tag: number, r: BerReader, messageId: number, extended: ExtendedCodecs): RequestOp {
   switch (tag) {
     case RequestTag.bind:
       return { type: 'bind', request: decodeBind(r) };
@@ -190,7 +193,7 @@ function decodeOp(tag: number, r: BerReader, messageId: number): RequestOp {
       return { type: 'abandon', messageId: v.readIntBE(0, v.length) };
     }
     case RequestTag.extended:
-      return decodeExtended(r);
+      return decodeExtended(r, extended);
     default:
       throw new ProtocolError(`unknown protocol op 0x${tag.toString(16)}`, { messageId, opTag: tag, fatal: true });
   }
@@ -289,8 +292,8 @@ function decodeCompare(r: BerReader): CompareRequest {
   return { dn, attribute, value };
 }
 
-function decodeExtended(r: BerReader): { type: 'extended'; oid: string; request: ExtendedRequest } {
+function decodeExtended(r: BerReader, codecs: ExtendedCodecs): { type: 'extended'; oid: string; request: ExtendedRequest } {
   const oid = r.readString(0x80);
   const value = r.peek() === 0x81 ? r.readOctets(0x81) : undefined;
-  return { type: 'extended', oid, request: decodeExtendedRequest(oid, value) };
+  return { type: 'extended', oid, request: codecs.decode(oid, value) };
 }

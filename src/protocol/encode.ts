@@ -16,7 +16,6 @@ import { RequestTag } from './decode.js';
 import { encodeEntryControls, encodeResponseControls } from './controls/index.js';
 import { encodeSyncInfo } from './controls/sync.js';
 import { writeEntryBody } from './entry.js';
-import { extendedResponseValue } from './extended/index.js';
 
 /** Protocol op tags of responses. */
 export const ResponseTag = {
@@ -135,11 +134,11 @@ export function encodeCompareResponse(messageId: number, res: LdapResult): Buffe
   return encodeResult(messageId, ResponseTag.compare, res);
 }
 
-export function encodeExtendedResponse(messageId: number, res: ExtendedResponse): Buffer {
+/** An extended response; `value` is the responseValue its codec made (extended/). */
+export function encodeExtendedResponse(messageId: number, res: ExtendedResponse, value?: Buffer): Buffer {
   const w = start(messageId, ResponseTag.extended);
   writeResult(w, res);
   if (res.oid !== undefined) w.writeString(res.oid, 0x8a);
-  const value = extendedResponseValue(res);
   if (value !== undefined) w.writeOctets(value, 0x8b);
   return finish(w, encodeResponseControls(res.controls));
 }

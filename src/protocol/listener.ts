@@ -11,11 +11,14 @@ import { RateLimitedWarning, type Logger } from '../config/logger.js';
 import type { TlsProvider } from '../config/tls.js';
 import type { RequestHandler } from '../ldap/messages.js';
 import { Connection } from './connection.js';
+import type { ExtendedCodecs } from './extended/index.js';
 import type { ProtocolObserver } from './observer.js';
 import { handshake, RENEGOTIATION_REFUSED, serverTlsSocket } from './peer.js';
 
 export interface ListenOptions {
   handler: RequestHandler;
+  /** The extended operations' codecs (the server's table, server/extended.ts). */
+  extended?: ExtendedCodecs;
   maxPduSize: number;
   /** Milliseconds (as are the other timeouts here); 0 = never. */
   idleTimeout: number;
@@ -215,6 +218,7 @@ class Listeners implements Listener {
     try {
       const conn = new Connection(socket, {
         handler: opts.handler,
+        ...(opts.extended ? { extended: opts.extended } : {}),
         id: this.nextSessionId++,
         maxPduSize: opts.maxPduSize,
         idleTimeout: opts.idleTimeout,

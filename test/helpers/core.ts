@@ -4,6 +4,7 @@
 import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
 import { Directory } from '../../src/directory/directory.js';
 import { Frontend } from '../../src/directory/frontend.js';
+import { frontendOptions } from '../../src/server/extended.js';
 import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
 import { searchRequest, type OperationContext, type SearchEntry, type SearchRequest } from '../../src/ldap/messages.js';
 import { buildRegistry, fileSources } from '../../src/schema/manager.js';
@@ -32,7 +33,7 @@ export async function startCore(overrides: ConfigOverrides = {}): Promise<Core> 
   const d = new Directory({ config, schema, store, schemaSources: sources });
   live.schema = () => d.schema;
   await d.init();
-  const fe = new Frontend(d);
+  const fe = new Frontend(d, frontendOptions());
   return {
     dir: d,
     fe,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { Directory } from '../../src/directory/directory.js';
 import { Frontend } from '../../src/directory/frontend.js';
+import { frontendOptions } from '../../src/server/extended.js';
 import { indexSpecs, makeIndexer } from '../../src/directory/indexing.js';
 import { buildRegistry, fileSources } from '../../src/schema/manager.js';
 import net from 'node:net';
@@ -41,7 +42,7 @@ describe('start-up warm-up', () => {
     const store = await openStore({ path: config.dbPath, indexes: specs, indexer: makeIndexer(() => schema), sync: false });
     const d = new Directory({ config, schema, store, schemaSources: sources });
     await d.init();
-    const fe = new Frontend(d);
+    const fe = new Frontend(d, frontendOptions());
     try {
       const admin = d.internalContext(config.admin.dn, 'test');
       const add = (dn: string, attrs: Record<string, string[]>) =>

@@ -17,12 +17,26 @@ import { encodePasswordPolicyResponse, passwordPolicy } from './password-policy.
 
 export type { OpType } from './codec.js';
 
+/**
+ * Every request control the server implements, one codec each (slapd's control_defs[]): the
+ * root DSE's supportedControl is this list (requestControlOids). A new control is one more
+ * codec file and one more entry here.
+ */
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
   [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [
     c.oid,
     c,
   ]),
 );
+
+/**
+ * The OIDs of the request controls, advertised in the root DSE. Response-only controls (Sort
+ * Response, Sync State and Done, Entry Change Notification) are not: RFC 4512 §5.1 lists the
+ * controls a client may send, as slapd does.
+ */
+export function requestControlOids(): string[] {
+  return [...CODECS.keys()];
+}
 
 /** True when the server has a codec for the control (other critical controls are refused). */
 export function isSupportedControl(oid: string): boolean {

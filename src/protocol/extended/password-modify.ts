@@ -2,16 +2,20 @@
 // userIdentity [0], oldPasswd [1], newPasswd [2] } (all OPTIONAL); the response may carry
 // genPasswd [0] when the server generated the password.
 
-import type { ExtendedRequest } from '../../ldap/messages.js';
+import type { ExtendedRequest, ExtendedResponse } from '../../ldap/messages.js';
+import { OID } from '../../ldap/oids.js';
 import { BerReader, BerWriter, InvalidValue } from '../ber.js';
+import type { ExtendedCodec } from './codec.js';
 
 const TAG_USER_IDENTITY = 0x80;
 const TAG_OLD_PASSWD = 0x81;
 const TAG_NEW_PASSWD = 0x82;
 const TAG_GEN_PASSWD = 0x80;
 
-export function decodePasswordModify(value: Buffer | undefined): Extract<ExtendedRequest, { kind: 'passwordModify' }> {
-  const out: Extract<ExtendedRequest, { kind: 'passwordModify' }> = { kind: 'passwordModify' };
+type PasswordModifyRequest = Extract<ExtendedRequest, { kind: 'passwordModify' }>;
+
+export function decodePasswordModify(value: Buffer | undefined): PasswordModifyRequest {
+  const out: PasswordModifyRequest = { kind: 'passwordModify' };
   // An absent request value is the same as an empty sequence (slapd accepts it).
   if (!value || value.length === 0) return out;
   try {
@@ -42,3 +46,10 @@ export function encodeGeneratedPassword(password: string): Buffer {
   w.endSequence();
   return Buffer.from(w.toBuffer());
 }
+
+export const passwordModifyCodec: ExtendedCodec<PasswordModifyRequest> = {
+  oid: OID.passwordModify,
+  kind: 'passwordModify',
+  decode: decodePasswordModify,
+  encode: (res: ExtendedResponse) => (res.generatedPassword !== undefined ? encodeGeneratedPassword(res.generatedPassword) : undefined),
+};
