@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startAdmin, type AdminHandle, type HttpRequest, type HttpResponse } from './admin/index.js';
+import { startAdmin, type AdminHandle } from './admin/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { ensurePrivateDir } from './config/files.js';
 import { createLogger, silentLogger, type Logger } from './config/logger.js';
@@ -20,10 +20,11 @@ import { listen, type Listener } from './protocol/listener.js';
 import type { SchemaRegistry } from './schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from './schema/manager.js';
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './server/bulk.js';
+import { serverPaths } from './server/admin-paths.js';
 import { applyDescriptorBudget } from './server/descriptors.js';
 import { extendedCodecs, frontendOptions } from './server/extended.js';
 import { mountConsole } from './server/console-mount.js';
-import { ConsoleServer } from './console/console.js';
+import type { ConsoleServer } from './console/console.js';
 import { DataDirLock } from './server/lock.js';
 import type { OperationSummary } from './protocol/observer.js';
 import { serverObserver, ServerMetrics } from './server/observe.js';
@@ -249,8 +250,13 @@ export class AstldapServer {
         log,
         ownUrls: () => listener.urls,
         listen: typeof want === 'string' && want !== 'auto' ? want : undefined,
-        extra: (req, authenticated) => this.adminRoutes(req, authenticated),
-        openWithBody: (p) => this.console !== undefined && ConsoleServer.serves(p),
+        paths: serverPaths({
+          metrics: this.metrics,
+          console: () => this.console,
+          storeHealth: () => this.store.health(),
+          status: () => this.status(),
+          backup: () => this.backupLdif(),
+        }),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
       });
       if (config.console.enabled) {
@@ -461,37 +467,6 @@ export class AstldapServer {
       store: this.store.health(),
       memory: this.config.memory,
       data_dir: this.config.memory ? null : this.config.dataDir,
-    };
-  }
-
-  /** The server's routes on the admin listener: /metrics (open), status and backup (token). */
-  async adminRoutes(req: HttpRequest, authenticated: boolean): Promise<HttpResponse | undefined> {
-    const get = req.method === 'GET';
-    if (!authenticated) {
-      const ui = await this.console?.handle(req);
-      if (ui) return ui;
-      if (req.rawPath === '/v1/sys/health') return this.failingHealth();
-      if (req.rawPath !== '/metrics') return undefined;
-      if (!get) return { status: 405, body: { errors: ['unsupported operation'] } };
-      return { status: 200, raw: await this.metrics.text(), headers: { 'Content-Type': this.metrics.registry.contentType } };
-    }
-    if (req.rawPath === '/v1/sys/astldap/status' && get) return { status: 200, body: { data: await this.status() } };
-    if (req.rawPath === '/v1/sys/astldap/backup' && get) {
-      return { status: 200, raw: await this.backupLdif(), headers: { 'Content-Type': 'text/ldif; charset=utf-8' } };
-    }
-    return undefined;
-  }
-
-  /**
-   * /v1/sys/health while the store fails: 503 (Vault's answer for a node that cannot serve) with
-   * the store's state and reason; while it is well, the admin API's own answer.
-   */
-  private failingHealth(): HttpResponse | undefined {
-    const store = this.store.health();
-    if (store.state === 'ok') return undefined;
-    return {
-      status: 503,
-      body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap', store },
     };
   }
 

@@ -22,7 +22,9 @@ import {
   type HttpRequestHead,
   type HttpResponse,
 } from './http/server.js';
-import { err, mountRoute, noContent, notFound, ok, sysRoute, unsupportedOp, unsupportedPath, type RouteCtx } from './routes.js';
+import { checkFields } from './fields.js';
+import { PathTable, type AdminPath, type Match, type Method, type RouteHandler, type RouteRequest } from './framework.js';
+import { enginePaths, err, noContent, notFound, ok, unsupportedOp, unsupportedPath } from './routes.js';
 import { SealKeyError } from './seal.js';
 import { Tokens, type Caller } from './tokens.js';
 
@@ -30,17 +32,6 @@ export { envelope } from './envelope.js';
 
 /** The HTTP status of each kind of engine error (Vault: 400 user error, 404, 500 internal). */
 const STATUS: Record<EngineErrorKind, number> = { invalid: 400, notFound: 404, failed: 500 };
-
-/** Paths every valid token may use (Vault's default policy). */
-const SELF_PATHS = new Set([
-  'auth/token/lookup-self',
-  'auth/token/revoke-self',
-  'auth/token/renew-self',
-  'sys/leases/lookup',
-  'sys/leases/renew',
-]);
-/** Paths that need sudo besides the capability (as in Vault). */
-const SUDO_PATHS = new Set(['sys/rotate']);
 
 /** The capabilities a method needs (POST/PUT: create or update, as Vault decides by existence). */
 function capabilitiesFor(method: string): Capability[] {
@@ -117,23 +108,25 @@ export interface AdminApiOptions {
   log: Logger;
   /** The audit log file (JSON lines, 0600); none when undefined. */
   auditFile?: string;
-  /** Routes of the server around the engine (/metrics, /v1/sys/astldap/...); see ExtraRoutes. */
-  extra?: ExtraRoutes;
-  /** Public paths of `extra` whose requests carry a body (the web console's forms): read, within limits.maxBody. */
-  openWithBody?: (rawPath: string) => boolean;
+  /**
+   * The server's own rows of the path table (/metrics, sys/astldap/*, the console), tried
+   * before the API's and the engine's.
+   */
+  paths?: readonly AdminPath[];
 }
 
-/**
- * Asked before the engine's routes: first without a token (authenticated false: public routes
- * such as /metrics), then, for requests with a valid token, with authenticated true. Undefined
- * means "not mine".
- */
-export type ExtraRoutes = (req: HttpRequest, authenticated: boolean) => Promise<HttpResponse | undefined>;
+/** The sys/health answer of a node that serves (Vault's shape). */
+export function healthy(): HttpResponse {
+  return {
+    status: 200,
+    body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap' },
+  };
+}
 
 export class AdminApi {
   private readonly tokens: Tokens;
-  /** The mounts the engine answers on: the configured one, openldap and ldap. */
-  private readonly mounts: string[];
+  /** Every path the listener answers: the server's rows, the API's own, the engine's. */
+  private readonly table: PathTable;
 
   private constructor(
     private readonly opts: AdminApiOptions,
@@ -142,7 +135,9 @@ export class AdminApi {
     private readonly audit: AuditLog | undefined,
   ) {
     this.tokens = new Tokens(opts.engine.db, opts.tokens);
-    this.mounts = [...new Set([opts.config.mount, 'openldap', 'ldap'])];
+    // The mounts the engine answers on: the configured one, openldap and ldap.
+    const mounts = [...new Set([opts.config.mount, 'openldap', 'ldap'])];
+    this.table = new PathTable([...(opts.paths ?? []), ...this.ownPaths(), ...enginePaths(opts.engine)], mounts);
   }
 
   static async start(opts: AdminApiOptions & { listen: string; tls?: { cert: string | Buffer; key: string | Buffer } }): Promise<AdminApi> {
@@ -260,36 +255,16 @@ export class AdminApi {
 
   /** Everything that can be decided from the head; the rest of the work as the handler. */
   private async preflight(head: HttpRequestHead, x: Exchange): Promise<Admission> {
-    // A public route with a body (the console) is admitted on its path: it checks its own
-    // session and CSRF token, and refuses a body past its own bound.
-    if (this.opts.extra && this.opts.openWithBody?.(head.rawPath)) {
-      const extra = this.opts.extra;
-      return { maxBody: this.opts.config.limits.maxBody, handle: async (req) => (await extra(req, false)) ?? notFound() };
-    }
-    const open = await this.opts.extra?.({ ...head, body: NO_BODY }, false);
-    if (open) return open;
-    let segs: string[];
-    try {
-      segs = head.rawPath.split('/').map((s) => decodeURIComponent(s));
-    } catch {
-      return err(400, 'invalid path encoding');
-    }
-    if (segs[0] !== '' || segs[1] !== 'v1') return unsupportedPath();
-    const p = segs
-      .slice(2)
-      .join('/')
-      .replace(/\/+$/, (m) => (m ? '/' : ''));
-    let method = head.method;
+    const v1 = v1Path(head);
+    let method = head.method as Method;
     // Go's strconv.ParseBool, as Vault reads ?list= (hvac sends list=True)
     if (method === 'GET' && ['true', '1', 't'].includes((head.query.get('list') ?? '').toLowerCase())) method = 'LIST';
-    if (method === 'PUT') method = 'POST';
-
-    if (p === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
-      return {
-        status: 200,
-        body: { initialized: true, sealed: false, standby: false, server_time_utc: Math.floor(Date.now() / 1000), version: 'astldap' },
-      };
-    }
+    if ((method as string) === 'PUT') method = 'POST';
+    const open = await this.unauthenticated(head, typeof v1 === 'string' ? v1 : undefined, method);
+    if (open) return open;
+    if (v1 === undefined) return unsupportedPath();
+    if (typeof v1 !== 'string') return v1;
+    const p = v1;
 
     x.path = p;
     x.operation = OPERATION[method] ?? method.toLowerCase();
@@ -297,120 +272,154 @@ export class AdminApi {
     const caller = token ? await this.tokens.lookup(token) : undefined;
     if (!token || !caller) return err(403, 'permission denied');
     Object.assign(x, { token, caller });
-    if (!(await this.permitted(caller, p, method))) return err(403, 'permission denied');
-    if (!this.known(p)) return unsupportedPath();
+    const match = this.table.find(p);
+    if (!(await this.permitted(caller, p, method, match?.path))) return err(403, 'permission denied');
+    if (!match) return unsupportedPath();
+    const handler = match.path.operations[method];
+    if (!handler) return unsupportedOp();
+    const l = this.opts.config.limits;
     return {
-      maxBody: this.bodyBound(p, method),
-      handle: async (req) => {
-        let parsed: Record<string, unknown> | undefined;
-        const body = () => (parsed ??= x.body = parseBody(req));
-        // The server's own routes (backup, status): as any other path, what the caller's policies allow.
-        const extra = await this.opts.extra?.(req, true);
-        if (extra) return extra;
-        return this.dispatch(p, method, body, token, caller);
-      },
+      // Dynamic roles carry LDIF (adminApi.limits.maxLdifBody), the rest small JSON.
+      maxBody: match.path.ldifBody && method === 'POST' ? l.maxLdifBody : l.maxBody,
+      handle: async (req) => (await handler(this.routeRequest(req, match, method, x, caller, token))) ?? unsupportedPath(),
     };
   }
 
-  /** Paths under a prefix some route answers (the routes themselves decide the rest). */
-  private known(p: string): boolean {
-    return p.startsWith('auth/token/') || p.startsWith('sys/') || this.mounts.some((m) => p === m || p.startsWith(m + '/'));
+  /** The rows open without a token, in order; the first that answers wins. */
+  private async unauthenticated(head: HttpRequestHead, v1: string | undefined, method: Method): Promise<Admission | undefined> {
+    for (const m of this.table.matches(head.rawPath, v1, true)) {
+      const handler: RouteHandler | undefined = m.path.operations[method] ?? m.path.operations['*'];
+      if (!handler) continue;
+      // A row with a body (the console) is admitted on its path: it checks its own session
+      // and CSRF token, and refuses a body past its own bound.
+      if (m.path.withBody) {
+        return {
+          maxBody: this.opts.config.limits.maxBody,
+          handle: async (req) => (await handler(this.routeRequest(req, m, method, undefined))) ?? notFound(),
+        };
+      }
+      const res = await handler(this.routeRequest({ ...head, body: NO_BODY }, m, method, undefined));
+      if (res) return res;
+    }
+    return undefined;
   }
 
-  /** The body bound of a route: dynamic roles carry LDIF (adminApi.limits.maxLdifBody), the rest small JSON. */
-  private bodyBound(p: string, method: string): number {
-    const l = this.opts.config.limits;
-    return method === 'POST' && this.mounts.some((m) => p.startsWith(`${m}/role/`)) ? l.maxLdifBody : l.maxBody;
+  private routeRequest(req: HttpRequest, m: Match, method: Method, x: Exchange | undefined, caller?: Caller, token?: string): RouteRequest {
+    let parsed: Record<string, unknown> | undefined;
+    const fields = m.path.fields;
+    return {
+      method,
+      path: x?.path ?? req.rawPath,
+      params: m.params,
+      mount: m.mount,
+      body: () => {
+        if (parsed) return parsed;
+        const b = parseBody(req);
+        if (x) x.body = b;
+        if (fields) checkFields(b, fields);
+        return (parsed = b);
+      },
+      http: req,
+      caller,
+      token,
+    };
   }
 
-  /** The caller's policies allow the method on the path (root: everything; the default policy's self paths: every token). */
-  private async permitted(caller: Caller, p: string, method: string): Promise<boolean> {
-    if (caller.root || SELF_PATHS.has(p)) return true;
-    if (SUDO_PATHS.has(p) && !(await this.tokens.allows(caller, p, ['sudo']))) return false;
+  /**
+   * The caller's policies allow the method on the path: root everything; a row of Vault's
+   * default policy every token; a sudo row needs sudo too.
+   */
+  private async permitted(caller: Caller, p: string, method: string, row: AdminPath | undefined): Promise<boolean> {
+    if (caller.root || row?.defaultPolicy) return true;
+    if (row?.sudo && !(await this.tokens.allows(caller, p, ['sudo']))) return false;
     // As in Vault, a LIST is checked against the path with a trailing slash (`ldap/role/*` allows listing ldap/role).
     const aclPath = method === 'LIST' && !p.endsWith('/') ? p + '/' : p;
     return this.tokens.allows(caller, aclPath, capabilitiesFor(method));
   }
 
-  private async dispatch(
-    p: string,
-    method: string,
-    body: () => Record<string, unknown>,
-    token: string,
-    caller: Caller,
-  ): Promise<HttpResponse> {
-    const ctx = (rest: string, mount?: string): RouteCtx => ({
-      engine: this.opts.engine,
-      method,
-      rest,
-      ...(mount ? { mount } : {}),
-      body,
-      displayName: caller.display_name,
-      accessor: caller.accessor,
-    });
-    if (p.startsWith('auth/token/')) return this.tokenRoute(p.slice('auth/token/'.length), method, body, token, caller);
-    if (p.startsWith('sys/policy') || p.startsWith('sys/policies/acl')) return this.aclRoute(p, method, body);
-    if (p.startsWith('sys/audit-hash/')) {
-      if (method !== 'POST') return unsupportedOp();
-      if (!this.audit) return err(400, 'no audit device is enabled (adminApi.auditLog)');
-      return ok({ hash: this.audit.hash(String(body().input ?? '')) });
-    }
-    if (p.startsWith('sys/')) return (await sysRoute(ctx(p.slice(4)))) ?? unsupportedPath();
-    const mount = this.mounts.find((m) => p === m || p.startsWith(m + '/'));
-    if (!mount) return unsupportedPath();
-    return mountRoute(ctx(p.slice(mount.length + 1), mount));
-  }
-
-  private async tokenRoute(
-    op: string,
-    method: string,
-    body: () => Record<string, unknown>,
-    token: string,
-    caller: Caller,
-  ): Promise<HttpResponse> {
-    if (op === 'lookup-self' && method === 'GET') return ok(this.tokens.view(token, caller));
-    if (method !== 'POST') return unsupportedOp();
-    if (op === 'create' || op === 'create-orphan') {
-      const auth = await this.tokens.create(caller, body());
-      return { status: 200, body: { ...envelope(null), auth } };
-    }
-    if (op === 'lookup-self') return ok(this.tokens.view(token, caller));
-    if (op === 'renew-self') return err(400, 'token is not renewable: create a new one (auth/token/create)');
-    if (op === 'revoke-self') {
-      await this.tokens.revoke(caller);
-      return noContent();
-    }
-    return unsupportedPath();
-  }
-
-  /** sys/policy[/<name>] (Vault's older API: rules or policy) and sys/policies/acl[/<name>]. */
-  private async aclRoute(p: string, method: string, body: () => Record<string, unknown>): Promise<HttpResponse> {
-    const m = /^sys\/(policy|policies\/acl)\/?(.*)$/.exec(p);
-    if (!m) return unsupportedPath();
-    const [, api, name = ''] = m;
+  /** The API's own rows: sys/health, tokens (auth/token/*), ACL policies, sys/audit-hash. */
+  private ownPaths(): AdminPath[] {
     const t = this.tokens;
-    if (!name) {
-      if (method === 'LIST' || (api === 'policy' && method === 'GET')) {
-        const keys = await t.listPolicies();
-        return ok(api === 'policy' ? { policies: keys, keys } : { keys });
-      }
-      return unsupportedOp();
-    }
-    switch (method) {
-      case 'GET': {
-        const text = await t.getPolicy(name);
-        return ok(api === 'policy' ? { name, rules: text } : { name, policy: text });
-      }
-      case 'POST': {
-        const b = body();
-        await t.putPolicy(name, b.policy ?? b.rules);
-        return noContent();
-      }
-      case 'DELETE':
-        await t.deletePolicy(name);
-        return noContent();
-      default:
-        return unsupportedOp();
-    }
+    const created = async (r: RouteRequest): Promise<HttpResponse> => {
+      const auth = await t.create(r.caller!, r.body());
+      return { status: 200, body: { ...envelope(null), auth } };
+    };
+    const self = async (r: RouteRequest): Promise<HttpResponse> => ok(t.view(r.token!, r.caller!));
+    const policyList = (api: 'policy' | 'acl') => async (): Promise<HttpResponse> => {
+      const keys = await t.listPolicies();
+      return ok(api === 'policy' ? { policies: keys, keys } : { keys });
+    };
+    const policy = (api: 'policy' | 'acl', pattern: string): AdminPath => ({
+      pattern,
+      operations: {
+        GET: async (r) => {
+          const name = r.params.name!;
+          const text = await t.getPolicy(name);
+          return ok(api === 'policy' ? { name, rules: text } : { name, policy: text });
+        },
+        POST: async (r) => {
+          const b = r.body();
+          await t.putPolicy(r.params.name!, b.policy ?? b.rules);
+          return noContent();
+        },
+        DELETE: async (r) => {
+          await t.deletePolicy(r.params.name!);
+          return noContent();
+        },
+      },
+    });
+    return [
+      { pattern: 'sys/health', unauthenticated: true, operations: { GET: async () => healthy(), HEAD: async () => healthy() } },
+      { pattern: 'auth/token/lookup-self', defaultPolicy: true, operations: { GET: self, POST: self } },
+      { pattern: 'auth/token/create', operations: { POST: created } },
+      { pattern: 'auth/token/create-orphan', operations: { POST: created } },
+      {
+        pattern: 'auth/token/renew-self',
+        defaultPolicy: true,
+        operations: { POST: async () => err(400, 'token is not renewable: create a new one (auth/token/create)') },
+      },
+      {
+        pattern: 'auth/token/revoke-self',
+        defaultPolicy: true,
+        operations: {
+          POST: async (r) => {
+            await t.revoke(r.caller!);
+            return noContent();
+          },
+        },
+      },
+      // Vault's older sys/policy (rules or policy) and sys/policies/acl.
+      { pattern: 'sys/policy', operations: { GET: policyList('policy'), LIST: policyList('policy') } },
+      policy('policy', 'sys/policy/*name'),
+      { pattern: 'sys/policies/acl', operations: { LIST: policyList('acl') } },
+      policy('acl', 'sys/policies/acl/*name'),
+      {
+        pattern: 'sys/audit-hash/*path',
+        operations: {
+          POST: async (r) => {
+            if (!this.audit) return err(400, 'no audit device is enabled (adminApi.auditLog)');
+            return ok({ hash: this.audit.hash(String(r.body().input ?? '')) });
+          },
+        },
+      },
+    ];
   }
+}
+
+/**
+ * The path below /v1/ (segments percent-decoded, trailing slashes as one), undefined outside
+ * /v1, or the 400 of a bad encoding.
+ */
+function v1Path(head: HttpRequestHead): string | HttpResponse | undefined {
+  let segs: string[];
+  try {
+    segs = head.rawPath.split('/').map((s) => decodeURIComponent(s));
+  } catch {
+    return err(400, 'invalid path encoding');
+  }
+  if (segs[0] !== '' || segs[1] !== 'v1') return undefined;
+  return segs
+    .slice(2)
+    .join('/')
+    .replace(/\/+$/, (m) => (m ? '/' : ''));
 }

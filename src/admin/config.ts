@@ -3,6 +3,7 @@
 // view GET returns, and whether its url names the embedded directory or an external server.
 
 import { invalid } from './errors.js';
+import { parseBool, parseDuration, str, type Fields } from './fields.js';
 import { readRecord, type AdminDb } from './meta.js';
 
 export const CONFIG_KEY = 'rotation/config';
@@ -83,79 +84,38 @@ export function defaultConfig(realm: string): EngineConfig {
   };
 }
 
-/** '90', 90, '90s', '1h30m', '24h', '1d' → seconds. */
-export function parseDuration(v: unknown, field: string): number {
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) throw invalid(`invalid ${field}`);
-    return Math.floor(v);
-  }
-  if (typeof v !== 'string' || !v.trim()) throw invalid(`invalid ${field}: ${JSON.stringify(v)}`);
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const seconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let pos = 0;
-  while ((m = re.exec(s))) {
-    const n = Number(m[1]);
-    total += m[2] === 'ms' ? n / 1000 : n * seconds[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (pos !== s.length || pos === 0)
-    throw invalid(`invalid ${field}: ${JSON.stringify(v)} (use seconds or a duration such as 5s, 1h, 24h)`);
-  return Math.floor(total);
-}
-
-export function parseBool(v: unknown, field: string): boolean {
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === '1' || v === 1) return true;
-  if (v === 'false' || v === '0' || v === 0 || v === '') return false;
-  throw invalid(`invalid ${field}: expected a boolean`);
-}
-
-export function str(v: unknown, field: string): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw invalid(`invalid ${field}: expected a string`);
-}
-
-const STRING_FIELDS = [
-  'binddn',
-  'bindpass',
-  'url',
-  'userdn',
-  'userattr',
-  'upndomain',
-  'credential_type',
-  'password_policy',
-  'certificate',
-  'client_tls_cert',
-  'client_tls_key',
-  'tls_min_version',
-  'tls_max_version',
-  'asterisk_realm',
-] as const;
-const BOOL_FIELDS = [
-  'starttls',
-  'insecure_tls',
-  'skip_static_role_import_rotation',
-  'asterisk_cleartext_secret',
-  'asterisk_userpass_to_md5',
-] as const;
-/** Fields Vault accepts that have no effect here (or are refused below with a reason). */
-const OTHER_FIELDS = [
-  'schema',
-  'length',
-  'request_timeout',
-  'connection_timeout',
-  'case_sensitive_names',
-  'rotation_period',
-  'rotation_schedule',
-  'rotation_window',
-  'disable_automated_rotation',
-];
-const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, ...BOOL_FIELDS, ...OTHER_FIELDS]);
+/** The fields a config write takes (Vault's openldap plugin's, and the Asterisk ones). */
+export const CONFIG_FIELDS = {
+  binddn: 'string',
+  bindpass: 'string',
+  url: 'string',
+  userdn: 'string',
+  userattr: 'string',
+  upndomain: 'string',
+  credential_type: 'string',
+  password_policy: 'string',
+  certificate: 'string',
+  client_tls_cert: 'string',
+  client_tls_key: 'string',
+  tls_min_version: 'string',
+  tls_max_version: 'string',
+  asterisk_realm: 'string',
+  starttls: 'bool',
+  insecure_tls: 'bool',
+  skip_static_role_import_rotation: 'bool',
+  asterisk_cleartext_secret: 'bool',
+  asterisk_userpass_to_md5: 'bool',
+  request_timeout: 'duration',
+  connection_timeout: 'duration',
+  // Vault's fields that have no effect here (or are refused by parseConfig with a reason).
+  schema: 'string',
+  length: 'value',
+  case_sensitive_names: 'value',
+  rotation_period: 'value',
+  rotation_schedule: 'value',
+  rotation_window: 'value',
+  disable_automated_rotation: 'value',
+} as const satisfies Fields;
 
 /**
  * The config a write makes of the stored one (or the defaults) and the body: every field
@@ -163,12 +123,16 @@ const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, ...BOOL_FIELDS, ...OTHER
  * the schema's attributes) and whether binddn/bindpass bind are checked by the target.
  */
 export function parseConfig(old: EngineConfig | undefined, body: Record<string, unknown>, env: ConfigEnv): EngineConfig {
-  for (const k of Object.keys(body)) if (!KNOWN_FIELDS.has(k)) throw invalid(`unknown field: ${k}`);
   const c: EngineConfig = old ? { ...old } : defaultConfig(env.defaultRealm);
-  for (const k of STRING_FIELDS) if (body[k] !== undefined) c[k] = str(body[k], k);
-  for (const k of BOOL_FIELDS) if (body[k] !== undefined) c[k] = parseBool(body[k], k);
-  if (body.request_timeout !== undefined) c.request_timeout = parseDuration(body.request_timeout, 'request_timeout');
-  if (body.connection_timeout !== undefined) c.connection_timeout = parseDuration(body.connection_timeout, 'connection_timeout');
+  // The fields were checked against CONFIG_FIELDS by the path table; the plain ones copy over.
+  const set = c as unknown as Record<string, unknown>;
+  for (const [k, type] of Object.entries(CONFIG_FIELDS)) {
+    const v = body[k];
+    if (v === undefined || k === 'schema') continue;
+    if (type === 'string') set[k] = str(v, k);
+    else if (type === 'bool') set[k] = parseBool(v, k);
+    else if (type === 'duration') set[k] = parseDuration(v, k);
+  }
   if (body.length !== undefined) {
     const n = Number(body.length);
     if (!Number.isInteger(n) || n < 0 || (n > 0 && n < 8)) throw invalid('length must be a whole number of at least 8');

@@ -41,27 +41,86 @@ export interface EngineOptions {
   onRotation?: RotationObserver;
 }
 
+/** The engine config (config): one record. */
+export interface ConfigApi {
+  read(): Promise<EngineConfig | undefined>;
+  view(c: EngineConfig): Record<string, unknown>;
+  write(body: Record<string, unknown>): Promise<void>;
+  delete(): Promise<void>;
+  rotateRoot(): Promise<void>;
+}
+
+/** Static roles (static-role, static-cred, rotate-role). */
+export interface StaticRolesApi {
+  read(name: string): Promise<RoleRecord | undefined>;
+  list(sub: string): Promise<string[]>;
+  write(name: string, body: Record<string, unknown>): Promise<void>;
+  delete(name: string): Promise<void>;
+  view(r: RoleRecord): Record<string, unknown>;
+  cred(r: RoleRecord): Record<string, unknown>;
+  rotate(name: string, reason: 'manual' | 'create' | 'scheduled'): Promise<RoleRecord>;
+}
+
+/** Password policies (sys/policies/password). */
+export interface PasswordPoliciesApi {
+  list(sub: string): Promise<string[]>;
+  text(name: string): Promise<string | undefined>;
+  put(name: string, text: unknown): Promise<void>;
+  delete(name: string): Promise<void>;
+  generate(name: string): Promise<string>;
+}
+
+/**
+ * Each kind of record the same way: a property with read, list, write and delete (and its own
+ * verbs: rotate, issue, checkOut, renew...), which the path table (paths.ts) maps onto HTTP.
+ */
 export class Engine {
   private readonly dir: Directory;
   readonly db: AdminDb;
   private readonly rotator: Rotator;
-  private readonly roles: StaticRoles;
-  readonly leases: Leases;
+  readonly config: ConfigApi;
+  readonly staticRoles: StaticRolesApi;
   readonly dynamic: DynamicRoles;
   readonly library: Library;
+  readonly leases: Leases;
+  readonly passwordPolicies: PasswordPoliciesApi;
 
   constructor(private readonly opts: EngineOptions) {
     this.dir = opts.dir;
     this.db = new AdminDb(opts.dir, opts.sealer);
     const targets = (cfg: EngineConfig) => this.targetFor(cfg);
     this.rotator = new Rotator({ db: this.db, log: opts.log, targets, onRotation: opts.onRotation });
-    this.roles = new StaticRoles({ db: this.db, targets, scheduler: this.rotator });
+    const roles = new StaticRoles({ db: this.db, targets, scheduler: this.rotator });
     this.leases = new Leases(this.db, opts.log, {
       dynamic: (lease, tx) => this.dynamic.revoke(lease, tx),
       library: (lease, tx) => this.library.revoke(lease, tx),
     });
     this.dynamic = new DynamicRoles(this.db, this.leases, opts.mount);
     this.library = new Library(this.db, this.leases, targets, opts.mount);
+    const { db, dir, rotator } = this;
+    this.config = {
+      read: () => readConfig(db),
+      view: publicConfig,
+      write: (body) => this.writeConfig(body),
+      delete: () => putMeta(db, CONFIG_KEY, null),
+      rotateRoot: () => rotator.rotateRoot(),
+    };
+    this.staticRoles = {
+      read: (name) => readRole(db, name),
+      list: (sub) => listKeys(dir, ROLE_PREFIX, sub),
+      write: (name, body) => roles.write(name, body),
+      delete: (name) => roles.delete(name),
+      view: publicRole,
+      cred: publicCred,
+      rotate: (name, reason) => rotator.rotateRole(name, reason),
+    };
+    this.passwordPolicies = {
+      list: (sub) => listKeys(dir, POLICY_PREFIX, sub),
+      text: (name) => policyText(dir, name),
+      put: (name, text) => putPolicy(db, name, text),
+      delete: (name) => deletePolicy(db, name),
+      generate: (name) => generateFromPolicy(dir, name),
+    };
   }
 
   /**
@@ -94,84 +153,14 @@ export class Engine {
     return targetFor(this.dir, cfg, this.opts.ownUrls());
   }
 
-  // config
-
-  getConfig(): Promise<EngineConfig | undefined> {
-    return readConfig(this.db);
-  }
-
-  publicConfig(c: EngineConfig): Record<string, unknown> {
-    return publicConfig(c);
-  }
-
   /** Parses and checks the body onto the stored config; the target checks it and the bind must work. */
-  async writeConfig(body: Record<string, unknown>): Promise<void> {
-    const c = parseConfig(await this.getConfig(), body, { defaultRealm: this.opts.defaultRealm, ownUrls: this.opts.ownUrls });
+  private async writeConfig(body: Record<string, unknown>): Promise<void> {
+    const c = parseConfig(await readConfig(this.db), body, { defaultRealm: this.opts.defaultRealm, ownUrls: this.opts.ownUrls });
     const target = this.targetFor(c);
     target.checkConfig();
     await target.verifyBind().catch((err: unknown) => {
       throw invalid(`error validating binddn/bindpass: ${messageOf(err)}`);
     });
     await putMeta(this.db, CONFIG_KEY, c);
-  }
-
-  deleteConfig(): Promise<void> {
-    return putMeta(this.db, CONFIG_KEY, null);
-  }
-
-  rotateRoot(): Promise<void> {
-    return this.rotator.rotateRoot();
-  }
-
-  // static roles
-
-  getRole(name: string): Promise<RoleRecord | undefined> {
-    return readRole(this.db, name);
-  }
-
-  listRoles(sub: string): Promise<string[]> {
-    return listKeys(this.dir, ROLE_PREFIX, sub);
-  }
-
-  publicRole(r: RoleRecord): Record<string, unknown> {
-    return publicRole(r);
-  }
-
-  publicCred(r: RoleRecord): Record<string, unknown> {
-    return publicCred(r);
-  }
-
-  writeRole(name: string, body: Record<string, unknown>): Promise<void> {
-    return this.roles.write(name, body);
-  }
-
-  deleteRole(name: string): Promise<void> {
-    return this.roles.delete(name);
-  }
-
-  rotateRole(name: string, reason: 'manual' | 'create' | 'scheduled'): Promise<RoleRecord> {
-    return this.rotator.rotateRole(name, reason);
-  }
-
-  // password policies
-
-  listPolicies(sub: string): Promise<string[]> {
-    return listKeys(this.dir, POLICY_PREFIX, sub);
-  }
-
-  getPolicyText(name: string): Promise<string | undefined> {
-    return policyText(this.dir, name);
-  }
-
-  putPolicy(name: string, text: unknown): Promise<void> {
-    return putPolicy(this.db, name, text);
-  }
-
-  deletePolicy(name: string): Promise<void> {
-    return deletePolicy(this.db, name);
-  }
-
-  generateFromPolicy(name: string): Promise<string> {
-    return generateFromPolicy(this.dir, name);
   }
 }

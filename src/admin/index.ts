@@ -7,14 +7,16 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
-import { AdminApi, resolveRootToken, type ExtraRoutes } from './api.js';
+import { AdminApi, resolveRootToken } from './api.js';
+import type { AdminPath } from './framework.js';
 import type { RotationObserver } from './rotation.js';
 import { Engine } from './engine.js';
 import { Sealer, type SealKeySource } from './seal.js';
 
 export { Engine } from './engine.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
-export { AdminApi, type ExtraRoutes } from './api.js';
+export { AdminApi, healthy } from './api.js';
+export type { AdminPath, Method, RouteHandler, RouteRequest } from './framework.js';
 export type { HttpRequest, HttpResponse } from './http/server.js';
 export { REFUSAL_SLACK as ADMIN_REFUSAL_SLACK } from './http/server.js';
 export type { RotationObserver } from './rotation.js';
@@ -48,10 +50,8 @@ export async function startAdmin(opts: {
   ownUrls: () => string[];
   /** Overrides config.adminApi.listen. */
   listen?: string;
-  /** The server's own routes beside the engine's (metrics, status, backup). */
-  extra?: ExtraRoutes;
-  /** Public paths of `extra` whose requests carry a body (the web console's forms): read, within adminApi.limits.maxBody. */
-  openWithBody?: (rawPath: string) => boolean;
+  /** The server's own rows of the path table (metrics, status, backup, the console), before the API's and the engine's. */
+  paths?: readonly AdminPath[];
   onRotation?: RotationObserver;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
@@ -87,8 +87,7 @@ export async function startAdmin(opts: {
     listen,
     tls,
     auditFile,
-    extra: opts.extra,
-    ...(opts.openWithBody ? { openWithBody: opts.openWithBody } : {}),
+    ...(opts.paths ? { paths: opts.paths } : {}),
   });
   try {
     await engine.start();

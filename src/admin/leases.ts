@@ -5,7 +5,7 @@
 
 import type { Logger } from '../config/logger.js';
 import type { WriteTransaction } from '../directory/write.js';
-import { parseDuration } from './config.js';
+import { parseDuration } from './fields.js';
 import { invalid, messageOf } from './errors.js';
 import { readRecord, scanRecords, type AdminDb } from './meta.js';
 

@@ -6,7 +6,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { WriteTransaction } from '../directory/write.js';
-import { parseBool, parseDuration, readConfig, type EngineConfig } from './config.js';
+import { readConfig, type EngineConfig } from './config.js';
+import { parseBool, parseDuration, type Fields } from './fields.js';
 import { buildChanges, checkName, newPassword, wantsDigits } from './credentials.js';
 import { failed, invalid, notFound } from './errors.js';
 import type { LeaseRecord, Leases } from './leases.js';
@@ -18,7 +19,13 @@ import { LdapError } from '../ldap/result.js';
 
 export const LIBRARY_PREFIX = 'library/set/';
 const DAY = 86400;
-const FIELDS = new Set(['service_account_names', 'ttl', 'max_ttl', 'disable_check_in_enforcement']);
+/** The fields a library set's write takes. */
+export const LIBRARY_SET_FIELDS: Fields = {
+  service_account_names: 'value',
+  ttl: 'duration',
+  max_ttl: 'duration',
+  disable_check_in_enforcement: 'bool',
+};
 
 interface Account {
   dn: string;
@@ -77,7 +84,6 @@ export class Library {
 
   async write(name: string, body: Record<string, unknown>): Promise<void> {
     checkName(name, 'set');
-    for (const k of Object.keys(body)) if (!FIELDS.has(k)) throw invalid(`unknown field: ${k}`);
     const cfg = await this.config();
     const old = await this.read(name);
     const s: LibrarySet = old ?? { name, ttl: DAY, max_ttl: DAY, disable_check_in_enforcement: false, accounts: {} };

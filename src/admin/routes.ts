@@ -1,25 +1,17 @@
-// The engine's paths, mapped onto the engine (api.ts authenticates, authorises and audits
-// before a request gets here): under each mount (openldap and ldap) config, static-role,
-// static-cred, rotate-root, rotate-role, role (dynamic), creds, library; and sys/leases,
-// sys/policies/password, sys/rotate.
+// The engine's paths as rows of the path table (framework.ts): below each mount (openldap, ldap
+// and the configured one) config, rotate-root, static-role, static-cred, rotate-role, role
+// (dynamic), creds and library; and sys/leases, sys/policies/password, sys/rotate and
+// sys/key-status. api.ts authenticates, authorises and audits before a handler runs.
 
 import type { Engine } from './engine.js';
-import type { HttpResponse } from './http/server.js';
-import type { LeaseRecord } from './leases.js';
 import { envelope } from './envelope.js';
-
-export interface RouteCtx {
-  engine: Engine;
-  method: string;
-  /** The path below the mount (or below sys/). */
-  rest: string;
-  /** The mount the request came through (openldap, ldap or the configured one); absent for sys/. */
-  mount?: string;
-  body: () => Record<string, unknown>;
-  /** The caller's display name and token accessor (dynamic usernames, library borrowers). */
-  displayName: string;
-  accessor: string;
-}
+import type { AdminPath, Fields, RouteHandler, RouteRequest } from './framework.js';
+import type { HttpResponse } from './http/server.js';
+import { CONFIG_FIELDS } from './config.js';
+import { DYNAMIC_ROLE_FIELDS } from './dynamic.js';
+import type { LeaseRecord } from './leases.js';
+import { LIBRARY_SET_FIELDS } from './library.js';
+import { ROLE_FIELDS } from './roles.js';
 
 export const ok = (data: unknown): HttpResponse => ({ status: 200, body: envelope(data) });
 export const noContent = (): HttpResponse => ({ status: 204 });
@@ -33,101 +25,60 @@ function leased(data: unknown, l: LeaseRecord): HttpResponse {
   return { status: 200, body: { ...envelope(data), lease_id: l.lease_id, lease_duration: ttl, renewable: true } };
 }
 
-async function listOf(list: Promise<string[]>): Promise<HttpResponse> {
+export async function listOf(list: Promise<string[]>): Promise<HttpResponse> {
   const keys = await list;
   return keys.length ? ok({ keys }) : notFound();
 }
 
-/** GET/POST/DELETE on one record; LIST on its collection. */
-async function crud(
-  c: RouteCtx,
-  name: string,
-  ops: { read: () => Promise<unknown>; write: () => Promise<void>; del: () => Promise<void>; list: (sub: string) => Promise<string[]> },
-): Promise<HttpResponse> {
-  switch (c.method) {
-    case 'GET': {
-      const v = await ops.read();
-      return v === undefined ? notFound() : ok(v);
-    }
-    case 'POST':
-      await ops.write();
-      return noContent();
-    case 'DELETE':
-      await ops.del();
-      return noContent();
-    case 'LIST':
-      return listOf(ops.list(name));
-    default:
-      return unsupportedOp();
-  }
+/** What a record kind offers for GET/POST/DELETE on one record and LIST below it. */
+export interface RecordOps {
+  read(name: string): Promise<unknown>;
+  write(name: string, body: Record<string, unknown>): Promise<void>;
+  delete(name: string): Promise<void>;
+  list(sub: string): Promise<string[]>;
 }
 
-/** Paths below a mount. */
-export async function mountRoute(c: RouteCtx): Promise<HttpResponse> {
-  const { engine: e, method, rest } = c;
-  const [head = '', ...tail] = rest.split('/');
-  const name = tail.join('/');
-  switch (head) {
-    case 'config':
-      if (rest !== 'config') break;
-      return crud(c, '', {
-        read: async () => {
-          const cfg = await e.getConfig();
-          return cfg && e.publicConfig(cfg);
+/**
+ * The two rows of a record kind, as Vault declares them: `<kind>` (LIST of the collection) and
+ * `<kind>/<name>` (read, write, delete; LIST below the name), with the body fields it takes.
+ */
+export function records(
+  kind: string,
+  ops: (r: RouteRequest) => RecordOps,
+  opts: { mounted?: boolean; fields?: Fields; ldifBody?: boolean } = {},
+): AdminPath[] {
+  const name = (r: RouteRequest): string => r.params.name ?? '';
+  const base = { ...(opts.mounted ? { mounted: true } : {}) };
+  return [
+    { ...base, pattern: kind, operations: { LIST: (r) => listOf(ops(r).list('')) } },
+    {
+      ...base,
+      pattern: `${kind}/*name`,
+      ...(opts.fields ? { fields: opts.fields } : {}),
+      ...(opts.ldifBody ? { ldifBody: true } : {}),
+      operations: {
+        GET: async (r) => {
+          const v = await ops(r).read(name(r));
+          return v === undefined ? notFound() : ok(v);
         },
-        write: () => e.writeConfig(c.body()),
-        del: () => e.deleteConfig(),
-        list: () => Promise.resolve([]),
-      });
-    case 'rotate-root':
-      if (method !== 'POST') return unsupportedOp();
-      await e.rotateRoot();
-      return noContent();
-    case 'static-role':
-      if (!name && method !== 'LIST') return unsupportedOp();
-      return crud(c, name, {
-        read: async () => {
-          const r = await e.getRole(name);
-          return r && e.publicRole(r);
+        POST: async (r) => {
+          await ops(r).write(name(r), r.body());
+          return noContent();
         },
-        write: () => e.writeRole(name, c.body()),
-        del: () => e.deleteRole(name),
-        list: (sub) => e.listRoles(sub),
-      });
-    case 'static-cred': {
-      if (method !== 'GET') return unsupportedOp();
-      const r = await e.getRole(name);
-      return r ? ok(e.publicCred(r)) : notFound();
-    }
-    case 'rotate-role':
-      return rotateRole(c, name);
-    case 'role':
-      if (!name && method !== 'LIST') return unsupportedOp();
-      return crud(c, name, {
-        read: async () => {
-          const r = await e.dynamic.read(name);
-          return r && { ...r, name: undefined };
+        DELETE: async (r) => {
+          await ops(r).delete(name(r));
+          return noContent();
         },
-        write: () => e.dynamic.write(name, c.body()),
-        del: () => e.dynamic.delete(name),
-        list: (sub) => e.dynamic.list(sub),
-      });
-    case 'creds': {
-      if (method !== 'GET' && method !== 'POST') return unsupportedOp();
-      const issued = await e.dynamic.issue(name, c.displayName, c.mount);
-      return leased(issued.data, issued.lease);
-    }
-    case 'library':
-      return library(c, tail);
-  }
-  return unsupportedPath();
+        LIST: (r) => listOf(ops(r).list(name(r))),
+      },
+    },
+  ];
 }
 
-async function rotateRole(c: RouteCtx, name: string): Promise<HttpResponse> {
-  if (c.method !== 'POST') return unsupportedOp();
-  if (!(await c.engine.getRole(name))) return err(400, `role doesn't exist: ${name}`);
+async function rotateRole(e: Engine, name: string): Promise<HttpResponse> {
+  if (!(await e.staticRoles.read(name))) return err(400, `role doesn't exist: ${name}`);
   try {
-    await c.engine.rotateRole(name, 'manual');
+    await e.staticRoles.rotate(name, 'manual');
   } catch (x) {
     const msg = (x as Error).message;
     return err(
@@ -138,87 +89,204 @@ async function rotateRole(c: RouteCtx, name: string): Promise<HttpResponse> {
   return noContent();
 }
 
-/** library/<set>, library/<set>/{check-out,check-in,status}, library/manage/<set>/check-in. */
-async function library(c: RouteCtx, tail: string[]): Promise<HttpResponse> {
-  const lib = c.engine.library;
-  const action = tail[tail.length - 1];
-  if (tail[0] === 'manage' && action === 'check-in' && tail.length >= 3) {
-    if (c.method !== 'POST') return unsupportedOp();
-    return ok({ check_ins: await lib.checkIn(tail.slice(1, -1).join('/'), c.accessor, c.body().service_account_names, false) });
-  }
-  if (action === 'check-out' || action === 'check-in' || action === 'status') {
-    const set = tail.slice(0, -1).join('/');
-    if (action === 'status') {
-      if (c.method !== 'GET') return unsupportedOp();
-      const s = await lib.read(set);
-      return s ? ok(lib.status(s)) : notFound();
-    }
-    if (c.method !== 'POST') return unsupportedOp();
-    if (action === 'check-in') return ok({ check_ins: await lib.checkIn(set, c.accessor, c.body().service_account_names, true) });
-    const out = await lib.checkOut(set, c.accessor, c.body().ttl);
-    return leased(out.data, out.lease);
-  }
-  const set = tail.join('/');
-  if (!set && c.method !== 'LIST') return unsupportedOp();
-  return crud(c, set, {
-    read: async () => {
-      const s = await lib.read(set);
-      return s && lib.view(s);
-    },
-    write: () => lib.write(set, c.body()),
-    del: () => lib.delete(set),
-    list: (sub) => lib.list(sub),
-  });
-}
-
-/** sys/leases/{lookup,renew,revoke}, sys/policies/password/..., sys/rotate, sys/key-status. */
-export async function sysRoute(c: RouteCtx): Promise<HttpResponse | undefined> {
-  const { engine: e, method, rest } = c;
-  if (rest.startsWith('leases/') || rest === 'renew' || rest === 'revoke') {
-    const op = rest.replace(/^leases\//, '').split('/')[0];
-    const fromPath = rest
-      .split('/')
-      .slice(rest.startsWith('leases/') ? 2 : 1)
-      .join('/');
-    const id = fromPath || c.body().lease_id;
-    if (method !== 'POST') return unsupportedOp();
-    if (op === 'lookup') return ok(e.leases.view(await e.leases.require(id)));
-    if (op === 'renew') {
-      const l = await e.leases.renew(id, c.body().increment);
-      return leased(null, l);
-    }
-    if (op === 'revoke') {
-      await e.leases.revoke(id);
+/** sys/leases/<op>[/<id>] and Vault's older sys/<op>[/<id>]: the lease id from the path or the body. */
+function leaseRows(e: Engine): AdminPath[] {
+  const id = (r: RouteRequest): unknown => r.params.id || r.body().lease_id;
+  const ops: Record<string, RouteHandler> = {
+    lookup: async (r) => ok(e.leases.view(await e.leases.require(id(r)))),
+    renew: async (r) => leased(null, await e.leases.renew(id(r), r.body().increment)),
+    revoke: async (r) => {
+      await e.leases.revoke(id(r));
       return noContent();
+    },
+  };
+  const rows: AdminPath[] = [];
+  for (const [op, handle] of Object.entries(ops)) {
+    const prefixes = op === 'lookup' ? ['sys/leases/'] : ['sys/leases/', 'sys/'];
+    for (const p of prefixes) {
+      // Renewing and looking up one's own lease is in Vault's default policy (sys/leases/...).
+      rows.push({
+        pattern: p + op,
+        operations: { POST: handle },
+        ...(p === 'sys/leases/' && op !== 'revoke' ? { defaultPolicy: true } : {}),
+      });
+      rows.push({ pattern: `${p}${op}/*id`, operations: { POST: handle } });
     }
-    return unsupportedPath();
   }
-  if (rest === 'policies/password' || rest === 'policies/password/') {
-    if (method !== 'LIST') return unsupportedOp();
-    return listOf(e.listPolicies(''));
-  }
-  if (rest.startsWith('policies/password/')) return passwordPolicy(c, rest.slice('policies/password/'.length));
-  if (rest === 'rotate') {
-    if (method !== 'POST') return unsupportedOp();
-    return ok(await e.rotateSealKey());
-  }
-  if (rest === 'key-status' && method === 'GET') return ok({ key_id: e.db.sealer.keyId, source: e.db.sealer.source.kind });
-  return undefined;
+  return rows;
 }
 
-async function passwordPolicy(c: RouteCtx, rest: string): Promise<HttpResponse> {
-  const e = c.engine;
-  if (rest.endsWith('/generate')) {
-    if (c.method !== 'GET') return unsupportedOp();
-    return ok({ password: await e.generateFromPolicy(rest.slice(0, -'/generate'.length)) });
-  }
-  return crud(c, rest, {
-    read: async () => {
-      const text = await e.getPolicyText(rest);
-      return text === undefined ? undefined : { policy: text };
+/** The engine's rows: each kind of record the same way (records()), then their verbs. */
+export function enginePaths(e: Engine): AdminPath[] {
+  return [...configPaths(e), ...staticPaths(e), ...dynamicPaths(e), ...libraryPaths(e), ...leaseRows(e), ...sysPaths(e)];
+}
+
+function configPaths(e: Engine): AdminPath[] {
+  return [
+    {
+      mounted: true,
+      pattern: 'config',
+      fields: CONFIG_FIELDS,
+      operations: {
+        GET: async () => {
+          const cfg = await e.config.read();
+          return cfg ? ok(e.config.view(cfg)) : notFound();
+        },
+        POST: async (r) => {
+          await e.config.write(r.body());
+          return noContent();
+        },
+        DELETE: async () => {
+          await e.config.delete();
+          return noContent();
+        },
+        LIST: async () => notFound(),
+      },
     },
-    write: () => e.putPolicy(rest, c.body().policy),
-    del: () => e.deletePolicy(rest),
-    list: (sub) => e.listPolicies(sub),
-  });
+    {
+      mounted: true,
+      pattern: 'rotate-root',
+      operations: {
+        POST: async () => {
+          await e.config.rotateRoot();
+          return noContent();
+        },
+      },
+    },
+  ];
+}
+
+function staticPaths(e: Engine): AdminPath[] {
+  return [
+    ...records(
+      'static-role',
+      () => ({
+        read: async (name) => {
+          const role = await e.staticRoles.read(name);
+          return role && e.staticRoles.view(role);
+        },
+        write: (name, body) => e.staticRoles.write(name, body),
+        delete: (name) => e.staticRoles.delete(name),
+        list: (sub) => e.staticRoles.list(sub),
+      }),
+      { mounted: true, fields: ROLE_FIELDS },
+    ),
+    {
+      mounted: true,
+      pattern: 'static-cred/*name',
+      operations: {
+        GET: async (r) => {
+          const role = await e.staticRoles.read(r.params.name!);
+          return role ? ok(e.staticRoles.cred(role)) : notFound();
+        },
+      },
+    },
+    { mounted: true, pattern: 'rotate-role/*name', operations: { POST: (r) => rotateRole(e, r.params.name!) } },
+  ];
+}
+
+function dynamicPaths(e: Engine): AdminPath[] {
+  return [
+    ...records(
+      'role',
+      () => ({
+        read: async (name) => {
+          const role = await e.dynamic.read(name);
+          return role && { ...role, name: undefined };
+        },
+        write: (name, body) => e.dynamic.write(name, body),
+        delete: (name) => e.dynamic.delete(name),
+        list: (sub) => e.dynamic.list(sub),
+      }),
+      // A dynamic role carries LDIF: its body bound is adminApi.limits.maxLdifBody.
+      { mounted: true, fields: DYNAMIC_ROLE_FIELDS, ldifBody: true },
+    ),
+    {
+      mounted: true,
+      pattern: 'creds/*name',
+      operations: Object.fromEntries(
+        (['GET', 'POST'] as const).map((m) => [
+          m,
+          async (r: RouteRequest) => {
+            const issued = await e.dynamic.issue(r.params.name!, r.caller!.display_name, r.mount);
+            return leased(issued.data, issued.lease);
+          },
+        ]),
+      ),
+    },
+  ];
+}
+
+function libraryPaths(e: Engine): AdminPath[] {
+  const lib = e.library;
+  const set = (r: RouteRequest): string => r.params.set!;
+  return [
+    {
+      mounted: true,
+      pattern: 'library/manage/*set/check-in',
+      operations: {
+        POST: async (r) => ok({ check_ins: await lib.checkIn(set(r), r.caller!.accessor, r.body().service_account_names, false) }),
+      },
+    },
+    {
+      mounted: true,
+      pattern: 'library/*set/check-out',
+      operations: {
+        POST: async (r) => {
+          const out = await lib.checkOut(set(r), r.caller!.accessor, r.body().ttl);
+          return leased(out.data, out.lease);
+        },
+      },
+    },
+    {
+      mounted: true,
+      pattern: 'library/*set/check-in',
+      operations: {
+        POST: async (r) => ok({ check_ins: await lib.checkIn(set(r), r.caller!.accessor, r.body().service_account_names, true) }),
+      },
+    },
+    {
+      mounted: true,
+      pattern: 'library/*set/status',
+      operations: {
+        GET: async (r) => {
+          const s = await lib.read(set(r));
+          return s ? ok(lib.status(s)) : notFound();
+        },
+      },
+    },
+    ...records(
+      'library',
+      () => ({
+        read: async (name) => {
+          const s = await lib.read(name);
+          return s && lib.view(s);
+        },
+        write: (name, body) => lib.write(name, body),
+        delete: (name) => lib.delete(name),
+        list: (sub) => lib.list(sub),
+      }),
+      { mounted: true, fields: LIBRARY_SET_FIELDS },
+    ),
+  ];
+}
+
+function sysPaths(e: Engine): AdminPath[] {
+  return [
+    {
+      pattern: 'sys/policies/password/*name/generate',
+      operations: { GET: async (r) => ok({ password: await e.passwordPolicies.generate(r.params.name!) }) },
+    },
+    ...records('sys/policies/password', () => ({
+      read: async (name) => {
+        const text = await e.passwordPolicies.text(name);
+        return text === undefined ? undefined : { policy: text };
+      },
+      write: (name, body) => e.passwordPolicies.put(name, body.policy),
+      delete: (name) => e.passwordPolicies.delete(name),
+      list: (sub) => e.passwordPolicies.list(sub),
+    })),
+    { pattern: 'sys/rotate', sudo: true, operations: { POST: async () => ok(await e.rotateSealKey()) } },
+    { pattern: 'sys/key-status', operations: { GET: async () => ok({ key_id: e.db.sealer.keyId, source: e.db.sealer.source.kind }) } },
+  ];
 }

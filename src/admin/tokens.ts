@@ -5,7 +5,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { capabilitiesOn, parseAcl, type AclRule, type Capability } from './acl.js';
-import { parseDuration } from './config.js';
+import { parseDuration } from './fields.js';
 import { checkName } from './credentials.js';
 import { invalid, notFound } from './errors.js';
 import { listKeys, putMeta, readRecord, type AdminDb } from './meta.js';

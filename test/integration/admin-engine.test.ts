@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
-import { parseDuration } from '../../src/admin/config.js';
+import { parseDuration } from '../../src/admin/fields.js';
 import { defaultPolicy, generate, parsePolicy } from '../../src/admin/policy.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
