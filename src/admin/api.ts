@@ -3,9 +3,7 @@
 // sys/policy, sys/policies/acl) decide what a request may do; every request is audited (one
 // JSON line, secrets HMAC'd). The engine's own paths are mapped in routes.ts.
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { AdminApiConfig } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { LdapError } from '../ldap/result.js';
@@ -47,21 +45,6 @@ interface Exchange {
   caller?: Caller;
   token?: string;
   body?: Record<string, unknown>;
-}
-
-/** The root token: env/config, else the token file, else a new one written there (mode 0600). */
-export function resolveRootToken(cfg: AdminApiConfig, log: Logger): { token: string; file?: string; created: boolean } {
-  if (cfg.rootToken) return { token: cfg.rootToken, created: false };
-  if (existsSync(cfg.tokenFile)) {
-    const t = readFileSync(cfg.tokenFile, 'utf8').trim();
-    if (t.length >= 8) return { token: t, file: cfg.tokenFile, created: false };
-    log.warn(`${cfg.tokenFile} holds no usable token; generating a new one`);
-  }
-  const token = 'hvs.' + randomBytes(24).toString('base64url');
-  mkdirSync(path.dirname(cfg.tokenFile), { recursive: true, mode: 0o700 });
-  writeFileSync(cfg.tokenFile, token + '\n', { mode: 0o600 });
-  chmodSync(cfg.tokenFile, 0o600);
-  return { token, file: cfg.tokenFile, created: true };
 }
 
 function tokenOf(req: HttpRequestHead): string | undefined {

@@ -1,8 +1,10 @@
 // The CLI side of the admin API: `astldap role|cred|rotate|rotate-root|policy ...` talk to a
 // running server's Vault-compatible HTTP API with the root token (env or token file).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { clientToken } from './root-token.js';
+
+export { clientToken } from './root-token.js';
 
 export const ADMIN_USAGE = `  role list             list static roles (of the running server's admin API)
   role get NAME         show a static role and its rotation status
@@ -19,22 +21,6 @@ export const ADMIN_USAGE = `  role list             list static roles (of the ru
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-/**
- * The token a command-line client sends to the running server's admin API: ASTLDAP_ROOT_TOKEN,
- * else VAULT_TOKEN as Vault's own CLI reads it, else adminApi.rootToken of the configuration,
- * else the token file the server wrote on first start. The one lookup of the
- * CLI (its admin commands, export, backup and status).
- */
-export function clientToken(cfg: Config, env: NodeJS.ProcessEnv = process.env): string {
-  let token = env.ASTLDAP_ROOT_TOKEN || env.VAULT_TOKEN || cfg.adminApi.rootToken || undefined;
-  if (!token && existsSync(cfg.adminApi.tokenFile)) token = readFileSync(cfg.adminApi.tokenFile, 'utf8').trim();
-  if (!token)
-    throw new Error(
-      `no admin token: set ASTLDAP_ROOT_TOKEN or make ${cfg.adminApi.tokenFile} readable (the server writes it on first start)`,
-    );
-  return token;
-}
-
 /** A Vault response body: the envelope's data, or errors. */
 interface VaultJson {
   data?: Record<string, unknown> & { keys?: string[]; password?: string; policy?: string };
@@ -46,7 +32,7 @@ type Call = (method: string, path: string, body?: unknown) => Promise<{ status: 
 /** The admin API as the CLI reaches it: address and token from the flags, environment or config. */
 function adminClient(values: Values, configFile: string | undefined): { call: Call; mount: string } {
   const cfg = loadConfig({ file: configFile, overrides: typeof values.data === 'string' ? { dataDir: values.data } : undefined });
-  const endpoint = String(values['admin-url'] ?? process.env.VAULT_ADDR ?? cfg.adminApi.listen).replace(/\/+$/, '');
+  const endpoint = String(values['admin-url'] ?? cfg.environment.vaultAddr ?? cfg.adminApi.listen).replace(/\/+$/, '');
   const token = clientToken(cfg);
   const call: Call = async (method, path, body) => {
     const res = await fetch(`${endpoint}/v1/${path}`, {

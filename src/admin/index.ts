@@ -7,7 +7,8 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
-import { AdminApi, resolveRootToken } from './api.js';
+import { AdminApi } from './api.js';
+import { resolveRootToken } from './root-token.js';
 import type { AdminPath } from './framework.js';
 import type { RotationObserver } from './rotation.js';
 import { Engine } from './engine.js';
@@ -24,7 +25,7 @@ export { SealKeyError } from './seal.js';
 
 /** ASTLDAP_SEAL_KEY, else the configured key file, else seal-key beside the db (a memory db: a key of this process). */
 function sealKeySource(config: Config): SealKeySource {
-  const env = process.env.ASTLDAP_SEAL_KEY;
+  const env = config.environment.sealKey;
   if (env) return { kind: 'env', value: env };
   if (config.adminApi.sealKeyFile) return { kind: 'file', file: config.adminApi.sealKeyFile };
   if (config.memory) return { kind: 'ephemeral' };

@@ -104,6 +104,12 @@ export interface Config {
   replication: ReplicationConfig;
   /** The web console at /ui/ on the admin listener (src/console/). */
   console: ConsoleConfig;
+  /**
+   * What the process environment adds when the configuration loads (never read from a file,
+   * never logged): the seal key, and for the CLI's admin client the root token and Vault's own
+   * VAULT_ADDR / VAULT_TOKEN. Nothing else in src/ reads process.env.
+   */
+  environment: ConfigEnvironment;
 }
 
 export interface ConsoleConfig {
@@ -157,6 +163,17 @@ export interface BindThrottleConfig {
   forgetSeconds: number;
   /** Most counters kept; least recently used ones are evicted first, repeat offenders last. */
   tableSize: number;
+}
+
+export interface ConfigEnvironment {
+  /** ASTLDAP_SEAL_KEY: the seal key(s), a comma list (wins over adminApi.sealKeyFile). */
+  sealKey?: string;
+  /** ASTLDAP_ROOT_TOKEN (also applied to adminApi.rootToken unless a caller set that). */
+  rootToken?: string;
+  /** VAULT_ADDR: the admin API the CLI's client talks to (else adminApi.listen). */
+  vaultAddr?: string;
+  /** VAULT_TOKEN: the CLI client's token when ASTLDAP_ROOT_TOKEN is unset. */
+  vaultToken?: string;
 }
 
 export interface AdminApiConfig {
@@ -305,6 +322,7 @@ const DEFAULT_ADMIN_LIMITS: AdminApiLimits = {
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
+    environment: {},
     suffix: 'dc=example,dc=domain',
     admin: { dn: 'cn=admin,dc=example,dc=domain', password: 'secret' },
     listen: ['ldap://127.0.0.1:1389', 'ldaps://127.0.0.1:1636', 'ldapi://'],
@@ -435,6 +453,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (env.ASTLDAP_ROOT_TOKEN && !has(opts.overrides, ['adminApi', 'rootToken'])) {
     cfg.adminApi = { ...cfg.adminApi, rootToken: env.ASTLDAP_ROOT_TOKEN };
   }
+  cfg.environment = environmentOf(env);
   /** Did the config file or the overrides set this (nested) key? */
   const given = (...keys: string[]) => has(opts.overrides, keys) || has(fileData, keys);
   // A data directory given without a db path puts the db inside it.
@@ -450,6 +469,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   validatePasswordPolicy(cfg.passwordPolicy);
   validateConsole(cfg.console);
   return cfg;
+}
+
+/** The variables the configuration takes from the environment (empty ones count as unset). */
+function environmentOf(env: NodeJS.ProcessEnv): ConfigEnvironment {
+  const out: ConfigEnvironment = {};
+  if (env.ASTLDAP_SEAL_KEY) out.sealKey = env.ASTLDAP_SEAL_KEY;
+  if (env.ASTLDAP_ROOT_TOKEN) out.rootToken = env.ASTLDAP_ROOT_TOKEN;
+  if (env.VAULT_ADDR) out.vaultAddr = env.VAULT_ADDR;
+  if (env.VAULT_TOKEN) out.vaultToken = env.VAULT_TOKEN;
+  return out;
 }
 
 function has(obj: unknown, keys: string[]): boolean {
