@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { isMap, isScalar, LineCounter, type Document, type Node } from 'yaml';
-import { ConfigError, defaultConfig, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { configSchema } from '../config/schema.js';
 
 /** The node of a dotted key path such as `limits.sizeLimit` or `access[2].by`. */
 function nodeAt(doc: Document, key: string): Node | undefined {
@@ -44,7 +45,7 @@ export function checkConfigFile(file: string | undefined, print: (line: string) 
   const problems: string[] = [];
   for (const e of doc.errors) problems.push(`${shown}:${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
   if (!problems.length && isMap(doc.contents)) {
-    const known = new Set(Object.keys(defaultConfig()));
+    const known = new Set(Object.keys(configSchema.shape));
     for (const item of doc.contents.items) {
       const k = isScalar(item.key) ? String(item.key.value) : '';
       if (!known.has(k)) problems.push(`${shown}:${lineOf(item.key as Node) ?? '?'}: ${k}: unknown setting`);
@@ -56,9 +57,12 @@ export function checkConfigFile(file: string | undefined, print: (line: string) 
       loadConfig({ file, env: {} });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const key = /^([A-Za-z][\w]*(?:\[\d+\])?(?:\.[A-Za-z]\w*(?:\[\d+\])?)*)/.exec(err.message)?.[1] ?? '';
-      const line = key ? lineOf(nodeAt(doc, key)) : undefined;
-      problems.push(`${shown}:${line ?? '?'}: ${err.message}`);
+      // Every problem on its own line, at the line of the key it names.
+      for (const message of err.problems) {
+        const key = /^([A-Za-z][\w]*(?:\[\d+\])?(?:\.[A-Za-z]\w*(?:\[\d+\])?)*)/.exec(message)?.[1] ?? '';
+        const line = key ? lineOf(nodeAt(doc, key)) : undefined;
+        problems.push(`${shown}:${line ?? '?'}: ${message}`);
+      }
     }
   }
   for (const p of problems) print(p);
