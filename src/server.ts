@@ -99,11 +99,12 @@ export class AstldapServer {
     readonly directory: Directory,
     readonly frontend: Frontend,
     private readonly store: Store,
-    private readonly listener: Listener,
     private readonly log: Logger,
     private readonly seedLdif: string | undefined,
   ) {}
 
+  /** The LDAP listeners: opened once the seed is loaded, so the first client sees it. */
+  private listener: Listener | undefined;
   /** The admin API and secrets engine, when started (StartOptions.adminApi). */
   admin: AdminHandle | undefined;
   /** The web console on the admin listener (config.console.enabled), when the admin API runs. */
@@ -138,10 +139,10 @@ export class AstldapServer {
 
   /** The URLs actually listened on (ports resolved when 0 was asked for). */
   get urls(): string[] {
-    return this.listener.urls;
+    return this.listener?.urls ?? [];
   }
   get url(): string {
-    return this.listener.urls.find((u) => u.startsWith('ldap://')) ?? this.listener.urls[0]!;
+    return this.urls.find((u) => u.startsWith('ldap://')) ?? this.urls[0]!;
   }
   get port(): number {
     return Number(new URL(this.url).port);
@@ -208,7 +209,7 @@ export class AstldapServer {
     await directory.init();
     const frontend = new Frontend(directory, frontendOptions());
 
-    const server = new AstldapServer(config, directory, frontend, store, undefined as unknown as Listener, log, opts.seedLdif);
+    const server = new AstldapServer(config, directory, frontend, store, log, opts.seedLdif);
     server.lock = lock;
     try {
       if ((await store.count()) === 0) await server.loadSeed();
@@ -228,7 +229,7 @@ export class AstldapServer {
         tls: tlsProvider(config, log),
         observer: serverObserver(server.metrics, log, config.log.access, opts.onOperation),
       });
-      (server as unknown as { listener: Listener }).listener = listener;
+      server.listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
       if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
       lock?.update({ urls: listener.urls, adminUrl: server.admin?.url });
@@ -481,7 +482,7 @@ export class AstldapServer {
       this.console = undefined;
       if (this.admin) await this.admin.close();
       this.admin = undefined;
-      await this.listener.close(opts.graceMs);
+      await this.listener?.close(opts.graceMs);
       await this.directory.writer.transaction(async () => undefined);
       await this.store.close();
       this.lock?.release();

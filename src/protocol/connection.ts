@@ -23,6 +23,7 @@ import { Deadline } from './deadline.js';
 import { decodeMessage, ProtocolError, RequestTag, type LdapMessage } from './decode.js';
 import { NO_EXTENDED_OPERATIONS, type ExtendedCodecs } from './extended/index.js';
 import { Framer } from './framer.js';
+import { CorkedOutput } from './output.js';
 import type { ProtocolObserver } from './observer.js';
 import { asLdapError, describe, operationSummary, summarize } from './describe.js';
 import { handshake, peerDn, RENEGOTIATION_REFUSED, upgradeSocket } from './peer.js';
@@ -72,12 +73,6 @@ export interface ConnectionOptions {
 
 /** Queued requests above which the socket stops being read (a client pipelining without limit). */
 const QUEUE_HIGH_WATER = 64;
-/**
- * Persist-phase changes wait at most this long, or until this much is waiting, to leave together
- * (replication allows a second; a consumer following a write burst gets them in a few writes).
- */
-const DEFERRED_FLUSH_MS = 5;
-const DEFERRED_FLUSH_BYTES = 16 * 1024;
 /** How long a closing socket may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -112,9 +107,7 @@ export class Connection {
   private paused = false;
 
   private closing = false;
-  private corked = false;
-  /** The timer that sends corked persist-phase changes (deferrable PDUs), when only those wait. */
-  private deferredFlush: NodeJS.Timeout | undefined;
+  private readonly output = new CorkedOutput(() => this.socket);
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private readonly idleDeadline = new Deadline(() => this.onIdle());
@@ -497,20 +490,7 @@ export class Connection {
   private write(buf: Buffer, deferrable = false): boolean {
     if (this.closing || this.socket.destroyed) return false;
     try {
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        if (deferrable) {
-          this.deferredFlush = setTimeout(() => this.flush(), DEFERRED_FLUSH_MS);
-          this.deferredFlush.unref();
-        } else setImmediate(() => this.flush());
-      } else if (this.deferredFlush && (!deferrable || this.socket.writableLength >= DEFERRED_FLUSH_BYTES)) {
-        // Something that may not wait (or enough to fill a write): everything leaves this turn.
-        clearTimeout(this.deferredFlush);
-        this.deferredFlush = undefined;
-        setImmediate(() => this.flush());
-      }
-      const ok = this.socket.write(buf);
+      const ok = this.output.write(buf, deferrable);
       if (!ok) this.writeDeadline.arm(this.opts.writeTimeout ?? 0);
       return ok;
     } catch (err) {
@@ -521,11 +501,7 @@ export class Connection {
 
   /** Sends what write() corked, now. */
   private flush(): void {
-    if (!this.corked) return;
-    if (this.deferredFlush) clearTimeout(this.deferredFlush);
-    this.deferredFlush = undefined;
-    this.corked = false;
-    this.socket.uncork();
+    this.output.flush();
   }
 
   /** Closes gracefully: optional Notice of Disconnection, flush, then end the socket. */
