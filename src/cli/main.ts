@@ -217,7 +217,7 @@ async function serve(base: Base, values: Values): Promise<number> {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const adminApi = values['no-admin'] ? false : ((values['admin-listen'] as string | undefined) ?? 'auto');
   // The server's modules load only for the commands that run one (import and restore load in a worker).
-  const { AstldapServer } = await import('../server.js');
+  const { AstldapServer } = await import('../server/index.js');
   const server = await AstldapServer.start({ ...base, adminApi });
   let closing = false;
   const stop = (signal: string) => {

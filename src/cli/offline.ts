@@ -2,7 +2,7 @@
 // the data directory's lock taken, the schema and the store as `serve` opens them, and nothing
 // a client could reach (a private loopback listener, no admin API, no seed, no logging).
 
-import { AstldapServer, type StartOptions } from '../server.js';
+import { AstldapServer, type StartOptions } from '../server/index.js';
 
 /** Where the command's server lives: what the command line and the config file say. */
 export type Base = Pick<StartOptions, 'configFile' | 'dataDir' | 'listen' | 'memory' | 'seed'>;
