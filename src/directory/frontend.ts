@@ -33,7 +33,7 @@ import { modifyDN } from './modrdn.js';
 import { requireUnrestricted } from './ppolicy.js';
 import { rootDseSource } from './root-dse.js';
 import { storedEntries, type SearchSource } from './search/collect.js';
-import { search } from './search.js';
+import { search } from './search/index.js';
 import { subschemaSource } from './subschema.js';
 import { syncSearch } from './sync/search.js';
 

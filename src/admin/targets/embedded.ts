@@ -5,7 +5,7 @@
 
 import { verifyPassword } from '../../access/passwords.js';
 import type { Directory } from '../../directory/directory.js';
-import { search } from '../../directory/search.js';
+import { search } from '../../directory/search/index.js';
 import { storedEntries } from '../../directory/search/collect.js';
 import { checkChange, policyFor, recordChange } from '../../directory/ppolicy.js';
 import { copyAttributes, type WriteTransaction } from '../../directory/write.js';

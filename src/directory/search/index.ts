@@ -2,12 +2,12 @@
 // source the frontend routed the base to (search/collect.ts, or a special entry's source), and
 // return them, filtered, sorted and paged (search/results.ts).
 
-import type { LdapResult, OperationContext, SearchRequest, SendEntry } from '../ldap/messages.js';
-import { LdapError, ResultCode } from '../ldap/result.js';
-import type { Directory } from './directory.js';
-import type { SearchSource } from './search/collect.js';
-import { planSearch } from './search/plan.js';
-import { SearchResults } from './search/results.js';
+import type { LdapResult, OperationContext, SearchRequest, SendEntry } from '../../ldap/messages.js';
+import { LdapError, ResultCode } from '../../ldap/result.js';
+import type { Directory } from '../directory.js';
+import type { SearchSource } from './collect.js';
+import { planSearch } from './plan.js';
+import { SearchResults } from './results.js';
 
 export async function search(
   dir: Directory,
