@@ -7,21 +7,21 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { Directory } from '../directory/directory.js';
 import { tlsProvider } from '../config/tls.js';
-import { AdminApi } from './api.js';
-import { resolveRootToken } from './root-token.js';
-import type { AdminPath } from './framework.js';
-import type { RotationObserver } from './rotation.js';
-import { Engine } from './engine.js';
-import { Sealer, type SealKeySource } from './seal.js';
+import { AdminApi } from './api/api.js';
+import { resolveRootToken } from './api/root-token.js';
+import type { AdminPath } from './api/framework.js';
+import type { RotationObserver } from './static/rotation.js';
+import { Engine } from './engine/engine.js';
+import { Sealer, type SealKeySource } from './engine/seal.js';
 
-export { Engine } from './engine.js';
-export { EngineError, type EngineErrorKind } from './errors.js';
-export { AdminApi, healthy } from './api.js';
-export type { AdminPath, Method, RouteHandler, RouteRequest } from './framework.js';
+export { Engine } from './engine/engine.js';
+export { EngineError, type EngineErrorKind } from './engine/errors.js';
+export { AdminApi, healthy } from './api/api.js';
+export type { AdminPath, Method, RouteHandler, RouteRequest } from './api/framework.js';
 export type { HttpRequest, HttpResponse } from './http/server.js';
 export { REFUSAL_SLACK as ADMIN_REFUSAL_SLACK } from './http/server.js';
-export type { RotationObserver } from './rotation.js';
-export { SealKeyError } from './seal.js';
+export type { RotationObserver } from './static/rotation.js';
+export { SealKeyError } from './engine/seal.js';
 
 /** ASTLDAP_SEAL_KEY, else the configured key file, else seal-key beside the db (a memory db: a key of this process). */
 function sealKeySource(config: Config): SealKeySource {

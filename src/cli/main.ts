@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
-import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/client.js';
+import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/api/client.js';
 import { checkConfigFile } from './check.js';
 import { exitWhenWritten, writeOut } from './output.js';
 import type { LoadJob, LoadMessage } from './load-worker.js';

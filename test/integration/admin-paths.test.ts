@@ -5,11 +5,11 @@
 // while a declared path with an undeclared method is 405. Against the real server over HTTP.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PathTable } from '../../src/admin/framework.js';
-import { CONFIG_FIELDS } from '../../src/admin/config.js';
-import { DYNAMIC_ROLE_FIELDS } from '../../src/admin/dynamic.js';
-import { LIBRARY_SET_FIELDS } from '../../src/admin/library.js';
-import { ROLE_FIELDS } from '../../src/admin/roles.js';
+import { PathTable } from '../../src/admin/api/framework.js';
+import { CONFIG_FIELDS } from '../../src/admin/engine/config.js';
+import { DYNAMIC_ROLE_FIELDS } from '../../src/admin/dynamic/dynamic.js';
+import { LIBRARY_SET_FIELDS } from '../../src/admin/library/library.js';
+import { ROLE_FIELDS } from '../../src/admin/static/roles.js';
 import type { AstldapServer } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { startAdminServer, vaultRequest } from '../helpers/vault.js';

@@ -5,10 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capabilitiesOn, parseAcl } from '../../src/admin/acl.js';
-import { checkName } from '../../src/admin/credentials.js';
-import { SealKeyError, Sealer } from '../../src/admin/seal.js';
-import { render } from '../../src/admin/templates.js';
+import { capabilitiesOn, parseAcl } from '../../src/admin/api/acl-policy.js';
+import { checkName } from '../../src/admin/engine/credentials.js';
+import { SealKeyError, Sealer } from '../../src/admin/engine/seal.js';
+import { render } from '../../src/admin/dynamic/templates.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const caps = (policy: string, path: string) => [...capabilitiesOn(parseAcl(policy), path)].sort();

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientToken, findRootToken, resolveRootToken } from '../../src/admin/root-token.js';
+import { clientToken, findRootToken, resolveRootToken } from '../../src/admin/api/root-token.js';
 import { loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/config/logger.js';
 import { repoRoot } from '../helpers/slapd.js';

@@ -12,9 +12,9 @@ import { copyAttributes, type WriteTransaction } from '../../directory/write.js'
 import { searchRequest, type Filter, type SearchEntry, type Session } from '../../ldap/messages.js';
 import { LdapError } from '../../ldap/result.js';
 import type { EntryRecord } from '../../store/types.js';
-import type { EngineConfig } from '../config.js';
-import type { Attrs, Changes } from '../changes.js';
-import { failed, invalid, messageOf } from '../errors.js';
+import type { EngineConfig } from '../engine/config.js';
+import type { Attrs, Changes } from '../engine/changes.js';
+import { failed, invalid, messageOf } from '../engine/errors.js';
 import { listItems, type PasswordTarget, type Rotation, type TargetEntry } from './target.js';
 
 export class EmbeddedTarget implements PasswordTarget {

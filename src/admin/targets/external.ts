@@ -3,8 +3,8 @@
 // hash them, e.g. slapd's ppolicy_hash_cleartext).
 
 import type { Writer } from '../../directory/write.js';
-import type { EngineConfig } from '../config.js';
-import { failed } from '../errors.js';
+import type { EngineConfig } from '../engine/config.js';
+import { failed } from '../engine/errors.js';
 import { ExternalLdap } from './ldap-client.js';
 import { listItems, type PasswordTarget, type Rotation, type TargetEntry } from './target.js';
 

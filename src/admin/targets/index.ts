@@ -1,7 +1,7 @@
 // The target a config manages: the embedded directory or an external LDAP server.
 
 import type { Directory } from '../../directory/directory.js';
-import { usesExternal, type EngineConfig } from '../config.js';
+import { usesExternal, type EngineConfig } from '../engine/config.js';
 import { EmbeddedTarget } from './embedded.js';
 import { ExternalTarget } from './external.js';
 import type { PasswordTarget } from './target.js';

@@ -4,7 +4,7 @@
 // reached through ldapjs. The engine picks the target once per operation (index.ts: targetFor).
 
 import type { WriteTransaction } from '../../directory/write.js';
-import type { Attrs, Changes } from '../changes.js';
+import type { Attrs, Changes } from '../engine/changes.js';
 
 export interface TargetEntry {
   dn: string;

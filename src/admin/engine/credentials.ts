@@ -2,14 +2,14 @@
 // generating a password from the role's or the config's policy, and the attribute changes one
 // rotation makes to an entry for the configured schema (openldap, ad, racf, asterisk).
 
-import { hashPassword } from '../access/passwords.js';
-import type { Directory } from '../directory/directory.js';
+import { hashPassword } from '../../access/passwords.js';
+import type { Directory } from '../../directory/directory.js';
 import { accountChanges, asteriskInfo, checkAsteriskFit, pjsipAuthChanges, type AsteriskCredInfo } from './asterisk.js';
 import { ChangeBuilder, isClass, type Attrs, type Changes } from './changes.js';
 import type { EngineConfig } from './config.js';
 import { failed, invalid, notFound } from './errors.js';
 import { putMeta, type AdminDb } from './meta.js';
-import { defaultPolicy, generate, parsePolicy, PolicyError, type PasswordPolicy } from './policy.js';
+import { defaultPolicy, generate, parsePolicy, PolicyError, type PasswordPolicy } from './password-policy.js';
 
 export const POLICY_PREFIX = 'passwordpolicy/';
 /**

@@ -5,17 +5,17 @@
 // entry, the set record and the lease in ONE batch of the embedded directory.
 
 import { randomBytes } from 'node:crypto';
-import type { WriteTransaction } from '../directory/write.js';
-import { readConfig, type EngineConfig } from './config.js';
-import { parseBool, parseDuration, type Fields } from './fields.js';
-import { buildChanges, checkName, newPassword, wantsDigits } from './credentials.js';
-import { failed, invalid, notFound } from './errors.js';
-import type { LeaseRecord, Leases } from './leases.js';
-import { listKeys, putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
-import { ROLE_PREFIX } from './roles.js';
-import type { PasswordTarget } from './targets/index.js';
-import { copyAttributes } from '../directory/write.js';
-import { LdapError } from '../ldap/result.js';
+import type { WriteTransaction } from '../../directory/write.js';
+import { readConfig, type EngineConfig } from '../engine/config.js';
+import { parseBool, parseDuration, type Fields } from '../engine/fields.js';
+import { buildChanges, checkName, newPassword, wantsDigits } from '../engine/credentials.js';
+import { failed, invalid, notFound } from '../engine/errors.js';
+import type { LeaseRecord, Leases } from '../leases/leases.js';
+import { listKeys, putMeta, readRecord, scanRecords, type AdminDb } from '../engine/meta.js';
+import { ROLE_PREFIX } from '../static/roles.js';
+import type { PasswordTarget } from '../targets/index.js';
+import { copyAttributes } from '../../directory/write.js';
+import { LdapError } from '../../ldap/result.js';
 
 export const LIBRARY_PREFIX = 'library/set/';
 const DAY = 86400;

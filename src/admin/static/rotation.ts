@@ -4,15 +4,15 @@
 // exponential backoff; one timer per role fires its next rotation or retry. The change itself
 // goes to the config's target, which stores it together with the role (or config) record.
 
-import type { Logger } from '../config/logger.js';
-import type { Directory } from '../directory/directory.js';
-import { refuseOutbound, type AsteriskCredInfo } from './asterisk.js';
-import { CONFIG_KEY, readConfig, type EngineConfig } from './config.js';
-import { buildChanges, newPassword, wantsDigits } from './credentials.js';
-import { EngineError, failed, invalid, messageOf, notFound } from './errors.js';
-import { putMeta, scanRecords, type AdminDb } from './meta.js';
+import type { Logger } from '../../config/logger.js';
+import type { Directory } from '../../directory/directory.js';
+import { refuseOutbound, type AsteriskCredInfo } from '../engine/asterisk.js';
+import { CONFIG_KEY, readConfig, type EngineConfig } from '../engine/config.js';
+import { buildChanges, newPassword, wantsDigits } from '../engine/credentials.js';
+import { EngineError, failed, invalid, messageOf, notFound } from '../engine/errors.js';
+import { putMeta, scanRecords, type AdminDb } from '../engine/meta.js';
 import { markRotated, nextCron, nextRotation, readRole, ROLE_PREFIX, type RoleRecord, type RoleScheduler } from './roles.js';
-import type { PasswordTarget } from './targets/index.js';
+import type { PasswordTarget } from '../targets/index.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
 const RETRY_BASE_MS = 10_000;

@@ -2,7 +2,7 @@
 // fields sealed (seal.ts): a record is encoded with every secret field sealed and decoded with
 // them opened. Reads go to the store; every write goes through the directory's one write path.
 
-import type { Directory } from '../directory/directory.js';
+import type { Directory } from '../../directory/directory.js';
 import { SealKeyError, Sealer } from './seal.js';
 
 /** Field names whose string values are secrets, wherever they sit in a record. */

@@ -5,11 +5,11 @@
 // engine's rows are in paths.ts, the API's own (tokens, ACL policies) in api.ts, and the
 // server registers its own (metrics, sys/astldap/*, the console) through AdminApiOptions.paths.
 
-import type { Fields } from './fields.js';
-import type { HttpRequest, HttpResponse } from './http/server.js';
+import type { Fields } from '../engine/fields.js';
+import type { HttpRequest, HttpResponse } from '../http/server.js';
 import type { Caller } from './tokens.js';
 
-export type { FieldType, Fields } from './fields.js';
+export type { FieldType, Fields } from '../engine/fields.js';
 
 /** Vault's methods (PUT is POST; GET with ?list=true is LIST); HEAD only for sys/health. */
 export type Method = 'GET' | 'POST' | 'DELETE' | 'LIST' | 'HEAD';

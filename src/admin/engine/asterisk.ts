@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { ChangeBuilder, isClass, type Attrs } from './changes.js';
 import type { EngineConfig } from './config.js';
 import { invalid } from './errors.js';
-import type { PasswordTarget } from './targets/target.js';
+import type { PasswordTarget } from '../targets/target.js';
 
 /** Attributes that name an auth as a trunk's credentials at a provider (outbound_auth). */
 export const OUTBOUND_AUTH_ATTRS = ['AstPjsipEndpointOutboundAuth', 'AstPjsipRegistrationOutboundAuth'] as const;

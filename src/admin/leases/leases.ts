@@ -3,11 +3,11 @@
 // revoking needs; one timer per lease revokes it when it expires, and at start every stored
 // lease is re-armed, so entries of expired credentials are deleted on time, also after a restart.
 
-import type { Logger } from '../config/logger.js';
-import type { WriteTransaction } from '../directory/write.js';
-import { parseDuration } from './fields.js';
-import { invalid, messageOf } from './errors.js';
-import { readRecord, scanRecords, type AdminDb } from './meta.js';
+import type { Logger } from '../../config/logger.js';
+import type { WriteTransaction } from '../../directory/write.js';
+import { parseDuration } from '../engine/fields.js';
+import { invalid, messageOf } from '../engine/errors.js';
+import { readRecord, scanRecords, type AdminDb } from '../engine/meta.js';
 
 export const LEASE_PREFIX = 'lease/';
 const MAX_TIMER = 2 ** 31 - 1;

@@ -5,7 +5,7 @@
 // of an Asterisk PJSIP auth) and `{{base64 .Password}}`.
 
 import { createHash, randomInt } from 'node:crypto';
-import { invalid } from './errors.js';
+import { invalid } from '../engine/errors.js';
 
 export type TemplateFields = Record<string, string>;
 

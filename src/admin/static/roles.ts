@@ -4,15 +4,15 @@
 // the RoleScheduler interface it implements.
 
 import cron from 'node-cron';
-import type { Directory } from '../directory/directory.js';
-import { readConfig, type EngineConfig } from './config.js';
-import { parseBool, parseDuration, str, type Fields } from './fields.js';
-import type { AsteriskCredInfo } from './asterisk.js';
-import { refuseOutbound } from './asterisk.js';
-import { checkFit, checkName, generatingPolicy, wantsDigits } from './credentials.js';
-import { EngineError, invalid, messageOf, notFound } from './errors.js';
-import { putMeta, readRecord, scanRecords, type AdminDb } from './meta.js';
-import type { PasswordTarget } from './targets/index.js';
+import type { Directory } from '../../directory/directory.js';
+import { readConfig, type EngineConfig } from '../engine/config.js';
+import { parseBool, parseDuration, str, type Fields } from '../engine/fields.js';
+import type { AsteriskCredInfo } from '../engine/asterisk.js';
+import { refuseOutbound } from '../engine/asterisk.js';
+import { checkFit, checkName, generatingPolicy, wantsDigits } from '../engine/credentials.js';
+import { EngineError, invalid, messageOf, notFound } from '../engine/errors.js';
+import { putMeta, readRecord, scanRecords, type AdminDb } from '../engine/meta.js';
+import type { PasswordTarget } from '../targets/index.js';
 
 export const ROLE_PREFIX = 'rotation/role/';
 

@@ -2,7 +2,7 @@
 // attribute keys: which classes the entry has, whether its classes allow an attribute, and the
 // replace/remove list the target applies. Shared by the generic schemas and the Asterisk ones.
 
-import type { SchemaRegistry } from '../schema/registry.js';
+import type { SchemaRegistry } from '../../schema/registry.js';
 
 /** An entry's attributes as a target reads them: lowercased names (the local schema's keys). */
 export type Attrs = Record<string, string[]>;

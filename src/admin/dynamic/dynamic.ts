@@ -5,15 +5,15 @@
 // compatibility and never needed); revoking the lease applies the rendered deletion LDIF.
 
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from '../access/passwords.js';
-import type { WriteTransaction } from '../directory/write.js';
-import { readConfig, type EngineConfig } from './config.js';
-import { parseDuration, str, type Fields } from './fields.js';
-import { checkName, newPassword } from './credentials.js';
-import { invalid, notFound } from './errors.js';
+import { hashPassword } from '../../access/passwords.js';
+import type { WriteTransaction } from '../../directory/write.js';
+import { readConfig, type EngineConfig } from '../engine/config.js';
+import { parseDuration, str, type Fields } from '../engine/fields.js';
+import { checkName, newPassword } from '../engine/credentials.js';
+import { invalid, notFound } from '../engine/errors.js';
 import { applyRecords, parseRecords } from './ldif-apply.js';
-import { Leases, type LeaseRecord } from './leases.js';
-import { listKeys, putMeta, readRecord, type AdminDb } from './meta.js';
+import { Leases, type LeaseRecord } from '../leases/leases.js';
+import { listKeys, putMeta, readRecord, type AdminDb } from '../engine/meta.js';
 import { checkTemplate, render } from './templates.js';
 
 export const DYNAMIC_PREFIX = 'dynamic/role/';

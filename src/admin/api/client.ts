@@ -1,7 +1,7 @@
 // The CLI side of the admin API: `astldap role|cred|rotate|rotate-root|policy ...` talk to a
 // running server's Vault-compatible HTTP API with the root token (env or token file).
 
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from '../../config/config.js';
 import { clientToken } from './root-token.js';
 
 export { clientToken } from './root-token.js';

@@ -7,7 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { putMeta, readRecord, type AdminDb } from './meta.js';
+import { putMeta, readRecord, type AdminDb } from '../engine/meta.js';
 
 const KEY = 'audit/hmac-key';
 

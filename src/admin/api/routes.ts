@@ -3,15 +3,15 @@
 // (dynamic), creds and library; and sys/leases, sys/policies/password, sys/rotate and
 // sys/key-status. api.ts authenticates, authorises and audits before a handler runs.
 
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 import { envelope } from './envelope.js';
 import type { AdminPath, Fields, RouteHandler, RouteRequest } from './framework.js';
-import type { HttpResponse } from './http/server.js';
-import { CONFIG_FIELDS } from './config.js';
-import { DYNAMIC_ROLE_FIELDS } from './dynamic.js';
-import type { LeaseRecord } from './leases.js';
-import { LIBRARY_SET_FIELDS } from './library.js';
-import { ROLE_FIELDS } from './roles.js';
+import type { HttpResponse } from '../http/server.js';
+import { CONFIG_FIELDS } from '../engine/config.js';
+import { DYNAMIC_ROLE_FIELDS } from '../dynamic/dynamic.js';
+import type { LeaseRecord } from '../leases/leases.js';
+import { LIBRARY_SET_FIELDS } from '../library/library.js';
+import { ROLE_FIELDS } from '../static/roles.js';
 
 export const ok = (data: unknown): HttpResponse => ({ status: 200, body: envelope(data) });
 export const noContent = (): HttpResponse => ({ status: 204 });

@@ -3,15 +3,15 @@
 // the write path (schema, RDN, parents), so a credential's entries and its lease record are
 // stored together or not at all. userPassword values are hashed as on any add or modify.
 
-import { addPolicy, givenPasswords } from '../directory/add.js';
-import type { Directory } from '../directory/directory.js';
-import { addRdnValues, buildAttributes } from '../directory/entry-build.js';
-import { applyChanges, decodeChanges } from '../directory/modify.js';
-import type { WriteTransaction } from '../directory/write.js';
-import { LdapError } from '../ldap/result.js';
-import { LdifError, parseLdif, type LdifRecord } from '../ldif/ldif.js';
-import { prettyDn } from '../schema/dn.js';
-import { failed, invalid } from './errors.js';
+import { addPolicy, givenPasswords } from '../../directory/add.js';
+import type { Directory } from '../../directory/directory.js';
+import { addRdnValues, buildAttributes } from '../../directory/entry-build.js';
+import { applyChanges, decodeChanges } from '../../directory/modify.js';
+import type { WriteTransaction } from '../../directory/write.js';
+import { LdapError } from '../../ldap/result.js';
+import { LdifError, parseLdif, type LdifRecord } from '../../ldif/ldif.js';
+import { prettyDn } from '../../schema/dn.js';
+import { failed, invalid } from '../engine/errors.js';
 
 /** Parses LDIF text; a syntax error is the request's fault (400). */
 export function parseRecords(text: string, field: string): LdifRecord[] {

@@ -13,19 +13,19 @@
 //   seal.ts, meta.ts  the records, their secrets sealed under a key outside the database
 // All state lives in the store's meta space; errors are EngineErrors with a kind (errors.ts).
 
-import type { Logger } from '../config/logger.js';
-import type { Directory } from '../directory/directory.js';
+import type { Logger } from '../../config/logger.js';
+import type { Directory } from '../../directory/directory.js';
 import { CONFIG_KEY, parseConfig, publicConfig, readConfig, type EngineConfig } from './config.js';
 import { deletePolicy, generateFromPolicy, POLICY_PREFIX, policyText, putPolicy } from './credentials.js';
 import { invalid, messageOf } from './errors.js';
 import { AdminDb, listKeys, putMeta } from './meta.js';
-import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRecord } from './roles.js';
-import { DynamicRoles } from './dynamic.js';
-import { Leases } from './leases.js';
-import { Library } from './library.js';
-import { Rotator, type RotationObserver } from './rotation.js';
+import { publicCred, publicRole, readRole, ROLE_PREFIX, StaticRoles, type RoleRecord } from '../static/roles.js';
+import { DynamicRoles } from '../dynamic/dynamic.js';
+import { Leases } from '../leases/leases.js';
+import { Library } from '../library/library.js';
+import { Rotator, type RotationObserver } from '../static/rotation.js';
 import type { Sealer } from './seal.js';
-import { targetFor, type PasswordTarget } from './targets/index.js';
+import { targetFor, type PasswordTarget } from '../targets/index.js';
 
 export interface EngineOptions {
   dir: Directory;

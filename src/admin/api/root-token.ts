@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AdminApiConfig, Config } from '../config/config.js';
-import type { Logger } from '../config/logger.js';
+import type { AdminApiConfig, Config } from '../../config/config.js';
+import type { Logger } from '../../config/logger.js';
 
 /** Shorter than this, a token file's content is no token (the server makes a new one). */
 const MIN_TOKEN = 8;

@@ -4,7 +4,7 @@
 // policies allows a capability on a path: an exact rule wins over globs, then the longest
 // pattern; rules of the same pattern from several policies add up, and `deny` beats everything.
 
-import { PolicyError, tokenize, type Token } from './hcl.js';
+import { PolicyError, tokenize, type Token } from '../engine/hcl.js';
 
 export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
 export type Capability = (typeof CAPABILITIES)[number];

@@ -4,14 +4,14 @@
 // JSON line, secrets HMAC'd). The engine's own paths are mapped in routes.ts.
 
 import { randomUUID } from 'node:crypto';
-import type { AdminApiConfig } from '../config/config.js';
-import type { Logger } from '../config/logger.js';
-import { LdapError } from '../ldap/result.js';
-import type { Capability } from './acl.js';
+import type { AdminApiConfig } from '../../config/config.js';
+import type { Logger } from '../../config/logger.js';
+import { LdapError } from '../../ldap/result.js';
+import type { Capability } from './acl-policy.js';
 import { AuditLog } from './audit.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 import { envelope } from './envelope.js';
-import { EngineError, invalid, type EngineErrorKind } from './errors.js';
+import { EngineError, invalid, type EngineErrorKind } from '../engine/errors.js';
 import {
   MiniHttpServer,
   type Admission,
@@ -19,11 +19,11 @@ import {
   type HttpRequest,
   type HttpRequestHead,
   type HttpResponse,
-} from './http/server.js';
-import { checkFields } from './fields.js';
+} from '../http/server.js';
+import { checkFields } from '../engine/fields.js';
 import { PathTable, type AdminPath, type Match, type Method, type RouteHandler, type RouteRequest } from './framework.js';
 import { enginePaths, err, noContent, notFound, ok, unsupportedOp, unsupportedPath } from './routes.js';
-import { SealKeyError } from './seal.js';
+import { SealKeyError } from '../engine/seal.js';
 import { Tokens, type Caller } from './tokens.js';
 
 export { envelope } from './envelope.js';

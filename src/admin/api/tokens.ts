@@ -4,12 +4,12 @@
 // lookup-self, revoke-self, and the ACL policies (acl/<name>) that decide what a token may do.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { capabilitiesOn, parseAcl, type AclRule, type Capability } from './acl.js';
-import { parseDuration } from './fields.js';
-import { checkName } from './credentials.js';
-import { invalid, notFound } from './errors.js';
-import { listKeys, putMeta, readRecord, type AdminDb } from './meta.js';
-import { PolicyError } from './policy.js';
+import { capabilitiesOn, parseAcl, type AclRule, type Capability } from './acl-policy.js';
+import { parseDuration } from '../engine/fields.js';
+import { checkName } from '../engine/credentials.js';
+import { invalid, notFound } from '../engine/errors.js';
+import { listKeys, putMeta, readRecord, type AdminDb } from '../engine/meta.js';
+import { PolicyError } from '../engine/password-policy.js';
 
 const TOKEN_PREFIX = 'token/';
 export const ACL_PREFIX = 'acl/';
