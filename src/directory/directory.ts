@@ -4,7 +4,7 @@
 // operations (one file each) take a Directory; the Frontend routes requests to them.
 
 import { readFileSync } from 'node:fs';
-import { AccessPolicy } from '../access/policy.js';
+import { AccessPolicy } from '../access/access-rules.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { silentLogger } from '../config/logger.js';

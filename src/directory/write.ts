@@ -6,7 +6,7 @@
 // (entries and meta records) in one atomic store batch.
 
 import { randomUUID } from 'node:crypto';
-import type { AccessPolicy } from '../access/policy.js';
+import type { AccessPolicy } from '../access/access-rules.js';
 import type { Config } from '../config/config.js';
 import type { Session } from '../ldap/messages.js';
 import { parentNdn } from '../ldap/ndn.js';
