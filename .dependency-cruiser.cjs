@@ -8,7 +8,7 @@
 //   src/directory/                     the operations, over schema, store, ldif and access
 //   src/protocol/                      the wire codec and connections: beside directory, never touching it
 //   src/admin/                         the admin API and password-rotation engine, over directory
-//   src/server.ts  src/server/         wires protocol, directory and admin together
+//   src/server/                        wires protocol, directory and admin together (index.ts: AstldapServer)
 //   src/asterisk/                      Asterisk migration and endpoint tools: an LDAP client of the directory
 //   src/console/                       the web console's server side: over admin (its index), asterisk, directory
 //   src/cli/  src/index.ts             entry points; nothing imports them
@@ -18,7 +18,7 @@
 
 /** Paths of the top of the tree: the CLI and the package entry point. */
 const ENTRY = '^src/(cli/|index\\.ts$)';
-/** The server wiring: src/server.ts or src/server/. */
+/** The server wiring: src/server/ (src/server.ts too, as it was: the layering test's fixtures use it). */
 const SERVER = '^src/(server/|server\\.ts$)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -176,7 +176,7 @@ module.exports = {
     {
       name: 'server-not-cli',
       severity: 'error',
-      comment: 'The server wiring (src/server.ts, src/server/) may import every layer except the CLI and src/index.ts.',
+      comment: 'The server wiring (src/server/) may import every layer except the CLI and src/index.ts.',
       from: { path: SERVER },
       to: { path: ENTRY },
     },

@@ -1,4 +1,4 @@
-// The server's own rows of the admin API's path table (admin/framework.ts): /metrics (open),
+// The server's own rows of the admin API's path table (admin/api/framework.ts): /metrics (open),
 // sys/health while the store fails (503), sys/astldap/status and backup (as any path, what the
 // caller's policies allow), and the web console under /ui (its own sessions, with a body).
 

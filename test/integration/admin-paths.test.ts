@@ -1,4 +1,4 @@
-// The admin API as one declarative table (src/admin/framework.ts): every record type's body is
+// The admin API as one declarative table (src/admin/api/framework.ts): every record type's body is
 // checked from its declared fields (an unknown field, a wrong type: 400 with Vault's text), the
 // sudo and default-policy flags of a row decide as Vault's do, the server's own rows (metrics,
 // sys/astldap/*) are rows like the others (ACL included), and a path no row declares is 404

@@ -1,4 +1,4 @@
-// Issue 23's bug: the LDIF a dynamic role applies (admin/ldif-apply.ts) had its own modify, whose
+// Issue 23's bug: the LDIF a dynamic role applies (admin/dynamic/ldif-apply.ts) had its own modify, whose
 // `add` stored a value a second time and whose `delete` of a value that is not there passed.
 // One modify semantic now (directory/modify.ts's): the same changes sent by OpenLDAP's ldapmodify
 // and written in a dynamic role's creation LDIF give the same entries and the same errors. On

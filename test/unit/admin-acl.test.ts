@@ -1,4 +1,4 @@
-// Vault ACL policies (src/admin/acl.ts), dynamic-role templates (templates.ts), the seal
+// Vault ACL policies (src/admin/api/acl-policy.ts), dynamic-role templates (templates.ts), the seal
 // (seal.ts) and the name rules, as pure functions.
 
 import { createHash, randomBytes } from 'node:crypto';

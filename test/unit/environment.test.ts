@@ -1,6 +1,6 @@
 // Environment variables are read when the configuration loads and nowhere else (issue 23): the
 // seal key, the root token and Vault's VAULT_ADDR / VAULT_TOKEN arrive on Config.environment,
-// and the root token is looked up once (admin/root-token.ts) for the server and the CLI.
+// and the root token is looked up once (admin/api/root-token.ts) for the server and the CLI.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

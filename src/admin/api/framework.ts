@@ -2,7 +2,7 @@
 // plugin's paths: each row names its path pattern, the handler of each method, the body fields
 // it takes (with their types), and whether it needs sudo, is open to every token (Vault's
 // default policy) or to no token at all. api.ts admits and dispatches with the table; the
-// engine's rows are in paths.ts, the API's own (tokens, ACL policies) in api.ts, and the
+// engine's rows are in routes.ts, the API's own (tokens, ACL policies) in api.ts, and the
 // server registers its own (metrics, sys/astldap/*, the console) through AdminApiOptions.paths.
 
 import type { Fields } from '../engine/fields.js';

@@ -1,16 +1,16 @@
 // The OpenLDAP secrets engine, Vault-compatible, managing passwords of entries in the embedded
 // directory or on an external LDAP server. This facade wires the parts together and is what the
-// HTTP API (api.ts) calls:
-//   config.ts       the engine config (rotation/config)
-//   roles.ts        static roles (rotation/role/<name>) and their schedules
-//   rotation.ts     rotating roles and the bind account: per-role serialisation, retries, timers
-//   credentials.ts  password policies (passwordpolicy/<name>), new passwords, the attribute changes
-//   targets/        where passwords live: the embedded directory (entry and record in ONE batch
-//                   through the write path) or an external server (ldapjs)
-//   dynamic.ts      dynamic roles (role/<name>) and their credentials (creds/<name>)
-//   library.ts      library sets of service accounts (check-out / check-in)
-//   leases.ts       the leases of dynamic credentials and check-outs, revoked on time
-//   seal.ts, meta.ts  the records, their secrets sealed under a key outside the database
+// HTTP API (../api/) calls:
+//   config.ts             the engine config (rotation/config)
+//   credentials.ts        password policies (password-policy.ts), new passwords, the attribute changes
+//   ../static/            static roles (roles.ts, rotation/role/<name>) and rotating them and the
+//                         bind account (rotation.ts: per-role serialisation, retries, timers)
+//   ../dynamic/           dynamic roles (role/<name>) and their credentials (creds/<name>)
+//   ../library/           library sets of service accounts (check-out / check-in)
+//   ../leases/            the leases of dynamic credentials and check-outs, revoked on time
+//   ../targets/           where passwords live: the embedded directory (entry and record in ONE
+//                         batch through the write path) or an external server (ldapjs)
+//   seal.ts, meta.ts      the records, their secrets sealed under a key outside the database
 // All state lives in the store's meta space; errors are EngineErrors with a kind (errors.ts).
 
 import type { Logger } from '../../config/logger.js';
@@ -72,7 +72,7 @@ export interface PasswordPoliciesApi {
 
 /**
  * Each kind of record the same way: a property with read, list, write and delete (and its own
- * verbs: rotate, issue, checkOut, renew...), which the path table (paths.ts) maps onto HTTP.
+ * verbs: rotate, issue, checkOut, renew...), which the path table (../api/routes.ts) maps onto HTTP.
  */
 export class Engine {
   private readonly dir: Directory;

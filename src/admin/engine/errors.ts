@@ -1,5 +1,5 @@
 // The engine's domain errors. They say what went wrong, not how a transport reports it: the
-// HTTP API (api.ts) maps each kind to a status code (Vault: 400 user error, 404, 500 internal).
+// HTTP API (../api/api.ts) maps each kind to a status code (Vault: 400 user error, 404, 500 internal).
 
 /** invalid: the request cannot be honoured as given; notFound: what it names is gone; failed: the work itself failed. */
 export type EngineErrorKind = 'invalid' | 'notFound' | 'failed';

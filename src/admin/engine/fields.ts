@@ -1,6 +1,6 @@
 // The values of an admin request's body: the parsers every record uses (durations, Go's
 // booleans, strings) and the check of a body against a record's declared fields, which the
-// path table (framework.ts) runs before a handler reads the body.
+// path table (../api/framework.ts) runs before a handler reads the body.
 
 import { invalid } from './errors.js';
 

@@ -1,7 +1,7 @@
 // The subset of HCL that Vault's policies are written in, as tokens: identifiers, strings
 // (with \n, \t, \u escapes), numbers and the punctuation = { } [ ] :, with #, // and /* */
-// comments. Both policy languages read it: password policies (policy.ts) and ACL policies
-// (acl.ts).
+// comments. Both policy languages read it: password policies (password-policy.ts) and ACL
+// policies (../api/acl-policy.ts).
 
 /** A policy's text could not be read; the message says where. */
 export class PolicyError extends Error {
