@@ -16,7 +16,7 @@ import { indexSpecs, makeIndexer } from '../directory/indexing.js';
 import { searchRequest, type OperationContext, type SearchEntry } from '../ldap/messages.js';
 import { LdapError } from '../ldap/result.js';
 import { parseLdif, formatLdifEntry, readLdifChunks, type LdifRecord } from '../ldif/ldif.js';
-import { listen, type Listener } from '../protocol/listener.js';
+import { listen, type Listener, type ListenOptions } from '../protocol/listener.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from '../schema/manager.js';
 import { bulkTargets, commitAdds, inLdif, prepareAdds, stoppedAt, type AddRecord, type BulkTarget } from './bulk.js';
@@ -214,21 +214,7 @@ export class AstldapServer {
     try {
       if ((await store.count()) === 0) await server.loadSeed();
       else if (!opts.bulk && opts.warm !== false) await warmUp(store, directory, frontend);
-      const listener = await listen(config.listen, {
-        handler: frontend,
-        extended: extendedCodecs,
-        maxPduSize: config.limits.maxPduSize,
-        idleTimeout: config.limits.idleTimeout * 1000,
-        anonymousIdleTimeout: config.limits.anonymousIdleTimeout * 1000,
-        pduTimeout: config.limits.pduTimeout * 1000,
-        writeTimeout: config.limits.writeTimeout * 1000,
-        maxConnections: config.limits.maxConnections,
-        maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
-        reservedConnections: config.limits.reservedConnections,
-        logger: log,
-        tls: tlsProvider(config, log),
-        observer: serverObserver(server.metrics, log, config.log.access, opts.onOperation),
-      });
+      const listener = await listen(config.listen, server.listenOptions(opts.onOperation));
       server.listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
       if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
@@ -239,6 +225,27 @@ export class AstldapServer {
       throw err;
     }
     return server;
+  }
+
+  /** The LDAP listeners' options: the frontend, the extended operations' codecs, the limits (seconds in config, ms here). */
+  private listenOptions(onOperation: StartOptions['onOperation']): ListenOptions {
+    const { config, log } = this;
+    const l = config.limits;
+    return {
+      handler: this.frontend,
+      extended: extendedCodecs,
+      maxPduSize: l.maxPduSize,
+      idleTimeout: l.idleTimeout * 1000,
+      anonymousIdleTimeout: l.anonymousIdleTimeout * 1000,
+      pduTimeout: l.pduTimeout * 1000,
+      writeTimeout: l.writeTimeout * 1000,
+      maxConnections: l.maxConnections,
+      maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+      reservedConnections: l.reservedConnections,
+      logger: log,
+      tls: tlsProvider(config, log),
+      observer: serverObserver(this.metrics, log, config.log.access, onOperation),
+    };
   }
 
   /** The admin API with the server's own routes (metrics, status, backup) and rotation metrics. */
