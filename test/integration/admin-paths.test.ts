@@ -125,12 +125,14 @@ describe('PathTable matching', () => {
     ['ldap', 'openldap'],
   );
 
-  it('the first declared row wins; * takes one or more segments, : exactly one; a trailing / is the same path', () => {
+  it('the first declared row wins; * takes one or more segments (a trailing / too), : exactly one; a trailing / is the same path', () => {
     expect(table.find('ldap/library/manage/a/b/check-in')).toMatchObject({ params: { set: 'a/b' }, mount: 'ldap' });
     expect(table.find('openldap/library/team/x/check-in')).toMatchObject({ params: { set: 'team/x' }, mount: 'openldap' });
     expect(table.find('ldap/library/team/x')).toMatchObject({ params: { name: 'team/x' } });
     expect(table.find('ldap/creds/a/b')).toBeUndefined();
     expect(table.find('ldap/creds/a/')).toMatchObject({ params: { name: 'a' } });
+    expect(table.find('ldap/library/a/')).toMatchObject({ params: { name: 'a/' } });
+    expect(table.find('ldap/library/a\nb')).toMatchObject({ params: { name: 'a\nb' } });
     expect(table.find('other/creds/a')).toBeUndefined();
     expect(table.find('sys/rotate')?.path.pattern).toBe('sys/rotate');
   });

@@ -82,11 +82,13 @@ function compile(p: AdminPath): Compiled {
     .split('/')
     .map((seg) => {
       if (seg.startsWith(':')) return (names.push(seg.slice(1)), '([^/]+)');
-      if (seg.startsWith('*')) return (names.push(seg.slice(1)), '(.+)');
+      // Any character: a name may hold a decoded newline or NUL (the record refuses it).
+      if (seg.startsWith('*')) return (names.push(seg.slice(1)), '([\\s\\S]+)');
       return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return { path: p, re: new RegExp(`^${body}$`), names };
+  // A trailing '/' is the same path (Vault lists with one); a '*' name keeps it (the record refuses 'a/').
+  return { path: p, re: new RegExp(`^${body}/?$`), names };
 }
 
 /** The table, compiled once; rows are tried in order, the first match wins. */
@@ -100,9 +102,9 @@ export class PathTable {
     this.rows = paths.map(compile);
   }
 
-  /** The rows for a request: raw rows by the raw path, the others by the path below /v1/ (trailing '/' ignored). */
+  /** The rows for a request: raw rows by the raw path, the others by the path below /v1/. */
   *matches(rawPath: string, v1Path: string | undefined, unauthenticated: boolean): Generator<Match> {
-    const p = v1Path?.replace(/\/$/, '');
+    const p = v1Path;
     for (const row of this.rows) {
       if (Boolean(row.path.unauthenticated) !== unauthenticated) continue;
       if (row.path.rawMatch) {
