@@ -159,7 +159,7 @@ export class AstldapServer {
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
     // LDAP's and the admin listener's connection caps must fit in the open-files limit.
-    applyDescriptorBudget(config, opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi), log);
+    const holds = applyDescriptorBudget(config, opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi), log);
 
     // The data directory holds the database, the development TLS key and the root token: the
     // server user's alone (0700), whatever the umask.
@@ -221,13 +221,15 @@ export class AstldapServer {
         maxConnections: config.limits.maxConnections,
         maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
         reservedConnections: config.limits.reservedConnections,
+        tlsHandshakeRate: config.limits.tlsHandshakeRate,
+        refusalHold: holds.ldap,
         logger: log,
         tls: tlsProvider(config, log),
         observer: serverObserver(server.metrics, log, config.log.access, opts.onOperation),
       });
       (server as unknown as { listener: Listener }).listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
-      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
+      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener, holds.admin);
       lock?.update({ urls: listener.urls, adminUrl: server.admin?.url });
     } catch (err) {
       await store.close();
@@ -238,7 +240,7 @@ export class AstldapServer {
   }
 
   /** The admin API with the server's own routes (metrics, status, backup) and rotation metrics. */
-  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener): Promise<void> {
+  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener, refusalHold: number): Promise<void> {
     const { config, directory, log } = this;
     try {
       this.admin = await startAdmin({
@@ -250,6 +252,7 @@ export class AstldapServer {
         extra: (req, authenticated) => this.adminRoutes(req, authenticated),
         openWithBody: (p) => this.console !== undefined && ConsoleServer.serves(p),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
+        refusalHold,
       });
       if (config.console.enabled) {
         this.console = mountConsole({

@@ -98,9 +98,10 @@ function parseBody(req: HttpRequest): Record<string, unknown> {
 const NO_BODY = Buffer.alloc(0);
 
 /** The HTTP listener's bounds from adminApi.limits (seconds there, milliseconds here). */
-function httpLimits(cfg: AdminApiConfig): HttpLimits {
+function httpLimits(cfg: AdminApiConfig, refusalHold?: number): HttpLimits {
   const l = cfg.limits;
   return {
+    ...(refusalHold !== undefined ? { refusalHold } : {}),
     maxConnections: l.maxConnections,
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
     idleTimeout: l.idleTimeout * 1000,
@@ -112,6 +113,8 @@ function httpLimits(cfg: AdminApiConfig): HttpLimits {
 
 export interface AdminApiOptions {
   engine: Engine;
+  /** Refused sockets the listener may hold (what the open-files budget leaves; see server/descriptors.ts). */
+  refusalHold?: number;
   config: AdminApiConfig;
   tokens: string[];
   log: Logger;
@@ -157,7 +160,7 @@ export class AdminApi {
       port,
       tls: u.protocol === 'https:' ? opts.tls : undefined,
       admit: (head) => box.api!.admit(head),
-      limits: httpLimits(opts.config),
+      limits: httpLimits(opts.config, opts.refusalHold),
       log: opts.log,
     });
     const shownHost = host.includes(':') ? `[${host}]` : host;

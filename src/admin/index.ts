@@ -53,6 +53,8 @@ export async function startAdmin(opts: {
   /** Public paths of `extra` whose requests carry a body (the web console's forms): read, within adminApi.limits.maxBody. */
   openWithBody?: (rawPath: string) => boolean;
   onRotation?: RotationObserver;
+  /** Refused sockets the listener may hold before closing more at once. */
+  refusalHold?: number;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
   const root = resolveRootToken(cfg, opts.log);
@@ -89,6 +91,7 @@ export async function startAdmin(opts: {
     auditFile,
     extra: opts.extra,
     ...(opts.openWithBody ? { openWithBody: opts.openWithBody } : {}),
+    ...(opts.refusalHold !== undefined ? { refusalHold: opts.refusalHold } : {}),
   });
   try {
     await engine.start();

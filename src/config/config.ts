@@ -59,6 +59,8 @@ export interface Config {
     maxConnectionsPerAddress: number;
     /** Of maxConnections, how many unauthenticated TCP/TLS connections may never take (kept for ldapi and bound sessions). */
     reservedConnections: number;
+    /** TLS handshakes (ldaps:// accepts and StartTLS) one address may start per second (twice that at once); 0 = unlimited. */
+    tlsHandshakeRate: number;
     /** Ceilings on a search filter for ordinary identities (the Asterisk service and unlimited DNs included). */
     filter: FilterLimits;
     /** Ceilings on a search filter for administrators: high, but finite. */
@@ -353,6 +355,7 @@ export function defaultConfig(): Config {
       maxConnections: 4096,
       maxConnectionsPerAddress: 512,
       reservedConnections: 256,
+      tlsHandshakeRate: 50,
       filter: { terms: 512, depth: 16, bytes: 64 * 1024 },
       adminFilter: { terms: 50_000, depth: 64, bytes: 4 * 1024 * 1024 },
       unlimited: [],
@@ -535,7 +538,7 @@ function validate(cfg: Config): void {
     if (!Number.isInteger(v) || (v as number) < min) fail(`${name} must be a whole number >= ${min}`);
   };
   const limitKeys = ['sizeLimit', 'timeLimit', 'maxPduSize', 'idleTimeout', 'anonymousIdleTimeout', 'pduTimeout', 'writeTimeout'] as const;
-  for (const k of [...limitKeys, 'maxConnections', 'maxConnectionsPerAddress', 'reservedConnections'] as const) {
+  for (const k of [...limitKeys, 'maxConnections', 'maxConnectionsPerAddress', 'reservedConnections', 'tlsHandshakeRate'] as const) {
     whole(cfg.limits[k], `limits.${k}`);
   }
   const l = cfg.limits;

@@ -63,6 +63,8 @@ export interface ConnectionOptions {
   onAuthChange?: (conn: Connection) => void;
   /** TLS for StartTLS; undefined when the server has no TLS configured. */
   tls?: TlsProvider;
+  /** Asked before a StartTLS handshake: false when this client's address has started too many lately. */
+  mayStartTls?: () => boolean;
   /** Told about every finished operation (access log, metrics). */
   observer?: ProtocolObserver;
 }
@@ -418,6 +420,7 @@ export class Connection {
     if (!this.opts.tls) return refuse(ResultCode.unavailable, 'TLS is not configured');
     if (this.session.tls) return refuse(ResultCode.operationsError, 'TLS already started');
     if (this.session.transport === 'ldapi') return refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
+    if (this.opts.mayStartTls?.() === false) return refuse(ResultCode.busy, 'too many TLS handshakes from this address; try again later');
     if (this.queue.length > 0 || this.framer.pending > 0) return refuse(ResultCode.operationsError, 'other operations are outstanding');
     let context: tls.SecureContext;
     try {
