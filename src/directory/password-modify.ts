@@ -69,7 +69,8 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
       }
       if (!ok) {
         dir.log.info(`password modify: wrong old password for "${dn}" from ${session.remoteAddress}`);
-        throw new LdapError(ResultCode.invalidCredentials, '');
+        // As slapd answers (servers/slapd/passwd.c): not invalidCredentials, which is a bind's.
+        throw new LdapError(ResultCode.unwillingToPerform, 'unwilling to verify old password');
       }
     }
     const policy = await policyFor(dir, old.attrs, (n) => tx.get(n));
