@@ -12,6 +12,7 @@
 //   F3  a refreshAndPersist consumer that never reads, while 100 KB values are written
 //   F4  StartTLS, then no handshake
 //   F5  request-smuggling shapes (Content-Length with Transfer-Encoding, xchunked, bare LF)
+//   --  idle TCP connections to the LDAP port (up to SOAK_IDLE, reopened when closed)
 //   G2  ldaps:// connections that never send a ClientHello
 //   G3  TLS 1.2 client-initiated renegotiation in a loop
 //   --  failed binds against one account (lockout and the bind throttle)
@@ -231,6 +232,9 @@ const attacks = {
         s.setTimeout(2000, () => s.destroy());
       });
     }
+  },
+  async idle(ports, until) {
+    await pool(IDLE, until, () => net.connect(ports.ldap, '127.0.0.1'));
   },
   async G2(ports, until) {
     await pool(Math.min(IDLE, 5000), until, () => net.connect(ports.ldaps, '127.0.0.1'));
