@@ -15,8 +15,8 @@ import type { Socket } from 'node:net';
 const SWEEP_MS = 250;
 
 export class RefusalHold {
-  /** Held sockets and when each is to be closed, in arrival order (the oldest first). */
-  private readonly held = new Map<Socket, number>();
+  /** Held sockets, when each is to be closed and how, in arrival order (the oldest first). */
+  private readonly held = new Map<Socket, { until: number; release: (socket: Socket) => void }>();
   private timer: NodeJS.Timeout | undefined;
   /** Sockets closed at once because the hold was full (for the log's summary). */
   overflow = 0;
@@ -36,8 +36,11 @@ export class RefusalHold {
     return this.held.size;
   }
 
-  /** Keeps the socket (paused, unread) for holdMs, then releases it; closes it now if the hold is full. */
-  hold(socket: Socket): void {
+  /**
+   * Keeps the socket (paused, unread) for holdMs, then releases it (with `release`, or the hold's
+   * own); closes it now if the hold is full.
+   */
+  hold(socket: Socket, release: (socket: Socket) => void = this.release): void {
     if (socket.destroyed) return;
     socket.on('error', () => socket.destroy());
     if (this.held.size >= this.max) {
@@ -46,17 +49,17 @@ export class RefusalHold {
       return;
     }
     socket.pause();
-    this.held.set(socket, Date.now() + this.holdMs);
+    this.held.set(socket, { until: Date.now() + this.holdMs, release });
     socket.once('close', () => this.held.delete(socket));
     this.timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [socket, until] of this.held) {
+    for (const [socket, { until, release }] of this.held) {
       if (until > now) break; // the rest arrived later
       this.held.delete(socket);
-      this.release(socket);
+      release(socket);
     }
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);

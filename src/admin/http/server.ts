@@ -42,7 +42,7 @@ export class MiniHttpServer {
 
   private constructor(private readonly opts: HttpServerOptions) {
     this.limits = opts.limits;
-    this.held = new RefusalHold(opts.limits.refusalHold ?? opts.limits.maxConnections, REFUSAL_HOLD_MS, (s) => this.answer503(s));
+    this.held = new RefusalHold(opts.limits.refusalHold ?? opts.limits.maxConnections, REFUSAL_HOLD_MS);
     this.refusals = new RateLimitedWarning(opts.log ?? silentLogger, WARN_EVERY_MS, 'admin api connection refusals');
     const serve = (s: net.Socket) => {
       if (this.closing) return s.destroy();
@@ -124,15 +124,10 @@ export class MiniHttpServer {
       sock.destroy();
       return;
     }
-    this.lastRefusal = why;
-    this.held.hold(sock);
-  }
-
-  /** The last reason for a refusal, given in the 503 of the sockets held meanwhile. */
-  private lastRefusal = '';
-
-  private answer503(sock: net.Socket): void {
-    sock.end(encodeResponse({ status: 503, body: { errors: [`admin api: ${this.lastRefusal}`] } }, false));
-    setTimeout(() => sock.destroy(), 1_000).unref();
+    // Held first, then told why (the 503 a plain client can read), then closed.
+    this.held.hold(sock, (s) => {
+      s.end(encodeResponse({ status: 503, body: { errors: [`admin api: ${why}`] } }, false));
+      setTimeout(() => s.destroy(), 1_000).unref();
+    });
   }
 }
