@@ -2,14 +2,19 @@
 // of Asterisk's own contrib/scripts/sip_to_pjsip (written anew here, not copied): each peer
 // becomes an endpoint, an aor (contact for a fixed host, max_contacts=1 for host=dynamic) and,
 // with secret/md5secret, an auth; peer/friend with a fixed host (or defaultip) also an identify;
-// `register =>` lines become registrations with their own auth. The PJSIP sections are built
-// in memory with the sip.conf file and line of each value and then converted as pjsip.conf's are.
-// Differences from the script: phones (host=dynamic) get no outbound_auth, so their secret can
-// become md5_cred; insecure=invite leaves the endpoint without auth (chan_sip did not challenge).
+// `register =>` lines become registrations with their own auth. [general]'s peer defaults are
+// expanded into each peer and its sockets become transports (convert-sip-general.ts), served as
+// static pjsip.conf rows unless the directory has a pjsip.conf of its own. The PJSIP sections are
+// built in memory with the sip.conf file and line of each value and then converted as
+// pjsip.conf's are. Differences from the script: phones (host=dynamic) get no outbound_auth, so
+// their secret can become md5_cred; insecure=invite leaves the endpoint without auth (chan_sip
+// did not challenge); qualify=yes pings every 60 s (chan_sip's qualifyfreq default).
 
 import type { ConfigCategory, ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
 import { lastValue } from './config-parser.js';
 import { convertPjsipObjects, PJSIP_TYPES } from './convert-pjsip.js';
+import { isPeerDefault, isTransportOption, peerDefaults, sipTransports, withDefaults } from './convert-sip-general.js';
+import { staticRows } from './static-rows.js';
 import { columnsOf, md5hex, type Conversion, type ConvertContext } from './model.js';
 
 /** sip.conf peer option -> PJSIP endpoint option, where the value carries over unchanged. */
@@ -40,6 +45,7 @@ const SAME_VALUE: Record<string, string> = {
   allowtransfer: 'allow_transfer',
   fromuser: 'from_user',
   fromdomain: 'from_domain',
+  allowoverlap: 'allow_overlap',
   mwifrom: 'mwi_from_user',
   tos_audio: 'tos_audio',
   tos_video: 'tos_video',
@@ -74,6 +80,15 @@ const AOR_VALUE: Record<string, string> = {
   minexpiry: 'minimum_expiration',
   defaultexpiry: 'default_expiration',
 };
+/** Why a common chan_sip option has nothing to become (the report's reason). */
+const WHY_NOT: Record<string, string> = {
+  videosupport: 'PJSIP has no such switch: video is offered when the endpoint allows a video codec (allow=h264, ...)',
+  allowguest: 'PJSIP answers no unknown peer unless an anonymous endpoint is configured: allowguest=no is its behaviour',
+  srvlookup: 'PJSIP resolves SRV and NAPTR records itself (RFC 3263): nothing to set',
+  transport: 'PJSIP picks the transport from the URI and the transports it has: no per-peer default',
+  tlsenable: 'a TLS transport needs its certificates: define transport-tls in pjsip.conf',
+};
+
 /** Options read while building the objects (host, secret, ...), not mapped one by one. */
 const CONSUMED = new Set([
   'type',
@@ -107,6 +122,8 @@ function special(v: ConfigVariable, put: Put, aorPut: Put): boolean {
       if (/\byes\b/.test(val) || val.includes('comedia')) put('rtp_symmetric', 'yes', v);
       if (/\byes\b/.test(val) || val.includes('force_rport')) put('rewrite_contact', 'yes', v);
       if (val.includes('force_rport')) put('force_rport', 'yes', v);
+      // chan_sip's nat=no still answered to the rport a client asked for, and no more.
+      if (val === 'no') put('force_rport', 'no', v);
       return true;
     case 'dtmfmode':
       put('dtmf_mode', val === 'rfc2833' ? 'rfc4733' : ['inband', 'info', 'auto'].includes(val) ? val : 'none', v);
@@ -157,7 +174,11 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
     if (SAME_VALUE[key]) ep.put(SAME_VALUE[key], v.value, v);
     else if (AOR_VALUE[key]) aor.put(AOR_VALUE[key], v.value, v);
     else if (!CONSUMED.has(key) && !special(v, ep.put, aor.put)) {
-      out.skipped.push({ origin: v.origin, text: `${v.name}=${v.value}`, reason: 'a chan_sip option with no PJSIP equivalent here' });
+      out.skipped.push({
+        origin: v.origin,
+        text: `${v.name}=${v.value}`,
+        reason: WHY_NOT[key] ?? 'a chan_sip option with no PJSIP equivalent here',
+      });
     }
   }
   const host = lastValue(cat, 'host') ?? 'dynamic';
@@ -173,19 +194,28 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
   if (mailbox) (lastValue(cat, 'subscribemwi') === 'yes' ? aor : ep).put('mailboxes', mailbox.value, mailbox);
   const secret = cat.variables.find((v) => v.name === 'md5secret') ?? cat.variables.find((v) => v.name === 'secret');
   if (secret) {
-    const auth = section(name, 'auth', secret.origin);
-    auth.put('username', name, secret);
-    // The realm pins what md5_cred was computed with; a trunk's outbound auth must not be tied
-    // to one (it answers the provider's realm).
-    if (!fixed || secret.name === 'md5secret') auth.put('realm', realm, secret);
-    if (secret.name === 'md5secret') {
-      auth.put('auth_type', 'md5', secret);
-      auth.put('md5_cred', secret.value, secret);
-    } else auth.put('password', secret.value, secret);
-    made.push(auth.cat);
-    if (!(lastValue(cat, 'insecure') ?? '').includes('invite')) ep.put('auth', name, secret);
+    const inbound = !(lastValue(cat, 'insecure') ?? '').includes('invite');
+    // chan_sip challenged a peer by its name but answered a provider's challenge as defaultuser
+    // (peer->username): one auth when both agree, else a second one for the outbound side.
+    const outUser = fixed ? (lastValue(cat, 'defaultuser') ?? lastValue(cat, 'username') ?? name) : name;
+    const makeAuth = (id: string, username: string) => {
+      const auth = section(id, 'auth', secret.origin);
+      auth.put('username', username, secret);
+      // The realm pins what md5_cred was computed with; a trunk's outbound auth must not be tied
+      // to one (it answers the provider's realm).
+      if (!fixed || secret.name === 'md5secret') auth.put('realm', realm, secret);
+      if (secret.name === 'md5secret') {
+        auth.put('auth_type', 'md5', secret);
+        auth.put('md5_cred', secret.value, secret);
+      } else auth.put('password', secret.value, secret);
+      made.push(auth.cat);
+    };
+    const split = fixed && inbound && outUser !== name;
+    makeAuth(name, split || !fixed ? name : outUser);
+    if (inbound) ep.put('auth', name, secret);
+    if (split) makeAuth(`${name}-outbound`, outUser);
     // A trunk answers its provider's challenges with the same secret: it keeps it in clear.
-    if (fixed) ep.put('outbound_auth', name, secret);
+    if (fixed) ep.put('outbound_auth', split ? `${name}-outbound` : name, secret);
   }
   const type = lastValue(cat, 'type') ?? 'friend';
   const match = fixed ? host : lastValue(cat, 'defaultip');
@@ -198,13 +228,16 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
   return made;
 }
 
+/** The largest max_retries PJSIP takes (an unsigned int): "for ever" at one try per retry_interval. */
+const UINT_MAX = 4294967295;
+
 const hostPort = (host: string, port: string | undefined) => {
   const h = host.includes(':') && !host.startsWith('[') && /^[0-9a-f:]+$/i.test(host) ? `[${host}]` : host;
   return port ? `${h.replace(/:\d+$/, '')}:${port}` : h;
 };
 
 /** `register => [transport://]user[@domain][:secret[:authuser]]@host[:port][/extension][~expiry]`. */
-export function registration(v: ConfigVariable, general: ConfigCategory): ConfigCategory[] | string {
+export function registration(v: ConfigVariable, general: ConfigCategory, transports: ReadonlySet<string>): ConfigCategory[] | string {
   let line = v.value.trim();
   let transport = 'udp';
   const t = /^(?:[^?]*\?)?(udp|tcp|tls):\/\//i.exec(line);
@@ -229,8 +262,11 @@ export function registration(v: ConfigVariable, general: ConfigCategory): Config
   if (extension) reg.put('contact_user', extension, v);
   reg.put('expiration', expiry || '120', v);
   reg.put('retry_interval', lastValue(general, 'registertimeout') ?? '20', v);
-  reg.put('max_retries', lastValue(general, 'registerattempts') ?? '10', v);
-  reg.put('transport', `transport-${transport}`, v);
+  // chan_sip's registerattempts=0 retries for ever; PJSIP's max_retries=0 never retries.
+  const attempts = lastValue(general, 'registerattempts')?.trim() ?? '10';
+  reg.put('max_retries', attempts === '0' ? String(UINT_MAX) : attempts, v);
+  // Only a transport this conversion made: a site's own pjsip.conf may name its transports otherwise.
+  if (transports.has(`transport-${transport}`)) reg.put('transport', `transport-${transport}`, v);
   const made = [reg.cat];
   if (secret) {
     const auth = section(`auth_${name}`, 'auth', v.origin);
@@ -279,21 +315,29 @@ export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversi
     origin: { file: cfg.file, line: 0 },
   };
   const realm = lastValue(general, 'realm') || 'asterisk';
+  // A pjsip.conf beside it defines the transports; two files' static rows cannot share pjsip.conf.
+  const ownTransports = !ctx.files.has('pjsip.conf');
+  const transports = ownTransports ? sipTransports(general) : [];
+  const names = new Set(transports.map((t) => t.name));
   const made: ConfigCategory[] = [];
   for (const v of general.variables) {
-    if (['realm', 'registertimeout', 'registerattempts'].includes(v.name)) continue; // used below
+    if (['realm', 'registertimeout', 'registerattempts'].includes(v.name) || isPeerDefault(v)) continue; // used below
+    if (isTransportOption(v) && ownTransports) continue;
     if (v.name !== 'register') {
       out.skipped.push({
         origin: v.origin,
         text: `${v.name}=${v.value}`,
-        reason: 'sip.conf [general]: set transports and globals in pjsip.conf',
+        reason: isTransportOption(v)
+          ? "sip.conf [general]: this directory's pjsip.conf defines the transports"
+          : (WHY_NOT[v.name.toLowerCase()] ?? 'sip.conf [general]: set transports and globals in pjsip.conf'),
       });
       continue;
     }
-    const r = registration(v, general);
+    const r = registration(v, general, names);
     if (typeof r === 'string') out.skipped.push({ origin: v.origin, text: `register => ${v.value}`, reason: r });
     else made.push(...r);
   }
+  const defaults = peerDefaults(general);
   for (const cat of cfg.categories) {
     if (cat.template || cat === general) continue;
     if (cat.name === 'authentication') {
@@ -305,10 +349,12 @@ export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversi
         });
       continue;
     }
-    made.push(...peer(cat, realm, out));
+    made.push(...peer(withDefaults(cat, defaults), realm, out));
+    // A chan_sip realtime peer still gets [general]'s defaults from the static sip.conf.
     if (ctx.chanSip) sipPeer(cat, realm, ctx, out);
   }
   if (ctx.chanSip) out.families.push('sippeers');
   convertPjsipObjects(made, ctx, out, realm);
   out.families.push(...Object.values(PJSIP_TYPES).map((k) => k.family));
+  if (transports.length) staticRows('pjsip.conf', transports, ctx, out);
 }

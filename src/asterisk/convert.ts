@@ -56,6 +56,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     ext,
     keepCleartext: opts.keepCleartext ?? false,
     chanSip: opts.chanSip ?? false,
+    files: new Set(CONVERTERS.map(([file]) => file).filter((file) => existsSync(path.join(opts.dir, file)))),
     builder(family, id, origin, label, classes, out) {
       const b = ext.binding(family);
       const builder = new EntryBuilder(mapping, b.table, out.skipped, {

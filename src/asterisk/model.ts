@@ -127,6 +127,8 @@ export interface ConvertContext {
   keepCleartext: boolean;
   /** --chan-sip: sip.conf peers also as chan_sip realtime peers. */
   chanSip: boolean;
+  /** The files of the directory that are converted (sip.conf leaves transports to a pjsip.conf). */
+  files: ReadonlySet<string>;
   /** A builder for the entry cn=id below the family's base, in the family's table. */
   builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
 }
