@@ -41,8 +41,8 @@ const PEER_DEFAULTS = new Set([
   'defaultexpiry',
 ]);
 
-/** Two spellings of one option: a peer's directmedia overrides [general]'s canreinvite. */
-const canonical = (name: string): string => (name === 'canreinvite' ? 'directmedia' : name);
+/** One name for the spellings of one option (directmedia and the older canreinvite), lower case. */
+export const canonicalOption = (name: string): string => (name.toLowerCase() === 'canreinvite' ? 'directmedia' : name.toLowerCase());
 
 /** [general]'s variables that are peer defaults. */
 export function peerDefaults(general: ConfigCategory): ConfigVariable[] {
@@ -57,10 +57,10 @@ export const isPeerDefault = (v: ConfigVariable): boolean => PEER_DEFAULTS.has(v
  * unless the peer starts over with disallow=all.
  */
 export function withDefaults(peer: ConfigCategory, defaults: ConfigVariable[]): ConfigCategory {
-  const own = new Set(peer.variables.map((v) => canonical(v.name.toLowerCase())));
+  const own = new Set(peer.variables.map((v) => canonicalOption(v.name)));
   const restartsCodecs = peer.variables.some((v) => v.name.toLowerCase() === 'disallow' && v.value.trim().toLowerCase() === 'all');
   const inherited = defaults.filter((v) => {
-    const key = canonical(v.name.toLowerCase());
+    const key = canonicalOption(v.name);
     if (key === 'allow' || key === 'disallow') return !restartsCodecs;
     return !own.has(key);
   });

@@ -13,7 +13,7 @@
 import type { ConfigCategory, ConfigVariable, Origin, ParsedConfig } from './config-parser.js';
 import { lastValue } from './config-parser.js';
 import { convertPjsipObjects, PJSIP_TYPES } from './convert-pjsip.js';
-import { isPeerDefault, isTransportOption, peerDefaults, sipTransports, withDefaults } from './convert-sip-general.js';
+import { canonicalOption, isPeerDefault, isTransportOption, peerDefaults, sipTransports, withDefaults } from './convert-sip-general.js';
 import { staticRows } from './static-rows.js';
 import { columnsOf, md5hex, type Conversion, type ConvertContext } from './model.js';
 
@@ -169,7 +169,7 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
   const ep = section(name, 'endpoint', cat.origin);
   const aor = section(name, 'aor', cat.origin);
   const made = [ep.cat, aor.cat];
-  for (const v of cat.variables) {
+  for (const v of lastWins(cat.variables)) {
     const key = v.name.toLowerCase();
     if (SAME_VALUE[key]) ep.put(SAME_VALUE[key], v.value, v);
     else if (AOR_VALUE[key]) aor.put(AOR_VALUE[key], v.value, v);
@@ -182,7 +182,9 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
     }
   }
   const host = lastValue(cat, 'host') ?? 'dynamic';
-  const hostOrigin = cat.variables.find((v) => v.name === 'host') ?? cat.origin;
+  // The last line of each (a peer's own over its template's), as chan_sip read them.
+  const lastVar = (n: string) => cat.variables.filter((v) => v.name === n).pop();
+  const hostOrigin = lastVar('host') ?? cat.origin;
   ep.put('aors', name, hostOrigin);
   const fixed = host !== 'dynamic';
   if (fixed) {
@@ -190,9 +192,9 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
     const port = lastValue(cat, 'port');
     aor.put('contact', `sip:${user ? `${user}@` : ''}${hostPort(host, port)}`, hostOrigin);
   } else aor.put('max_contacts', '1', hostOrigin);
-  const mailbox = cat.variables.find((v) => v.name === 'mailbox');
+  const mailbox = lastVar('mailbox');
   if (mailbox) (lastValue(cat, 'subscribemwi') === 'yes' ? aor : ep).put('mailboxes', mailbox.value, mailbox);
-  const secret = cat.variables.find((v) => v.name === 'md5secret') ?? cat.variables.find((v) => v.name === 'secret');
+  const secret = lastVar('md5secret') ?? lastVar('secret');
   if (secret) {
     const inbound = !(lastValue(cat, 'insecure') ?? '').includes('invite');
     // chan_sip challenged a peer by its name but answered a provider's challenge as defaultuser
@@ -303,8 +305,19 @@ function sipPeer(cat: ConfigCategory, realm: string, ctx: ConvertContext, out: C
   out.entries.push(b.entry);
 }
 
-/** chan_sip options that add up when repeated. */
-const SIP_LIST_OPTIONS = new Set(['allow', 'disallow', 'permit', 'deny', 'setvar']);
+/** chan_sip options that add up when repeated; every other one is set by its last line. */
+const SIP_LIST_OPTIONS = new Set(['allow', 'disallow', 'permit', 'deny', 'acl', 'contactpermit', 'contactdeny', 'contactacl', 'setvar']);
+
+/**
+ * The lines chan_sip acted on: each option's last (a peer's nat=no replaces its template's
+ * nat=force_rport,comedia whole, so none of the PJSIP options that one made may stay), and every
+ * line of the options that add up.
+ */
+function lastWins(vars: ConfigVariable[]): ConfigVariable[] {
+  const last = new Map<string, ConfigVariable>();
+  for (const v of vars) last.set(canonicalOption(v.name), v);
+  return vars.filter((v) => SIP_LIST_OPTIONS.has(v.name.toLowerCase()) || last.get(canonicalOption(v.name)) === v);
+}
 
 export function convertSip(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
   const general = cfg.categories.find((c) => c.name === 'general') ?? {

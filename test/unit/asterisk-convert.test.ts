@@ -373,6 +373,21 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     ).toEqual(['0.0.0.0:5060']);
   });
 
+  it("a peer's option replaces its template's whole: nat=no leaves none of nat=force_rport,comedia's; its secret over the template's", () => {
+    const r = convert({
+      'sip.conf':
+        '[t](!)\nhost=dynamic\nnat=force_rport,comedia\nsecret=template-secret\nmailbox=1@default\n[p](t)\nnat=no\nsecret=own\nmailbox=2@default\n',
+    });
+    const ep = entry(r, 'cn=p,ou=endpoints');
+    expect([
+      attr(ep, 'AstPjsipEndpointForceRport'),
+      attr(ep, 'AstPjsipEndpointRtpSymmetric'),
+      attr(ep, 'AstPjsipEndpointRewriteContact'),
+      attr(ep, 'AstAccountMailbox'),
+    ]).toEqual([['no'], undefined, undefined, ['2@default']]);
+    expect(attr(entry(r, 'cn=p,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('p:asterisk:own')]);
+  });
+
   it("registerattempts=0 (retry for ever) is the largest max_retries, not PJSIP's 0 (never retry)", () => {
     const reg = (attempts: string) =>
       attr(
