@@ -35,6 +35,8 @@ const PEER_DEFAULTS = new Set([
   'session-expires',
   'session-minse',
   'tonezone',
+  't38pt_udptl',
+  'vmexten',
   // Registrar limits are [general]-only in chan_sip; sip_to_pjsip writes them into every aor.
   'maxexpiry',
   'minexpiry',

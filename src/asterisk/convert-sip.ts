@@ -49,6 +49,9 @@ const SAME_VALUE: Record<string, string> = {
   mwifrom: 'mwi_from_user',
   tos_audio: 'tos_audio',
   tos_video: 'tos_video',
+  cos_audio: 'cos_audio',
+  cos_video: 'cos_video',
+  vmexten: 'voicemail_extension',
   sdpowner: 'sdp_owner',
   sdpsession: 'sdp_session',
   tonezone: 'tone_zone',
@@ -155,6 +158,22 @@ function special(v: ConfigVariable, put: Put, aorPut: Put): boolean {
     case 'encryption_taglen':
       if (val === '32') put('srtp_tag_32', 'yes', v);
       return true;
+    case 'recordonfeature':
+    case 'recordofffeature':
+      // A feature name (automixmon, ...) to start and stop recording, which one_touch_recording enables.
+      put(v.name.toLowerCase() === 'recordonfeature' ? 'record_on_feature' : 'record_off_feature', v.value, v);
+      put('one_touch_recording', 'yes', v);
+      return true;
+    case 't38pt_udptl': {
+      // yes|no[,redundancy|fec|none][,maxdatagram=N]
+      const parts = val.split(',').map((p) => p.trim());
+      put('t38_udptl', parts.includes('yes') ? 'yes' : 'no', v);
+      const ec = parts.find((p) => ['redundancy', 'fec', 'none'].includes(p));
+      if (parts.includes('yes')) put('t38_udptl_ec', ec ?? 'none', v);
+      const max = parts.find((p) => p.startsWith('maxdatagram='));
+      if (max) put('t38_udptl_maxdatagram', max.slice('maxdatagram='.length), v);
+      return true;
+    }
     case 'qualify':
       // chan_sip's qualify=yes|<ms> pings every qualifyfreq (default 60 s).
       if (val !== 'no') aorPut('qualify_frequency', '60', v);

@@ -388,6 +388,27 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     expect(attr(entry(r, 'cn=p,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('p:asterisk:own')]);
   });
 
+  it('recordonfeature, t38pt_udptl, vmexten and cos_* map as sip_to_pjsip maps them; [general] t38pt_udptl is a default', () => {
+    const r = convert({
+      'sip.conf':
+        '[general]\nt38pt_udptl=yes,fec,maxdatagram=400\n[a]\nhost=dynamic\nrecordonfeature=automixmon\nrecordofffeature=automixmon\nvmexten=*97\n[b]\nhost=dynamic\nt38pt_udptl=no\n',
+    });
+    const a = entry(r, 'cn=a,ou=endpoints');
+    expect([
+      attr(a, 'AstPjsipEndpointRecordOnFeature'),
+      attr(a, 'AstPjsipEndpointRecordOffFeature'),
+      attr(a, 'AstPjsipEndpointOneTouchRecording'),
+      attr(a, 'AstPjsipEndpointVoicemailExtension'),
+    ]).toEqual([['automixmon'], ['automixmon'], ['yes'], ['*97']]);
+    expect([
+      attr(a, 'AstPjsipEndpointT38Udptl'),
+      attr(a, 'AstPjsipEndpointT38UdptlEc'),
+      attr(a, 'AstPjsipEndpointT38UdptlMaxdatagram'),
+    ]).toEqual([['yes'], ['fec'], ['400']]);
+    expect(attr(entry(r, 'cn=b,ou=endpoints'), 'AstPjsipEndpointT38Udptl')).toEqual(['no']);
+    expect(skipped(r)).toEqual([]);
+  });
+
   it("registerattempts=0 (retry for ever) is the largest max_retries, not PJSIP's 0 (never retry)", () => {
     const reg = (attempts: string) =>
       attr(
