@@ -29,7 +29,6 @@ const SAME_VALUE: Record<string, string> = {
   rtpholdtimeout: 'rtp_timeout_hold',
   icesupport: 'ice_support',
   autoframing: 'use_ptime',
-  outboundproxy: 'outbound_proxy',
   mohsuggest: 'moh_suggest',
   'session-minse': 'timers_min_se',
   'session-expires': 'timers_sess_expires',
@@ -89,6 +88,7 @@ const WHY_NOT: Record<string, string> = {
   allowguest: 'PJSIP answers no unknown peer unless an anonymous endpoint is configured: allowguest=no is its behaviour',
   srvlookup: 'PJSIP resolves SRV and NAPTR records itself (RFC 3263): nothing to set',
   transport: 'PJSIP picks the transport from the URI and the transports it has: no per-peer default',
+  outboundproxy: 'a tcp:// or tls:// proxy needs ";transport=" in its URI, which res_config_ldap would split at the ";"',
   tlsenable: 'a TLS transport needs its certificates: define transport-tls in pjsip.conf',
 };
 
@@ -174,6 +174,11 @@ function special(v: ConfigVariable, put: Put, aorPut: Put): boolean {
       if (max) put('t38_udptl_maxdatagram', max.slice('maxdatagram='.length), v);
       return true;
     }
+    case 'outboundproxy': {
+      const uri = proxyUri(v.value);
+      if (uri) put('outbound_proxy', uri, v);
+      return uri !== undefined;
+    }
     case 'qualify':
       // chan_sip's qualify=yes|<ms> pings every qualifyfreq (default 60 s).
       if (val !== 'no') aorPut('qualify_frequency', '60', v);
@@ -249,6 +254,17 @@ function peer(cat: ConfigCategory, realm: string, out: Conversion): ConfigCatego
   return made;
 }
 
+/**
+ * chan_sip's outboundproxy=[udp://]host[:port][,force] as the SIP URI PJSIP wants; undefined for a
+ * tcp:// or tls:// proxy (its ;transport= parameter cannot be a directory value: res_config_ldap
+ * splits values at ";").
+ */
+function proxyUri(value: string): string | undefined {
+  const m = /^\s*(?:(udp|tcp|tls):\/\/)?([^,\s]+)(?:\s*,\s*force)?\s*$/i.exec(value);
+  if (!m || (m[1] && m[1].toLowerCase() !== 'udp')) return undefined;
+  return `sip:${m[2]}`;
+}
+
 /** The largest max_retries PJSIP takes (an unsigned int): "for ever" at one try per retry_interval. */
 const UINT_MAX = 4294967295;
 
@@ -288,6 +304,8 @@ export function registration(v: ConfigVariable, general: ConfigCategory, transpo
   reg.put('max_retries', attempts === '0' ? String(UINT_MAX) : attempts, v);
   // Only a transport this conversion made: a site's own pjsip.conf may name its transports otherwise.
   if (transports.has(`transport-${transport}`)) reg.put('transport', `transport-${transport}`, v);
+  const proxy = proxyUri(lastValue(general, 'outboundproxy') ?? '');
+  if (proxy) reg.put('outbound_proxy', proxy, v);
   const made = [reg.cat];
   if (secret) {
     const auth = section(`auth_${name}`, 'auth', v.origin);

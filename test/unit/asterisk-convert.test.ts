@@ -409,6 +409,24 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     expect(skipped(r)).toEqual([]);
   });
 
+  it('[general]-only chan_sip options every call used (tos, sdpowner, outboundproxy, ...) go to every peer, outboundproxy as a URI', () => {
+    const r = convert({
+      'sip.conf':
+        '[general]\ntos_audio=ef\nsdpowner=pbx\noutboundproxy=proxy.example:5070,force\nrecordonfeature=automixmon\nregister => u:p@h.example\n[a]\nhost=dynamic\n[b]\nhost=dynamic\noutboundproxy=tls://secure.example\n',
+    });
+    const a = entry(r, 'cn=a,ou=endpoints');
+    expect([
+      attr(a, 'AstPjsipEndpointTosAudio'),
+      attr(a, 'AstPjsipEndpointSdpOwner'),
+      attr(a, 'AstPjsipEndpointOutboundProxy'),
+      attr(a, 'AstPjsipEndpointRecordOnFeature'),
+    ]).toEqual([['ef'], ['pbx'], ['sip:proxy.example:5070'], ['automixmon']]);
+    expect(attr(entry(r, 'cn=reg_h.example,ou=registrations'), 'AstPjsipRegistrationOutboundProxy')).toEqual(['sip:proxy.example:5070']);
+    expect(skipped(r)).toEqual([
+      expect.stringMatching(/^sip\.conf:11 outboundproxy=tls:\/\/secure\.example \| a tcp:\/\/ or tls:\/\/ proxy needs/),
+    ]);
+  });
+
   it("registerattempts=0 (retry for ever) is the largest max_retries, not PJSIP's 0 (never retry)", () => {
     const reg = (attempts: string) =>
       attr(
@@ -539,14 +557,20 @@ describe('dialplan rows', () => {
 });
 
 describe('containers', () => {
-  it('ou= parents below the suffix, parents first, once each', () => {
+  it('ou= parents below the suffix, parents first, once each; the base of every family the file defines', () => {
     const r = convert({ 'pjsip.conf': '[a]\ntype=aor\n[b]\ntype=aor\n[c]\ntype=endpoint\n' });
     expect(r.suffix).toBe('dc=example,dc=domain');
     const containers = r.entries.filter((e) => e.family === 'container').map((e) => e.dn);
+    // Asterisk searches the bases it has no object in too (a noSuchObject is a WARNING each time).
     expect(containers).toEqual([
       'ou=pjsip,dc=example,dc=domain',
+      'ou=config,dc=example,dc=domain',
       'ou=aors,ou=pjsip,dc=example,dc=domain',
       'ou=endpoints,ou=pjsip,dc=example,dc=domain',
+      'ou=auths,ou=pjsip,dc=example,dc=domain',
+      'ou=identify,ou=pjsip,dc=example,dc=domain',
+      'ou=registrations,ou=pjsip,dc=example,dc=domain',
+      'ou=domain-aliases,ou=pjsip,dc=example,dc=domain',
     ]);
   });
 });
