@@ -120,6 +120,20 @@ call_test() {
   echo "ok: $1: $2 called $4, both legs CONFIRMED"
 }
 
+# norm FILE: colours stripped, whitespace collapsed, borders and "Objects found" count lines
+# dropped, secrets shown only as <set>, run-time counters ("exp. 4s", "login was 4 secs ago"),
+# the state of a trunk's registration (one that cannot reach its provider is Unregistered or
+# Rejected depending on how far its first attempt got) and app_queue's "(realtime)" member tag
+# dropped, rows sorted (the two backends list objects in different orders).
+norm() {
+  sed -E -e $'s/\x1b\\[[0-9;]*m//g' -e 's/\r$//' -e 's/[[:space:]]+/ /g' -e 's/^ //' -e 's/ $//' "$1" |
+    sed -E -e 's/^(=== ==> (password|secret)): .*/\1: <hidden>/I' \
+      -e 's/^(password|password_digest|md5_cred|oauth_secret|refresh_token) : .+/\1 : <set>/' \
+      -e 's/ (Unregistered|Rejected|Registered|Stopped) \(exp\. [0-9]+s( ago)?\)$/ <status> (exp. Ns)/' \
+      -e 's/\(exp\. [0-9]+s( ago)?\)/(exp. Ns)/' -e 's/ \(login was [0-9]+ secs? ago\)//' -e 's/ \(realtime\)//' |
+    awk '!/^$/ && !/^[=-]+$/ && !/^Objects found: [0-9]+$/' | LC_ALL=C sort
+}
+
 # Realtime dialplan rows are not shown by `dialplan show` (pbx_realtime answers per lookup), so a
 # dialplan is compared as rows "context exten priority App(data)": static_dialplan_rows parses
 # Asterisk's own `dialplan show`, ldif_dialplan_rows reads LDIF (stdin) with the attribute names

@@ -72,20 +72,6 @@ capture() {
   done
 }
 
-# norm FILE: colours stripped, whitespace collapsed, borders and "Objects found" count lines
-# dropped, secrets shown only as <set>, run-time counters ("exp. 4s", "login was 4 secs ago"),
-# the state of the trunk's registration (it cannot reach its unresolvable provider: Unregistered
-# or Rejected depending on how far its first attempt got) and app_queue's "(realtime)" member tag
-# dropped, rows sorted (the two backends list objects in different orders).
-norm() {
-  sed -E -e $'s/\x1b\\[[0-9;]*m//g' -e 's/\r$//' -e 's/[[:space:]]+/ /g' -e 's/^ //' -e 's/ $//' "$1" |
-    sed -E -e 's/^(=== ==> (password|secret)): .*/\1: <hidden>/I' \
-      -e 's/^(password|password_digest|md5_cred|oauth_secret|refresh_token) : .+/\1 : <set>/' \
-      -e 's/ (Unregistered|Rejected|Registered|Stopped) \(exp\. [0-9]+s\)$/ <status> (exp. Ns)/' \
-      -e 's/\(exp\. [0-9]+s\)/(exp. Ns)/' -e 's/ \(login was [0-9]+ secs? ago\)//' -e 's/ \(realtime\)//' |
-    awk '!/^$/ && !/^[=-]+$/ && !/^Objects found: [0-9]+$/' | LC_ALL=C sort
-}
-
 # Mailboxes as rows "context mailbox fullname zone": app_voicemail prints a table for static
 # mailboxes but, for realtime ones, only "voicemail show users for CONTEXT" and as raw columns.
 static_mailbox_rows() { # voicemail show users output (format "%-10s %-5s %-25s %-10s %6s")
