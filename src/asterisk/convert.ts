@@ -84,7 +84,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
       // A syntax error, or a family the site's extconfig.conf / res_ldap.conf does not serve:
       // nothing of this file, the others still.
       if (!(err instanceof ConfigSyntaxError || err instanceof MappingError)) throw err;
-      Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
+      Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], notes: [], error: err.message });
     }
     dropDuplicates(out, seen);
     conversions.push(out);

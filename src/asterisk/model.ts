@@ -41,6 +41,8 @@ export interface Conversion {
   error?: string;
   /** Families this file defines completely (what --prune may clean up). */
   families: string[];
+  /** Lines converted (or kept static) as they are that will not work after the move: to check. */
+  notes?: SkippedLine[];
 }
 
 export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');

@@ -427,6 +427,34 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     ]);
   });
 
+  it('moving sip.conf to PJSIP: a dialplan line that dials SIP/ is converted and listed to check (not with --chan-sip)', () => {
+    const files = {
+      'sip.conf': '[1000]\nhost=dynamic\n',
+      'extensions.conf':
+        '[office]\nexten => 1000,1,Dial(SIP/1000,20)\nexten => 1001,1,Dial(PJSIP/1001)\nexten => 1002,hint,SIP/1002\nsame => n,Dial(sip/trunk/${EXTEN})\n',
+    };
+    const r = convert(files);
+    const dialplan = r.conversions.find((c) => c.file === 'extensions.conf')!;
+    expect(dialplan.notes!.map((n) => `${n.origin.line} ${n.text}`)).toEqual([
+      '2 exten => 1000,1,Dial(SIP/1000,20)',
+      '4 exten => 1002,hint,SIP/1002',
+      '5 same => n,Dial(sip/trunk/${EXTEN})',
+    ]);
+    expect(attr(entry(r, 'cn=1000-1@office,ou=extensions'), 'AstApplicationData')).toEqual(['SIP/1000,20']);
+    expect(reportText(r)).toMatch(/extensions\.conf: 3 extensions; 1 line\(s\) not converted, 3 to check\n/);
+    expect(reportText(r)).toContain(
+      '  check extensions.conf:2: exten => 1000,1,Dial(SIP/1000,20)  (dials SIP/, chan_sip, which Asterisk 21',
+    );
+    expect((reportJson(r) as Array<{ check: unknown[] }>)[1]!.check).toHaveLength(3);
+    expect(exitStatus(r)).toBe(3); // the hint is left static, as before; the notes change no status
+    // Still on chan_sip (Asterisk 20): nothing to check; without a sip.conf neither.
+    const dir = path.join(tmp(), 'still-chan-sip');
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+    expect(convertDirectory({ dir, chanSip: true }).conversions.flatMap((c) => c.notes ?? [])).toEqual([]);
+    expect(convert({ 'extensions.conf': files['extensions.conf'] }).conversions[0]!.notes).toBeUndefined();
+  });
+
   it("registerattempts=0 (retry for ever) is the largest max_retries, not PJSIP's 0 (never retry)", () => {
     const reg = (attempts: string) =>
       attr(
