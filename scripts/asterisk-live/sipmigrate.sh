@@ -52,9 +52,14 @@ sed -i -E -e "s/^udpbindaddr=0\.0\.0\.0$/udpbindaddr=127.0.0.1/" -e "s/^bindport
   "$WORK/pbx/sip.conf"
 diff -u "$FIXTURE/sip.conf" "$WORK/pbx/sip.conf" > "$LOGS/fixture-copy.diff" || true
 grep -E '^[-+][^-+]' "$LOGS/fixture-copy.diff" | sed 's/^/  /'
+# Nothing may point off the loopback: every host, register target and socket is checked.
+offbox=$(grep -nE '^(host|udpbindaddr|bindaddr|tcpbindaddr|outboundproxy)=|^register *=>' "$WORK/pbx/sip.conf" |
+  grep -vE '=(dynamic|127\.[0-9.]+)$|@127\.[0-9.]+(:[0-9]+)?(/|~|$)' || true)
+[ -z "$offbox" ] || fail "the copy still names an address off the loopback (a changed fixture?): $offbox"
 
-# The chan_sip PBX's dialplan, with its SIP/ dial strings already rewritten to PJSIP/ (the
-# converter does not touch application data; docs/migration.md says so).
+# The chan_sip PBX's dialplan, static, with its SIP/ dial strings already rewritten to PJSIP/
+# (the converter does not rewrite application data; converting an extensions.conf beside the
+# sip.conf, its report lists each SIP/ line to check: docs/migration.md).
 write_dialplan() {
   cat > "$1/etc/extensions.conf" <<'CONF'
 [office]
