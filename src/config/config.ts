@@ -78,6 +78,14 @@ export interface Config {
      * the search is ended (a sync consumer with e-syncRefreshRequired) and the queue dropped; 0 = no limit.
      */
     maxConsumerBacklog: number;
+    /** RFC 5805 transactions one connection may have open at once; 0 = transactions off (not advertised). */
+    maxTxnsPerConnection: number;
+    /** Updates one transaction may hold (each is checked when it arrives, all applied at commit). */
+    maxTxnOps: number;
+    /** Bytes of updates (DNs, attribute names and values as sent) one transaction may hold. */
+    maxTxnBytes: number;
+    /** Seconds a transaction may stay open before it is discarded; 0 = until its connection ends. */
+    txnTimeout: number;
     /** The same ceiling for administrators and the `unlimited` DNs; 0 = no limit. */
     privilegedExamineLimit: number;
   };
@@ -360,6 +368,10 @@ export function defaultConfig(): Config {
       examineLimit: 100_000,
       privilegedExamineLimit: 10_000_000,
       maxConsumerBacklog: 4 * 1024 * 1024,
+      maxTxnsPerConnection: 1,
+      maxTxnOps: 100_000,
+      maxTxnBytes: 64 * 1024 * 1024,
+      txnTimeout: 600,
     },
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
@@ -549,7 +561,16 @@ function validate(cfg: Config): void {
   if (!isObject(t)) fail('bindThrottle must be a mapping');
   for (const k of ['freeAttempts', 'delayMs', 'maxDelayMs', 'sharedMaxDelayMs', 'forgetSeconds'] as const) whole(t[k], `bindThrottle.${k}`);
   whole(t.tableSize, 'bindThrottle.tableSize', 16);
-  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit', 'maxConsumerBacklog'] as const) {
+  for (const k of [
+    'maxEntrySize',
+    'examineLimit',
+    'privilegedExamineLimit',
+    'maxConsumerBacklog',
+    'maxTxnsPerConnection',
+    'maxTxnOps',
+    'maxTxnBytes',
+    'txnTimeout',
+  ] as const) {
     whole(cfg.limits[k], `limits.${k}`);
   }
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config/config.js';
 import type { Session } from '../ldap/messages.js';
-import { parentNdn } from '../ldap/ndn.js';
+import { isBelow, parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { parseDn, type Rdn } from '../schema/dn.js';
 import type { SchemaRegistry } from '../schema/registry.js';
@@ -37,6 +37,13 @@ export function copyAttributes(attrs: Attributes): Attributes {
   for (const k in attrs) out[k] = [...attrs[k]!];
   return out;
 }
+
+/**
+ * Runs an operation's part under the write lock: alone (Writer.transaction, the default of every
+ * operation), or as one update of an LDAP transaction (directory/txn.ts), where it stages into
+ * the transaction's one WriteTransaction and commits with it.
+ */
+export type TransactionRunner = <T>(fn: (tx: WriteTransaction) => Promise<T>) => Promise<T>;
 
 export class Writer {
   private chain: Promise<unknown> = Promise.resolve();
@@ -91,6 +98,8 @@ export class WriteTransaction {
   private after: Array<() => void> = [];
   /** Entries this transaction created or removed, as later reads in it must see them. */
   private readonly staged = new Map<string, EntryRecord | null>();
+  /** While held, commit() stages on: the updates of an LDAP transaction (RFC 5805) commit once. */
+  private held = false;
 
   constructor(
     private readonly ctx: WriterContext,
@@ -102,6 +111,41 @@ export class WriteTransaction {
     const s = this.staged.get(ndn);
     if (s !== undefined) return s ?? undefined;
     return this.ctx.store.get(ndn);
+  }
+
+  /** Whether the entry has children, as this transaction sees them. */
+  async hasChildren(ndn: string): Promise<boolean> {
+    if (this.staged.size === 0) return this.ctx.store.hasChildren(ndn);
+    for (const [n, rec] of this.staged) if (rec && parentNdn(n) === ndn) return true;
+    for await (const child of this.ctx.store.children(ndn)) if (this.staged.get(child) !== null) return true;
+    return false;
+  }
+
+  /**
+   * The entry and every entry below it, parents before children, as this transaction sees them
+   * (an entry it moved or removed is left out; one it added below is included).
+   */
+  async *subtree(ndn: string): AsyncIterable<[string, EntryRecord]> {
+    for await (const [n, rec] of this.ctx.store.subtree(ndn)) {
+      const s = this.staged.get(n);
+      if (s === null) continue;
+      yield [n, s ?? rec];
+    }
+    const added = [...this.staged].filter(([n, rec]) => rec && isBelow(n, ndn));
+    added.sort((a, b) => a[0].length - b[0].length);
+    for (const [n, rec] of added) if (!(await this.ctx.store.get(n))) yield [n, rec!];
+  }
+
+  /**
+   * Holds commit(): every operation run in this transaction stages into it, and nothing is
+   * written until the returned release is called (then one batch, all or nothing).
+   */
+  hold(): () => Promise<void> {
+    this.held = true;
+    return () => {
+      this.held = false;
+      return this.commit();
+    };
   }
 
   /**
@@ -221,8 +265,10 @@ export class WriteTransaction {
 
   /** Writes what was staged so far in one batch; later stages form a further batch. */
   async commit(): Promise<void> {
+    if (this.held) return;
     if (this.entries.length || this.meta.length) {
-      const batch: WriteBatch = this.meta.length ? { entries: this.entries, meta: this.meta } : { entries: this.entries };
+      const entries = coalesce(this.entries);
+      const batch: WriteBatch = this.meta.length ? { entries, meta: this.meta } : { entries };
       this.entries = [];
       this.meta = [];
       await this.flush(batch);
@@ -254,6 +300,31 @@ export class WriteTransaction {
       this.staged.set(w.ndn, w.new ?? null);
     }
   }
+}
+
+/**
+ * One write per DN: the state before the batch and after it (an entry added then modified in one
+ * transaction is one add; added then removed, nothing). The store's index deltas and the sync
+ * log read each write as a change from old to new.
+ */
+function coalesce(writes: EntryWrite[]): EntryWrite[] {
+  if (writes.length < 2) return writes;
+  const byNdn = new Map<string, EntryWrite>();
+  let repeated = false;
+  for (const w of writes) {
+    const prev = byNdn.get(w.ndn);
+    if (!prev) {
+      byNdn.set(w.ndn, w);
+      continue;
+    }
+    repeated = true;
+    const merged: EntryWrite = { ndn: w.ndn };
+    if (prev.old) merged.old = prev.old;
+    if (w.new) merged.new = w.new;
+    byNdn.set(w.ndn, merged);
+  }
+  if (!repeated) return writes;
+  return [...byNdn.values()].filter((w) => w.old || w.new);
 }
 
 /** User attribute keys whose values differ between two versions of an entry. */

@@ -22,7 +22,7 @@ export interface RawMessage {
   code?: number;
   /** A result's diagnosticMessage. */
   message?: string;
-  /** Intermediate responses: name and value. */
+  /** Intermediate and extended responses: name and value. */
   name?: string;
   value?: Buffer;
   controls: RawControl[];
@@ -70,6 +70,11 @@ function decode(buf: Buffer): RawMessage {
     msg.code = r.readEnumerated();
     r.readString(); // matchedDN
     msg.message = r.readString();
+    if (tag === 0x78) {
+      // An extended response's responseName [10] and responseValue [11].
+      if (r.peek() === 0x8a) msg.name = r.readString(0x8a);
+      if (r.peek() === 0x8b) msg.value = Buffer.from(r.readOctets(0x8b));
+    }
   }
   r.leave(op);
   msg.controls = readControls(r);

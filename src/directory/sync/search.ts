@@ -205,11 +205,23 @@ class BatchQueue {
 /** A batch's changes per entryUUID, in order: the entry before and after (a rename has both). */
 function changesByUuid(batch: WriteBatch): Array<{ uuid: string; old?: Located; new?: Located }> {
   const out = new Map<string, { uuid: string; old?: Located; new?: Located }>();
+  const at = (uuid: string) => {
+    let c = out.get(uuid);
+    if (!c) out.set(uuid, (c = { uuid }));
+    return c;
+  };
   for (const w of batch.entries) {
     const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
     if (!uuid) continue;
-    let c = out.get(uuid);
-    if (!c) out.set(uuid, (c = { uuid }));
+    const oldUuid = w.old?.attrs['entryuuid']?.[0];
+    // A DN deleted and added again in one transaction (RFC 5805): two entries, one gone, one new.
+    if (w.old && w.new && oldUuid && oldUuid !== uuid) {
+      const gone = at(oldUuid);
+      if (!gone.old) gone.old = { ndn: w.ndn, rec: w.old };
+      at(uuid).new = { ndn: w.ndn, rec: w.new };
+      continue;
+    }
+    const c = at(uuid);
     if (w.old && !c.old) c.old = { ndn: w.ndn, rec: w.old };
     if (w.new) c.new = { ndn: w.ndn, rec: w.new };
   }

@@ -4,6 +4,7 @@
 import type { ExtendedRequest, ExtendedResponse } from '../../ldap/messages.js';
 import { OID } from '../../ldap/oids.js';
 import { decodePasswordModify, encodeGeneratedPassword } from './password-modify.js';
+import { decodeTxnEnd, decodeTxnStart, encodeTxnEndResponse } from './txn.js';
 
 export function decodeExtendedRequest(oid: string, value: Buffer | undefined): ExtendedRequest {
   switch (oid) {
@@ -11,6 +12,10 @@ export function decodeExtendedRequest(oid: string, value: Buffer | undefined): E
       return { kind: 'whoAmI' };
     case OID.passwordModify:
       return decodePasswordModify(value);
+    case OID.txnStart:
+      return decodeTxnStart(value);
+    case OID.txnEnd:
+      return decodeTxnEnd(value);
     default:
       return value === undefined ? { kind: 'unknown', oid } : { kind: 'unknown', oid, value };
   }
@@ -20,5 +25,7 @@ export function decodeExtendedRequest(oid: string, value: Buffer | undefined): E
 export function extendedResponseValue(res: ExtendedResponse): Buffer | undefined {
   if (res.authzId !== undefined) return Buffer.from(res.authzId, 'utf8');
   if (res.generatedPassword !== undefined) return encodeGeneratedPassword(res.generatedPassword);
+  if (res.txnId !== undefined) return res.txnId;
+  if (res.txnFailedMessageId !== undefined) return encodeTxnEndResponse(res.txnFailedMessageId);
   return undefined;
 }
