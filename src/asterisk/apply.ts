@@ -50,7 +50,13 @@ export async function planApply(
 ): Promise<ApplyPlan> {
   const fileOf = new Map<DraftEntry, string>();
   for (const c of result.conversions) for (const e of c.entries) fileOf.set(e, c.file);
-  const plan: ApplyPlan = { files: [CONTAINERS, ...result.conversions.map((c) => c.file)], adds: [], modifies: [], deletes: [], unchanged: 0 };
+  const plan: ApplyPlan = {
+    files: [CONTAINERS, ...result.conversions.map((c) => c.file)],
+    adds: [],
+    modifies: [],
+    deletes: [],
+    unchanged: 0,
+  };
   for (const e of result.entries) {
     const file = fileOf.get(e) ?? CONTAINERS;
     const existing = await client.read(e.dn);
@@ -113,9 +119,7 @@ async function pruneList(
       for (const e of await client.search(b.base, filter)) if (!keep.has(dnKey(e.dn)) && !out.has(e.dn)) out.set(e.dn, c.file);
     }
   }
-  return [...out]
-    .map(([dn, file]) => ({ dn, file }))
-    .sort((a, b) => parseDn(b.dn).length - parseDn(a.dn).length);
+  return [...out].map(([dn, file]) => ({ dn, file })).sort((a, b) => parseDn(b.dn).length - parseDn(a.dn).length);
 }
 
 /** The plan's changes file by file (adds, then modifies, then deletes), files without changes left out. */
@@ -134,21 +138,28 @@ export function changesByFile(plan: ApplyPlan): Array<{ file: string; changes: E
 
 /**
  * Applies the plan, each file's changes all or nothing (one transaction per file when the server
- * offers them). A failure names the file and the change; the files before it stay applied.
+ * offers them). A file that fails is reported by name and change and the others go on: the
+ * error at the end names every failed file and the files applied.
  */
 export async function executePlan(client: DirectoryClient, plan: ApplyPlan): Promise<{ files: string[]; mode: ApplyMode }> {
   const done: string[] = [];
+  const failures: string[] = [];
   let mode: ApplyMode = 'sequential';
   for (const { file, changes } of changesByFile(plan)) {
     try {
       mode = await client.applyChanges(changes);
+      done.push(file);
     } catch (err) {
       const partial = !(err instanceof ChangeFailed) || err.partial;
-      const before = done.length ? `; applied before it: ${done.join(', ')}` : '';
       const what = partial ? `part of ${file} may have been applied` : `nothing of ${file} was applied`;
-      throw new Error(`${file}: ${(err as Error).message} (${what}${before}; run again after fixing it)`);
+      failures.push(`${file}: ${(err as Error).message} (${what})`);
+      // Without the containers no file's entries have a parent.
+      if (file === CONTAINERS) break;
     }
-    done.push(file);
+  }
+  if (failures.length) {
+    const applied = done.length ? `; applied: ${done.join(', ')}` : '';
+    throw new Error(`${failures.join('\n')}${applied}; run again after fixing it`);
   }
   return { files: done, mode };
 }

@@ -41,9 +41,7 @@ type AttrList = Array<{ type: string; values: string[] }>;
 
 /** One change of the directory, as applyChanges takes them. */
 export type EntryChange =
-  | { op: 'add'; dn: string; attributes: AttrList }
-  | { op: 'modify'; dn: string; mods: Modification[] }
-  | { op: 'delete'; dn: string };
+  { op: 'add'; dn: string; attributes: AttrList } | { op: 'modify'; dn: string; mods: Modification[] } | { op: 'delete'; dn: string };
 
 /** How applyChanges applied them: one LDAP transaction, or one request after another. */
 export type ApplyMode = 'transaction' | 'sequential';
