@@ -82,7 +82,7 @@ export interface Config {
     maxTxnsPerConnection: number;
     /** Updates one transaction may hold (each is checked when it arrives, all applied at commit). */
     maxTxnOps: number;
-    /** Bytes of updates (DNs, attribute names and values as sent) one transaction may hold. */
+    /** Bytes one transaction may hold: its updates as sent (DNs, names, values) and the entries they write. */
     maxTxnBytes: number;
     /** Seconds a transaction may stay open before it is discarded; 0 = until its connection ends. */
     txnTimeout: number;

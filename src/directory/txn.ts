@@ -144,12 +144,23 @@ export class Transactions {
         apply = fn;
         return fn(txn.view);
       };
+      const staged = txn.view.stagedBytes;
       try {
         await op(run);
       } catch (err) {
         txn.reserved--;
         txn.bytes -= bytes;
         throw err;
+      }
+      // The entries it writes count too (a small modify of a large entry holds a copy of it); past
+      // the bound the view already holds this update, so the transaction cannot go on.
+      txn.bytes += txn.view.stagedBytes - staged;
+      if (txn.bytes > limits.maxTxnBytes && this.open.get(txn.key) === txn) {
+        this.drop(txn);
+        throw new LdapError(
+          ResultCode.adminLimitExceeded,
+          `transaction discarded: its updates and the entries they write exceed limits.maxTxnBytes (${limits.maxTxnBytes} bytes)`,
+        );
       }
       // Dead meanwhile (bind, disconnect, timeout): nothing to queue into. (Settling is fine: End
       // arrived after this update and waits for its check.)

@@ -100,6 +100,12 @@ export class WriteTransaction {
   private readonly staged = new Map<string, EntryRecord | null>();
   /** While held, commit() stages on: the updates of an LDAP transaction (RFC 5805) commit once. */
   private held = false;
+  /** Where each DN's write is in `entries`: a DN written again merges into it (one write per DN). */
+  private readonly slots = new Map<string, number>();
+  /** Some DN was added and removed again: its merged write is empty. */
+  private voided = false;
+  /** Bytes of the entries staged (as limits.maxEntrySize counts them): what a held transaction holds. */
+  stagedBytes = 0;
 
   constructor(
     private readonly ctx: WriterContext,
@@ -189,7 +195,7 @@ export class WriteTransaction {
     // A dump loaded as slapadd loads it keeps the entry's own identity and history.
     if (opts.stamps) Object.assign(attrs, opts.stamps);
     const rec = { dn, attrs };
-    this.checkSize(rec);
+    this.stagedBytes += this.checkSize(rec);
     this.stage({ ndn, new: rec });
     return rec;
   }
@@ -237,7 +243,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [generalizedTime(now)];
     const rec = { dn, attrs };
-    this.checkSize(rec);
+    this.stagedBytes += this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
     else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
@@ -267,11 +273,14 @@ export class WriteTransaction {
   async commit(): Promise<void> {
     if (this.held) return;
     if (this.entries.length || this.meta.length) {
-      const entries = coalesce(this.entries);
+      // A DN added and removed again in this batch has nothing to write.
+      const entries = this.voided ? this.entries.filter((w) => w.old || w.new) : this.entries;
       const batch: WriteBatch = this.meta.length ? { entries, meta: this.meta } : { entries };
       this.entries = [];
+      this.slots.clear();
+      this.voided = false;
       this.meta = [];
-      await this.flush(batch);
+      if (batch.entries.length || batch.meta) await this.flush(batch);
     }
     const after = this.after;
     this.after = [];
@@ -283,48 +292,41 @@ export class WriteTransaction {
    * with constraintViolation, as slapd's slapo-constraint refuses values past a `size` constraint;
    * the transaction then commits nothing.
    */
-  private checkSize(rec: EntryRecord): void {
+  private checkSize(rec: EntryRecord): number {
     const max = this.ctx.config.limits.maxEntrySize;
-    if (max <= 0) return;
     let size = Buffer.byteLength(rec.dn);
     for (const k in rec.attrs) {
       size += k.length;
       for (const v of rec.attrs[k]!) size += Buffer.byteLength(v);
-      if (size > max) throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+      if (max > 0 && size > max) {
+        throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+      }
     }
+    return size;
   }
 
+  /**
+   * Stages writes, one per DN: the state before this batch and after it (an entry added then
+   * modified is one add; added then removed, nothing). The store's index deltas and the sync
+   * log read each write as a change from old to new.
+   */
   private stage(...writes: EntryWrite[]): void {
     for (const w of writes) {
-      this.entries.push(w);
       this.staged.set(w.ndn, w.new ?? null);
+      const at = this.slots.get(w.ndn);
+      if (at === undefined) {
+        this.slots.set(w.ndn, this.entries.length);
+        this.entries.push(w);
+        continue;
+      }
+      const prev = this.entries[at]!;
+      const merged: EntryWrite = { ndn: w.ndn };
+      if (prev.old) merged.old = prev.old;
+      if (w.new) merged.new = w.new;
+      if (!merged.old && !merged.new) this.voided = true;
+      this.entries[at] = merged;
     }
   }
-}
-
-/**
- * One write per DN: the state before the batch and after it (an entry added then modified in one
- * transaction is one add; added then removed, nothing). The store's index deltas and the sync
- * log read each write as a change from old to new.
- */
-function coalesce(writes: EntryWrite[]): EntryWrite[] {
-  if (writes.length < 2) return writes;
-  const byNdn = new Map<string, EntryWrite>();
-  let repeated = false;
-  for (const w of writes) {
-    const prev = byNdn.get(w.ndn);
-    if (!prev) {
-      byNdn.set(w.ndn, w);
-      continue;
-    }
-    repeated = true;
-    const merged: EntryWrite = { ndn: w.ndn };
-    if (prev.old) merged.old = prev.old;
-    if (w.new) merged.new = w.new;
-    byNdn.set(w.ndn, merged);
-  }
-  if (!repeated) return writes;
-  return [...byNdn.values()].filter((w) => w.old || w.new);
 }
 
 /** User attribute keys whose values differ between two versions of an entry. */

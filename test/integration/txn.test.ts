@@ -100,6 +100,9 @@ describe('LDAP transactions with ldapmodify -E txn', () => {
   });
 });
 
+// No failing transaction here: slapd checks the schema only at commit (astldap refuses the update
+// when it is queued; ldapmodify exits with the same code), and Debian's slapd 2.5.13 dies after a
+// few failed commits (a crash of slapd, found while writing this suite).
 describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => {
   let slapd: Slapd;
   let ast: InProcessAstldap;
@@ -116,7 +119,7 @@ describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => 
   const cases: Array<[string, string[], string]> = [
     ['commit', ['-E', 'txn'], person('d1') + person('d2') + `dn: uid=d1,${P}\nchangetype: modify\nreplace: sn\nsn: New\n-\n\n`],
     ['abort', ['-E', 'txn=abort'], person('d3')],
-    ['refused add', ['-E', 'txn'], person('d4') + `dn: uid=d5,${P}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: d5\n\n`],
+    ['rename after add', ['-E', 'txn'], person('d4') + `dn: uid=d4,${P}\nchangetype: modrdn\nnewrdn: uid=d5\ndeleteoldrdn: 1\n\n`],
     ['delete after add', ['-E', 'txn'], person('d6') + `dn: uid=d6,${P}\nchangetype: delete\n\n`],
   ];
 
