@@ -80,9 +80,9 @@ export interface Config {
     maxConsumerBacklog: number;
     /** RFC 5805 transactions one connection may have open at once; 0 = transactions off (not advertised). */
     maxTxnsPerConnection: number;
-    /** Updates one transaction may hold (each is checked when it arrives, all applied at commit). */
+    /** Updates one transaction may hold (each is checked when it arrives, all applied at commit); 0 = no limit. */
     maxTxnOps: number;
-    /** Bytes one transaction may hold: its updates as sent (DNs, names, values) and the entries they write. */
+    /** Bytes one transaction may hold: its updates as sent (DNs, names, values) and the entries they write; 0 = no limit. */
     maxTxnBytes: number;
     /** Seconds a transaction may stay open before it is discarded; 0 = until its connection ends. */
     txnTimeout: number;

@@ -129,11 +129,11 @@ export class Transactions {
     if (ctx.controls.preRead) throw new LdapError(ResultCode.unwillingToPerform, 'cannot perform pre-read in transaction');
     if (ctx.controls.postRead) throw new LdapError(ResultCode.unwillingToPerform, 'cannot perform post-read in transaction');
     const limits = this.dir.config.limits;
-    if (txn.reserved >= limits.maxTxnOps) {
+    if (limits.maxTxnOps > 0 && txn.reserved >= limits.maxTxnOps) {
       throw new LdapError(ResultCode.adminLimitExceeded, `transaction holds limits.maxTxnOps (${limits.maxTxnOps}) updates`);
     }
     const bytes = updateBytes(req);
-    if (txn.bytes + bytes > limits.maxTxnBytes) {
+    if (limits.maxTxnBytes > 0 && txn.bytes + bytes > limits.maxTxnBytes) {
       throw new LdapError(ResultCode.adminLimitExceeded, `transaction would exceed limits.maxTxnBytes (${limits.maxTxnBytes} bytes)`);
     }
     txn.reserved++;
@@ -155,7 +155,7 @@ export class Transactions {
       // The entries it writes count too (a small modify of a large entry holds a copy of it); past
       // the bound the view already holds this update, so the transaction cannot go on.
       txn.bytes += txn.view.stagedBytes - staged;
-      if (txn.bytes > limits.maxTxnBytes && this.open.get(txn.key) === txn) {
+      if (limits.maxTxnBytes > 0 && txn.bytes > limits.maxTxnBytes && this.open.get(txn.key) === txn) {
         this.drop(txn);
         throw new LdapError(
           ResultCode.adminLimitExceeded,

@@ -204,6 +204,16 @@ describe('LDAP transactions on the wire', () => {
     expect(tooBig.code).toBe(ResultCode.adminLimitExceeded);
     expect(tooBig.message).toMatch(/maxTxnBytes/);
     expect((await c.request(extended(OID.txnEnd, endValue(id2, false)))).code).toBe(0);
+    // Small updates of a large entry: the copies they write count, and past the bound the
+    // transaction is discarded (its view holds them already).
+    expect((await c.request(modifyOp(`uid=victim,${P}`, 'description', ['y'.repeat(3000)]))).code).toBe(0);
+    const id3 = await start(c);
+    expect((await c.request(modifyOp(`uid=victim,${P}`, 'sn', ['A']), [spec(id3)])).code).toBe(0);
+    const past = await c.request(modifyOp(`uid=victim,${P}`, 'sn', ['B']), [spec(id3)]);
+    expect(past.code).toBe(ResultCode.adminLimitExceeded);
+    expect(past.message).toMatch(/discarded.*maxTxnBytes/);
+    expect((await c.request(extended(OID.txnEnd, endValue(id3)))).code).toBe(TXN_ID_INVALID);
+    expect((await c.request(modifyOp(`uid=victim,${P}`, 'description', [], 1))).code).toBe(0);
     c.close();
   });
 
@@ -220,6 +230,41 @@ describe('LDAP transactions on the wire', () => {
     expect((await d.request(extended(OID.txnEnd, endValue(id)))).code).toBe(TXN_ID_INVALID);
     expect(await exists(`uid=d1,${P}`)).toBe(false);
     d.close();
+  });
+
+  it('limits.txnTimeout discards a transaction left open', async () => {
+    const short = await startHardened({ limits: { txnTimeout: 1 } as never });
+    try {
+      const c = await RawLdap.connect(Number(new URL(short.url).port));
+      expect(await c.bind(ADMIN, PW)).toBe(0);
+      const m = await c.request(extended(OID.txnStart));
+      expect(m.code).toBe(0);
+      expect((await c.request(person('t1'), [spec(m.value!)])).code).toBe(0);
+      // Polled: the transaction goes once its second is up (generous bound).
+      await short.waitForLog(/transaction discarded: open for more than limits\.txnTimeout/);
+      expect((await c.request(person('t2'), [spec(m.value!)])).code).toBe(TXN_ID_INVALID);
+      expect((await c.request(extended(OID.txnEnd, endValue(m.value!)))).code).toBe(TXN_ID_INVALID);
+      c.close();
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it('transactions off (limits.maxTxnsPerConnection: 0): not advertised, Start is an unknown operation', async () => {
+    const off = await startHardened({ limits: { maxTxnsPerConnection: 0 } as never });
+    try {
+      const root = await runTool('ldapsearch', ['-x', '-H', off.url, '-LLL', '-b', '', '-s', 'base', '(objectClass=*)', '+']);
+      expect(root.stdout).not.toMatch(/1\.3\.6\.1\.1\.21\./);
+      const c = await RawLdap.connect(Number(new URL(off.url).port));
+      expect(await c.bind(ADMIN, PW)).toBe(0);
+      const m = await c.request(extended(OID.txnStart));
+      expect(m.code).toBe(ResultCode.protocolError);
+      expect(m.message).toBe('unsupported extended operation');
+      expect((await c.request(person('o1'), [spec(Buffer.from('x'))])).code).toBe(TXN_ID_INVALID);
+      c.close();
+    } finally {
+      await off.stop();
+    }
   });
 
   it('a bind ends the transaction (RFC 5805 3.5)', async () => {
