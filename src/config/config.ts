@@ -310,6 +310,9 @@ const DEFAULT_ADMIN_LIMITS: AdminApiLimits = {
   maxLdifBody: 4 * 1024 * 1024,
 };
 
+/** RFC 5805 transactions: one per connection as slapd, bounded in updates, bytes and seconds. */
+const DEFAULT_TXN_LIMITS = { maxTxnsPerConnection: 1, maxTxnOps: 100_000, maxTxnBytes: 64 * 1024 * 1024, txnTimeout: 600 };
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -368,10 +371,7 @@ export function defaultConfig(): Config {
       examineLimit: 100_000,
       privilegedExamineLimit: 10_000_000,
       maxConsumerBacklog: 4 * 1024 * 1024,
-      maxTxnsPerConnection: 1,
-      maxTxnOps: 100_000,
-      maxTxnBytes: 64 * 1024 * 1024,
-      txnTimeout: 600,
+      ...DEFAULT_TXN_LIMITS,
     },
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],

@@ -15,9 +15,15 @@ import type {
   ModifyRequest,
   OperationContext,
 } from '../ldap/messages.js';
+import type { Logger } from '../config/logger.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
-import type { Directory } from './directory.js';
-import { WriteTransaction, type TransactionRunner } from './write.js';
+import { WriteTransaction, type TransactionRunner, type Writer, type WriterContext } from './write.js';
+
+/** What transactions need of their server (the Directory is one). */
+export interface TransactionHost extends WriterContext {
+  readonly writer: Writer;
+  readonly log: Logger;
+}
 
 /** One queued update: its message ID and the part of its operation that runs under the lock. */
 interface Update {
@@ -68,7 +74,7 @@ export function updateBytes(req: UpdateRequest): number {
 export class Transactions {
   private readonly open = new Map<string, Txn>();
 
-  constructor(private readonly dir: Directory) {}
+  constructor(private readonly dir: TransactionHost) {}
 
   /** Transactions are on (and advertised) unless limits.maxTxnsPerConnection is 0. */
   get enabled(): boolean {

@@ -7,7 +7,16 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AstldapServer } from '../../src/index.js';
-import { asteriskSchemaFile, confPreamble, freePort, mdbDatabase, repoRoot, setUpSlapd, slapdAvailable, launchSlapd } from '../helpers/slapd.js';
+import {
+  asteriskSchemaFile,
+  confPreamble,
+  freePort,
+  mdbDatabase,
+  repoRoot,
+  setUpSlapd,
+  slapdAvailable,
+  launchSlapd,
+} from '../helpers/slapd.js';
 import type { Launched } from '../helpers/slapd.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { runCli } from '../hardening/store-tools.js';
