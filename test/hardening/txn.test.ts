@@ -112,7 +112,9 @@ describe('LDAP transactions on the wire', () => {
   const alive = async (c: RawLdap) => expect((await c.request(extended(OID.whoAmI))).code).toBe(0);
 
   beforeAll(async () => {
-    h = await startHardened({ limits: { maxTxnOps: 5, maxTxnBytes: 4096 } as never });
+    // A consumer backlog bound below one commit of the persistent-search case: a consumer with nothing
+    // waiting still takes a batch past it.
+    h = await startHardened({ limits: { maxTxnOps: 5, maxTxnBytes: 4096, maxConsumerBacklog: 512 } as never });
     port = Number(new URL(h.url).port);
     const c = await open();
     expect([0, 68]).toContain((await c.request(addOp(P, { objectClass: ['organizationalUnit'], ou: ['people'] }))).code);
@@ -305,7 +307,7 @@ describe('LDAP transactions on the wire', () => {
     c.close();
   });
 
-  it('a persistent search sees each change of the commit', async () => {
+  it('a persistent search sees each change of the commit, even past limits.maxConsumerBacklog', async () => {
     const watcher = await open();
     const ps = new BerWriter(16);
     ps.startSequence();

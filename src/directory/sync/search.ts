@@ -144,10 +144,14 @@ class BatchQueue {
     const bound = dir.config.limits.maxConsumerBacklog;
     this.unsubscribe = dir.writer.onCommit((b) => {
       const size = bound > 0 ? batchBytes(b) : 0;
-      const unsent = bound > 0 ? this.queuedBytes + size + (ctx.unsentBytes?.() ?? 0) : 0;
+      const pending = bound > 0 ? this.queuedBytes + (ctx.unsentBytes?.() ?? 0) : 0;
+      const unsent = pending + size;
       if (this.batches.length >= MAX_PENDING_BATCHES) this.drop(`${MAX_PENDING_BATCHES} changes wait for it`);
-      else if (bound > 0 && unsent > bound) this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
-      else {
+      // One batch past the bound (an LDAP transaction's commit) is taken by a consumer that has
+      // nothing waiting: the batch is in memory anyway, queueing it costs nothing more.
+      else if (bound > 0 && unsent > bound && pending > 0) {
+        this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
+      } else {
         this.batches.push(b);
         this.sizes.push(size);
         this.queuedBytes += size;
