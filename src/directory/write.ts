@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config/config.js';
 import type { Session } from '../ldap/messages.js';
-import { isBelow, parentNdn } from '../ldap/ndn.js';
+import { parentNdn } from '../ldap/ndn.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import { parseDn, type Rdn } from '../schema/dn.js';
 import type { SchemaRegistry } from '../schema/registry.js';
@@ -104,6 +104,8 @@ export class WriteTransaction {
   private readonly slots = new Map<string, number>();
   /** Some DN was added and removed again: its merged write is empty. */
   private voided = false;
+  /** Parent -> its children staged with a new version (built on first need, then kept up). */
+  private stagedChildren: Map<string, Set<string>> | undefined;
   /** Bytes of the entries staged (as limits.maxEntrySize counts them): what a held transaction holds. */
   stagedBytes = 0;
 
@@ -122,7 +124,7 @@ export class WriteTransaction {
   /** Whether the entry has children, as this transaction sees them. */
   async hasChildren(ndn: string): Promise<boolean> {
     if (this.staged.size === 0) return this.ctx.store.hasChildren(ndn);
-    for (const [n, rec] of this.staged) if (rec && parentNdn(n) === ndn) return true;
+    if (this.childrenIndex().get(ndn)?.size) return true;
     for await (const child of this.ctx.store.children(ndn)) if (this.staged.get(child) !== null) return true;
     return false;
   }
@@ -137,9 +139,35 @@ export class WriteTransaction {
       if (s === null) continue;
       yield [n, s ?? rec];
     }
-    const added = [...this.staged].filter(([n, rec]) => rec && isBelow(n, ndn));
-    added.sort((a, b) => a[0].length - b[0].length);
-    for (const [n, rec] of added) if (!(await this.ctx.store.get(n))) yield [n, rec!];
+    if (this.staged.size === 0) return;
+    // Then what this transaction added below that the store does not hold, level by level.
+    const index = this.childrenIndex();
+    for (let level = [...(index.get(ndn) ?? [])]; level.length;) {
+      const next: string[] = [];
+      for (const n of level) {
+        const rec = this.staged.get(n);
+        if (rec && !(await this.ctx.store.get(n))) yield [n, rec];
+        next.push(...(index.get(n) ?? []));
+      }
+      level = next;
+    }
+  }
+
+  private childrenIndex(): Map<string, Set<string>> {
+    if (!this.stagedChildren) {
+      this.stagedChildren = new Map();
+      for (const [n, rec] of this.staged) if (rec) this.indexChild(n, true);
+    }
+    return this.stagedChildren;
+  }
+
+  private indexChild(ndn: string, present: boolean): void {
+    const parent = parentNdn(ndn);
+    let set = this.stagedChildren!.get(parent);
+    if (present) {
+      if (!set) this.stagedChildren!.set(parent, (set = new Set()));
+      set.add(ndn);
+    } else set?.delete(ndn);
   }
 
   /**
@@ -313,6 +341,7 @@ export class WriteTransaction {
   private stage(...writes: EntryWrite[]): void {
     for (const w of writes) {
       this.staged.set(w.ndn, w.new ?? null);
+      if (this.stagedChildren) this.indexChild(w.ndn, w.new !== undefined);
       const at = this.slots.get(w.ndn);
       if (at === undefined) {
         this.slots.set(w.ndn, this.entries.length);

@@ -98,6 +98,22 @@ describe('LDAP transactions with ldapmodify -E txn', () => {
     const s = await tool(t, 'ldapsearch', ['-LLL', '-b', `ou=tmp,${B}`, '-s', 'base', '(objectClass=*)']);
     expect(s.code).toBe(32);
   });
+
+  it('2,000 deletes and then their parent, in one transaction', async () => {
+    const N = 2000;
+    let ldif = `dn: ou=bulk,${B}\nobjectClass: organizationalUnit\nou: bulk\n\n`;
+    for (let i = 0; i < N; i++) ldif += `dn: uid=b${i},ou=bulk,${B}\nobjectClass: inetOrgPerson\nuid: b${i}\ncn: b\nsn: b\n\n`;
+    expect((await tool(t, 'ldapadd', [], ldif)).code).toBe(0);
+    let del = '';
+    for (let i = 0; i < N; i++) del += `dn: uid=b${i},ou=bulk,${B}\nchangetype: delete\n\n`;
+    // The parent first is refused when queued (its children are still there, as the transaction sees it).
+    const early = await tool(t, 'ldapmodify', ['-E', 'txn'], `dn: ou=bulk,${B}\nchangetype: delete\n\n` + del);
+    expect(early.code).toBe(66);
+    const r = await tool(t, 'ldapmodify', ['-E', 'txn'], del + `dn: ou=bulk,${B}\nchangetype: delete\n\n`);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await tool(t, 'ldapsearch', ['-LLL', '-b', `ou=bulk,${B}`, '-s', 'base', '1.1'])).code).toBe(32);
+  }, 120_000);
 });
 
 // No failing transaction here: slapd checks the schema only at commit (astldap refuses the update
