@@ -69,8 +69,10 @@ export async function modify(
     const attrs = applyChanges(old.attrs, changes);
     if (policy) recordChange(dir, policy, old, attrs, ndn, ctx.session);
     const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
+    // Once durable (in an LDAP transaction: at its commit, not when the change is queued).
+    if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length)
+      tx.afterCommit(() => (ctx.session.mustChangePassword = false));
     await tx.commit();
-    if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length) ctx.session.mustChangePassword = false;
     const controls: ResponseControls = {};
     if (ctx.controls.preRead) controls.preRead = await readEntry(dir, ctx, ctx.controls.preRead, { dn: old.dn, ndn, rec: old });
     if (ctx.controls.postRead) controls.postRead = await readEntry(dir, ctx, ctx.controls.postRead, { dn: old.dn, ndn, rec });

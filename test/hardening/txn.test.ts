@@ -337,3 +337,53 @@ describe('LDAP transactions on the wire', () => {
     c.close();
   });
 });
+
+describe('a reset password changed inside a transaction', () => {
+  const POL = `ou=policies,${B}`;
+  const RITA = `uid=rita,${P}`;
+  const SEED = [
+    `dn: ${B}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`,
+    `dn: ${POL}\nobjectClass: organizationalUnit\nou: policies\n`,
+    `dn: ${P}\nobjectClass: organizationalUnit\nou: people\n`,
+    `dn: cn=default,${POL}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: default\npwdAttribute: userPassword\npwdMustChange: TRUE\npwdAllowUserChange: TRUE\n`,
+    `dn: ${RITA}\nobjectClass: inetOrgPerson\nuid: rita\ncn: rita\nsn: rita\nuserPassword: ritapassword1\n`,
+  ].join('\n');
+
+  it('frees the session only once the transaction commits (an aborted one leaves it restricted)', async () => {
+    const { startAstldap } = await import('../helpers/astldap.js');
+    const ast = await startAstldap({
+      seedLdif: SEED,
+      config: {
+        passwordPolicy: { default: `cn=default,${POL}`, useLockout: true },
+        access: [
+          { to: '*', attrs: ['userPassword'], by: [{ who: 'self', level: 'write' }] },
+          { to: `subtree:${B}`, by: [{ who: 'self', level: 'write' }] },
+        ],
+      },
+    });
+    try {
+      const port = Number(new URL(ast.url).port);
+      const admin = await RawLdap.connect(port);
+      expect(await admin.bind(ADMIN, PW)).toBe(0);
+      expect((await admin.request(modifyOp(RITA, 'userPassword', ['resetpass1']))).code).toBe(0);
+      admin.close();
+      const c = await RawLdap.connect(port);
+      expect(await c.bind(RITA, 'resetpass1')).toBe(0);
+      const restricted = async () => (await c.request(modifyOp(RITA, 'description', ['x']))).code;
+      expect(await restricted()).toBe(ResultCode.insufficientAccessRights);
+      const change = modifyOp(RITA, 'userPassword', ['newpassword9']);
+      let m = await c.request(extended(OID.txnStart));
+      expect((await c.request(change, [spec(m.value!)])).code).toBe(0);
+      expect((await c.request(extended(OID.txnEnd, endValue(m.value!, false)))).code).toBe(0);
+      expect(await restricted()).toBe(ResultCode.insufficientAccessRights);
+      m = await c.request(extended(OID.txnStart));
+      expect((await c.request(change, [spec(m.value!)])).code).toBe(0);
+      expect(await restricted()).toBe(ResultCode.insufficientAccessRights); // queued, not applied
+      expect((await c.request(extended(OID.txnEnd, endValue(m.value!)))).code).toBe(0);
+      expect(await restricted()).toBe(0);
+      c.close();
+    } finally {
+      await ast.stop();
+    }
+  });
+});
