@@ -16,6 +16,7 @@ import type {
   OperationContext,
 } from '../ldap/messages.js';
 import type { Logger } from '../config/logger.js';
+import { OID } from '../ldap/oids.js';
 import { LdapError, ResultCode, success } from '../ldap/result.js';
 import { WriteTransaction, type TransactionRunner, type Writer, type WriterContext } from './write.js';
 
@@ -129,6 +130,8 @@ export class Transactions {
    * order before the caller awaits anything: updates are checked, and later applied, in that order.
    */
   queue(ctx: OperationContext, req: UpdateRequest, op: (run: TransactionRunner) => Promise<LdapResult>): Promise<LdapResult> {
+    // Off: the control is not offered, as for any critical control the server does not support.
+    if (!this.enabled) throw new LdapError(ResultCode.unavailableCriticalExtension, `critical control ${OID.txnSpec} is not supported`);
     const txn = this.find(ctx, ctx.controls.txnSpec!);
     if (txn.settling) throw invalidId();
     // slapd's limitation, and what RFC 5805 §4.5 would otherwise return in updatesControls.
