@@ -175,6 +175,25 @@ describe('LDAP transactions on the wire', () => {
     c.close();
   });
 
+  it('pipelined: updates sent without waiting are checked and applied in order, End waits for them', async () => {
+    const c = await open();
+    const id = await start(c);
+    // The child needs its parent, added just before it in the same flight of requests.
+    const sent = [
+      c.request(addOp(`ou=pipe,${B}`, { objectClass: ['organizationalUnit'], ou: ['pipe'] }), [spec(id)]),
+      c.request(addOp(`uid=c1,ou=pipe,${B}`, { objectClass: ['inetOrgPerson'], uid: ['c1'], cn: ['c'], sn: ['c'] }), [spec(id)]),
+      c.request(modifyOp(`uid=c1,ou=pipe,${B}`, 'sn', ['second']), [spec(id)]),
+      c.request(extended(OID.txnEnd, endValue(id))),
+    ];
+    const answers = await Promise.all(sent);
+    expect(answers.map((m) => m.code)).toEqual([0, 0, 0, 0]);
+    const r = await runTool('ldapsearch', ['-H', h.url, ...bindArgs(ADMIN, PW), '-LLL', '-b', `uid=c1,ou=pipe,${B}`, '-s', 'base', 'sn']);
+    expect(r.stdout).toMatch(/^sn: second$/m);
+    expect((await c.request(deleteOp(`uid=c1,ou=pipe,${B}`))).code).toBe(0);
+    expect((await c.request(deleteOp(`ou=pipe,${B}`))).code).toBe(0);
+    c.close();
+  });
+
   it("another connection's identifier and a made-up one are refused", async () => {
     const a = await open();
     const b = await open();

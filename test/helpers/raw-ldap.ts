@@ -86,7 +86,8 @@ export class RawLdap {
   private readonly socket: net.Socket;
   private buf = Buffer.alloc(0);
   private readonly messages: RawMessage[] = [];
-  private waiter: (() => void) | undefined;
+  /** Every next() waiting (several may wait at once: pipelined requests). */
+  private readonly waiters = new Set<() => void>();
   private nextId = 1;
 
   private constructor(socket: net.Socket) {
@@ -100,7 +101,7 @@ export class RawLdap {
         this.messages.push(decode(this.buf.subarray(0, total)));
         this.buf = this.buf.subarray(total);
       }
-      this.waiter?.();
+      for (const w of [...this.waiters]) w();
     });
   }
 
@@ -142,11 +143,13 @@ export class RawLdap {
       const left = until - Date.now();
       if (left <= 0) throw new Error('no matching LDAP message in time');
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiter = () => {
+        const wake = (): void => {
           clearTimeout(t);
+          this.waiters.delete(wake);
           resolve();
         };
+        const t = setTimeout(wake, left);
+        this.waiters.add(wake);
       });
     }
   }
