@@ -116,7 +116,7 @@ export class Transactions {
       txn.timer = setTimeout(() => {
         if (txn.settling) return;
         this.dir.log.info(`conn=${txn.sessionId} transaction discarded: open for more than limits.txnTimeout (${timeout} s)`);
-        this.open.delete(txn.key);
+        this.abort(txn, ctx, ResultCode.adminLimitExceeded, `transaction open for more than limits.txnTimeout (${timeout} s)`);
       }, timeout * 1000);
       txn.timer.unref();
     }
@@ -165,11 +165,9 @@ export class Transactions {
       // the bound the view already holds this update, so the transaction cannot go on.
       txn.bytes += txn.view.stagedBytes - staged;
       if (limits.maxTxnBytes > 0 && txn.bytes > limits.maxTxnBytes && this.open.get(txn.key) === txn) {
-        this.drop(txn);
-        throw new LdapError(
-          ResultCode.adminLimitExceeded,
-          `transaction discarded: its updates and the entries they write exceed limits.maxTxnBytes (${limits.maxTxnBytes} bytes)`,
-        );
+        const why = `its updates and the entries they write exceed limits.maxTxnBytes (${limits.maxTxnBytes} bytes)`;
+        this.abort(txn, ctx, ResultCode.adminLimitExceeded, why);
+        throw new LdapError(ResultCode.adminLimitExceeded, `transaction discarded: ${why}`);
       }
       // Dead meanwhile (bind, disconnect, timeout): nothing to queue into. (Settling is fine: End
       // arrived after this update and waits for its check.)
@@ -237,6 +235,15 @@ export class Transactions {
     // Another connection's identifier is as unknown as a made-up one.
     if (!txn || txn.sessionId !== ctx.session.id || txn.bindNdn !== ctx.session.bindNdn) throw invalidId();
     return txn;
+  }
+
+  /**
+   * The server cannot go on with the transaction (RFC 5805 §3.3): it is void, and the client is
+   * told with an Aborted Transaction Notice carrying its identifier.
+   */
+  private abort(txn: Txn, ctx: OperationContext, code: number, message: string): void {
+    this.drop(txn);
+    ctx.session.notify?.({ code, matchedDN: '', message, oid: OID.txnAborted, txnId: Buffer.from(txn.key, 'latin1') });
   }
 
   private drop(txn: Txn): void {

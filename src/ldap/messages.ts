@@ -259,6 +259,8 @@ export interface Session {
    * is changed, only a change of it is allowed (draft-behera-ldap-password-policy-10 §8.1.2.2).
    */
   mustChangePassword?: boolean;
+  /** Sends an unsolicited notification (messageID 0), e.g. RFC 5805's Aborted Transaction Notice. */
+  notify?(res: ExtendedResponse): void;
 }
 
 /**

@@ -135,6 +135,10 @@ export class Connection {
       remoteAddress: socket.remoteAddress ?? (opts.transport === 'ldapi' ? 'ldapi' : ''),
       transport: opts.transport,
       tls: opts.transport === 'tls',
+      notify: (res) => {
+        this.write(encodeExtendedResponse(0, res));
+        this.flush();
+      },
     };
     this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);

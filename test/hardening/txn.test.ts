@@ -233,6 +233,11 @@ describe('LDAP transactions on the wire', () => {
     const past = await c.request(modifyOp(`uid=victim,${P}`, 'sn', ['B']), [spec(id3)]);
     expect(past.code).toBe(ResultCode.adminLimitExceeded);
     expect(past.message).toMatch(/discarded.*maxTxnBytes/);
+    // RFC 5805 3.3: the Aborted Transaction Notice, unsolicited, with the identifier.
+    const notice = await c.next((m) => m.messageId === 0 && m.tag === 0x78);
+    expect(notice.name).toBe(OID.txnAborted);
+    expect(notice.code).toBe(ResultCode.adminLimitExceeded);
+    expect(notice.value).toEqual(id3);
     expect((await c.request(extended(OID.txnEnd, endValue(id3)))).code).toBe(TXN_ID_INVALID);
     expect((await c.request(modifyOp(`uid=victim,${P}`, 'description', [], 1))).code).toBe(0);
     c.close();
@@ -261,7 +266,11 @@ describe('LDAP transactions on the wire', () => {
       const m = await c.request(extended(OID.txnStart));
       expect(m.code).toBe(0);
       expect((await c.request(person('t1'), [spec(m.value!)])).code).toBe(0);
-      // Polled: the transaction goes once its second is up (generous bound).
+      // Waited for: the transaction goes once its second is up, with an Aborted Transaction Notice.
+      const notice = await c.next((x) => x.messageId === 0 && x.tag === 0x78, 30_000);
+      expect(notice.name).toBe(OID.txnAborted);
+      expect(notice.value).toEqual(m.value);
+      expect(notice.message).toMatch(/limits\.txnTimeout/);
       await short.waitForLog(/transaction discarded: open for more than limits\.txnTimeout/);
       expect((await c.request(person('t2'), [spec(m.value!)])).code).toBe(TXN_ID_INVALID);
       expect((await c.request(extended(OID.txnEnd, endValue(m.value!)))).code).toBe(TXN_ID_INVALID);
