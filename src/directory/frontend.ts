@@ -138,6 +138,8 @@ export class Frontend implements RequestHandler {
 
   async extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse> {
     if (ctx.controls.txnSpec) {
+      // RFC 5805 §2.2: Password Modify may be part of a transaction; no other extended operation.
+      if (req.kind === 'passwordModify') return this.dir.txns.queue(ctx, req, (run) => passwordModify(this.dir, ctx, req, run));
       throw new LdapError(ResultCode.unwillingToPerform, 'this extended operation cannot be part of a transaction');
     }
     switch (req.kind) {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   AddRequest,
   DeleteRequest,
+  ExtendedRequest,
   ExtendedResponse,
   LdapResult,
   ModifyDNRequest,
@@ -61,10 +62,12 @@ class UpdateFailed extends Error {
 
 const invalidId = (): LdapError => new LdapError(ResultCode.txnIdInvalid, 'invalid transaction identifier');
 
-export type UpdateRequest = AddRequest | ModifyRequest | DeleteRequest | ModifyDNRequest;
+export type UpdateRequest = AddRequest | ModifyRequest | DeleteRequest | ModifyDNRequest | PasswordModifyRequest;
+type PasswordModifyRequest = Extract<ExtendedRequest, { kind: 'passwordModify' }>;
 
 /** Bytes of an update as counted against limits.maxTxnBytes: DNs, attribute names and values. */
 export function updateBytes(req: UpdateRequest): number {
+  if ('kind' in req) return Buffer.byteLength(req.userIdentity ?? '') + (req.oldPassword?.length ?? 0) + (req.newPassword?.length ?? 0);
   let n = Buffer.byteLength(req.dn);
   if ('attributes' in req) for (const a of req.attributes) n += a.type.length + a.values.reduce((s, v) => s + v.length, 0);
   if ('changes' in req) for (const c of req.changes) n += c.type.length + c.values.reduce((s, v) => s + v.length, 0);
@@ -129,7 +132,7 @@ export class Transactions {
    * the transaction's view) and queued, or refused with the reason. Must be called in arrival
    * order before the caller awaits anything: updates are checked, and later applied, in that order.
    */
-  queue(ctx: OperationContext, req: UpdateRequest, op: (run: TransactionRunner) => Promise<LdapResult>): Promise<LdapResult> {
+  queue<R extends LdapResult>(ctx: OperationContext, req: UpdateRequest, op: (run: TransactionRunner) => Promise<R>): Promise<R> {
     // Off: the control is not offered, as for any critical control the server does not support.
     if (!this.enabled) throw new LdapError(ResultCode.unavailableCriticalExtension, `critical control ${OID.txnSpec} is not supported`);
     const txn = this.find(ctx, ctx.controls.txnSpec!);
@@ -147,15 +150,17 @@ export class Transactions {
     }
     txn.reserved++;
     txn.bytes += bytes;
-    const checked = txn.checking.then(async (): Promise<LdapResult> => {
+    const checked = txn.checking.then(async (): Promise<R> => {
       let apply: Update['apply'] | undefined;
       const run: TransactionRunner = (fn) => {
         apply = fn;
         return fn(txn.view);
       };
       const staged = txn.view.stagedBytes;
+      let answer: R;
       try {
-        await op(run);
+        // Its answer as checked (success; Password Modify's generated password, applied at commit).
+        answer = await op(run);
       } catch (err) {
         txn.reserved--;
         txn.bytes -= bytes;
@@ -173,7 +178,7 @@ export class Transactions {
       // arrived after this update and waits for its check.)
       if (this.open.get(txn.key) !== txn) throw invalidId();
       txn.updates.push({ messageId: ctx.messageId, apply: apply! });
-      return success();
+      return answer;
     });
     txn.checking = checked.then(
       () => undefined,

@@ -194,6 +194,27 @@ describe('LDAP transactions on the wire', () => {
     c.close();
   });
 
+  it('Password Modify as part of a transaction (RFC 5805 2.2): applied at commit', async () => {
+    const c = await open();
+    const id = await start(c);
+    const pm = new BerWriter(64);
+    pm.startSequence();
+    pm.writeString(`uid=victim,${P}`, 0x80);
+    pm.writeString('victim-new-pw', 0x82);
+    pm.endSequence();
+    expect((await c.request(extended(OID.passwordModify, pm.toBuffer()), [spec(id)])).code).toBe(0);
+    const bindAs = async () => {
+      const v = await RawLdap.connect(port);
+      const code = await v.bind(`uid=victim,${P}`, 'victim-new-pw');
+      v.close();
+      return code;
+    };
+    expect(await bindAs()).toBe(ResultCode.invalidCredentials); // queued, not applied
+    expect((await c.request(extended(OID.txnEnd, endValue(id)))).code).toBe(0);
+    expect(await bindAs()).toBe(0);
+    c.close();
+  });
+
   it("another connection's identifier and a made-up one are refused", async () => {
     const a = await open();
     const b = await open();
@@ -323,8 +344,8 @@ describe('LDAP transactions on the wire', () => {
     expect((await c.request(extended(OID.txnEnd, Buffer.concat([endValue(id), Buffer.from([0x00])])))).code).toBe(ResultCode.protocolError);
     expect((await c.request(extended(OID.txnEnd, Buffer.from([0x30, 0x03, 0x01, 0x01, 0xff])))).code).toBe(ResultCode.protocolError);
     await alive(c);
-    // Not for extended operations, not with pre/post-read, not on cn=config.
-    expect((await c.request(extended(OID.passwordModify), [spec(id)])).code).toBe(ResultCode.unwillingToPerform);
+    // Not for other extended operations than Password Modify, not with pre/post-read, not on cn=config.
+    expect((await c.request(extended(OID.whoAmI), [spec(id)])).code).toBe(ResultCode.unwillingToPerform);
     const postRead = { oid: OID.postRead, value: Buffer.from([0x30, 0x00]) };
     expect((await c.request(person('z3'), [spec(id), postRead])).code).toBe(ResultCode.unwillingToPerform);
     expect((await c.request(modifyOp('cn=config', 'olcLogLevel', ['stats']), [spec(id)])).code).toBe(ResultCode.affectsMultipleDSAs);
