@@ -8,7 +8,7 @@ import type { RequestControlCodec } from './codec.js';
 
 export const txnSpec: RequestControlCodec = {
   oid: OID.txnSpec,
-  // Extended operations too: Password Modify with it is refused rather than run outside the transaction.
+  // Extended operations too: Password Modify joins the transaction, any other is refused with it.
   ops: ['add', 'modify', 'delete', 'modifyDN', 'extended'],
   decode(value, critical, into) {
     // slapd's words (protocolError, the connection kept).
