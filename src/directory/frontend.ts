@@ -36,7 +36,7 @@ import { storedEntries, type SearchSource } from './search/collect.js';
 import { search } from './search.js';
 import { subschemaSource } from './subschema.js';
 import { syncSearch } from './sync/search.js';
-import type { UpdateRequest } from './txn.js';
+import { txnEnd, txnStart, type UpdateRequest } from './txn.js';
 import type { TransactionRunner } from './write.js';
 
 type Route = 'rootDse' | 'subschema' | 'config' | 'entries';
@@ -144,9 +144,9 @@ export class Frontend implements RequestHandler {
     }
     switch (req.kind) {
       case 'txnStart':
-        return this.dir.txns.start(ctx);
+        return txnStart(this.dir, ctx);
       case 'txnEnd':
-        return this.dir.txns.end(ctx, req.identifier, req.commit);
+        return txnEnd(this.dir, ctx, req);
       case 'whoAmI':
         return { ...success(), authzId: ctx.session.bindDn ? `dn:${ctx.session.bindDn}` : '' };
       case 'passwordModify':

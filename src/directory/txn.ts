@@ -75,6 +75,19 @@ export function updateBytes(req: UpdateRequest): number {
   return n;
 }
 
+/** The extended operations' handlers (Start and End Transaction), for whatever holds the transactions (the Directory). */
+export async function txnStart(dir: { txns: Transactions }, ctx: OperationContext): Promise<ExtendedResponse> {
+  return dir.txns.start(ctx);
+}
+
+export function txnEnd(
+  dir: { txns: Transactions },
+  ctx: OperationContext,
+  req: { identifier: Buffer; commit: boolean },
+): Promise<ExtendedResponse> {
+  return dir.txns.end(ctx, req.identifier, req.commit);
+}
+
 export class Transactions {
   private readonly open = new Map<string, Txn>();
 

@@ -4,7 +4,7 @@
 import type { ExtendedRequest, ExtendedResponse } from '../../ldap/messages.js';
 import { OID } from '../../ldap/oids.js';
 import { decodePasswordModify, encodeGeneratedPassword } from './password-modify.js';
-import { decodeTxnEnd, decodeTxnStart, encodeTxnEndResponse } from './txn.js';
+import { txnEndCodec, txnStartCodec } from './txn.js';
 
 export function decodeExtendedRequest(oid: string, value: Buffer | undefined): ExtendedRequest {
   switch (oid) {
@@ -13,19 +13,17 @@ export function decodeExtendedRequest(oid: string, value: Buffer | undefined): E
     case OID.passwordModify:
       return decodePasswordModify(value);
     case OID.txnStart:
-      return decodeTxnStart(value);
+      return txnStartCodec.decode(value);
     case OID.txnEnd:
-      return decodeTxnEnd(value);
+      return txnEndCodec.decode(value);
     default:
       return value === undefined ? { kind: 'unknown', oid } : { kind: 'unknown', oid, value };
   }
 }
 
-/** The responseValue of a typed extended response (RFC 4532 authzId, RFC 3062 genPasswd). */
+/** The responseValue of a typed extended response (RFC 4532 authzId, RFC 3062 genPasswd, RFC 5805 identifier and txnEndRes). */
 export function extendedResponseValue(res: ExtendedResponse): Buffer | undefined {
   if (res.authzId !== undefined) return Buffer.from(res.authzId, 'utf8');
   if (res.generatedPassword !== undefined) return encodeGeneratedPassword(res.generatedPassword);
-  if (res.txnId !== undefined) return res.txnId;
-  if (res.txnFailedMessageId !== undefined) return encodeTxnEndResponse(res.txnFailedMessageId);
-  return undefined;
+  return txnStartCodec.encode(res) ?? txnEndCodec.encode(res);
 }

@@ -3,7 +3,8 @@
 // txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING } and answers
 // txnEndRes ::= SEQUENCE { messageID OPTIONAL, updatesControls OPTIONAL } when an update failed.
 
-import type { ExtendedRequest } from '../../ldap/messages.js';
+import type { ExtendedRequest, ExtendedResponse } from '../../ldap/messages.js';
+import { OID } from '../../ldap/oids.js';
 import { BerReader, BerWriter, InvalidValue, Tag } from '../ber.js';
 
 export function decodeTxnStart(value: Buffer | undefined): Extract<ExtendedRequest, { kind: 'txnStart' }> {
@@ -36,3 +37,19 @@ export function encodeTxnEndResponse(messageId: number): Buffer {
   w.endSequence();
   return Buffer.from(w.toBuffer());
 }
+
+/** The two codecs, each its OID, request kind, decoder and responseValue (one row each in a table of extended operations). */
+export const txnStartCodec = {
+  oid: OID.txnStart,
+  kind: 'txnStart',
+  decode: decodeTxnStart,
+  encode: (res: ExtendedResponse): Buffer | undefined => res.txnId,
+} as const;
+
+export const txnEndCodec = {
+  oid: OID.txnEnd,
+  kind: 'txnEnd',
+  decode: decodeTxnEnd,
+  encode: (res: ExtendedResponse): Buffer | undefined =>
+    res.txnFailedMessageId === undefined ? undefined : encodeTxnEndResponse(res.txnFailedMessageId),
+} as const;
