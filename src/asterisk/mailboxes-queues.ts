@@ -1,6 +1,7 @@
 // Voicemail boxes and queues against a running directory, as an LDAP client: entries laid out as
 // convert lays them out (same DNs, classes and columns), so a box added here and one converted
-// from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request.
+// from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request,
+// except removing a queue with its members: one LDAP transaction where the server offers them.
 
 import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
 import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
@@ -85,9 +86,9 @@ export async function removeQueue(client: DirectoryClient, l: Layout, name: stri
     l.base('queue_members'),
     `(&(objectClass=${cls[cls.length - 1]})(${l.attr('queue_members', 'queue_name')}=${escapeFilter(name)}))`,
   );
-  for (const m of members) await client.del(m.dn);
-  await client.del(dn);
-  return [...members.map((m) => m.dn), dn];
+  const dns = [...members.map((m) => m.dn), dn];
+  await client.applyChanges(dns.map((d) => ({ op: 'delete', dn: d })));
+  return dns;
 }
 
 export async function addMember(

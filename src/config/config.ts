@@ -80,6 +80,14 @@ export interface Config {
      * the search is ended (a sync consumer with e-syncRefreshRequired) and the queue dropped; 0 = no limit.
      */
     maxConsumerBacklog: number;
+    /** RFC 5805 transactions one connection may have open at once; 0 = transactions off (not advertised). */
+    maxTxnsPerConnection: number;
+    /** Updates one transaction may hold (each is checked when it arrives, all applied at commit); 0 = no limit. */
+    maxTxnOps: number;
+    /** Bytes one transaction may hold: its updates as sent (DNs, names, values) and the entries they write; 0 = no limit. */
+    maxTxnBytes: number;
+    /** Seconds a transaction may stay open before it is discarded; 0 = until its connection ends. */
+    txnTimeout: number;
     /** The same ceiling for administrators and the `unlimited` DNs; 0 = no limit. */
     privilegedExamineLimit: number;
   };
@@ -304,6 +312,9 @@ const DEFAULT_ADMIN_LIMITS: AdminApiLimits = {
   maxLdifBody: 4 * 1024 * 1024,
 };
 
+/** RFC 5805 transactions: one per connection as slapd, bounded in updates, bytes and seconds. */
+const DEFAULT_TXN_LIMITS = { maxTxnsPerConnection: 1, maxTxnOps: 100_000, maxTxnBytes: 64 * 1024 * 1024, txnTimeout: 600 };
+
 export function defaultConfig(): Config {
   const dataDir = path.join(packageRoot, 'data');
   return {
@@ -363,6 +374,7 @@ export function defaultConfig(): Config {
       examineLimit: 100_000,
       privilegedExamineLimit: 10_000_000,
       maxConsumerBacklog: 4 * 1024 * 1024,
+      ...DEFAULT_TXN_LIMITS,
     },
     bindThrottle: { freeAttempts: 3, delayMs: 100, maxDelayMs: 5000, sharedMaxDelayMs: 1000, forgetSeconds: 900, tableSize: 100_000 },
     access: [],
@@ -552,7 +564,16 @@ function validate(cfg: Config): void {
   if (!isObject(t)) fail('bindThrottle must be a mapping');
   for (const k of ['freeAttempts', 'delayMs', 'maxDelayMs', 'sharedMaxDelayMs', 'forgetSeconds'] as const) whole(t[k], `bindThrottle.${k}`);
   whole(t.tableSize, 'bindThrottle.tableSize', 16);
-  for (const k of ['maxEntrySize', 'examineLimit', 'privilegedExamineLimit', 'maxConsumerBacklog'] as const) {
+  for (const k of [
+    'maxEntrySize',
+    'examineLimit',
+    'privilegedExamineLimit',
+    'maxConsumerBacklog',
+    'maxTxnsPerConnection',
+    'maxTxnOps',
+    'maxTxnBytes',
+    'txnTimeout',
+  ] as const) {
     whole(cfg.limits[k], `limits.${k}`);
   }
   if (!['SSHA', 'SSHA256', 'SSHA512', 'PBKDF2-SHA256', 'PBKDF2-SHA512', 'ARGON2'].includes(cfg.passwordScheme)) {

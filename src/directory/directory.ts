@@ -20,6 +20,7 @@ import { BindThrottle } from './bind-throttle.js';
 import { ChangeClock } from './clock.js';
 import { PagedCursors } from './paged.js';
 import { SyncState } from './sync/log.js';
+import { Transactions } from './txn.js';
 import { Writer } from './write.js';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
@@ -68,6 +69,8 @@ export class Directory {
   readonly throttle: BindThrottle;
   /** Replication state: contextCSN and the session log (RFC 4533 provider). */
   readonly sync: SyncState;
+  /** Open LDAP transactions (RFC 5805) of every connection. */
+  readonly txns: Transactions;
   private registry: SchemaRegistry;
   private ndnCache: { schema: SchemaRegistry | undefined; map: Lru<string, string> } = { schema: undefined, map: new Lru(0) };
   private sources: SchemaSourceText[];
@@ -94,6 +97,7 @@ export class Directory {
     this.writer = new Writer(this);
     this.writer.onCommit((batch) => this.access.onWrite(batch));
     this.sync = new SyncState(this.clock, this.config.replication.sessionLog);
+    this.txns = new Transactions(this);
   }
 
   /** Loads what the access policy keeps in memory (group members). */

@@ -1,7 +1,7 @@
 // The root DSE (RFC 4512 §5.1): what this server is and supports, read with a base search on
 // the empty DN. It lives outside the store.
 
-import { SUPPORTED_CONTROLS, SUPPORTED_EXTENSIONS, SUPPORTED_FEATURES } from '../ldap/oids.js';
+import { SUPPORTED_CONTROLS, SUPPORTED_EXTENSIONS, SUPPORTED_FEATURES, TXN_OIDS } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import type { EntryRecord } from '../store/types.js';
 import { checkAssertion } from './assertion.js';
@@ -10,6 +10,8 @@ import { SUBSCHEMA_DN, VENDOR_NAME, VENDOR_VERSION, type Directory } from './dir
 import type { SearchSource } from './search/collect.js';
 
 export function rootDse(dir: Directory): EntryRecord {
+  // Transactions turned off in config.yaml are not offered.
+  const offered = (oid: string) => dir.txns.enabled || !TXN_OIDS.includes(oid);
   return {
     dn: '',
     attrs: {
@@ -17,8 +19,8 @@ export function rootDse(dir: Directory): EntryRecord {
       namingcontexts: [dir.config.suffix],
       subschemasubentry: [SUBSCHEMA_DN],
       supportedldapversion: ['3'],
-      supportedcontrol: [...SUPPORTED_CONTROLS],
-      supportedextension: [...SUPPORTED_EXTENSIONS],
+      supportedcontrol: SUPPORTED_CONTROLS.filter(offered),
+      supportedextension: SUPPORTED_EXTENSIONS.filter(offered),
       supportedfeatures: [...SUPPORTED_FEATURES],
       supportedsaslmechanisms: ['EXTERNAL'],
       configcontext: [CONFIG_DN],

@@ -137,6 +137,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress ?? (opts.transport === 'ldapi' ? 'ldapi' : ''),
       transport: opts.transport,
       tls: opts.transport === 'tls',
+      notify: (res) => void this.write(encodeExtendedResponse(0, res)), // unsolicited (messageID 0); flushed on the next turn
     };
     this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);

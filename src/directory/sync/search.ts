@@ -144,10 +144,14 @@ class BatchQueue {
     const bound = dir.config.limits.maxConsumerBacklog;
     this.unsubscribe = dir.writer.onCommit((b) => {
       const size = bound > 0 ? batchBytes(b) : 0;
-      const unsent = bound > 0 ? this.queuedBytes + size + (ctx.unsentBytes?.() ?? 0) : 0;
+      const pending = bound > 0 ? this.queuedBytes + (ctx.unsentBytes?.() ?? 0) : 0;
+      const unsent = pending + size;
       if (this.batches.length >= MAX_PENDING_BATCHES) this.drop(`${MAX_PENDING_BATCHES} changes wait for it`);
-      else if (bound > 0 && unsent > bound) this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
-      else {
+      // One batch past the bound (an LDAP transaction's commit) is taken by a consumer that has
+      // nothing waiting: the batch is in memory anyway, queueing it costs nothing more.
+      else if (bound > 0 && unsent > bound && pending > 0) {
+        this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
+      } else {
         this.batches.push(b);
         this.sizes.push(size);
         this.queuedBytes += size;
@@ -205,11 +209,23 @@ class BatchQueue {
 /** A batch's changes per entryUUID, in order: the entry before and after (a rename has both). */
 function changesByUuid(batch: WriteBatch): Array<{ uuid: string; old?: Located; new?: Located }> {
   const out = new Map<string, { uuid: string; old?: Located; new?: Located }>();
+  const at = (uuid: string) => {
+    let c = out.get(uuid);
+    if (!c) out.set(uuid, (c = { uuid }));
+    return c;
+  };
   for (const w of batch.entries) {
     const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
     if (!uuid) continue;
-    let c = out.get(uuid);
-    if (!c) out.set(uuid, (c = { uuid }));
+    const oldUuid = w.old?.attrs['entryuuid']?.[0];
+    // A DN deleted and added again in one transaction (RFC 5805): two entries, one gone, one new.
+    if (w.old && w.new && oldUuid && oldUuid !== uuid) {
+      const gone = at(oldUuid);
+      if (!gone.old) gone.old = { ndn: w.ndn, rec: w.old };
+      at(uuid).new = { ndn: w.ndn, rec: w.new };
+      continue;
+    }
+    const c = at(uuid);
     if (w.old && !c.old) c.old = { ndn: w.ndn, rec: w.old };
     if (w.new) c.new = { ndn: w.ndn, rec: w.new };
   }

@@ -14,14 +14,14 @@ import { encodeSortResponse, sortRequest } from './sort.js';
 import { encodeEntryChange, persistentSearch } from './persistent-search.js';
 import { encodeSyncDone, encodeSyncState, syncRequest } from './sync.js';
 import { encodePasswordPolicyResponse, passwordPolicy } from './password-policy.js';
+import { txnSpec } from './txn-spec.js';
 
 export type { OpType } from './codec.js';
 
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
-  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [
-    c.oid,
-    c,
-  ]),
+  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy, txnSpec].map(
+    (c) => [c.oid, c],
+  ),
 );
 
 /** True when the server has a codec for the control (other critical controls are refused). */

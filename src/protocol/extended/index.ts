@@ -4,6 +4,7 @@
 import type { ExtendedRequest, ExtendedResponse } from '../../ldap/messages.js';
 import { OID } from '../../ldap/oids.js';
 import { decodePasswordModify, encodeGeneratedPassword } from './password-modify.js';
+import { txnEndCodec, txnStartCodec } from './txn.js';
 
 export function decodeExtendedRequest(oid: string, value: Buffer | undefined): ExtendedRequest {
   switch (oid) {
@@ -11,14 +12,18 @@ export function decodeExtendedRequest(oid: string, value: Buffer | undefined): E
       return { kind: 'whoAmI' };
     case OID.passwordModify:
       return decodePasswordModify(value);
+    case OID.txnStart:
+      return txnStartCodec.decode(value);
+    case OID.txnEnd:
+      return txnEndCodec.decode(value);
     default:
       return value === undefined ? { kind: 'unknown', oid } : { kind: 'unknown', oid, value };
   }
 }
 
-/** The responseValue of a typed extended response (RFC 4532 authzId, RFC 3062 genPasswd). */
+/** The responseValue of a typed extended response (RFC 4532 authzId, RFC 3062 genPasswd, RFC 5805 identifier and txnEndRes). */
 export function extendedResponseValue(res: ExtendedResponse): Buffer | undefined {
   if (res.authzId !== undefined) return Buffer.from(res.authzId, 'utf8');
   if (res.generatedPassword !== undefined) return encodeGeneratedPassword(res.generatedPassword);
-  return undefined;
+  return txnStartCodec.encode(res) ?? txnEndCodec.encode(res);
 }
