@@ -106,9 +106,10 @@ export class DirectoryClient {
     return this.client.isBound;
   }
 
-  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub'): Promise<LdapEntry[]> {
+  /** attributes: the ones wanted (a listing that needs a few columns of many entries asks only those); default all. */
+  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub', attributes: string[] = ['*']): Promise<LdapEntry[]> {
     try {
-      const { searchEntries } = await this.client.search(base, { scope, filter, attributes: ['*'] });
+      const { searchEntries } = await this.client.search(base, { scope, filter, attributes });
       return searchEntries.map(toEntry);
     } catch (err) {
       if (resultCode(err) === NO_SUCH_OBJECT) return [];

@@ -11,24 +11,14 @@ import type { Logger } from '../config/logger.js';
 import { BindThrottle } from '../directory/bind-throttle.js';
 import { Cancellation } from '../ldap/messages.js';
 import { ConsoleAssets } from './assets.js';
-import { ldapRoute, type AttributeInfo } from './ldap-routes.js';
+import { ldapRoute } from './ldap-routes.js';
 import { SessionStore, sameSecret, type ConsoleSession } from './sessions.js';
 import { tokenRoute } from './token-routes.js';
 import { MAX_BODY, bodyOf, clearCookie, cookieOf, failure, json, sameOrigin, securityHeaders, sessionCookie, str } from './web.js';
 
-/** What the Overview page shows (from the same counters as /metrics). */
-export type { AttributeInfo } from './ldap-routes.js';
+import type { AttributeInfo, ConsoleOverview, SessionInfo } from './types.js';
 
-export interface ConsoleOverview {
-  suffix: string;
-  entries: number;
-  connections: number;
-  operations: number;
-  /** The latency histogram's sum (seconds) and count: the page shows the mean between two polls. */
-  latencySeconds: number;
-  latencyCount: number;
-  warnings: string[];
-}
+export type { AttributeInfo, ConsoleOverview } from './types.js';
 
 export interface ConsoleOptions {
   config: ConsoleConfig;
@@ -105,6 +95,8 @@ export class ConsoleServer {
     if (!s) return failure(401, 'not signed in (or the session expired)');
     // Every write carries the session's CSRF token in a header a cross-site form cannot set.
     if (req.method !== 'GET' && !sameSecret(req.headers['x-csrf-token'] ?? '', s.csrf)) return failure(403, 'missing or wrong CSRF token');
+    // A write may change what a kept listing shows.
+    if (req.method !== 'GET') s.tables.clear();
     if (api === 'session' && req.method === 'GET') return json(200, this.describe(s));
     if (api === 'logout' && req.method === 'POST') {
       this.sessions.end(s);
@@ -125,7 +117,7 @@ export class ConsoleServer {
     try {
       res =
         id.kind === 'ldap'
-          ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body })
+          ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body, tables: s.tables })
           : await tokenRoute(
               (method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b),
               this.opts.mount,
@@ -144,7 +136,7 @@ export class ConsoleServer {
     );
   }
 
-  private describe(s: ConsoleSession): Record<string, unknown> {
+  private describe(s: ConsoleSession): SessionInfo {
     const id = s.identity;
     return {
       kind: id.kind,

@@ -4,18 +4,7 @@
 
 import type { DirectoryClient, LdapEntry } from '../asterisk/ldap-client.js';
 import type { Layout } from '../asterisk/session.js';
-
-export interface PeerInfo {
-  kind: 'sip' | 'iax';
-  name: string;
-  context?: string;
-  host?: string;
-  address?: string;
-  userAgent?: string;
-  /** When the registration expires (ISO time), if the peer registered. */
-  expires?: string;
-  state: 'registered' | 'unregistered';
-}
+import type { PeerInfo } from './types.js';
 
 const FAMILIES = [
   ['sip', 'sippeers'],

@@ -4,6 +4,7 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DirectoryClient } from '../asterisk/ldap-client.js';
+import { TableCache } from './table.js';
 
 export type Identity = { kind: 'ldap'; dn: string; client: DirectoryClient } | { kind: 'token'; token: string; name: string };
 
@@ -13,6 +14,8 @@ export interface ConsoleSession {
   readonly identity: Identity;
   readonly createdAt: number;
   lastSeen: number;
+  /** Its recent table listings (server-side paging), forgotten at each of its writes. */
+  readonly tables: TableCache;
 }
 
 export interface SessionLimits {
@@ -58,7 +61,7 @@ export class SessionStore {
     if (mine.length >= PER_IDENTITY) this.end(mine[0]!);
     if (this.sessions.size >= MAX_SESSIONS) this.end(this.sessions.values().next().value!);
     const t = this.now();
-    const s: ConsoleSession = { id: token(), csrf: token(), identity, createdAt: t, lastSeen: t };
+    const s: ConsoleSession = { id: token(), csrf: token(), identity, createdAt: t, lastSeen: t, tables: new TableCache(this.now) };
     this.sessions.set(s.id, s);
     return s;
   }

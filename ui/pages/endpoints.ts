@@ -3,32 +3,12 @@
 // contacts Asterisk writes; add, new password and remove go through the server's endpoint logic
 // (the same as `astldap asterisk endpoint`). A password is shown once, in the credentials panel.
 
+import type { ConsoleEndpoint, PeerInfo, TablePage } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
 
-interface Endpoint {
-  name: string;
-  context?: string;
-  aors: string[];
-  auth?: string;
-  callerid?: string;
-  maxContacts?: string;
-  username?: string;
-  realm?: string;
-  contacts: string[];
-  state: 'registered' | 'unregistered';
-}
-
-interface Peer {
-  kind: 'sip' | 'iax';
-  name: string;
-  context?: string;
-  host?: string;
-  address?: string;
-  userAgent?: string;
-  expires?: string;
-  state: string;
-}
+type Endpoint = ConsoleEndpoint;
+type Peer = PeerInfo;
 
 /** chan_sip and IAX peers (read-only), shown only where a site has any. */
 async function peersSection(into: HTMLElement): Promise<void> {
@@ -88,16 +68,17 @@ const COLUMNS: Array<[Column, string]> = [
   ['contacts', 'Contact'],
 ];
 const PAGE = 50;
-const COLLATOR = new Intl.Collator('en', { numeric: true });
 
 const cell = (e: Endpoint, c: Column): string =>
   c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c] ?? '');
 
 export async function endpointsPage(main: HTMLElement): Promise<void> {
-  let rows: Endpoint[] = [];
+  // The server searches, sorts and pages (src/console/table.ts): the page holds one page of rows.
+  let current: TablePage<Endpoint> & { q: string } = { rows: [], total: 0, offset: 0, limit: PAGE, q: '' };
   let sortBy: Column = 'name';
   let ascending = true;
   let page = 0;
+  let asked = 0;
   const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
   const error = h('p', { role: 'alert', class: 'error' });
   const search = h('input', { type: 'search', id: 'endpoint-search', placeholder: 'name, context, contact…' });
@@ -107,22 +88,6 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
 
   const show = (text: string) => ((status.textContent = text), (error.textContent = ''));
   const fail = (e: unknown) => (error.textContent = (e as Error).message);
-
-  // The filtered, sorted list is kept until the search, the sort or the rows change: paging
-  // only slices it. Each row's search text is made once per load.
-  let haystack = new Map<Endpoint, string>();
-  let view: { key: string; list: Endpoint[] } | undefined;
-  const filtered = (): Endpoint[] => {
-    const q = search.value.trim().toLowerCase();
-    const key = `${q}\u0000${sortBy}\u0000${ascending}`;
-    if (view?.key === key) return view.list;
-    const list = q ? rows.filter((e) => haystack.get(e)!.includes(q)) : rows.slice();
-    const dir = ascending ? 1 : -1;
-    const keyed = list.map((e) => [cell(e, sortBy), e] as const);
-    keyed.sort((a, b) => dir * COLLATOR.compare(a[0], b[0]));
-    view = { key, list: keyed.map(([, e]) => e) };
-    return view.list;
-  };
 
   const credentials = (e: Endpoint, password?: string) => {
     const host = location.hostname;
@@ -221,17 +186,20 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   };
 
   const draw = () => {
-    const list = filtered();
-    const pages = Math.max(1, Math.ceil(list.length / PAGE));
-    page = Math.min(page, pages - 1);
-    const shown = list.slice(page * PAGE, page * PAGE + PAGE);
+    const { rows: shown, total } = current;
+    const pages = Math.max(1, Math.ceil(total / PAGE));
+    page = Math.floor(current.offset / PAGE);
     const head = COLUMNS.map(([c, label]) =>
       h(
         'th',
         { scope: 'col', 'aria-sort': c === sortBy ? (ascending ? 'ascending' : 'descending') : undefined },
         h(
           'button',
-          { type: 'button', class: 'sort', onclick: () => ((ascending = c === sortBy ? !ascending : true), (sortBy = c), draw()) },
+          {
+            type: 'button',
+            class: 'sort',
+            onclick: () => ((ascending = c === sortBy ? !ascending : true), (sortBy = c), (page = 0), void fetchPage()),
+          },
           label,
         ),
       ),
@@ -241,7 +209,7 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
       h(
         'table',
         { id: 'endpoints' },
-        h('caption', {}, `${list.length} endpoint(s)${search.value ? ` matching "${search.value}"` : ''}`),
+        h('caption', {}, `${total} endpoint(s)${current.q ? ` matching "${current.q}"` : ''}`),
         h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, 'Actions'))),
         h(
           'tbody',
@@ -261,29 +229,35 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
     );
     fill(
       pager,
-      h('button', { type: 'button', disabled: page === 0, onclick: () => (page--, draw()) }, 'Previous page'),
+      h('button', { type: 'button', disabled: page === 0, onclick: () => (page--, void fetchPage()) }, 'Previous page'),
       h('span', { id: 'page-label' }, `Page ${page + 1} of ${pages}`),
-      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => (page++, draw()) }, 'Next page'),
+      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => (page++, void fetchPage()) }, 'Next page'),
     );
   };
 
-  const load = async () => {
+  /** One page as the search, sort and page ask; fresh lists the directory again (opening, after a write). */
+  const fetchPage = async (fresh = false) => {
+    const mine = ++asked;
+    const q = search.value.trim();
+    const params = new URLSearchParams({
+      q,
+      sort: sortBy,
+      order: ascending ? 'asc' : 'desc',
+      offset: String(page * PAGE),
+      limit: String(PAGE),
+      ...(fresh ? { fresh: '1' } : {}),
+    });
     try {
-      rows = (await get<{ endpoints: Endpoint[] }>('endpoints')).endpoints;
-      haystack = new Map(
-        rows.map((e) => [
-          e,
-          COLUMNS.map(([c]) => cell(e, c))
-            .join('\u0000')
-            .toLowerCase(),
-        ]),
-      );
-      view = undefined;
+      const got = await get<TablePage<Endpoint>>(`endpoints?${params}`);
+      // Typing sends a request per key: only the latest answer is drawn.
+      if (mine !== asked) return;
+      current = { ...got, q };
       draw();
     } catch (e) {
-      fail(e);
+      if (mine === asked) fail(e);
     }
   };
+  const load = () => fetchPage(true);
 
   const removeOne = async (e: Endpoint) => {
     try {
@@ -349,7 +323,7 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
     h('button', { type: 'submit' }, 'Add endpoint'),
   );
 
-  search.addEventListener('input', () => ((page = 0), draw()));
+  search.addEventListener('input', () => ((page = 0), void fetchPage()));
   const peers = h('section', { 'aria-label': 'chan_sip and IAX peers' });
   fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add, peers);
   await Promise.all([load(), peersSection(peers).catch(fail)]);

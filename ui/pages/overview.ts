@@ -1,18 +1,11 @@
 // Overview: entries, open connections and operations per second (polled from the counters
 // behind /metrics, drawn as a small line), and the warnings a PBX should not run with.
 
+import type { ConsoleOverview } from '../../src/console/types.js';
 import { get } from '../api.js';
 import { fill, h } from '../dom.js';
 
-interface Overview {
-  suffix: string;
-  entries: number;
-  connections: number;
-  operations: number;
-  latencySeconds: number;
-  latencyCount: number;
-  warnings: string[];
-}
+type Overview = ConsoleOverview;
 
 const POLL_MS = 2000;
 const SAMPLES = 30;

@@ -1,26 +1,12 @@
 // Voicemail and queues: the mailboxes (no PINs are ever sent to the page) and the queues with
 // their members, with add and remove through the server's asterisk commands' code.
 
+import type { MailboxRow, QueueRow } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
 
-interface Mailbox {
-  mailbox: string;
-  context: string;
-  fullname?: string;
-  email?: string;
-}
-interface Member {
-  interface: string;
-  membername?: string;
-  penalty?: string;
-  paused?: string;
-}
-interface Queue {
-  name: string;
-  strategy?: string;
-  members: Member[];
-}
+type Mailbox = MailboxRow;
+type Queue = QueueRow;
 
 const STRATEGIES = ['ringall', 'leastrecent', 'fewestcalls', 'random', 'rrmemory', 'linear', 'wrandom', 'rrordered'];
 

@@ -1,0 +1,113 @@
+// The console's wire format: what its JSON API answers, declared once for the server (src/console/)
+// and the page (ui/, which imports this file's types; esbuild drops them). It imports nothing, so
+// the browser's type check (ui/tsconfig.json, no Node types) can read it.
+
+/** GET session, and the answer of a sign-in. */
+export interface SessionInfo {
+  kind: 'ldap' | 'token';
+  name: string;
+  csrf: string;
+  pages: string[];
+  expires: string;
+  idleTimeout: number;
+}
+
+/** One replication consumer as the Overview shows it. */
+export interface ReplicationConsumer {
+  /** Who: the consumer's bound identity and address. */
+  consumer: string;
+  /** refreshOnly or refreshAndPersist. */
+  mode: string;
+  /** Changes of the provider's log the consumer has not been sent yet. */
+  lagChanges: number;
+  /** Seconds between the newest change it was sent and the newest change there is (0: up to date). */
+  lagSeconds: number;
+}
+
+/** The last successful `astldap backup` of this data directory, as the data directory records it. */
+export interface BackupRecord {
+  at: string;
+  path: string;
+  entries: number;
+}
+
+/** What the Overview page shows (from the same counters as /metrics). */
+export interface ConsoleOverview {
+  suffix: string;
+  entries: number;
+  connections: number;
+  operations: number;
+  /** The latency histogram's sum (seconds) and count: the page shows the mean between two polls. */
+  latencySeconds: number;
+  latencyCount: number;
+  warnings: string[];
+  replication?: ReplicationConsumer[];
+  lastBackup?: BackupRecord | null;
+  /** The admin engine's seal state: undefined when there is no admin engine. */
+  seal?: { sealed: boolean; initialized: boolean };
+}
+
+/** An attribute type as the editor needs it: its syntax, whether it takes one value, whether a client may change it. */
+export interface AttributeInfo {
+  name: string;
+  syntax: string;
+  singleValue: boolean;
+  readOnly: boolean;
+  desc?: string;
+}
+
+/** One page of a table the server searches, sorts and pages (GET endpoints?q=&sort=&order=&offset=&limit=). */
+export interface TablePage<T> {
+  rows: T[];
+  /** Rows matching the search, all pages together. */
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** A PJSIP endpoint row (src/asterisk/endpoints.ts's EndpointInfo). */
+export interface ConsoleEndpoint {
+  name: string;
+  context?: string;
+  aors: string[];
+  auth?: string;
+  callerid?: string;
+  maxContacts?: string;
+  username?: string;
+  realm?: string;
+  contacts: string[];
+  state: 'registered' | 'unregistered';
+}
+
+/** A chan_sip or IAX peer, with the registration chan_sip/chan_iax2 write back. Never a secret. */
+export interface PeerInfo {
+  kind: 'sip' | 'iax';
+  name: string;
+  context?: string;
+  host?: string;
+  address?: string;
+  userAgent?: string;
+  /** When the registration expires (ISO time), if the peer registered. */
+  expires?: string;
+  state: 'registered' | 'unregistered';
+}
+
+export interface MailboxRow {
+  mailbox: string;
+  context: string;
+  fullname?: string;
+  email?: string;
+}
+
+export interface QueueMemberRow {
+  interface: string;
+  membername?: string;
+  penalty?: string;
+  paused?: string;
+}
+
+export interface QueueRow {
+  name: string;
+  strategy?: string;
+  members: QueueMemberRow[];
+}
