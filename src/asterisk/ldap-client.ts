@@ -39,6 +39,9 @@ export const resultCode = (err: unknown): number | undefined =>
   typeof (err as { code?: unknown })?.code === 'number' ? (err as { code: number }).code : undefined;
 
 export const NO_SUCH_OBJECT = 32;
+
+/** RFC 4515 escaping of an assertion value put into a filter string. */
+export const escapeFilter = (v: string): string => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 const OPERATION_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 

@@ -15,8 +15,7 @@ import {
 import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { layout, refused } from './ldap-common.js';
-import { pbxRoute } from './pbx-routes.js';
-import { listPeers } from './peers.js';
+import { PBX_HEADS, pbxRoute, type PbxHead } from './pbx-routes.js';
 import { tableQuery, type TableCache } from './table.js';
 import type { AttributeInfo, ConsoleEndpoint } from './types.js';
 import { failure, json, str } from './web.js';
@@ -61,9 +60,8 @@ export async function ldapRoute(
       return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
     }
     if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, req, api.split('/').slice(1));
-    if (api === 'peers' && method === 'GET') return json(200, { peers: await listPeers(client, layout()) });
     const [head, ...rest] = api.split('/');
-    if (head === 'mailboxes' || head === 'queues') return await pbxRoute(client, method, head, rest.map(decodeSegment), body);
+    if (PBX_HEADS.includes(head!)) return await pbxRoute(client, method, head as PbxHead, rest.map(decodeSegment), body);
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
     if (api === 'entry' && method === 'GET') {
       const e = await client.read(query.get('dn') ?? '');

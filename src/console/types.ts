@@ -85,6 +85,8 @@ export interface PeerInfo {
   name: string;
   context?: string;
   host?: string;
+  callerid?: string;
+  mailbox?: string;
   address?: string;
   userAgent?: string;
   /** When the registration expires (ISO time), if the peer registered. */
@@ -109,5 +111,16 @@ export interface QueueMemberRow {
 export interface QueueRow {
   name: string;
   strategy?: string;
+  timeout?: string;
+  musiconhold?: string;
   members: QueueMemberRow[];
+}
+
+/** A realtime dialplan row (pbx_realtime's columns). */
+export interface DialplanRowInfo {
+  context: string;
+  exten: string;
+  priority: string;
+  app: string;
+  appdata?: string;
 }

@@ -280,6 +280,7 @@ describe('a normal user', () => {
       'Overview',
       'Endpoints',
       'Voicemail & queues',
+      'Dialplan',
       'Directory',
     ]);
     await goTo(page, 'directory', '.entry h2');

@@ -4,13 +4,18 @@
 // overview's replication, backup and seal state, the audit trail and leases, and the schema
 // browser; axe-core on each page, and what a normal user sees of each.
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/astldap.js';
 import {
+  ADMIN,
   B,
   SELF_ONLY,
   axeViolations,
   launchBrowser,
+  ldapsearch,
   newPage,
   screenshot,
   signIn,
@@ -111,6 +116,139 @@ describe('the endpoint table, paged on the server', () => {
   });
 });
 
+/** Types into a field of an open editor, replacing its value. */
+async function retype(page: Page, sel: string, value: string): Promise<void> {
+  await page.$eval(sel, (i) => ((i as HTMLInputElement).value = ''));
+  if (value) await page.type(sel, value);
+}
+
+const attrOf = async (dn: string, attr: string) =>
+  (await ldapsearch(srv.ldapUrl, dn, '(objectClass=*)', attr))
+    .split('\n')
+    .filter((l) => l.toLowerCase().startsWith(`${attr.toLowerCase()}: `))
+    .map((l) => l.slice(attr.length + 2));
+
+describe('editing in place (the administrator)', () => {
+  let page: Page;
+  let problems: string[];
+  beforeAll(async () => {
+    ({ page, problems } = await newPage(browser));
+    await signIn(page, srv.base, 'admin', 'secret');
+  });
+
+  it('a mailbox: name changed, email removed, the PIN kept (an empty PIN field leaves it)', async () => {
+    await goTo(page, 'pbx', '#mailboxes tr[data-mailbox="1000@default"]');
+    await page.click('button[aria-label="Edit mailbox 1000@default"]');
+    await page.waitForSelector('#edit-mailbox');
+    expect(await page.$eval('#edit-mailbox input[name=password]', (i) => (i as HTMLInputElement).value)).toBe('');
+    await retype(page, '#edit-mailbox input[name=fullname]', 'Alice Office');
+    await retype(page, '#edit-mailbox input[name=email]', '');
+    await screenshot(page, 'pages-mailbox-edit');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click('#edit-mailbox button[type=submit]');
+    await page.waitForFunction(() => /Saved mailbox 1000@default/.test(document.querySelector('.status')?.textContent ?? ''));
+    const dn = `cn=1000,ou=voicemail,${B}`;
+    expect(await attrOf(dn, 'AstVoicemailFullname')).toEqual(['Alice Office']);
+    expect(await attrOf(dn, 'AstVoicemailEmail')).toEqual([]);
+    expect(await attrOf(dn, 'AstVoicemailPassword')).toEqual(['4242']);
+    expect(await text(page, '#mailboxes tr[data-mailbox="1000@default"]')).toContain('Alice Office');
+  });
+
+  it('a queue (strategy, timeout) and a member (penalty, paused)', async () => {
+    await page.type('#add-queue input[name=name]', 'support');
+    await page.click('#add-queue button[type=submit]');
+    await page.waitForSelector('#queues tr[data-queue="support"]');
+    await page.select('#add-member select[name=queue]', 'support');
+    await page.type('#add-member input[name=interface]', 'PJSIP/5001');
+    await page.click('#add-member button[type=submit]');
+    await page.waitForSelector('button[aria-label="Edit PJSIP/5001 in support"]');
+    await page.click('button[aria-label="Edit queue support"]');
+    await page.waitForSelector('#edit-queue');
+    await page.select('#edit-queue select[name=strategy]', 'leastrecent');
+    await retype(page, '#edit-queue input[name=timeout]', '25');
+    await page.click('#edit-queue button[type=submit]');
+    await page.waitForFunction(() => /Saved queue support/.test(document.querySelector('.status')?.textContent ?? ''));
+    expect(await attrOf(`cn=support,ou=queues,${B}`, 'AstQueueStrategy')).toEqual(['leastrecent']);
+    expect(await attrOf(`cn=support,ou=queues,${B}`, 'AstQueueTimeout')).toEqual(['25']);
+    await page.click('button[aria-label="Edit PJSIP/5001 in support"]');
+    await page.waitForSelector('#edit-member');
+    await retype(page, '#edit-member input[name=penalty]', '3');
+    await page.select('#edit-member select[name=paused]', '1');
+    await page.click('#edit-member button[type=submit]');
+    await page.waitForFunction(() => /Saved PJSIP\/5001 in support/.test(document.querySelector('.status')?.textContent ?? ''));
+    const member = (await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/5001)')).toString();
+    expect(member).toContain('AstQueueMemberPenalty: 3');
+    expect(member).toContain('AstQueueMemberPaused: 1');
+    expect(await text(page, '#queues tr[data-queue="support"]')).toMatch(/leastrecent, 25 s.*penalty 3, paused/);
+    // A refusal is shown in the form, which stays open.
+    await page.click('button[aria-label="Edit PJSIP/5001 in support"]');
+    await page.waitForSelector('#edit-member');
+    await retype(page, '#edit-member input[name=penalty]', 'lots');
+    await page.click('#edit-member button[type=submit]');
+    await page.waitForFunction(() => /whole number/.test(document.querySelector('#edit-member .error')?.textContent ?? ''));
+    await page.click('#edit-member button.secondary');
+  });
+
+  it('a chan_sip peer on the Endpoints page (caller ID changed, mailbox removed)', async () => {
+    await goTo(page, 'endpoints', '#peers tr[data-peer="1001"]');
+    await page.click('button[aria-label="Edit peer 1001"]');
+    await page.waitForSelector('#edit-peer');
+    await retype(page, '#edit-peer input[name=callerid]', '"Bob Desk" <1001>');
+    await retype(page, '#edit-peer input[name=mailbox]', '');
+    await page.click('#edit-peer button[type=submit]');
+    await page.waitForFunction(() => /Saved peer 1001/.test(document.querySelector('.status')?.textContent ?? ''));
+    expect(await attrOf(`cn=1001,ou=sip,${B}`, 'AstAccountCallerID')).toEqual(['"Bob Desk" <1001>']);
+    expect(await attrOf(`cn=1001,ou=sip,${B}`, 'AstAccountMailbox')).toEqual([]);
+    await page.waitForFunction(() => /Bob Desk/.test(document.querySelector('#peers tr[data-peer="1001"]')?.textContent ?? ''));
+  });
+
+  it('the dialplan page lists the contexts with their extensions; a row is edited, added and removed', async () => {
+    await goTo(page, 'dialplan', 'table[data-context="default"]');
+    expect(await text(page, 'tr[data-row="1000,1@default"]')).toMatch(/1000.*1.*Dial.*PJSIP\/1000,20/);
+    await screenshot(page, 'pages-dialplan');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click('button[aria-label="Edit 1000,1@default"]');
+    await page.waitForSelector('#edit-dialplan');
+    await retype(page, '#edit-dialplan input[name=appdata]', 'PJSIP/1000,30');
+    await page.click('#edit-dialplan button[type=submit]');
+    await page.waitForFunction(() => /PJSIP\/1000,30/.test(document.querySelector('tr[data-row="1000,1@default"]')?.textContent ?? ''));
+    expect(await attrOf(`cn=1000-1,ou=extensions,${B}`, 'AstApplicationData')).toEqual(['PJSIP/1000,30']);
+    await retype(page, '#add-dialplan input[name=context]', 'office');
+    await page.type('#add-dialplan input[name=exten]', '7000');
+    await page.type('#add-dialplan input[name=app]', 'Playback');
+    await page.type('#add-dialplan input[name=appdata]', 'hello-world');
+    await page.click('#add-dialplan button[type=submit]');
+    await page.waitForSelector('tr[data-row="7000,1@office"]');
+    expect(await attrOf(`cn=7000-1@office,ou=extensions,${B}`, 'AstApplication')).toEqual(['Playback']);
+    await page.click('button[aria-label="Remove 7000,1@office"]');
+    await page.waitForFunction(() => !document.querySelector('tr[data-row="7000,1@office"]'));
+    expect(await ldapsearch(srv.ldapUrl, `ou=extensions,${B}`, '(AstExtension=7000)', 'dn')).toBe('');
+    expect(problems).toEqual([]);
+  });
+
+  it('the same edits from the command line (one implementation): dialplan, peer, mailbox and member set', async () => {
+    const cli = async (...args: string[]) => {
+      const conn = ['-H', srv.ldapUrl, '-D', ADMIN, '-w', 'secret'];
+      return promisify(execFile)(process.execPath, [CLI, 'asterisk', ...args, ...conn]).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+    };
+    expect(await cli('dialplan', 'set', 'default', '1000', '1', '--appdata', 'PJSIP/1000,40')).toEqual({
+      code: 0,
+      out: `changed cn=1000-1,ou=extensions,${B}\n`,
+    });
+    expect((await cli('dialplan', 'list', '--context', 'default')).out).toContain('[default] exten => 1000,1,Dial(PJSIP/1000,40)');
+    expect((await cli('peer', 'set', 'sip', '1001', '--context', 'office')).code).toBe(0);
+    expect(await attrOf(`cn=1001,ou=sip,${B}`, 'AstAccountContext')).toEqual(['office']);
+    expect((await cli('peer', 'set', 'sip', 'nosuch', '--context', 'office')).code).toBe(4);
+    expect((await cli('mailbox', 'set', '1000@default', '--email', 'alice@office.example')).code).toBe(0);
+    expect(await attrOf(`cn=1000,ou=voicemail,${B}`, 'AstVoicemailEmail')).toEqual(['alice@office.example']);
+    expect((await cli('queue', 'member', 'set', 'support', 'PJSIP/5001', '--paused', '0')).code).toBe(0);
+    expect((await cli('queue', 'member', 'set', 'support', 'PJSIP/5001')).code).toBe(2);
+  });
+});
+
 describe('a normal user', () => {
   it('gets an empty endpoint table (no row of ou=pjsip is theirs to read)', async () => {
     const { page } = await newPage(browser);
@@ -118,6 +256,28 @@ describe('a normal user', () => {
     await goTo(page, 'endpoints', '#endpoints');
     expect(await text(page, '#endpoints caption')).toMatch(/^0 endpoint/);
     expect((await inPage(page, 'GET', '/ui/api/endpoints?fresh=1')).body.total).toBe(0);
+    await page.close();
+  });
+
+  it('sees no dialplan row, mailbox or peer, and cannot change one (the directory refuses: nothing changes)', async () => {
+    const { page } = await newPage(browser);
+    await signIn(page, srv.base, 'alice', 'alice-password');
+    await goTo(page, 'dialplan', '#add-dialplan');
+    await page.waitForFunction(() => /No realtime dialplan rows/.test(document.querySelector('#contexts')?.textContent ?? ''));
+    await screenshot(page, 'pages-user-dialplan');
+    expect(await axeViolations(page)).toEqual([]);
+    const csrf = (await inPage(page, 'GET', '/ui/api/session')).body.csrf as string;
+    const w = { 'X-CSRF-Token': csrf };
+    expect((await inPage(page, 'POST', '/ui/api/dialplan/default/1000/1', { appdata: 'evil' }, w)).status).toBe(404);
+    expect((await inPage(page, 'POST', '/ui/api/peers/sip/1001', { callerid: 'evil' }, w)).status).toBe(404);
+    expect((await inPage(page, 'POST', '/ui/api/mailboxes/1000@default', { fullname: 'evil' }, w)).status).toBe(404);
+    const add = await inPage(page, 'POST', '/ui/api/dialplan', { context: 'default', exten: '666', priority: '1', app: 'Hangup' }, w);
+    expect(add.status).toBe(403);
+    expect((await inPage(page, 'GET', '/ui/api/mailboxes')).body.mailboxes).toEqual([]);
+    expect((await inPage(page, 'GET', '/ui/api/peers')).body.peers).toEqual([]);
+    expect(await attrOf(`cn=1000-1,ou=extensions,${B}`, 'AstApplicationData')).not.toContain('evil');
+    expect(await attrOf(`cn=1000,ou=voicemail,${B}`, 'AstVoicemailFullname')).not.toContain('evil');
+    expect(await ldapsearch(srv.ldapUrl, `ou=extensions,${B}`, '(AstExtension=666)', 'dn')).toBe('');
     await page.close();
   });
 });

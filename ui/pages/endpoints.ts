@@ -6,14 +6,31 @@
 import type { ConsoleEndpoint, PeerInfo, TablePage } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
+import { openEditor } from '../edit.js';
 
 type Endpoint = ConsoleEndpoint;
 type Peer = PeerInfo;
 
-/** chan_sip and IAX peers (read-only), shown only where a site has any. */
-async function peersSection(into: HTMLElement): Promise<void> {
+/** chan_sip and IAX peers (settings edited in place, never a secret shown), only where a site has any. */
+async function peersSection(into: HTMLElement, panel: HTMLElement, said: (text: string) => void): Promise<void> {
   const { peers } = await get<{ peers: Peer[] }>('peers');
   if (!peers.length) return fill(into);
+  const edit = (p: Peer) =>
+    openEditor(panel, {
+      id: 'edit-peer',
+      title: `Edit ${p.kind === 'sip' ? 'chan_sip' : 'IAX2'} peer ${p.name}`,
+      fields: [
+        { label: 'Context', name: 'context', value: p.context },
+        { label: 'Host', name: 'host', value: p.host, hint: 'dynamic, or an address' },
+        { label: 'Caller ID', name: 'callerid', value: p.callerid, hint: 'Empty removes it' },
+        { label: 'Mailbox', name: 'mailbox', value: p.mailbox, hint: 'BOX@CONTEXT; empty removes it' },
+      ],
+      save: (v) => post(`peers/${p.kind}/${encodeURIComponent(p.name)}`, v),
+      saved: async () => {
+        said(`Saved peer ${p.name}.`);
+        await peersSection(into, panel, said);
+      },
+    });
   fill(
     into,
     h('h2', {}, 'chan_sip and IAX peers'),
@@ -23,14 +40,14 @@ async function peersSection(into: HTMLElement): Promise<void> {
       h(
         'table',
         { id: 'peers' },
-        h('caption', {}, `${peers.length} peer(s), read-only`),
+        h('caption', {}, `${peers.length} peer(s)`),
         h(
           'thead',
           {},
           h(
             'tr',
             {},
-            ['Peer', 'Channel', 'Context', 'Host', 'Registration', 'Address', 'Expires', 'User agent'].map((t) =>
+            ['Peer', 'Channel', 'Context', 'Host', 'Caller ID', 'Registration', 'Address', 'Expires', 'User agent', 'Actions'].map((t) =>
               h('th', { scope: 'col' }, t),
             ),
           ),
@@ -46,10 +63,16 @@ async function peersSection(into: HTMLElement): Promise<void> {
               h('td', {}, p.kind === 'sip' ? 'chan_sip' : 'IAX2'),
               h('td', {}, p.context ?? ''),
               h('td', {}, p.host ?? ''),
+              h('td', {}, p.callerid ?? ''),
               h('td', { class: p.state === 'registered' ? 'registered' : undefined }, p.state),
               h('td', {}, p.address ?? ''),
               h('td', {}, p.expires ? new Date(p.expires).toLocaleString() : ''),
               h('td', {}, p.userAgent ?? ''),
+              h(
+                'td',
+                {},
+                h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit peer ${p.name}`, onclick: () => edit(p) }, 'Edit'),
+              ),
             ),
           ),
         ),
@@ -326,5 +349,5 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   search.addEventListener('input', () => ((page = 0), void fetchPage()));
   const peers = h('section', { 'aria-label': 'chan_sip and IAX peers' });
   fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add, peers);
-  await Promise.all([load(), peersSection(peers).catch(fail)]);
+  await Promise.all([load(), peersSection(peers, panel, show).catch(fail)]);
 }
