@@ -38,7 +38,10 @@ export interface ConsoleOptions {
   admin: (req: HttpRequest) => Promise<HttpResponse>;
   /** The secrets engine's mount (adminApi.mount). */
   mount: string;
-  overview: () => Promise<ConsoleOverview>;
+  /** The Overview; privileged: with the server-wide parts (warnings, replication, backups, the seal). */
+  overview: (privileged: boolean) => Promise<ConsoleOverview>;
+  /** The directory's administrator (config admin.dn): a privileged LDAP sign-in. */
+  adminDn: string;
   /** What the live schema says of an attribute type (public: the subschema entry says as much). */
   describeAttribute: (name: string) => AttributeInfo | undefined;
   log: Logger;
@@ -102,7 +105,7 @@ export class ConsoleServer {
       this.sessions.end(s);
       return json(200, { ok: true }, { 'Set-Cookie': clearCookie(this.opts.tls) });
     }
-    if (api === 'overview' && req.method === 'GET') return json(200, await this.opts.overview());
+    if (api === 'overview' && req.method === 'GET') return json(200, await this.opts.overview(s.identity.privileged));
     const body = bodyOf(req);
     if (!body) return failure(400, 'the body must be a JSON object');
     const id = s.identity;
@@ -201,7 +204,7 @@ export class ConsoleServer {
       }
     });
     if (!client) return refused;
-    return this.sessions.create({ kind: 'ldap', dn, client });
+    return this.sessions.create({ kind: 'ldap', dn, client, privileged: ndn === this.opts.normalize(this.opts.adminDn) });
   }
 
   private async tokenSignIn(token: string, address: string): Promise<ConsoleSession | string> {
@@ -212,7 +215,8 @@ export class ConsoleServer {
       return data?.display_name || 'token';
     });
     if (!name) return 'invalid token';
-    return this.sessions.create({ kind: 'token', token, name });
+    const privileged = (await this.vault(token, address, 'GET', 'sys/astldap/status')).status === 200;
+    return this.sessions.create({ kind: 'token', token, name, privileged });
   }
 
   /** One admin API request with a session's token, in-process. */

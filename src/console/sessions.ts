@@ -6,7 +6,14 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DirectoryClient } from '../asterisk/ldap-client.js';
 import { TableCache } from './table.js';
 
-export type Identity = { kind: 'ldap'; dn: string; client: DirectoryClient } | { kind: 'token'; token: string; name: string };
+/**
+ * Who a session acts as. privileged: the directory's administrator, or a token the server's own
+ * status route admits (root or sudo on sys/): they see the server-wide parts of the Overview
+ * (warnings, replication, backups, the seal), which say nothing an ordinary user may read.
+ */
+export type Identity =
+  | { kind: 'ldap'; dn: string; client: DirectoryClient; privileged: boolean }
+  | { kind: 'token'; token: string; name: string; privileged: boolean };
 
 export interface ConsoleSession {
   readonly id: string;

@@ -12,16 +12,19 @@ export interface SessionInfo {
   idleTimeout: number;
 }
 
-/** One replication consumer as the Overview shows it. */
+/** One replication consumer as the Overview shows it (src/directory/sync/consumers.ts). */
 export interface ReplicationConsumer {
-  /** Who: the consumer's bound identity and address. */
+  /** Who: the consumer's bound identity, address and replica id. */
   consumer: string;
-  /** refreshOnly or refreshAndPersist. */
+  /** refreshOnly, refreshAndPersist, or persistent search. */
   mode: string;
-  /** Changes of the provider's log the consumer has not been sent yet. */
+  /** Its searches open now (0: it polls, or went away). */
+  active: number;
+  /** Committed changes it has not been sent yet. */
   lagChanges: number;
-  /** Seconds between the newest change it was sent and the newest change there is (0: up to date). */
+  /** How long the oldest change it lacks has waited, in seconds (0: up to date). */
   lagSeconds: number;
+  lastSeen: string;
 }
 
 /** The last successful `astldap backup` of this data directory, as the data directory records it. */
@@ -40,11 +43,15 @@ export interface ConsoleOverview {
   /** The latency histogram's sum (seconds) and count: the page shows the mean between two polls. */
   latencySeconds: number;
   latencyCount: number;
+  /** Whether the session sees the server-wide parts below. */
+  privileged: boolean;
+  /** What a PBX should not run with; empty for an unprivileged session. */
   warnings: string[];
+  /** The server-wide parts, for a privileged session only (the administrator, a root or sudo token). */
   replication?: ReplicationConsumer[];
   lastBackup?: BackupRecord | null;
-  /** The admin engine's seal state: undefined when there is no admin engine. */
-  seal?: { sealed: boolean; initialized: boolean };
+  /** The admin engine's seal: a running engine is unsealed (a wrong key stops its start). */
+  seal?: { sealed: boolean; initialized: boolean; keyId: string; keySource: 'env' | 'file' | 'ephemeral' };
 }
 
 /** An attribute type as the editor needs it: its syntax, whether it takes one value, whether a client may change it. */

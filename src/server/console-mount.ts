@@ -10,6 +10,7 @@ import { ConsoleServer, type ConsoleOverview } from '../console/console.js';
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
 import { searchRequest, type OperationContext } from '../ldap/messages.js';
+import { lastBackup } from './backups.js';
 import type { ServerMetrics } from './observe.js';
 
 export interface ConsoleDeps {
@@ -33,8 +34,10 @@ export function consoleLdapUrl(urls: string[]): string | undefined {
 }
 
 /** Warnings the Overview shows: settings fine for a try-out, wrong for a PBX. */
-export function consoleWarnings(config: Config): string[] {
+export function consoleWarnings(config: Config, sealKey?: 'env' | 'file' | 'ephemeral'): string[] {
   const w: string[] = [];
+  if (sealKey === 'ephemeral')
+    w.push('The admin engine’s seal key lives in this process only (a memory database): sealed secrets do not survive a restart.');
   if (config.admin.password === 'secret')
     w.push('The administrator password is the default one (admin.password or ASTLDAP_ADMIN_PASSWORD).');
   else if (!config.admin.password.startsWith('{'))
@@ -94,11 +97,20 @@ export function mountConsole(d: ConsoleDeps): ConsoleServer {
     normalize: (dn) => directory.normalize(dn),
     admin: (req) => d.admin.api.handle(req),
     mount: config.adminApi.mount,
-    overview: async (): Promise<ConsoleOverview> => ({
+    adminDn: config.admin.dn,
+    overview: async (privileged): Promise<ConsoleOverview> => ({
       suffix: config.suffix,
       entries: await d.entries(),
       ...(await counters(d.metrics)),
-      warnings: consoleWarnings(config),
+      privileged,
+      warnings: privileged ? consoleWarnings(config, d.admin.engine.sealKey.source) : [],
+      ...(privileged
+        ? {
+            replication: directory.consumers.list(),
+            lastBackup: config.memory ? null : lastBackup(config.dataDir),
+            seal: { sealed: false, initialized: true, keyId: d.admin.engine.sealKey.id, keySource: d.admin.engine.sealKey.source },
+          }
+        : {}),
     }),
     describeAttribute: (name) => {
       const t = name ? directory.schema.attributeType(name) : undefined;

@@ -4,11 +4,14 @@
 // overview's replication, backup and seal state, the audit trail and leases, and the schema
 // browser; axe-core on each page, and what a normal user sees of each.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/astldap.js';
+import { CLI, spawnAstldap } from '../helpers/astldap.js';
+import { removeDir, tempDir } from '../helpers/tmp.js';
 import {
   ADMIN,
   B,
@@ -19,7 +22,10 @@ import {
   newPage,
   screenshot,
   signIn,
+  signInToken,
   startConsoleServer,
+  until,
+  ROOT_TOKEN,
   type ConsoleServer,
 } from './harness.js';
 
@@ -115,6 +121,14 @@ describe('the endpoint table, paged on the server', () => {
     expect((odd.body.rows as Array<{ name: string }>)[0]!.name).toBe('5000');
   });
 });
+
+/** One replace of an attribute with ldapmodify, as the administrator. */
+async function modify(dn: string, attr: string, value: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const p = execFile('ldapmodify', ['-x', '-H', srv.ldapUrl, '-D', ADMIN, '-w', 'secret'], (e) => (e ? reject(e) : resolve()));
+    p.stdin!.end(`dn: ${dn}\nchangetype: modify\nreplace: ${attr}\n${attr}: ${value}\n`);
+  });
+}
 
 /** Types into a field of an open editor, replacing its value. */
 async function retype(page: Page, sel: string, value: string): Promise<void> {
@@ -249,7 +263,100 @@ describe('editing in place (the administrator)', () => {
   });
 });
 
+describe('the Overview: replication consumers and their lag, the seal, the last backup', () => {
+  it('a refreshOnly consumer is listed up to date, then one change behind; a persisting one stays up to date', async () => {
+    const { page, problems } = await newPage(browser);
+    await signIn(page, srv.base, 'admin', 'secret');
+    await page.waitForSelector('#seal-state');
+    expect(await text(page, '#seal-state')).toMatch(/^unsealed, seal key [0-9a-f]{16} \(ephemeral\)$/);
+    expect(await text(page, '.warnings')).toMatch(/seal key lives in this process only/);
+    expect(await text(page, '#last-backup')).toBe('none recorded');
+    // A refreshOnly sync consumer (OpenLDAP's ldapsearch -E sync=ro), as the administrator.
+    const ro = ['-x', '-LLL', '-H', srv.ldapUrl, '-D', ADMIN, '-w', 'secret', '-b', B, '-E', 'sync=ro', '(uid=alice)', 'dn'];
+    await promisify(execFile)('ldapsearch', ro);
+    const row = (mode: string) =>
+      page.evaluate(
+        (m) =>
+          [...document.querySelectorAll('#replication tbody tr')]
+            .filter((r) => r.querySelector('td')?.textContent === m)
+            .map((r) => [...r.children].map((c) => c.textContent).join('|'))[0] ?? '',
+        mode,
+      );
+    await until(async () => /up to date/.test(await row('refreshOnly')), 'the refreshOnly consumer on the overview');
+    expect(await row('refreshOnly')).toContain(`${ADMIN} from `);
+    // A persisting consumer (sync=rp) in the background: it is sent each change as it commits.
+    const rp = spawn('ldapsearch', ['-x', '-H', srv.ldapUrl, '-D', ADMIN, '-w', 'secret', '-b', B, '-E', 'sync=rp', '(uid=bob)', 'dn'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let rpOut = '';
+    rp.stdout!.on('data', (b: Buffer) => (rpOut += b.toString()));
+    try {
+      await until(async () => /refreshAndPersist\|yes\|up to date/.test(await row('refreshAndPersist')), 'the persisting consumer');
+      await modify(`uid=bob,ou=people,${B}`, 'description', 'changed while replicating');
+      await until(async () => /1 change\(s\)/.test(await row('refreshOnly')), 'the refreshOnly consumer one change behind');
+      // bob's entry twice: in the refresh, then as the change.
+      await until(() => (rpOut.match(/^dn: uid=bob/gm) ?? []).length >= 2, 'the persisting consumer to get the change');
+      await until(async () => /\|yes\|up to date\|/.test(await row('refreshAndPersist')), 'the persisting consumer up to date');
+      await screenshot(page, 'pages-overview-replication');
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      rp.kill('SIGTERM');
+    }
+    await until(async () => /refreshAndPersist\|no\|/.test(await row('refreshAndPersist')), 'the persisting consumer gone');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a token with the status route (the root token) sees them too', async () => {
+    const { page } = await newPage(browser);
+    await signInToken(page, srv.base, ROOT_TOKEN);
+    await page.waitForSelector('#seal-state');
+    expect((await inPage(page, 'GET', '/ui/api/overview')).body.privileged).toBe(true);
+    await page.close();
+  });
+
+  it('`astldap backup` records its time and path in the data directory (0600); the overview shows it', async () => {
+    const dir = tempDir('astldap-console-backup-');
+    const p = await spawnAstldap(['serve', '--data', dir, '--listen', 'ldap://127.0.0.1:0', '--admin-listen', 'http://127.0.0.1:0']);
+    try {
+      await until(() => /astldap console on (http:\/\/\S+)\/ui\//.test(p.output()), 'the console URL');
+      const base = /astldap console on (http:\/\/\S+)\/ui\//.exec(p.output())![1]!;
+      const file = path.join(dir, 'nightly.ldif');
+      const out = await promisify(execFile)(process.execPath, [CLI, 'backup', file, '--data', dir]);
+      expect(out.stdout).toMatch(/from the running server/);
+      const record = path.join(dir, 'last-backup.json');
+      expect(existsSync(record)).toBe(true);
+      expect(statSync(record).mode & 0o777).toBe(0o600);
+      const { page } = await newPage(browser);
+      await signIn(page, base, 'admin', 'secret');
+      await page.waitForSelector('#last-backup');
+      expect(await text(page, '#last-backup')).toMatch(new RegExp(`: \\d+ entries to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      expect(await text(page, '#seal-state')).toMatch(/\(file\)$/);
+      await screenshot(page, 'pages-overview-backup');
+      expect(await axeViolations(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await p.kill('SIGTERM');
+      removeDir(dir);
+    }
+  });
+});
+
 describe('a normal user', () => {
+  it('sees the overview without the server-wide parts (no warnings, consumers, backup path or seal)', async () => {
+    const { page } = await newPage(browser);
+    await signIn(page, srv.base, 'alice', 'alice-password');
+    await page.waitForSelector('#stat-entries');
+    expect(await page.$('#replication')).toBeNull();
+    expect(await page.$('#seal-state')).toBeNull();
+    expect(await page.$('.warnings')).toBeNull();
+    const o = (await inPage(page, 'GET', '/ui/api/overview')).body;
+    expect([o.privileged, o.warnings, o.replication, o.lastBackup, o.seal]).toEqual([false, [], undefined, undefined, undefined]);
+    await screenshot(page, 'pages-user-overview');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.close();
+  });
+
   it('gets an empty endpoint table (no row of ou=pjsip is theirs to read)', async () => {
     const { page } = await newPage(browser);
     await signIn(page, srv.base, 'alice', 'alice-password');
