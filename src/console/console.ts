@@ -16,7 +16,7 @@ import { SessionStore, sameSecret, type ConsoleSession } from './sessions.js';
 import { tokenRoute } from './token-routes.js';
 import { MAX_BODY, bodyOf, clearCookie, cookieOf, failure, json, sameOrigin, securityHeaders, sessionCookie, str } from './web.js';
 
-import type { AttributeInfo, ConsoleOverview, SessionInfo } from './types.js';
+import type { AttributeInfo, ConsoleOverview, LeaseRow, SessionInfo } from './types.js';
 
 export type { AttributeInfo, ConsoleOverview } from './types.js';
 
@@ -38,6 +38,10 @@ export interface ConsoleOptions {
   admin: (req: HttpRequest) => Promise<HttpResponse>;
   /** The secrets engine's mount (adminApi.mount). */
   mount: string;
+  /** The engine's stored leases (the token's policies then decide which are shown). */
+  leases: () => Promise<LeaseRow[]>;
+  /** The admin API's audit log, when it writes one. */
+  auditFile?: string;
   /** The Overview; privileged: with the server-wide parts (warnings, replication, backups, the seal). */
   overview: (privileged: boolean) => Promise<ConsoleOverview>;
   /** The directory's administrator (config admin.dn): a privileged LDAP sign-in. */
@@ -121,12 +125,16 @@ export class ConsoleServer {
       res =
         id.kind === 'ldap'
           ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body, tables: s.tables })
-          : await tokenRoute(
-              (method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b),
-              this.opts.mount,
-              req.method,
+          : await tokenRoute((method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b), {
+              mount: this.opts.mount,
+              method: req.method,
               api,
-            );
+              body,
+              token: id.token,
+              privileged: id.privileged,
+              leases: this.opts.leases,
+              auditFile: this.opts.auditFile,
+            });
     } catch (e) {
       if (id.kind === 'ldap' && !id.client.bound) return lost((e as Error).message);
       throw e;

@@ -131,3 +131,33 @@ export interface DialplanRowInfo {
   app: string;
   appdata?: string;
 }
+
+/** One line of the admin API's audit log as the Credentials page shows it (no request data). */
+export interface AuditRow {
+  time: string;
+  /** The token's display name. */
+  who: string;
+  operation: string;
+  path: string;
+  status: number;
+  remoteAddress: string;
+  error?: string;
+}
+
+/** A lease (dynamic credentials, library check-outs) as the Credentials page lists it; never its secret. */
+export interface LeaseRow {
+  id: string;
+  kind: 'dynamic' | 'library';
+  /** The dynamic role or library set. */
+  owner: string;
+  username?: string;
+  issueTime: string;
+  expireTime: string;
+  ttl: number;
+}
+
+/** GET audit: whose requests the list holds (all, or the session token's own). */
+export interface AuditAnswer {
+  scope: 'all' | 'own';
+  rows: AuditRow[];
+}

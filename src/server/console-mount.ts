@@ -4,9 +4,12 @@
 
 import path from 'node:path';
 import type { AdminHandle } from '../admin/index.js';
+import { LEASE_PREFIX, type LeaseRecord } from '../admin/leases.js';
+import { scanRecords } from '../admin/meta.js';
 import { packageRoot, type Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { ConsoleServer, type ConsoleOverview } from '../console/console.js';
+import type { LeaseRow } from '../console/types.js';
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
 import { searchRequest, type OperationContext } from '../ldap/messages.js';
@@ -97,6 +100,22 @@ export function mountConsole(d: ConsoleDeps): ConsoleServer {
     normalize: (dn) => directory.normalize(dn),
     admin: (req) => d.admin.api.handle(req),
     mount: config.adminApi.mount,
+    auditFile: d.admin.auditFile,
+    leases: async () => {
+      const out: LeaseRow[] = [];
+      for await (const [, l] of scanRecords<LeaseRecord>(d.admin.engine.db, LEASE_PREFIX)) {
+        out.push({
+          id: l.lease_id,
+          kind: l.kind,
+          owner: l.owner,
+          username: l.username ?? l.account,
+          issueTime: l.issue_time,
+          expireTime: l.expire_time,
+          ttl: Math.max(0, Math.round((Date.parse(l.expire_time) - Date.now()) / 1000)),
+        });
+      }
+      return out.sort((a, b) => a.expireTime.localeCompare(b.expireTime));
+    },
     adminDn: config.admin.dn,
     overview: async (privileged): Promise<ConsoleOverview> => ({
       suffix: config.suffix,

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, spawnAstldap } from '../helpers/astldap.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
+import { phoneRole } from '../helpers/vault.js';
 import {
   ADMIN,
   B,
@@ -31,6 +32,7 @@ import {
 
 let srv: ConsoleServer;
 let browser: Browser;
+const auditDir = tempDir('astldap-console-audit-');
 
 const N = 120;
 const endpointLdif = Array.from({ length: N }, (_, i) => {
@@ -39,7 +41,7 @@ const endpointLdif = Array.from({ length: N }, (_, i) => {
 }).join('\n');
 
 beforeAll(async () => {
-  srv = await startConsoleServer({ access: SELF_ONLY });
+  srv = await startConsoleServer({ access: SELF_ONLY, adminApi: { auditLog: path.join(auditDir, 'audit.log') } });
   await srv.server.importLdif(endpointLdif);
   browser = await launchBrowser();
 });
@@ -47,7 +49,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
+  removeDir(auditDir);
 });
+
+/** The admin API as a token: status and JSON. */
+async function vault(token: string, method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await fetch(`${srv.base}/v1/${p}`, {
+    method,
+    headers: { 'X-Vault-Token': token, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
 
 /** fetch() inside the page (its cookie, its origin): status and JSON. */
 function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -342,6 +356,99 @@ describe('the Overview: replication consumers and their lag, the seal, the last 
   });
 });
 
+describe('Credentials: leases with revoke, the audit trail (as the token’s policies allow)', () => {
+  const issue = async () => {
+    const c = await vault(ROOT_TOKEN, 'GET', 'openldap/creds/phone');
+    expect(c.status).toBe(200);
+    return { lease: c.json.lease_id as string, username: c.json.data.username as string };
+  };
+  const tokenWith = async (policies: string[]) => {
+    const t = await vault(ROOT_TOKEN, 'POST', 'auth/token/create', { policies, display_name: policies.join('-') || 'plain' });
+    expect(t.status).toBe(200);
+    return t.json.auth.client_token as string;
+  };
+  beforeAll(async () => {
+    expect((await vault(ROOT_TOKEN, 'POST', 'openldap/config', { binddn: ADMIN, bindpass: 'secret' })).status).toBe(204);
+    const { creation, deletion } = phoneRole(B);
+    const role = { creation_ldif: creation, deletion_ldif: deletion, username_template: 'tmp{{random 8}}', default_ttl: '1h' };
+    expect((await vault(ROOT_TOKEN, 'POST', 'openldap/role/phone', role)).status).toBe(204);
+    const policy = [
+      'path "sys/leases/lookup/*" { capabilities = ["list", "sudo"] }',
+      'path "sys/leases/revoke" { capabilities = ["update"] }',
+      'path "sys/audit-hash/*" { capabilities = ["update"] }',
+    ].join('\n');
+    expect((await vault(ROOT_TOKEN, 'POST', 'sys/policies/acl/lease-keeper', { policy })).status).toBe(204);
+  });
+
+  it('the root token sees every lease and the whole trail; revoking deletes the credentials’ entries', async () => {
+    const { lease, username } = await issue();
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toContain(`cn=${username},ou=auths`);
+    const { page, problems } = await newPage(browser);
+    await signInToken(page, srv.base, ROOT_TOKEN);
+    await goTo(page, 'credentials', `#leases tr[data-lease="${lease}"]`);
+    expect(await text(page, `#leases tr[data-lease="${lease}"]`)).toContain(username);
+    await page.waitForSelector('#audit tbody tr');
+    expect(await text(page, '#audit caption')).not.toMatch(/made with this token/);
+    expect(await text(page, '#audit')).toContain('openldap/creds/phone');
+    // No secret of the trail's requests reaches the page (the log holds their HMACs; the page not even those).
+    expect(await text(page, '#audit')).not.toContain('hmac-sha256');
+    await screenshot(page, 'pages-credentials-leases-audit');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click(`button[aria-label="Revoke ${lease}"]`);
+    await page.waitForFunction((id) => !document.querySelector(`#leases tr[data-lease="${id}"]`), {}, lease);
+    expect(await text(page, '.status')).toContain(`Revoked ${lease}`);
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toBe('');
+    expect((await vault(ROOT_TOKEN, 'POST', 'sys/leases/lookup', { lease_id: lease })).status).toBe(400);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a token allowed lease look-up and revoke, and its own audit hash: the leases, and only its own requests in the trail', async () => {
+    const { lease, username } = await issue();
+    const token = await tokenWith(['lease-keeper']);
+    // Vault's sys/capabilities-self, which the console asks.
+    const caps = await vault(token, 'POST', 'sys/capabilities-self', { paths: ['sys/leases/lookup/', 'sys/leases/revoke', 'sys/rotate'] });
+    expect([caps.status, caps.json.data['sys/leases/lookup/'], caps.json.data['sys/leases/revoke'], caps.json.data['sys/rotate']]).toEqual([
+      200,
+      ['list', 'sudo'],
+      ['update'],
+      ['deny'],
+    ]);
+    const { page } = await newPage(browser);
+    await signInToken(page, srv.base, token);
+    await goTo(page, 'credentials', `#leases tr[data-lease="${lease}"]`);
+    await page.waitForSelector('#audit tbody tr');
+    expect(await text(page, '#audit caption')).toMatch(/made with this token/);
+    const who = await page.$$eval('#audit tbody tr td:nth-of-type(2)', (tds) => [...new Set(tds.map((t) => t.textContent))]);
+    expect(who).toEqual(['token-lease-keeper']);
+    expect(await text(page, '#audit')).not.toContain('openldap/creds/phone');
+    await page.click(`button[aria-label="Revoke ${lease}"]`);
+    await page.waitForFunction((id) => !document.querySelector(`#leases tr[data-lease="${id}"]`), {}, lease);
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toBe('');
+    // Not privileged: the Overview's server-wide parts are not for it.
+    expect((await inPage(page, 'GET', '/ui/api/overview')).body.privileged).toBe(false);
+    await page.close();
+  });
+
+  it('a token with no policy of these: neither leases nor the trail, and it cannot revoke', async () => {
+    const { lease, username } = await issue();
+    const token = await tokenWith([]);
+    const { page } = await newPage(browser);
+    await signInToken(page, srv.base, token);
+    await goTo(page, 'credentials', 'p#audit');
+    await page.waitForSelector('p#leases');
+    expect(await text(page, 'p#leases')).toMatch(/do not allow listing leases/);
+    expect(await text(page, 'p#audit')).toMatch(/allow neither the audit trail/);
+    await screenshot(page, 'pages-credentials-denied');
+    expect(await axeViolations(page)).toEqual([]);
+    const csrf = (await inPage(page, 'GET', '/ui/api/session')).body.csrf as string;
+    const r = await inPage(page, 'POST', '/ui/api/leases/revoke', { lease_id: lease }, { 'X-CSRF-Token': csrf });
+    expect(r.status).toBe(403);
+    expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toContain(`cn=${username},ou=auths`);
+    await page.close();
+  });
+});
+
 describe('a normal user', () => {
   it('sees the overview without the server-wide parts (no warnings, consumers, backup path or seal)', async () => {
     const { page } = await newPage(browser);
@@ -384,6 +491,9 @@ describe('a normal user', () => {
     expect((await inPage(page, 'GET', '/ui/api/peers')).body.peers).toEqual([]);
     expect(await attrOf(`cn=1000-1,ou=extensions,${B}`, 'AstApplicationData')).not.toContain('evil');
     expect(await attrOf(`cn=1000,ou=voicemail,${B}`, 'AstVoicemailFullname')).not.toContain('evil');
+    // Leases and the audit trail are the admin API's: not reachable with an LDAP sign-in.
+    expect((await inPage(page, 'GET', '/ui/api/leases')).status).toBe(404);
+    expect((await inPage(page, 'GET', '/ui/api/audit')).status).toBe(404);
     expect(await ldapsearch(srv.ldapUrl, `ou=extensions,${B}`, '(AstExtension=666)', 'dn')).toBe('');
     await page.close();
   });

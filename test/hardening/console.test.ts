@@ -362,7 +362,7 @@ describe('a session whose LDAP connection is gone', () => {
   });
 });
 
-describe('the routes of the second round (edits in place, dialplan)', () => {
+describe('the routes of the second round (edits in place, dialplan, leases, audit)', () => {
   // Each new route: no session 401, another origin 403, no CSRF token 403, a body over 64 KiB 413.
   const ROUTES: Array<[string, string]> = [
     ['POST', 'mailboxes/1000@default'],
@@ -373,6 +373,9 @@ describe('the routes of the second round (edits in place, dialplan)', () => {
     ['POST', 'dialplan'],
     ['POST', 'dialplan/default/1000/1'],
     ['DELETE', 'dialplan/default/1000/1'],
+    ['GET', 'leases'],
+    ['POST', 'leases/revoke'],
+    ['GET', 'audit'],
   ];
   const send = (method: string, p: string, headers: Record<string, string>, body?: string) =>
     fetch(`${srv.base}/ui/api/${p}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
