@@ -1,5 +1,5 @@
 // The console's page: sign-in, then a header, the navigation of the pages this identity may use
-// (an LDAP sign-in: Overview, Endpoints, Voicemail & queues, Dialplan, Directory; a token:
+// (an LDAP sign-in: Overview, Endpoints, Voicemail & queues, Dialplan, Directory, Schema; a token:
 // Overview, Credentials) and the page chosen by the URL's fragment (#/endpoints), so a reload
 // or a bookmark comes back to it.
 
@@ -11,6 +11,7 @@ import { directoryPage } from './pages/directory.js';
 import { endpointsPage } from './pages/endpoints.js';
 import { overviewPage } from './pages/overview.js';
 import { pbxPage } from './pages/pbx.js';
+import { schemaPage } from './pages/schema.js';
 import { signInPage } from './pages/signin.js';
 
 export type Page = (main: HTMLElement, session: SessionInfo) => Promise<void> | void;
@@ -22,6 +23,7 @@ const PAGES: Record<string, { title: string; render: Page }> = {
   dialplan: { title: 'Dialplan', render: dialplanPage },
   credentials: { title: 'Credentials', render: credentialsPage },
   directory: { title: 'Directory', render: directoryPage },
+  schema: { title: 'Schema', render: schemaPage },
 };
 
 const app = document.getElementById('app')!;

@@ -153,7 +153,7 @@ export class ConsoleServer {
       kind: id.kind,
       name: id.kind === 'ldap' ? id.dn : id.name,
       csrf: s.csrf,
-      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'pbx', 'dialplan', 'directory'] : ['overview', 'credentials'],
+      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'pbx', 'dialplan', 'directory', 'schema'] : ['overview', 'credentials'],
       expires: new Date(s.createdAt + this.opts.config.maxLifetime * 1000).toISOString(),
       idleTimeout: this.opts.config.idleTimeout,
     };

@@ -16,6 +16,7 @@ import { describeError, resultCode, type DirectoryClient, type Modification } fr
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { layout, refused } from './ldap-common.js';
 import { PBX_HEADS, pbxRoute, type PbxHead } from './pbx-routes.js';
+import { readSchema } from './schema-browser.js';
 import { tableQuery, type TableCache } from './table.js';
 import type { AttributeInfo, ConsoleEndpoint } from './types.js';
 import { failure, json, str } from './web.js';
@@ -58,6 +59,10 @@ export async function ldapRoute(
     if (api === 'schema' && method === 'GET') {
       const info = describe(query.get('attr') ?? '');
       return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
+    }
+    if (api === 'subschema' && method === 'GET') {
+      const schema = await readSchema(client);
+      return schema ? json(200, schema) : failure(404, 'the subschema entry is not readable by this identity');
     }
     if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, req, api.split('/').slice(1));
     const [head, ...rest] = api.split('/');

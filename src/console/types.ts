@@ -161,3 +161,37 @@ export interface AuditAnswer {
   scope: 'all' | 'own';
   rows: AuditRow[];
 }
+
+/** An object class of the live schema (cn=Subschema), for the schema browser. */
+export interface ObjectClassInfo {
+  name: string;
+  oid: string;
+  desc?: string;
+  kind: 'STRUCTURAL' | 'AUXILIARY' | 'ABSTRACT';
+  sup: string[];
+  must: string[];
+  may: string[];
+  obsolete: boolean;
+}
+
+/** An attribute type of the live schema, its syntax by name (inherited from its superior when it names none). */
+export interface AttributeTypeInfo {
+  name: string;
+  oid: string;
+  desc?: string;
+  sup?: string;
+  syntax: string;
+  syntaxOid: string;
+  singleValue: boolean;
+  /** NO-USER-MODIFICATION: the server sets it. */
+  readOnly: boolean;
+  usage: string;
+  obsolete: boolean;
+}
+
+/** GET subschema. */
+export interface SchemaAnswer {
+  dn: string;
+  objectClasses: ObjectClassInfo[];
+  attributeTypes: AttributeTypeInfo[];
+}

@@ -282,6 +282,7 @@ describe('a normal user', () => {
       'Voicemail & queues',
       'Dialplan',
       'Directory',
+      'Schema',
     ]);
     await goTo(page, 'directory', '.entry h2');
     expect(await text(page, '.entry h2')).toBe(`uid=alice,ou=people,${B}`);

@@ -449,6 +449,72 @@ describe('Credentials: leases with revoke, the audit trail (as the token’s pol
   });
 });
 
+describe('the schema browser (Directory)', () => {
+  it('shows the live schema: object classes with MUST and MAY, attribute types with their syntax; a name narrows to it', async () => {
+    const { page, problems } = await newPage(browser);
+    await signIn(page, srv.base, 'admin', 'secret');
+    await goTo(page, 'schema', '#object-classes tr[data-class="inetOrgPerson"]');
+    await page.type('#schema-search', 'person');
+    await page.waitForSelector('#object-classes tr[data-class="person"]');
+    expect(await text(page, '#object-classes tr[data-class="person"] td.must')).toMatch(/sn.*cn|cn.*sn/);
+    expect(await text(page, '#object-classes tr[data-class="person"] td.may')).toContain('userPassword');
+    expect(await text(page, '#object-classes tr[data-class="person"]')).toMatch(/structural/);
+    await page.click('#object-classes tr[data-class="person"] td.must button[aria-label="Show sn"]');
+    await page.waitForFunction(() => document.querySelectorAll('#attribute-types tbody tr').length === 1);
+    // sn names no SYNTAX: it is name's, inherited.
+    expect(await text(page, '#attribute-types tr[data-type="sn"] td.syntax')).toBe('Directory String');
+    expect(await text(page, '#attribute-types tr[data-type="sn"]')).toContain('name');
+    await page.$eval('#schema-search', (i) => ((i as HTMLInputElement).value = ''));
+    await page.type('#schema-search', 'AstAccountCallerID');
+    await page.waitForSelector('#attribute-types tr[data-type="AstAccountCallerID"]');
+    await page.$eval('#schema-search', (i) => ((i as HTMLInputElement).value = ''));
+    await page.type('#schema-search', 'entryUUID');
+    await page.waitForFunction(() =>
+      /the server/.test(document.querySelector('#attribute-types tr[data-type="entryUUID"]')?.textContent ?? ''),
+    );
+    expect(await text(page, '#attribute-types tr[data-type="entryUUID"] td.syntax')).toBe('UUID');
+    await screenshot(page, 'pages-schema');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('counts what the identity reads from cn=Subschema, as ldapsearch as that identity does', async () => {
+    const { page } = await newPage(browser);
+    await signIn(page, srv.base, 'alice', 'alice-password');
+    const api = await inPage(page, 'GET', '/ui/api/subschema');
+    const { stdout } = await promisify(execFile)('ldapsearch', [
+      '-x',
+      '-LLL',
+      '-o',
+      'ldif-wrap=no',
+      '-H',
+      srv.ldapUrl,
+      '-D',
+      `uid=alice,ou=people,${B}`,
+      '-w',
+      'alice-password',
+      '-b',
+      'cn=Subschema',
+      '-s',
+      'base',
+      '(objectClass=subschema)',
+      'objectClasses',
+      'attributeTypes',
+    ]).catch((e: { stdout: string }) => e);
+    const count = (attr: string) => stdout.split('\n').filter((l) => l.startsWith(`${attr}: `)).length;
+    // The subschema entry is readable by every identity here (RFC 4512 §4.4: clients read it to learn the schema).
+    expect(api.status).toBe(200);
+    expect(count('objectClasses')).toBeGreaterThan(50);
+    expect((api.body.objectClasses as unknown[]).length).toBe(count('objectClasses'));
+    expect((api.body.attributeTypes as unknown[]).length).toBe(count('attributeTypes'));
+    await goTo(page, 'schema', '#object-classes');
+    await screenshot(page, 'pages-user-schema');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('a normal user', () => {
   it('sees the overview without the server-wide parts (no warnings, consumers, backup path or seal)', async () => {
     const { page } = await newPage(browser);

@@ -362,7 +362,7 @@ describe('a session whose LDAP connection is gone', () => {
   });
 });
 
-describe('the routes of the second round (edits in place, dialplan, leases, audit)', () => {
+describe('the routes of the second round (edits in place, dialplan, leases, audit, schema)', () => {
   // Each new route: no session 401, another origin 403, no CSRF token 403, a body over 64 KiB 413.
   const ROUTES: Array<[string, string]> = [
     ['POST', 'mailboxes/1000@default'],
@@ -376,6 +376,7 @@ describe('the routes of the second round (edits in place, dialplan, leases, audi
     ['GET', 'leases'],
     ['POST', 'leases/revoke'],
     ['GET', 'audit'],
+    ['GET', 'subschema'],
   ];
   const send = (method: string, p: string, headers: Record<string, string>, body?: string) =>
     fetch(`${srv.base}/ui/api/${p}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
