@@ -5,7 +5,7 @@
 
 import { DIALPLAN_CLASSES } from './convert-dialplan.js';
 import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry } from './ldap-client.js';
-import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+import { CommandError, EXIT, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
 
 export const DIALPLAN_USAGE = `dialplan commands (CONNECTION as for endpoint; realtime rows of the extensions family):
   dialplan list [--context C] [--json]   every row, by context, extension and priority
@@ -135,9 +135,6 @@ export async function removeDialplanRow(
   return e.dn;
 }
 
-const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-
-/** `astldap asterisk dialplan ...`. */
 export async function dialplanCommand(
   args: string[],
   v: Values,

@@ -2,10 +2,10 @@
 // convert lays them out (same DNs, classes and columns), so a box added here and one converted
 // from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request.
 
-import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry, type Modification } from './ldap-client.js';
+import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry } from './ldap-client.js';
 import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
 import { MEMBER_CLASSES, memberId, QUEUE_CLASSES } from './convert-queues.js';
-import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+import { CommandError, EXIT, columnChanges, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
 
 export const MAILBOX_QUEUE_USAGE = `mailbox and queue commands (CONNECTION as for endpoint):
   mailbox add BOX[@CONTEXT] --password PIN [--fullname NAME] [--email ADDR]
@@ -53,15 +53,8 @@ async function setColumns(
 ): Promise<void> {
   const e = await client.read(dn);
   if (!e) throw new CommandError(EXIT.notFound, `no ${dn}`);
-  const mods: Modification[] = [];
-  for (const [c, v] of Object.entries(cols)) {
-    if (v === undefined) continue;
-    const type = l.attr(family, c);
-    if (v !== '') mods.push({ operation: 'replace', type, values: [v] });
-    else if (e.attrs.has(type.toLowerCase())) mods.push({ operation: 'delete', type, values: [] });
-  }
-  if (!mods.length && Object.values(cols).every((v) => v === undefined))
-    throw new CommandError(EXIT.usage, `nothing to change: give ${what}`);
+  if (Object.values(cols).every((v) => v === undefined)) throw new CommandError(EXIT.usage, `nothing to change: give ${what}`);
+  const mods = columnChanges(l, family, e, cols);
   await client.modify(dn, mods);
 }
 
@@ -282,10 +275,6 @@ function formatListed(x: MailboxInfo | QueueInfo): string {
   return `${x.name.padEnd(16)} ${(x.strategy ?? '').padEnd(12)} ${x.members.map((m) => m.interface).join(', ')}\n`;
 }
 
-/** An option as given ('' included: for set, '' removes). */
-const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-
-/** `astldap asterisk mailbox|queue ...`. */
 export async function mailboxQueueCommand(
   kind: 'mailbox' | 'queue',
   args: string[],

@@ -3,8 +3,8 @@
 // (address, port, expiry, user agent), never a secret; and their settings changed in place.
 // The console's Endpoints page and `astldap asterisk peer` both use these.
 
-import type { ConnectOptions, DirectoryClient, LdapEntry, Modification } from './ldap-client.js';
-import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import { CommandError, EXIT, columnChanges, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
 
 export const PEER_USAGE = `peer commands (chan_sip and IAX peers in the directory; CONNECTION as for endpoint):
   peer list [--json]                every peer with its registration (no secrets)
@@ -91,22 +91,12 @@ export async function updatePeer(client: DirectoryClient, l: Layout, kind: strin
   const cls = l.classes(family, '').filter(Boolean).at(-1)?.toLowerCase();
   if (!e || !(e.attrs.get('objectclass') ?? []).some((o) => o.toLowerCase() === cls))
     throw new CommandError(EXIT.notFound, `no ${kind} peer ${name} (${dn})`);
-  const mods: Modification[] = [];
-  for (const [col, v] of Object.entries(c)) {
-    if (v === undefined) continue;
-    const type = l.attr(family, col);
-    if (v !== '') mods.push({ operation: 'replace', type, values: [v] });
-    else if (e.attrs.has(type.toLowerCase())) mods.push({ operation: 'delete', type, values: [] });
-  }
   if (Object.values(c).every((v) => v === undefined))
     throw new CommandError(EXIT.usage, 'nothing to change: give --context, --host, --callerid or --mailbox');
-  await client.modify(dn, mods);
+  await client.modify(dn, columnChanges(l, family, e, { ...c }));
   return dn;
 }
 
-const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-
-/** `astldap asterisk peer ...`. */
 export async function peerCommand(
   args: string[],
   v: Values,

@@ -18,6 +18,9 @@ import {
   B,
   SELF_ONLY,
   axeViolations,
+  goTo,
+  inPage,
+  text,
   launchBrowser,
   ldapsearch,
   newPage,
@@ -63,31 +66,7 @@ async function vault(token: string, method: string, p: string, body?: unknown): 
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
 
-/** fetch() inside the page (its cookie, its origin): status and JSON. */
-function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return page.evaluate(
-    async (m, p, b, hd) => {
-      const r = await fetch(p, {
-        method: m,
-        headers: { 'Content-Type': 'application/json', ...hd },
-        body: b === undefined ? undefined : JSON.stringify(b),
-      });
-      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
-    },
-    method,
-    path,
-    body,
-    headers,
-  );
-}
-
-const text = (page: Page, sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
 const rowNames = (page: Page) => page.$$eval('#endpoints tbody tr', (rs) => rs.map((r) => r.getAttribute('data-name')));
-
-async function goTo(page: Page, name: string, ready: string): Promise<void> {
-  await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
-  await page.waitForSelector(ready);
-}
 
 describe('the endpoint table, paged on the server', () => {
   let page: Page;

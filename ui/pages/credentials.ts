@@ -6,7 +6,7 @@
 
 import type { AuditAnswer, LeaseRow } from '../../src/console/types.js';
 import { get, post } from '../api.js';
-import { fill, h } from '../dom.js';
+import { dataTable, fill, h } from '../dom.js';
 
 interface Role {
   name: string;
@@ -51,23 +51,6 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
     auditTable,
   );
 
-  const grid = (id: string, caption: string, heads: string[], rows: HTMLElement[]) =>
-    h(
-      'table',
-      { id },
-      h('caption', {}, caption),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          heads.map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h('tbody', {}, rows),
-    );
-
   const revoke = (l: LeaseRow) => async () => {
     try {
       await post('leases/revoke', { lease_id: l.id });
@@ -84,7 +67,7 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
       const { leases, canRevoke } = await get<{ leases: LeaseRow[]; canRevoke: boolean }>('leases');
       fill(
         leaseTable,
-        grid(
+        dataTable(
           'leases',
           `${leases.length} lease(s)`,
           ['Lease', 'Role', 'User', 'Issued', 'Expires', 'Actions'],
@@ -122,7 +105,7 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
       const a = await get<AuditAnswer>('audit');
       fill(
         auditTable,
-        grid(
+        dataTable(
           'audit',
           `The newest ${a.rows.length} request(s)${a.scope === 'own' ? ' made with this token' : ''}, newest first`,
           ['Time', 'Token', 'Operation', 'Path', 'Status', 'From', 'Error'],

@@ -4,7 +4,7 @@
 
 import type { AttributeTypeInfo, ObjectClassInfo, SchemaAnswer } from '../../src/console/types.js';
 import { get } from '../api.js';
-import { field, fill, h } from '../dom.js';
+import { dataTable, field, fill, h } from '../dom.js';
 
 const region = (label: string) => h('div', { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: '0' });
 
@@ -53,23 +53,6 @@ export async function schemaPage(main: HTMLElement): Promise<void> {
       h('td', {}, a.desc ?? ''),
     );
 
-  const table = (id: string, caption: string, heads: string[], rows: HTMLElement[]) =>
-    h(
-      'table',
-      { id },
-      h('caption', {}, caption),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          heads.map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h('tbody', {}, rows),
-    );
-
   const draw = () => {
     const q = search.value.trim().toLowerCase();
     // An exact name shows just that one; otherwise every name containing the text.
@@ -83,7 +66,7 @@ export async function schemaPage(main: HTMLElement): Promise<void> {
     status.textContent = `${oc.length} object class(es), ${at.length} attribute type(s)${q ? ` matching "${search.value.trim()}"` : ''}`;
     fill(
       classes,
-      table(
+      dataTable(
         'object-classes',
         `Object classes of ${schema.dn}`,
         ['Object class', 'Kind', 'Superior', 'MUST', 'MAY', 'OID'],
@@ -92,7 +75,7 @@ export async function schemaPage(main: HTMLElement): Promise<void> {
     );
     fill(
       types,
-      table(
+      dataTable(
         'attribute-types',
         `Attribute types of ${schema.dn}`,
         ['Attribute type', 'Syntax', 'Values', 'Set by', 'Superior', 'Description'],
