@@ -26,6 +26,8 @@ interface Consumer {
   lastSeen: number;
 }
 
+/** Commit times kept, for the lag in seconds. */
+const TIMES = 4096;
 /** Consumers remembered at most (the oldest that is not connected goes first). */
 const MAX_CONSUMERS = 256;
 
@@ -41,8 +43,8 @@ export class SyncConsumers {
   committed(): void {
     this.commits++;
     this.times.set(this.commits, this.now());
-    // Only commits some consumer may still lack are kept (bounded by the oldest one's lag).
-    if (this.times.size > 4096) this.times.delete(this.commits - 4096);
+    // The last TIMES commits' times: a consumer further behind is shown at least that old.
+    if (this.times.size > TIMES) this.times.delete(this.commits - TIMES);
   }
 
   /** The commits so far: a search that subscribes now has been sent everything up to here once its refresh ends. */
@@ -82,7 +84,7 @@ export class SyncConsumers {
     return [...this.consumers.values()].map((c) => {
       const lag = this.commits - c.seen;
       // The first commit it lacks: its age against the newest is how far behind it is.
-      const firstMissing = this.times.get(c.seen + 1);
+      const firstMissing = this.times.get(Math.max(c.seen + 1, this.commits - this.times.size + 1));
       const lagSeconds = lag && newest !== undefined ? Math.max(0, Math.round((this.now() - (firstMissing ?? newest)) / 1000)) : 0;
       return {
         consumer: c.consumer,
