@@ -494,6 +494,26 @@ describe('the schema browser (Directory)', () => {
   });
 });
 
+describe('at a phone width', () => {
+  it('the new pages fit a 390 px screen (wide tables scroll in their own region) and pass axe-core', async () => {
+    const { page } = await newPage(browser, 390);
+    await signIn(page, srv.base, 'admin', 'secret');
+    for (const [name, ready] of [
+      ['overview', '#seal-state'],
+      ['pbx', '#mailboxes'],
+      ['dialplan', 'table[data-context="default"]'],
+      ['schema', '#object-classes'],
+    ] as const) {
+      await goTo(page, name, ready);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect([name, overflow <= 0]).toEqual([name, true]);
+      await screenshot(page, `pages-phone-${name}`);
+      expect(await axeViolations(page)).toEqual([]);
+    }
+    await page.close();
+  });
+});
+
 describe('a normal user', () => {
   it('sees the overview without the server-wide parts (no warnings, consumers, backup path or seal)', async () => {
     const { page } = await newPage(browser);

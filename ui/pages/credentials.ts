@@ -150,7 +150,7 @@ export async function credentialsPage(main: HTMLElement): Promise<void> {
       const { role } = await post<{ role: Role }>(`roles/${encodeURIComponent(r.name)}/rotate`);
       status.textContent = `Rotated ${r.name} at ${when(role.last_vault_rotation)}.`;
       error.textContent = '';
-      await load();
+      await Promise.all([load(), loadAudit()]);
     } catch (e) {
       status.textContent = '';
       error.textContent = `Rotation of ${r.name} failed: ${(e as Error).message}`;
