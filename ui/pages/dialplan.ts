@@ -25,7 +25,10 @@ export async function dialplanPage(main: HTMLElement): Promise<void> {
         { label: 'Data', name: 'appdata', value: r.appdata, hint: 'Empty removes it' },
       ],
       save: (v) => post(rowPath(r), v),
-      saved: async () => (said(`Saved ${r.exten},${r.priority}@${r.context}.`), await load()),
+      saved: async () => {
+        await load();
+        said(`Saved ${r.exten},${r.priority}@${r.context}.`);
+      },
     });
   const remove = async (r: DialplanRowInfo) => {
     try {

@@ -27,8 +27,8 @@ async function peersSection(into: HTMLElement, panel: HTMLElement, said: (text: 
       ],
       save: (v) => post(`peers/${p.kind}/${encodeURIComponent(p.name)}`, v),
       saved: async () => {
-        said(`Saved peer ${p.name}.`);
         await peersSection(into, panel, said);
+        said(`Saved peer ${p.name}.`);
       },
     });
   fill(

@@ -18,10 +18,11 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
   const queues = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Queues table', tabindex: '0' });
   const queueChoice = h('select', { name: 'queue' });
   const panel = h('section', { class: 'panel', 'aria-label': 'Edit', id: 'pbx-editor', hidden: true });
+  // Said once the tables show the change.
   const saved = (what: string) => async () => {
+    await load();
     status.textContent = what;
     error.textContent = '';
-    await load();
   };
   const editMailbox = (m: Mailbox, id: string) =>
     openEditor(panel, {
