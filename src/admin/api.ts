@@ -38,6 +38,7 @@ const SELF_PATHS = new Set([
   'auth/token/renew-self',
   'sys/leases/lookup',
   'sys/leases/renew',
+  'sys/capabilities-self',
 ]);
 /** Paths that need sudo besides the capability (as in Vault). */
 const SUDO_PATHS = new Set(['sys/rotate']);
@@ -353,6 +354,19 @@ export class AdminApi {
     });
     if (p.startsWith('auth/token/')) return this.tokenRoute(p.slice('auth/token/'.length), method, body, token, caller);
     if (p.startsWith('sys/policy') || p.startsWith('sys/policies/acl')) return this.aclRoute(p, method, body);
+    if (p === 'sys/capabilities-self') {
+      // Vault's: what this token may do on each path ({"capabilities": [...]} for the first, and one key per path).
+      if (method !== 'POST') return unsupportedOp();
+      const b = body();
+      const paths: unknown = b.paths ?? (b.path === undefined ? undefined : [b.path]);
+      if (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string')) return err(400, "'paths' is a list of paths");
+      const out: Record<string, string[]> = {};
+      for (const path of paths as string[]) {
+        const caps = caller.root ? ['root'] : [...(await this.tokens.capabilities(caller, path.replace(/^\//, '')))].sort();
+        out[path] = caps.length ? caps : ['deny'];
+      }
+      return ok({ capabilities: out[(paths as string[])[0]!], ...out });
+    }
     if (p.startsWith('sys/audit-hash/')) {
       if (method !== 'POST') return unsupportedOp();
       if (!this.audit) return err(400, 'no audit device is enabled (adminApi.auditLog)');

@@ -38,6 +38,8 @@ export interface AdminHandle {
   tokenCreated: boolean;
   /** The root token (for embedders; never logged). */
   token: string;
+  /** The audit log file, when one is written (the console reads it for its audit trail). */
+  auditFile?: string;
   close(): Promise<void>;
 }
 
@@ -106,6 +108,7 @@ export async function startAdmin(opts: {
     tokenFile: root.file,
     tokenCreated: root.created,
     token: root.token,
+    auditFile,
     async close() {
       await api.close();
       await engine.stop();

@@ -89,6 +89,9 @@ export const resultCode = (err: unknown): number | undefined =>
   typeof (err as { code?: unknown })?.code === 'number' ? (err as { code: number }).code : undefined;
 
 export const NO_SUCH_OBJECT = 32;
+
+/** RFC 4515 escaping of an assertion value put into a filter string. */
+export const escapeFilter = (v: string): string => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 const OPERATION_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -159,9 +162,10 @@ export class DirectoryClient {
     return this.client.isBound;
   }
 
-  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub'): Promise<LdapEntry[]> {
+  /** attributes: the ones wanted (a listing that needs a few columns of many entries asks only those); default all. */
+  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub', attributes: string[] = ['*']): Promise<LdapEntry[]> {
     try {
-      const { searchEntries } = await this.client.search(base, { scope, filter, attributes: ['*'] });
+      const { searchEntries } = await this.client.search(base, { scope, filter, attributes });
       return searchEntries.map(toEntry);
     } catch (err) {
       if (resultCode(err) === NO_SUCH_OBJECT) return [];

@@ -133,6 +133,8 @@ class BatchQueue {
   private queuedBytes = 0;
   private overflow = false;
   private wake: (() => void) | undefined;
+  /** Batches handed out so far: each was sent in full by the time next() is called again. */
+  private handed = 0;
   /** Ends the wait for a send in progress (one slot: nothing accumulates over a long search). */
   private stalled: (() => void) | undefined;
   readonly unsubscribe: () => void;
@@ -140,6 +142,8 @@ class BatchQueue {
   constructor(
     private readonly dir: Directory,
     private readonly ctx: OperationContext,
+    /** Told how many batches the consumer has been sent, each time it asks for the next. */
+    private readonly caughtUp: (handed: number) => void = () => undefined,
   ) {
     const bound = dir.config.limits.maxConsumerBacklog;
     this.unsubscribe = dir.writer.onCommit((b) => {
@@ -195,6 +199,7 @@ class BatchQueue {
   }
 
   async next(signal: CancelSignal): Promise<WriteBatch> {
+    this.caughtUp(this.handed);
     while (this.batches.length === 0) {
       this.check();
       if (signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
@@ -202,6 +207,7 @@ class BatchQueue {
       this.wake = undefined;
     }
     this.queuedBytes -= this.sizes.shift()!;
+    this.handed++;
     return this.batches.shift()!;
   }
 }
@@ -269,8 +275,11 @@ export async function syncSearch(
   const plan = { ...planned, selection: storedOperational(dir, planned.selection) };
   const session = new SyncSession(dir, ctx, plan, send);
   const persist = ctx.controls.persistentSearch !== undefined || ctx.controls.sync?.mode === 'refreshAndPersist';
+  // What it has been sent, counted in commits: everything before its start once the refresh ends.
+  const before = dir.consumers.count;
+  const consumer = dir.consumers.begin(consumerName(ctx), ctx.controls.sync?.mode ?? 'persistent search');
   // Subscribed before the refresh reads anything: no commit falls between refresh and persist.
-  const queue = persist ? new BatchQueue(dir, ctx) : undefined;
+  const queue = persist ? new BatchQueue(dir, ctx, (n) => consumer.caughtUp(before + n)) : undefined;
   session.queue = queue;
   try {
     if (ctx.controls.persistentSearch) {
@@ -280,11 +289,22 @@ export async function syncSearch(
     }
     if (!sendInfo) throw new LdapError(ResultCode.unwillingToPerform, 'sync searches need intermediate responses');
     const done = await refresh(dir, ctx, plan, session, sendInfo, persist);
-    if (!persist) return { code: ResultCode.success, matchedDN: '', message: '', controls: { syncDone: done } };
+    if (!persist) {
+      consumer.caughtUp(before);
+      return { code: ResultCode.success, matchedDN: '', message: '', controls: { syncDone: done } };
+    }
     return await persistSync(session, ctx, queue!);
   } finally {
     queue?.unsubscribe();
+    consumer.end();
   }
+}
+
+/** A consumer as an operator names it: its identity, its address, and a sync consumer's replica id. */
+function consumerName(ctx: OperationContext): string {
+  const { session } = ctx;
+  const rid = ctx.controls.sync ? parseCookie(ctx.controls.sync.cookie).rid : undefined;
+  return `${session.bindDn || 'anonymous'} from ${session.remoteAddress || session.transport}${rid !== undefined ? ` (rid ${rid})` : ''}`;
 }
 
 /** The refresh phase; its result is what ends it (the Sync Done content, or the final Sync Info). */
