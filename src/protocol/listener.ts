@@ -134,7 +134,7 @@ interface Slot {
 /** Limit warnings: at most one line per this many milliseconds; the rest are counted in the next. */
 const LIMIT_WARNING_MS = 10_000;
 /** How long a refused TCP/TLS socket is held before it is closed. */
-export const REFUSAL_HOLD_MS = 2_000;
+export const REFUSAL_HOLD_MS = 5_000;
 /**
  * Connections one address may push out per second to make room for its new ones (and how many
  * at once): enough for a client behind the same address as a flood to get in once the flood
@@ -142,7 +142,7 @@ export const REFUSAL_HOLD_MS = 2_000;
  * connection setups and teardowns. (ldaps:// sockets are rationed before this, by the TLS
  * handshake rate.)
  */
-const EVICTIONS_PER_SECOND = 256;
+const EVICTIONS_PER_SECOND = 64;
 const EVICTION_BURST = 512;
 
 /** The listening sockets and live connections of one server. */

@@ -6,7 +6,7 @@
 // rather than spinning the listener (config/refusal.ts).
 
 /** How long a refused plain-HTTP socket is held before its 503 (as the LDAP listener's hold). */
-export const REFUSAL_HOLD_MS = 2_000;
+export const REFUSAL_HOLD_MS = 5_000;
 
 import net from 'node:net';
 import tls from 'node:tls';
