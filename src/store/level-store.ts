@@ -25,6 +25,7 @@
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
+import { postingBytes, recordBytes } from './cache-weight.js';
 import { storeProblems } from './consistency.js';
 import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
@@ -50,6 +51,8 @@ const REINDEX_CHUNK = 5000;
 const BULK_WRITE_BUFFER = 32 << 20;
 /** Batches of more entries than this do not use the reused native batch (see applyBatch). */
 const NATIVE_MAX_ENTRIES = 5000;
+/** The caches' default budget (store.cacheMiB's default, 32 MiB). */
+export const DEFAULT_CACHE_BYTES = 32 << 20;
 /** Batches of at most this many entries leave them in the cache. */
 const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
@@ -68,7 +71,13 @@ export interface LevelStoreOptions {
   indexer: Indexer;
   /** fsync every batch (durable acknowledgements). */
   sync?: boolean;
-  /** Entries kept parsed in memory (least recently used go first); 0 disables the cache. */
+  /**
+   * Bytes the caches may hold (cache-weight.ts counts them): parsed entries (least recently used
+   * go first) with seven eighths, posting lists with the rest; 0 disables the caches.
+   * Default DEFAULT_CACHE_BYTES.
+   */
+  cacheBytes?: number;
+  /** At most this many entries (and as many posting lists) besides the byte budget; default no such cap. */
   cacheSize?: number;
   /** Tuned for loading many entries (a larger write buffer). */
   bulk?: boolean;
@@ -155,9 +164,10 @@ export class LevelStore implements Store {
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
-    const cacheSize = Math.max(0, opts.cacheSize ?? 10_000);
-    this.cache = new Lru(cacheSize);
-    this.postingCache = new Lru(cacheSize);
+    const cacheSize = Math.max(0, opts.cacheSize ?? Infinity);
+    const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.cache = new Lru(cacheSize, { maxBytes: bytes - Math.floor(bytes / 8), weigh: recordBytes });
+    this.postingCache = new Lru(cacheSize, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
