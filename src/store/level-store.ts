@@ -29,7 +29,7 @@ import { postingBytes, recordBytes } from './cache-weight.js';
 import { storeProblems } from './consistency.js';
 import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
-import { AFTER, gramsAt, indexedTrigrams, parentOf, under } from './keys.js';
+import { AFTER, gramsAt, indexedTrigrams, parentOf, prefixEnd, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
@@ -55,6 +55,8 @@ const NATIVE_MAX_ENTRIES = 5000;
 export const DEFAULT_CACHE_BYTES = 32 << 20;
 /** Batches of at most this many entries leave them in the cache. */
 const REMEMBER_MAX = 64;
+/** Values an initial substring may span in the equality index before its trigrams are used instead. */
+const INITIAL_RANGE_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
@@ -393,6 +395,15 @@ export class LevelStore implements Store {
     if (q.final !== undefined) components.push([gramsAt(q.final + '$', 0), gramsAt(q.final + '$', 1)]);
     for (const a of q.any) components.push([gramsAt(a, 0), gramsAt(a, 1)]);
     let acc: Set<NormalizedDn> | undefined;
+    // An initial component is its values' range of the equality index, when that is short: one
+    // scan of a few posting lists instead of every entry with each of its trigrams (a PJSIP
+    // contact lookup, cn=ID;@*, read ~1,500 trigram keys for one entry).
+    const initial = q.initial !== undefined && this.indexes.get(attr)!.eq ? await this.initialRange(attr, q.initial) : undefined;
+    if (initial) {
+      if (components.length === 1) return initial;
+      acc = new Set(initial);
+      components.shift();
+    }
     for (const alternatives of components) {
       if (alternatives.some((g) => g.length === 0)) continue;
       const found = new Set<NormalizedDn>();
@@ -401,6 +412,21 @@ export class LevelStore implements Store {
       if (acc.size === 0) break;
     }
     return acc ? [...acc] : undefined;
+  }
+
+  /**
+   * The entries whose value of attr starts with prefix, from the equality index, when at most
+   * INITIAL_RANGE_MAX values start with it and none is LARGE; else undefined.
+   */
+  private async initialRange(attr: string, prefix: string): Promise<NormalizedDn[] | undefined> {
+    const base = `q${SEP}${attr}${SEP}`;
+    const end = prefixEnd(base + prefix);
+    if (!end) return undefined;
+    const rows = await this.db.iterator({ gte: base + prefix, lt: end, limit: INITIAL_RANGE_MAX + 1 }).all();
+    if (rows.length > INITIAL_RANGE_MAX || rows.some(([, v]) => v === LARGE)) return undefined;
+    const out: NormalizedDn[] = [];
+    for (const [, v] of rows) for (const ndn of v.split(SEP)) out.push(ndn);
+    return rows.length > 1 ? [...new Set(out)] : out;
   }
 
   /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
