@@ -16,7 +16,9 @@
  * Every operation is scheduled on a fixed clock (open loop) and its latency counts from the time
  * it was due, so a server that falls behind pays for the queue it builds (no coordinated omission).
  * Prints one line: calls= call_p50_us= call_p99_us= regs= reg_p50_us= reg_p99_us= quals=
- * qual_p50_us= qual_p99_us= write_p99_us= errors= behind_max_us=
+ * qual_p50_us= qual_p99_us= write_p99_us= errors= behind_max_us=, then the service times (from
+ * the first request sent, not from the time due: what a closed loop would see) call_svc_p50_us=
+ * call_svc_p99_us= reg_svc_p99_us=
  * Build: cc -O2 -o pbxload pbxload.c -lldap -llber -lpthread
  * Usage: pbxload -H url -A authdn -W pw -s suffix -n phones -t seconds [-r calls/s -g regs/s
  *        -q quals/s -a adds-per-mille -S statefile -z seed]
@@ -41,7 +43,7 @@ static unsigned seed = 1;              /* -z */
 static int *gen;
 
 typedef struct { long n, cap; unsigned *lat; } Lat;
-typedef struct { Lat calls, regs, quals; long errs; double behind_max; unsigned seed; } Stats;
+typedef struct { Lat calls, calls_svc, regs, regs_svc, quals; long errs; double behind_max; unsigned seed; } Stats;
 
 static double now_us(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e6 + t.tv_nsec / 1e3; }
 
@@ -82,6 +84,7 @@ static void *call_worker(void *arg) {
     double late = wait_until(due);
     if (late > s->behind_max) s->behind_max = late;
     int id = rand_r(&s->seed) % phones, bad = 0;
+    double t0 = now_us();
     static const char *kinds[3][2] = { { "endpoints", "AstldapPjsipEndpoint" }, { "auths", "AstldapPjsipAuth" }, { "aors", "AstldapPjsipAor" } };
     for (int k = 0; k < 3; k++) {
       snprintf(b, sizeof b, "ou=%s,ou=pjsip,%s", kinds[k][0], suffix);
@@ -94,7 +97,8 @@ static void *call_worker(void *arg) {
     snprintf(b, sizeof b, "ou=extensions,%s", suffix);
     snprintf(f, sizeof f, "(&(objectClass=AsteriskExtension)(AstExtension=%d)(AstPriority=1)(AstContext=default))", id);
     bad |= search(ld, b, f, 1, 1);
-    if (bad) s->errs++; else lat_add(&s->calls, now_us() - due);
+    if (bad) s->errs++;
+    else { lat_add(&s->calls, now_us() - due); lat_add(&s->calls_svc, now_us() - t0); }
   }
   ldap_unbind_ext_s(ld, NULL, NULL);
   return NULL;
@@ -142,6 +146,7 @@ static void *write_worker(void *arg) {
     int id = rand_r(&s->seed) % phones, qual = (i + 1) * qual_rate / rate > quals + 0.5;
     if (qual) quals++;
     snprintf(dn, sizeof dn, "cn=%d\\;@g%d,ou=contacts,ou=pjsip,%s", id, gen[id], suffix);
+    double t0 = now_us();
     char e[32], addr[32], port[16], callid[48], ua[32], srv[16];
     if (qual) {
       snprintf(e, sizeof e, "%u", 1000 + rand_r(&s->seed) % 4000);
@@ -162,7 +167,8 @@ static void *write_worker(void *arg) {
     int bad = search(ld, b, f, 1, 1);
     if (!bad && rand_r(&s->seed) % 1000 < (unsigned)add_pm) { bad = replace_contact(ld, id, gen[id] + 1, vals); if (!bad) gen[id]++; }
     else if (!bad) bad = modify(ld, dn, reg_attrs, vals, 6);
-    if (bad) s->errs++; else lat_add(&s->regs, now_us() - due);
+    if (bad) s->errs++;
+    else { lat_add(&s->regs, now_us() - due); lat_add(&s->regs_svc, now_us() - t0); }
   }
   ldap_unbind_ext_s(ld, NULL, NULL);
   return NULL;
@@ -192,7 +198,9 @@ int main(int argc, char **argv) {
   FILE *sf = state_file ? fopen(state_file, "rb") : NULL;
   if (sf) { if (fread(gen, sizeof(int), phones, sf) != (size_t)phones) memset(gen, 0, sizeof(int) * phones); fclose(sf); }
   lat_init(&cs.calls, (long)(call_rate * seconds) + 16);
+  lat_init(&cs.calls_svc, (long)(call_rate * seconds) + 16);
   lat_init(&ws.regs, (long)((reg_rate + qual_rate) * seconds) + 16);
+  lat_init(&ws.regs_svc, (long)((reg_rate + qual_rate) * seconds) + 16);
   lat_init(&ws.quals, (long)((reg_rate + qual_rate) * seconds) + 16);
   t_start = now_us() + 200000; /* both connections bound before the clock starts */
   t_end = t_start + seconds * 1e6;
@@ -210,7 +218,9 @@ int main(int argc, char **argv) {
   long calls = cs.calls.n, regs = ws.regs.n, qn = ws.quals.n;
   unsigned c50 = pct(&cs.calls, 0.5), c99 = pct(&cs.calls, 0.99), r50 = pct(&ws.regs, 0.5), r99 = pct(&ws.regs, 0.99);
   unsigned q50 = pct(&ws.quals, 0.5), q99 = pct(&ws.quals, 0.99), w99 = pct(&writes, 0.99);
-  printf("calls=%ld call_p50_us=%u call_p99_us=%u regs=%ld reg_p50_us=%u reg_p99_us=%u quals=%ld qual_p50_us=%u qual_p99_us=%u write_p99_us=%u errors=%ld behind_max_us=%.0f\n",
-         calls, c50, c99, regs, r50, r99, qn, q50, q99, w99, cs.errs + ws.errs, behind);
+  unsigned cs50 = pct(&cs.calls_svc, 0.5), cs99 = pct(&cs.calls_svc, 0.99), rs99 = pct(&ws.regs_svc, 0.99);
+  printf("calls=%ld call_p50_us=%u call_p99_us=%u regs=%ld reg_p50_us=%u reg_p99_us=%u quals=%ld qual_p50_us=%u qual_p99_us=%u write_p99_us=%u errors=%ld behind_max_us=%.0f "
+         "call_svc_p50_us=%u call_svc_p99_us=%u reg_svc_p99_us=%u\n",
+         calls, c50, c99, regs, r50, r99, qn, q50, q99, w99, cs.errs + ws.errs, behind, cs50, cs99, rs99);
   return cs.errs + ws.errs && !calls;
 }
