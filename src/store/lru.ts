@@ -89,11 +89,14 @@ export class Lru<K, V> {
    * once full only on the key's second offer within a recent window (see Doorkeeper).
    */
   offer(this: Lru<string, V>, key: string, value: V): void {
-    const weight = this.weigh(key, value);
-    const room = this.map.size < this.capacity && (!this.budget || this.held + weight <= this.budget.maxBytes);
-    // The admission window is what the cache holds once full (its capacity, or what fits the budget).
+    // Room while a value of the average weight still fits (what this one weighs is only worked
+    // out when it gets in: most offers to a full cache are turned away; and a cache just under its
+    // budget after an eviction is full, not a cache taking every offer). The admission window is
+    // what the cache holds once full: its capacity, or what fitted the budget.
+    const size = this.map.size;
+    const room = size < this.capacity && (!this.budget || this.held + (size ? this.held / size : 0) <= this.budget.maxBytes);
     if (room || (this.door ??= new Doorkeeper(Math.min(this.capacity, Math.max(1, this.map.size)))).admit(key)) {
-      this.put(key, value, weight);
+      this.put(key, value, this.weigh(key, value));
     }
   }
 

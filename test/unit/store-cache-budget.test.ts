@@ -67,6 +67,17 @@ describe('Lru with a byte budget', () => {
     expect(l.bytes).toBe(6);
   });
 
+  it('once full, stays full for offers: a cache just under its budget after an eviction takes no first offer', () => {
+    const l = new Lru<string, string>(Infinity, { maxBytes: 10, weigh: len });
+    for (const k of ['a', 'b', 'c']) l.offer(k, 'xxx'); // 9 bytes: another 3 would not fit
+    l.offer('d', 'xxx');
+    expect(l.has('d')).toBe(false);
+    l.set('e', 'xx'); // written through: evicts a, 8 bytes held
+    expect(l.bytes).toBe(8);
+    for (const k of ['f', 'g', 'h']) l.offer(k, 'x'); // average weight 2.67 does not fit in 2
+    expect(['f', 'g', 'h'].some((k) => l.has(k))).toBe(false);
+  });
+
   it('a count cap still applies beside the budget, and a budget of 0 keeps nothing', () => {
     const l = new Lru<string, string>(2, { maxBytes: 100, weigh: len });
     for (const k of ['a', 'b', 'c']) l.set(k, 'x');
