@@ -26,6 +26,7 @@
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { postingBytes, recordBytes } from './cache-weight.js';
+import { PrefixCache } from './prefix-cache.js';
 import { storeProblems } from './consistency.js';
 import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
@@ -75,7 +76,8 @@ export interface LevelStoreOptions {
   sync?: boolean;
   /**
    * Bytes the caches may hold (cache-weight.ts counts them): parsed entries (least recently used
-   * go first) with seven eighths, posting lists with the rest; 0 disables the caches.
+   * go first) with 13/16, posting lists with 1/8, initial-substring ranges with 1/16; 0 disables
+   * the caches.
    * Default DEFAULT_CACHE_BYTES.
    */
   cacheBytes?: number;
@@ -127,6 +129,8 @@ export class LevelStore implements Store {
    * batch drops the lists it changed once written.
    */
   private readonly postingCache: Lru<string, string | undefined>;
+  /** Initial-substring answers from the equality index (prefix-cache.ts). */
+  private readonly prefixCache: PrefixCache;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private warnedInternals = false;
@@ -168,8 +172,9 @@ export class LevelStore implements Store {
     this.fingerprint = indexFingerprint(opts.indexes);
     const cacheSize = Math.max(0, opts.cacheSize ?? Infinity);
     const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    this.cache = new Lru(cacheSize, { maxBytes: bytes - Math.floor(bytes / 8), weigh: recordBytes });
+    this.cache = new Lru(cacheSize, { maxBytes: bytes - Math.floor(bytes / 8) - Math.floor(bytes / 16), weigh: recordBytes });
     this.postingCache = new Lru(cacheSize, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
+    this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -422,11 +427,16 @@ export class LevelStore implements Store {
     const base = `q${SEP}${attr}${SEP}`;
     const end = prefixEnd(base + prefix);
     if (!end) return undefined;
+    const hit = this.prefixCache.get(attr, prefix);
+    if (hit) return [...hit];
+    const generation = this.prefixCache.generation(attr);
     const rows = await this.db.iterator({ gte: base + prefix, lt: end, limit: INITIAL_RANGE_MAX + 1 }).all();
     if (rows.length > INITIAL_RANGE_MAX || rows.some(([, v]) => v === LARGE)) return undefined;
     const out: NormalizedDn[] = [];
     for (const [, v] of rows) for (const ndn of v.split(SEP)) out.push(ndn);
-    return rows.length > 1 ? [...new Set(out)] : out;
+    const answer = rows.length > 1 ? [...new Set(out)] : out;
+    this.prefixCache.keep(attr, prefix, generation, [...answer]);
+    return answer;
   }
 
   /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
@@ -540,6 +550,7 @@ export class LevelStore implements Store {
   private opened(): void {
     this.cache.clear();
     this.postingCache.clear();
+    this.prefixCache.clear();
     if (this.onDisk) this.native = NativeBatch.of(this.db);
     // classic-level's binding batch is private (package.json pins the version, and
     // test/unit/store-internals.test.ts fails when an upgrade changes it): without it the store
@@ -623,6 +634,7 @@ export class LevelStore implements Store {
       // Whatever happened: what reads cached while the batch was written may be the old state.
       for (const w of batch.entries) this.cache.delete(w.ndn);
       for (const qk of postings.keys()) this.postingCache.delete(qk);
+      this.prefixCache.changed(postings.keys());
     }
     // What one write changed is likely read next; a bulk load's chunk is not (and would only
     // push the entries being read out of the cache).
@@ -657,6 +669,7 @@ export class LevelStore implements Store {
       await this.commitOps(b);
       await this.buildPostings();
       this.postingCache.clear();
+      this.prefixCache.clear();
     });
   }
 
@@ -705,6 +718,7 @@ export class LevelStore implements Store {
         entryCount: this.entryCount,
         indexKeys: (ndn, rec) => this.indexKeys(ndn, rec, heads),
         postingCache: this.postingCache.entries(),
+        prefixCache: this.prefixCache.entries(),
         entryCache: this.cache.entries(),
         ...(part ? { attrs, bookkeeping: part.bookkeeping } : {}),
       }),
@@ -720,6 +734,7 @@ export class LevelStore implements Store {
     // After the database: a read while it was cleared may have cached what is now gone.
     this.cache.clear();
     this.postingCache.clear();
+    this.prefixCache.clear();
     // The indexes (now empty) still match the configuration: keep its fingerprint.
     await this.db.batch(
       [

@@ -70,8 +70,9 @@ describe.each([
 ])('initial substrings from the equality index (%s)', (_name, memory) => {
   const tmp = useTempDir('astldap-subinit-');
 
+  let stores = 0;
   async function withStore(values: Map<number, string[]>, fn: (s: Store) => Promise<void>): Promise<void> {
-    const store = await openStore({ path: path.join(tmp(), 'db'), memory, indexes: specs, indexer });
+    const store = await openStore({ path: path.join(tmp(), `db${stores++}`), memory, indexes: specs, indexer });
     try {
       const entries = [...values].map(([i, cns]) => ({ ndn: ndn(i), new: rec(i, cns) }));
       for (let k = 0; k < entries.length; k += 100) await store.write({ entries: entries.slice(k, k + 100) });
@@ -121,6 +122,94 @@ describe.each([
       const shared = await expectSuperset(s, values, { initial: 'shared', any: [] });
       expect(shared?.length).toBe(81);
       await expectSuperset(s, values, { initial: 'shared v', any: [], final: 'lue' });
+    });
+  });
+
+  it('keeps range answers exact across adds, modifies, deletes and reads racing the writes', async () => {
+    let seed = 99;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const word = () => `${rnd(40)};@g${rnd(3)}`;
+    const values = new Map<number, string[]>();
+    for (let i = 0; i < 120; i++) values.set(i, [word()]);
+    await withStore(values, async (s) => {
+      const db = (s as unknown as { db: { iterator: (...a: unknown[]) => unknown } }).db;
+      const iterator = db.iterator.bind(db);
+      let ranges = 0;
+      db.iterator = (...a: unknown[]) => {
+        ranges++;
+        return iterator(...a);
+      };
+      const prefixes = Array.from({ length: 40 }, (_, id) => `${id};@`);
+      const exact = async () => {
+        for (const p of prefixes) {
+          const got = await s.lookupSubstrings('cn', { initial: p, any: [] });
+          expect(new Set(got), p).toEqual(matches(values, { initial: p, any: [] }));
+        }
+      };
+      await exact();
+      const before = ranges;
+      await exact(); // all answered from the cache
+      expect(ranges).toBe(before);
+      let next = 1000;
+      for (let round = 0; round < 60; round++) {
+        const ids = [...values.keys()];
+        const i = ids[rnd(ids.length)]!;
+        const op = rnd(3);
+        const write =
+          op === 0
+            ? { ndn: ndn(next), new: rec(next, [word()]) }
+            : op === 1
+              ? { ndn: ndn(i), old: rec(i, values.get(i)!), new: rec(i, [word(), ...(rnd(2) ? [word()] : [])]) }
+              : { ndn: ndn(i), old: rec(i, values.get(i)!) };
+        // Reads of every prefix race the write (started before it, answered around its commit).
+        const racing = prefixes.map((p) => s.lookupSubstrings('cn', { initial: p, any: [] }));
+        const done = s.write({ entries: [write] });
+        racing.push(...prefixes.map((p) => s.lookupSubstrings('cn', { initial: p, any: [] })));
+        await Promise.all([done, ...racing]);
+        if (op === 0) values.set(next++, write.new!.attrs.cn!);
+        else if (op === 1) values.set(i, write.new!.attrs.cn!);
+        else values.delete(i);
+        await exact();
+      }
+      // `astldap check` compares what the cache keeps with the index.
+      const checked = s as unknown as {
+        check(): Promise<string[]>;
+        prefixCache: { generation(a: string): string; keep(a: string, p: string, g: string, n: string[]): void };
+      };
+      expect(await checked.check()).toEqual([]);
+      // And it sees a cached answer that is not the index's.
+      checked.prefixCache.keep('cn', '0;@', checked.prefixCache.generation('cn'), [ndn(999)]);
+      expect(await checked.check()).toEqual([`cached initial-substring range ${JSON.stringify('cn\0' + '0;@')} differs`]);
+    });
+  });
+
+  it('does not keep a range read before a write that commits while the answer is on its way', async () => {
+    const values = new Map<number, string[]>([
+      [1, ['7;@g0']],
+      [2, ['8;@g0']],
+    ]);
+    await withStore(values, async (s) => {
+      const db = (s as unknown as { db: { iterator: (...a: unknown[]) => { all(): Promise<unknown> } } }).db;
+      const iterator = db.iterator.bind(db);
+      let gate: Promise<unknown> | undefined;
+      // The range is read now (as before the write), its answer delivered once the write is done.
+      db.iterator = (...a: unknown[]) => {
+        const it = iterator(...a);
+        const held = gate;
+        return held ? { all: async () => ((r) => held.then(() => r))(await it.all()) } : it;
+      };
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      const slow = s.lookupSubstrings('cn', { initial: '7;@', any: [] });
+      gate = undefined;
+      await s.write({ entries: [{ ndn: ndn(3), new: rec(3, ['7;@g1']) }] });
+      release();
+      expect(await slow).toEqual([ndn(1)]); // what the range held when it was read
+      values.set(3, ['7;@g1']);
+      expect(new Set(await s.lookupSubstrings('cn', { initial: '7;@', any: [] }))).toEqual(new Set([ndn(1), ndn(3)]));
     });
   });
 
