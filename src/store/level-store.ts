@@ -27,10 +27,11 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { postingBytes, recordBytes } from './cache-weight.js';
 import { PrefixCache } from './prefix-cache.js';
+import { Substrings } from './substrings.js';
 import { storeProblems } from './consistency.js';
 import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
-import { AFTER, gramsAt, indexedTrigrams, parentOf, prefixEnd, under } from './keys.js';
+import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
@@ -56,8 +57,6 @@ const NATIVE_MAX_ENTRIES = 5000;
 export const DEFAULT_CACHE_BYTES = 32 << 20;
 /** Batches of at most this many entries leave them in the cache. */
 const REMEMBER_MAX = 64;
-/** Values an initial substring may span in the equality index before its trigrams are used instead. */
-const INITIAL_RANGE_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
 
@@ -131,6 +130,7 @@ export class LevelStore implements Store {
   private readonly postingCache: Lru<string, string | undefined>;
   /** Initial-substring answers from the equality index (prefix-cache.ts). */
   private readonly prefixCache: PrefixCache;
+  private readonly substrings: Substrings;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private warnedInternals = false;
@@ -175,6 +175,7 @@ export class LevelStore implements Store {
     this.cache = new Lru(cacheSize, { maxBytes: bytes - Math.floor(bytes / 8) - Math.floor(bytes / 16), weigh: recordBytes });
     this.postingCache = new Lru(cacheSize, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
     this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
+    this.substrings = new Substrings(this.db, this.prefixCache);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -391,69 +392,7 @@ export class LevelStore implements Store {
 
   async lookupSubstrings(attr: string, q: SubstringQuery): Promise<NormalizedDn[] | undefined> {
     this.requireIndex(attr, 'sub');
-    const parts = [q.initial ?? '', q.final ?? '', ...q.any];
-    if (parts.some((p) => p.includes(SEP))) return undefined; // such values are never indexed
-    // Each component as alternatives of trigram sets: an entry matches a component when it has
-    // every trigram of one alternative. A component too short for that narrows nothing.
-    const components: string[][][] = [];
-    if (q.initial !== undefined) components.push([gramsAt('^' + q.initial, 0)]);
-    if (q.final !== undefined) components.push([gramsAt(q.final + '$', 0), gramsAt(q.final + '$', 1)]);
-    for (const a of q.any) components.push([gramsAt(a, 0), gramsAt(a, 1)]);
-    let acc: Set<NormalizedDn> | undefined;
-    // An initial component is its values' range of the equality index, when that is short: one
-    // scan of a few posting lists instead of every entry with each of its trigrams (a PJSIP
-    // contact lookup, cn=ID;@*, read ~1,500 trigram keys for one entry).
-    const initial = q.initial !== undefined && this.indexes.get(attr)!.eq ? await this.initialRange(attr, q.initial) : undefined;
-    if (initial) {
-      if (components.length === 1) return initial;
-      acc = new Set(initial);
-      components.shift();
-    }
-    for (const alternatives of components) {
-      if (alternatives.some((g) => g.length === 0)) continue;
-      const found = new Set<NormalizedDn>();
-      for (const grams of alternatives) for (const ndn of await this.withAllGrams(attr, grams, acc)) found.add(ndn);
-      acc = found;
-      if (acc.size === 0) break;
-    }
-    return acc ? [...acc] : undefined;
-  }
-
-  /**
-   * The entries whose value of attr starts with prefix, from the equality index, when at most
-   * INITIAL_RANGE_MAX values start with it and none is LARGE; else undefined.
-   */
-  private async initialRange(attr: string, prefix: string): Promise<NormalizedDn[] | undefined> {
-    const base = `q${SEP}${attr}${SEP}`;
-    const end = prefixEnd(base + prefix);
-    if (!end) return undefined;
-    const hit = this.prefixCache.get(attr, prefix);
-    if (hit) return [...hit];
-    const generation = this.prefixCache.generation(attr);
-    const rows = await this.db.iterator({ gte: base + prefix, lt: end, limit: INITIAL_RANGE_MAX + 1 }).all();
-    if (rows.length > INITIAL_RANGE_MAX || rows.some(([, v]) => v === LARGE)) return undefined;
-    const out: NormalizedDn[] = [];
-    for (const [, v] of rows) for (const ndn of v.split(SEP)) out.push(ndn);
-    const answer = rows.length > 1 ? [...new Set(out)] : out;
-    this.prefixCache.keep(attr, prefix, generation, [...answer]);
-    return answer;
-  }
-
-  /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
-  private async withAllGrams(attr: string, grams: string[], within?: Set<NormalizedDn>): Promise<Set<NormalizedDn>> {
-    let acc = within;
-    for (const g of new Set(grams)) {
-      const prefix = `s${SEP}${attr}${SEP}${g}`;
-      const skip = prefix.length + 1;
-      const list = new Set<NormalizedDn>();
-      for (const key of await this.db.keys(under(prefix)).all()) {
-        const ndn = key.slice(skip);
-        if (!acc || acc.has(ndn)) list.add(ndn);
-      }
-      acc = list;
-      if (acc.size === 0) break;
-    }
-    return acc ?? new Set();
+    return this.substrings.lookup(attr, this.indexes.get(attr)!.eq, q);
   }
 
   /** Index keys (eq, pres, sub) of one entry (of some of the indexes: `heads`). */
