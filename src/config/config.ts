@@ -36,8 +36,11 @@ export interface Config {
   /** LDIF loaded when the database is empty at start; null for none. */
   seed: string | null;
   schema: { dir: string; files: string[] };
-  /** cacheEntries: decoded entries kept in memory in front of LevelDB (exact across writes; 0 = none). */
-  store: { sync: boolean; cacheEntries: number; indexes: Record<string, IndexKind[]> };
+  /**
+   * cacheMiB: MiB of parsed entries and posting lists kept in memory in front of LevelDB (exact
+   * across writes; 0 = none); cacheEntries: an optional cap on the entries besides (null = none).
+   */
+  store: { sync: boolean; cacheMiB: number; cacheEntries: number | null; indexes: Record<string, IndexKind[]> };
   limits: {
     /** Entries per search for ordinary identities; 0 = unlimited. */
     sizeLimit: number;
@@ -330,7 +333,8 @@ export function defaultConfig(): Config {
     schema: { dir: path.join(packageRoot, 'schema'), files: [...DEFAULT_SCHEMA_FILES] },
     store: {
       sync: true,
-      cacheEntries: 10000,
+      cacheMiB: 32,
+      cacheEntries: null,
       indexes: {
         objectClass: ['eq', 'pres'],
         cn: ['eq', 'sub'],
@@ -540,7 +544,12 @@ function validate(cfg: Config): void {
   });
   if ((cfg.tls.cert === null) !== (cfg.tls.key === null)) fail('tls.cert and tls.key go together');
   if (typeof cfg.tls.requireForBind !== 'boolean') fail('tls.requireForBind must be true or false');
-  if (!Number.isInteger(cfg.store.cacheEntries) || cfg.store.cacheEntries < 0) fail('store.cacheEntries must be a whole number >= 0');
+  if (typeof cfg.store.cacheMiB !== 'number' || !(cfg.store.cacheMiB >= 0) || cfg.store.cacheMiB > 1 << 20) {
+    fail('store.cacheMiB must be a number of MiB >= 0');
+  }
+  if (cfg.store.cacheEntries !== null && (!Number.isInteger(cfg.store.cacheEntries) || cfg.store.cacheEntries < 0)) {
+    fail('store.cacheEntries must be a whole number >= 0, or null');
+  }
   for (const [attr, kinds] of Object.entries(cfg.store.indexes)) {
     if (!Array.isArray(kinds) || kinds.some((k) => k !== 'eq' && k !== 'pres' && k !== 'sub')) {
       fail(`store.indexes.${attr}: use a list of eq, pres, sub`);
