@@ -7,7 +7,10 @@
 // LDAPLOAD_SRC overrides the path), compiled into a temporary folder. Env: BENCH_N (entries,
 // 100000), BENCH_SECONDS (5), BENCH_RUNS (3); BENCH_QUICK=1 for a developer's loop (10k
 // entries, 2 s per case, one run). Besides the case table it prints one row of the scale table
-// (import time, peak import memory, resident memory, on-disk size, start-up, peer lookup).
+// (import time, peak import memory, resident memory, on-disk size, start-up, peer lookup), the
+// mixed PBX case (bench/pbxload.c: calls, re-registrations and qualify updates at once against
+// 10k PJSIP phones; BENCH_PBX_CALLS, _REGS, _QUALS, _SECONDS) and what one persistent syncrepl
+// consumer costs astldap's writes (CPU per change around BENCH_CONSUMER_CHANGES changes).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -89,8 +92,42 @@ function makeLdif() {
       );
     }
   }
-  const entries = 5 + N + peers + extensions + CONFIG_FILES * CONFIG_ROWS;
-  return { text: out.join('\n'), peers, extensions, entries };
+  const phones = pbxLdif(out, Math.min(N, 10000));
+  const entries = 5 + N + peers + extensions + CONFIG_FILES * CONFIG_ROWS + 5 + 4 * phones;
+  return { text: out.join('\n'), peers, extensions, phones, entries };
+}
+
+/**
+ * The PBX: PHONES PJSIP endpoints with their auth, AOR and one contact each (sorcery's ps_* tables
+ * as data/asterisk/res_ldap.conf lays them out: one OU per table under ou=pjsip). Phone I dials
+ * and is dialled as extension I (the dialplan above). Returns PHONES.
+ */
+function pbxLdif(out, phones) {
+  out.push(`dn: ou=pjsip,${SUFFIX}\nobjectClass: organizationalUnit\nou: pjsip\n`);
+  for (const ou of ['endpoints', 'auths', 'aors', 'contacts']) {
+    out.push(`dn: ou=${ou},ou=pjsip,${SUFFIX}\nobjectClass: organizationalUnit\nou: ${ou}\n`);
+  }
+  const pj = `ou=pjsip,${SUFFIX}`;
+  for (let i = 0; i < phones; i++) {
+    out.push(
+      `dn: cn=${i},ou=endpoints,${pj}\nobjectClass: AstldapPjsipEndpoint\ncn: ${i}\nAstPjsipEndpointAors: ${i}\n` +
+        `AstPjsipEndpointAuth: ${i}\nAstAccountContext: default\nAstAccountDisallowedCodec: all\nAstAccountAllowedCodec: ulaw,alaw\n` +
+        `AstAccountCallerID: "Phone ${i}" <${i}>\nAstAccountMailbox: ${i}@default\nAstPjsipEndpointDirectMedia: no\n` +
+        `AstPjsipEndpointRewriteContact: yes\nAstPjsipEndpointRtpSymmetric: yes\nAstPjsipEndpointForceRport: yes\n`,
+      `dn: cn=${i},ou=auths,${pj}\nobjectClass: AstldapPjsipAuth\ncn: ${i}\nAstPjsipAuthAuthType: md5\n` +
+        `AstPjsipAuthUsername: ${i}\nAstPjsipAuthRealm: asterisk\n` +
+        `AstPjsipAuthMd5Cred: ${createHash('md5').update(`${i}:asterisk:pw${i}`).digest('hex')}\n`,
+      `dn: cn=${i},ou=aors,${pj}\nobjectClass: AstldapPjsipAor\ncn: ${i}\nAstPjsipAorMaxContacts: 1\n` +
+        `AstPjsipAorRemoveExisting: yes\nAstPjsipAorQualifyFrequency: 60\nAstAccountMailbox: ${i}@default\n`,
+      // Sorcery's contact id is "AOR;@HASH"; bench/pbxload.c replaces a contact with generation g+1.
+      `dn: cn=${i}\\;@g0,ou=contacts,${pj}\nobjectClass: AstldapPjsipContact\ncn: ${i};@g0\n` +
+        `AstPjsipContactEndpoint: ${i}\nAstPjsipContactUri: sip:${i}@192.0.2.${(i % 250) + 1}:5060\n` +
+        `AstPjsipContactExpirationTime: 1767225600\nAstPjsipContactQualifyFrequency: 60\n` +
+        `AstPjsipContactViaAddr: 192.0.2.${(i % 250) + 1}\nAstPjsipContactViaPort: 5060\n` +
+        `AstPjsipContactCallId: c${i}@phone\nAstAccountUserAgent: Phone/1.0\nAstAccountRegistrationServer: pbx1\n`,
+    );
+  }
+  return phones;
 }
 
 /** New entries for the online ldapadd case (under ou=online, added first). */
@@ -104,10 +141,9 @@ function onlineLdif() {
   return out.join('\n');
 }
 
-function buildLoader() {
-  const src = process.env.LDAPLOAD_SRC ?? path.join(root, 'bench', 'ldapload.c');
+function buildLoader(name = 'ldapload', src = process.env.LDAPLOAD_SRC ?? path.join(root, 'bench', 'ldapload.c')) {
   if (!existsSync(src)) throw new Error(`load generator source not found at ${src} (set LDAPLOAD_SRC)`);
-  const bin = path.join(work, 'ldapload');
+  const bin = path.join(work, name);
   execFileSync('cc', ['-O2', '-o', bin, src, '-lldap', '-llber', '-lpthread']);
   return bin;
 }
@@ -118,6 +154,7 @@ async function startSlapd(ldifFile) {
   const port = await freePort();
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`);
   schemas.push(`include ${path.join(root, 'schema', 'asterisk.schema')}`);
+  schemas.push(`include ${path.join(root, 'schema', 'astldap-asterisk.schema')}`);
   const conf = [
     ...schemas,
     `pidfile ${dir}/slapd.pid`,
@@ -219,13 +256,16 @@ function rssMiB(pid) {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-function runLoad(bin, server, c) {
-  const args = ['-H', server.url, '-o', c.op, '-c', String(c.conns), '-k', String(c.depth), '-t', String(SECONDS), '-n', String(c.n)];
+/** One ldapload run of case C: for SECONDS, or (COUNT) until each connection made COUNT requests (at most 120 s). */
+function runLoad(bin, server, c, count = 0) {
+  const seconds = count ? 120 : SECONDS;
+  const args = ['-H', server.url, '-o', c.op, '-c', String(c.conns), '-k', String(c.depth), '-t', String(seconds), '-n', String(c.n)];
   args.push(...c.args, '-D', c.binddn ?? `uid=user%d,ou=people,${SUFFIX}`, '-e', String(c.expect ?? 1));
+  if (count) args.push('-x', String(count));
   const out = execFileSync(bin, args, { encoding: 'utf8' });
-  const m = /ops\/s=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)/.exec(out);
+  const m = /ops\/s=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+) total=(\d+)/.exec(out);
   if (!m) throw new Error(`unexpected ldapload output: ${out}`);
-  return { ops: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), errors: Number(m[4]) };
+  return { ops: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), errors: Number(m[4]), total: Number(m[5]) };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -267,17 +307,24 @@ async function withConsumer(server, fn) {
   }
 }
 
+/** Changes per connection in each measured run of the consumer table (BENCH_CONSUMER_CHANGES). */
+const CONSUMER_CHANGES = Number(process.env.BENCH_CONSUMER_CHANGES ?? (QUICK ? 1000 : 3000));
+
 /**
  * astldap's write throughput alone and with one persistent consumer, alternating; and the
- * provider's own CPU per write in both, which is what a consumer on another host costs it (here
- * the consumer process shares the same cores, so throughput also pays for its CPU).
+ * provider's own CPU per change in both (from /proc/PID/stat around a fixed number of changes,
+ * so the machine's other load does not enter), which is what a consumer on another host costs
+ * it (here the consumer process shares the same cores, so throughput also pays for its CPU).
  */
 async function consumerCost(bin, server, cases) {
   const rows = [];
-  const measure = (c) => {
+  const measure = async (c) => {
     const c0 = cpuSeconds(server.pid);
-    const r = runLoad(bin, server, c);
-    return { ops: r.ops, cpuUs: ((cpuSeconds(server.pid) - c0) * 1e6) / Math.max(1, r.ops * SECONDS) };
+    const r = runLoad(bin, server, c, CONSUMER_CHANGES);
+    if (r.errors) throw new Error(`consumer table: ${r.errors} errors in ${c.name}`);
+    // The changes' notifications may still be on their way to the consumer: let them go out.
+    await new Promise((res) => setTimeout(res, 300));
+    return { ops: r.ops, total: r.total, cpuUs: ((cpuSeconds(server.pid) - c0) * 1e6) / Math.max(1, r.total) };
   };
   for (const c of cases) {
     const alone = [];
@@ -285,11 +332,11 @@ async function consumerCost(bin, server, cases) {
     const consumer = [];
     for (let r = 0; r < RUNS; r++) {
       const first = r % 2 === 0;
-      if (first) alone.push(measure(c));
+      if (first) alone.push(await measure(c));
       const w = await withConsumer(server, () => measure(c));
       followed.push(w.result);
-      consumer.push((w.consumerCpu * 1e6) / Math.max(1, w.result.ops * SECONDS));
-      if (!first) alone.push(measure(c));
+      consumer.push((w.consumerCpu * 1e6) / Math.max(1, w.result.total));
+      if (!first) alone.push(await measure(c));
       log(
         `run ${r + 1} astldap ${c.name}: ${alone.at(-1).ops} ops/s alone (${alone.at(-1).cpuUs.toFixed(0)} µs CPU/op), ` +
           `${followed.at(-1).ops} ops/s with a persistent consumer (${followed.at(-1).cpuUs.toFixed(0)} µs CPU/op; consumer ${consumer.at(-1).toFixed(0)} µs/op)`,
@@ -305,9 +352,70 @@ async function consumerCost(bin, server, cases) {
     );
   }
   return [
-    `| astldap case | ops/s alone | ops/s with one persistent consumer | throughput cost | astldap CPU µs/op alone | with the consumer | provider CPU cost | consumer's CPU µs/op |`,
+    `| astldap case (${CONSUMER_CHANGES} changes per connection a run) | ops/s alone | ops/s with one persistent consumer | throughput cost | astldap CPU µs/change alone | with the consumer | provider CPU cost | consumer's CPU µs/change |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows,
+  ];
+}
+
+/** The mixed PBX case's rates (per second) and length: BENCH_PBX_CALLS, _REGS, _QUALS, _SECONDS. */
+const PBX = {
+  calls: Number(process.env.BENCH_PBX_CALLS ?? 200),
+  regs: Number(process.env.BENCH_PBX_REGS ?? 170),
+  quals: Number(process.env.BENCH_PBX_QUALS ?? 50),
+  seconds: Number(process.env.BENCH_PBX_SECONDS ?? (QUICK ? 5 : 20)),
+};
+
+/** One run of bench/pbxload.c against SERVER: its figures and the server's CPU seconds meanwhile. */
+function runPbx(bin, server, phones, run) {
+  const args = ['-H', server.url, '-A', `cn=admin,${SUFFIX}`, '-W', 'secret', '-s', SUFFIX, '-n', String(phones)];
+  args.push('-t', String(PBX.seconds), '-r', String(PBX.calls), '-g', String(PBX.regs), '-q', String(PBX.quals));
+  args.push('-S', path.join(work, `pbx-${server.name}.state`), '-z', String(run + 1));
+  const c0 = cpuSeconds(server.pid);
+  const out = execFileSync(bin, args, { encoding: 'utf8' });
+  const cpu = cpuSeconds(server.pid) - c0;
+  const r = Object.fromEntries([...out.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  if (r.calls === undefined) throw new Error(`unexpected pbxload output: ${out}`);
+  return { ...r, cpuPer1000: (cpu * 1000) / Math.max(1, r.calls) };
+}
+
+/**
+ * The mixed PBX case (issue 22): calls, re-registrations and qualify updates at once, against
+ * both servers alternating, RUNS rounds; a table of medians and ratios.
+ */
+function pbxCase(bin, servers, phones) {
+  const runs = new Map(servers.map((s) => [s.name, []]));
+  for (let r = 0; r < RUNS; r++) {
+    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
+      const x = runPbx(bin, s, phones, r);
+      runs.get(s.name).push(x);
+      log(
+        `run ${r + 1} ${s.name.padEnd(7)} PBX: ${x.calls} calls p50 ${x.call_p50_us} p99 ${x.call_p99_us} us; ${x.regs} regs p99 ` +
+          `${x.reg_p99_us} us; ${x.quals} quals p99 ${x.qual_p99_us} us; CPU ${x.cpuPer1000.toFixed(2)} s/1000 calls; ` +
+          `errors ${x.errors}; behind max ${x.behind_max_us} us; call service p50 ${x.call_svc_p50_us} p99 ${x.call_svc_p99_us} us`,
+      );
+    }
+  }
+  const med = (name, k) => median(runs.get(name).map((x) => x[k]));
+  const row = (label, k, digits = 0) => {
+    const [a, b] = [med('slapd', k), med('astldap', k)];
+    return `| ${label} | ${a.toFixed(digits)} | ${b.toFixed(digits)} | ${(b / a).toFixed(2)}x |`;
+  };
+  const errors = (name) => runs.get(name).reduce((a, x) => a + x.errors, 0);
+  return [
+    `| PBX mixed, ${phones} phones: ${PBX.calls} calls/s (5 lookups each), ${PBX.regs} re-registrations/s, ` +
+      `${PBX.quals} qualify updates/s, ${PBX.seconds} s x ${RUNS} | slapd | astldap | ratio |`,
+    `| --- | --- | --- | --- |`,
+    row('call set-up p50 µs (from the time due)', 'call_p50_us'),
+    row('call set-up p99 µs (from the time due)', 'call_p99_us'),
+    row('call set-up service time p50 µs (from the first lookup sent)', 'call_svc_p50_us'),
+    row('call set-up service time p99 µs', 'call_svc_p99_us'),
+    row('re-registration service time p99 µs', 'reg_svc_p99_us'),
+    row('re-registration (search + modify) p99 µs', 'reg_p99_us'),
+    row('qualify update p99 µs', 'qual_p99_us'),
+    row('write p99 µs', 'write_p99_us'),
+    row('server CPU s per 1,000 calls (whole mixed load)', 'cpuPer1000', 3),
+    `| errors (all runs) | ${errors('slapd')} | ${errors('astldap')} | |`,
   ];
 }
 
@@ -337,7 +445,8 @@ async function firstSearch(server) {
 async function main() {
   log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
   const bin = buildLoader();
-  const { text, peers, extensions, entries } = makeLdif();
+  const pbxBin = buildLoader('pbxload', path.join(root, 'bench', 'pbxload.c'));
+  const { text, peers, extensions, phones, entries } = makeLdif();
   const ldifFile = path.join(work, 'data.ldif');
   writeFileSync(ldifFile, text);
   const admin = ['-A', `cn=admin,${SUFFIX}`, '-W', 'secret'];
@@ -420,6 +529,7 @@ async function main() {
         }
       }
     }
+    const pbx = !CASES || CASES.test('PBX mixed') ? pbxCase(pbxBin, servers, phones) : [];
     const rss = servers.map((s) => rssMiB(s.pid));
     const onlineFile = path.join(work, 'online.ldif');
     writeFileSync(onlineFile, onlineLdif());
@@ -459,6 +569,7 @@ async function main() {
       `first search ${s.firstSearch.first} µs (steady ${s.firstSearch.steady} µs through ldapts), ` +
       `peer p50/p99 ${median(peer(s.name).map((x) => x.p50))}/${median(peer(s.name).map((x) => x.p99))} µs`;
     lines.push('', `scale row (${entries} entries): | ${entries} | slapd: ${scale(sl)} | astldap: ${scale(as)} |`);
+    if (pbx.length) lines.push('', ...pbx);
     process.stdout.write(lines.join('\n') + '\n');
     // Replication (RFC 4533, docs/replication.md): what one persistent consumer costs astldap's writes.
     const writes = CASES && !process.env.BENCH_CONSUMER ? [] : cases.filter((c) => c.op === 'modify');

@@ -12,6 +12,7 @@
 //   F3  a refreshAndPersist consumer that never reads, while 100 KB values are written
 //   F4  StartTLS, then no handshake
 //   F5  request-smuggling shapes (Content-Length with Transfer-Encoding, xchunked, bare LF)
+//   --  idle TCP connections to the LDAP port (up to SOAK_IDLE, reopened when closed)
 //   G2  ldaps:// connections that never send a ClientHello
 //   G3  TLS 1.2 client-initiated renegotiation in a loop
 //   --  failed binds against one account (lockout and the bind throttle)
@@ -71,9 +72,12 @@ async function startServer() {
   writeFileSync(ldif, makeLdif(), { mode: 0o600 });
   const cli = path.join(root, 'dist', 'cli', 'main.js');
   execFileSync(process.execPath, [cli, 'import', ldif, '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // SOAK_SERVER_ARGS: node options for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.SOAK_SERVER_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       cli,
       'serve',
       '--config',
@@ -229,6 +233,9 @@ const attacks = {
       });
     }
   },
+  async idle(ports, until) {
+    await pool(IDLE, until, () => net.connect(ports.ldap, '127.0.0.1'));
+  },
   async G2(ports, until) {
     await pool(Math.min(IDLE, 5000), until, () => net.connect(ports.ldaps, '127.0.0.1'));
   },
@@ -296,7 +303,8 @@ async function main() {
   try {
     for (let r = 0; r < RUNS; r++) {
       log(`round ${r + 1}: load alone`);
-      results.without.push(await phase(bin, server, false));
+      // SOAK_ONLY=with: only the phase under attack (for profiling the server under the attacks).
+      results.without.push(process.env.SOAK_ONLY === 'with' ? await phase(bin, server, true) : await phase(bin, server, false));
       log(`round ${r + 1}: load with the attacks (rss ${rss()} MiB before)`);
       results.with.push(await phase(bin, server, true));
       log(`round ${r + 1}: rss ${rss()} MiB after`);
@@ -343,7 +351,10 @@ if (process.argv[2] === '--attack') {
   rmSync(work, { recursive: true, force: true });
   const ports = JSON.parse(process.argv[3]);
   const until = Number(process.argv[4]);
-  await Promise.all(Object.entries(attacks).map(([name, f]) => f(ports, until).catch((e) => log(`${name}: ${e.message}`))));
+  // An optional fifth argument names the attacks to run (comma-separated), for measuring one alone.
+  const only = (process.argv[5] ?? '').split(',').filter(Boolean);
+  const chosen = Object.entries(attacks).filter(([name]) => only.length === 0 || only.includes(name));
+  await Promise.all(chosen.map(([name, f]) => f(ports, until).catch((e) => log(`${name}: ${e.message}`))));
   process.exit(0);
 } else {
   main().catch((err) => {

@@ -1,13 +1,9 @@
 // The console's calls to its server: same-origin JSON, the session's CSRF token on every write,
 // and a 401 (no session, or an expired one) sends the person back to the sign-in form.
 
-export interface SessionInfo {
-  kind: 'ldap' | 'token';
-  name: string;
-  csrf: string;
-  pages: string[];
-  expires: string;
-}
+import type { SessionInfo } from '../src/console/types.js';
+
+export type { SessionInfo } from '../src/console/types.js';
 
 export class ApiError extends Error {
   constructor(

@@ -40,3 +40,22 @@ export function field(label: string, input: HTMLInputElement | HTMLSelectElement
   if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
   return h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintEl);
 }
+
+/** A table with a caption, column headers and the given rows (each a <tr>). */
+export function dataTable(id: string, caption: string, heads: string[], rows: HTMLElement[]): HTMLTableElement {
+  return h(
+    'table',
+    { id },
+    h('caption', {}, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        heads.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
+}

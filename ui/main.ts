@@ -1,14 +1,17 @@
 // The console's page: sign-in, then a header, the navigation of the pages this identity may use
-// (an LDAP sign-in: Overview, Endpoints, Directory; a token: Overview, Credentials) and the page
-// chosen by the URL's fragment (#/endpoints), so a reload or a bookmark comes back to it.
+// (an LDAP sign-in: Overview, Endpoints, Voicemail & queues, Dialplan, Directory, Schema; a token:
+// Overview, Credentials) and the page chosen by the URL's fragment (#/endpoints), so a reload
+// or a bookmark comes back to it.
 
 import { call, get, setSession, whenExpired, type SessionInfo } from './api.js';
 import { fill, h } from './dom.js';
 import { credentialsPage } from './pages/credentials.js';
+import { dialplanPage } from './pages/dialplan.js';
 import { directoryPage } from './pages/directory.js';
 import { endpointsPage } from './pages/endpoints.js';
 import { overviewPage } from './pages/overview.js';
 import { pbxPage } from './pages/pbx.js';
+import { schemaPage } from './pages/schema.js';
 import { signInPage } from './pages/signin.js';
 
 export type Page = (main: HTMLElement, session: SessionInfo) => Promise<void> | void;
@@ -17,8 +20,10 @@ const PAGES: Record<string, { title: string; render: Page }> = {
   overview: { title: 'Overview', render: overviewPage },
   endpoints: { title: 'Endpoints', render: endpointsPage },
   pbx: { title: 'Voicemail & queues', render: pbxPage },
+  dialplan: { title: 'Dialplan', render: dialplanPage },
   credentials: { title: 'Credentials', render: credentialsPage },
   directory: { title: 'Directory', render: directoryPage },
+  schema: { title: 'Schema', render: schemaPage },
 };
 
 const app = document.getElementById('app')!;

@@ -21,8 +21,8 @@ umask 077
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "== $*"; }
+# shellcheck source=scripts/asterisk-live/lib.sh
+. "$REPO/scripts/asterisk-live/lib.sh"
 
 [ -x "$AST/sbin/asterisk" ] || fail "no Asterisk at $AST (run scripts/asterisk-live/run.sh first)"
 PJSUA=$(ls "$LIVE"/pjsua/pjsip-apps/bin/pjsua-* 2>/dev/null | head -1 || true)
@@ -55,57 +55,6 @@ prepare_modules() {
   done
 }
 
-# write_asterisk_conf ROOT: an asterisk.conf whose directories all live under ROOT (the modules
-# are ours, the sounds and other data run.sh's installation's).
-write_asterisk_conf() {
-  local root=$1
-  mkdir -p "$root/etc" "$root/run" "$root/log" "$root/lib" "$root/spool" "$root/cache"
-  cat > "$root/etc/asterisk.conf" <<CONF
-[directories]
-astcachedir => $root/cache
-astetcdir => $root/etc
-astmoddir => $MODDIR
-astvarlibdir => $root/lib
-astdbdir => $root/lib
-astkeydir => $root/lib
-astdatadir => $AST/var/lib/asterisk
-astagidir => $root/lib/agi
-astspooldir => $root/spool
-astrundir => $root/run
-astlogdir => $root/log
-CONF
-  printf '[general]\n[logfiles]\nfull => notice,warning,error,verbose,debug\n' > "$root/etc/logger.conf"
-}
-
-ROOT= # the running Asterisk's root
-AST_PID=
-ast() { "$AST/sbin/asterisk" -C "$ROOT/etc/asterisk.conf" "$@"; }
-# ast_has COMMAND PATTERN (captured first: `ast -rx | grep -q` fails under pipefail, see run.sh)
-ast_has() {
-  local out
-  out=$(ast -rx "$1" 2>/dev/null) || return 1
-  grep -q -- "$2" <<< "$out"
-}
-
-start_asterisk() { # ROOT
-  ROOT=$1
-  "$AST/sbin/asterisk" -C "$ROOT/etc/asterisk.conf" -f -vvv > "$ROOT/log/asterisk.out" 2>&1 &
-  AST_PID=$!
-  pids+=("$AST_PID")
-  for _ in $(seq 1 240); do
-    ast_has "pjsip show endpoints" "Endpoint:  1001" && ast_has "core waitfullybooted" "fully booted" && return
-    kill -0 "$AST_PID" 2>/dev/null || fail "Asterisk exited (see $ROOT/log/asterisk.out)"
-    sleep 0.5
-  done
-  fail "Asterisk did not show endpoint 1001 (see $ROOT/log/asterisk.out and $ROOT/log/full)"
-}
-
-stop_asterisk() {
-  ast -rx "core stop now" > /dev/null 2>&1 || kill "$AST_PID" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$AST_PID" 2>/dev/null || return 0; sleep 0.5; done
-  kill -9 "$AST_PID" 2>/dev/null || true
-}
-
 # capture DIR: every output the comparison needs, one file per command.
 capture() {
   local dir=$1 ep cmd
@@ -121,20 +70,6 @@ capture() {
   for cmd in "${cmds[@]}"; do
     ast -rx "$cmd" > "$dir/${cmd// /_}.txt" 2>&1 || true
   done
-}
-
-# norm FILE: colours stripped, whitespace collapsed, borders and "Objects found" count lines
-# dropped, secrets shown only as <set>, run-time counters ("exp. 4s", "login was 4 secs ago"),
-# the state of the trunk's registration (it cannot reach its unresolvable provider: Unregistered
-# or Rejected depending on how far its first attempt got) and app_queue's "(realtime)" member tag
-# dropped, rows sorted (the two backends list objects in different orders).
-norm() {
-  sed -E -e $'s/\x1b\\[[0-9;]*m//g' -e 's/\r$//' -e 's/[[:space:]]+/ /g' -e 's/^ //' -e 's/ $//' "$1" |
-    sed -E -e 's/^(=== ==> (password|secret)): .*/\1: <hidden>/I' \
-      -e 's/^(password|password_digest|md5_cred|oauth_secret|refresh_token) : .+/\1 : <set>/' \
-      -e 's/ (Unregistered|Rejected|Registered|Stopped) \(exp\. [0-9]+s\)$/ <status> (exp. Ns)/' \
-      -e 's/\(exp\. [0-9]+s\)/(exp. Ns)/' -e 's/ \(login was [0-9]+ secs? ago\)//' -e 's/ \(realtime\)//' |
-    awk '!/^$/ && !/^[=-]+$/ && !/^Objects found: [0-9]+$/' | LC_ALL=C sort
 }
 
 # Mailboxes as rows "context mailbox fullname zone": app_voicemail prints a table for static
@@ -155,86 +90,11 @@ realtime_mailbox_rows() { # voicemail show users for CONTEXT outputs
     END { flush() }' | LC_ALL=C sort
 }
 
-# register USER PASSWORD: prints the final status pjsua saw and its log (see run.sh: a refused
-# registration ends in pjsua's own PJSIP_EFAILEDCREDENTIAL, so the last final answer counts).
-register() {
-  local log status
-  log=$LOGS/reg-$(date +%H%M%S)-$1.log
-  (sleep 6; echo q) | timeout 20 "$PJSUA" --null-audio --no-tcp --local-port=0 --id "sip:$1@127.0.0.1" \
-    --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$1" --password "$2" --log-file="$log" \
-    > /dev/null 2>&1 || true
-  if grep -q 'registration success, status=200' "$log"; then
-    status=200
-  else
-    status=$(grep -oE 'Response msg [2-6][0-9]{2}/REGISTER' "$log" | tail -1 | grep -oE '[0-9]{3}' || echo none)
-  fi
-  echo "$status $log"
-}
-expect_registered() { # WHAT USER PASSWORD
-  local got log
-  read -r got log < <(register "$2" "$3")
-  [ "$got" = 200 ] || fail "$1: registration answered $got, wanted 200 (see $log)"
-  echo "ok: $1 (200)"
-}
-expect_refused() { # WHAT USER PASSWORD REASON-IN-ASTERISK'S-LOG
-  local got log callid
-  read -r got log < <(register "$2" "$3")
-  [ "$got" = 401 ] || [ "$got" = 403 ] || fail "$1: registration answered $got, wanted 401 or 403 (see $log)"
-  callid=$(grep -m1 -oE '^Call-ID: [^[:space:]]+' "$log" | cut -d' ' -f2)
-  for _ in $(seq 1 20); do
-    grep -F "(callid: $callid) - $4" "$ROOT/log/full" > /dev/null && { echo "ok: $1 ($got, Asterisk: $4)"; return; }
-    sleep 0.5
-  done
-  fail "$1: answered $got but Asterisk's log has no '$4' for call-id $callid (see $ROOT/log/full)"
-}
-# call_test LABEL CALLER CALLER-PASSWORD CALLEE CALLEE-PASSWORD: the callee registers and answers,
-# the caller dials the callee's extension in its context (office includes phones: static include,
-# realtime rows after the switch).
-call_test() {
-  local caller=$LOGS/call-$1-caller.log callee=$LOGS/call-$1-callee.log callee_pid
-  (sleep 16; echo q) | timeout 30 "$PJSUA" --null-audio --no-tcp --local-port=$((SIP_PORT + 11)) \
-    --id "sip:$4@127.0.0.1" --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$4" --password "$5" \
-    --auto-answer=200 --duration=10 --log-file="$callee" > /dev/null 2>&1 &
-  callee_pid=$!
-  for _ in $(seq 1 40); do ast_has "pjsip show aor $4" "sip:$4@127.0.0.1:$((SIP_PORT + 11))" && break; sleep 0.5; done
-  ast_has "pjsip show aor $4" "sip:$4@127.0.0.1:$((SIP_PORT + 11))" || fail "the callee $4 did not register (see $callee)"
-  (sleep 8; echo q) | timeout 20 "$PJSUA" --null-audio --no-tcp --local-port=$((SIP_PORT + 12)) \
-    --id "sip:$2@127.0.0.1" --registrar "sip:127.0.0.1:$SIP_PORT" --realm '*' --username "$2" --password "$3" \
-    --duration=3 --log-file="$caller" "sip:$4@127.0.0.1:$SIP_PORT" > /dev/null 2>&1 || true
-  wait "$callee_pid" || true
-  grep -q 'state changed to CONFIRMED' "$caller" || fail "$1: the call $2 -> $4 was not answered (see $caller)"
-  grep -q 'state changed to CONFIRMED' "$callee" || fail "$1: $4 did not answer (see $callee)"
-  echo "ok: $1: $2 called $4, both legs CONFIRMED"
-}
-
-# Realtime dialplan rows are not shown by `dialplan show` (pbx_realtime answers per lookup), so
-# the dialplan is compared as rows "context exten priority App(data)": the static Asterisk's own
-# parse of extensions.conf against the rows the LDAP driver is served (ldapsearch with the
-# attribute names of res_ldap.conf's [extensions]).
-static_dialplan_rows() { # dialplan show output; a label is printed as "(label)" after the row
-  awk '
-    /^\[ Context / { ctx = $0; sub(/^\[ Context \047/, "", ctx); sub(/\047.*/, "", ctx); next }
-    /^ *\047[^\047]+\047/ { ex = $0; sub(/^ *\047/, "", ex); sub(/\047.*/, "", ex) }
-    /^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?hint: / {
-      h = $0; sub(/^.*hint: */, "", h); sub(/ *\[[^]]*\]$/, "", h); print ctx, ex, "hint", h; next
-    }
-    /^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?(\[[^]]*\] *)?[0-9]+\. / {
-      line = $0; lab = ""
-      if (match(line, /\(CID match \047[^\047]*\047\)/)) { cid = substr(line, RSTART + 12, RLENGTH - 14) } else { cid = "" }
-      sub(/^ *(\047[^\047]*\047( \(CID match \047[^\047]*\047\))? *=> *)?/, "", line)
-      if (match(line, /^\[[^]]*\]/)) { lab = " (" substr(line, 2, RLENGTH - 2) ")"; sub(/^\[[^]]*\] */, "", line) }
-      prio = line; sub(/\..*/, "", prio); app = line; sub(/^[0-9]+\. */, "", app); sub(/ *\[[^]]*\]$/, "", app)
-      print ctx, ex (cid != "" ? "/" cid : ""), prio, app lab
-    }' "$1" | LC_ALL=C sort
-}
+# The dialplan is compared as rows (static_dialplan_rows, ldif_dialplan_rows: lib.sh): the
+# realtime ones as res_config_ldap is served them, read with ldapsearch.
 ldap_dialplan_rows() {
   ldapsearch -LLL -o ldif-wrap=no -x "${CONN[@]}" -b "ou=extensions,$SUFFIX" '(objectClass=AsteriskExtension)' \
-    AstContext AstExtension AstPriority AstApplication AstApplicationData |
-    awk '/^AstContext: / { c = substr($0, 13) } /^AstExtension: / { e = substr($0, 15) }
-      /^AstPriority: / { p = substr($0, 14) } /^AstApplication: / { a = substr($0, 17) }
-      /^AstApplicationData: / { d = substr($0, 21) }
-      /^$/ { if (c != "") print c, e, p, a "(" d ")"; c = e = p = a = d = "" }
-      END { if (c != "") print c, e, p, a "(" d ")" }' | LC_ALL=C sort
+    AstContext AstExtension AstPriority AstApplication AstApplicationData | ldif_dialplan_rows
 }
 
 # explained_diff FILE.diff: whether every changed line is of a kind docs/migration-run.md explains.
@@ -274,7 +134,7 @@ S=$WORK/static
 write_asterisk_conf "$S"
 cp -a "$WORK/pbx/." "$S/etc/"
 printf '[modules]\nautoload=yes\nnoload => res_config_ldap.so\n' > "$S/etc/modules.conf"
-start_asterisk "$S"
+start_asterisk "$S" 1001
 ENDPOINTS=$(ast -rx "pjsip show endpoints" | sed -nE 's/^ *Endpoint: +([^ /]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
 AORS=$(ast -rx "pjsip show aors" | sed -nE 's/^ *Aor: +([^ ]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
 AUTHS=$(ast -rx "pjsip show auths" | sed -nE 's/^ *Auth: +([^ /]+).*/\1/p' | grep -v '^<' | sort | tr '\n' ' ')
@@ -317,7 +177,7 @@ sed -e "s#^url=.*#url=ldap://127.0.0.1:$LDAP_PORT#" "$REPO/data/asterisk/res_lda
 cp "$REPO/data/asterisk/extconfig.conf" "$REPO/data/asterisk/sorcery.conf" "$R/etc/"
 cp "$R/static/"*.conf "$R/etc/"
 printf '[modules]\nautoload=yes\npreload => res_config_ldap.so\n' > "$R/etc/modules.conf"
-start_asterisk "$R"
+start_asterisk "$R" 1001
 capture "$R/out"
 
 step "4. normalise and compare"

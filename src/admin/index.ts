@@ -41,6 +41,8 @@ export interface AdminHandle {
   tokenCreated: boolean;
   /** The root token (for embedders; never logged). */
   token: string;
+  /** The audit log file, when one is written (the console reads it for its audit trail). */
+  auditFile?: string;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,8 @@ export async function startAdmin(opts: {
   /** The server's own rows of the path table (metrics, status, backup, the console), before the API's and the engine's. */
   paths?: readonly AdminPath[];
   onRotation?: RotationObserver;
+  /** Refused sockets the listener may hold before closing more at once. */
+  refusalHold?: number;
 }): Promise<AdminHandle> {
   const cfg = opts.config.adminApi;
   const root = resolveRootToken(cfg, opts.log);
@@ -89,6 +93,7 @@ export async function startAdmin(opts: {
     tls,
     auditFile,
     ...(opts.paths ? { paths: opts.paths } : {}),
+    ...(opts.refusalHold !== undefined ? { refusalHold: opts.refusalHold } : {}),
   });
   try {
     await engine.start();
@@ -103,6 +108,7 @@ export async function startAdmin(opts: {
     tokenFile: root.file,
     tokenCreated: root.created,
     token: root.token,
+    auditFile,
     async close() {
       await api.close();
       await engine.stop();

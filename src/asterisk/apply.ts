@@ -3,19 +3,26 @@
 // files no longer set are deleted; object classes are only added); with --prune, entries of a
 // family the files define but no longer name are deleted. The same DNs every time, so running
 // it twice changes nothing the second time. --dry-run prints the changes as LDIF instead.
+// Each file's changes are applied together: one LDAP transaction per file when the server
+// offers RFC 5805 transactions, else one by one with what was done taken back on a failure.
 
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { parseDn } from '../schema/dn.js';
 import type { ConvertResult } from './convert.js';
-import type { DirectoryClient, LdapEntry, Modification } from './ldap-client.js';
+import { ChangeFailed, type ApplyMode, type DirectoryClient, type EntryChange, type LdapEntry, type Modification } from './ldap-client.js';
 import type { ExtConfig, ResLdapMapping } from './mapping.js';
 import { dnKey, type DraftEntry } from './model.js';
 import { entryAttributes } from './output.js';
 
+/** The group of the containers (ou=...) every file's entries need: applied first, on their own. */
+export const CONTAINERS = '(containers)';
+
 export interface ApplyPlan {
-  adds: DraftEntry[];
-  modifies: Array<{ dn: string; label: string; mods: Modification[] }>;
-  deletes: string[];
+  /** The files in the order they are applied (CONTAINERS first when there are any). */
+  files: string[];
+  adds: Array<DraftEntry & { file: string }>;
+  modifies: Array<{ dn: string; label: string; mods: Modification[]; file: string }>;
+  deletes: Array<{ dn: string; file: string }>;
   unchanged: number;
 }
 
@@ -41,11 +48,20 @@ export async function planApply(
   result: ConvertResult,
   o: { mapping: ResLdapMapping; ext: ExtConfig; prune: boolean },
 ): Promise<ApplyPlan> {
-  const plan: ApplyPlan = { adds: [], modifies: [], deletes: [], unchanged: 0 };
+  const fileOf = new Map<DraftEntry, string>();
+  for (const c of result.conversions) for (const e of c.entries) fileOf.set(e, c.file);
+  const plan: ApplyPlan = {
+    files: [CONTAINERS, ...result.conversions.map((c) => c.file)],
+    adds: [],
+    modifies: [],
+    deletes: [],
+    unchanged: 0,
+  };
   for (const e of result.entries) {
+    const file = fileOf.get(e) ?? CONTAINERS;
     const existing = await client.read(e.dn);
     if (!existing) {
-      plan.adds.push(e);
+      plan.adds.push({ ...e, file });
       continue;
     }
     if (e.family === 'container') {
@@ -53,7 +69,7 @@ export async function planApply(
       continue;
     }
     const mods = diff(e, existing, o);
-    if (mods.length) plan.modifies.push({ dn: existing.dn, label: e.label, mods });
+    if (mods.length) plan.modifies.push({ dn: existing.dn, label: e.label, mods, file });
     else plan.unchanged++;
   }
   if (o.prune) plan.deletes = await pruneList(client, result, o);
@@ -89,9 +105,9 @@ async function pruneList(
   client: DirectoryClient,
   result: ConvertResult,
   o: { mapping: ResLdapMapping; ext: ExtConfig },
-): Promise<string[]> {
+): Promise<ApplyPlan['deletes']> {
   const keep = new Set(result.entries.map((e) => dnKey(e.dn)));
-  const out = new Set<string>();
+  const out = new Map<string, string>();
   for (const c of result.conversions) {
     if (c.error) continue; // a file that did not parse defines nothing: prune nothing of it
     for (const family of c.families) {
@@ -100,25 +116,52 @@ async function pruneList(
       if (!cls) continue;
       const fileAttr = family.endsWith('.conf') ? o.mapping.attribute(b.table, 'filename') : undefined;
       const filter = fileAttr ? `(&(objectClass=${cls})(${fileAttr}=${family}))` : `(objectClass=${cls})`;
-      for (const e of await client.search(b.base, filter)) if (!keep.has(dnKey(e.dn))) out.add(e.dn);
+      for (const e of await client.search(b.base, filter)) if (!keep.has(dnKey(e.dn)) && !out.has(e.dn)) out.set(e.dn, c.file);
     }
   }
-  return [...out].sort((a, b) => parseDn(b).length - parseDn(a).length);
+  return [...out].map(([dn, file]) => ({ dn, file })).sort((a, b) => parseDn(b.dn).length - parseDn(a.dn).length);
 }
 
-export async function executePlan(client: DirectoryClient, plan: ApplyPlan): Promise<void> {
-  let done = 0;
-  const step = async (what: string, fn: () => Promise<void>) => {
+/** The plan's changes file by file (adds, then modifies, then deletes), files without changes left out. */
+export function changesByFile(plan: ApplyPlan): Array<{ file: string; changes: EntryChange[] }> {
+  return plan.files
+    .map((file) => ({
+      file,
+      changes: [
+        ...plan.adds.filter((e) => e.file === file).map((e): EntryChange => ({ op: 'add', dn: e.dn, attributes: entryAttributes(e) })),
+        ...plan.modifies.filter((m) => m.file === file).map((m): EntryChange => ({ op: 'modify', dn: m.dn, mods: m.mods })),
+        ...plan.deletes.filter((d) => d.file === file).map((d): EntryChange => ({ op: 'delete', dn: d.dn })),
+      ],
+    }))
+    .filter((g) => g.changes.length > 0);
+}
+
+/**
+ * Applies the plan, each file's changes all or nothing (one transaction per file when the server
+ * offers them). A file that fails is reported by name and change and the others go on: the
+ * error at the end names every failed file and the files applied.
+ */
+export async function executePlan(client: DirectoryClient, plan: ApplyPlan): Promise<{ files: string[]; mode: ApplyMode }> {
+  const done: string[] = [];
+  const failures: string[] = [];
+  let mode: ApplyMode = 'sequential';
+  for (const { file, changes } of changesByFile(plan)) {
     try {
-      await fn();
-      done++;
+      mode = await client.applyChanges(changes);
+      done.push(file);
     } catch (err) {
-      throw new Error(`${what}: ${(err as Error).message} (${done} change(s) were applied before it; run again after fixing it)`);
+      const partial = !(err instanceof ChangeFailed) || err.partial;
+      const what = partial ? `part of ${file} may have been applied` : `nothing of ${file} was applied`;
+      failures.push(`${file}: ${(err as Error).message} (${what})`);
+      // Without the containers no file's entries have a parent.
+      if (file === CONTAINERS) break;
     }
-  };
-  for (const e of plan.adds) await step(`add ${e.dn}`, () => client.add(e.dn, entryAttributes(e)));
-  for (const m of plan.modifies) await step(`modify ${m.dn}`, () => client.modify(m.dn, m.mods));
-  for (const dn of plan.deletes) await step(`delete ${dn}`, () => client.del(dn));
+  }
+  if (failures.length) {
+    const applied = done.length ? `; applied: ${done.join(', ')}` : '';
+    throw new Error(`${failures.join('\n')}${applied}; run again after fixing it`);
+  }
+  return { files: done, mode };
 }
 
 /** The plan as LDIF change records (what --dry-run prints). */
@@ -133,7 +176,7 @@ export function planLdif(plan: ApplyPlan): string {
       );
     parts.push(lines.join('\n') + '\n');
   }
-  for (const dn of plan.deletes) parts.push(formatLdifEntry(dn, [{ type: 'changetype', values: ['delete'] }]));
+  for (const { dn } of plan.deletes) parts.push(formatLdifEntry(dn, [{ type: 'changetype', values: ['delete'] }]));
   return parts.join('\n');
 }
 

@@ -53,8 +53,22 @@ class ContextReader {
   }
 }
 
+/** A dial string of chan_sip's technology (SIP/..., not PJSIP/...). */
+const CHAN_SIP_DIAL = /(^|[^a-z])SIP\//i;
+
 export function convertDialplan(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
   const skip = (origin: Origin, text: string, reason: string) => out.skipped.push({ origin, text, reason });
+  // sip.conf moving to PJSIP (not kept on chan_sip with --chan-sip): SIP/ dial strings break.
+  const toPjsip = ctx.files.has('sip.conf') && !ctx.chanSip;
+  const check = (v: ConfigVariable, text: string) => {
+    if (toPjsip && CHAN_SIP_DIAL.test(v.value))
+      (out.notes ??= []).push({
+        origin: v.origin,
+        text,
+        reason:
+          'dials SIP/, chan_sip, which Asterisk 21 and later lack: rewrite it for PJSIP (SIP/peer is PJSIP/peer, SIP/peer/number is PJSIP/number@peer)',
+      });
+  };
   for (const cat of cfg.categories) {
     if (cat.template) continue;
     const reader = new ContextReader();
@@ -78,6 +92,7 @@ export function convertDialplan(cfg: ParsedConfig, ctx: ConvertContext, out: Con
         keep();
         continue;
       }
+      check(v, text);
       let line: DialplanLine;
       try {
         line = reader.line(v);

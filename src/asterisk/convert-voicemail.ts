@@ -1,10 +1,12 @@
 // voicemail.conf to the voicemail realtime table: one entry per `mailbox => password,fullname,
 // email,pager,options` line of a context (options: `key=value|key=value`, app_voicemail's own
-// names). [general] and [zonemessages] configure app_voicemail itself and stay in the file.
+// names). [general] and [zonemessages] configure app_voicemail itself and stay in the file, and
+// so does the context [general] names as aliasescontext: its lines are aliases, which
+// app_voicemail reads from the static file only (load_aliases), never mailboxes.
 // cn is the mailbox in the default context and mailbox@context elsewhere (Asterisk's spelling).
 
-import type { ParsedConfig } from './config-parser.js';
-import { keepStatic, type Conversion, type ConvertContext } from './model.js';
+import { lastValue, type ParsedConfig } from './config-parser.js';
+import { keepSection, keepStatic, type Conversion, type ConvertContext } from './model.js';
 
 const STATIC_SECTIONS = new Set(['general', 'zonemessages']);
 export const VOICEMAIL_CLASSES = ['AsteriskMailbox', 'AsteriskVoiceMail', 'AstldapVoicemail'];
@@ -12,8 +14,14 @@ export const VOICEMAIL_CLASSES = ['AsteriskMailbox', 'AsteriskVoiceMail', 'Astld
 export const mailboxId = (mailbox: string, context: string): string => (context === 'default' ? mailbox : `${mailbox}@${context}`);
 
 export function convertVoicemail(cfg: ParsedConfig, ctx: ConvertContext, out: Conversion): void {
+  const general = cfg.categories.find((c) => c.name.toLowerCase() === 'general');
+  const aliases = (general && lastValue(general, 'aliasescontext')?.trim().toLowerCase()) || undefined;
   for (const cat of cfg.categories) {
     if (cat.template) continue;
+    if (aliases && cat.name.toLowerCase() === aliases) {
+      keepSection(out, cat, `[${cat.name}] is the aliasescontext: app_voicemail reads aliases from the static voicemail.conf only`);
+      continue;
+    }
     for (const v of cat.variables) {
       // The report shows the line without the PIN (the first field).
       const text = `${v.name} ${v.object ? '=>' : '='} ${STATIC_SECTIONS.has(cat.name.toLowerCase()) ? v.value : v.value.replace(/^[^,]*/, '<hidden>')}`;

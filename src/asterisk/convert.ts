@@ -56,6 +56,7 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
     ext,
     keepCleartext: opts.keepCleartext ?? false,
     chanSip: opts.chanSip ?? false,
+    files: new Set(CONVERTERS.map(([file]) => file).filter((file) => existsSync(path.join(opts.dir, file)))),
     builder(family, id, origin, label, classes, out) {
       const b = ext.binding(family);
       const builder = new EntryBuilder(mapping, b.table, out.skipped, {
@@ -83,14 +84,35 @@ export function convertDirectory(opts: ConvertOptions): ConvertResult {
       // A syntax error, or a family the site's extconfig.conf / res_ldap.conf does not serve:
       // nothing of this file, the others still.
       if (!(err instanceof ConfigSyntaxError || err instanceof MappingError)) throw err;
-      Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], error: err.message });
+      Object.assign(out, { entries: [], skipped: [], remainder: [], families: [], notes: [], error: err.message });
     }
     dropDuplicates(out, seen);
     conversions.push(out);
   }
   const converted = conversions.flatMap((c) => c.entries);
   const suffix = commonSuffix(ext.bases());
-  return { conversions, entries: [...containers(converted, suffix), ...converted], suffix };
+  return { conversions, entries: [...containers([...converted, ...familyBases(conversions, ext)], suffix), ...converted], suffix };
+}
+
+/**
+ * A stand-in below the base of every family a file defines, so that containers() makes the base
+ * even when the file has no entry for it: Asterisk searches every family it is configured for
+ * (res_pjsip looks a domain alias up for each request, which a sip.conf never has), and a base
+ * that does not exist answers noSuchObject, which Asterisk logs as a WARNING every time.
+ */
+function familyBases(conversions: Conversion[], ext: ExtConfig): DraftEntry[] {
+  return conversions.flatMap((c) =>
+    c.families
+      .filter((f) => ext.has(f))
+      .map((f) => ({
+        dn: rdn('cn', 'base', ext.binding(f).base),
+        family: f,
+        objectClasses: [],
+        attributes: new Map(),
+        origin: { file: c.file, line: 0 },
+        label: `base of ${f}`,
+      })),
+  );
 }
 
 /** Two sections (of any file) that would make one DN: the first stays, the second is reported. */

@@ -1,11 +1,14 @@
 // The LDAP connection of the asterisk commands, with OpenLDAP's tools' options: -H URL
 // (ldap://, ldaps://, ldapi://PERCENT-ENCODED-PATH), -D DN with -w PASSWORD or -y FILE (the
 // file's complete contents, as ldapadd reads it), or -Y EXTERNAL (over ldapi, the socket's
-// owner). A thin wrapper over ldapts that returns entries with lowercased attribute names.
+// owner). A thin wrapper over ldapts that returns entries with lowercased attribute names, and
+// applies a set of changes as one LDAP transaction (RFC 5805) when the server offers them, else
+// one by one, taking back what was done when one fails.
 
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { Attribute, Change, Client } from 'ldapts';
+import { Attribute, Change, Client, Control } from 'ldapts';
+import { OID } from '../ldap/oids.js';
 
 export interface ConnectOptions {
   /** -H: default ldap://127.0.0.1:1389, the shipped config's listener. */
@@ -34,11 +37,61 @@ export interface Modification {
   values: string[];
 }
 
+type AttrList = Array<{ type: string; values: string[] }>;
+
+/** One change of the directory, as applyChanges takes them. */
+export type EntryChange =
+  { op: 'add'; dn: string; attributes: AttrList } | { op: 'modify'; dn: string; mods: Modification[] } | { op: 'delete'; dn: string };
+
+/** How applyChanges applied them: one LDAP transaction, or one request after another. */
+export type ApplyMode = 'transaction' | 'sequential';
+
+/** A change the server refused; its message says what of the set stays applied (nothing, unless taking back failed). */
+export class ChangeFailed extends Error {
+  constructor(
+    readonly change: EntryChange,
+    readonly code: number | undefined,
+    message: string,
+    /** Taking back the changes before it failed: part of the set may remain. */
+    readonly partial = false,
+  ) {
+    super(message);
+    this.name = 'ChangeFailed';
+  }
+}
+
+/** RFC 5805's Transaction Specification control: critical, its value the transaction identifier. */
+class TxnSpecControl extends Control {
+  constructor(private readonly id: Buffer) {
+    super(OID.txnSpec, { critical: true });
+  }
+  protected override writeControl(writer: Parameters<Control['writeControl']>[0]): void {
+    writer.writeBuffer(this.id, 0x04);
+  }
+}
+
+/** A BER tag-length-value (definite length, short or long form). */
+function tlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) len.unshift(v & 0xff);
+  const head = n < 0x80 ? [tag, n] : [tag, 0x80 | len.length, ...len];
+  return Buffer.concat([Buffer.from(head), content]);
+}
+
+/** txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }. */
+function txnEndValue(id: Buffer, commit: boolean): Buffer {
+  return tlv(0x30, Buffer.concat([commit ? Buffer.alloc(0) : tlv(0x01, Buffer.from([0x00])), tlv(0x04, id)]));
+}
+
 /** An LDAP result code the server answered with (ldapts' error carries it). */
 export const resultCode = (err: unknown): number | undefined =>
   typeof (err as { code?: unknown })?.code === 'number' ? (err as { code: number }).code : undefined;
 
 export const NO_SUCH_OBJECT = 32;
+
+/** RFC 4515 escaping of an assertion value put into a filter string. */
+export const escapeFilter = (v: string): string => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 const OPERATION_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -58,6 +111,7 @@ const RESULT_NAMES: Record<number, string> = {
 
 /** An error for a person: the server's message and the result code by name and number. */
 export function describeError(err: unknown): string {
+  if (err instanceof ChangeFailed) return err.message; // described already
   const code = resultCode(err);
   const message = (err instanceof Error ? err.message : String(err)).replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
   if (code === undefined) return message;
@@ -65,6 +119,8 @@ export function describeError(err: unknown): string {
 }
 
 export class DirectoryClient {
+  private offersTxn: Promise<boolean> | undefined;
+
   private constructor(private readonly client: Client) {}
 
   static async connect(o: ConnectOptions): Promise<DirectoryClient> {
@@ -106,9 +162,10 @@ export class DirectoryClient {
     return this.client.isBound;
   }
 
-  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub'): Promise<LdapEntry[]> {
+  /** attributes: the ones wanted (a listing that needs a few columns of many entries asks only those); default all. */
+  async search(base: string, filter: string, scope: 'base' | 'one' | 'sub' = 'sub', attributes: string[] = ['*']): Promise<LdapEntry[]> {
     try {
-      const { searchEntries } = await this.client.search(base, { scope, filter, attributes: ['*'] });
+      const { searchEntries } = await this.client.search(base, { scope, filter, attributes });
       return searchEntries.map(toEntry);
     } catch (err) {
       if (resultCode(err) === NO_SUCH_OBJECT) return [];
@@ -139,9 +196,117 @@ export class DirectoryClient {
     await this.client.del(dn);
   }
 
+  /** The server advertises RFC 5805 transactions in its root DSE (Start and End Transaction, the control). */
+  supportsTransactions(): Promise<boolean> {
+    this.offersTxn ??= this.client
+      .search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['supportedExtension', 'supportedControl'] })
+      .then(({ searchEntries }) => {
+        const e = searchEntries[0];
+        const values = (k: string) => [e?.[k] ?? []].flat().map(String);
+        const ext = values('supportedExtension');
+        return ext.includes(OID.txnStart) && ext.includes(OID.txnEnd) && values('supportedControl').includes(OID.txnSpec);
+      })
+      .catch(() => false);
+    return this.offersTxn;
+  }
+
+  /**
+   * Applies the changes all or nothing: as one LDAP transaction when the server offers them
+   * (one write on the server), else one request after another, taking back the ones done when
+   * one fails (an entry deleted comes back with its user attributes). Throws ChangeFailed.
+   */
+  async applyChanges(changes: readonly EntryChange[]): Promise<ApplyMode> {
+    if (!changes.length) return 'sequential';
+    if (await this.supportsTransactions()) {
+      await this.inTransaction(changes);
+      return 'transaction';
+    }
+    await this.oneByOne(changes);
+    return 'sequential';
+  }
+
+  private send(c: EntryChange, controls?: Control[]): Promise<void> {
+    const client = this.client;
+    switch (c.op) {
+      case 'add':
+        return client.add(
+          c.dn,
+          c.attributes.map((a) => new Attribute({ type: a.type, values: a.values })),
+          controls,
+        );
+      case 'modify':
+        return client.modify(
+          c.dn,
+          c.mods.map((m) => new Change({ operation: m.operation, modification: new Attribute({ type: m.type, values: m.values }) })),
+          controls,
+        );
+      case 'delete':
+        return client.del(c.dn, controls);
+    }
+  }
+
+  private async inTransaction(changes: readonly EntryChange[]): Promise<void> {
+    const started = await this.client.exop(OID.txnStart);
+    const id = Buffer.from(started.value ?? '', 'utf8');
+    const spec = [new TxnSpecControl(id)];
+    for (const c of changes) {
+      try {
+        await this.send(c, spec);
+      } catch (err) {
+        // Refused when queued: abort, so nothing of the set is applied.
+        await this.client.exop(OID.txnEnd, txnEndValue(id, false)).catch(() => undefined);
+        throw failed(c, err, 'nothing was applied');
+      }
+    }
+    try {
+      await this.client.exop(OID.txnEnd, txnEndValue(id, true));
+    } catch (err) {
+      throw new ChangeFailed(changes[0]!, resultCode(err), `committing the transaction: ${describeError(err)}; nothing was applied`);
+    }
+  }
+
+  private async oneByOne(changes: readonly EntryChange[]): Promise<void> {
+    const undo: Array<() => Promise<void>> = [];
+    for (const c of changes) {
+      try {
+        if (c.op === 'add') {
+          await this.send(c);
+          undo.push(() => this.del(c.dn));
+        } else {
+          const before = await this.read(c.dn);
+          await this.send(c);
+          if (before && c.op === 'delete') undo.push(() => this.add(c.dn, userAttributes(before)));
+          if (before && c.op === 'modify') undo.push(() => this.modify(c.dn, restoring(before, c.mods)));
+        }
+      } catch (err) {
+        let kept = 0;
+        for (const u of undo.reverse()) await u().catch(() => kept++);
+        const after = kept
+          ? `${undo.length - kept} change(s) before it taken back, ${kept} could not be`
+          : `${undo.length} change(s) before it taken back`;
+        throw failed(c, err, after, kept > 0);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     await this.client.unbind().catch(() => undefined);
   }
+}
+
+function failed(c: EntryChange, err: unknown, after: string, partial = false): ChangeFailed {
+  return new ChangeFailed(c, resultCode(err), `${c.op} ${c.dn}: ${describeError(err)}; ${after}`, partial);
+}
+
+/** An entry's attributes as read, to add it back. */
+function userAttributes(e: LdapEntry): AttrList {
+  return [...e.attrs].map(([k, values]) => ({ type: e.names.get(k) ?? k, values }));
+}
+
+/** The modifications that give the attributes mods touched their values in before. */
+function restoring(before: LdapEntry, mods: readonly Modification[]): Modification[] {
+  const types = new Map(mods.map((m) => [m.type.toLowerCase(), m.type]));
+  return [...types].map(([k, type]) => ({ operation: 'replace', type, values: before.attrs.get(k) ?? [] }));
 }
 
 function toEntry(e: Record<string, unknown> & { dn: string }): LdapEntry {

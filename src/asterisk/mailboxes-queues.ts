@@ -1,20 +1,25 @@
 // Voicemail boxes and queues against a running directory, as an LDAP client: entries laid out as
 // convert lays them out (same DNs, classes and columns), so a box added here and one converted
-// from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request.
+// from voicemail.conf are the same thing. One entry per operation, so each is one LDAP request,
+// except removing a queue with its members: one LDAP transaction where the server offers them.
 
-import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
+import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry } from './ldap-client.js';
 import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
 import { MEMBER_CLASSES, memberId, QUEUE_CLASSES } from './convert-queues.js';
-import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+import { CommandError, EXIT, columnChanges, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
 
 export const MAILBOX_QUEUE_USAGE = `mailbox and queue commands (CONNECTION as for endpoint):
   mailbox add BOX[@CONTEXT] --password PIN [--fullname NAME] [--email ADDR]
+  mailbox set BOX[@CONTEXT] [--password PIN] [--fullname NAME] [--email ADDR]
+                                    change a box in place ('' removes a name or address)
   mailbox remove BOX[@CONTEXT]
   mailbox list [--json]             every mailbox (no PINs)
   queue add NAME [--strategy ringall|leastrecent|...]
+  queue set NAME [--strategy S] [--timeout SECONDS] [--musiconhold CLASS]
   queue remove NAME                 the queue and its members
   queue list [--json]               every queue with its static members
   queue member add QUEUE INTERFACE [--penalty N] [--membername NAME]
+  queue member set QUEUE INTERFACE [--penalty N] [--paused 0|1] [--membername NAME]
   queue member remove QUEUE INTERFACE
 exit status: 0 done, 4 no such entry, 5 it exists already, 2 usage, 1 any other error.
 `;
@@ -33,6 +38,25 @@ function attrs(l: Layout, family: string, cls: string[], id: string, cols: Recor
 async function addNew(client: DirectoryClient, dn: string, a: Attrs): Promise<void> {
   if (await client.read(dn)) throw new CommandError(EXIT.exists, `${dn} exists already`);
   await client.add(dn, a);
+}
+
+/**
+ * Changes columns of an existing entry in one modify: a value replaces, '' removes the column
+ * (undefined leaves it). Nothing to change is a usage error naming what could be given.
+ */
+async function setColumns(
+  client: DirectoryClient,
+  l: Layout,
+  family: string,
+  dn: string,
+  cols: Record<string, string | undefined>,
+  what: string,
+): Promise<void> {
+  const e = await client.read(dn);
+  if (!e) throw new CommandError(EXIT.notFound, `no ${dn}`);
+  if (Object.values(cols).every((v) => v === undefined)) throw new CommandError(EXIT.usage, `nothing to change: give ${what}`);
+  const mods = columnChanges(l, family, e, cols);
+  await client.modify(dn, mods);
 }
 
 async function removeExisting(client: DirectoryClient, dn: string): Promise<void> {
@@ -63,6 +87,28 @@ export async function addMailbox(
   return dn;
 }
 
+export interface MailboxChanges {
+  password?: string;
+  fullname?: string;
+  email?: string;
+}
+
+/** Changes a box in place (its PIN, name, address); the PIN cannot be removed, only replaced. */
+export async function updateMailbox(client: DirectoryClient, l: Layout, box: string, c: MailboxChanges): Promise<string> {
+  const { mailbox, context } = splitBox(box);
+  if (c.password === '') throw new CommandError(EXIT.usage, 'a mailbox keeps a PIN: give a new one, not an empty one');
+  const dn = l.dn('voicemail', mailboxId(mailbox, context));
+  await setColumns(
+    client,
+    l,
+    'voicemail',
+    dn,
+    { password: c.password, fullname: c.fullname, email: c.email },
+    '--password, --fullname or --email',
+  );
+  return dn;
+}
+
 export async function removeMailbox(client: DirectoryClient, l: Layout, box: string): Promise<string> {
   const { mailbox, context } = splitBox(box);
   const dn = l.dn('voicemail', mailboxId(mailbox, context));
@@ -76,6 +122,27 @@ export async function addQueue(client: DirectoryClient, l: Layout, name: string,
   return dn;
 }
 
+export interface QueueChanges {
+  strategy?: string;
+  timeout?: string;
+  musiconhold?: string;
+}
+
+/** Changes a queue's settings in place; its members stay. */
+export async function updateQueue(client: DirectoryClient, l: Layout, name: string, c: QueueChanges): Promise<string> {
+  if (c.strategy === '') throw new CommandError(EXIT.usage, 'a queue keeps a strategy: give one, not an empty one');
+  const dn = l.dn('queues', name);
+  await setColumns(
+    client,
+    l,
+    'queues',
+    dn,
+    { strategy: c.strategy, timeout: c.timeout, musiconhold: c.musiconhold },
+    '--strategy, --timeout or --musiconhold',
+  );
+  return dn;
+}
+
 /** The queue and every member entry naming it. */
 export async function removeQueue(client: DirectoryClient, l: Layout, name: string): Promise<string[]> {
   const dn = l.dn('queues', name);
@@ -85,9 +152,9 @@ export async function removeQueue(client: DirectoryClient, l: Layout, name: stri
     l.base('queue_members'),
     `(&(objectClass=${cls[cls.length - 1]})(${l.attr('queue_members', 'queue_name')}=${escapeFilter(name)}))`,
   );
-  for (const m of members) await client.del(m.dn);
-  await client.del(dn);
-  return [...members.map((m) => m.dn), dn];
+  const dns = [...members.map((m) => m.dn), dn];
+  await client.applyChanges(dns.map((d) => ({ op: 'delete', dn: d })));
+  return dns;
 }
 
 export async function addMember(
@@ -115,6 +182,28 @@ export async function addMember(
   return dn;
 }
 
+export interface MemberChanges {
+  penalty?: string;
+  paused?: string;
+  membername?: string;
+}
+
+/** Changes a static member in place (penalty, paused, its name); its queue and interface are its identity. */
+export async function updateMember(client: DirectoryClient, l: Layout, queue: string, iface: string, c: MemberChanges): Promise<string> {
+  if (c.paused !== undefined && c.paused !== '0' && c.paused !== '1') throw new CommandError(EXIT.usage, '--paused is 0 or 1');
+  if (c.penalty !== undefined && !/^\d{1,6}$/.test(c.penalty)) throw new CommandError(EXIT.usage, '--penalty is a whole number');
+  const dn = l.dn('queue_members', memberId(queue, iface));
+  await setColumns(
+    client,
+    l,
+    'queue_members',
+    dn,
+    { penalty: c.penalty, paused: c.paused, membername: c.membername },
+    '--penalty, --paused or --membername',
+  );
+  return dn;
+}
+
 export async function removeMember(client: DirectoryClient, l: Layout, queue: string, iface: string): Promise<string> {
   const dn = l.dn('queue_members', memberId(queue, iface));
   await removeExisting(client, dn);
@@ -132,6 +221,8 @@ export interface MailboxInfo {
 export interface QueueInfo {
   name: string;
   strategy?: string;
+  timeout?: string;
+  musiconhold?: string;
   members: Array<{ interface: string; membername?: string; penalty?: string; paused?: string }>;
   dn: string;
 }
@@ -164,6 +255,8 @@ export async function listQueues(client: DirectoryClient, l: Layout): Promise<Qu
       return {
         name,
         strategy: firstOf(q, l.attr('queues', 'strategy')),
+        timeout: firstOf(q, l.attr('queues', 'timeout')),
+        musiconhold: firstOf(q, l.attr('queues', 'musiconhold')),
         members: members
           .filter((x) => firstOf(x, m('queue_name')) === name)
           .map((x) => ({
@@ -178,17 +271,11 @@ export async function listQueues(client: DirectoryClient, l: Layout): Promise<Qu
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** RFC 4515 escaping of an assertion value. */
-const escapeFilter = (v: string) => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
-
 function formatListed(x: MailboxInfo | QueueInfo): string {
   if ('mailbox' in x) return `${`${x.mailbox}@${x.context}`.padEnd(20)} ${x.fullname ?? ''}${x.email ? ` <${x.email}>` : ''}\n`;
   return `${x.name.padEnd(16)} ${(x.strategy ?? '').padEnd(12)} ${x.members.map((m) => m.interface).join(', ')}\n`;
 }
 
-const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-
-/** `astldap asterisk mailbox|queue ...`. */
 export async function mailboxQueueCommand(
   kind: 'mailbox' | 'queue',
   args: string[],
@@ -201,12 +288,15 @@ export async function mailboxQueueCommand(
   const operands = args.slice(args[0] === 'member' ? 2 : 1);
   const arity: Record<string, number> = {
     'mailbox add': 1,
+    'mailbox set': 1,
     'mailbox remove': 1,
     'mailbox list': 0,
     'queue list': 0,
     'queue add': 1,
+    'queue set': 1,
     'queue remove': 1,
     'queue member add': 2,
+    'queue member set': 2,
     'queue member remove': 2,
   };
   if (arity[key] === undefined || operands.length !== arity[key]) {
@@ -224,12 +314,26 @@ export async function mailboxQueueCommand(
     let done: string | string[];
     if (key === 'mailbox add')
       done = await addMailbox(client, l, a, { password: str(v, 'password'), fullname: str(v, 'fullname'), email: str(v, 'email') });
+    else if (key === 'mailbox set')
+      done = await updateMailbox(client, l, a, { password: str(v, 'password'), fullname: str(v, 'fullname'), email: str(v, 'email') });
     else if (key === 'mailbox remove') done = await removeMailbox(client, l, a);
+    else if (key === 'queue set')
+      done = await updateQueue(client, l, a, {
+        strategy: str(v, 'strategy'),
+        timeout: str(v, 'timeout'),
+        musiconhold: str(v, 'musiconhold'),
+      });
+    else if (key === 'queue member set')
+      done = await updateMember(client, l, a, b, {
+        penalty: str(v, 'penalty'),
+        paused: str(v, 'paused'),
+        membername: str(v, 'membername'),
+      });
     else if (key === 'queue add') done = await addQueue(client, l, a, { strategy: str(v, 'strategy') });
     else if (key === 'queue remove') done = await removeQueue(client, l, a);
     else if (key === 'queue member add')
       done = await addMember(client, l, a, b, { penalty: str(v, 'penalty'), membername: str(v, 'membername') });
     else done = await removeMember(client, l, a, b);
-    out.write(`${key.endsWith('remove') ? 'removed' : 'added'} ${[done].flat().join(', ')}\n`);
+    out.write(`${key.endsWith('remove') ? 'removed' : key.endsWith('set') ? 'changed' : 'added'} ${[done].flat().join(', ')}\n`);
   });
 }

@@ -41,6 +41,8 @@ export interface Conversion {
   error?: string;
   /** Families this file defines completely (what --prune may clean up). */
   families: string[];
+  /** Lines converted (or kept static) as they are that will not work after the move: to check. */
+  notes?: SkippedLine[];
 }
 
 export const md5hex = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
@@ -127,6 +129,8 @@ export interface ConvertContext {
   keepCleartext: boolean;
   /** --chan-sip: sip.conf peers also as chan_sip realtime peers. */
   chanSip: boolean;
+  /** The files of the directory that are converted (sip.conf leaves transports to a pjsip.conf). */
+  files: ReadonlySet<string>;
   /** A builder for the entry cn=id below the family's base, in the family's table. */
   builder(family: string, id: string, origin: Origin, label: string, classes: string[], out: Conversion): EntryBuilder;
 }

@@ -49,9 +49,11 @@ export function reportText(result: ConvertResult, verbose = false): string {
     const counts = new Map<string, number>();
     for (const e of c.entries) counts.set(e.family, (counts.get(e.family) ?? 0) + 1);
     const summary = [...counts].map(([f, n]) => `${n} ${f}`).join(', ') || 'no entries';
-    lines.push(`${c.file}: ${summary}; ${c.skipped.length} line(s) not converted`);
+    const notes = c.notes ?? [];
+    lines.push(`${c.file}: ${summary}; ${c.skipped.length} line(s) not converted${notes.length ? `, ${notes.length} to check` : ''}`);
     if (verbose) for (const e of c.entries) lines.push(`  ${e.origin.file}:${e.origin.line} ${e.label} -> ${e.dn}`);
     for (const s of c.skipped) lines.push(`  not converted ${s.origin.file}:${s.origin.line}: ${redact(s.text)}  (${s.reason})`);
+    for (const s of notes) lines.push(`  check ${s.origin.file}:${s.origin.line}: ${redact(s.text)}  (${s.reason})`);
   }
   const left = result.conversions.reduce((n, c) => n + c.skipped.length, 0);
   const failed = result.conversions.filter((c) => c.error).map((c) => c.file);
@@ -78,5 +80,6 @@ export function reportJson(result: ConvertResult): unknown {
     error: c.error,
     entries: c.entries.map((e) => ({ dn: e.dn, family: e.family, label: e.label, file: e.origin.file, line: e.origin.line })),
     notConverted: c.skipped.map((s) => ({ file: s.origin.file, line: s.origin.line, text: redact(s.text), reason: s.reason })),
+    check: (c.notes ?? []).map((s) => ({ file: s.origin.file, line: s.origin.line, text: redact(s.text), reason: s.reason })),
   }));
 }

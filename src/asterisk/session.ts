@@ -2,7 +2,7 @@
 // are called (read from extconfig.conf and res_ldap.conf), the exit codes a script can rely on,
 // and one connection per command with its errors turned into messages and exit codes.
 
-import { DirectoryClient, describeError, type ConnectOptions } from './ldap-client.js';
+import { DirectoryClient, describeError, type ConnectOptions, type LdapEntry, type Modification } from './ldap-client.js';
 import { ExtConfig, ResLdapMapping } from './mapping.js';
 import { rdn } from './model.js';
 
@@ -48,6 +48,24 @@ export class Layout {
 }
 
 export type Values = Record<string, string | boolean | undefined>;
+
+/** An option as given ('' included: for a set command, '' removes the column). */
+export const stringOption = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+
+/**
+ * The modifications that set columns of a family's entry e: a value replaces, '' removes the
+ * column (when the entry has it), undefined leaves it.
+ */
+export function columnChanges(l: Layout, family: string, e: LdapEntry, cols: Record<string, string | undefined>): Modification[] {
+  const mods: Modification[] = [];
+  for (const [c, v] of Object.entries(cols)) {
+    if (v === undefined) continue;
+    const type = l.attr(family, c);
+    if (v !== '') mods.push({ operation: 'replace', type, values: [v] });
+    else if (e.attrs.has(type.toLowerCase())) mods.push({ operation: 'delete', type, values: [] });
+  }
+  return mods;
+}
 
 /** The layout of --res-ldap / --extconfig, or of the shipped files. */
 export const layoutOf = (v: Values): Layout =>

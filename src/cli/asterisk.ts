@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { executePlan, planApply, planLdif, planSummary } from '../asterisk/apply.js';
 import { convertDirectory } from '../asterisk/convert.js';
 import { endpointCommand, EXIT, ENDPOINT_USAGE } from '../asterisk/endpoints.js';
+import { dialplanCommand, DIALPLAN_USAGE } from '../asterisk/dialplan.js';
 import { mailboxQueueCommand, MAILBOX_QUEUE_USAGE } from '../asterisk/mailboxes-queues.js';
+import { peerCommand, PEER_USAGE } from '../asterisk/peers.js';
 import { describeError, DirectoryClient, type ConnectOptions } from '../asterisk/ldap-client.js';
 import { ExtConfig, ResLdapMapping } from '../asterisk/mapping.js';
 import { exitStatus, remainderText, reportJson, reportText, toLdif } from '../asterisk/output.js';
@@ -41,6 +43,8 @@ with a syntax error is not converted at all), 2 a usage error.
 
 ${ENDPOINT_USAGE}
 ${MAILBOX_QUEUE_USAGE}
+${DIALPLAN_USAGE}
+${PEER_USAGE}
 CONNECTION (as for ldapadd): -H URL (default ldap://127.0.0.1:1389; ldapi://PATH too),
   -D DN -w PASSWORD | -D DN -y FILE (the whole file is the password) | -Y EXTERNAL (over ldapi)
 `;
@@ -76,6 +80,13 @@ const OPTIONS = {
   strategy: { type: 'string' },
   penalty: { type: 'string' },
   membername: { type: 'string' },
+  timeout: { type: 'string' },
+  musiconhold: { type: 'string' },
+  paused: { type: 'string' },
+  app: { type: 'string' },
+  host: { type: 'string' },
+  mailbox: { type: 'string' },
+  appdata: { type: 'string' },
 } as const;
 
 export type AsteriskValues = ReturnType<typeof parse>['values'];
@@ -116,6 +127,8 @@ export async function asteriskCommand(argv: string[], out = process.stdout, err 
     }
   }
   if (command === 'endpoint') return endpointCommand(rest, values, connectOptions(values), out, err);
+  if (command === 'peer') return peerCommand(rest, values, connectOptions(values), out, err);
+  if (command === 'dialplan') return dialplanCommand(rest, values, connectOptions(values), out, err);
   if (command === 'mailbox' || command === 'queue') return mailboxQueueCommand(command, rest, values, connectOptions(values), out, err);
   err.write(`astldap asterisk: unknown command "${command}"\n${ASTERISK_USAGE}`);
   return EXIT.usage;

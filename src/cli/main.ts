@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { hashPassword, type HashScheme } from '../access/passwords.js';
 import { loadConfig, packageRoot, type Config } from '../config/config.js';
+import { recordBackup } from '../server/backups.js';
 import { DataDirLockedError, readLock, type LockInfo } from '../server/lock.js';
 import { adminCommand, ADMIN_USAGE, clientToken } from '../admin/api/client.js';
 import { checkConfigFile } from './check.js';
@@ -176,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
       chmodSync(file, 0o600);
       const n = text.split('\n').filter((l) => l.startsWith('dn:') || l.startsWith('dn::')).length;
       process.stdout.write(`wrote ${n} entries to ${file} (${online ? 'from the running server' : 'offline'})\n`);
+      noteBackup(base, file, n);
       return 0;
     }
     case 'import':
@@ -263,6 +265,17 @@ async function askServer(cfg: Config, held: { file: string; info: LockInfo }, ap
   const res = await fetch(`${held.info.adminUrl}/v1/${apiPath}`, { headers: { 'X-Vault-Token': token } });
   if (!res.ok) throw new Error(`the running server (pid ${held.info.pid}) answered ${res.status}: ${(await res.text()).trim()}`);
   return res;
+}
+
+/** Records the backup in the data directory (the console's Overview shows it); a failure only warns. */
+function noteBackup(base: Base, file: string, entries: number): void {
+  const cfg = configOf(base);
+  if (cfg.memory) return;
+  try {
+    recordBackup(cfg.dataDir, { at: new Date().toISOString(), path: path.resolve(file), entries });
+  } catch (e) {
+    process.stderr.write(`astldap backup: the backup is written, but not recorded in ${cfg.dataDir}: ${(e as Error).message}\n`);
+  }
 }
 
 /** The database as LDIF: from the running server when one holds the data directory. */

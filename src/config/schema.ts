@@ -120,6 +120,8 @@ const limits = mapping('limits', {
   maxConnectionsPerAddress: whole('limits.maxConnectionsPerAddress', 512),
   /** Of maxConnections, how many unauthenticated TCP/TLS connections may never take (kept for ldapi and bound sessions). */
   reservedConnections: whole('limits.reservedConnections', 256),
+  /** TLS handshakes (ldaps:// accepts and StartTLS) one address may start per second (twice that at once); 0 = unlimited. */
+  tlsHandshakeRate: whole('limits.tlsHandshakeRate', 50),
   /** Ceilings on a search filter for ordinary identities (the Asterisk service and unlimited DNs included). */
   filter: filterLimits('limits.filter', 512, 16, 64 * 1024),
   /** Ceilings on a search filter for administrators: high, but finite. */
@@ -141,6 +143,14 @@ const limits = mapping('limits', {
    * the search is ended (a sync consumer with e-syncRefreshRequired) and the queue dropped; 0 = no limit.
    */
   maxConsumerBacklog: whole('limits.maxConsumerBacklog', 4 * 1024 * 1024),
+  /** RFC 5805 transactions one connection may have open at once (one, as slapd); 0 = transactions off (not advertised). */
+  maxTxnsPerConnection: whole('limits.maxTxnsPerConnection', 1),
+  /** Updates one transaction may hold (each is checked when it arrives, all applied at commit); 0 = no limit. */
+  maxTxnOps: whole('limits.maxTxnOps', 100_000),
+  /** Bytes one transaction may hold: its updates as sent (DNs, names, values) and the entries they write; 0 = no limit. */
+  maxTxnBytes: whole('limits.maxTxnBytes', 64 * 1024 * 1024),
+  /** Seconds a transaction may stay open before it is discarded; 0 = until its connection ends. */
+  txnTimeout: whole('limits.txnTimeout', 600),
 })
   .prefault({})
   .superRefine((l, ctx) => {
@@ -317,8 +327,19 @@ export const configSchema = z.object({
   }).prefault({}),
   store: mapping('store', {
     sync: flag('store.sync', true),
-    /** Decoded entries kept in memory in front of LevelDB (exact across writes; 0 = none). */
-    cacheEntries: whole('store.cacheEntries', 10000),
+    /** MiB of parsed entries and posting lists kept in memory in front of LevelDB (exact across writes; 0 = none). */
+    cacheMiB: z
+      .number({ error: 'store.cacheMiB must be a number of MiB >= 0' })
+      .min(0, { error: 'store.cacheMiB must be a number of MiB >= 0' })
+      .max(1 << 20, { error: 'store.cacheMiB must be a number of MiB >= 0' })
+      .default(32),
+    /** An optional cap on the cached entries besides the MiB (null = none). */
+    cacheEntries: z
+      .number({ error: 'store.cacheEntries must be a whole number >= 0, or null' })
+      .int({ error: 'store.cacheEntries must be a whole number >= 0, or null' })
+      .min(0, { error: 'store.cacheEntries must be a whole number >= 0, or null' })
+      .nullable()
+      .default(null),
     indexes: z
       .record(z.string(), z.unknown(), { error: 'store.indexes must be a mapping of attribute: [eq, pres, sub]' })
       .default(() => structuredClone(DEFAULT_INDEXES))

@@ -11,24 +11,14 @@ import type { Logger } from '../config/logger.js';
 import { BindThrottle } from '../directory/bind-throttle.js';
 import { Cancellation } from '../ldap/messages.js';
 import { ConsoleAssets } from './assets.js';
-import { ldapRoute, type AttributeInfo } from './ldap-routes.js';
+import { ldapRoute } from './ldap-routes.js';
 import { SessionStore, sameSecret, type ConsoleSession } from './sessions.js';
 import { tokenRoute } from './token-routes.js';
 import { MAX_BODY, bodyOf, clearCookie, cookieOf, failure, json, sameOrigin, securityHeaders, sessionCookie, str } from './web.js';
 
-/** What the Overview page shows (from the same counters as /metrics). */
-export type { AttributeInfo } from './ldap-routes.js';
+import type { AttributeInfo, ConsoleOverview, LeaseRow, SessionInfo } from './types.js';
 
-export interface ConsoleOverview {
-  suffix: string;
-  entries: number;
-  connections: number;
-  operations: number;
-  /** The latency histogram's sum (seconds) and count: the page shows the mean between two polls. */
-  latencySeconds: number;
-  latencyCount: number;
-  warnings: string[];
-}
+export type { AttributeInfo, ConsoleOverview } from './types.js';
 
 export interface ConsoleOptions {
   config: ConsoleConfig;
@@ -48,7 +38,14 @@ export interface ConsoleOptions {
   admin: (req: HttpRequest) => Promise<HttpResponse>;
   /** The secrets engine's mount (adminApi.mount). */
   mount: string;
-  overview: () => Promise<ConsoleOverview>;
+  /** The engine's stored leases (the token's policies then decide which are shown). */
+  leases: () => Promise<LeaseRow[]>;
+  /** The admin API's audit log, when it writes one. */
+  auditFile?: string;
+  /** The Overview; privileged: with the server-wide parts (warnings, replication, backups, the seal). */
+  overview: (privileged: boolean) => Promise<ConsoleOverview>;
+  /** The directory's administrator (config admin.dn): a privileged LDAP sign-in. */
+  adminDn: string;
   /** What the live schema says of an attribute type (public: the subschema entry says as much). */
   describeAttribute: (name: string) => AttributeInfo | undefined;
   log: Logger;
@@ -105,12 +102,14 @@ export class ConsoleServer {
     if (!s) return failure(401, 'not signed in (or the session expired)');
     // Every write carries the session's CSRF token in a header a cross-site form cannot set.
     if (req.method !== 'GET' && !sameSecret(req.headers['x-csrf-token'] ?? '', s.csrf)) return failure(403, 'missing or wrong CSRF token');
+    // A write may change what a kept listing shows.
+    if (req.method !== 'GET') s.tables.clear();
     if (api === 'session' && req.method === 'GET') return json(200, this.describe(s));
     if (api === 'logout' && req.method === 'POST') {
       this.sessions.end(s);
       return json(200, { ok: true }, { 'Set-Cookie': clearCookie(this.opts.tls) });
     }
-    if (api === 'overview' && req.method === 'GET') return json(200, await this.opts.overview());
+    if (api === 'overview' && req.method === 'GET') return json(200, await this.opts.overview(s.identity.privileged));
     const body = bodyOf(req);
     if (!body) return failure(400, 'the body must be a JSON object');
     const id = s.identity;
@@ -125,13 +124,17 @@ export class ConsoleServer {
     try {
       res =
         id.kind === 'ldap'
-          ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body })
-          : await tokenRoute(
-              (method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b),
-              this.opts.mount,
-              req.method,
+          ? await ldapRoute(id.client, this.opts.describeAttribute, { method: req.method, api, query: req.query, body, tables: s.tables })
+          : await tokenRoute((method, path, b) => this.vault(id.token, req.remoteAddress, method, path, b), {
+              mount: this.opts.mount,
+              method: req.method,
               api,
-            );
+              body,
+              token: id.token,
+              privileged: id.privileged,
+              leases: this.opts.leases,
+              auditFile: this.opts.auditFile,
+            });
     } catch (e) {
       if (id.kind === 'ldap' && !id.client.bound) return lost((e as Error).message);
       throw e;
@@ -144,13 +147,13 @@ export class ConsoleServer {
     );
   }
 
-  private describe(s: ConsoleSession): Record<string, unknown> {
+  private describe(s: ConsoleSession): SessionInfo {
     const id = s.identity;
     return {
       kind: id.kind,
       name: id.kind === 'ldap' ? id.dn : id.name,
       csrf: s.csrf,
-      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'pbx', 'directory'] : ['overview', 'credentials'],
+      pages: id.kind === 'ldap' ? ['overview', 'endpoints', 'pbx', 'dialplan', 'directory', 'schema'] : ['overview', 'credentials'],
       expires: new Date(s.createdAt + this.opts.config.maxLifetime * 1000).toISOString(),
       idleTimeout: this.opts.config.idleTimeout,
     };
@@ -209,7 +212,7 @@ export class ConsoleServer {
       }
     });
     if (!client) return refused;
-    return this.sessions.create({ kind: 'ldap', dn, client });
+    return this.sessions.create({ kind: 'ldap', dn, client, privileged: ndn === this.opts.normalize(this.opts.adminDn) });
   }
 
   private async tokenSignIn(token: string, address: string): Promise<ConsoleSession | string> {
@@ -220,7 +223,8 @@ export class ConsoleServer {
       return data?.display_name || 'token';
     });
     if (!name) return 'invalid token';
-    return this.sessions.create({ kind: 'token', token, name });
+    const privileged = (await this.vault(token, address, 'GET', 'sys/astldap/status')).status === 200;
+    return this.sessions.create({ kind: 'token', token, name, privileged });
   }
 
   /** One admin API request with a session's token, in-process. */

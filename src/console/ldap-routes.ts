@@ -15,8 +15,10 @@ import {
 import { describeError, resultCode, type DirectoryClient, type Modification } from '../asterisk/ldap-client.js';
 import { formatLdifEntry } from '../ldif/ldif.js';
 import { layout, refused } from './ldap-common.js';
-import { pbxRoute } from './pbx-routes.js';
-import { listPeers } from './peers.js';
+import { PBX_HEADS, pbxRoute, type PbxHead } from './pbx-routes.js';
+import { readSchema } from './schema-browser.js';
+import { tableQuery, type TableCache } from './table.js';
+import type { AttributeInfo, ConsoleEndpoint } from './types.js';
 import { failure, json, str } from './web.js';
 
 /** Children shown of one node of the tree (the rest: narrow down with a search). */
@@ -33,36 +35,38 @@ const decodeSegment = (seg: string): string => {
   }
 };
 
-/** An attribute type as the editor needs it: its syntax, whether it takes one value, whether a client may change it. */
-export interface AttributeInfo {
-  name: string;
-  syntax: string;
-  singleValue: boolean;
-  readOnly: boolean;
-  desc?: string;
-}
-
 export interface ConsoleRequest {
   method: string;
   api: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** The session's kept listings. */
+  tables: TableCache;
 }
+
+/** The endpoint table's columns, as the page names them (search looks in all, sort by one). */
+const ENDPOINT_COLUMNS = ['name', 'context', 'auth', 'aors', 'state', 'contacts'] as const;
+const endpointCell = (e: ConsoleEndpoint, c: string): string =>
+  c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c as 'name'] ?? '');
 
 export async function ldapRoute(
   client: DirectoryClient,
   describe: (name: string) => AttributeInfo | undefined,
-  { method, api, query, body }: ConsoleRequest,
+  req: ConsoleRequest,
 ): Promise<HttpResponse | undefined> {
+  const { method, api, query, body } = req;
   try {
     if (api === 'schema' && method === 'GET') {
       const info = describe(query.get('attr') ?? '');
       return info ? json(200, info) : failure(404, `no attribute type ${query.get('attr') ?? ''} in the schema`);
     }
-    if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, method, api.split('/').slice(1), body);
-    if (api === 'peers' && method === 'GET') return json(200, { peers: await listPeers(client, layout()) });
+    if (api === 'subschema' && method === 'GET') {
+      const schema = await readSchema(client);
+      return schema ? json(200, schema) : failure(404, 'the subschema entry is not readable by this identity');
+    }
+    if (api === 'endpoints' || api.startsWith('endpoints/')) return await endpoints(client, req, api.split('/').slice(1));
     const [head, ...rest] = api.split('/');
-    if (head === 'mailboxes' || head === 'queues') return await pbxRoute(client, method, head, rest.map(decodeSegment), body);
+    if (PBX_HEADS.includes(head!)) return await pbxRoute(client, method, head as PbxHead, rest.map(decodeSegment), body);
     if (api === 'tree' && method === 'GET') return await tree(client, query.get('dn') ?? '');
     if (api === 'entry' && method === 'GET') {
       const e = await client.read(query.get('dn') ?? '');
@@ -81,17 +85,17 @@ export async function ldapRoute(
   return undefined;
 }
 
-async function endpoints(
-  client: DirectoryClient,
-  method: string,
-  rest: string[],
-  body: Record<string, unknown>,
-): Promise<HttpResponse | undefined> {
+async function endpoints(client: DirectoryClient, req: ConsoleRequest, rest: string[]): Promise<HttpResponse | undefined> {
+  const { method, body } = req;
   const l = layout();
   const [name, sub] = rest;
   if (name !== undefined && !NAME.test(name)) return failure(400, 'an endpoint name is letters, digits and ._@+-');
   if (name === undefined) {
-    if (method === 'GET') return json(200, { endpoints: await listEndpoints(client, l) });
+    if (method === 'GET') {
+      const q = tableQuery(req.query, ENDPOINT_COLUMNS);
+      const list = (): Promise<ConsoleEndpoint[]> => listEndpoints(client, l);
+      return json(200, await req.tables.page('endpoints', q, list, endpointCell, ENDPOINT_COLUMNS));
+    }
     if (method !== 'POST') return undefined;
     const n = str(body.name);
     if (!n || !NAME.test(n)) return failure(400, 'an endpoint name is letters, digits and ._@+-');

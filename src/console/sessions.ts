@@ -4,8 +4,16 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DirectoryClient } from '../asterisk/ldap-client.js';
+import { TableCache } from './table.js';
 
-export type Identity = { kind: 'ldap'; dn: string; client: DirectoryClient } | { kind: 'token'; token: string; name: string };
+/**
+ * Who a session acts as. privileged: the directory's administrator, or a token the server's own
+ * status route admits (root or sudo on sys/): they see the server-wide parts of the Overview
+ * (warnings, replication, backups, the seal), which say nothing an ordinary user may read.
+ */
+export type Identity =
+  | { kind: 'ldap'; dn: string; client: DirectoryClient; privileged: boolean }
+  | { kind: 'token'; token: string; name: string; privileged: boolean };
 
 export interface ConsoleSession {
   readonly id: string;
@@ -13,6 +21,8 @@ export interface ConsoleSession {
   readonly identity: Identity;
   readonly createdAt: number;
   lastSeen: number;
+  /** Its recent table listings (server-side paging), forgotten at each of its writes. */
+  readonly tables: TableCache;
 }
 
 export interface SessionLimits {
@@ -58,7 +68,7 @@ export class SessionStore {
     if (mine.length >= PER_IDENTITY) this.end(mine[0]!);
     if (this.sessions.size >= MAX_SESSIONS) this.end(this.sessions.values().next().value!);
     const t = this.now();
-    const s: ConsoleSession = { id: token(), csrf: token(), identity, createdAt: t, lastSeen: t };
+    const s: ConsoleSession = { id: token(), csrf: token(), identity, createdAt: t, lastSeen: t, tables: new TableCache(this.now) };
     this.sessions.set(s.id, s);
     return s;
   }

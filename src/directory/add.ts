@@ -11,14 +11,20 @@ import { checkQuality, PASSWORD_KEY, policyFor } from './ppolicy.js';
 import { readEntry } from './read-entry.js';
 import type { EntryRecord } from '../store/types.js';
 import { generalizedTime } from './clock.js';
-import type { Attributes } from './write.js';
+import type { Attributes, TransactionRunner } from './write.js';
 
-export async function add(dir: Directory, ctx: OperationContext, req: AddRequest, ndn: string): Promise<LdapResult> {
+export async function add(
+  dir: Directory,
+  ctx: OperationContext,
+  req: AddRequest,
+  ndn: string,
+  run: TransactionRunner = (fn) => dir.writer.transaction(fn),
+): Promise<LdapResult> {
   const rdns = dir.parse(req.dn);
   dir.access.requireWrite(ctx.session, req.dn);
   const attrs = await buildAttributes(dir.schema, dir.config.passwordScheme, req.attributes);
   addRdnValues(dir.schema, rdns[0]!, attrs);
-  return dir.writer.transaction(async (tx) => {
+  return run(async (tx) => {
     if (attrs[PASSWORD_KEY]) await addPolicy(dir, ctx, givenPasswords(dir, req.attributes), attrs, (n) => tx.get(n));
     const rec = await tx.add(ctx.session.bindDn, ndn, prettyDn(req.dn), attrs, { as: ctx.session });
     // RFC 4528: for an add, the assertion is evaluated against the entry to be added (as slapd does).

@@ -19,7 +19,9 @@ import type { EntryRecord, Store } from '../store/types.js';
 import { BindThrottle } from './bind-throttle.js';
 import { ChangeClock } from './clock.js';
 import { PagedCursors } from './paged.js';
+import { SyncConsumers } from './sync/consumers.js';
 import { SyncState } from './sync/log.js';
+import { Transactions } from './txn.js';
 import { Writer } from './write.js';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
@@ -68,6 +70,10 @@ export class Directory {
   readonly throttle: BindThrottle;
   /** Replication state: contextCSN and the session log (RFC 4533 provider). */
   readonly sync: SyncState;
+  /** Open LDAP transactions (RFC 5805) of every connection. */
+  readonly txns: Transactions;
+  /** Who replicates from this server (sync consumers, persistent searches) and how far behind. */
+  readonly consumers = new SyncConsumers();
   private registry: SchemaRegistry;
   private ndnCache: { schema: SchemaRegistry | undefined; map: Lru<string, string> } = { schema: undefined, map: new Lru(0) };
   private sources: SchemaSourceText[];
@@ -93,7 +99,9 @@ export class Directory {
     });
     this.writer = new Writer(this);
     this.writer.onCommit((batch) => this.access.onWrite(batch));
+    this.writer.onCommit(() => this.consumers.committed());
     this.sync = new SyncState(this.clock, this.config.replication.sessionLog);
+    this.txns = new Transactions(this);
   }
 
   /** Loads what the access policy keeps in memory (group members). */

@@ -36,6 +36,9 @@ import { storedEntries, type SearchSource } from './search/collect.js';
 import { search } from './search/index.js';
 import { subschemaSource } from './subschema.js';
 import { syncSearch } from './sync/search.js';
+import type { UpdateRequest } from './txn.js';
+import { passwordModify } from './password-modify.js';
+import type { TransactionRunner } from './write.js';
 
 type Route = 'rootDse' | 'subschema' | 'config' | 'entries';
 
@@ -82,6 +85,8 @@ export class Frontend implements RequestHandler {
   }
 
   bind(ctx: OperationContext, req: BindRequest): Promise<BindResponse> {
+    // RFC 5805 §3.5: a bind aborts the connection's transactions without notice.
+    this.dir.txns.endSession(ctx.session.id);
     return bind(this.dir, ctx, req);
   }
 
@@ -104,19 +109,19 @@ export class Frontend implements RequestHandler {
     requireUnrestricted(ctx);
     if (this.dir.parse(req.dn).length === 0) addRootDse();
     const ndn = this.dir.normalize(req.dn);
-    if (this.route(ndn) === 'config') return this.configTree.add(ctx, req, ndn);
-    return add(this.dir, ctx, req, ndn);
+    if (this.route(ndn) === 'config') return this.inTxn(ctx, () => this.configTree.add(ctx, req, ndn));
+    return this.update(ctx, req, (run) => add(this.dir, ctx, req, ndn, run));
   }
 
   async modify(ctx: OperationContext, req: ModifyRequest): Promise<LdapResult> {
     const ndn = this.dir.normalize(req.dn);
     switch (this.route(ndn)) {
       case 'config':
-        return this.configTree.modify(ctx, req, ndn);
+        return this.inTxn(ctx, () => this.configTree.modify(ctx, req, ndn));
       case 'subschema':
-        return this.configTree.modifySubschema(ctx, req);
+        return this.inTxn(ctx, () => this.configTree.modifySubschema(ctx, req));
       default:
-        return modify(this.dir, ctx, req, ndn);
+        return this.update(ctx, req, (run) => modify(this.dir, ctx, req, ndn, run));
     }
   }
 
@@ -128,7 +133,7 @@ export class Frontend implements RequestHandler {
       this.configTree.requireAccess(ctx.session, true);
       throw new LdapError(ResultCode.unwillingToPerform, 'schema entries cannot be deleted; delete their definitions with modify');
     }
-    return del(this.dir, ctx, req, ndn);
+    return this.update(ctx, req, (run) => del(this.dir, ctx, req, ndn, run));
   }
 
   async modifyDN(ctx: OperationContext, req: ModifyDNRequest): Promise<LdapResult> {
@@ -139,7 +144,7 @@ export class Frontend implements RequestHandler {
       this.configTree.requireAccess(ctx.session, true);
       throw new LdapError(ResultCode.unwillingToPerform, 'cn=config entries cannot be renamed');
     }
-    return modifyDN(this.dir, ctx, req, ndn);
+    return this.update(ctx, req, (run) => modifyDN(this.dir, ctx, req, ndn, run));
   }
 
   async compare(ctx: OperationContext, req: CompareRequest): Promise<LdapResult> {
@@ -149,11 +154,31 @@ export class Frontend implements RequestHandler {
 
   /** By the request's handler (the server's table); none: "unsupported extended operation". */
   async extended(ctx: OperationContext, req: ExtendedRequest): Promise<ExtendedResponse> {
+    if (ctx.controls.txnSpec) {
+      // RFC 5805 §2.2: Password Modify may be part of a transaction; no other extended operation.
+      if (req.kind === 'passwordModify') return this.dir.txns.queue(ctx, req, (run) => passwordModify(this.dir, ctx, req, run));
+      throw new LdapError(ResultCode.unwillingToPerform, 'this extended operation cannot be part of a transaction');
+    }
     return this.extendedOps.run(this.dir, ctx, req);
   }
 
-  /** The connection ended: free what the session held (paged-results cursors). */
+  /**
+   * An update of the naming context: run now, or with the Transaction Specification control,
+   * checked and queued in its transaction (synchronously called: updates queue in arrival order).
+   */
+  private update(ctx: OperationContext, req: UpdateRequest, op: (run?: TransactionRunner) => Promise<LdapResult>): Promise<LdapResult> {
+    return ctx.controls.txnSpec ? this.dir.txns.queue(ctx, req, op) : op();
+  }
+
+  /** cn=config and the subschema are not part of the transactions' database (slapd: one database per transaction). */
+  private inTxn(ctx: OperationContext, op: () => Promise<LdapResult>): Promise<LdapResult> {
+    if (ctx.controls.txnSpec) throw new LdapError(ResultCode.affectsMultipleDSAs, 'transaction cannot span multiple database contexts');
+    return op();
+  }
+
+  /** The connection ended: free what the session held (paged-results cursors, transactions). */
   disconnect(session: Session): void {
     this.dir.cursors.release(session.id);
+    this.dir.txns.endSession(session.id);
   }
 }

@@ -30,7 +30,7 @@ import {
   requireUnrestricted,
 } from './ppolicy.js';
 import { readEntry } from './read-entry.js';
-import { copyAttributes, type Attributes, type WriteTransaction } from './write.js';
+import { copyAttributes, type Attributes, type TransactionRunner, type WriteTransaction } from './write.js';
 
 export interface Change {
   op: ModifyOperation;
@@ -39,7 +39,13 @@ export interface Change {
   label: string;
 }
 
-export async function modify(dir: Directory, ctx: OperationContext, req: ModifyRequest, ndn: string): Promise<LdapResult> {
+export async function modify(
+  dir: Directory,
+  ctx: OperationContext,
+  req: ModifyRequest,
+  ndn: string,
+  run: TransactionRunner = (fn) => dir.writer.transaction(fn),
+): Promise<LdapResult> {
   const schema = dir.schema;
   const pwChanges = req.changes.filter((c) => schema.attributeType(c.type.split(';')[0]!)?.key === PASSWORD_KEY);
   // A session bound with a reset password may change passwords and nothing else (slapd lets it
@@ -51,9 +57,11 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     req.changes.map((c) => schema.attributeType(c.type.split(';')[0]!)?.key ?? c.type.toLowerCase()),
   );
   // Decode and validate outside the lock (hashing passwords may take a while).
-  const changes = await decodeChanges(dir, req.changes);
+  const decoded = await decodeChanges(dir, req.changes);
 
-  return dir.writer.transaction(async (tx) => {
+  return run(async (tx) => {
+    // A copy: the password checks replace values, and a transaction's update runs twice (checked, then committed).
+    const changes = decoded.map((c) => ({ ...c }));
     if (ndn === '') throw new LdapError(ResultCode.unwillingToPerform, 'modification of the root DSE not allowed');
     const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
@@ -61,8 +69,10 @@ export async function modify(dir: Directory, ctx: OperationContext, req: ModifyR
     const attrs = applyChanges(old.attrs, changes);
     if (policy) recordChange(dir, policy, old, attrs, ndn, ctx.session);
     const rec = tx.update(ctx.session.bindDn, ndn, old, attrs);
+    // Once durable (in an LDAP transaction: at its commit, not when the change is queued).
+    if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length)
+      tx.afterCommit(() => (ctx.session.mustChangePassword = false));
     await tx.commit();
-    if (policy && ndn === ctx.session.bindNdn && attrs[PASSWORD_KEY]?.length) ctx.session.mustChangePassword = false;
     const controls: ResponseControls = {};
     if (ctx.controls.preRead) controls.preRead = await readEntry(dir, ctx, ctx.controls.preRead, { dn: old.dn, ndn, rec: old });
     if (ctx.controls.postRead) controls.postRead = await readEntry(dir, ctx, ctx.controls.postRead, { dn: old.dn, ndn, rec });

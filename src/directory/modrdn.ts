@@ -11,9 +11,15 @@ import { checkAssertion } from './assertion.js';
 import type { Directory } from './directory.js';
 import { valueKey } from './entry-build.js';
 import { readEntry } from './read-entry.js';
-import { copyAttributes, type Attributes } from './write.js';
+import { copyAttributes, type Attributes, type TransactionRunner } from './write.js';
 
-export async function modifyDN(dir: Directory, ctx: OperationContext, req: ModifyDNRequest, ndn: string): Promise<LdapResult> {
+export async function modifyDN(
+  dir: Directory,
+  ctx: OperationContext,
+  req: ModifyDNRequest,
+  ndn: string,
+  run: TransactionRunner = (fn) => dir.writer.transaction(fn),
+): Promise<LdapResult> {
   const schema = dir.schema;
   const rdns = dir.parse(req.dn);
   if (rdns.length === 0) throw new LdapError(ResultCode.unwillingToPerform, 'cannot rename the root DSE');
@@ -31,7 +37,7 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
   const newDn = prettyDn(parentDn === '' ? req.newRdn : `${req.newRdn},${parentDn}`);
   const newNdn = dir.normalize(newDn);
 
-  return dir.writer.transaction(async (tx) => {
+  return run(async (tx) => {
     const old = await tx.require(ndn, ctx.session);
     checkAssertion(dir, ctx, { dn: old.dn, ndn, rec: old });
     if (req.newSuperior !== undefined) {
@@ -51,7 +57,7 @@ export async function modifyDN(dir: Directory, ctx: OperationContext, req: Modif
     const rec = tx.update(ctx.session.bindDn, ndn, old, attrs, { rename: { ndn: newNdn, dn: newDn } });
     if (newNdn !== ndn) {
       // Descendants keep their RDNs; only the tail of their DN changes.
-      for await (const [childNdn, child] of dir.store.subtree(ndn)) {
+      for await (const [childNdn, child] of tx.subtree(ndn)) {
         if (childNdn === ndn) continue;
         const relN = childNdn.slice(0, childNdn.length - ndn.length);
         const childRdns = dir.parse(child.dn);

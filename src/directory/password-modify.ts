@@ -9,7 +9,7 @@ import type { ExtendedRequest, ExtendedResponse, OperationContext } from '../lda
 import { LdapError, ResultCode, success } from '../ldap/result.js';
 import type { Directory } from './directory.js';
 import { checkChange, policyFor, recordChange } from './ppolicy.js';
-import { copyAttributes } from './write.js';
+import { copyAttributes, type TransactionRunner } from './write.js';
 
 type PasswordModifyRequest = Extract<ExtendedRequest, { kind: 'passwordModify' }>;
 
@@ -23,7 +23,12 @@ export function generatePassword(length = GEN_LENGTH): string {
   return s;
 }
 
-export async function passwordModify(dir: Directory, ctx: OperationContext, req: PasswordModifyRequest): Promise<ExtendedResponse> {
+export async function passwordModify(
+  dir: Directory,
+  ctx: OperationContext,
+  req: PasswordModifyRequest,
+  run: TransactionRunner = (fn) => dir.writer.transaction(fn),
+): Promise<ExtendedResponse> {
   const session = ctx.session;
   if (session.bindNdn === '') {
     throw new LdapError(ResultCode.strongerAuthRequired, 'only authenticated users may change passwords');
@@ -57,7 +62,7 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
   // Hash outside the write lock: it takes a while by design.
   const hashed = await hashPassword(clear, dir.config.passwordScheme);
 
-  await dir.writer.transaction(async (tx) => {
+  await run(async (tx) => {
     const old = await tx.require(ndn, session);
     if (req.oldPassword !== undefined) {
       let ok = false;
@@ -69,7 +74,8 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
       }
       if (!ok) {
         dir.log.info(`password modify: wrong old password for "${dn}" from ${session.remoteAddress}`);
-        throw new LdapError(ResultCode.invalidCredentials, '');
+        // As slapd answers (servers/slapd/passwd.c): not invalidCredentials, which is a bind's.
+        throw new LdapError(ResultCode.unwillingToPerform, 'unwilling to verify old password');
       }
     }
     const policy = await policyFor(dir, old.attrs, (n) => tx.get(n));
@@ -78,9 +84,12 @@ export async function passwordModify(dir: Directory, ctx: OperationContext, req:
     attrs['userpassword'] = [hashed];
     if (policy) recordChange(dir, policy, old, attrs, ndn, session);
     tx.update(session.bindDn, ndn, old, attrs);
+    // Once durable (in an LDAP transaction: at its commit, not when the change is queued).
+    tx.afterCommit(() => {
+      if (self) session.mustChangePassword = false;
+      dir.log.info(`password changed for "${dn}" by "${session.bindDn}"`);
+    });
   });
-  if (self) session.mustChangePassword = false;
-  dir.log.info(`password changed for "${dn}" by "${session.bindDn}"`);
 
   return generated === undefined ? success() : { ...success(), generatedPassword: generated };
 }

@@ -1,7 +1,7 @@
 // The root DSE (RFC 4512 §5.1): what this server is and supports, read with a base search on
 // the empty DN. It lives outside the store.
 
-import { SUPPORTED_FEATURES } from '../ldap/oids.js';
+import { SUPPORTED_FEATURES, TXN_OIDS } from '../ldap/oids.js';
 import { LdapError, ResultCode } from '../ldap/result.js';
 import type { EntryRecord } from '../store/types.js';
 import { checkAssertion } from './assertion.js';
@@ -18,6 +18,8 @@ export interface Advertised {
 }
 
 export function rootDse(dir: Directory, advertised: Advertised): EntryRecord {
+  // Transactions turned off in config.yaml are not offered.
+  const offered = (oid: string) => dir.txns.enabled || !TXN_OIDS.includes(oid);
   return {
     dn: '',
     attrs: {
@@ -25,8 +27,8 @@ export function rootDse(dir: Directory, advertised: Advertised): EntryRecord {
       namingcontexts: [dir.config.suffix],
       subschemasubentry: [SUBSCHEMA_DN],
       supportedldapversion: ['3'],
-      supportedcontrol: [...advertised.controls],
-      supportedextension: [...advertised.extensions],
+      supportedcontrol: advertised.controls.filter(offered),
+      supportedextension: advertised.extensions.filter(offered),
       supportedfeatures: [...SUPPORTED_FEATURES],
       supportedsaslmechanisms: ['EXTERNAL'],
       configcontext: [CONFIG_DN],

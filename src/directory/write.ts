@@ -38,6 +38,13 @@ export function copyAttributes(attrs: Attributes): Attributes {
   return out;
 }
 
+/**
+ * Runs an operation's part under the write lock: alone (Writer.transaction, the default of every
+ * operation), or as one update of an LDAP transaction (directory/txn.ts), where it stages into
+ * the transaction's one WriteTransaction and commits with it.
+ */
+export type TransactionRunner = <T>(fn: (tx: WriteTransaction) => Promise<T>) => Promise<T>;
+
 export class Writer {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly listeners: Array<(batch: WriteBatch) => void> = [];
@@ -91,6 +98,16 @@ export class WriteTransaction {
   private after: Array<() => void> = [];
   /** Entries this transaction created or removed, as later reads in it must see them. */
   private readonly staged = new Map<string, EntryRecord | null>();
+  /** While held, commit() stages on: the updates of an LDAP transaction (RFC 5805) commit once. */
+  private held = false;
+  /** Where each DN's write is in `entries`: a DN written again merges into it (one write per DN). */
+  private readonly slots = new Map<string, number>();
+  /** Some DN was added and removed again: its merged write is empty. */
+  private voided = false;
+  /** Parent -> its children staged with a new version (built on first need, then kept up). */
+  private stagedChildren: Map<string, Set<string>> | undefined;
+  /** Bytes of the entries staged (as limits.maxEntrySize counts them): what a held transaction holds. */
+  stagedBytes = 0;
 
   constructor(
     private readonly ctx: WriterContext,
@@ -102,6 +119,67 @@ export class WriteTransaction {
     const s = this.staged.get(ndn);
     if (s !== undefined) return s ?? undefined;
     return this.ctx.store.get(ndn);
+  }
+
+  /** Whether the entry has children, as this transaction sees them. */
+  async hasChildren(ndn: string): Promise<boolean> {
+    if (this.staged.size === 0) return this.ctx.store.hasChildren(ndn);
+    if (this.childrenIndex().get(ndn)?.size) return true;
+    for await (const child of this.ctx.store.children(ndn)) if (this.staged.get(child) !== null) return true;
+    return false;
+  }
+
+  /**
+   * The entry and every entry below it, parents before children, as this transaction sees them
+   * (an entry it moved or removed is left out; one it added below is included).
+   */
+  async *subtree(ndn: string): AsyncIterable<[string, EntryRecord]> {
+    for await (const [n, rec] of this.ctx.store.subtree(ndn)) {
+      const s = this.staged.get(n);
+      if (s === null) continue;
+      yield [n, s ?? rec];
+    }
+    if (this.staged.size === 0) return;
+    // Then what this transaction added below that the store does not hold, level by level.
+    const index = this.childrenIndex();
+    for (let level = [...(index.get(ndn) ?? [])]; level.length;) {
+      const next: string[] = [];
+      for (const n of level) {
+        const rec = this.staged.get(n);
+        if (rec && !(await this.ctx.store.get(n))) yield [n, rec];
+        next.push(...(index.get(n) ?? []));
+      }
+      level = next;
+    }
+  }
+
+  private childrenIndex(): Map<string, Set<string>> {
+    if (!this.stagedChildren) {
+      this.stagedChildren = new Map();
+      for (const [n, rec] of this.staged) if (rec) this.indexChild(n, true);
+    }
+    return this.stagedChildren;
+  }
+
+  private indexChild(ndn: string, present: boolean): void {
+    const parent = parentNdn(ndn);
+    let set = this.stagedChildren!.get(parent);
+    if (present) {
+      if (!set) this.stagedChildren!.set(parent, (set = new Set()));
+      set.add(ndn);
+    } else set?.delete(ndn);
+  }
+
+  /**
+   * Holds commit(): every operation run in this transaction stages into it, and nothing is
+   * written until the returned release is called (then one batch, all or nothing).
+   */
+  hold(): () => Promise<void> {
+    this.held = true;
+    return () => {
+      this.held = false;
+      return this.commit();
+    };
   }
 
   /**
@@ -145,7 +223,7 @@ export class WriteTransaction {
     // A dump loaded as slapadd loads it keeps the entry's own identity and history.
     if (opts.stamps) Object.assign(attrs, opts.stamps);
     const rec = { dn, attrs };
-    this.checkSize(rec);
+    this.stagedBytes += this.checkSize(rec);
     this.stage({ ndn, new: rec });
     return rec;
   }
@@ -193,7 +271,7 @@ export class WriteTransaction {
     attrs['modifiersname'] = [actorDn];
     attrs['modifytimestamp'] = [generalizedTime(now)];
     const rec = { dn, attrs };
-    this.checkSize(rec);
+    this.stagedBytes += this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
     else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
@@ -221,11 +299,16 @@ export class WriteTransaction {
 
   /** Writes what was staged so far in one batch; later stages form a further batch. */
   async commit(): Promise<void> {
+    if (this.held) return;
     if (this.entries.length || this.meta.length) {
-      const batch: WriteBatch = this.meta.length ? { entries: this.entries, meta: this.meta } : { entries: this.entries };
+      // A DN added and removed again in this batch has nothing to write.
+      const entries = this.voided ? this.entries.filter((w) => w.old || w.new) : this.entries;
+      const batch: WriteBatch = this.meta.length ? { entries, meta: this.meta } : { entries };
       this.entries = [];
+      this.slots.clear();
+      this.voided = false;
       this.meta = [];
-      await this.flush(batch);
+      if (batch.entries.length || batch.meta) await this.flush(batch);
     }
     const after = this.after;
     this.after = [];
@@ -237,21 +320,40 @@ export class WriteTransaction {
    * with constraintViolation, as slapd's slapo-constraint refuses values past a `size` constraint;
    * the transaction then commits nothing.
    */
-  private checkSize(rec: EntryRecord): void {
+  private checkSize(rec: EntryRecord): number {
     const max = this.ctx.config.limits.maxEntrySize;
-    if (max <= 0) return;
     let size = Buffer.byteLength(rec.dn);
     for (const k in rec.attrs) {
       size += k.length;
       for (const v of rec.attrs[k]!) size += Buffer.byteLength(v);
-      if (size > max) throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+      if (max > 0 && size > max) {
+        throw new LdapError(ResultCode.constraintViolation, `entry size exceeds limits.maxEntrySize (${max} bytes)`);
+      }
     }
+    return size;
   }
 
+  /**
+   * Stages writes, one per DN: the state before this batch and after it (an entry added then
+   * modified is one add; added then removed, nothing). The store's index deltas and the sync
+   * log read each write as a change from old to new.
+   */
   private stage(...writes: EntryWrite[]): void {
     for (const w of writes) {
-      this.entries.push(w);
       this.staged.set(w.ndn, w.new ?? null);
+      if (this.stagedChildren) this.indexChild(w.ndn, w.new !== undefined);
+      const at = this.slots.get(w.ndn);
+      if (at === undefined) {
+        this.slots.set(w.ndn, this.entries.length);
+        this.entries.push(w);
+        continue;
+      }
+      const prev = this.entries[at]!;
+      const merged: EntryWrite = { ndn: w.ndn };
+      if (prev.old) merged.old = prev.old;
+      if (w.new) merged.new = w.new;
+      if (!merged.old && !merged.new) this.voided = true;
+      this.entries[at] = merged;
     }
   }
 }

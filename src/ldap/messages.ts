@@ -35,6 +35,8 @@ export interface RequestControls {
   persistentSearch?: { changeTypes: number; changesOnly: boolean; returnECs: boolean };
   /** Password Policy (draft-behera-ldap-password-policy-10 §6.1): the client wants the response control. */
   passwordPolicy?: true;
+  /** Transaction Specification (RFC 5805 §2.2): the transaction identifier the update belongs to. */
+  txnSpec?: Buffer;
 }
 
 /** The Password Policy response control's error values (draft-behera-ldap-password-policy-10 §6.2). */
@@ -177,6 +179,10 @@ export type ExtendedRequest =
   | { kind: 'whoAmI' }
   /** Password Modify (RFC 3062): every field optional; empty values count as absent. */
   | { kind: 'passwordModify'; userIdentity?: string; oldPassword?: Buffer; newPassword?: Buffer }
+  /** Start Transaction (RFC 5805 §2.1): no value. */
+  | { kind: 'txnStart' }
+  /** End Transaction (RFC 5805 §2.3): commit (default) or abort the identified transaction. */
+  | { kind: 'txnEnd'; commit: boolean; identifier: Buffer }
   | { kind: 'unknown'; oid: string; value?: Buffer };
 
 export interface LdapResult {
@@ -196,6 +202,10 @@ export interface ExtendedResponse extends LdapResult {
   authzId?: string;
   /** Password Modify (RFC 3062): the password the server generated. */
   generatedPassword?: string;
+  /** Start Transaction (RFC 5805 §2.1): the new transaction's identifier. */
+  txnId?: Buffer;
+  /** End Transaction (RFC 5805 §2.3 txnEndRes): the message ID of the update that failed. */
+  txnFailedMessageId?: number;
 }
 
 /**
@@ -249,6 +259,8 @@ export interface Session {
    * is changed, only a change of it is allowed (draft-behera-ldap-password-policy-10 §8.1.2.2).
    */
   mustChangePassword?: boolean;
+  /** Sends an unsolicited notification (messageID 0), e.g. RFC 5805's Aborted Transaction Notice. */
+  notify?(res: ExtendedResponse): void;
 }
 
 /**

@@ -22,7 +22,14 @@ export const OID = {
   persistentSearch: '2.16.840.1.113730.3.4.3', // draft-ietf-ldapext-psearch
   entryChangeNotification: '2.16.840.1.113730.3.4.7', // draft-ietf-ldapext-psearch
   passwordPolicy: '1.3.6.1.4.1.42.2.27.8.5.1', // draft-behera-ldap-password-policy-10
+  txnStart: '1.3.6.1.1.21.1', // RFC 5805 Start Transaction
+  txnSpec: '1.3.6.1.1.21.2', // RFC 5805 Transaction Specification control
+  txnEnd: '1.3.6.1.1.21.3', // RFC 5805 End Transaction
+  txnAborted: '1.3.6.1.1.21.4', // RFC 5805 Aborted Transaction Notice
 } as const;
+
+/** What RFC 5805 transactions add to the root DSE (left out when limits.maxTxnsPerConnection is 0). */
+export const TXN_OIDS: readonly string[] = [OID.txnStart, OID.txnSpec, OID.txnEnd];
 
 export const SUPPORTED_FEATURES: readonly string[] = [
   '1.3.6.1.1.14', // Modify-Increment (RFC 4525)

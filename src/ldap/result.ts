@@ -49,6 +49,8 @@ export const ResultCode = {
   tooLate: 120,
   cannotCancel: 121,
   assertionFailed: 122,
+  /** RFC 5805 defines no code for an unknown transaction identifier: slapd's own (LDAP_TXN_ID_INVALID). */
+  txnIdInvalid: 0x4121,
 } as const;
 
 export type ResultCodeValue = (typeof ResultCode)[keyof typeof ResultCode];

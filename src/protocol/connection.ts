@@ -67,6 +67,8 @@ export interface ConnectionOptions {
   onAuthChange?: (conn: Connection) => void;
   /** TLS for StartTLS; undefined when the server has no TLS configured. */
   tls?: TlsProvider;
+  /** Asked before a StartTLS handshake: false when this client's address has started too many lately. */
+  mayStartTls?: () => boolean;
   /** Told about every finished operation (access log, metrics). */
   observer?: ProtocolObserver;
 }
@@ -133,6 +135,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress ?? (opts.transport === 'ldapi' ? 'ldapi' : ''),
       transport: opts.transport,
       tls: opts.transport === 'tls',
+      notify: (res) => void this.write(encodeExtendedResponse(0, res)), // unsolicited (messageID 0); flushed on the next turn
     };
     this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);
@@ -418,6 +421,7 @@ export class Connection {
     if (!this.opts.tls) return refuse(ResultCode.unavailable, 'TLS is not configured');
     if (this.session.tls) return refuse(ResultCode.operationsError, 'TLS already started');
     if (this.session.transport === 'ldapi') return refuse(ResultCode.unwillingToPerform, 'StartTLS is not offered on ldapi');
+    if (this.opts.mayStartTls?.() === false) return refuse(ResultCode.busy, 'too many TLS handshakes from this address; try again later');
     if (this.queue.length > 0 || this.framer.pending > 0) return refuse(ResultCode.operationsError, 'other operations are outstanding');
     let context: tls.SecureContext;
     try {

@@ -3,11 +3,15 @@
 // unauthenticated flood can fill only its own share: when a limit is reached the oldest idle
 // unauthenticated connection makes room, so a flood never locks out ldapi or bound sessions.
 // An ldaps:// socket counts from accept, while its TLS handshake runs (bounded by pduTimeout).
+// A flood must cost little: a refused socket is held (paused, unread) for a while rather than
+// closed at once, so a client that reconnects on every close waits instead of spinning; an address
+// may push out its own connections and start TLS handshakes only so often (token buckets).
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { RateLimitedWarning, type Logger } from '../config/logger.js';
+import { AddressBuckets, RefusalHold } from '../config/refusal.js';
 import type { TlsProvider } from '../config/tls.js';
 import type { RequestHandler } from '../ldap/messages.js';
 import { Connection } from './connection.js';
@@ -36,6 +40,10 @@ export interface ListenOptions {
   tls?: TlsProvider;
   /** Told about connections and finished operations (access log, metrics). */
   observer?: ProtocolObserver;
+  /** TLS handshakes (ldaps:// accepts and StartTLS) one address may start per second; 0 = unlimited. */
+  tlsHandshakeRate?: number;
+  /** Most refused sockets held before they are closed (default maxConnections; 0 = close at once). */
+  refusalHold?: number;
 }
 
 export interface Listener {
@@ -128,6 +136,17 @@ interface Slot {
 
 /** Limit warnings: at most one line per this many milliseconds; the rest are counted in the next. */
 const LIMIT_WARNING_MS = 10_000;
+/** How long a refused TCP/TLS socket is held before it is closed. */
+export const REFUSAL_HOLD_MS = 5_000;
+/**
+ * Connections one address may push out per second to make room for its new ones (and how many
+ * at once): enough for a client behind the same address as a flood to get in once the flood
+ * pauses, not enough for a pool of reconnecting sockets to turn the listener into a loop of
+ * connection setups and teardowns. (ldaps:// sockets are rationed before this, by the TLS
+ * handshake rate.)
+ */
+const EVICTIONS_PER_SECOND = 64;
+const EVICTION_BURST = 512;
 
 /** The listening sockets and live connections of one server. */
 class Listeners implements Listener {
@@ -144,9 +163,16 @@ class Listeners implements Listener {
   /** Every raw socket, including those still in a TLS handshake, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
   private closing: Promise<void> | undefined;
+  /** Refused TCP/TLS sockets, held before they are closed. */
+  private readonly held: RefusalHold;
+  private readonly evictions = new AddressBuckets(EVICTIONS_PER_SECOND, EVICTION_BURST);
+  private readonly handshakes: AddressBuckets;
 
   constructor(private readonly opts: ListenOptions) {
     this.limitWarning = new RateLimitedWarning(opts.logger, LIMIT_WARNING_MS, 'connection limit events');
+    this.held = new RefusalHold(opts.refusalHold ?? opts.maxConnections, REFUSAL_HOLD_MS);
+    const rate = opts.tlsHandshakeRate ?? 0;
+    this.handshakes = new AddressBuckets(rate, 2 * rate);
   }
 
   private get log(): Logger {
@@ -168,8 +194,14 @@ class Listeners implements Listener {
     const refusal = this.makeRoom(address);
     if (!refusal) return true;
     this.warnLimit(`${refusal}, refusing ${address ?? transport}`);
-    socket.destroy();
+    this.refuse(socket, address);
     return false;
+  }
+
+  /** Ends a refused socket: an ldapi one at once, a TCP/TLS one after its hold. */
+  private refuse(socket: net.Socket, address: string | undefined): void {
+    if (address === undefined || this.closing) socket.destroy();
+    else this.held.hold(socket);
   }
 
   /** Counts a slot against the limits (TCP/TLS ones per address, and as evictable). */
@@ -187,6 +219,12 @@ class Listeners implements Listener {
    */
   private acceptTls(raw: net.Socket, context: tls.SecureContext, provider: TlsProvider): void {
     const address = raw.remoteAddress ?? '';
+    if (!this.handshakes.take(address)) {
+      raw.on('error', () => raw.destroy());
+      this.warnLimit(`more than ${this.opts.tlsHandshakeRate} TLS handshakes a second, refusing ${address}`);
+      this.refuse(raw, address);
+      return;
+    }
     if (!this.admit(raw, address, 'tls')) return;
     let conn: Connection | undefined;
     const secure = serverTlsSocket(raw, context, provider, () =>
@@ -232,6 +270,7 @@ class Listeners implements Listener {
           opts.observer?.onConnection?.(false, transport);
         },
         onAuthChange: (c) => this.authChanged(c),
+        ...(address !== undefined ? { mayStartTls: () => this.handshakes.take(address) } : {}),
         ...(opts.tls ? { tls: opts.tls } : {}),
         ...(opts.observer ? { observer: opts.observer } : {}),
       });
@@ -252,16 +291,20 @@ class Listeners implements Listener {
   private makeRoom(address: string | undefined): string | undefined {
     const { maxConnections: max } = this.opts;
     const perAddress = this.opts.maxConnectionsPerAddress ?? 0;
+    // Making room is rationed per address (ldapi is not): see EVICTIONS_PER_SECOND.
+    const mayEvict = (): boolean => address === undefined || this.evictions.take(address);
     if (address !== undefined && perAddress > 0 && (this.perAddress.get(address) ?? 0) >= perAddress) {
-      if (!this.evict((c) => this.addressOf.get(c) === address)) return `limit of ${perAddress} connections from one address reached`;
+      if (!mayEvict() || !this.evict((c) => this.addressOf.get(c) === address)) {
+        return `limit of ${perAddress} connections from one address reached`;
+      }
     }
     if (max <= 0) return undefined;
     // Unauthenticated TCP/TLS clients share what the reserve leaves; ldapi and bound sessions all of it.
     const anonymousShare = max - (this.opts.reservedConnections ?? 0);
     if (address !== undefined && this.unauthenticated.size >= anonymousShare) {
-      if (!this.evict(() => true)) return `limit of ${anonymousShare} unauthenticated connections reached`;
+      if (!mayEvict() || !this.evict(() => true)) return `limit of ${anonymousShare} unauthenticated connections reached`;
     }
-    if (this.connections.size >= max && !this.evict(() => true)) return `connection limit ${max} reached`;
+    if (this.connections.size >= max && !(mayEvict() && this.evict(() => true))) return `connection limit ${max} reached`;
     return undefined;
   }
 
@@ -354,6 +397,7 @@ class Listeners implements Listener {
   close(graceMs = 0): Promise<void> {
     this.closing ??= (async () => {
       const done = Promise.all(this.servers.map(closeServer));
+      this.held.close();
       if (graceMs > 0) await this.settle(graceMs);
       for (const conn of this.connections) conn.destroy();
       for (const s of this.sockets) s.destroy();

@@ -4,12 +4,16 @@
 
 import path from 'node:path';
 import type { AdminHandle } from '../admin/index.js';
+import { LEASE_PREFIX, type LeaseRecord } from '../admin/leases/leases.js';
+import { scanRecords } from '../admin/engine/meta.js';
 import { packageRoot, type Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import { ConsoleServer, type ConsoleOverview } from '../console/console.js';
+import type { LeaseRow } from '../console/types.js';
 import type { Directory } from '../directory/directory.js';
 import type { Frontend } from '../directory/frontend.js';
 import { searchRequest, type OperationContext } from '../ldap/messages.js';
+import { lastBackup } from './backups.js';
 import type { ServerMetrics } from './observe.js';
 
 export interface ConsoleDeps {
@@ -33,8 +37,10 @@ export function consoleLdapUrl(urls: string[]): string | undefined {
 }
 
 /** Warnings the Overview shows: settings fine for a try-out, wrong for a PBX. */
-export function consoleWarnings(config: Config): string[] {
+export function consoleWarnings(config: Config, sealKey?: 'env' | 'file' | 'ephemeral'): string[] {
   const w: string[] = [];
+  if (sealKey === 'ephemeral')
+    w.push('The admin engine’s seal key lives in this process only (a memory database): sealed secrets do not survive a restart.');
   if (config.admin.password === 'secret')
     w.push('The administrator password is the default one (admin.password or ASTLDAP_ADMIN_PASSWORD).');
   else if (!config.admin.password.startsWith('{'))
@@ -94,11 +100,36 @@ export function mountConsole(d: ConsoleDeps): ConsoleServer {
     normalize: (dn) => directory.normalize(dn),
     admin: (req) => d.admin.api.handle(req),
     mount: config.adminApi.mount,
-    overview: async (): Promise<ConsoleOverview> => ({
+    auditFile: d.admin.auditFile,
+    leases: async () => {
+      const out: LeaseRow[] = [];
+      for await (const [, l] of scanRecords<LeaseRecord>(d.admin.engine.db, LEASE_PREFIX)) {
+        out.push({
+          id: l.lease_id,
+          kind: l.kind,
+          owner: l.owner,
+          username: l.username ?? l.account,
+          issueTime: l.issue_time,
+          expireTime: l.expire_time,
+          ttl: Math.max(0, Math.round((Date.parse(l.expire_time) - Date.now()) / 1000)),
+        });
+      }
+      return out.sort((a, b) => a.expireTime.localeCompare(b.expireTime));
+    },
+    adminDn: config.admin.dn,
+    overview: async (privileged): Promise<ConsoleOverview> => ({
       suffix: config.suffix,
       entries: await d.entries(),
       ...(await counters(d.metrics)),
-      warnings: consoleWarnings(config),
+      privileged,
+      warnings: privileged ? consoleWarnings(config, d.admin.engine.sealKey.source) : [],
+      ...(privileged
+        ? {
+            replication: directory.consumers.list(),
+            lastBackup: config.memory ? null : lastBackup(config.dataDir),
+            seal: { sealed: false, initialized: true, keyId: d.admin.engine.sealKey.id, keySource: d.admin.engine.sealKey.source },
+          }
+        : {}),
     }),
     describeAttribute: (name) => {
       const t = name ? directory.schema.attributeType(name) : undefined;

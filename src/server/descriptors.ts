@@ -40,12 +40,16 @@ export interface ConnectionCaps {
  * The caps that fit in `nofile` descriptors (unchanged when they already do), with a sentence
  * on what was lowered; throws when not even a minimal server fits.
  */
-export function fitConnectionCaps(caps: ConnectionCaps, nofile: number, memory: boolean): { caps: ConnectionCaps; lowered?: string } {
+export function fitConnectionCaps(
+  caps: ConnectionCaps,
+  nofile: number,
+  memory: boolean,
+): { caps: ConnectionCaps; lowered?: string; spare: number } {
   const store = memory ? 0 : Math.min(STORE_FILES, Math.floor(nofile / 4));
   const available = nofile - BASE_FILES - store;
   const adminNeed = caps.admin ? caps.admin.maxConnections + ADMIN_REFUSAL_SLACK : 0;
   const ldapMax = caps.ldap.maxConnections;
-  if (ldapMax > 0 && ldapMax + adminNeed <= available) return { caps };
+  if (ldapMax > 0 && ldapMax + adminNeed <= available) return { caps, spare: available - ldapMax - adminNeed };
   // The admin API gets at most an eighth of what there is; LDAP (Asterisk's side) the rest.
   const admin = caps.admin ? Math.max(MIN_ADMIN, Math.min(caps.admin.maxConnections, Math.floor(available / 8))) : 0;
   const rest = available - (caps.admin ? admin + ADMIN_REFUSAL_SLACK : 0);
@@ -75,18 +79,39 @@ export function fitConnectionCaps(caps: ConnectionCaps, nofile: number, memory: 
   const lowered =
     `the open-files limit (${nofile}, of which ${BASE_FILES + store} are kept for files) cannot hold the connection caps: ` +
     `${parts.join(', ')} (raise the limit: ulimit -n, or LimitNOFILE= in the systemd unit)`;
-  return { caps: out, lowered };
+  return { caps: out, lowered, spare: 0 };
 }
 
-/** Lowers config's caps in place to fit this process's open-files limit, logging what changed. */
-export function applyDescriptorBudget(config: Config, withAdmin: boolean, log: Logger, nofile = openFilesLimit()): void {
+/** How many refused sockets each listener may hold before closing them (see config/refusal.ts). */
+export interface RefusalHolds {
+  ldap: number;
+  admin: number;
+}
+
+/**
+ * The holds that fit in the descriptors the caps leave, LDAP's first: twice LDAP's cap, and
+ * sixteen times the admin API's (a small cap that a pool of idle sockets outnumbers many times).
+ */
+export function refusalHolds(config: Config, spare: number | undefined): RefusalHolds {
+  const ldapCap = 2 * config.limits.maxConnections;
+  const adminCap = 16 * config.adminApi.limits.maxConnections;
+  if (spare === undefined) return { ldap: ldapCap, admin: adminCap };
+  const ldap = Math.min(ldapCap, Math.floor((spare * 7) / 8));
+  return { ldap, admin: Math.min(adminCap, spare - ldap) };
+}
+
+/**
+ * Lowers config's caps in place to fit this process's open-files limit, logging what changed;
+ * gives the refusal holds that fit in what is left.
+ */
+export function applyDescriptorBudget(config: Config, withAdmin: boolean, log: Logger, nofile = openFilesLimit()): RefusalHolds {
   if (nofile === undefined) {
     log.debug('open-files limit unknown (no /proc/self/limits): connection caps not checked against it');
-    return;
+    return refusalHolds(config, undefined);
   }
   const l = config.limits;
   const a = config.adminApi.limits;
-  const { caps, lowered } = fitConnectionCaps(
+  const { caps, lowered, spare } = fitConnectionCaps(
     {
       ldap: {
         maxConnections: l.maxConnections,
@@ -98,8 +123,10 @@ export function applyDescriptorBudget(config: Config, withAdmin: boolean, log: L
     nofile,
     config.memory,
   );
-  if (!lowered) return;
-  log.warn(lowered);
-  config.limits = { ...l, ...caps.ldap };
-  if (caps.admin) config.adminApi = { ...config.adminApi, limits: { ...a, ...caps.admin } };
+  if (lowered) {
+    log.warn(lowered);
+    config.limits = { ...l, ...caps.ldap };
+    if (caps.admin) config.adminApi = { ...config.adminApi, limits: { ...a, ...caps.admin } };
+  }
+  return refusalHolds(config, spare);
 }

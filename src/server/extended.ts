@@ -7,11 +7,13 @@
 
 import { passwordModify } from '../directory/password-modify.js';
 import { whoAmI, type ExtendedHandler } from '../directory/extended.js';
+import { txnEnd, txnStart } from '../directory/txn.js';
 import type { FrontendOptions } from '../directory/frontend.js';
 import type { ExtendedRequest } from '../ldap/messages.js';
 import { requestControlOids } from '../protocol/controls/index.js';
 import { ExtendedCodecs, type ExtendedCodec } from '../protocol/extended/index.js';
 import { passwordModifyCodec } from '../protocol/extended/password-modify.js';
+import { txnEndCodec, txnStartCodec } from '../protocol/extended/txn.js';
 import { whoAmICodec } from '../protocol/extended/who-am-i.js';
 
 /** One row: the codec and the handler of one OID. */
@@ -25,6 +27,8 @@ function operation<R extends ExtendedRequest>(codec: ExtendedCodec<R>, handle: E
 export const EXTENDED_OPERATIONS: readonly ExtendedOperation[] = [
   operation(passwordModifyCodec, passwordModify),
   operation(whoAmICodec, whoAmI),
+  operation(txnStartCodec, (dir, ctx) => txnStart(dir, ctx)),
+  operation(txnEndCodec, (dir, ctx, req) => txnEnd(dir, ctx, req)),
 ];
 
 /** The listener's view of the table: the codecs by OID. */

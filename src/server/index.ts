@@ -162,7 +162,7 @@ export class AstldapServer {
     const config = loadConfig({ file: opts.configFile, overrides });
     const log = opts.logger === false ? silentLogger : (opts.logger ?? createLogger(config.log.level));
     // LDAP's and the admin listener's connection caps must fit in the open-files limit.
-    applyDescriptorBudget(config, opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi), log);
+    const holds = applyDescriptorBudget(config, opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi), log);
 
     // The data directory holds the database, the development TLS key and the root token: the
     // server user's alone (0700), whatever the umask.
@@ -189,7 +189,8 @@ export class AstldapServer {
         indexes: specs,
         indexer,
         sync: config.store.sync,
-        cacheEntries: config.store.cacheEntries,
+        cacheBytes: Math.floor(config.store.cacheMiB * 1024 * 1024),
+        ...(config.store.cacheEntries !== null ? { cacheEntries: config.store.cacheEntries } : {}),
         bulk: opts.bulk ?? false,
         onHealth: (h) => logStoreHealth(log, h),
         onWarning: (m) => log.warn(m),
@@ -214,10 +215,10 @@ export class AstldapServer {
     try {
       if ((await store.count()) === 0) await server.loadSeed();
       else if (!opts.bulk && opts.warm !== false) await warmUp(store, directory, frontend);
-      const listener = await listen(config.listen, server.listenOptions(opts.onOperation));
+      const listener = await listen(config.listen, server.listenOptions(opts.onOperation, holds.ldap));
       server.listener = listener;
       const wantAdmin = opts.adminApi === 'auto' ? config.adminApi.enabled : Boolean(opts.adminApi);
-      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener);
+      if (wantAdmin) await server.startAdminApi(opts.adminApi, listener, holds.admin);
       lock?.update({ urls: listener.urls, adminUrl: server.admin?.url });
     } catch (err) {
       await store.close();
@@ -228,7 +229,7 @@ export class AstldapServer {
   }
 
   /** The LDAP listeners' options: the frontend, the extended operations' codecs, the limits (seconds in config, ms here). */
-  private listenOptions(onOperation: StartOptions['onOperation']): ListenOptions {
+  private listenOptions(onOperation: StartOptions['onOperation'], refusalHold: number): ListenOptions {
     const { config, log } = this;
     const l = config.limits;
     return {
@@ -242,6 +243,8 @@ export class AstldapServer {
       maxConnections: l.maxConnections,
       maxConnectionsPerAddress: l.maxConnectionsPerAddress,
       reservedConnections: l.reservedConnections,
+      tlsHandshakeRate: l.tlsHandshakeRate,
+      refusalHold,
       logger: log,
       tls: tlsProvider(config, log),
       observer: serverObserver(this.metrics, log, config.log.access, onOperation),
@@ -249,7 +252,7 @@ export class AstldapServer {
   }
 
   /** The admin API with the server's own routes (metrics, status, backup) and rotation metrics. */
-  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener): Promise<void> {
+  private async startAdminApi(want: StartOptions['adminApi'], listener: Listener, refusalHold: number): Promise<void> {
     const { config, directory, log } = this;
     try {
       this.admin = await startAdmin({
@@ -266,6 +269,7 @@ export class AstldapServer {
           backup: () => this.backupLdif(),
         }),
         onRotation: (kind, ok) => this.metrics.rotation(kind, ok),
+        refusalHold,
       });
       if (config.console.enabled) {
         this.console = mountConsole({

@@ -4,19 +4,21 @@
 // `astldap check`.
 
 import { LARGE, SEP } from './postings.js';
-import { parentOf, under } from './keys.js';
+import { parentOf, prefixEnd, under } from './keys.js';
 import type { EntryRecord, NormalizedDn } from './types.js';
 
 /** What the check reads of a store. */
 export interface StoreView {
   db: {
-    iterator(range: { gt: string; lt: string }): AsyncIterable<[string, string]>;
+    iterator(range: { gt?: string; gte?: string; lt: string }): AsyncIterable<[string, string]>;
     keys(range: { gt: string; lt: string }): AsyncIterable<string>;
     getSync(key: string): string | undefined;
   };
   entryCount: number;
   indexKeys(ndn: NormalizedDn, rec: EntryRecord): Set<string>;
   postingCache: Iterable<[string, string | undefined]>;
+  /** Initial-substring answers by attr SEP prefix (prefix-cache.ts). */
+  prefixCache: Iterable<[string, NormalizedDn[]]>;
   entryCache: Iterable<[NormalizedDn, EntryRecord]>;
   /**
    * Only these attributes' index keys (indexKeys gives no others), and the count, the children and
@@ -82,6 +84,18 @@ export async function storeProblems(view: StoreView): Promise<string[]> {
   if (!books) return problems;
   for (const [qk, v] of view.postingCache)
     if (view.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
+  for (const [key, ndns] of view.prefixCache) {
+    const at = key.indexOf(SEP);
+    const low = `q${SEP}${key.slice(0, at)}${SEP}${key.slice(at + 1)}`;
+    const truth = new Set<NormalizedDn>();
+    for await (const [qk, v] of view.db.iterator({ gte: low, lt: prefixEnd(low)! })) {
+      if (v !== LARGE) for (const ndn of v.split(SEP)) truth.add(ndn);
+      else for await (const ik of view.db.keys(under('i' + qk.slice(1)))) truth.add(ik.slice(ik.lastIndexOf(SEP) + 1));
+    }
+    if (truth.size !== new Set(ndns).size || ndns.some((n) => !truth.has(n))) {
+      problems.push(`cached initial-substring range ${JSON.stringify(key)} differs`);
+    }
+  }
   // A decoded entry must be an entry of the store, as stored.
   for (const [ndn, rec] of view.entryCache) {
     const v = view.db.getSync('e' + SEP + ndn);

@@ -16,7 +16,9 @@ export interface OpenStoreOptions {
   indexes: IndexSpec[];
   indexer: Indexer;
   sync?: boolean;
-  /** Decoded entries cached in memory (default 10,000; 0 disables the cache). */
+  /** Bytes the entry and posting-list caches may hold (default 32 MiB; 0 disables them). */
+  cacheBytes?: number;
+  /** At most this many cached entries besides the byte budget (default: no such cap). */
   cacheEntries?: number;
   /** Tuned for a bulk load (LDIF import): a larger LevelDB write buffer; opened empty, no reads of keys it has not written. */
   bulk?: boolean;
@@ -39,6 +41,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     indexes: opts.indexes,
     indexer: opts.indexer,
     sync: opts.sync ?? false,
+    ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
     ...(opts.cacheEntries !== undefined ? { cacheSize: opts.cacheEntries } : {}),
     bulk: opts.bulk ?? false,
     ...(opts.onHealth ? { onHealth: opts.onHealth } : {}),

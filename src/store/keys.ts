@@ -47,6 +47,18 @@ export function indexedTrigrams(value: string): string[] {
   return out;
 }
 
+/**
+ * The least string above every string that starts with prefix, in the order LevelDB keeps utf8
+ * keys (code point order): prefix with its last code point raised by one. Undefined when that
+ * is not simple: an empty prefix, a surrogate pair, or a last code unit of U+D7FF or U+FFFF.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  if (prefix === '' || /[\ud800-\udfff]/.test(prefix)) return undefined;
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (last === 0xd7ff || last === 0xffff) return undefined;
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
 /** The trigrams of s starting at code points of the given parity (0 even, 1 odd). */
 export function gramsAt(s: string, parity: number): string[] {
   const cps = [...s];

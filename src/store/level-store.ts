@@ -25,10 +25,13 @@
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
+import { postingBytes, recordBytes } from './cache-weight.js';
+import { PrefixCache } from './prefix-cache.js';
+import { Substrings } from './substrings.js';
 import { storeProblems } from './consistency.js';
 import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
 import { KeyFilter } from './key-filter.js';
-import { AFTER, gramsAt, indexedTrigrams, parentOf, under } from './keys.js';
+import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
@@ -50,6 +53,8 @@ const REINDEX_CHUNK = 5000;
 const BULK_WRITE_BUFFER = 32 << 20;
 /** Batches of more entries than this do not use the reused native batch (see applyBatch). */
 const NATIVE_MAX_ENTRIES = 5000;
+/** The caches' default budget (store.cacheMiB's default, 32 MiB). */
+export const DEFAULT_CACHE_BYTES = 32 << 20;
 /** Batches of at most this many entries leave them in the cache. */
 const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
@@ -68,7 +73,14 @@ export interface LevelStoreOptions {
   indexer: Indexer;
   /** fsync every batch (durable acknowledgements). */
   sync?: boolean;
-  /** Entries kept parsed in memory (least recently used go first); 0 disables the cache. */
+  /**
+   * Bytes the caches may hold (cache-weight.ts counts them): parsed entries (least recently used
+   * go first) with 13/16, posting lists with 1/8, initial-substring ranges with 1/16; 0 disables
+   * the caches.
+   * Default DEFAULT_CACHE_BYTES.
+   */
+  cacheBytes?: number;
+  /** At most this many entries (and as many posting lists) besides the byte budget; default no such cap. */
   cacheSize?: number;
   /** Tuned for loading many entries (a larger write buffer). */
   bulk?: boolean;
@@ -116,6 +128,9 @@ export class LevelStore implements Store {
    * batch drops the lists it changed once written.
    */
   private readonly postingCache: Lru<string, string | undefined>;
+  /** Initial-substring answers from the equality index (prefix-cache.ts). */
+  private readonly prefixCache: PrefixCache;
+  private readonly substrings: Substrings;
   /** The reusable native batch of an on-disk store (see native-batch.ts). */
   private native: NativeBatch | undefined;
   private warnedInternals = false;
@@ -155,9 +170,12 @@ export class LevelStore implements Store {
     this.indexer = opts.indexer;
     this.sync = opts.sync ?? false;
     this.fingerprint = indexFingerprint(opts.indexes);
-    const cacheSize = Math.max(0, opts.cacheSize ?? 10_000);
-    this.cache = new Lru(cacheSize);
-    this.postingCache = new Lru(cacheSize);
+    const cacheSize = Math.max(0, opts.cacheSize ?? Infinity);
+    const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.cache = new Lru(cacheSize, { maxBytes: bytes - Math.floor(bytes / 8) - Math.floor(bytes / 16), weigh: recordBytes });
+    this.postingCache = new Lru(cacheSize, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
+    this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
+    this.substrings = new Substrings(this.db, this.prefixCache);
   }
 
   /** A posting list's stored value, from the cache or one synchronous read. */
@@ -374,40 +392,7 @@ export class LevelStore implements Store {
 
   async lookupSubstrings(attr: string, q: SubstringQuery): Promise<NormalizedDn[] | undefined> {
     this.requireIndex(attr, 'sub');
-    const parts = [q.initial ?? '', q.final ?? '', ...q.any];
-    if (parts.some((p) => p.includes(SEP))) return undefined; // such values are never indexed
-    // Each component as alternatives of trigram sets: an entry matches a component when it has
-    // every trigram of one alternative. A component too short for that narrows nothing.
-    const components: string[][][] = [];
-    if (q.initial !== undefined) components.push([gramsAt('^' + q.initial, 0)]);
-    if (q.final !== undefined) components.push([gramsAt(q.final + '$', 0), gramsAt(q.final + '$', 1)]);
-    for (const a of q.any) components.push([gramsAt(a, 0), gramsAt(a, 1)]);
-    let acc: Set<NormalizedDn> | undefined;
-    for (const alternatives of components) {
-      if (alternatives.some((g) => g.length === 0)) continue;
-      const found = new Set<NormalizedDn>();
-      for (const grams of alternatives) for (const ndn of await this.withAllGrams(attr, grams, acc)) found.add(ndn);
-      acc = found;
-      if (acc.size === 0) break;
-    }
-    return acc ? [...acc] : undefined;
-  }
-
-  /** Entries (within `within`, when given) whose indexed trigrams include every gram. */
-  private async withAllGrams(attr: string, grams: string[], within?: Set<NormalizedDn>): Promise<Set<NormalizedDn>> {
-    let acc = within;
-    for (const g of new Set(grams)) {
-      const prefix = `s${SEP}${attr}${SEP}${g}`;
-      const skip = prefix.length + 1;
-      const list = new Set<NormalizedDn>();
-      for (const key of await this.db.keys(under(prefix)).all()) {
-        const ndn = key.slice(skip);
-        if (!acc || acc.has(ndn)) list.add(ndn);
-      }
-      acc = list;
-      if (acc.size === 0) break;
-    }
-    return acc ?? new Set();
+    return this.substrings.lookup(attr, this.indexes.get(attr)!.eq, q);
   }
 
   /** Index keys (eq, pres, sub) of one entry (of some of the indexes: `heads`). */
@@ -504,6 +489,7 @@ export class LevelStore implements Store {
   private opened(): void {
     this.cache.clear();
     this.postingCache.clear();
+    this.prefixCache.clear();
     if (this.onDisk) this.native = NativeBatch.of(this.db);
     // classic-level's binding batch is private (package.json pins the version, and
     // test/unit/store-internals.test.ts fails when an upgrade changes it): without it the store
@@ -587,6 +573,7 @@ export class LevelStore implements Store {
       // Whatever happened: what reads cached while the batch was written may be the old state.
       for (const w of batch.entries) this.cache.delete(w.ndn);
       for (const qk of postings.keys()) this.postingCache.delete(qk);
+      this.prefixCache.changed(postings.keys());
     }
     // What one write changed is likely read next; a bulk load's chunk is not (and would only
     // push the entries being read out of the cache).
@@ -621,6 +608,7 @@ export class LevelStore implements Store {
       await this.commitOps(b);
       await this.buildPostings();
       this.postingCache.clear();
+      this.prefixCache.clear();
     });
   }
 
@@ -669,6 +657,7 @@ export class LevelStore implements Store {
         entryCount: this.entryCount,
         indexKeys: (ndn, rec) => this.indexKeys(ndn, rec, heads),
         postingCache: this.postingCache.entries(),
+        prefixCache: this.prefixCache.entries(),
         entryCache: this.cache.entries(),
         ...(part ? { attrs, bookkeeping: part.bookkeeping } : {}),
       }),
@@ -684,6 +673,7 @@ export class LevelStore implements Store {
     // After the database: a read while it was cleared may have cached what is now gone.
     this.cache.clear();
     this.postingCache.clear();
+    this.prefixCache.clear();
     // The indexes (now empty) still match the configuration: keep its fingerprint.
     await this.db.batch(
       [

@@ -5,31 +5,51 @@
 // over them. With a 20,000-entry cache under random lookups that walk cost more than the lookup
 // itself (a third of a uid search's CPU in a profile). Here the order lives in a doubly linked
 // list of nodes; the Map only finds nodes and never needs iterating for an eviction. What is
-// offered (read from elsewhere) gets into a full cache only past a Doorkeeper.
+// offered (read from elsewhere) gets into a full cache only past a Doorkeeper. A cache can hold
+// at most `capacity` keys and, with a budget, at most `maxBytes` of what its weigh function
+// says each key and value hold.
 
 import { fnv1a } from './keys.js';
 
 interface Node<K, V> {
   key: K;
   value: V;
+  /** What the budget's weigh said of key and value (0 without a budget). */
+  weight: number;
   /** Read (get or lookup) since its value was set. */
   read: boolean;
   prev: Node<K, V> | undefined; // towards the least recently used
   next: Node<K, V> | undefined; // towards the most recently used
 }
 
+/** A limit on the bytes a cache holds, as weigh counts them for each key and its value. */
+export interface LruBudget<K, V> {
+  maxBytes: number;
+  weigh: (key: K, value: V) => number;
+}
+
 export class Lru<K, V> {
   private readonly map = new Map<K, Node<K, V>>();
+  /** The sum of the weights of what the cache holds. */
+  private held = 0;
   /** What offer() lets in once the cache is full (made at the first such offer). */
   private door: Doorkeeper | undefined;
   private oldest: Node<K, V> | undefined;
   private newest: Node<K, V> | undefined;
 
-  /** capacity 0 keeps nothing. */
-  constructor(readonly capacity: number) {}
+  /** capacity 0 (or a budget of 0 bytes) keeps nothing; Infinity: as many keys as the budget allows. */
+  constructor(
+    readonly capacity: number,
+    private readonly budget?: LruBudget<K, V>,
+  ) {}
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** The bytes held, as the budget weighs them (0 without a budget). */
+  get bytes(): number {
+    return this.held;
   }
 
   has(key: K): boolean {
@@ -69,36 +89,63 @@ export class Lru<K, V> {
    * once full only on the key's second offer within a recent window (see Doorkeeper).
    */
   offer(this: Lru<string, V>, key: string, value: V): void {
-    if (this.map.size < this.capacity || (this.door ??= new Doorkeeper(this.capacity)).admit(key)) this.set(key, value);
+    // Room while a value of the average weight still fits (what this one weighs is only worked
+    // out when it gets in: most offers to a full cache are turned away; and a cache just under its
+    // budget after an eviction is full, not a cache taking every offer). The admission window is
+    // what the cache holds once full: its capacity, or what fitted the budget.
+    const size = this.map.size;
+    const room = size < this.capacity && (!this.budget || this.held + (size ? this.held / size : 0) <= this.budget.maxBytes);
+    if (room || (this.door ??= new Doorkeeper(Math.min(this.capacity, Math.max(1, this.map.size)))).admit(key)) {
+      this.put(key, value, this.weigh(key, value));
+    }
   }
 
   set(key: K, value: V): void {
+    this.put(key, value, this.weigh(key, value));
+  }
+
+  private weigh(key: K, value: V): number {
+    return this.budget ? this.budget.weigh(key, value) : 0;
+  }
+
+  private put(key: K, value: V, weight: number): void {
     if (this.capacity <= 0) return;
+    // What alone exceeds the budget is not kept (nor an older value of the key).
+    if (this.budget && weight > this.budget.maxBytes) {
+      this.delete(key);
+      return;
+    }
     const node = this.map.get(key);
     if (node) {
       node.value = value;
       node.read = false;
+      this.held += weight - node.weight;
+      node.weight = weight;
       this.touch(node);
-      return;
+    } else {
+      const fresh: Node<K, V> = { key, value, weight, read: false, prev: this.newest, next: undefined };
+      if (this.newest) this.newest.next = fresh;
+      else this.oldest = fresh;
+      this.newest = fresh;
+      this.map.set(key, fresh);
+      this.held += weight;
     }
-    const fresh: Node<K, V> = { key, value, read: false, prev: this.newest, next: undefined };
-    if (this.newest) this.newest.next = fresh;
-    else this.oldest = fresh;
-    this.newest = fresh;
-    this.map.set(key, fresh);
-    if (this.map.size > this.capacity) this.delete(this.oldest!.key);
+    // The newest (this key) fits by itself, so this stops before reaching it.
+    while (this.map.size > this.capacity || (this.budget && this.held > this.budget.maxBytes)) this.delete(this.oldest!.key);
   }
 
   delete(key: K): boolean {
     const node = this.map.get(key);
     if (!node) return false;
     this.map.delete(key);
+    this.held -= node.weight;
     this.unlink(node);
     return true;
   }
 
   clear(): void {
     this.map.clear();
+    this.held = 0;
     this.oldest = this.newest = undefined;
   }
 

@@ -60,6 +60,17 @@ async function search(base: string, filter = '(objectClass=*)', scope = 'sub'): 
   expect(r.code, r.stderr).toBe(0);
   return parseLdifEntries(r.stdout);
 }
+// The chan_sip PBX beside the PJSIP one in the same directory: a directory serves one pjsip.conf,
+// so this copy has an (empty) pjsip.conf of its own and the PJSIP PBX's transport rows stay.
+let sipCopy: string | undefined;
+const sipDir = (): string => {
+  if (!sipCopy) {
+    sipCopy = path.join(tmp(), 'asterisk-sip');
+    cpSync(path.join(repoRoot, 'test/fixtures/asterisk-sip'), sipCopy, { recursive: true });
+    writeFileSync(path.join(sipCopy, 'pjsip.conf'), "; transports: the other PBX's\n");
+  }
+  return sipCopy;
+};
 const one = async (dn: string) => (await search(dn, '(objectClass=*)', 'base'))[0];
 const allDns = async () => (await search(SUFFIX)).map((e) => e.dn.toLowerCase()).sort();
 
@@ -306,8 +317,8 @@ describe('astldap asterisk convert', () => {
   });
 
   it('a chan_sip sip.conf converts to PJSIP objects the directory accepts', async () => {
-    const r = await astldap(['asterisk', 'convert', path.join(repoRoot, 'test/fixtures/asterisk-sip'), '--chan-sip', '--apply', ...conn()]);
-    expect(r.code, r.stderr).toBe(3); // bindport and videosupport are reported
+    const r = await astldap(['asterisk', 'convert', sipDir(), '--chan-sip', '--apply', ...conn()]);
+    expect(r.code, r.stderr).toBe(3); // bindport (pjsip.conf has the transports) and videosupport are reported
     expect(r.stderr).toMatch(/applied: \d+ to add, 0 to modify, 0 to delete/);
     const auth = (await one(`cn=3001,ou=auths,ou=pjsip,${SUFFIX}`))!;
     expect(attrValues(auth, 'AstPjsipAuthMd5Cred')).toEqual([md5('3001:old.example:s3001')]);
@@ -326,14 +337,7 @@ describe('astldap asterisk convert', () => {
     expect(mod.code, mod.stderr).toBe(0);
     const pbx = await astldap(['asterisk', 'convert', FIXTURE, '--apply', ...conn()]);
     expect(pbx.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
-    const sip = await astldap([
-      'asterisk',
-      'convert',
-      path.join(repoRoot, 'test/fixtures/asterisk-sip'),
-      '--chan-sip',
-      '--apply',
-      ...conn(),
-    ]);
+    const sip = await astldap(['asterisk', 'convert', sipDir(), '--chan-sip', '--apply', ...conn()]);
     expect(sip.stderr).toMatch(/applied: 0 to add, 0 to modify, 0 to delete/);
     expect(attrValues((await one(`cn=1001,ou=voicemail,${SUFFIX}`))!, 'AstVoicemailPassword')).toEqual(['9999']);
     expect(attrValues((await one(`cn=sales-1001,ou=queues,${SUFFIX}`))!, 'AstQueueMemberPaused')).toEqual(['1']);

@@ -11,6 +11,9 @@ import {
   B,
   SELF_ONLY,
   axeViolations,
+  goTo,
+  inPage,
+  text,
   launchBrowser,
   ldapsearch,
   ldapwhoami,
@@ -46,37 +49,12 @@ async function vault(method: string, p: string, body?: unknown): Promise<number>
   return res.status;
 }
 
-/** fetch() inside the page (its cookie, its origin): status and JSON. */
-function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return page.evaluate(
-    async (m, p, b, hd) => {
-      const r = await fetch(p, {
-        method: m,
-        headers: { 'Content-Type': 'application/json', ...hd },
-        body: b === undefined ? undefined : JSON.stringify(b),
-      });
-      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
-    },
-    method,
-    path,
-    body,
-    headers,
-  );
-}
-
 function inPageText(page: Page, path: string) {
   return page.evaluate(async (p) => {
     const r = await fetch(p);
     return { status: r.status, disposition: r.headers.get('content-disposition'), text: await r.text() };
   }, path);
 }
-
-async function goTo(page: Page, name: string, ready: string): Promise<void> {
-  await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
-  await page.waitForSelector(ready);
-}
-
-const text = (page: Page, sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
 
 describe('the administrator', () => {
   let page: Page;
@@ -280,7 +258,9 @@ describe('a normal user', () => {
       'Overview',
       'Endpoints',
       'Voicemail & queues',
+      'Dialplan',
       'Directory',
+      'Schema',
     ]);
     await goTo(page, 'directory', '.entry h2');
     expect(await text(page, '.entry h2')).toBe(`uid=alice,ou=people,${B}`);

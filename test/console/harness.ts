@@ -166,3 +166,29 @@ export async function until(cond: () => Promise<boolean> | boolean, what: string
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** fetch() inside the page (its cookie, its origin): status and JSON. */
+export function inPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return page.evaluate(
+    async (m, p, b, hd) => {
+      const r = await fetch(p, {
+        method: m,
+        headers: { 'Content-Type': 'application/json', ...hd },
+        body: b === undefined ? undefined : JSON.stringify(b),
+      });
+      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
+    },
+    method,
+    path,
+    body,
+    headers,
+  );
+}
+
+/** Follows a link of the console's navigation and waits for the page's element. */
+export async function goTo(page: Page, name: string, ready: string): Promise<void> {
+  await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
+  await page.waitForSelector(ready);
+}
+
+export const text = (page: Page, sel: string): Promise<string> => page.$eval(sel, (e) => e.textContent ?? '');

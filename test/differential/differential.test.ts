@@ -710,6 +710,14 @@ const cases: Case[] = [
   },
   { name: 'ldappasswd: the old password no longer binds', tool: 'ldapwhoami', as: [`uid=bob,${P}`, 'bob-password'], args: [], code: 49 },
   {
+    name: 'ldappasswd: a wrong old password (unwillingToPerform, "unwilling to verify old password")',
+    tool: 'ldappasswd',
+    as: [`uid=bob,${P}`, 'bob-new-pw'],
+    args: ['-a', 'not-bobs-password', '-s', 'bob-pw-x'],
+    code: 1, // ldappasswd's exit status; the result (53) and its text are in the output compared
+    out: stdoutText,
+  },
+  {
     name: 'ldappasswd: a user changes their own with the old password',
     tool: 'ldappasswd',
     as: [`uid=bob,${P}`, 'bob-new-pw'],

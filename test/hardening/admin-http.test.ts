@@ -490,7 +490,9 @@ describe('admin HTTP: framing (RFC 9112, issue 25 F5) and the parser as a parser
 describe('admin HTTP: the listener caps connections and closes idle ones; LDAP keeps answering (issue 25 F2)', () => {
   let s: Awaited<ReturnType<typeof start>>;
   beforeAll(async () => {
-    s = await start({ maxConnections: 8, maxConnectionsPerAddress: 4, idleTimeout: 3, headTimeout: 3 });
+    // Idle and head deadlines past the refusal hold (5 s), so the connections held open while the
+    // refused ones wait for their 503 are still there when the next ones arrive.
+    s = await start({ maxConnections: 8, maxConnectionsPerAddress: 4, idleTimeout: 8, headTimeout: 8 });
   });
   afterAll(async () => {
     await s.server.close();

@@ -361,3 +361,63 @@ describe('a session whose LDAP connection is gone', () => {
     }
   });
 });
+
+describe('the routes of the second round (edits in place, dialplan, leases, audit, schema)', () => {
+  // Each new route: no session 401, another origin 403, no CSRF token 403, a body over 64 KiB 413.
+  const ROUTES: Array<[string, string]> = [
+    ['POST', 'mailboxes/1000@default'],
+    ['POST', 'queues/support'],
+    ['POST', 'queues/support/members/PJSIP%2F1001'],
+    ['POST', 'peers/sip/1001'],
+    ['GET', 'dialplan'],
+    ['POST', 'dialplan'],
+    ['POST', 'dialplan/default/1000/1'],
+    ['DELETE', 'dialplan/default/1000/1'],
+    ['GET', 'leases'],
+    ['POST', 'leases/revoke'],
+    ['GET', 'audit'],
+    ['GET', 'subschema'],
+  ];
+  const send = (method: string, p: string, headers: Record<string, string>, body?: string) =>
+    fetch(`${srv.base}/ui/api/${p}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
+
+  it('no session: 401; another origin: 403; no CSRF token on a write: 403; an oversized body: 413', async () => {
+    const { cookie, json } = await login({ kind: 'ldap', user: 'admin', password: 'secret' });
+    const big = JSON.stringify({ app: 'x'.repeat(70 * 1024) });
+    for (const [method, p] of ROUTES) {
+      const body = method === 'GET' ? undefined : '{}';
+      expect([method, p, (await send(method, p, {}, body)).status]).toEqual([method, p, 401]);
+      const evil = await send(method, p, { Cookie: cookie, 'X-CSRF-Token': json.csrf!, Origin: 'http://evil.example' }, body);
+      expect([method, p, evil.status]).toEqual([method, p, 403]);
+      if (method !== 'GET') {
+        expect([method, p, (await send(method, p, { Cookie: cookie }, body)).status]).toEqual([method, p, 403]);
+        const over = await send(method, p, { Cookie: cookie, 'X-CSRF-Token': json.csrf! }, big);
+        expect([method, p, over.status]).toEqual([method, p, 413]);
+      }
+    }
+    // None of it changed the row.
+    const row = await fetch(`${srv.base}/ui/api/dialplan`, { headers: { Cookie: cookie } });
+    expect(((await row.json()) as { rows: Array<{ exten: string; priority: string; appdata?: string }> }).rows).toContainEqual(
+      expect.objectContaining({ exten: '1000', priority: '1', appdata: 'PJSIP/1000,20' }),
+    );
+  });
+
+  it('malformed edits are 400 with the reason, not a server error', async () => {
+    const { cookie, json } = await login({ kind: 'ldap', user: 'admin', password: 'secret' });
+    const w = { Cookie: cookie, 'X-CSRF-Token': json.csrf! };
+    for (const [method, p, body] of [
+      ['POST', 'dialplan', '{"context":"a b","exten":"1","priority":"1","app":"Dial"}'],
+      ['POST', 'dialplan', '{"context":"default","exten":"1","priority":"0","app":"Dial"}'],
+      ['POST', 'dialplan/default/1000/1', '{"app":""}'],
+      ['POST', 'dialplan/default/1000/1', '{}'],
+      ['POST', 'peers/sip/1001', '{"host":""}'],
+      ['POST', 'peers/pjsip/1001', '{"context":"x"}'],
+      ['POST', 'mailboxes/1000@default', '{"password":""}'],
+      ['POST', 'mailboxes/1000@default', '[1,2]'],
+    ] as const) {
+      const res = await send(method, p, w, body);
+      expect([p, body, res.status]).toEqual([p, body, 400]);
+      expect(((await res.json()) as { error?: string }).error).toBeTruthy();
+    }
+  });
+});

@@ -91,6 +91,15 @@ export function connect(url: string, localAddress?: string): Promise<net.Socket>
   });
 }
 
+/** Resolves once pred holds, checking every 50 ms, or throws after ms. */
+export async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Resolves when the socket has closed (whoever closed it). */
 export function closed(s: net.Socket): Promise<void> {
   return new Promise((resolve) => {

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/tmp.js';
-import { ADMIN, B, bindPdu, closed, connect, startHardened, tlv, type Hardened } from './harness.js';
+import { ADMIN, B, bindPdu, closed, connect, startHardened, tlv, until, type Hardened } from './harness.js';
 
 const START_TLS = '1.3.6.1.4.1.1466.20037';
 
@@ -80,15 +80,6 @@ async function renegotiateUntilClosed(s: tls.TLSSocket): Promise<void> {
     gone,
     new Promise((_, reject) => setTimeout(() => reject(new Error('still open 20 s after renegotiating')), 20_000)),
   ]);
-}
-
-/** Resolves once pred holds, checking every 50 ms, or throws after ms. */
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const ldapsUrl = (h: Hardened): URL => new URL(h.server.urls.find((u) => u.startsWith('ldaps://'))!);
@@ -255,20 +246,92 @@ describe('TLS limits', () => {
       // Every place taken by a bound session: nothing left to evict.
       for (const c of bound) await c.bind(ADMIN, 'secret');
       const u = ldapsUrl(h);
-      for (let i = 0; i < 5; i++) {
-        const s = await connect(`ldap://${u.host}`);
+      // Five at once: each is refused, held unread for a while (REFUSAL_HOLD_MS), then closed.
+      const refused = await Promise.all(Array.from({ length: 5 }, () => connect(`ldap://${u.host}`)));
+      for (const s of refused) {
         sockets.push(s);
         s.on('error', () => {}).resume();
-        await Promise.race([
-          closed(s),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('a refused socket stayed open')), 20_000)),
-        ]);
       }
+      await Promise.race([
+        Promise.all(refused.map(closed)),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('a refused socket stayed open')), 20_000)),
+      ]);
       expect(h.logs.filter((l) => /refusing/.test(l))).toHaveLength(1);
       // The four held back are reported together once the interval ends.
       await h.waitForLog(/4 more connection limit events .*refusing/, 30_000);
     } finally {
       for (const c of bound) await c.unbind();
     }
+  });
+  // Fails on the tree before the refusal hold: a refused socket was closed at once, so a client
+  // pool that reconnects on every close spun the listener (100% of a core in npm run soak).
+  it('a refused socket is held unread for a while before it is closed, so a reconnecting pool waits', async () => {
+    h = await startHardened({ limits: { maxConnections: 4, maxConnectionsPerAddress: 100, reservedConnections: 1 } });
+    const { Client } = await import('ldapts');
+    const bound = Array.from({ length: 4 }, () => new Client({ url: h!.url }));
+    try {
+      for (const c of bound) await c.bind(ADMIN, 'secret');
+      const s = await connect(h.url);
+      sockets.push(s);
+      s.on('error', () => {});
+      const at = Date.now();
+      s.write(bindPdu(1, ADMIN, 'secret')); // never read: no answer comes
+      let answered = false;
+      s.on('data', () => (answered = true));
+      await Promise.race([
+        closed(s),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('a refused socket stayed open')), 20_000)),
+      ]);
+      expect(answered).toBe(false);
+      // Held at least most of the hold (the timer sweeps every 250 ms), never closed at once.
+      expect(Date.now() - at).toBeGreaterThanOrEqual(1_500);
+      await h.waitForLog(/connection limit 4 reached, refusing/);
+    } finally {
+      for (const c of bound) await c.unbind();
+    }
+  });
+
+  // Fails on the tree before limits.tlsHandshakeRate: every accept started a handshake (a
+  // reconnect-and-renegotiate loop from one address took half a core in npm run soak).
+  it('one address starts at most limits.tlsHandshakeRate TLS handshakes a second: more are held on ldaps://, busy for StartTLS', async () => {
+    h = await startHardened({ limits: { tlsHandshakeRate: 1 } }, { listen: ['ldaps://127.0.0.1:0'] });
+    const u = ldapsUrl(h);
+    // Six StartTLS requests at once against a burst of two: the rest are answered busy (51), in the clear.
+    const plain = await Promise.all(Array.from({ length: 6 }, () => connect(h!.url)));
+    for (const s of plain) sockets.push(s);
+    const answers = await Promise.all(
+      plain.map(async (s) => {
+        const reply = readMessage(s);
+        s.write(startTlsPdu(1));
+        return resultCode(await reply);
+      }),
+    );
+    expect(answers.filter((c) => c === 0).length).toBeGreaterThanOrEqual(1);
+    expect(answers.filter((c) => c === 51).length).toBeGreaterThanOrEqual(3);
+    expect(answers.every((c) => c === 0 || c === 51)).toBe(true);
+    // Five ldaps:// sockets at once, the bucket at most one token up since: those without a
+    // handshake are held, then closed.
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<string>((resolve) => {
+            const t = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => {
+              resolve('secure');
+              t.destroy();
+            });
+            t.on('error', () => resolve('refused'));
+            t.on('close', () => resolve('refused'));
+          }),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'refused').length).toBeGreaterThanOrEqual(2);
+    await h.waitForLog(/more than 1 TLS handshakes a second, refusing 127\.0\.0\.1/);
+    // The bucket refills: a client that comes back later is served.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const later = await tlsConnect({ host: u.hostname, port: Number(u.port) });
+    sockets.push(later);
+    later.write(bindPdu(1, ADMIN, 'secret'));
+    expect(resultCode(await readMessage(later))).toBe(0);
   });
 });

@@ -22,7 +22,7 @@ export interface RawMessage {
   code?: number;
   /** A result's diagnosticMessage. */
   message?: string;
-  /** Intermediate responses: name and value. */
+  /** Intermediate and extended responses: name and value. */
   name?: string;
   value?: Buffer;
   controls: RawControl[];
@@ -70,6 +70,11 @@ function decode(buf: Buffer): RawMessage {
     msg.code = r.readEnumerated();
     r.readString(); // matchedDN
     msg.message = r.readString();
+    if (tag === 0x78) {
+      // An extended response's responseName [10] and responseValue [11].
+      if (r.peek() === 0x8a) msg.name = r.readString(0x8a);
+      if (r.peek() === 0x8b) msg.value = Buffer.from(r.readOctets(0x8b));
+    }
   }
   r.leave(op);
   msg.controls = readControls(r);
@@ -81,7 +86,8 @@ export class RawLdap {
   private readonly socket: net.Socket;
   private buf = Buffer.alloc(0);
   private readonly messages: RawMessage[] = [];
-  private waiter: (() => void) | undefined;
+  /** Every next() waiting (several may wait at once: pipelined requests). */
+  private readonly waiters = new Set<() => void>();
   private nextId = 1;
 
   private constructor(socket: net.Socket) {
@@ -95,7 +101,7 @@ export class RawLdap {
         this.messages.push(decode(this.buf.subarray(0, total)));
         this.buf = this.buf.subarray(total);
       }
-      this.waiter?.();
+      for (const w of [...this.waiters]) w();
     });
   }
 
@@ -137,11 +143,13 @@ export class RawLdap {
       const left = until - Date.now();
       if (left <= 0) throw new Error('no matching LDAP message in time');
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiter = () => {
+        const wake = (): void => {
           clearTimeout(t);
+          this.waiters.delete(wake);
           resolve();
         };
+        const t = setTimeout(wake, left);
+        this.waiters.add(wake);
       });
     }
   }

@@ -80,8 +80,10 @@ describe('ldappasswd (Password Modify) against the built server', () => {
     expect((await whoami(ALICE, 'newpw')).code).toBe(49);
   });
 
-  it('a wrong old password is invalidCredentials and changes nothing', async () => {
-    expectRefused(await passwd(bindArgs(ALICE, 'newpw2'), ['-a', 'not-my-password', '-s', 'newpw3']), 49);
+  it('a wrong old password is unwillingToPerform, as slapd answers, and changes nothing', async () => {
+    const r = await passwd(bindArgs(ALICE, 'newpw2'), ['-a', 'not-my-password', '-s', 'newpw3']);
+    expectRefused(r, 53);
+    expect(r.stdout + r.stderr).toMatch(/unwilling to verify old password/);
     expect((await whoami(ALICE, 'newpw2')).code).toBe(0);
     expect((await whoami(ALICE, 'newpw3')).code).toBe(49);
   });

@@ -147,66 +147,75 @@ describe('store caches and derived keys', () => {
     ast = undefined;
   });
 
-  it('agree with the entries after concurrent adds, modifies, renames and deletes, and after a restart', async () => {
-    ast = await startAstldap({ memory: false, seedLdif: SEED, config: { store: { sync: false, cacheEntries: 40 } } });
-    const models: Model[] = Array.from({ length: 4 }, () => ({ live: new Map() }));
-    let done = false;
-    const readers = Promise.all([reader(ast.url, () => done), reader(ast.url, () => done)]);
-    try {
-      await Promise.all(models.map((m, w) => worker(ast!.url, w, 200, m)));
-    } finally {
-      done = true;
-    }
-    expect((await readers).every((n) => n > 0)).toBe(true);
-    // Last, writes to entries just read (so cached), with no read after them.
-    await Promise.all(models.map((m, w) => worker(ast!.url, w + 10, 0, m, true)));
-    // Some colour is shared by more entries than a posting list holds (64).
-    const counts = COLOURS.map((col) => models.reduce((a, m) => a + [...m.live.values()].filter((v) => v === col).length, 0));
-    expect(Math.max(...counts)).toBeGreaterThan(64);
-    await expectAgreement(ast, models);
-
-    // Cold caches on the same database.
-    const { startServer } = await import('../../src/index.js');
-    const dataDir = ast.dataDir!;
-    await ast.server.close();
-    const server = await startServer({
-      configFile: path.join(repoRoot, 'config.yaml'),
-      dataDir,
-      memory: false,
-      listen: ['ldap://127.0.0.1:0'],
-      seed: false,
-      config: { store: { sync: false, cacheEntries: 40 } },
-      logger: false,
-    });
-    ast = {
-      server,
-      url: server.url,
-      dataDir,
-      async stop() {
-        await server.close();
-        removeDir(dataDir);
-      },
-    };
-    await expectAgreement(ast, models);
-
-    // No key is stored with an empty value: classic-level 3.0.0 leaks the native copy of every
-    // empty value it writes (about 32 bytes per index key; 1.2 GiB over a 1M-entry import).
-    await server.close();
-    ast = undefined;
-    const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    await db.open();
-    const kinds = new Map<string, number>();
-    const empty: string[] = [];
-    try {
-      for await (const [k, v] of db.iterator()) {
-        kinds.set(k[0]!, (kinds.get(k[0]!) ?? 0) + 1);
-        if (v === '') empty.push(JSON.stringify(k));
+  // Small caches, by entries or by bytes (store.cacheMiB: 0.1 MiB holds a few dozen entries), so
+  // that evictions and re-reads happen all the time.
+  it.each([
+    ['40 entries', { sync: false, cacheEntries: 40 }],
+    ['0.1 MiB', { sync: false, cacheMiB: 0.1 }],
+  ])(
+    'with caches of %s, agree with the entries after concurrent adds, modifies, renames and deletes, and after a restart',
+    async (_name, store) => {
+      ast = await startAstldap({ memory: false, seedLdif: SEED, config: { store } });
+      const models: Model[] = Array.from({ length: 4 }, () => ({ live: new Map() }));
+      let done = false;
+      const readers = Promise.all([reader(ast.url, () => done), reader(ast.url, () => done)]);
+      try {
+        await Promise.all(models.map((m, w) => worker(ast!.url, w, 200, m)));
+      } finally {
+        done = true;
       }
-    } finally {
-      await db.close();
-      removeDir(dataDir);
-    }
-    expect(empty).toEqual([]);
-    for (const kind of ['e', 'c', 'i', 'q', 's']) expect(kinds.get(kind) ?? 0).toBeGreaterThan(0);
-  }, 120_000);
+      expect((await readers).every((n) => n > 0)).toBe(true);
+      // Last, writes to entries just read (so cached), with no read after them.
+      await Promise.all(models.map((m, w) => worker(ast!.url, w + 10, 0, m, true)));
+      // Some colour is shared by more entries than a posting list holds (64).
+      const counts = COLOURS.map((col) => models.reduce((a, m) => a + [...m.live.values()].filter((v) => v === col).length, 0));
+      expect(Math.max(...counts)).toBeGreaterThan(64);
+      await expectAgreement(ast, models);
+
+      // Cold caches on the same database.
+      const { startServer } = await import('../../src/index.js');
+      const dataDir = ast.dataDir!;
+      await ast.server.close();
+      const server = await startServer({
+        configFile: path.join(repoRoot, 'config.yaml'),
+        dataDir,
+        memory: false,
+        listen: ['ldap://127.0.0.1:0'],
+        seed: false,
+        config: { store },
+        logger: false,
+      });
+      ast = {
+        server,
+        url: server.url,
+        dataDir,
+        async stop() {
+          await server.close();
+          removeDir(dataDir);
+        },
+      };
+      await expectAgreement(ast, models);
+
+      // No key is stored with an empty value: classic-level 3.0.0 leaks the native copy of every
+      // empty value it writes (about 32 bytes per index key; 1.2 GiB over a 1M-entry import).
+      await server.close();
+      ast = undefined;
+      const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      await db.open();
+      const kinds = new Map<string, number>();
+      const empty: string[] = [];
+      try {
+        for await (const [k, v] of db.iterator()) {
+          kinds.set(k[0]!, (kinds.get(k[0]!) ?? 0) + 1);
+          if (v === '') empty.push(JSON.stringify(k));
+        }
+      } finally {
+        await db.close();
+        removeDir(dataDir);
+      }
+      expect(empty).toEqual([]);
+      for (const kind of ['e', 'c', 'i', 'q', 's']) expect(kinds.get(kind) ?? 0).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });

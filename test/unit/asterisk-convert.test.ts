@@ -143,6 +143,20 @@ describe('what is reported instead of converted', () => {
     expect(attr(entry(r, 'cn=100,ou=voicemail'), 'AstVoicemailAttach')).toEqual(['yes']);
   });
 
+  it('voicemail: the aliasescontext holds aliases, not mailboxes; without the setting it is a context like any', () => {
+    const conf = (general: string) => `[general]\n${general}\n[default]\n200 => 1111,Ann\n[shortcuts]\n200@desk => 200@default\n`;
+    const r = convert({ 'voicemail.conf': conf('aliasescontext=Shortcuts') });
+    expect(r.entries.filter((e) => e.family === 'voicemail').map((e) => e.dn)).toEqual([`cn=200,ou=voicemail,dc=example,dc=domain`]);
+    expect(skipped(r)).toContain(
+      'voicemail.conf:6 200@desk=200@default | [shortcuts] is the aliasescontext: app_voicemail reads aliases from the static voicemail.conf only',
+    );
+    expect(r.conversions[0]!.remainder).toContainEqual({ name: 'shortcuts', lines: ['200@desk => 200@default'] });
+    // app_voicemail without aliasescontext loads [shortcuts] as mailboxes: so does the conversion.
+    expect(convert({ 'voicemail.conf': conf('attach=no') }).entries.map((e) => e.dn)).toContain(
+      'cn=200@desk@shortcuts,ou=voicemail,dc=example,dc=domain',
+    );
+  });
+
   it('a file that does not parse: exit 1, nothing of it, the others still converted', () => {
     const r = convert({ 'queues.conf': '[q]\nbroken\n', 'voicemail.conf': '[default]\n1 => 2\n' });
     expect(r.conversions.find((c) => c.file === 'queues.conf')!.error).toBe('queues.conf:2: no "=" in "broken"');
@@ -205,9 +219,11 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     const md5 = entry(r, 'cn=3002,ou=auths');
     expect([attr(md5, 'AstPjsipAuthAuthType'), attr(md5, 'AstPjsipAuthMd5Cred'), attr(md5, 'AstPjsipAuthRealm')]).toEqual([
       ['md5'],
-      ['0123456789abcdef0123456789abcdef'],
+      ['c8f59dbda97c662a87f2069723177a58'],
       ['old.example'],
     ]);
+    // An escaped ";" is part of the old secret.
+    expect(attr(entry(r, 'cn=3101,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('3101:old.example:soft;3101')]);
   });
 
   it('a trunk: contact, identify, outbound auth in clear without a realm, no inbound auth with insecure=invite', () => {
@@ -234,9 +250,11 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
     ]).toEqual([['sip:sip.carrier.example:5060'], ['sip:trunkuser@sip.carrier.example:5060'], ['5550199']]);
     expect(attr(reg, 'AstPjsipRegistrationOutboundAuth')).toEqual(['auth_reg_sip.carrier.example']);
     expect(attr(entry(r, 'cn=auth_reg_sip.carrier.example,ou=auths'), 'AstAccountSecret')).toEqual(['trunkpass']);
+    expect(attr(reg, 'AstAccountTransport')).toEqual(['transport-udp']);
     expect(skipped(r)).toEqual([
-      'sip.conf:7 bindport=5060 | sip.conf [general]: set transports and globals in pjsip.conf',
-      'sip.conf:34 videosupport=yes | a chan_sip option with no PJSIP equivalent here',
+      expect.stringMatching(/^sip\.conf:11 allowguest=no \| PJSIP answers no unknown peer/),
+      expect.stringMatching(/^sip\.conf:16 srvlookup=yes \| PJSIP resolves SRV/),
+      expect.stringMatching(/^sip\.conf:97 videosupport=yes \| PJSIP has no such switch/),
     ]);
   });
 
@@ -252,10 +270,226 @@ describe('sip.conf (chan_sip) to PJSIP', () => {
       undefined,
     ]);
     expect(attr(p, 'AstAccountRealmedPassword')).toEqual([`{md5}${md5hex('3001:old.example:s3001')}`]);
-    expect(attr(entry(r, 'cn=3002,ou=sip'), 'AstAccountRealmedPassword')).toEqual(['{md5}0123456789abcdef0123456789abcdef']);
+    expect(attr(entry(r, 'cn=3002,ou=sip'), 'AstAccountRealmedPassword')).toEqual(['{md5}c8f59dbda97c662a87f2069723177a58']);
     expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountCanReinvite')).toEqual(['no']);
     expect(attr(entry(r, 'cn=carrier,ou=sip'), 'AstAccountSecret')).toEqual(['carrier-secret']);
     expect(convert({ 'sip.conf': sip }).entries.some((e) => e.family === 'sippeers')).toBe(false);
+  });
+
+  it("[general]'s peer defaults apply to every peer, its own options first; codecs add up unless disallow=all", () => {
+    const r = convert({
+      'sip.conf': [
+        '[general]',
+        'context=incoming',
+        'canreinvite=no',
+        'allow=alaw',
+        'qualify=yes',
+        'nat=force_rport',
+        'maxexpiry=600',
+        '[a]',
+        'host=dynamic',
+        'allow=ulaw',
+        '[b]',
+        'host=dynamic',
+        'context=office',
+        'directmedia=yes',
+        'disallow=all',
+        'allow=g722',
+        'nat=no',
+      ].join('\n'),
+    });
+    const a = entry(r, 'cn=a,ou=endpoints');
+    expect([attr(a, 'AstAccountContext'), attr(a, 'AstPjsipEndpointDirectMedia'), attr(a, 'AstAccountAllowedCodec')]).toEqual([
+      ['incoming'],
+      ['no'],
+      ['alaw', 'ulaw'],
+    ]);
+    expect([
+      attr(entry(r, 'cn=a,ou=aors'), 'AstPjsipAorQualifyFrequency'),
+      attr(entry(r, 'cn=a,ou=aors'), 'AstPjsipAorMaximumExpiration'),
+    ]).toEqual([['60'], ['600']]);
+    const b = entry(r, 'cn=b,ou=endpoints');
+    expect([attr(b, 'AstAccountContext'), attr(b, 'AstPjsipEndpointDirectMedia'), attr(b, 'AstAccountAllowedCodec')]).toEqual([
+      ['office'],
+      ['yes'],
+      ['g722'],
+    ]);
+    expect([attr(a, 'AstPjsipEndpointForceRport'), attr(b, 'AstPjsipEndpointForceRport')]).toEqual([['yes'], ['no']]);
+    // Used as defaults, not reported as left out.
+    expect(skipped(r)).toEqual([]);
+  });
+
+  it('[general] sockets become transport-udp (always) and transport-tcp, useragent the [global] user_agent', () => {
+    const general = [
+      '[general]',
+      'udpbindaddr=192.0.2.1',
+      'bindport=5070',
+      'tcpenable=yes',
+      'tcpbindaddr=[2001:db8::1]:5080',
+      'localnet=10.0.0.0/8',
+      'localnet=172.16.0.0/12',
+      'externaddr=198.51.100.7:5071',
+      'useragent=PBX 1',
+      'register => u:p@reg.example',
+    ].join('\n');
+    const r = convert({ 'sip.conf': general });
+    const row = (dn: string) => attr(entry(r, `cn=pjsip.conf-${dn},ou=config`), 'AstConfigVariableValue');
+    const rows = r.entries
+      .filter((e) => e.family === 'pjsip.conf')
+      .map(
+        (e) =>
+          `${attr(e, 'AstConfigCategory')!.join()} ${attr(e, 'AstConfigVariableName')!.join()}=${attr(e, 'AstConfigVariableValue')!.join()}`,
+      );
+    expect(rows).toEqual([
+      'global type=global',
+      'global user_agent=PBX 1',
+      'transport-udp type=transport',
+      'transport-udp protocol=udp',
+      'transport-udp bind=192.0.2.1:5070',
+      'transport-udp local_net=10.0.0.0/8',
+      'transport-udp local_net=172.16.0.0/12',
+      'transport-udp external_media_address=198.51.100.7',
+      'transport-udp external_signaling_address=198.51.100.7',
+      'transport-udp external_signaling_port=5071',
+      'transport-tcp type=transport',
+      'transport-tcp protocol=tcp',
+      'transport-tcp bind=[2001:db8::1]:5080',
+      'transport-tcp local_net=10.0.0.0/8',
+      'transport-tcp local_net=172.16.0.0/12',
+      'transport-tcp external_media_address=198.51.100.7',
+      'transport-tcp external_signaling_address=198.51.100.7',
+      'transport-tcp external_signaling_port=5071',
+    ]);
+    expect(row('transport-udp-3')).toEqual(['192.0.2.1:5070']);
+    expect(skipped(r)).toEqual([]);
+    // Beside a pjsip.conf, its transports serve: the lines are reported, the registration names none.
+    const both = convert({ 'sip.conf': general, 'pjsip.conf': '[t]\ntype=transport\nprotocol=udp\n' });
+    expect(both.entries.filter((e) => e.family === 'pjsip.conf' && attr(e, 'AstConfigCategory')![0] !== 't')).toEqual([]);
+    expect(skipped(both)).toContain("sip.conf:3 bindport=5070 | sip.conf [general]: this directory's pjsip.conf defines the transports");
+    expect(attr(entry(both, 'cn=reg_reg.example,ou=registrations'), 'AstAccountTransport')).toBeUndefined();
+    // A bare sip.conf listened on 0.0.0.0:5060 UDP.
+    expect(
+      attr(entry(convert({ 'sip.conf': '[x]\nhost=dynamic\n' }), 'cn=pjsip.conf-transport-udp-3,ou=config'), 'AstConfigVariableValue'),
+    ).toEqual(['0.0.0.0:5060']);
+  });
+
+  it("a peer's option replaces its template's whole: nat=no leaves none of nat=force_rport,comedia's; its secret over the template's", () => {
+    const r = convert({
+      'sip.conf':
+        '[t](!)\nhost=dynamic\nnat=force_rport,comedia\nsecret=template-secret\nmailbox=1@default\n[p](t)\nnat=no\nsecret=own\nmailbox=2@default\n',
+    });
+    const ep = entry(r, 'cn=p,ou=endpoints');
+    expect([
+      attr(ep, 'AstPjsipEndpointForceRport'),
+      attr(ep, 'AstPjsipEndpointRtpSymmetric'),
+      attr(ep, 'AstPjsipEndpointRewriteContact'),
+      attr(ep, 'AstAccountMailbox'),
+    ]).toEqual([['no'], undefined, undefined, ['2@default']]);
+    expect(attr(entry(r, 'cn=p,ou=auths'), 'AstPjsipAuthMd5Cred')).toEqual([md5hex('p:asterisk:own')]);
+  });
+
+  it('recordonfeature, t38pt_udptl, vmexten and cos_* map as sip_to_pjsip maps them; [general] t38pt_udptl is a default', () => {
+    const r = convert({
+      'sip.conf':
+        '[general]\nt38pt_udptl=yes,fec,maxdatagram=400\n[a]\nhost=dynamic\nrecordonfeature=automixmon\nrecordofffeature=automixmon\nvmexten=*97\n[b]\nhost=dynamic\nt38pt_udptl=no\n',
+    });
+    const a = entry(r, 'cn=a,ou=endpoints');
+    expect([
+      attr(a, 'AstPjsipEndpointRecordOnFeature'),
+      attr(a, 'AstPjsipEndpointRecordOffFeature'),
+      attr(a, 'AstPjsipEndpointOneTouchRecording'),
+      attr(a, 'AstPjsipEndpointVoicemailExtension'),
+    ]).toEqual([['automixmon'], ['automixmon'], ['yes'], ['*97']]);
+    expect([
+      attr(a, 'AstPjsipEndpointT38Udptl'),
+      attr(a, 'AstPjsipEndpointT38UdptlEc'),
+      attr(a, 'AstPjsipEndpointT38UdptlMaxdatagram'),
+    ]).toEqual([['yes'], ['fec'], ['400']]);
+    expect(attr(entry(r, 'cn=b,ou=endpoints'), 'AstPjsipEndpointT38Udptl')).toEqual(['no']);
+    expect(skipped(r)).toEqual([]);
+  });
+
+  it('[general]-only chan_sip options every call used (tos, sdpowner, outboundproxy, ...) go to every peer, outboundproxy as a URI', () => {
+    const r = convert({
+      'sip.conf':
+        '[general]\ntos_audio=ef\nsdpowner=pbx\noutboundproxy=proxy.example:5070,force\nrecordonfeature=automixmon\nregister => u:p@h.example\n[a]\nhost=dynamic\n[b]\nhost=dynamic\noutboundproxy=tls://secure.example\n',
+    });
+    const a = entry(r, 'cn=a,ou=endpoints');
+    expect([
+      attr(a, 'AstPjsipEndpointTosAudio'),
+      attr(a, 'AstPjsipEndpointSdpOwner'),
+      attr(a, 'AstPjsipEndpointOutboundProxy'),
+      attr(a, 'AstPjsipEndpointRecordOnFeature'),
+    ]).toEqual([['ef'], ['pbx'], ['sip:proxy.example:5070'], ['automixmon']]);
+    expect(attr(entry(r, 'cn=reg_h.example,ou=registrations'), 'AstPjsipRegistrationOutboundProxy')).toEqual(['sip:proxy.example:5070']);
+    expect(skipped(r)).toEqual([
+      expect.stringMatching(/^sip\.conf:11 outboundproxy=tls:\/\/secure\.example \| a tcp:\/\/ or tls:\/\/ proxy needs/),
+    ]);
+  });
+
+  it('moving sip.conf to PJSIP: a dialplan line that dials SIP/ is converted and listed to check (not with --chan-sip)', () => {
+    const files = {
+      'sip.conf': '[1000]\nhost=dynamic\n',
+      'extensions.conf':
+        '[office]\nexten => 1000,1,Dial(SIP/1000,20)\nexten => 1001,1,Dial(PJSIP/1001)\nexten => 1002,hint,SIP/1002\nsame => n,Dial(sip/trunk/${EXTEN})\n',
+    };
+    const r = convert(files);
+    const dialplan = r.conversions.find((c) => c.file === 'extensions.conf')!;
+    expect(dialplan.notes!.map((n) => `${n.origin.line} ${n.text}`)).toEqual([
+      '2 exten => 1000,1,Dial(SIP/1000,20)',
+      '4 exten => 1002,hint,SIP/1002',
+      '5 same => n,Dial(sip/trunk/${EXTEN})',
+    ]);
+    expect(attr(entry(r, 'cn=1000-1@office,ou=extensions'), 'AstApplicationData')).toEqual(['SIP/1000,20']);
+    expect(reportText(r)).toMatch(/extensions\.conf: 3 extensions; 1 line\(s\) not converted, 3 to check\n/);
+    expect(reportText(r)).toContain(
+      '  check extensions.conf:2: exten => 1000,1,Dial(SIP/1000,20)  (dials SIP/, chan_sip, which Asterisk 21',
+    );
+    expect((reportJson(r) as Array<{ check: unknown[] }>)[1]!.check).toHaveLength(3);
+    expect(exitStatus(r)).toBe(3); // the hint is left static, as before; the notes change no status
+    // Still on chan_sip (Asterisk 20): nothing to check; without a sip.conf neither.
+    const dir = path.join(tmp(), 'still-chan-sip');
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+    expect(convertDirectory({ dir, chanSip: true }).conversions.flatMap((c) => c.notes ?? [])).toEqual([]);
+    expect(convert({ 'extensions.conf': files['extensions.conf'] }).conversions[0]!.notes).toBeUndefined();
+  });
+
+  it("registerattempts=0 (retry for ever) is the largest max_retries, not PJSIP's 0 (never retry)", () => {
+    const reg = (attempts: string) =>
+      attr(
+        entry(
+          convert({ 'sip.conf': `[general]\nregisterattempts=${attempts}\nregister => u:p@h.example\n` }),
+          'cn=reg_h.example,ou=registrations',
+        ),
+        'AstPjsipRegistrationMaxRetries',
+      );
+    expect([reg('0'), reg('5')]).toEqual([['4294967295'], ['5']]);
+  });
+
+  it("a trunk answers its provider's challenges as defaultuser; challenged itself by name, it gets a second auth", () => {
+    const r = convert({
+      'sip.conf': [
+        '[in]',
+        'type=peer',
+        'host=192.0.2.20',
+        'defaultuser=acct-1',
+        'secret=s1',
+        'insecure=invite',
+        '[both]',
+        'type=friend',
+        'host=192.0.2.21',
+        'defaultuser=acct-2',
+        'secret=s2',
+      ].join('\n'),
+    });
+    expect(attr(entry(r, 'cn=in,ou=auths'), 'AstPjsipAuthUsername')).toEqual(['acct-1']);
+    expect(attr(entry(r, 'cn=in,ou=endpoints'), 'AstPjsipEndpointOutboundAuth')).toEqual(['in']);
+    const both = entry(r, 'cn=both,ou=endpoints');
+    expect([attr(both, 'AstPjsipEndpointAuth'), attr(both, 'AstPjsipEndpointOutboundAuth')]).toEqual([['both'], ['both-outbound']]);
+    expect(attr(entry(r, 'cn=both,ou=auths'), 'AstPjsipAuthUsername')).toEqual(['both']);
+    const out = entry(r, 'cn=both-outbound,ou=auths');
+    expect([attr(out, 'AstPjsipAuthUsername'), attr(out, 'AstAccountSecret')]).toEqual([['acct-2'], ['s2']]);
   });
 
   it('a peer that pjsip.conf defines too: pjsip.conf wins, the sip.conf one is reported', () => {
@@ -351,14 +585,20 @@ describe('dialplan rows', () => {
 });
 
 describe('containers', () => {
-  it('ou= parents below the suffix, parents first, once each', () => {
+  it('ou= parents below the suffix, parents first, once each; the base of every family the file defines', () => {
     const r = convert({ 'pjsip.conf': '[a]\ntype=aor\n[b]\ntype=aor\n[c]\ntype=endpoint\n' });
     expect(r.suffix).toBe('dc=example,dc=domain');
     const containers = r.entries.filter((e) => e.family === 'container').map((e) => e.dn);
+    // Asterisk searches the bases it has no object in too (a noSuchObject is a WARNING each time).
     expect(containers).toEqual([
       'ou=pjsip,dc=example,dc=domain',
+      'ou=config,dc=example,dc=domain',
       'ou=aors,ou=pjsip,dc=example,dc=domain',
       'ou=endpoints,ou=pjsip,dc=example,dc=domain',
+      'ou=auths,ou=pjsip,dc=example,dc=domain',
+      'ou=identify,ou=pjsip,dc=example,dc=domain',
+      'ou=registrations,ou=pjsip,dc=example,dc=domain',
+      'ou=domain-aliases,ou=pjsip,dc=example,dc=domain',
     ]);
   });
 });

@@ -220,7 +220,8 @@ describe.each([
     expect(sorted(await sub(undefined, [], 'nes'))).toEqual([CAROL]);
     expect(sorted(await sub(undefined, ['smith']))).toEqual(sorted([ALICE, BOB]));
     expect(sorted(await sub(undefined, ['zzzz']))).toEqual([]);
-    expect(sorted(await sub('a', ['smit'], 'th'))).toEqual(sorted([ALICE, BOB]));
+    // (An initial of one code point has no trigram, but is a range of the equality index.)
+    expect(sorted(await sub('a', ['smit'], 'th'))).toEqual([ALICE]);
     expect(sorted(await sub('bob', ['smith'], 'ers'))).toEqual([BOB]);
     expect(sorted(await sub('carol', ['smith']))).toEqual([]);
     // Shorter components: undefined (the caller scans) or a superset of the true matches.

@@ -2,19 +2,13 @@
 // entry's attributes, and an editor whose changes go to the server as one modify request; when
 // the server refuses (a schema violation, missing rights) its LDAP error is shown as it was sent.
 
+import type { AttributeInfo } from '../../src/console/types.js';
 import { ApiError, get, post, type SessionInfo } from '../api.js';
 import { field, fill, h, nextId } from '../dom.js';
 
 interface Child {
   dn: string;
   rdn: string;
-}
-interface AttributeInfo {
-  name: string;
-  syntax: string;
-  singleValue: boolean;
-  readOnly: boolean;
-  desc?: string;
 }
 interface Entry {
   dn: string;

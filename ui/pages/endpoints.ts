@@ -3,37 +3,34 @@
 // contacts Asterisk writes; add, new password and remove go through the server's endpoint logic
 // (the same as `astldap asterisk endpoint`). A password is shown once, in the credentials panel.
 
+import type { ConsoleEndpoint, PeerInfo, TablePage } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
+import { openEditor } from '../edit.js';
 
-interface Endpoint {
-  name: string;
-  context?: string;
-  aors: string[];
-  auth?: string;
-  callerid?: string;
-  maxContacts?: string;
-  username?: string;
-  realm?: string;
-  contacts: string[];
-  state: 'registered' | 'unregistered';
-}
+type Endpoint = ConsoleEndpoint;
+type Peer = PeerInfo;
 
-interface Peer {
-  kind: 'sip' | 'iax';
-  name: string;
-  context?: string;
-  host?: string;
-  address?: string;
-  userAgent?: string;
-  expires?: string;
-  state: string;
-}
-
-/** chan_sip and IAX peers (read-only), shown only where a site has any. */
-async function peersSection(into: HTMLElement): Promise<void> {
+/** chan_sip and IAX peers (settings edited in place, never a secret shown), only where a site has any. */
+async function peersSection(into: HTMLElement, panel: HTMLElement, said: (text: string) => void): Promise<void> {
   const { peers } = await get<{ peers: Peer[] }>('peers');
   if (!peers.length) return fill(into);
+  const edit = (p: Peer) =>
+    openEditor(panel, {
+      id: 'edit-peer',
+      title: `Edit ${p.kind === 'sip' ? 'chan_sip' : 'IAX2'} peer ${p.name}`,
+      fields: [
+        { label: 'Context', name: 'context', value: p.context },
+        { label: 'Host', name: 'host', value: p.host, hint: 'dynamic, or an address' },
+        { label: 'Caller ID', name: 'callerid', value: p.callerid, hint: 'Empty removes it' },
+        { label: 'Mailbox', name: 'mailbox', value: p.mailbox, hint: 'BOX@CONTEXT; empty removes it' },
+      ],
+      save: (v) => post(`peers/${p.kind}/${encodeURIComponent(p.name)}`, v),
+      saved: async () => {
+        await peersSection(into, panel, said);
+        said(`Saved peer ${p.name}.`);
+      },
+    });
   fill(
     into,
     h('h2', {}, 'chan_sip and IAX peers'),
@@ -43,14 +40,14 @@ async function peersSection(into: HTMLElement): Promise<void> {
       h(
         'table',
         { id: 'peers' },
-        h('caption', {}, `${peers.length} peer(s), read-only`),
+        h('caption', {}, `${peers.length} peer(s)`),
         h(
           'thead',
           {},
           h(
             'tr',
             {},
-            ['Peer', 'Channel', 'Context', 'Host', 'Registration', 'Address', 'Expires', 'User agent'].map((t) =>
+            ['Peer', 'Channel', 'Context', 'Host', 'Caller ID', 'Registration', 'Address', 'Expires', 'User agent', 'Actions'].map((t) =>
               h('th', { scope: 'col' }, t),
             ),
           ),
@@ -66,10 +63,16 @@ async function peersSection(into: HTMLElement): Promise<void> {
               h('td', {}, p.kind === 'sip' ? 'chan_sip' : 'IAX2'),
               h('td', {}, p.context ?? ''),
               h('td', {}, p.host ?? ''),
+              h('td', {}, p.callerid ?? ''),
               h('td', { class: p.state === 'registered' ? 'registered' : undefined }, p.state),
               h('td', {}, p.address ?? ''),
               h('td', {}, p.expires ? new Date(p.expires).toLocaleString() : ''),
               h('td', {}, p.userAgent ?? ''),
+              h(
+                'td',
+                {},
+                h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit peer ${p.name}`, onclick: () => edit(p) }, 'Edit'),
+              ),
             ),
           ),
         ),
@@ -88,16 +91,17 @@ const COLUMNS: Array<[Column, string]> = [
   ['contacts', 'Contact'],
 ];
 const PAGE = 50;
-const COLLATOR = new Intl.Collator('en', { numeric: true });
 
 const cell = (e: Endpoint, c: Column): string =>
   c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c] ?? '');
 
 export async function endpointsPage(main: HTMLElement): Promise<void> {
-  let rows: Endpoint[] = [];
+  // The server searches, sorts and pages (src/console/table.ts): the page holds one page of rows.
+  let current: TablePage<Endpoint> & { q: string } = { rows: [], total: 0, offset: 0, limit: PAGE, q: '' };
   let sortBy: Column = 'name';
   let ascending = true;
   let page = 0;
+  let asked = 0;
   const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
   const error = h('p', { role: 'alert', class: 'error' });
   const search = h('input', { type: 'search', id: 'endpoint-search', placeholder: 'name, context, contact…' });
@@ -107,22 +111,6 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
 
   const show = (text: string) => ((status.textContent = text), (error.textContent = ''));
   const fail = (e: unknown) => (error.textContent = (e as Error).message);
-
-  // The filtered, sorted list is kept until the search, the sort or the rows change: paging
-  // only slices it. Each row's search text is made once per load.
-  let haystack = new Map<Endpoint, string>();
-  let view: { key: string; list: Endpoint[] } | undefined;
-  const filtered = (): Endpoint[] => {
-    const q = search.value.trim().toLowerCase();
-    const key = `${q}\u0000${sortBy}\u0000${ascending}`;
-    if (view?.key === key) return view.list;
-    const list = q ? rows.filter((e) => haystack.get(e)!.includes(q)) : rows.slice();
-    const dir = ascending ? 1 : -1;
-    const keyed = list.map((e) => [cell(e, sortBy), e] as const);
-    keyed.sort((a, b) => dir * COLLATOR.compare(a[0], b[0]));
-    view = { key, list: keyed.map(([, e]) => e) };
-    return view.list;
-  };
 
   const credentials = (e: Endpoint, password?: string) => {
     const host = location.hostname;
@@ -221,17 +209,20 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
   };
 
   const draw = () => {
-    const list = filtered();
-    const pages = Math.max(1, Math.ceil(list.length / PAGE));
-    page = Math.min(page, pages - 1);
-    const shown = list.slice(page * PAGE, page * PAGE + PAGE);
+    const { rows: shown, total } = current;
+    const pages = Math.max(1, Math.ceil(total / PAGE));
+    page = Math.floor(current.offset / PAGE);
     const head = COLUMNS.map(([c, label]) =>
       h(
         'th',
         { scope: 'col', 'aria-sort': c === sortBy ? (ascending ? 'ascending' : 'descending') : undefined },
         h(
           'button',
-          { type: 'button', class: 'sort', onclick: () => ((ascending = c === sortBy ? !ascending : true), (sortBy = c), draw()) },
+          {
+            type: 'button',
+            class: 'sort',
+            onclick: () => ((ascending = c === sortBy ? !ascending : true), (sortBy = c), (page = 0), void fetchPage()),
+          },
           label,
         ),
       ),
@@ -241,7 +232,7 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
       h(
         'table',
         { id: 'endpoints' },
-        h('caption', {}, `${list.length} endpoint(s)${search.value ? ` matching "${search.value}"` : ''}`),
+        h('caption', {}, `${total} endpoint(s)${current.q ? ` matching "${current.q}"` : ''}`),
         h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, 'Actions'))),
         h(
           'tbody',
@@ -261,29 +252,35 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
     );
     fill(
       pager,
-      h('button', { type: 'button', disabled: page === 0, onclick: () => (page--, draw()) }, 'Previous page'),
+      h('button', { type: 'button', disabled: page === 0, onclick: () => (page--, void fetchPage()) }, 'Previous page'),
       h('span', { id: 'page-label' }, `Page ${page + 1} of ${pages}`),
-      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => (page++, draw()) }, 'Next page'),
+      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => (page++, void fetchPage()) }, 'Next page'),
     );
   };
 
-  const load = async () => {
+  /** One page as the search, sort and page ask; fresh lists the directory again (opening, after a write). */
+  const fetchPage = async (fresh = false) => {
+    const mine = ++asked;
+    const q = search.value.trim();
+    const params = new URLSearchParams({
+      q,
+      sort: sortBy,
+      order: ascending ? 'asc' : 'desc',
+      offset: String(page * PAGE),
+      limit: String(PAGE),
+      ...(fresh ? { fresh: '1' } : {}),
+    });
     try {
-      rows = (await get<{ endpoints: Endpoint[] }>('endpoints')).endpoints;
-      haystack = new Map(
-        rows.map((e) => [
-          e,
-          COLUMNS.map(([c]) => cell(e, c))
-            .join('\u0000')
-            .toLowerCase(),
-        ]),
-      );
-      view = undefined;
+      const got = await get<TablePage<Endpoint>>(`endpoints?${params}`);
+      // Typing sends a request per key: only the latest answer is drawn.
+      if (mine !== asked) return;
+      current = { ...got, q };
       draw();
     } catch (e) {
-      fail(e);
+      if (mine === asked) fail(e);
     }
   };
+  const load = () => fetchPage(true);
 
   const removeOne = async (e: Endpoint) => {
     try {
@@ -349,8 +346,8 @@ export async function endpointsPage(main: HTMLElement): Promise<void> {
     h('button', { type: 'submit' }, 'Add endpoint'),
   );
 
-  search.addEventListener('input', () => ((page = 0), draw()));
+  search.addEventListener('input', () => ((page = 0), void fetchPage()));
   const peers = h('section', { 'aria-label': 'chan_sip and IAX peers' });
   fill(main, h('h1', {}, 'Endpoints'), status, error, panel, field('Search endpoints', search), table, pager, add, peers);
-  await Promise.all([load(), peersSection(peers).catch(fail)]);
+  await Promise.all([load(), peersSection(peers, panel, show).catch(fail)]);
 }

@@ -1,18 +1,13 @@
 // Overview: entries, open connections and operations per second (polled from the counters
-// behind /metrics, drawn as a small line), and the warnings a PBX should not run with.
+// behind /metrics, drawn as a small line); for the administrator (or a root/sudo token) also the
+// replication consumers and their lag, the last backup, the admin engine's seal and the warnings
+// a PBX should not run with.
 
+import type { ConsoleOverview, ReplicationConsumer } from '../../src/console/types.js';
 import { get } from '../api.js';
 import { fill, h } from '../dom.js';
 
-interface Overview {
-  suffix: string;
-  entries: number;
-  connections: number;
-  operations: number;
-  latencySeconds: number;
-  latencyCount: number;
-  warnings: string[];
-}
+type Overview = ConsoleOverview;
 
 const POLL_MS = 2000;
 const SAMPLES = 30;
@@ -31,6 +26,87 @@ function chart(rates: number[]): SVGSVGElement {
   line.setAttribute('class', 'line');
   svg.appendChild(line);
   return svg;
+}
+
+const when = (iso: string) => new Date(iso).toLocaleString();
+
+/** Replication, the last backup, the seal and the warnings (a privileged session's). */
+function serverWide(o: Overview): HTMLElement[] {
+  const consumers = o.replication ?? [];
+  const lag = (c: ReplicationConsumer) => (c.lagChanges ? `${c.lagChanges} change(s), ${c.lagSeconds} s` : 'up to date');
+  const seal = o.seal;
+  const backup = o.lastBackup;
+  return [
+    h('h2', {}, 'Replication consumers'),
+    consumers.length
+      ? h(
+          'div',
+          { class: 'table-wrap', role: 'region', 'aria-label': 'Replication consumers table', tabindex: '0' },
+          h(
+            'table',
+            { id: 'replication' },
+            h('caption', {}, `${consumers.length} consumer(s) since the server started`),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Consumer', 'Mode', 'Connected', 'Lag', 'Last seen'].map((t) => h('th', { scope: 'col' }, t)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              consumers.map((c) =>
+                h(
+                  'tr',
+                  {},
+                  h('th', { scope: 'row' }, c.consumer),
+                  h('td', {}, c.mode),
+                  h('td', {}, c.active ? 'yes' : 'no'),
+                  h('td', { class: 'lag' }, lag(c)),
+                  h('td', {}, when(c.lastSeen)),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { id: 'replication' }, 'No consumer has replicated from this server since it started.'),
+    h('h2', {}, 'Backup and seal'),
+    h(
+      'dl',
+      { class: 'cards' },
+      h(
+        'div',
+        {},
+        h('dt', {}, 'Last backup'),
+        h(
+          'dd',
+          { id: 'last-backup', class: 'small' },
+          backup ? `${when(backup.at)}: ${backup.entries} entries to ${backup.path}` : 'none recorded',
+        ),
+      ),
+      h(
+        'div',
+        {},
+        h('dt', {}, 'Admin engine'),
+        h(
+          'dd',
+          { id: 'seal-state', class: 'small' },
+          seal ? `${seal.sealed ? 'sealed' : 'unsealed'}, seal key ${seal.keyId} (${seal.keySource})` : 'not running',
+        ),
+      ),
+    ),
+    h('h2', {}, 'Warnings'),
+    o.warnings.length
+      ? h(
+          'ul',
+          { class: 'warnings' },
+          o.warnings.map((w) => h('li', {}, w)),
+        )
+      : h('p', {}, 'None.'),
+  ];
 }
 
 export async function overviewPage(main: HTMLElement): Promise<void> {
@@ -64,14 +140,9 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
         ),
         h('h2', {}, 'Operations per second'),
         chart(rates),
-        h('h2', {}, 'Warnings'),
-        o.warnings.length
-          ? h(
-              'ul',
-              { class: 'warnings' },
-              o.warnings.map((w) => h('li', {}, w)),
-            )
-          : h('p', {}, 'None.'),
+        o.privileged
+          ? serverWide(o)
+          : h('p', { class: 'hint' }, 'Replication, backups, the seal and warnings are shown to the administrator.'),
       );
     } catch (e) {
       error.textContent = (e as Error).message;

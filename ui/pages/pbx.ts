@@ -1,26 +1,13 @@
 // Voicemail and queues: the mailboxes (no PINs are ever sent to the page) and the queues with
-// their members, with add and remove through the server's asterisk commands' code.
+// their members, with add, edit in place and remove through the server's asterisk commands' code.
 
+import type { MailboxRow, QueueRow } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
+import { openEditor } from '../edit.js';
 
-interface Mailbox {
-  mailbox: string;
-  context: string;
-  fullname?: string;
-  email?: string;
-}
-interface Member {
-  interface: string;
-  membername?: string;
-  penalty?: string;
-  paused?: string;
-}
-interface Queue {
-  name: string;
-  strategy?: string;
-  members: Member[];
-}
+type Mailbox = MailboxRow;
+type Queue = QueueRow;
 
 const STRATEGIES = ['ringall', 'leastrecent', 'fewestcalls', 'random', 'rrmemory', 'linear', 'wrandom', 'rrordered'];
 
@@ -30,6 +17,49 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
   const boxes = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Mailboxes table', tabindex: '0' });
   const queues = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Queues table', tabindex: '0' });
   const queueChoice = h('select', { name: 'queue' });
+  const panel = h('section', { class: 'panel', 'aria-label': 'Edit', id: 'pbx-editor', hidden: true });
+  // Said once the tables show the change.
+  const saved = (what: string) => async () => {
+    await load();
+    status.textContent = what;
+    error.textContent = '';
+  };
+  const editMailbox = (m: Mailbox, id: string) =>
+    openEditor(panel, {
+      id: 'edit-mailbox',
+      title: `Edit mailbox ${id}`,
+      fields: [
+        { label: 'Full name', name: 'fullname', value: m.fullname, hint: 'Empty removes it' },
+        { label: 'Email', name: 'email', value: m.email, type: 'email', hint: 'Empty removes it' },
+        { label: 'New PIN', name: 'password', type: 'password', hint: 'Empty keeps the PIN' },
+      ],
+      save: (v) => post(`mailboxes/${encodeURIComponent(id)}`, v),
+      saved: saved(`Saved mailbox ${id}.`),
+    });
+  const editQueue = (q: Queue) =>
+    openEditor(panel, {
+      id: 'edit-queue',
+      title: `Edit queue ${q.name}`,
+      fields: [
+        { label: 'Strategy', name: 'strategy', value: q.strategy ?? 'ringall', options: STRATEGIES },
+        { label: 'Ring timeout (s)', name: 'timeout', value: q.timeout, hint: 'Empty removes it' },
+        { label: 'Music on hold', name: 'musiconhold', value: q.musiconhold, hint: 'Empty removes it' },
+      ],
+      save: (v) => post(`queues/${encodeURIComponent(q.name)}`, v),
+      saved: saved(`Saved queue ${q.name}.`),
+    });
+  const editMember = (q: Queue, m: Queue['members'][number]) =>
+    openEditor(panel, {
+      id: 'edit-member',
+      title: `Edit ${m.interface} in ${q.name}`,
+      fields: [
+        { label: 'Penalty', name: 'penalty', value: m.penalty ?? '0' },
+        { label: 'Paused', name: 'paused', value: m.paused === '1' ? '1' : '0', options: ['0', '1'], hint: '1: paused' },
+        { label: 'Member name', name: 'membername', value: m.membername },
+      ],
+      save: (v) => post(`queues/${encodeURIComponent(q.name)}/members/${encodeURIComponent(m.interface)}`, v),
+      saved: saved(`Saved ${m.interface} in ${q.name}.`),
+    });
 
   const act = (what: string, f: () => Promise<unknown>) => async () => {
     try {
@@ -80,10 +110,15 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
                 h(
                   'td',
                   {},
-                  button(
-                    'Remove',
-                    `Remove mailbox ${id}`,
-                    act(`Removed mailbox ${id}.`, () => del(`mailboxes/${encodeURIComponent(id)}`)),
+                  h(
+                    'div',
+                    { class: 'actions' },
+                    button('Edit', `Edit mailbox ${id}`, async () => editMailbox(m, id), 'secondary'),
+                    button(
+                      'Remove',
+                      `Remove mailbox ${id}`,
+                      act(`Removed mailbox ${id}.`, () => del(`mailboxes/${encodeURIComponent(id)}`)),
+                    ),
                   ),
                 ),
               );
@@ -114,7 +149,11 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
                 'tr',
                 { 'data-queue': q.name },
                 h('th', { scope: 'row' }, q.name),
-                h('td', {}, q.strategy ?? ''),
+                h(
+                  'td',
+                  {},
+                  [q.strategy ?? '', q.timeout ? `, ${q.timeout} s` : '', q.musiconhold ? `, hold music ${q.musiconhold}` : ''].join(''),
+                ),
                 h(
                   'td',
                   {},
@@ -127,6 +166,7 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
                             'li',
                             {},
                             `${m.interface}${m.membername && m.membername !== m.interface ? ` (${m.membername})` : ''}, penalty ${m.penalty ?? '0'}${m.paused === '1' ? ', paused' : ''} `,
+                            button('Edit', `Edit ${m.interface} in ${q.name}`, async () => editMember(q, m), 'secondary'),
                             button(
                               'Remove',
                               `Remove ${m.interface} from ${q.name}`,
@@ -143,10 +183,15 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
                 h(
                   'td',
                   {},
-                  button(
-                    'Remove',
-                    `Remove queue ${q.name}`,
-                    act(`Removed queue ${q.name} and its members.`, () => del(`queues/${encodeURIComponent(q.name)}`)),
+                  h(
+                    'div',
+                    { class: 'actions' },
+                    button('Edit', `Edit queue ${q.name}`, async () => editQueue(q), 'secondary'),
+                    button(
+                      'Remove',
+                      `Remove queue ${q.name}`,
+                      act(`Removed queue ${q.name} and its members.`, () => del(`queues/${encodeURIComponent(q.name)}`)),
+                    ),
                   ),
                 ),
               ),
@@ -202,6 +247,7 @@ export async function pbxPage(main: HTMLElement): Promise<void> {
     h('h1', {}, 'Voicemail and queues'),
     status,
     error,
+    panel,
     h('h2', {}, 'Mailboxes'),
     boxes,
     form(

@@ -72,9 +72,10 @@ function parseBody(req: HttpRequest): Record<string, unknown> {
 const NO_BODY = Buffer.alloc(0);
 
 /** The HTTP listener's bounds from adminApi.limits (seconds there, milliseconds here). */
-function httpLimits(cfg: AdminApiConfig): HttpLimits {
+function httpLimits(cfg: AdminApiConfig, refusalHold?: number): HttpLimits {
   const l = cfg.limits;
   return {
+    ...(refusalHold !== undefined ? { refusalHold } : {}),
     maxConnections: l.maxConnections,
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
     idleTimeout: l.idleTimeout * 1000,
@@ -86,6 +87,8 @@ function httpLimits(cfg: AdminApiConfig): HttpLimits {
 
 export interface AdminApiOptions {
   engine: Engine;
+  /** Refused sockets the listener may hold (what the open-files budget leaves; see server/descriptors.ts). */
+  refusalHold?: number;
   config: AdminApiConfig;
   tokens: string[];
   log: Logger;
@@ -135,7 +138,7 @@ export class AdminApi {
       port,
       tls: u.protocol === 'https:' ? opts.tls : undefined,
       admit: (head) => box.api!.admit(head),
-      limits: httpLimits(opts.config),
+      limits: httpLimits(opts.config, opts.refusalHold),
       log: opts.log,
     });
     const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -376,6 +379,24 @@ export class AdminApi {
       policy('policy', 'sys/policy/*name'),
       { pattern: 'sys/policies/acl', operations: { LIST: policyList('acl') } },
       policy('acl', 'sys/policies/acl/*name'),
+      {
+        // Vault's: what this token may do on each path ({"capabilities": [...]} for the first, and one key per path).
+        pattern: 'sys/capabilities-self',
+        defaultPolicy: true,
+        operations: {
+          POST: async (r) => {
+            const b = r.body();
+            const paths: unknown = b.paths ?? (b.path === undefined ? undefined : [b.path]);
+            if (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string')) return err(400, "'paths' is a list of paths");
+            const out: Record<string, string[]> = {};
+            for (const path of paths as string[]) {
+              const caps = r.caller!.root ? ['root'] : [...(await t.capabilities(r.caller!, path.replace(/^\//, '')))].sort();
+              out[path] = caps.length ? caps : ['deny'];
+            }
+            return ok({ capabilities: out[(paths as string[])[0]!], ...out });
+          },
+        },
+      },
       {
         pattern: 'sys/audit-hash/*path',
         operations: {

@@ -135,13 +135,18 @@ export class Tokens {
   /** Whether the caller may use any of caps on path (root: everything). */
   async allows(c: Caller, path: string, caps: Capability[]): Promise<boolean> {
     if (c.root) return true;
+    const have = await this.capabilities(c, path);
+    return caps.some((cap) => have.has(cap));
+  }
+
+  /** What the caller's policies grant on path (a root token: see allows). */
+  async capabilities(c: Caller, path: string): Promise<Set<Capability>> {
     const rules: AclRule[] = [];
     for (const name of c.policies) {
       const text = await this.db.dir.store.getMeta(ACL_PREFIX + name);
       if (text) rules.push(...parseAcl(text));
     }
-    const have = capabilitiesOn(rules, path);
-    return caps.some((cap) => have.has(cap));
+    return capabilitiesOn(rules, path);
   }
 
   // ACL policies

@@ -134,6 +134,11 @@ export class Engine {
     await this.leases.start();
   }
 
+  /** The seal key in use and where it comes from. A running engine is unsealed: start() fails on a wrong key. */
+  get sealKey(): { id: string; source: 'env' | 'file' | 'ephemeral' } {
+    return { id: this.db.sealer.keyId, source: this.db.sealer.source.kind };
+  }
+
   /** A new seal key: kept beside the old one, every record re-sealed in one batch, then the old key dropped. */
   async rotateSealKey(): Promise<{ key_id: string; resealed: number }> {
     const key_id = this.db.sealer.addKey();

@@ -1,11 +1,17 @@
 // A small HTTP/1.1 server on node:net / node:tls. Node's http module refuses methods outside its
 // fixed list, and Vault clients send `LIST`; so requests are parsed here (parser.ts), and each
 // connection is run by connection.ts. This file owns the listener and its bounds: a cap on
-// connections in all and per address (refused with 503 at accept, before a TLS handshake).
+// connections in all and per address (refused with 503 at accept, before a TLS handshake). A refused
+// plain-HTTP socket is held a while before its 503, so a client reconnecting on every close waits
+// rather than spinning the listener (config/refusal.ts).
+
+/** How long a refused plain-HTTP socket is held before its 503 (as the LDAP listener's hold). */
+export const REFUSAL_HOLD_MS = 5_000;
 
 import net from 'node:net';
 import tls from 'node:tls';
 import { RateLimitedWarning, silentLogger, type Logger } from '../../config/logger.js';
+import { RefusalHold } from '../../config/refusal.js';
 import { HttpConnection, encodeResponse } from './connection.js';
 import type { Admit, HttpLimits } from './types.js';
 
@@ -32,9 +38,11 @@ export class MiniHttpServer {
   private readonly perAddress = new Map<string, number>();
   private closing = false;
   private readonly refusals: RateLimitedWarning;
+  private readonly held: RefusalHold;
 
   private constructor(private readonly opts: HttpServerOptions) {
     this.limits = opts.limits;
+    this.held = new RefusalHold(opts.limits.refusalHold ?? opts.limits.maxConnections, REFUSAL_HOLD_MS);
     this.refusals = new RateLimitedWarning(opts.log ?? silentLogger, WARN_EVERY_MS, 'admin api connection refusals');
     const serve = (s: net.Socket) => {
       if (this.closing) return s.destroy();
@@ -52,7 +60,8 @@ export class MiniHttpServer {
     // TLS: counted at TCP accept, so a client that never finishes its handshake holds a place too.
     if (opts.tls) this.server.on('connection', (s: net.Socket) => this.accepted(s));
     // A backstop below the descriptor budget: Node itself drops connections past it.
-    this.server.maxConnections = this.limits.maxConnections + REFUSAL_SLACK;
+    // (Held refusals are connections too.)
+    this.server.maxConnections = this.limits.maxConnections + (opts.limits.refusalHold ?? opts.limits.maxConnections) + REFUSAL_SLACK;
   }
 
   static async listen(opts: HttpServerOptions): Promise<MiniHttpServer> {
@@ -75,6 +84,7 @@ export class MiniHttpServer {
     this.closing = true;
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    this.held.close();
     await done;
     // The native handle outlives close() until a garbage collection: let it hold no handler.
     this.server.removeAllListeners();
@@ -114,7 +124,10 @@ export class MiniHttpServer {
       sock.destroy();
       return;
     }
-    sock.end(encodeResponse({ status: 503, body: { errors: [`admin api: ${why}`] } }, false));
-    setTimeout(() => sock.destroy(), 1_000).unref();
+    // Held first, then told why (the 503 a plain client can read), then closed.
+    this.held.hold(sock, (s) => {
+      s.end(encodeResponse({ status: 503, body: { errors: [`admin api: ${why}`] } }, false));
+      setTimeout(() => s.destroy(), 1_000).unref();
+    });
   }
 }

@@ -46,4 +46,6 @@ export interface HttpLimits {
   bodyTimeout: number;
   /** Request line and header fields together, in bytes. */
   maxHeadSize: number;
+  /** Most refused plain-HTTP sockets held (then answered 503) before more are closed at once; default maxConnections. */
+  refusalHold?: number;
 }

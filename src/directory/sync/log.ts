@@ -85,14 +85,24 @@ export class SyncState {
     const csn = this.clock.csn();
     const renamed = renamedIn(batch);
     let records: MetaWrite[] = [];
+    const log = (kind: ChangeKind, uuid: string, ndn: string): void => {
+      const key = `${LOG_PREFIX}${csn}/${String(records.length).padStart(6, '0')}`;
+      // Where the entry is now, so a delta refresh reads the changed entries, not the whole scope.
+      records.push({ key, value: `${kind} ${uuid} ${ndn}` });
+    };
     for (const w of batch.entries) {
       const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
       if (!uuid) continue;
       // A rename's removal half is not logged separately: its add half names the same entry.
       if (renamed.has(uuid) && !w.new) continue;
-      const key = `${LOG_PREFIX}${csn}/${String(records.length).padStart(6, '0')}`;
-      // Where the entry is now, so a delta refresh reads the changed entries, not the whole scope.
-      records.push({ key, value: `${kindOf(w, renamed)} ${uuid} ${w.ndn}` });
+      // A DN deleted and added again in one transaction (RFC 5805) is another entry: both are logged.
+      const oldUuid = w.old?.attrs['entryuuid']?.[0];
+      if (w.old && w.new && oldUuid && oldUuid !== uuid) {
+        log('delete', oldUuid, w.ndn);
+        log('add', uuid, w.ndn);
+        continue;
+      }
+      log(kindOf(w, renamed), uuid, w.ndn);
     }
     const meta: MetaWrite[] = [{ key: CONTEXT_CSN, value: csn }];
     const excess = this.keys.length + records.length - this.limit;

@@ -133,6 +133,8 @@ class BatchQueue {
   private queuedBytes = 0;
   private overflow = false;
   private wake: (() => void) | undefined;
+  /** Batches handed out so far: each was sent in full by the time next() is called again. */
+  private handed = 0;
   /** Ends the wait for a send in progress (one slot: nothing accumulates over a long search). */
   private stalled: (() => void) | undefined;
   readonly unsubscribe: () => void;
@@ -140,14 +142,20 @@ class BatchQueue {
   constructor(
     private readonly dir: Directory,
     private readonly ctx: OperationContext,
+    /** Told how many batches the consumer has been sent, each time it asks for the next. */
+    private readonly caughtUp: (handed: number) => void = () => undefined,
   ) {
     const bound = dir.config.limits.maxConsumerBacklog;
     this.unsubscribe = dir.writer.onCommit((b) => {
       const size = bound > 0 ? batchBytes(b) : 0;
-      const unsent = bound > 0 ? this.queuedBytes + size + (ctx.unsentBytes?.() ?? 0) : 0;
+      const pending = bound > 0 ? this.queuedBytes + (ctx.unsentBytes?.() ?? 0) : 0;
+      const unsent = pending + size;
       if (this.batches.length >= MAX_PENDING_BATCHES) this.drop(`${MAX_PENDING_BATCHES} changes wait for it`);
-      else if (bound > 0 && unsent > bound) this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
-      else {
+      // One batch past the bound (an LDAP transaction's commit) is taken by a consumer that has
+      // nothing waiting: the batch is in memory anyway, queueing it costs nothing more.
+      else if (bound > 0 && unsent > bound && pending > 0) {
+        this.drop(`${unsent} bytes wait for it, over limits.maxConsumerBacklog (${bound})`);
+      } else {
         this.batches.push(b);
         this.sizes.push(size);
         this.queuedBytes += size;
@@ -191,6 +199,7 @@ class BatchQueue {
   }
 
   async next(signal: CancelSignal): Promise<WriteBatch> {
+    this.caughtUp(this.handed);
     while (this.batches.length === 0) {
       this.check();
       if (signal.aborted) throw new LdapError(ResultCode.cancelled, 'operation abandoned');
@@ -198,6 +207,7 @@ class BatchQueue {
       this.wake = undefined;
     }
     this.queuedBytes -= this.sizes.shift()!;
+    this.handed++;
     return this.batches.shift()!;
   }
 }
@@ -205,11 +215,23 @@ class BatchQueue {
 /** A batch's changes per entryUUID, in order: the entry before and after (a rename has both). */
 function changesByUuid(batch: WriteBatch): Array<{ uuid: string; old?: Located; new?: Located }> {
   const out = new Map<string, { uuid: string; old?: Located; new?: Located }>();
+  const at = (uuid: string) => {
+    let c = out.get(uuid);
+    if (!c) out.set(uuid, (c = { uuid }));
+    return c;
+  };
   for (const w of batch.entries) {
     const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
     if (!uuid) continue;
-    let c = out.get(uuid);
-    if (!c) out.set(uuid, (c = { uuid }));
+    const oldUuid = w.old?.attrs['entryuuid']?.[0];
+    // A DN deleted and added again in one transaction (RFC 5805): two entries, one gone, one new.
+    if (w.old && w.new && oldUuid && oldUuid !== uuid) {
+      const gone = at(oldUuid);
+      if (!gone.old) gone.old = { ndn: w.ndn, rec: w.old };
+      at(uuid).new = { ndn: w.ndn, rec: w.new };
+      continue;
+    }
+    const c = at(uuid);
     if (w.old && !c.old) c.old = { ndn: w.ndn, rec: w.old };
     if (w.new) c.new = { ndn: w.ndn, rec: w.new };
   }
@@ -253,8 +275,11 @@ export async function syncSearch(
   const plan = { ...planned, selection: storedOperational(dir, planned.selection) };
   const session = new SyncSession(dir, ctx, plan, send);
   const persist = ctx.controls.persistentSearch !== undefined || ctx.controls.sync?.mode === 'refreshAndPersist';
+  // What it has been sent, counted in commits: everything before its start once the refresh ends.
+  const before = dir.consumers.count;
+  const consumer = dir.consumers.begin(consumerName(ctx), ctx.controls.sync?.mode ?? 'persistent search');
   // Subscribed before the refresh reads anything: no commit falls between refresh and persist.
-  const queue = persist ? new BatchQueue(dir, ctx) : undefined;
+  const queue = persist ? new BatchQueue(dir, ctx, (n) => consumer.caughtUp(before + n)) : undefined;
   session.queue = queue;
   try {
     if (ctx.controls.persistentSearch) {
@@ -264,11 +289,22 @@ export async function syncSearch(
     }
     if (!sendInfo) throw new LdapError(ResultCode.unwillingToPerform, 'sync searches need intermediate responses');
     const done = await refresh(dir, ctx, plan, session, sendInfo, persist);
-    if (!persist) return { code: ResultCode.success, matchedDN: '', message: '', controls: { syncDone: done } };
+    if (!persist) {
+      consumer.caughtUp(before);
+      return { code: ResultCode.success, matchedDN: '', message: '', controls: { syncDone: done } };
+    }
     return await persistSync(session, ctx, queue!);
   } finally {
     queue?.unsubscribe();
+    consumer.end();
   }
+}
+
+/** A consumer as an operator names it: its identity, its address, and a sync consumer's replica id. */
+function consumerName(ctx: OperationContext): string {
+  const { session } = ctx;
+  const rid = ctx.controls.sync ? parseCookie(ctx.controls.sync.cookie).rid : undefined;
+  return `${session.bindDn || 'anonymous'} from ${session.remoteAddress || session.transport}${rid !== undefined ? ` (rid ${rid})` : ''}`;
 }
 
 /** The refresh phase; its result is what ends it (the Sync Done content, or the final Sync Info). */

@@ -14,6 +14,7 @@ import { encodeSortResponse, sortRequest } from './sort.js';
 import { encodeEntryChange, persistentSearch } from './persistent-search.js';
 import { encodeSyncDone, encodeSyncState, syncRequest } from './sync.js';
 import { encodePasswordPolicyResponse, passwordPolicy } from './password-policy.js';
+import { txnSpec } from './txn-spec.js';
 
 export type { OpType } from './codec.js';
 
@@ -23,10 +24,9 @@ export type { OpType } from './codec.js';
  * codec file and one more entry here.
  */
 const CODECS: ReadonlyMap<string, RequestControlCodec> = new Map(
-  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy].map((c) => [
-    c.oid,
-    c,
-  ]),
+  [manageDsaIT, pagedResults, sortRequest, assertion, preRead, postRead, syncRequest, persistentSearch, passwordPolicy, txnSpec].map(
+    (c) => [c.oid, c],
+  ),
 );
 
 /**
