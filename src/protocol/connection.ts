@@ -135,7 +135,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress ?? (opts.transport === 'ldapi' ? 'ldapi' : ''),
       transport: opts.transport,
       tls: opts.transport === 'tls',
-      notify: (res) => void this.write(encodeExtendedResponse(0, res)), // unsolicited (messageID 0); flushed on the next turn
+      notify: (res) => void this.write(encodeExtendedResponse(0, res, res.txnId)), // unsolicited (messageID 0; the Aborted Transaction Notice names its transaction)
     };
     this.tag = `conn=${opts.id}`;
     socket.setNoDelay?.(true);

@@ -509,7 +509,7 @@ describe('listener limits', () => {
     const server = await listen(['ldap://127.0.0.1:0'], {
       handler: fake.handler,
       maxPduSize: MAX_PDU,
-      idleTimeout: 200,
+      idleTimeout: 2000,
       maxConnections: 1,
       logger: silentLogger,
     });
@@ -524,11 +524,16 @@ describe('listener limits', () => {
       expect(second.closed).toBe(false);
       second.send(message(1, tlv(0x60, int(3), str('cn=bound'), str('pw', 0x80))));
       await second.until(() => second.pdus.length === 1);
-      // Now bound: a newcomer finds no unauthenticated connection to evict and is refused.
+      // Now bound: a newcomer finds no unauthenticated connection to evict and is refused: held
+      // unread for the refusal hold, then closed, never answered.
       const third = new Raw(port);
-      await third.until(() => third.closed);
+      third.send(message(1, tlv(0x60, int(3), str('cn=bound'), str('pw', 0x80))));
+      await sleep(500);
+      expect(third.pdus).toHaveLength(0);
       expect(second.closed).toBe(false);
-      await second.until(() => second.closed, 2000);
+      await third.until(() => third.closed, 20_000);
+      expect(third.pdus).toHaveLength(0);
+      await second.until(() => second.closed, 5000);
     } finally {
       await server.close();
     }

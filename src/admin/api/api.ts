@@ -387,7 +387,8 @@ export class AdminApi {
           POST: async (r) => {
             const b = r.body();
             const paths: unknown = b.paths ?? (b.path === undefined ? undefined : [b.path]);
-            if (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string')) return err(400, "'paths' is a list of paths");
+            if (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string'))
+              return err(400, "'paths' is a list of paths");
             const out: Record<string, string[]> = {};
             for (const path of paths as string[]) {
               const caps = r.caller!.root ? ['root'] : [...(await t.capabilities(r.caller!, path.replace(/^\//, '')))].sort();
