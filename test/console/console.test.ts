@@ -24,6 +24,7 @@ import {
   ROOT_TOKEN,
   startConsoleServer,
   until,
+  click,
   type ConsoleServer,
 } from './harness.js';
 
@@ -93,7 +94,7 @@ describe('the administrator', () => {
     await goTo(page, 'endpoints', '#add-endpoint');
     await page.type('#add-endpoint input[name=name]', '9100');
     await page.type('#add-endpoint input[name=password]', 'sip-pass-9100');
-    await page.click('#add-endpoint button[type=submit]');
+    await click(page, '#add-endpoint button[type=submit]');
     await page.waitForSelector('#endpoints tr[data-name="9100"]');
     expect(await text(page, '#sip-credentials')).toContain('Password: sip-pass-9100');
     const ldif = await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9100)', 'dn');
@@ -122,36 +123,36 @@ describe('the administrator', () => {
     expect(await text(page, '#peers tr[data-peer="1001"]')).toMatch(/192\.0\.2\.88:5060.*Yealink T46/);
     expect(await text(page, '#endpoints tr[data-name="9100"] td.registered')).toBe('registered');
     expect(await text(page, '#endpoints tr[data-name="9100"]')).toContain('sip:9100@192.0.2.77:5060');
-    await page.click('button[aria-label="Edit 9100"]');
+    await click(page, 'button[aria-label="Edit 9100"]');
     await page.waitForSelector('#edit-endpoint');
     await page.$eval('#edit-endpoint input[name=context]', (i) => ((i as HTMLInputElement).value = ''));
     await page.type('#edit-endpoint input[name=context]', 'office');
-    await page.click('#edit-endpoint button[type=submit]');
+    await click(page, '#edit-endpoint button[type=submit]');
     await page.waitForFunction(() => /Saved 9100/.test(document.querySelector('.status')?.textContent ?? ''));
     expect(await ldapsearch(srv.ldapUrl, `cn=9100,ou=endpoints,ou=pjsip,${B}`, '(objectClass=*)')).toMatch(/: office$/m);
   });
 
   it('a new generated password is shown once in the credentials panel; remove asks, then removes', async () => {
-    await page.click('button[aria-label="New password for 9100"]');
+    await click(page, 'button[aria-label="New password for 9100"]');
     await page.waitForFunction(() => /Password: \S{16,}/.test(document.querySelector('#sip-credentials')?.textContent ?? ''));
-    await page.click('button[aria-label="Remove 9100"]');
-    await page.click('xpath/.//button[contains(., "Confirm removal of 9100")]');
+    await click(page, 'button[aria-label="Remove 9100"]');
+    await click(page, 'xpath/.//button[contains(., "Confirm removal of 9100")]');
     await page.waitForFunction(() => !document.querySelector('#endpoints tr[data-name="9100"]'));
     expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, '(cn=9100)', 'dn')).toBe('');
   });
 
   it('an edit that breaks the schema shows the server refusing it, with its LDAP result', async () => {
     await goTo(page, 'directory', '#edit-entry');
-    await page.click(`button[aria-label="Open ${B}"]`);
+    await click(page, `button[aria-label="Open ${B}"]`);
     await page.waitForSelector(`button[aria-label="Open ou=people"]`);
-    await page.click(`button[aria-label="Open ou=people"]`);
+    await click(page, `button[aria-label="Open ou=people"]`);
     await page.waitForSelector(`button[data-dn="uid=alice,ou=people,${B}"]`);
-    await page.click(`button[data-dn="uid=alice,ou=people,${B}"]`);
+    await click(page, `button[data-dn="uid=alice,ou=people,${B}"]`);
     await page.waitForFunction((dn) => document.querySelector('.entry h2')?.textContent === dn, {}, `uid=alice,ou=people,${B}`);
-    await page.click('#edit-entry');
+    await click(page, '#edit-entry');
     await page.waitForSelector('#entry-editor textarea[data-attr="sn"]');
     await page.$eval('#entry-editor textarea[data-attr="sn"]', (t) => ((t as HTMLTextAreaElement).value = ''));
-    await page.click('#entry-editor button[type=submit]');
+    await click(page, '#entry-editor button[type=submit]');
     await page.waitForFunction(() => /refused/.test(document.querySelector('#directory-error')?.textContent ?? ''));
     expect(await text(page, '#directory-error')).toMatch(/LDAP result 65 objectClassViolation/);
     await screenshot(page, 'admin-schema-violation');
@@ -161,22 +162,22 @@ describe('the administrator', () => {
 
   it('the editor checks the live schema before sending: an unknown type, two values for a single-valued one', async () => {
     // The editor of alice's entry is still open from the test before (its error showing).
-    await page.click('#entry-editor button.secondary');
+    await click(page, '#entry-editor button.secondary');
     await page.waitForSelector('#edit-entry');
     expect(await page.$eval('table.attrs', (t) => t.textContent ?? '')).toMatch(/Directory String/);
-    await page.click('#edit-entry');
+    await click(page, '#edit-entry');
     await page.waitForSelector('#entry-editor');
     const [newType, newValues] = await page.$$('#entry-editor input, #entry-editor textarea:not([data-attr])');
     await newType!.type('noSuchAttributeType');
     await newValues!.type('x');
-    await page.click('#entry-editor button[type=submit]');
+    await click(page, '#entry-editor button[type=submit]');
     await page.waitForFunction(() =>
       /Not sent: no attribute type noSuchAttributeType/.test(document.querySelector('#directory-error')?.textContent ?? ''),
     );
     await newType!.click({ count: 3 });
     await newType!.type('displayName');
     await newValues!.type('\nsecond');
-    await page.click('#entry-editor button[type=submit]');
+    await click(page, '#entry-editor button[type=submit]');
     await page.waitForFunction(() =>
       /Not sent: displayName takes one value/.test(document.querySelector('#directory-error')?.textContent ?? ''),
     );
@@ -186,7 +187,7 @@ describe('the administrator', () => {
   it('shows an entry as LDIF and downloads a subtree as LDIF, parents first', async () => {
     await goTo(page, 'overview', '#stat-entries');
     await goTo(page, 'directory', '#view-ldif');
-    await page.click('#view-ldif');
+    await click(page, '#view-ldif');
     await page.waitForFunction(() => !(document.querySelector('#ldif') as HTMLElement | null)?.hidden);
     expect(await text(page, '#ldif')).toMatch(new RegExp(`^dn: ${B}\\n`));
     const sub = await inPageText(page, `/ui/api/ldif?dn=${encodeURIComponent(`ou=people,${B}`)}&scope=sub`);
@@ -216,25 +217,25 @@ describe('the administrator', () => {
     await page.type('#add-mailbox input[name=mailbox]', '2001');
     await page.type('#add-mailbox input[name=password]', '4321');
     await page.type('#add-mailbox input[name=fullname]', 'Carol Office');
-    await page.click('#add-mailbox button[type=submit]');
+    await click(page, '#add-mailbox button[type=submit]');
     await page.waitForSelector('#mailboxes tr[data-mailbox="2001@default"]');
     expect(await text(page, '#mailboxes')).not.toContain('4321');
     expect(await ldapsearch(srv.ldapUrl, `ou=voicemail,${B}`, '(AstVoicemailMailbox=2001)', 'AstVoicemailFullname')).toContain(
       'Carol Office',
     );
     await page.type('#add-queue input[name=name]', 'sales');
-    await page.click('#add-queue button[type=submit]');
+    await click(page, '#add-queue button[type=submit]');
     await page.waitForSelector('#queues tr[data-queue="sales"]');
     await page.select('#add-member select[name=queue]', 'sales');
     await page.type('#add-member input[name=interface]', 'PJSIP/1001');
-    await page.click('#add-member button[type=submit]');
+    await click(page, '#add-member button[type=submit]');
     await page.waitForSelector('button[aria-label="Remove PJSIP/1001 from sales"]');
     expect(await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/1001)', 'AstQueueMemberQueueName')).toContain(
       'AstQueueMemberQueueName: sales',
     );
     await screenshot(page, 'admin-voicemail-queues');
     expect(await axeViolations(page)).toEqual([]);
-    await page.click('button[aria-label="Remove PJSIP/1001 from sales"]');
+    await click(page, 'button[aria-label="Remove PJSIP/1001 from sales"]');
     await page.waitForFunction(() => !document.querySelector('button[aria-label="Remove PJSIP/1001 from sales"]'));
     expect(await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/1001)', 'dn')).toBe('');
   });
@@ -292,10 +293,10 @@ describe('credentials with a token sign-in', () => {
     await signInToken(page, srv.base, ROOT_TOKEN);
     await goTo(page, 'credentials', '#roles tr[data-role="bob"]');
     expect(await text(page, '#secret-bob')).toBe('');
-    await page.click('xpath/.//button[contains(., "Rotate bob now")]');
+    await click(page, 'xpath/.//button[contains(., "Rotate bob now")]');
     await page.waitForFunction(() => /Rotated bob/.test(document.querySelector('.status')?.textContent ?? ''));
     expect(await text(page, '#roles tr[data-role="bob"] td:nth-of-type(1)')).toBe(`uid=bob,ou=people,${B}`);
-    await page.click('xpath/.//button[contains(., "Show password of bob")]');
+    await click(page, 'xpath/.//button[contains(., "Show password of bob")]');
     await page.waitForFunction(() => (document.querySelector('#secret-bob')?.textContent ?? '') !== '');
     const password = await text(page, '#secret-bob');
     await screenshot(page, 'token-credentials');

@@ -113,7 +113,7 @@ export async function signIn(page: Page, base: string, user: string, password: s
   await page.waitForSelector('#ldap-signin');
   await page.type('#ldap-signin input[name=user]', user);
   await page.type('#ldap-signin input[name=password]', password);
-  await page.click('#ldap-signin button[type=submit]');
+  await click(page, '#ldap-signin button[type=submit]');
   await page.waitForSelector('nav[aria-label="Console pages"]');
 }
 
@@ -121,7 +121,7 @@ export async function signInToken(page: Page, base: string, token: string): Prom
   await page.goto(`${base}/ui/`, { waitUntil: 'load' });
   await page.waitForSelector('#token-signin');
   await page.type('#token-signin input[name=token]', token);
-  await page.click('#token-signin button[type=submit]');
+  await click(page, '#token-signin button[type=submit]');
   await page.waitForSelector('nav[aria-label="Console pages"]');
 }
 
@@ -187,8 +187,28 @@ export function inPage(page: Page, method: string, path: string, body?: unknown,
 
 /** Follows a link of the console's navigation and waits for the page's element. */
 export async function goTo(page: Page, name: string, ready: string): Promise<void> {
-  await page.click(`nav[aria-label="Console pages"] a[href="#/${name}"]`);
+  await click(page, `nav[aria-label="Console pages"] a[href="#/${name}"]`);
   await page.waitForSelector(ready);
+}
+
+/**
+ * Clicks the element `sel` names once it is there and clickable. A page that re-renders (a table
+ * reloaded after a write) may detach the node between the lookup and the click; puppeteer then
+ * throws before any event is sent, so looking it up again and retrying is safe.
+ */
+export async function click(page: Page, sel: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await page.waitForSelector(sel, { visible: true, timeout: Math.max(1, end - Date.now()) });
+      await page.click(sel);
+      return;
+    } catch (err) {
+      const retry = /not clickable|not an Element|detached|Execution context was destroyed/i.test(String(err));
+      if (!retry || Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 export const text = (page: Page, sel: string): Promise<string> => page.$eval(sel, (e) => e.textContent ?? '');

@@ -30,6 +30,7 @@ import {
   startConsoleServer,
   until,
   ROOT_TOKEN,
+  click,
   type ConsoleServer,
 } from './harness.js';
 
@@ -87,10 +88,10 @@ describe('the endpoint table, paged on the server', () => {
     expect(api.status).toBe(200);
     expect(api.body.total).toBe(N);
     expect((api.body.rows as unknown[]).length).toBe(N - 100);
-    await page.click('xpath/.//button[contains(., "Next page")]');
+    await click(page, 'xpath/.//button[contains(., "Next page")]');
     await page.waitForFunction(() => /^Page 2 /.test(document.querySelector('#page-label')?.textContent ?? ''));
     expect((await rowNames(page))[0]).toBe('5050');
-    await page.click('th button.sort');
+    await click(page, 'th button.sort');
     await page.waitForSelector('th[aria-sort="descending"]');
     await page.waitForFunction(() => document.querySelector('#endpoints tbody tr')?.getAttribute('data-name') === '5119');
     await page.type('#endpoint-search', '511');
@@ -145,14 +146,14 @@ describe('editing in place (the administrator)', () => {
 
   it('a mailbox: name changed, email removed, the PIN kept (an empty PIN field leaves it)', async () => {
     await goTo(page, 'pbx', '#mailboxes tr[data-mailbox="1000@default"]');
-    await page.click('button[aria-label="Edit mailbox 1000@default"]');
+    await click(page, 'button[aria-label="Edit mailbox 1000@default"]');
     await page.waitForSelector('#edit-mailbox');
     expect(await page.$eval('#edit-mailbox input[name=password]', (i) => (i as HTMLInputElement).value)).toBe('');
     await retype(page, '#edit-mailbox input[name=fullname]', 'Alice Office');
     await retype(page, '#edit-mailbox input[name=email]', '');
     await screenshot(page, 'pages-mailbox-edit');
     expect(await axeViolations(page)).toEqual([]);
-    await page.click('#edit-mailbox button[type=submit]');
+    await click(page, '#edit-mailbox button[type=submit]');
     await page.waitForFunction(() => /Saved mailbox 1000@default/.test(document.querySelector('.status')?.textContent ?? ''));
     const dn = `cn=1000,ou=voicemail,${B}`;
     expect(await attrOf(dn, 'AstVoicemailFullname')).toEqual(['Alice Office']);
@@ -163,46 +164,46 @@ describe('editing in place (the administrator)', () => {
 
   it('a queue (strategy, timeout) and a member (penalty, paused)', async () => {
     await page.type('#add-queue input[name=name]', 'support');
-    await page.click('#add-queue button[type=submit]');
+    await click(page, '#add-queue button[type=submit]');
     await page.waitForSelector('#queues tr[data-queue="support"]');
     await page.select('#add-member select[name=queue]', 'support');
     await page.type('#add-member input[name=interface]', 'PJSIP/5001');
-    await page.click('#add-member button[type=submit]');
+    await click(page, '#add-member button[type=submit]');
     await page.waitForSelector('button[aria-label="Edit PJSIP/5001 in support"]');
-    await page.click('button[aria-label="Edit queue support"]');
+    await click(page, 'button[aria-label="Edit queue support"]');
     await page.waitForSelector('#edit-queue');
     await page.select('#edit-queue select[name=strategy]', 'leastrecent');
     await retype(page, '#edit-queue input[name=timeout]', '25');
-    await page.click('#edit-queue button[type=submit]');
+    await click(page, '#edit-queue button[type=submit]');
     await page.waitForFunction(() => /Saved queue support/.test(document.querySelector('.status')?.textContent ?? ''));
     expect(await attrOf(`cn=support,ou=queues,${B}`, 'AstQueueStrategy')).toEqual(['leastrecent']);
     expect(await attrOf(`cn=support,ou=queues,${B}`, 'AstQueueTimeout')).toEqual(['25']);
-    await page.click('button[aria-label="Edit PJSIP/5001 in support"]');
+    await click(page, 'button[aria-label="Edit PJSIP/5001 in support"]');
     await page.waitForSelector('#edit-member');
     await retype(page, '#edit-member input[name=penalty]', '3');
     await page.select('#edit-member select[name=paused]', '1');
-    await page.click('#edit-member button[type=submit]');
+    await click(page, '#edit-member button[type=submit]');
     await page.waitForFunction(() => /Saved PJSIP\/5001 in support/.test(document.querySelector('.status')?.textContent ?? ''));
     const member = (await ldapsearch(srv.ldapUrl, `ou=queues,${B}`, '(AstQueueMemberInterface=PJSIP/5001)')).toString();
     expect(member).toContain('AstQueueMemberPenalty: 3');
     expect(member).toContain('AstQueueMemberPaused: 1');
     expect(await text(page, '#queues tr[data-queue="support"]')).toMatch(/leastrecent, 25 s.*penalty 3, paused/);
     // A refusal is shown in the form, which stays open.
-    await page.click('button[aria-label="Edit PJSIP/5001 in support"]');
+    await click(page, 'button[aria-label="Edit PJSIP/5001 in support"]');
     await page.waitForSelector('#edit-member');
     await retype(page, '#edit-member input[name=penalty]', 'lots');
-    await page.click('#edit-member button[type=submit]');
+    await click(page, '#edit-member button[type=submit]');
     await page.waitForFunction(() => /whole number/.test(document.querySelector('#edit-member .error')?.textContent ?? ''));
-    await page.click('#edit-member button.secondary');
+    await click(page, '#edit-member button.secondary');
   });
 
   it('a chan_sip peer on the Endpoints page (caller ID changed, mailbox removed)', async () => {
     await goTo(page, 'endpoints', '#peers tr[data-peer="1001"]');
-    await page.click('button[aria-label="Edit peer 1001"]');
+    await click(page, 'button[aria-label="Edit peer 1001"]');
     await page.waitForSelector('#edit-peer');
     await retype(page, '#edit-peer input[name=callerid]', '"Bob Desk" <1001>');
     await retype(page, '#edit-peer input[name=mailbox]', '');
-    await page.click('#edit-peer button[type=submit]');
+    await click(page, '#edit-peer button[type=submit]');
     await page.waitForFunction(() => /Saved peer 1001/.test(document.querySelector('.status')?.textContent ?? ''));
     expect(await attrOf(`cn=1001,ou=sip,${B}`, 'AstAccountCallerID')).toEqual(['"Bob Desk" <1001>']);
     expect(await attrOf(`cn=1001,ou=sip,${B}`, 'AstAccountMailbox')).toEqual([]);
@@ -214,20 +215,20 @@ describe('editing in place (the administrator)', () => {
     expect(await text(page, 'tr[data-row="1000,1@default"]')).toMatch(/1000.*1.*Dial.*PJSIP\/1000,20/);
     await screenshot(page, 'pages-dialplan');
     expect(await axeViolations(page)).toEqual([]);
-    await page.click('button[aria-label="Edit 1000,1@default"]');
+    await click(page, 'button[aria-label="Edit 1000,1@default"]');
     await page.waitForSelector('#edit-dialplan');
     await retype(page, '#edit-dialplan input[name=appdata]', 'PJSIP/1000,30');
-    await page.click('#edit-dialplan button[type=submit]');
+    await click(page, '#edit-dialplan button[type=submit]');
     await page.waitForFunction(() => /PJSIP\/1000,30/.test(document.querySelector('tr[data-row="1000,1@default"]')?.textContent ?? ''));
     expect(await attrOf(`cn=1000-1,ou=extensions,${B}`, 'AstApplicationData')).toEqual(['PJSIP/1000,30']);
     await retype(page, '#add-dialplan input[name=context]', 'office');
     await page.type('#add-dialplan input[name=exten]', '7000');
     await page.type('#add-dialplan input[name=app]', 'Playback');
     await page.type('#add-dialplan input[name=appdata]', 'hello-world');
-    await page.click('#add-dialplan button[type=submit]');
+    await click(page, '#add-dialplan button[type=submit]');
     await page.waitForSelector('tr[data-row="7000,1@office"]');
     expect(await attrOf(`cn=7000-1@office,ou=extensions,${B}`, 'AstApplication')).toEqual(['Playback']);
-    await page.click('button[aria-label="Remove 7000,1@office"]');
+    await click(page, 'button[aria-label="Remove 7000,1@office"]');
     await page.waitForFunction(() => !document.querySelector('tr[data-row="7000,1@office"]'));
     expect(await ldapsearch(srv.ldapUrl, `ou=extensions,${B}`, '(AstExtension=7000)', 'dn')).toBe('');
     expect(problems).toEqual([]);
@@ -373,7 +374,7 @@ describe('Credentials: leases with revoke, the audit trail (as the token’s pol
     expect(await text(page, '#audit')).not.toContain('hmac-sha256');
     await screenshot(page, 'pages-credentials-leases-audit');
     expect(await axeViolations(page)).toEqual([]);
-    await page.click(`button[aria-label="Revoke ${lease}"]`);
+    await click(page, `button[aria-label="Revoke ${lease}"]`);
     await page.waitForFunction((id) => !document.querySelector(`#leases tr[data-lease="${id}"]`), {}, lease);
     expect(await text(page, '.status')).toContain(`Revoked ${lease}`);
     expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toBe('');
@@ -401,7 +402,7 @@ describe('Credentials: leases with revoke, the audit trail (as the token’s pol
     const who = await page.$$eval('#audit tbody tr td:nth-of-type(2)', (tds) => [...new Set(tds.map((t) => t.textContent))]);
     expect(who).toEqual(['token-lease-keeper']);
     expect(await text(page, '#audit')).not.toContain('openldap/creds/phone');
-    await page.click(`button[aria-label="Revoke ${lease}"]`);
+    await click(page, `button[aria-label="Revoke ${lease}"]`);
     await page.waitForFunction((id) => !document.querySelector(`#leases tr[data-lease="${id}"]`), {}, lease);
     expect(await ldapsearch(srv.ldapUrl, `ou=pjsip,${B}`, `(cn=${username})`, 'dn')).toBe('');
     // Not privileged: the Overview's server-wide parts are not for it.
@@ -438,7 +439,7 @@ describe('the schema browser (Directory)', () => {
     expect(await text(page, '#object-classes tr[data-class="person"] td.must')).toMatch(/sn.*cn|cn.*sn/);
     expect(await text(page, '#object-classes tr[data-class="person"] td.may')).toContain('userPassword');
     expect(await text(page, '#object-classes tr[data-class="person"]')).toMatch(/structural/);
-    await page.click('#object-classes tr[data-class="person"] td.must button[aria-label="Show sn"]');
+    await click(page, '#object-classes tr[data-class="person"] td.must button[aria-label="Show sn"]');
     await page.waitForFunction(() => document.querySelectorAll('#attribute-types tbody tr').length === 1);
     // sn names no SYNTAX: it is name's, inherited.
     expect(await text(page, '#attribute-types tr[data-type="sn"] td.syntax')).toBe('Directory String');
