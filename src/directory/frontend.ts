@@ -48,6 +48,8 @@ export interface FrontendOptions {
   extended: readonly ExtendedHandler[];
   /** The OIDs of the request controls the protocol layer decodes (its codec registry). */
   controls: readonly string[];
+  /** Extended operations the connection runs itself, before any handler (StartTLS), to advertise beside the table's. */
+  connectionExtensions?: readonly string[];
 }
 
 export class Frontend implements RequestHandler {
@@ -61,7 +63,10 @@ export class Frontend implements RequestHandler {
   ) {
     this.configTree = new ConfigTree(dir);
     this.extendedOps = new ExtendedHandlers(opts.extended);
-    this.rootDse = rootDseSource({ controls: [...opts.controls], extensions: this.extendedOps.oids });
+    this.rootDse = rootDseSource({
+      controls: [...opts.controls],
+      extensions: [...(opts.connectionExtensions ?? []), ...this.extendedOps.oids],
+    });
   }
 
   private route(ndn: string): Route {

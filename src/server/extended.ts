@@ -10,6 +10,7 @@ import { whoAmI, type ExtendedHandler } from '../directory/extended.js';
 import { txnEnd, txnStart } from '../directory/txn.js';
 import type { FrontendOptions } from '../directory/frontend.js';
 import type { ExtendedRequest } from '../ldap/messages.js';
+import { OID } from '../ldap/oids.js';
 import { requestControlOids } from '../protocol/controls/index.js';
 import { ExtendedCodecs, type ExtendedCodec } from '../protocol/extended/index.js';
 import { passwordModifyCodec } from '../protocol/extended/password-modify.js';
@@ -36,5 +37,7 @@ export const extendedCodecs = new ExtendedCodecs(EXTENDED_OPERATIONS);
 
 /** The frontend's view: the handlers, and the request controls the protocol layer decodes. */
 export function frontendOptions(): FrontendOptions {
-  return { extended: EXTENDED_OPERATIONS, controls: requestControlOids() };
+  // StartTLS is the connection's own (protocol/connection.ts) and always offered on ldap://: the
+  // server has TLS (configured, or its development pair), and slapd advertises it then too.
+  return { extended: EXTENDED_OPERATIONS, controls: requestControlOids(), connectionExtensions: [OID.startTls] };
 }
