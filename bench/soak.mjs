@@ -9,7 +9,8 @@
 // AstAccountIPAddress), at once. The attacks, each bounded in connections and time, loopback only:
 //   F1  chunked POSTs to the admin API without a token, in 1-byte chunks
 //   F2  idle TCP connections to the admin port (up to SOAK_IDLE, reopened when closed)
-//   F3  a refreshAndPersist consumer that never reads, while 100 KB values are written
+//   F3  a refreshAndPersist consumer that never reads, while 100 KB values are written (those
+//       writes, an administrator's, run in both phases: the ratio measures the attacks)
 //   F4  StartTLS, then no handshake
 //   F5  request-smuggling shapes (Content-Length with Transfer-Encoding, xchunked, bare LF)
 //   --  idle TCP connections to the LDAP port (up to SOAK_IDLE, reopened when closed)
@@ -19,7 +20,7 @@
 //
 // Needs: apt-get install -y libldap-dev ldap-utils (and a C compiler); `npm run build` first.
 // Env: SOAK_SECONDS (20 per phase), SOAK_PEERS (5000), SOAK_IDLE (3000), SOAK_RUNS (2: rounds of
-// without/with, medians reported).
+// without/with, medians reported), SOAK_ATTACK_FROM (the attacks' source address, 127.0.0.1).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,10 @@ const SECONDS = Math.min(120, Number(process.env.SOAK_SECONDS ?? 20));
 const PEERS = Number(process.env.SOAK_PEERS ?? 5000);
 const IDLE = Math.min(20000, Number(process.env.SOAK_IDLE ?? 3000));
 const RUNS = Number(process.env.SOAK_RUNS ?? 2);
+// The attacks' source address: by default the load's own (127.0.0.1, the harder case: the load's
+// new connections compete with the floods for that address's places); SOAK_ATTACK_FROM=127.0.0.2
+// puts the attacker on an address of its own, as a PBX and a remote attacker are.
+const FROM = process.env.SOAK_ATTACK_FROM ?? '127.0.0.1';
 const SUFFIX = 'dc=example,dc=domain';
 const ADMIN_DN = `cn=admin,${SUFFIX}`;
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-soak-'));
@@ -177,7 +182,7 @@ async function pool(n, until, open) {
 const attacks = {
   async F1(ports, until) {
     await pool(20, until, () => {
-      const s = net.connect(ports.admin, '127.0.0.1', () => {
+      const s = net.connect({ port: ports.admin, host: '127.0.0.1', localAddress: FROM }, () => {
         s.write('POST /v1/openldap/static-role/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
         const tick = setInterval(() => (s.destroyed ? clearInterval(tick) : s.write('1\r\na\r\n')), 1);
         s.on('close', () => clearInterval(tick));
@@ -186,31 +191,21 @@ const attacks = {
     });
   },
   async F2(ports, until) {
-    await pool(IDLE, until, () => net.connect(ports.admin, '127.0.0.1'));
+    await pool(IDLE, until, () => net.connect({ port: ports.admin, host: '127.0.0.1', localAddress: FROM }));
   },
   async F3(ports, until) {
-    const consumer = net.connect(ports.ldap, '127.0.0.1', () => {
+    // The stalled consumer; the changes it would queue are the background writes, in both phases.
+    const consumer = net.connect({ port: ports.ldap, host: '127.0.0.1', localAddress: FROM }, () => {
       consumer.write(Buffer.concat([bindReq(1, ADMIN_DN, 'secret'), syncSearch(2)]));
       setTimeout(() => consumer.pause(), 500); // then never reads again
     });
     consumer.on('error', () => undefined);
-    const writer = net.connect(ports.ldap, '127.0.0.1');
-    writer.on('error', () => undefined);
-    writer.on('data', () => undefined);
-    await new Promise((r) => writer.once('connect', r));
-    writer.write(bindReq(1, ADMIN_DN, 'secret'));
-    let id = 2;
-    const big = 'x'.repeat(100_000);
-    while (Date.now() < until && id < 2 + 10 * SECONDS) {
-      writer.write(modifyReq(id++, `cn=big,ou=people,${SUFFIX}`, 'description', big + id));
-      await sleep(100);
-    }
-    writer.destroy();
+    while (Date.now() < until) await sleep(200);
     consumer.destroy();
   },
   async F4(ports, until) {
     await pool(200, until, () => {
-      const s = net.connect(ports.ldap, '127.0.0.1', () => s.write(startTls(1)));
+      const s = net.connect({ port: ports.ldap, host: '127.0.0.1', localAddress: FROM }, () => s.write(startTls(1)));
       s.on('data', () => undefined);
       return s;
     });
@@ -225,7 +220,7 @@ const attacks = {
     let i = 0;
     while (Date.now() < until) {
       await new Promise((resolve) => {
-        const s = net.connect(ports.admin, '127.0.0.1', () => s.write(shapes[i++ % shapes.length]));
+        const s = net.connect({ port: ports.admin, host: '127.0.0.1', localAddress: FROM }, () => s.write(shapes[i++ % shapes.length]));
         s.on('data', () => undefined);
         s.on('error', resolve);
         s.on('close', resolve);
@@ -234,21 +229,24 @@ const attacks = {
     }
   },
   async idle(ports, until) {
-    await pool(IDLE, until, () => net.connect(ports.ldap, '127.0.0.1'));
+    await pool(IDLE, until, () => net.connect({ port: ports.ldap, host: '127.0.0.1', localAddress: FROM }));
   },
   async G2(ports, until) {
-    await pool(Math.min(IDLE, 5000), until, () => net.connect(ports.ldaps, '127.0.0.1'));
+    await pool(Math.min(IDLE, 5000), until, () => net.connect({ port: ports.ldaps, host: '127.0.0.1', localAddress: FROM }));
   },
   async G3(ports, until) {
     while (Date.now() < until) {
       await new Promise((resolve) => {
-        const s = tls.connect({ port: ports.ldaps, host: '127.0.0.1', rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, () => {
-          const again = () => {
-            if (s.destroyed || Date.now() >= until) return s.destroy();
-            if (!s.renegotiate({ rejectUnauthorized: false }, (err) => (err ? s.destroy() : setTimeout(again, 10)))) s.destroy();
-          };
-          again();
-        });
+        const s = tls.connect(
+          { port: ports.ldaps, host: '127.0.0.1', localAddress: FROM, rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+          () => {
+            const again = () => {
+              if (s.destroyed || Date.now() >= until) return s.destroy();
+              if (!s.renegotiate({ rejectUnauthorized: false }, (err) => (err ? s.destroy() : setTimeout(again, 10)))) s.destroy();
+            };
+            again();
+          },
+        );
         s.on('error', () => undefined);
         s.on('close', resolve);
       });
@@ -258,7 +256,9 @@ const attacks = {
     let id = 1;
     while (Date.now() < until) {
       await new Promise((resolve) => {
-        const s = net.connect(ports.ldap, '127.0.0.1', () => s.write(bindReq(id++, `uid=victim,ou=people,${SUFFIX}`, 'wrong')));
+        const s = net.connect({ port: ports.ldap, host: '127.0.0.1', localAddress: FROM }, () =>
+          s.write(bindReq(id++, `uid=victim,ou=people,${SUFFIX}`, 'wrong')),
+        );
         s.once('data', () => s.destroy());
         s.on('error', resolve);
         s.on('close', resolve);
@@ -282,13 +282,34 @@ function startAttacks(ports, until) {
   return new Promise((resolve) => child.on('exit', resolve));
 }
 
+/**
+ * The directory's own large writes (an administrator's, 100 KB values, ten a second): what F3's
+ * stalled consumer has queued for it. They run in both phases, so that the ratio measures the
+ * attacks and not this write load, which no attacker could make.
+ */
+async function bigWrites(ports, until) {
+  const writer = net.connect({ port: ports.ldap, host: '127.0.0.1' });
+  writer.on('error', () => undefined);
+  writer.on('data', () => undefined);
+  await new Promise((r) => writer.once('connect', r));
+  writer.write(bindReq(1, ADMIN_DN, 'secret'));
+  let id = 2;
+  const big = 'x'.repeat(100_000);
+  while (Date.now() < until && id < 2 + 10 * (SECONDS + 2)) {
+    writer.write(modifyReq(id++, `cn=big,ou=people,${SUFFIX}`, 'description', big + id));
+    await sleep(100);
+  }
+  writer.destroy();
+}
+
 async function phase(bin, server, withAttacks) {
   const until = Date.now() + (SECONDS + 2) * 1000;
+  const writes = bigWrites(server.ports, until);
   const running = withAttacks ? startAttacks(server.ports, until) : Promise.resolve();
   if (withAttacks) await sleep(1000); // the attacks are under way when the load starts
   const url = `ldap://127.0.0.1:${server.ports.ldap}`;
   const [lookup, update] = await Promise.all([runLoad(bin, url, 'lookup'), runLoad(bin, url, 'update')]);
-  await running;
+  await Promise.all([running, writes]);
   return { lookup, update };
 }
 
