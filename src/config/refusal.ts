@@ -11,6 +11,8 @@
 
 import type { Socket } from 'node:net';
 
+/** How long a refused socket is held before it is closed, on both listeners. */
+export const REFUSAL_HOLD_MS = 5_000;
 /** How often held sockets are looked at for their release time. */
 const SWEEP_MS = 250;
 
@@ -23,12 +25,12 @@ export class RefusalHold {
 
   /**
    * @param max the most sockets held at once (0: none; every refused socket is closed at once)
-   * @param holdMs how long a refused socket is kept before it is closed
+   * @param holdMs how long a refused socket is kept before it is closed (REFUSAL_HOLD_MS)
    * @param release what closes a socket at the end of its hold (default: destroy it)
    */
   constructor(
     private readonly max: number,
-    private readonly holdMs: number,
+    private readonly holdMs: number = REFUSAL_HOLD_MS,
     private readonly release: (socket: Socket) => void = (s) => s.destroy(),
   ) {}
 

@@ -136,8 +136,6 @@ interface Slot {
 
 /** Limit warnings: at most one line per this many milliseconds; the rest are counted in the next. */
 const LIMIT_WARNING_MS = 10_000;
-/** How long a refused TCP/TLS socket is held before it is closed. */
-export const REFUSAL_HOLD_MS = 5_000;
 /**
  * Connections one address may push out per second to make room for its new ones (and how many
  * at once): enough for a client behind the same address as a flood to get in once the flood
@@ -170,7 +168,7 @@ class Listeners implements Listener {
 
   constructor(private readonly opts: ListenOptions) {
     this.limitWarning = new RateLimitedWarning(opts.logger, LIMIT_WARNING_MS, 'connection limit events');
-    this.held = new RefusalHold(opts.refusalHold ?? opts.maxConnections, REFUSAL_HOLD_MS);
+    this.held = new RefusalHold(opts.refusalHold ?? opts.maxConnections);
     const rate = opts.tlsHandshakeRate ?? 0;
     this.handshakes = new AddressBuckets(rate, 2 * rate);
   }
@@ -220,7 +218,6 @@ class Listeners implements Listener {
   private acceptTls(raw: net.Socket, context: tls.SecureContext, provider: TlsProvider): void {
     const address = raw.remoteAddress ?? '';
     if (!this.handshakes.take(address)) {
-      raw.on('error', () => raw.destroy());
       this.warnLimit(`more than ${this.opts.tlsHandshakeRate} TLS handshakes a second, refusing ${address}`);
       this.refuse(raw, address);
       return;

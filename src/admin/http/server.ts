@@ -5,9 +5,6 @@
 // plain-HTTP socket is held a while before its 503, so a client reconnecting on every close waits
 // rather than spinning the listener (config/refusal.ts).
 
-/** How long a refused plain-HTTP socket is held before its 503 (as the LDAP listener's hold). */
-export const REFUSAL_HOLD_MS = 5_000;
-
 import net from 'node:net';
 import tls from 'node:tls';
 import { RateLimitedWarning, silentLogger, type Logger } from '../../config/logger.js';
@@ -42,7 +39,8 @@ export class MiniHttpServer {
 
   private constructor(private readonly opts: HttpServerOptions) {
     this.limits = opts.limits;
-    this.held = new RefusalHold(opts.limits.refusalHold ?? opts.limits.maxConnections, REFUSAL_HOLD_MS);
+    const hold = opts.limits.refusalHold ?? opts.limits.maxConnections;
+    this.held = new RefusalHold(hold);
     this.refusals = new RateLimitedWarning(opts.log ?? silentLogger, WARN_EVERY_MS, 'admin api connection refusals');
     const serve = (s: net.Socket) => {
       if (this.closing) return s.destroy();
@@ -59,9 +57,9 @@ export class MiniHttpServer {
     } else this.server = net.createServer((s) => this.accepted(s) && serve(s));
     // TLS: counted at TCP accept, so a client that never finishes its handshake holds a place too.
     if (opts.tls) this.server.on('connection', (s: net.Socket) => this.accepted(s));
-    // A backstop below the descriptor budget: Node itself drops connections past it.
-    // (Held refusals are connections too.)
-    this.server.maxConnections = this.limits.maxConnections + (opts.limits.refusalHold ?? opts.limits.maxConnections) + REFUSAL_SLACK;
+    // A backstop below the descriptor budget: Node itself drops connections past it (held
+    // refusals are connections too).
+    this.server.maxConnections = this.limits.maxConnections + hold + REFUSAL_SLACK;
   }
 
   static async listen(opts: HttpServerOptions): Promise<MiniHttpServer> {
