@@ -6,6 +6,7 @@
 import { DIALPLAN_CLASSES } from './convert-dialplan.js';
 import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry } from './ldap-client.js';
 import { CommandError, EXIT, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
+import type { DialplanRow } from './rows.js';
 
 export const DIALPLAN_USAGE = `dialplan commands (CONNECTION as for endpoint; realtime rows of the extensions family):
   dialplan list [--context C] [--json]   every row, by context, extension and priority
@@ -14,15 +15,6 @@ export const DIALPLAN_USAGE = `dialplan commands (CONNECTION as for endpoint; re
   dialplan remove CONTEXT EXTEN PRIORITY
 exit status: 0 done, 4 no such row, 5 it exists already, 2 usage, 1 any other error.
 `;
-
-export interface DialplanRow {
-  context: string;
-  exten: string;
-  priority: string;
-  app: string;
-  appdata?: string;
-  dn: string;
-}
 
 /** A row's cn, as convert names it: the default context is left out. */
 export const dialplanId = (context: string, exten: string, priority: string): string =>

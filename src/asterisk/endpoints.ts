@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectOptions, DirectoryClient, EntryChange, LdapEntry, Modification } from './ldap-client.js';
 import { md5hex } from './model.js';
 import { CommandError, EXIT, layoutOf, withClient, type Layout, type Values } from './session.js';
+import type { EndpointInfo } from './rows.js';
 
 export { EXIT };
 
@@ -114,20 +115,6 @@ export async function addEndpoint(client: DirectoryClient, l: Layout, spec: Endp
     { op: 'add', dn: l.dn('ps_aors', name), attributes: aor },
     { op: 'add', dn: l.dn('ps_endpoints', name), attributes: endpoint },
   ]);
-}
-
-export interface EndpointInfo {
-  name: string;
-  context?: string;
-  aors: string[];
-  auth?: string;
-  callerid?: string;
-  authType?: string;
-  username?: string;
-  realm?: string;
-  maxContacts?: string;
-  contacts: string[];
-  state: 'registered' | 'unregistered';
 }
 
 const first = (e: LdapEntry | undefined, attr: string) => e?.attrs.get(attr.toLowerCase())?.[0];

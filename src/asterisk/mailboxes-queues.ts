@@ -7,6 +7,7 @@ import { escapeFilter, type ConnectOptions, type DirectoryClient, type LdapEntry
 import { mailboxId, VOICEMAIL_CLASSES } from './convert-voicemail.js';
 import { MEMBER_CLASSES, memberId, QUEUE_CLASSES } from './convert-queues.js';
 import { CommandError, EXIT, columnChanges, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
+import type { MailboxInfo, QueueInfo } from './rows.js';
 
 export const MAILBOX_QUEUE_USAGE = `mailbox and queue commands (CONNECTION as for endpoint):
   mailbox add BOX[@CONTEXT] --password PIN [--fullname NAME] [--email ADDR]
@@ -208,23 +209,6 @@ export async function removeMember(client: DirectoryClient, l: Layout, queue: st
   const dn = l.dn('queue_members', memberId(queue, iface));
   await removeExisting(client, dn);
   return dn;
-}
-
-export interface MailboxInfo {
-  mailbox: string;
-  context: string;
-  fullname?: string;
-  email?: string;
-  dn: string;
-}
-
-export interface QueueInfo {
-  name: string;
-  strategy?: string;
-  timeout?: string;
-  musiconhold?: string;
-  members: Array<{ interface: string; membername?: string; penalty?: string; paused?: string }>;
-  dn: string;
 }
 
 const firstOf = (e: LdapEntry, attr: string) => e.attrs.get(attr.toLowerCase())?.[0];

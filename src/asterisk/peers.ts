@@ -5,6 +5,7 @@
 
 import type { ConnectOptions, DirectoryClient, LdapEntry } from './ldap-client.js';
 import { CommandError, EXIT, columnChanges, layoutOf, stringOption as str, withClient, type Layout, type Values } from './session.js';
+import type { PeerInfo } from './rows.js';
 
 export const PEER_USAGE = `peer commands (chan_sip and IAX peers in the directory; CONNECTION as for endpoint):
   peer list [--json]                every peer with its registration (no secrets)
@@ -12,20 +13,6 @@ export const PEER_USAGE = `peer commands (chan_sip and IAX peers in the director
                [--mailbox BOX@CTX]  change settings in place ('' removes the caller ID or mailbox)
 exit status: 0 done, 4 no such peer, 2 usage, 1 any other error.
 `;
-
-export interface PeerInfo {
-  kind: 'sip' | 'iax';
-  name: string;
-  context?: string;
-  host?: string;
-  callerid?: string;
-  mailbox?: string;
-  address?: string;
-  userAgent?: string;
-  /** When the registration expires (ISO time), if the peer registered. */
-  expires?: string;
-  state: 'registered' | 'unregistered';
-}
 
 const FAMILIES = [
   ['sip', 'sippeers'],

@@ -18,7 +18,7 @@ import { layout, refused } from './ldap-common.js';
 import { PBX_HEADS, pbxRoute, type PbxHead } from './pbx-routes.js';
 import { readSchema } from './schema-browser.js';
 import { tableQuery, type TableCache } from './table.js';
-import type { AttributeInfo, ConsoleEndpoint } from './types.js';
+import type { AttributeInfo, EndpointInfo } from './types.js';
 import { failure, json, str } from './web.js';
 
 /** Children shown of one node of the tree (the rest: narrow down with a search). */
@@ -46,7 +46,7 @@ export interface ConsoleRequest {
 
 /** The endpoint table's columns, as the page names them (search looks in all, sort by one). */
 const ENDPOINT_COLUMNS = ['name', 'context', 'auth', 'aors', 'state', 'contacts'] as const;
-const endpointCell = (e: ConsoleEndpoint, c: string): string =>
+const endpointCell = (e: EndpointInfo, c: string): string =>
   c === 'aors' ? e.aors.join(', ') : c === 'contacts' ? e.contacts.join(', ') : String(e[c as 'name'] ?? '');
 
 export async function ldapRoute(
@@ -93,7 +93,7 @@ async function endpoints(client: DirectoryClient, req: ConsoleRequest, rest: str
   if (name === undefined) {
     if (method === 'GET') {
       const q = tableQuery(req.query, ENDPOINT_COLUMNS);
-      const list = (): Promise<ConsoleEndpoint[]> => listEndpoints(client, l);
+      const list = (): Promise<EndpointInfo[]> => listEndpoints(client, l);
       return json(200, await req.tables.page('endpoints', q, list, endpointCell, ENDPOINT_COLUMNS));
     }
     if (method !== 'POST') return undefined;

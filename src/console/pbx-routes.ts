@@ -21,7 +21,7 @@ import {
 } from '../asterisk/mailboxes-queues.js';
 import { listPeers, updatePeer } from '../asterisk/peers.js';
 import { layout, refused } from './ldap-common.js';
-import type { DialplanRowInfo, MailboxRow, PeerInfo, QueueRow } from './types.js';
+import type { DialplanRow, MailboxInfo, PeerInfo, QueueInfo } from './types.js';
 import { failure, json, str } from './web.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}$/;
@@ -53,7 +53,7 @@ export async function pbxRoute(
 async function mailboxes(client: DirectoryClient, method: string, rest: string[], body: Record<string, unknown>) {
   const l = layout();
   if (!rest.length && method === 'GET') {
-    const rows: MailboxRow[] = await listMailboxes(client, l);
+    const rows: MailboxInfo[] = await listMailboxes(client, l);
     return json(200, { mailboxes: rows });
   }
   if (!rest.length && method === 'POST') {
@@ -85,7 +85,7 @@ async function queues(client: DirectoryClient, method: string, rest: string[], b
   const [name, sub, iface, extra] = rest;
   if (extra !== undefined) return undefined;
   if (name === undefined && method === 'GET') {
-    const rows: QueueRow[] = await listQueues(client, l);
+    const rows: QueueInfo[] = await listQueues(client, l);
     return json(200, { queues: rows });
   }
   if (name === undefined && method === 'POST') {
@@ -142,7 +142,7 @@ async function peers(client: DirectoryClient, method: string, rest: string[], bo
 async function dialplan(client: DirectoryClient, method: string, rest: string[], body: Record<string, unknown>) {
   const l = layout();
   if (!rest.length && method === 'GET') {
-    const rows: DialplanRowInfo[] = await listDialplan(client, l);
+    const rows: DialplanRow[] = await listDialplan(client, l);
     return json(200, { rows });
   }
   if (!rest.length && method === 'POST') {

@@ -1,6 +1,9 @@
 // The console's wire format: what its JSON API answers, declared once for the server (src/console/)
-// and the page (ui/, which imports this file's types; esbuild drops them). It imports nothing, so
-// the browser's type check (ui/tsconfig.json, no Node types) can read it.
+// and the page (ui/, which imports this file's types; esbuild drops them). It imports nothing but
+// the Asterisk tools' rows (src/asterisk/rows.ts, which imports nothing), so the browser's type
+// check (ui/tsconfig.json, no Node types) can read it.
+
+export type { DialplanRow, EndpointInfo, MailboxInfo, PeerInfo, QueueInfo } from '../asterisk/rows.js';
 
 /** GET session, and the answer of a sign-in. */
 export interface SessionInfo {
@@ -70,66 +73,6 @@ export interface TablePage<T> {
   total: number;
   offset: number;
   limit: number;
-}
-
-/** A PJSIP endpoint row (src/asterisk/endpoints.ts's EndpointInfo). */
-export interface ConsoleEndpoint {
-  name: string;
-  context?: string;
-  aors: string[];
-  auth?: string;
-  callerid?: string;
-  maxContacts?: string;
-  username?: string;
-  realm?: string;
-  contacts: string[];
-  state: 'registered' | 'unregistered';
-}
-
-/** A chan_sip or IAX peer, with the registration chan_sip/chan_iax2 write back. Never a secret. */
-export interface PeerInfo {
-  kind: 'sip' | 'iax';
-  name: string;
-  context?: string;
-  host?: string;
-  callerid?: string;
-  mailbox?: string;
-  address?: string;
-  userAgent?: string;
-  /** When the registration expires (ISO time), if the peer registered. */
-  expires?: string;
-  state: 'registered' | 'unregistered';
-}
-
-export interface MailboxRow {
-  mailbox: string;
-  context: string;
-  fullname?: string;
-  email?: string;
-}
-
-export interface QueueMemberRow {
-  interface: string;
-  membername?: string;
-  penalty?: string;
-  paused?: string;
-}
-
-export interface QueueRow {
-  name: string;
-  strategy?: string;
-  timeout?: string;
-  musiconhold?: string;
-  members: QueueMemberRow[];
-}
-
-/** A realtime dialplan row (pbx_realtime's columns). */
-export interface DialplanRowInfo {
-  context: string;
-  exten: string;
-  priority: string;
-  app: string;
-  appdata?: string;
 }
 
 /** One line of the admin API's audit log as the Credentials page shows it (no request data). */

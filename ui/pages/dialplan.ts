@@ -2,12 +2,12 @@
 // one table per context with its extensions in order; a row is edited in place (application and
 // data), added or removed through the server's asterisk dialplan code.
 
-import type { DialplanRowInfo } from '../../src/console/types.js';
+import type { DialplanRow } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
 import { openEditor } from '../edit.js';
 
-const rowPath = (r: DialplanRowInfo) => `dialplan/${[r.context, r.exten, r.priority].map(encodeURIComponent).join('/')}`;
+const rowPath = (r: DialplanRow) => `dialplan/${[r.context, r.exten, r.priority].map(encodeURIComponent).join('/')}`;
 
 export async function dialplanPage(main: HTMLElement): Promise<void> {
   const status = h('p', { role: 'status', 'aria-live': 'polite', class: 'status' });
@@ -16,7 +16,7 @@ export async function dialplanPage(main: HTMLElement): Promise<void> {
   const contexts = h('div', { id: 'contexts' });
 
   const said = (text: string) => ((status.textContent = text), (error.textContent = ''));
-  const edit = (r: DialplanRowInfo) =>
+  const edit = (r: DialplanRow) =>
     openEditor(panel, {
       id: 'edit-dialplan',
       title: `Edit ${r.exten},${r.priority} in [${r.context}]`,
@@ -30,7 +30,7 @@ export async function dialplanPage(main: HTMLElement): Promise<void> {
         said(`Saved ${r.exten},${r.priority}@${r.context}.`);
       },
     });
-  const remove = async (r: DialplanRowInfo) => {
+  const remove = async (r: DialplanRow) => {
     try {
       await del(rowPath(r));
       said(`Removed ${r.exten},${r.priority}@${r.context}.`);
@@ -40,7 +40,7 @@ export async function dialplanPage(main: HTMLElement): Promise<void> {
     }
   };
 
-  const table = (context: string, rows: DialplanRowInfo[]) =>
+  const table = (context: string, rows: DialplanRow[]) =>
     h(
       'section',
       { 'aria-label': `Context ${context}` },
@@ -109,8 +109,8 @@ export async function dialplanPage(main: HTMLElement): Promise<void> {
 
   const load = async () => {
     try {
-      const { rows } = await get<{ rows: DialplanRowInfo[] }>('dialplan');
-      const by = new Map<string, DialplanRowInfo[]>();
+      const { rows } = await get<{ rows: DialplanRow[] }>('dialplan');
+      const by = new Map<string, DialplanRow[]>();
       for (const r of rows) by.set(r.context, [...(by.get(r.context) ?? []), r]);
       fill(contexts, by.size ? [...by].map(([c, rs]) => table(c, rs)) : h('p', {}, 'No realtime dialplan rows.'));
     } catch (e) {

@@ -3,12 +3,12 @@
 // contacts Asterisk writes; add, new password and remove go through the server's endpoint logic
 // (the same as `astldap asterisk endpoint`). A password is shown once, in the credentials panel.
 
-import type { ConsoleEndpoint, PeerInfo, TablePage } from '../../src/console/types.js';
+import type { EndpointInfo, PeerInfo, TablePage } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
 import { openEditor } from '../edit.js';
 
-type Endpoint = ConsoleEndpoint;
+type Endpoint = EndpointInfo;
 type Peer = PeerInfo;
 
 /** chan_sip and IAX peers (settings edited in place, never a secret shown), only where a site has any. */

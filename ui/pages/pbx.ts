@@ -1,13 +1,13 @@
 // Voicemail and queues: the mailboxes (no PINs are ever sent to the page) and the queues with
 // their members, with add, edit in place and remove through the server's asterisk commands' code.
 
-import type { MailboxRow, QueueRow } from '../../src/console/types.js';
+import type { MailboxInfo, QueueInfo } from '../../src/console/types.js';
 import { del, get, post } from '../api.js';
 import { field, fill, h } from '../dom.js';
 import { openEditor } from '../edit.js';
 
-type Mailbox = MailboxRow;
-type Queue = QueueRow;
+type Mailbox = MailboxInfo;
+type Queue = QueueInfo;
 
 const STRATEGIES = ['ringall', 'leastrecent', 'fewestcalls', 'random', 'rrmemory', 'linear', 'wrandom', 'rrordered'];
 
