@@ -23,11 +23,14 @@
 // without/with; each round's ratio is its own with / without, and the verdict is on their median,
 // so that the machine's drift between rounds cancels out), SOAK_ATTACK_FROM (the attacks' source address, 127.0.0.1),
 // SOAK_ATTACKS (a comma-separated subset of F1 F2 F3 F4 F5 idle G2 G3 binds; all by default).
+// SOAK_FSYNC_PROBE=1: each round also times a loop of small synced writes (write + fdatasync, in
+// a process of its own, in the database's folder, no LDAP) with and without the attacks and no
+// load: what the attacks cost any synced write on this machine, the server's handling aside.
 // The database is in a folder of os.tmpdir(): TMPDIR=/a/tmpfs puts it where fsync costs nothing,
 // which leaves the server's own share of the updates' latency without the disk's.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -319,6 +322,27 @@ async function phase(bin, server, withAttacks) {
   return { lookup, update };
 }
 
+/** SOAK_FSYNC_PROBE's loop: synced 200-byte writes for SECONDS in this folder; p50/p99 µs. */
+function fsyncProbe() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--fsync-probe', work, String(SECONDS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (b) => (out += b.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`fsync probe exited ${code}`))));
+  });
+}
+
+async function probePhase(server, withAttacks) {
+  const until = Date.now() + (SECONDS + 2) * 1000;
+  const running = withAttacks ? startAttacks(server.ports, until) : Promise.resolve();
+  if (withAttacks) await sleep(1000);
+  const result = await fsyncProbe();
+  await running;
+  return result;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -331,6 +355,8 @@ async function main() {
   const server = await startServer();
   const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))[1]) / 1024);
   const results = { without: [], with: [] };
+  const probes = { without: [], with: [] };
+  const probing = process.env.SOAK_FSYNC_PROBE === '1';
   try {
     for (let r = 0; r < RUNS; r++) {
       log(`round ${r + 1}: load alone`);
@@ -340,6 +366,11 @@ async function main() {
       results.with.push(await phase(bin, server, true));
       log(`round ${r + 1}: rss ${rss()} MiB after`);
       await sleep(3000); // the attacks' sockets close
+      if (probing) {
+        probes.without.push(await probePhase(server, false));
+        probes.with.push(await probePhase(server, true));
+        await sleep(3000);
+      }
     }
     // The server is still whole afterwards: it answers, and its log says what it refused.
     execFileSync(
@@ -371,6 +402,14 @@ async function main() {
       `| ${kind === 'lookup' ? 'SIP peer lookup' : 'registration update'} | ${a('ops')}, ${a('p50')}, ${a('p99')} | ${b('ops')}, ${b('p50')}, ${b('p99')} | ${(b('p99') / Math.max(1, a('p99'))).toFixed(2)} | ${rounds.map((r) => r.toFixed(2)).join(', ')} | ${paired.toFixed(2)} | ${a('errors')} / ${b('errors')} |`,
     );
   }
+  if (probing) {
+    const a = (k) => median(probes.without.map((x) => x[k]));
+    const b = (k) => median(probes.with.map((x) => x[k]));
+    const rounds = probes.with.map((x, i) => x.p99 / Math.max(1, probes.without[i].p99));
+    lines.push(
+      `| synced 200-byte write, no LDAP (fsync probe) | ${a('n')} writes, ${a('p50')}, ${a('p99')} | ${b('n')} writes, ${b('p50')}, ${b('p99')} | ${(b('p99') / Math.max(1, a('p99'))).toFixed(2)} | ${rounds.map((r) => r.toFixed(2)).join(', ')} | ${median(rounds).toFixed(2)} | |`,
+    );
+  }
   lines.push('', `verdict: ${ok ? 'within 2x' : 'OVER 2x'}; server log lines: ${server.stderr().split('\n').filter(Boolean).length}`);
   process.stdout.write(lines.join('\n') + '\n');
   process.stderr.write(server.stderr().split('\n').slice(-15).join('\n') + '\n');
@@ -378,7 +417,26 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
-if (process.argv[2] === '--attack') {
+if (process.argv[2] === '--fsync-probe') {
+  // SOAK_FSYNC_PROBE's child: write + fdatasync in a loop, then the latencies' count, p50, p99.
+  rmSync(work, { recursive: true, force: true });
+  const file = path.join(process.argv[3], `fsync-probe-${process.pid}`);
+  const fd = openSync(file, 'w', 0o600);
+  const buf = Buffer.alloc(200, 0x78);
+  const lat = [];
+  const end = Date.now() + Number(process.argv[4]) * 1000;
+  while (Date.now() < end) {
+    const t = process.hrtime.bigint();
+    writeSync(fd, buf);
+    fdatasyncSync(fd);
+    lat.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  closeSync(fd);
+  rmSync(file);
+  lat.sort((x, y) => x - y);
+  const at = (q) => Math.round(lat[Math.min(lat.length - 1, Math.floor(lat.length * q))]);
+  process.stdout.write(JSON.stringify({ n: lat.length, p50: at(0.5), p99: at(0.99) }) + '\n');
+} else if (process.argv[2] === '--attack') {
   // The attacker process: every attack at once until the given time, then exit.
   rmSync(work, { recursive: true, force: true });
   const ports = JSON.parse(process.argv[3]);
