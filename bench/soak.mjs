@@ -26,11 +26,15 @@
 // SOAK_FSYNC_PROBE=1: each round also times a loop of small synced writes (write + fdatasync, in
 // a process of its own, in the database's folder, no LDAP) with and without the attacks and no
 // load: what the attacks cost any synced write on this machine, the server's handling aside.
+// SOAK_SERVER=slapd: the same soak against Debian's slapd (back-mdb, syncprov, the same data,
+// ldap:// and ldaps:// with an RSA 2048 certificate as astldap's development one, its defaults
+// otherwise) and only the attacks that have a target there (no admin API: not F1, F2, F5), for
+// a reference of what the same LDAP attacks cost a directory on the same machine.
 // The database is in a folder of os.tmpdir(): TMPDIR=/a/tmpfs puts it where fsync costs nothing,
 // which leaves the server's own share of the updates' latency without the disk's.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,7 +52,8 @@ const RUNS = Number(process.env.SOAK_RUNS ?? 5);
 // puts the attacker on an address of its own, as a PBX and a remote attacker are.
 const FROM = process.env.SOAK_ATTACK_FROM ?? '127.0.0.1';
 // SOAK_ATTACKS: which attacks run (comma-separated names of `attacks` below, e.g. "F3,G3"); all by default.
-const ATTACKS = process.env.SOAK_ATTACKS ?? '';
+const SLAPD = process.env.SOAK_SERVER === 'slapd';
+const ATTACKS = process.env.SOAK_ATTACKS ?? (SLAPD ? 'F3,F4,idle,G2,G3,binds' : '');
 const SUFFIX = 'dc=example,dc=domain';
 const ADMIN_DN = `cn=admin,${SUFFIX}`;
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-soak-'));
@@ -74,6 +79,65 @@ function makeLdif() {
     );
   }
   return out.join('\n');
+}
+
+/** SOAK_SERVER=slapd: Debian's slapd on the same LDIF, with syncprov for F3's consumer. */
+async function startSlapd() {
+  const dir = path.join(work, 'slapd');
+  mkdirSync(path.join(dir, 'db'), { recursive: true, mode: 0o700 });
+  const ports = { ldap: await freePort(), ldaps: await freePort() };
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '2',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const conf = [
+    ...['core', 'cosine', 'inetorgperson', 'nis'].map((n) => `include /etc/ldap/schema/${n}.schema`),
+    `include ${path.join(root, 'schema', 'asterisk.schema')}`,
+    `include ${path.join(root, 'schema', 'astldap-asterisk.schema')}`,
+    `pidfile ${dir}/slapd.pid`,
+    'modulepath /usr/lib/ldap',
+    'moduleload back_mdb',
+    'moduleload syncprov',
+    `TLSCertificateFile ${dir}/cert.pem`,
+    `TLSCertificateKeyFile ${dir}/key.pem`,
+    'database mdb',
+    'maxsize 4294967296',
+    `suffix "${SUFFIX}"`,
+    `rootdn "${ADMIN_DN}"`,
+    'rootpw secret',
+    `directory ${dir}/db`,
+    'index objectClass,entryCSN,entryUUID eq',
+    'index cn eq,sub',
+    'overlay syncprov',
+  ].join('\n');
+  writeFileSync(path.join(dir, 'slapd.conf'), conf + '\n', { mode: 0o600 });
+  const ldif = path.join(work, 'data.ldif');
+  writeFileSync(ldif, makeLdif(), { mode: 0o600 });
+  execFileSync('/usr/sbin/slapadd', ['-q', '-f', path.join(dir, 'slapd.conf'), '-l', ldif], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('/usr/sbin/slapd', [
+    '-f',
+    path.join(dir, 'slapd.conf'),
+    '-h',
+    `ldap://127.0.0.1:${ports.ldap}/ ldaps://127.0.0.1:${ports.ldaps}/`,
+  ]);
+  await waitFor(ports.ldap, 300);
+  const pid = Number(readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
+  return { pid, ports, stderr: () => '', stop: () => process.kill(pid, 'SIGTERM') };
 }
 
 async function startServer() {
@@ -109,7 +173,7 @@ async function startServer() {
   child.stderr.on('data', (b) => (stderr += b.toString()));
   await waitFor(ports.ldap, 300);
   await waitFor(ports.admin, 300);
-  return { child, ports, stderr: () => stderr, stop: () => child.kill('SIGTERM') };
+  return { pid: child.pid, ports, stderr: () => stderr, stop: () => child.kill('SIGTERM') };
 }
 
 function runLoad(bin, url, kind) {
@@ -350,10 +414,10 @@ async function main() {
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
-  log(`astldap soak: ${PEERS} peers, ${SECONDS} s per phase, ${RUNS} rounds, up to ${IDLE} idle sockets per attack`);
+  log(`${SLAPD ? 'slapd' : 'astldap'} soak: ${PEERS} peers, ${SECONDS} s per phase, ${RUNS} rounds, up to ${IDLE} idle sockets per attack`);
   const bin = buildLoader();
-  const server = await startServer();
-  const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))[1]) / 1024);
+  const server = SLAPD ? await startSlapd() : await startServer();
+  const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024);
   const results = { without: [], with: [] };
   const probes = { without: [], with: [] };
   const probing = process.env.SOAK_FSYNC_PROBE === '1';
@@ -386,6 +450,7 @@ async function main() {
   const cpus = os.cpus();
   const lines = [
     `machine: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.type()} ${os.release()}`,
+    `server: ${SLAPD ? 'slapd (Debian)' : 'astldap'}; attacks: ${ATTACKS || 'all'}`,
     `load: ${PEERS} peers; lookups 4 conns x 2, updates 2 conns; ${SECONDS} s per phase; medians of ${RUNS} rounds; load average at the start ${loadAtStart}; database under ${tmpdir()}`,
     '',
     "| case | alone: ops/s, p50 µs, p99 µs | with the attacks: ops/s, p50 µs, p99 µs | p99 ratio of the medians | p99 ratio in each round | median of the rounds' ratios | errors (alone / with) |",
