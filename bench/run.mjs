@@ -36,10 +36,16 @@ const SUFFIX = 'dc=example,dc=com';
 const CASES = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES, 'i') : null;
 /** BENCH_KEEP=1: keep the work folder (both databases, the LDIF, ldapload) and print its path. */
 const KEEP = process.env.BENCH_KEEP === '1';
-/** The V8 flags `npm start` gives the server (its young-generation limit), for the server the bench starts. */
-const NODE_FLAGS = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
-  .scripts.start.split(' ')
-  .filter((w) => w.startsWith('--'));
+/**
+ * The V8 flags `npm start` gives the server (its young-generation limit), for the server the bench starts;
+ * BENCH_NODE_ARGS adds more (`--cpu-prof --cpu-prof-dir=DIR`: a profile of the server, written when it stops).
+ */
+const NODE_FLAGS = [
+  ...JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+    .scripts.start.split(' ')
+    .filter((w) => w.startsWith('--')),
+  ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
 const work = mkdtempSync(path.join(tmpdir(), 'astldap-bench-'));
 const slapdBin = existsSync('/usr/sbin/slapd') ? '/usr/sbin/slapd' : 'slapd';
 const slapaddBin = existsSync('/usr/sbin/slapadd') ? '/usr/sbin/slapadd' : 'slapadd';
@@ -576,7 +582,8 @@ async function main() {
     if (writes.length) process.stdout.write('\n' + (await consumerCost(bin, servers[1], writes)).join('\n') + '\n');
   } finally {
     for (const s of servers) s.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    // A profiled server writes its profile on the way out.
+    await new Promise((r) => setTimeout(r, process.env.BENCH_NODE_ARGS ? 5000 : 500));
     if (KEEP) log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }

@@ -233,9 +233,10 @@ export interface SearchEntry {
    */
   reusable?: boolean;
   /**
-   * A change sent in a persist phase (sync or persistent search): it may wait a few milliseconds
-   * to leave in one write with the changes after it (a consumer following 2,000 changes a
-   * second otherwise costs the provider a syscall and a wake-up of the consumer per change).
+   * A change sent in a persist phase (sync or persistent search): when it follows another closely
+   * it may wait up to 50 ms to leave in one write with the changes after it (a consumer following
+   * 2,000 changes a second otherwise costs the provider a syscall and a wake-up of the consumer per
+   * change).
    */
   deferrable?: boolean;
 }

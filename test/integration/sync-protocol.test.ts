@@ -223,6 +223,49 @@ describe('sync searches on the wire', () => {
     }
   });
 
+  it('refreshAndPersist: a burst of changes (which leave together) reaches the consumer complete and in order', async () => {
+    const BURST = 40;
+    const c = await RawLdap.connect(port);
+    try {
+      expect(await c.bind(...REPLICATOR)).toBe(0);
+      const id = c.search(`ou=people,${SUFFIX}`, [{ oid: SYNC_REQUEST, critical: true, value: syncRequest(3) }]);
+      await c.next((m) => m.messageId === id && m.tag === 0x79);
+      c.take((m) => m.messageId === id);
+      const dn = (i: number) => `uid=burst${i},ou=people,${SUFFIX}`;
+      const adds = Array.from(
+        { length: BURST },
+        (_, i) => `dn: ${dn(i)}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: burst${i}\ncn: b\nsn: b\n`,
+      );
+      // One ldapmodify: the changes commit one after another on one connection, as fast as it goes.
+      await ldif(srv.url, adds.join('\n'));
+      const uuids: string[] = [];
+      let cookie = '';
+      for (let i = 0; i < BURST; i++) {
+        const m = await c.next((x) => x.messageId === id && x.tag === 0x64);
+        expect(m.dn).toBe(dn(i));
+        const s = syncState(m)!;
+        expect(s.state).toBe(1);
+        // Each change is its own commit: each carries its cookie, and they only grow.
+        expect(s.cookie! > cookie).toBe(true);
+        cookie = s.cookie!;
+        uuids.push(s.uuid);
+      }
+      expect(cookie).toBe(`csn=${await contextCsn(srv.url)}`);
+      await ldif(srv.url, uuids.map((_, i) => `dn: ${dn(i)}\nchangetype: delete\n`).join('\n'));
+      for (let i = 0; i < BURST; i++) {
+        const m = await c.next((x) => x.messageId === id && x.tag === 0x64);
+        expect(syncState(m)).toMatchObject({ state: 3, uuid: uuids[i] });
+      }
+      // Nothing more than the changes, and a lone change after the burst still arrives.
+      expect(c.take((x) => x.messageId === id)).toEqual([]);
+      await ldif(srv.url, `dn: ${ALICE[0]}\nchangetype: modify\nreplace: description\ndescription: after the burst\n`);
+      expect((await c.next((x) => x.messageId === id && x.tag === 0x64)).dn).toBe(ALICE[0]);
+      c.abandon(id);
+    } finally {
+      c.close();
+    }
+  });
+
   it('persistent search: changes only, with entry change notifications', async () => {
     const w = new BerWriter(32);
     w.startSequence();
