@@ -51,8 +51,9 @@ const RUNS = Number(process.env.SOAK_RUNS ?? 5);
 // new connections compete with the floods for that address's places); SOAK_ATTACK_FROM=127.0.0.2
 // puts the attacker on an address of its own, as a PBX and a remote attacker are.
 const FROM = process.env.SOAK_ATTACK_FROM ?? '127.0.0.1';
-// SOAK_ATTACKS: which attacks run (comma-separated names of `attacks` below, e.g. "F3,G3"); all by default.
 const SLAPD = process.env.SOAK_SERVER === 'slapd';
+// SOAK_ATTACKS: which attacks run (comma-separated names of `attacks` below, e.g. "F3,G3"); all by
+// default, and those with a target on slapd under SOAK_SERVER=slapd.
 const ATTACKS = process.env.SOAK_ATTACKS ?? (SLAPD ? 'F3,F4,idle,G2,G3,binds' : '');
 const SUFFIX = 'dc=example,dc=domain';
 const ADMIN_DN = `cn=admin,${SUFFIX}`;
@@ -375,14 +376,28 @@ async function bigWrites(ports, until) {
   writer.destroy();
 }
 
-async function phase(bin, server, withAttacks) {
+/**
+ * One phase: `measure` runs for SECONDS, with the attacks under way (they start a second before it
+ * and end a second after) or without them; `beside` is what runs in the phase either way.
+ */
+async function attackWindow(server, withAttacks, measure, beside = () => Promise.resolve()) {
   const until = Date.now() + (SECONDS + 2) * 1000;
-  const writes = bigWrites(server.ports, until);
+  const background = beside(until);
   const running = withAttacks ? startAttacks(server.ports, until) : Promise.resolve();
-  if (withAttacks) await sleep(1000); // the attacks are under way when the load starts
+  if (withAttacks) await sleep(1000);
+  const result = await measure();
+  await Promise.all([running, background]);
+  return result;
+}
+
+async function phase(bin, server, withAttacks) {
   const url = `ldap://127.0.0.1:${server.ports.ldap}`;
-  const [lookup, update] = await Promise.all([runLoad(bin, url, 'lookup'), runLoad(bin, url, 'update')]);
-  await Promise.all([running, writes]);
+  const [lookup, update] = await attackWindow(
+    server,
+    withAttacks,
+    () => Promise.all([runLoad(bin, url, 'lookup'), runLoad(bin, url, 'update')]),
+    (until) => bigWrites(server.ports, until),
+  );
   return { lookup, update };
 }
 
@@ -396,15 +411,6 @@ function fsyncProbe() {
     p.stdout.on('data', (b) => (out += b.toString()));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`fsync probe exited ${code}`))));
   });
-}
-
-async function probePhase(server, withAttacks) {
-  const until = Date.now() + (SECONDS + 2) * 1000;
-  const running = withAttacks ? startAttacks(server.ports, until) : Promise.resolve();
-  if (withAttacks) await sleep(1000);
-  const result = await fsyncProbe();
-  await running;
-  return result;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -431,8 +437,8 @@ async function main() {
       log(`round ${r + 1}: rss ${rss()} MiB after`);
       await sleep(3000); // the attacks' sockets close
       if (probing) {
-        probes.without.push(await probePhase(server, false));
-        probes.with.push(await probePhase(server, true));
+        probes.without.push(await attackWindow(server, false, fsyncProbe));
+        probes.with.push(await attackWindow(server, true, fsyncProbe));
         await sleep(3000);
       }
     }
@@ -456,24 +462,25 @@ async function main() {
     "| case | alone: ops/s, p50 µs, p99 µs | with the attacks: ops/s, p50 µs, p99 µs | p99 ratio of the medians | p99 ratio in each round | median of the rounds' ratios | errors (alone / with) |",
     '|---|---|---|---|---|---|---|',
   ];
+  /** A table row's cells: medians alone and with the attacks, the ratio of the p99 medians, each round's p99 ratio and their median. */
+  const compare = (without, withA, cells) => {
+    const a = (k) => median(without.map((x) => x[k]));
+    const b = (k) => median(withA.map((x) => x[k]));
+    const rounds = withA.map((x, i) => x.p99 / Math.max(1, without[i].p99));
+    const paired = median(rounds);
+    const row = `${cells(a)} | ${cells(b)} | ${(b('p99') / Math.max(1, a('p99'))).toFixed(2)} | ${rounds.map((r) => r.toFixed(2)).join(', ')} | ${paired.toFixed(2)}`;
+    return { a, b, paired, row };
+  };
   let ok = true;
   for (const kind of ['lookup', 'update']) {
-    const a = (k) => median(results.without.map((x) => x[kind][k]));
-    const b = (k) => median(results.with.map((x) => x[kind][k]));
-    const rounds = results.with.map((x, i) => x[kind].p99 / Math.max(1, results.without[i][kind].p99));
-    const paired = median(rounds);
-    if (paired > 2) ok = false;
-    lines.push(
-      `| ${kind === 'lookup' ? 'SIP peer lookup' : 'registration update'} | ${a('ops')}, ${a('p50')}, ${a('p99')} | ${b('ops')}, ${b('p50')}, ${b('p99')} | ${(b('p99') / Math.max(1, a('p99'))).toFixed(2)} | ${rounds.map((r) => r.toFixed(2)).join(', ')} | ${paired.toFixed(2)} | ${a('errors')} / ${b('errors')} |`,
-    );
+    const pick = (rs) => rs.map((x) => x[kind]);
+    const c = compare(pick(results.without), pick(results.with), (m) => `${m('ops')}, ${m('p50')}, ${m('p99')}`);
+    if (c.paired > 2) ok = false;
+    lines.push(`| ${kind === 'lookup' ? 'SIP peer lookup' : 'registration update'} | ${c.row} | ${c.a('errors')} / ${c.b('errors')} |`);
   }
   if (probing) {
-    const a = (k) => median(probes.without.map((x) => x[k]));
-    const b = (k) => median(probes.with.map((x) => x[k]));
-    const rounds = probes.with.map((x, i) => x.p99 / Math.max(1, probes.without[i].p99));
-    lines.push(
-      `| synced 200-byte write, no LDAP (fsync probe) | ${a('n')} writes, ${a('p50')}, ${a('p99')} | ${b('n')} writes, ${b('p50')}, ${b('p99')} | ${(b('p99') / Math.max(1, a('p99'))).toFixed(2)} | ${rounds.map((r) => r.toFixed(2)).join(', ')} | ${median(rounds).toFixed(2)} | |`,
-    );
+    const c = compare(probes.without, probes.with, (m) => `${m('n')} writes, ${m('p50')}, ${m('p99')}`);
+    lines.push(`| synced 200-byte write, no LDAP (fsync probe) | ${c.row} | |`);
   }
   lines.push('', `verdict: ${ok ? 'within 2x' : 'OVER 2x'}; server log lines: ${server.stderr().split('\n').filter(Boolean).length}`);
   process.stdout.write(lines.join('\n') + '\n');
