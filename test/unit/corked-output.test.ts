@@ -46,6 +46,16 @@ async function until(done: () => boolean): Promise<void> {
 
 const pdu = (n: number): Buffer => Buffer.from(`pdu ${n};`);
 
+/** A CorkedOutput on the pair's sender with the test's clock, which `tick(ms)` moves on. */
+function clocked(pair: Pair): { out: CorkedOutput; tick: (ms: number) => void } {
+  let now = 1_000_000;
+  const out = new CorkedOutput(
+    () => pair.sender,
+    () => now,
+  );
+  return { out, tick: (ms) => (now += ms) };
+}
+
 describe('CorkedOutput', () => {
   let pair: Pair | undefined;
   afterEach(() => pair?.close());
@@ -64,18 +74,14 @@ describe('CorkedOutput', () => {
 
   it('a lone persist-phase change leaves at once; the changes of a burst after it wait to leave together, in order', async () => {
     pair = await socketPair();
-    let now = 1_000_000;
-    const out = new CorkedOutput(
-      () => pair!.sender,
-      () => now,
-    );
+    const { out, tick } = clocked(pair);
     // The first change after a quiet spell: sent at the end of this turn, no timer.
     out.write(pdu(1), true);
     await turn();
     expect(pair.sender.writableCorked).toBe(0);
     // The next ones follow it closely: they stay corked past the turn, then leave in one write.
     for (let i = 2; i <= 20; i++) {
-      now += 1;
+      tick(1);
       out.write(pdu(i), true);
     }
     await turn();
@@ -85,7 +91,7 @@ describe('CorkedOutput', () => {
     await until(() => pair!.received().length === all.length);
     expect(pair.received().toString()).toBe(all);
     // After a quiet spell as long as the window, a change leaves at once again.
-    now += DEFERRED_FLUSH_MS;
+    tick(DEFERRED_FLUSH_MS);
     out.write(pdu(21), true);
     await turn();
     expect(pair.sender.writableCorked).toBe(0);
@@ -93,30 +99,26 @@ describe('CorkedOutput', () => {
 
   it('an answer or a full write takes the waiting changes with it at the end of the turn', async () => {
     pair = await socketPair();
-    let now = 1_000_000;
-    const out = new CorkedOutput(
-      () => pair!.sender,
-      () => now,
-    );
+    const { out, tick } = clocked(pair);
     out.write(pdu(1), true);
     await turn();
-    now += 1;
+    tick(1);
     out.write(pdu(2), true); // waits (corked) until the timer...
     await turn();
     expect(pair.sender.writableCorked).toBe(1);
     out.write(pdu(3), false); // ...or something that may not wait
     await turn();
     expect(pair.sender.writableCorked).toBe(0);
-    now += 1;
+    tick(1);
     out.write(pdu(4), true);
     await turn();
     expect(pair.sender.writableCorked).toBe(1);
     out.flush();
     expect(pair.sender.writableCorked).toBe(0);
     // A burst that reaches the byte bound leaves at the end of its turn, not at the timer.
-    now += 1;
+    tick(1);
     out.write(pdu(5), true);
-    now += 1;
+    tick(1);
     out.write(Buffer.alloc(DEFERRED_FLUSH_BYTES, 0x2e), true);
     expect(pair.sender.writableCorked).toBe(1);
     await turn();
