@@ -2,7 +2,7 @@
 // port, the project's schema set, data loaded offline with slapadd before it starts.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,11 +108,25 @@ export interface Launched {
   stop(): Promise<void>;
 }
 
+/** The pid slapd wrote to the conf's pidfile, if it wrote one yet. */
+function pidFromFile(pidFile: string | undefined): number | undefined {
+  if (!pidFile) return undefined;
+  try {
+    return Number(readFileSync(pidFile, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs `slapd -f conf` on a free loopback port and resolves once it answers a root DSE search.
- * A port picked by bind-to-0 can be taken in between: it retries a few times.
+ * A port picked by bind-to-0 can be taken in between: it retries a few times. An answer on the
+ * port counts only once this slapd has written its pid file (it does so after it has bound its
+ * listeners; one that failed to bind exits without): otherwise the answer may be another test's
+ * server that took the port, and this slapd already gone.
  */
 export async function launchSlapd(conf: string): Promise<Launched> {
+  const pidFile = /^pidfile\s+(\S+)\s*$/m.exec(readFileSync(conf, 'utf8'))?.[1];
   let lastErr = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
@@ -126,7 +140,7 @@ export async function launchSlapd(conf: string): Promise<Launched> {
       const r = await runTool('ldapsearch', ['-x', '-H', url, '-b', '', '-s', 'base', '-LLL', '1.1'], { timeoutMs: 5000 }).catch(
         () => undefined,
       );
-      if (r?.code === 0) {
+      if (r?.code === 0 && !exited && (pidFile === undefined || pidFromFile(pidFile) === c.pid)) {
         return {
           child: c,
           port,

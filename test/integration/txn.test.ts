@@ -145,7 +145,7 @@ describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => 
       { url: ast.url, admin: ADMIN },
     ];
     const [s, a] = await Promise.all(targets.map((x) => tool(x, 'ldapmodify', args, ldif)));
-    expect(a!.code).toBe(s!.code);
+    expect(a!.code, `slapd said: ${s!.stderr}; astldap said: ${a!.stderr}`).toBe(s!.code);
     expect(await uids(targets[1]!)).toEqual(await uids(targets[0]!));
   });
 });
