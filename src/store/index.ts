@@ -4,11 +4,13 @@
 // (LevelStore keeps a fingerprint of the sorted index specs).
 
 import { ensurePrivateDir, restrictTree } from '../config/files.js';
+import { IdStore } from './id-store.js';
 import { LevelStore } from './level-store.js';
 import type { IndexSpec, Indexer, Store, StoreHealth } from './types.js';
 
 export * from './types.js';
 export { LevelStore } from './level-store.js';
+export { IdStore } from './id-store.js';
 
 export interface OpenStoreOptions {
   path?: string;
@@ -26,6 +28,8 @@ export interface OpenStoreOptions {
   onHealth?: (health: StoreHealth) => void;
   /** Told when the store falls back from a dependency's internals (for the log). */
   onWarning?: (message: string) => void;
+  /** The key layout of a new database: 2 (entries by DN, the default) or 3 (entries by ID, id-store.ts). */
+  layout?: 2 | 3;
 }
 
 /**
@@ -36,7 +40,8 @@ export interface OpenStoreOptions {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const onDisk = !opts.memory && opts.path !== undefined;
   if (onDisk && !ensurePrivateDir(opts.path!)) throw new Error(`cannot make ${opts.path} private (mode 0700): is it another user's?`);
-  const store = new LevelStore({
+  const Impl = opts.layout === 3 ? IdStore : LevelStore;
+  const store = new Impl({
     ...(onDisk ? { path: opts.path! } : {}),
     indexes: opts.indexes,
     indexer: opts.indexer,

@@ -34,7 +34,7 @@ import { KeyFilter } from './key-filter.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
-import { ArrayOps, LARGE, MARK, POSTING_MAX, Postings, SEP } from './postings.js';
+import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.js';
 import { warmKeys } from './warm-keys.js';
 import type { EntryRecord, IndexSpec, Indexer, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
 
@@ -606,41 +606,10 @@ export class LevelStore implements Store {
         }
       }
       await this.commitOps(b);
-      await this.buildPostings();
+      await buildPostings(this.db.keys(under('i')), (ops) => this.commitOps(ops), REINDEX_CHUNK);
       this.postingCache.clear();
       this.prefixCache.clear();
     });
-  }
-
-  /**
-   * The posting lists from the equality keys reindex wrote, one value at a time (bounded
-   * memory): a value of few entries gets its list and loses its i keys, a LARGE one keeps them.
-   */
-  private async buildPostings(): Promise<void> {
-    let b = new ArrayOps();
-    let cur = '';
-    let keys: string[] = [];
-    const emit = () => {
-      if (!cur) return;
-      if (keys.length > POSTING_MAX) return void b.put(cur, LARGE);
-      b.put(cur, keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1)).join(SEP));
-      for (const k of keys) b.del(k);
-    };
-    for await (const key of this.db.keys(under('i'))) {
-      const qk = 'q' + key.slice(1, key.lastIndexOf(SEP));
-      if (qk !== cur) {
-        emit();
-        cur = qk;
-        keys = [];
-        if (b.length >= REINDEX_CHUNK) {
-          await this.commitOps(b);
-          b = new ArrayOps();
-        }
-      }
-      if (keys.length <= POSTING_MAX) keys.push(key);
-    }
-    emit();
-    await this.commitOps(b);
   }
 
   /**

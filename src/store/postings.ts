@@ -108,3 +108,35 @@ export class Postings {
     }
   }
 }
+
+/**
+ * The posting lists from the equality keys a reindex wrote (every entry of a value as an i key,
+ * in key order), one value at a time (bounded memory): a value of few entries gets its list and
+ * loses its i keys, a LARGE one keeps them. `commit` writes a chunk of operations.
+ */
+export async function buildPostings(iKeys: AsyncIterable<string>, commit: (b: ArrayOps) => Promise<void>, chunk: number): Promise<void> {
+  let b = new ArrayOps();
+  let cur = '';
+  let keys: string[] = [];
+  const emit = () => {
+    if (!cur) return;
+    if (keys.length > POSTING_MAX) return void b.put(cur, LARGE);
+    b.put(cur, keys.map((k) => k.slice(k.lastIndexOf(SEP) + 1)).join(SEP));
+    for (const k of keys) b.del(k);
+  };
+  for await (const key of iKeys) {
+    const qk = 'q' + key.slice(1, key.lastIndexOf(SEP));
+    if (qk !== cur) {
+      emit();
+      cur = qk;
+      keys = [];
+      if (b.length >= chunk) {
+        await commit(b);
+        b = new ArrayOps();
+      }
+    }
+    if (keys.length <= POSTING_MAX) keys.push(key);
+  }
+  emit();
+  await commit(b);
+}

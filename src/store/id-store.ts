@@ -1,0 +1,584 @@
+// The Store contract (store/types.ts) in key layout 3 (docs/store-layout-3.md, keys in
+// id-tree.ts): entries by ID, dn2id by parent ID and RDN, records in the compact codec
+// (record-codec.ts), and the equality, presence and substring keys of layout 2 with the entry's
+// ID key where layout 2 has its ndn. Callers still speak normalised DNs: a DN is resolved to its
+// ID down the dn2id keys (parents' IDs cached), an ID back to its DN up the records' heads.
+//
+// Every write is one batch, as in layout 2: records, dn2id keys, index deltas, new attribute
+// names, the next ID, meta and the count together.
+
+import { Level } from 'level';
+import { MemoryLevel } from 'memory-level';
+import { postingBytes, recordBytes } from './cache-weight.js';
+import { idStoreProblems } from './id-check.js';
+import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
+import { idKey, parseIdKey } from './id-list.js';
+import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
+import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
+import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
+import { Lru } from './lru.js';
+import { NativeBatch } from './native-batch.js';
+import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.js';
+import { PrefixCache } from './prefix-cache.js';
+import { AttrTable, decodeRecord, encodeRecord } from './record-codec.js';
+import { Substrings } from './substrings.js';
+import type { EntryRecord, IndexSpec, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
+
+const COUNT_KEY = 'x\x00count';
+const LAYOUT_KEY = 'x\x00layout';
+const NEXT_ID_KEY = 'x\x00nextid';
+/** The key layout of this store. */
+export const ID_LAYOUT = 3;
+const CHUNK = 5000;
+const REMEMBER_MAX = 64;
+const NATIVE_MAX_ENTRIES = 5000;
+const DEFAULT_CACHE_BYTES = 32 << 20;
+/** IDs whose ndn is remembered, at most (then forgotten at once: a map, not an LRU, as a hit costs nothing). */
+const NDNS_MAX = 100_000;
+const MISS: unique symbol = Symbol('miss');
+
+type Db = Level<string, string>;
+
+/** The dn2id key's place of an ndn: its parent's ID and the key's nrdn, given the parent's ID (or none stored). */
+function placeUnder(ndn: NormalizedDn, parentId: string | undefined): { parent: string; nrdn: string } {
+  const p = parentOf(ndn);
+  if (p === '' || parentId === undefined) return { parent: ROOT, nrdn: ndn };
+  return { parent: parentId, nrdn: ndn.slice(0, ndn.length - p.length - 1) };
+}
+
+export class IdStore implements Store {
+  readonly indexes: ReadonlyMap<string, IndexSpec>;
+  private readonly db: Db;
+  private readonly onDisk: boolean;
+  private readonly sync: boolean;
+  private readonly fingerprint: string;
+  private readonly heads: Array<{ spec: IndexSpec; p: string; i: string; q: string; s: string }>;
+  private entryCount = 0;
+  private nextId = 1;
+  private table = new AttrTable();
+  private chain: Promise<void> = Promise.resolve();
+  /** Records by ndn (exact: a batch drops what it wrote, then keeps a small batch's new entries). */
+  private readonly cache: Lru<NormalizedDn, EntryRecord>;
+  /** dn2id, by ndn (undefined: no such entry); a batch drops the ndns it wrote. */
+  private readonly ids: Lru<NormalizedDn, string | undefined>;
+  /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
+  private readonly ndns = new Map<string, NormalizedDn>();
+  private readonly postingCache: Lru<string, string | undefined>;
+  private readonly prefixCache: PrefixCache;
+  private readonly substrings: Substrings;
+  private native: NativeBatch | undefined;
+  private failure: DiskFailure | undefined;
+  indexesCurrent = true;
+
+  constructor(private readonly opts: LevelStoreOptions) {
+    this.db = opts.path
+      ? new Level<string, string>(opts.path, {
+          keyEncoding: 'utf8',
+          valueEncoding: 'utf8',
+          ...(opts.bulk ? { writeBufferSize: 32 << 20 } : {}),
+        })
+      : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
+    this.onDisk = opts.path !== undefined;
+    this.sync = opts.sync ?? false;
+    this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
+    this.heads = opts.indexes.map((spec) => ({
+      spec,
+      p: `p${SEP}${spec.attr}`,
+      i: `i${SEP}${spec.attr}${SEP}`,
+      q: `q${SEP}${spec.attr}${SEP}`,
+      s: `s${SEP}${spec.attr}${SEP}`,
+    }));
+    this.fingerprint = indexFingerprint(opts.indexes);
+    const size = Math.max(0, opts.cacheSize ?? Infinity);
+    const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.cache = new Lru(size, { maxBytes: bytes - Math.floor(bytes / 4), weigh: recordBytes });
+    this.ids = new Lru(size, { maxBytes: Math.floor(bytes / 16), weigh: (k, v) => postingBytes(k, v) });
+    this.postingCache = new Lru(size, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
+    this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
+    this.substrings = new Substrings(this.db, this.prefixCache);
+  }
+
+  async open(): Promise<void> {
+    await openExplained(this.db, this.opts.path);
+    await this.opened();
+    const stored = this.db.getSync(LAYOUT_KEY);
+    if (stored === undefined && this.entryCount === 0 && !(await this.holds('e'))) {
+      await this.db.batch([{ type: 'put', key: LAYOUT_KEY, value: String(ID_LAYOUT) }], { sync: this.sync });
+    } else if (stored !== String(ID_LAYOUT)) {
+      await this.db.close();
+      throw new Error(`the database has key layout ${stored ?? 1}, not ${ID_LAYOUT}: open it with store.layout: ${stored ?? 2}`);
+    }
+    const had = this.db.getSync(INDEXSPEC_KEY);
+    this.indexesCurrent = had === this.fingerprint || (had === undefined && !this.entryCount);
+    if (this.opts.asFound || had === this.fingerprint) return;
+    if (had !== undefined || this.entryCount) await this.reindex();
+    await this.db.batch([{ type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint }], { sync: this.sync });
+  }
+
+  private async holds(kind: string): Promise<boolean> {
+    return (await this.db.keys({ ...under(kind), limit: 1 }).all()).length > 0;
+  }
+
+  /** What a database just opened holds besides the entries: count, next ID, attribute names; caches emptied. */
+  private async opened(): Promise<void> {
+    this.dropCaches();
+    if (this.onDisk) this.native = NativeBatch.of(this.db);
+    this.entryCount = Number(this.db.getSync(COUNT_KEY) ?? 0);
+    this.nextId = Number(this.db.getSync(NEXT_ID_KEY) ?? 1);
+    const rows: Array<[number, string]> = [];
+    for await (const [k, v] of this.db.iterator(under('a'))) rows.push([parseIdKey(k, 2)!, v]);
+    this.table = AttrTable.of(rows);
+  }
+
+  private dropCaches(): void {
+    this.cache.clear();
+    this.ids.clear();
+    this.ndns.clear();
+    this.postingCache.clear();
+    this.prefixCache.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.db.close();
+  }
+
+  get batchKind(): 'native' | 'array' {
+    return this.native ? 'native' : 'array';
+  }
+
+  /** The ID of an entry, down the dn2id keys (each parent's from the cache or resolved the same way). */
+  idOf(ndn: NormalizedDn): string | undefined {
+    if (ndn === '') return this.db.getSync(recordKey(ROOT)) === undefined ? undefined : ROOT;
+    const hit = this.ids.lookup(ndn, MISS);
+    if (hit !== MISS) return hit;
+    const p = parentOf(ndn);
+    const pid = p === '' ? undefined : this.idOf(p);
+    let id: string | undefined;
+    if (pid !== undefined) {
+      const at = placeUnder(ndn, pid);
+      id = this.db.getSync(dn2idKey(at.parent, at.nrdn));
+    }
+    id ??= this.db.getSync(dn2idKey(ROOT, ndn));
+    this.ids.offer(ndn, id);
+    return id;
+  }
+
+  /** The stored value of an ID's record. */
+  private stored(id: string): string | undefined {
+    return this.db.getSync(recordKey(id));
+  }
+
+  /** An ID's ndn and user DN, up the records' heads. */
+  private names(id: string): { ndn: NormalizedDn; dn: string } | undefined {
+    if (id === ROOT) return { ndn: '', dn: '' };
+    const v = this.stored(id);
+    if (v === undefined) return undefined;
+    const h = readHead(v);
+    if (h.parent === ROOT) return { ndn: h.nrdn, dn: h.rdn };
+    const up = this.names(h.parent);
+    if (!up) return undefined;
+    return { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
+  }
+
+  /** The entry of an ID with its ndn (cached both ways). */
+  private load(id: string): [NormalizedDn, EntryRecord] | undefined {
+    const known = this.ndns.get(id);
+    if (known !== undefined) {
+      const rec = this.cache.get(known);
+      if (rec) return [known, rec];
+    }
+    const v = this.stored(id);
+    if (v === undefined) return undefined;
+    const h = readHead(v);
+    let ndn = h.nrdn;
+    let dn = h.rdn;
+    if (h.parent !== ROOT) {
+      const up = this.names(h.parent);
+      if (!up) return undefined;
+      ndn += ',' + up.ndn;
+      dn += ',' + up.dn;
+    } else if (id === ROOT) {
+      ndn = '';
+      dn = '';
+    }
+    const rec: EntryRecord = { dn, attrs: decodeRecord(bodyBytes(v, h), this.table) };
+    if (this.ndns.size >= NDNS_MAX) this.ndns.clear();
+    this.ndns.set(id, ndn);
+    this.cache.offer(ndn, rec);
+    return [ndn, rec];
+  }
+
+  getNow(ndn: NormalizedDn): EntryRecord | undefined {
+    const hit = this.cache.get(ndn);
+    if (hit) return hit;
+    const id = this.idOf(ndn);
+    return id === undefined ? undefined : this.load(id)?.[1];
+  }
+
+  keeps(ndn: NormalizedDn, rec: EntryRecord): boolean {
+    return this.cache.peek(ndn) === rec && this.cache.wasRead(ndn);
+  }
+
+  async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
+    return this.getNow(ndn);
+  }
+
+  async getMany(ndns: NormalizedDn[]): Promise<Array<EntryRecord | undefined>> {
+    return ndns.map((n) => this.getNow(n));
+  }
+
+  /** The IDs and nrdns of the entries filed under an ID. */
+  private async filedUnder(id: string): Promise<Array<[string, string]>> {
+    const skip = 2 + id.length + 1;
+    return (await this.db.iterator(under('n' + SEP + id)).all()).map(([k, v]) => [v, k.slice(skip)]);
+  }
+
+  /** The children of ndn, as [ndn, ID]: under its ID, and those without a stored parent filed under ROOT. */
+  private async childIds(ndn: NormalizedDn): Promise<Array<[NormalizedDn, string]>> {
+    const out: Array<[NormalizedDn, string]> = [];
+    const id = ndn === '' ? undefined : this.idOf(ndn);
+    if (id !== undefined) for (const [cid, nrdn] of await this.filedUnder(id)) out.push([nrdn + ',' + ndn, cid]);
+    for (const [cid, full] of await this.filedUnder(ROOT)) if (parentOf(full) === ndn && full !== '') out.push([full, cid]);
+    return out;
+  }
+
+  async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
+    for (const [child] of await this.childIds(ndn)) yield child;
+  }
+
+  async countChildren(ndn: NormalizedDn): Promise<number> {
+    return (await this.childIds(ndn)).length;
+  }
+
+  async hasChildren(ndn: NormalizedDn): Promise<boolean> {
+    const id = ndn === '' ? undefined : this.idOf(ndn);
+    if (id !== undefined && (await this.db.keys({ ...under('n' + SEP + id), limit: 1 }).all()).length) return true;
+    return (await this.childIds(ndn)).length > 0;
+  }
+
+  async *subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]> {
+    const base = this.getNow(ndn);
+    if (base) yield [ndn, base];
+    // Breadth-first down the dn2id keys; below the root, the top is everything filed under ROOT.
+    let level: Array<[NormalizedDn, string]> = ndn === '' ? await this.rootLevel() : await this.childIds(ndn);
+    while (level.length) {
+      const next: Array<[NormalizedDn, string]> = [];
+      for (const [n, id] of level) {
+        const rec = this.load(id)?.[1];
+        if (!rec) continue;
+        yield [n, rec];
+        for (const [cid, nrdn] of await this.filedUnder(id)) next.push([nrdn + ',' + n, cid]);
+      }
+      level = next;
+    }
+  }
+
+  private async rootLevel(): Promise<Array<[NormalizedDn, string]>> {
+    return (await this.filedUnder(ROOT)).filter(([, full]) => full !== '').map(([id, full]) => [full, id]);
+  }
+
+  async count(): Promise<number> {
+    return this.entryCount;
+  }
+
+  private requireIndex(attr: string, kind: 'eq' | 'pres' | 'sub'): void {
+    if (!this.indexes.get(attr)?.[kind]) throw new Error(`no ${kind} index on attribute ${attr}`);
+  }
+
+  /** The ndns of ID keys (entries gone meanwhile left out). */
+  private ndnsOf(ids: Iterable<string>): NormalizedDn[] {
+    const out: NormalizedDn[] = [];
+    for (const id of ids) {
+      const e = this.load(id);
+      if (e) out.push(e[0]);
+    }
+    return out;
+  }
+
+  private async tails(range: { gt?: string; gte?: string; lt: string }): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const key of await this.db.keys(range).all()) out.add(key.slice(key.lastIndexOf(SEP) + 1));
+    return out;
+  }
+
+  private posting(qk: string): string | undefined {
+    const hit = this.postingCache.lookup(qk, MISS);
+    if (hit !== MISS) return hit;
+    const v = this.db.getSync(qk);
+    this.postingCache.offer(qk, v);
+    return v;
+  }
+
+  async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
+    this.requireIndex(attr, 'eq');
+    if (value.includes(SEP)) return [];
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return [];
+    if (posting !== LARGE) return this.ndnsOf(posting.split(SEP));
+    return this.ndnsOf(await this.tails(under(`i${SEP}${attr}${SEP}${value}`)));
+  }
+
+  equalitySize(attr: string, value: string): number {
+    this.requireIndex(attr, 'eq');
+    if (value.includes(SEP)) return 0;
+    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
+    if (posting === undefined) return 0;
+    if (posting === LARGE) return Infinity;
+    return posting.split(SEP).length;
+  }
+
+  async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
+    this.requireIndex(attr, 'eq');
+    const base = `q${SEP}${attr}${SEP}`;
+    const range = {
+      ...(low === undefined ? { gt: base } : { gte: base + low }),
+      ...(high === undefined ? { lt: `q${SEP}${attr}${AFTER}` } : { lte: base + high }),
+    };
+    const out = new Set<string>();
+    for (const [qk, v] of await this.db.iterator(range).all()) {
+      if (v !== LARGE) for (const id of v.split(SEP)) out.add(id);
+      else for (const id of await this.tails(under('i' + qk.slice(1)))) out.add(id);
+    }
+    return this.ndnsOf(out);
+  }
+
+  async lookupPresent(attr: string): Promise<NormalizedDn[]> {
+    this.requireIndex(attr, 'pres');
+    return this.ndnsOf(await this.tails(under(`p${SEP}${attr}`)));
+  }
+
+  async lookupSubstrings(attr: string, q: SubstringQuery): Promise<NormalizedDn[] | undefined> {
+    this.requireIndex(attr, 'sub');
+    const ids = await this.substrings.lookup(attr, this.indexes.get(attr)!.eq, q);
+    return ids && this.ndnsOf(ids);
+  }
+
+  /** The index keys of one entry by ID (equality ones as i keys), as layout 2 builds them by ndn. */
+  indexKeys(id: string, rec: EntryRecord | undefined, heads = this.heads): Set<string> {
+    const keys = new Set<string>();
+    if (!rec) return keys;
+    const tail = SEP + id;
+    for (const { spec, p, i, s } of heads) {
+      const vals = this.opts.indexer(rec, spec.attr);
+      if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) keys.add(p + tail);
+      for (const v of vals) {
+        if (v.includes(SEP)) continue;
+        if (spec.eq) keys.add(i + v + tail);
+        if (spec.sub) for (const g of indexedTrigrams(v)) keys.add(s + g + tail);
+      }
+    }
+    return keys;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
+  }
+
+  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
+    if (b instanceof NativeBatch) return b.write(this.sync);
+    if (!b.length) return Promise.resolve();
+    const options = { sync: this.sync };
+    if (this.onDisk)
+      return (this.db as unknown as { _batch(ops: ArrayOps['list'], o: typeof options): Promise<void> })._batch(b.list, options);
+    return this.db.batch(b.list, options);
+  }
+
+  health(): StoreHealth {
+    return this.failure?.health() ?? { state: 'ok' };
+  }
+
+  private async guarded(write: () => Promise<void>): Promise<void> {
+    if (this.failure) {
+      const failure = this.failure;
+      if (failure.diskFull && !roomToReopen(this.opts.path)) throw failure.refusal();
+      this.failure = await reopen(this.db, failure);
+      if (this.failure) throw this.failure.refusal();
+      await this.opened();
+      this.opts.onHealth?.(this.health());
+    }
+    try {
+      await write();
+    } catch (err) {
+      const failure = DiskFailure.of(err, this.failure);
+      if (!failure) throw err;
+      if (!this.failure) this.opts.onHealth?.(failure.health());
+      this.failure = failure;
+      throw failure.refusal();
+    }
+  }
+
+  private async applyBatch(batch: WriteBatch): Promise<void> {
+    if (this.db.status !== 'open') throw new Error(`the store is ${this.db.status}`);
+    const b = (batch.entries.length <= NATIVE_MAX_ENTRIES && this.native) || new ArrayOps();
+    const fresh: Array<[number, string]> = [];
+    try {
+      await this.fillAndCommit(batch, b, fresh);
+    } catch (err) {
+      this.table.giveBack(fresh);
+      throw err;
+    } finally {
+      if (b instanceof NativeBatch && b.length) b.clear();
+    }
+  }
+
+  private async fillAndCommit(batch: WriteBatch, b: ArrayOps | NativeBatch, fresh: Array<[number, string]>): Promise<void> {
+    const put = (k: string, v: string) => b.put(k, v);
+    const del = (k: string) => b.del(k);
+    const postings = new Postings(this.db, put, del);
+    const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
+    /** IDs this batch gave or took (null: removed), so later writes of it resolve through them. */
+    const staged = new Map<NormalizedDn, string | null>();
+    const resolve = (ndn: NormalizedDn) => {
+      const s = staged.get(ndn);
+      return s === null ? undefined : (s ?? this.idOf(ndn));
+    };
+    let delta = 0;
+    let next = this.nextId;
+    const dropped = new Set<string>();
+    for (const w of batch.entries) {
+      let id = resolve(w.ndn);
+      if (w.old && id === undefined) throw new Error(`the store holds no entry ${w.ndn} to change`);
+      if (!w.old && id !== undefined) throw new Error(`the store holds ${w.ndn} already`);
+      if (w.new) {
+        const parentNdn = parentOf(w.ndn);
+        const pid = w.ndn === '' || parentNdn === '' ? undefined : resolve(parentNdn);
+        const at = placeUnder(w.ndn, pid);
+        if (id === undefined) {
+          id = w.ndn === '' ? ROOT : idKey(next++);
+          if (w.ndn !== '') put(dn2idKey(at.parent, at.nrdn), id);
+          staged.set(w.ndn, id);
+          delta++;
+        }
+        const rdn = at.parent === ROOT ? w.new.dn : w.new.dn.slice(0, rdnEnd(w.new.dn));
+        put(recordKey(id), encodeStored(at.parent, at.nrdn, rdn, encodeRecord(w.new.attrs, this.table, isOperational)));
+      } else {
+        const v = this.stored(id!);
+        const h = v === undefined ? undefined : readHead(v);
+        if (h && w.ndn !== '') del(dn2idKey(h.parent, h.nrdn));
+        del(recordKey(id!));
+        staged.set(w.ndn, null);
+        dropped.add(id!);
+        delta--;
+      }
+      const after = this.indexKeys(id!, w.new);
+      const before = this.indexKeys(id!, w.old);
+      for (const k of before)
+        if (!after.has(k)) {
+          if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id!);
+          else del(k);
+        }
+      for (const k of after)
+        if (!before.has(k)) {
+          if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id!);
+          else put(k, MARK);
+        }
+    }
+    postings.flush();
+    fresh.push(...this.table.takeFresh());
+    for (const [n, name] of fresh) put(attrKey(n), name);
+    for (const m of batch.meta ?? []) {
+      if (m.value === null) del('m' + SEP + m.key);
+      else put('m' + SEP + m.key, m.value);
+    }
+    if (next !== this.nextId) put(NEXT_ID_KEY, String(next));
+    if (delta !== 0) put(COUNT_KEY, String(this.entryCount + delta));
+    if (!b.length) return;
+    try {
+      await this.commitOps(b);
+    } finally {
+      for (const w of batch.entries) {
+        this.cache.delete(w.ndn);
+        this.ids.delete(w.ndn);
+      }
+      for (const id of dropped) this.ndns.delete(id);
+      for (const qk of postings.keys()) this.postingCache.delete(qk);
+      this.prefixCache.changed(postings.keys());
+    }
+    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.cache.set(w.ndn, w.new);
+    this.nextId = next;
+    this.entryCount += delta;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.db.get('m' + SEP + key)) as string | undefined;
+  }
+
+  async *scanMeta(prefix: string): AsyncIterable<[string, string]> {
+    const p = 'm' + SEP + prefix;
+    for await (const [k, v] of this.db.iterator({ gte: p, lt: 'm' + AFTER })) {
+      if (!k.startsWith(p)) break;
+      yield [k.slice(2), v];
+    }
+  }
+
+  /** Every record as its ID and stored value, in ID order. */
+  async *records(): AsyncIterable<[string, string]> {
+    for await (const [k, v] of this.db.iterator(under('r'))) yield [k.slice(2), v];
+  }
+
+  /** The attributes of a stored record value. */
+  attrsOf(stored: string): Record<string, string[]> {
+    return decodeRecord(bodyBytes(stored, readHead(stored)), this.table);
+  }
+
+  reindex(): Promise<void> {
+    return this.exclusive(async () => {
+      for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
+      let b = new ArrayOps();
+      for await (const [id, v] of this.records()) {
+        for (const key of this.indexKeys(id, { dn: '', attrs: this.attrsOf(v) })) b.put(key, MARK);
+        if (b.length >= CHUNK) {
+          await this.commitOps(b);
+          b = new ArrayOps();
+        }
+      }
+      await this.commitOps(b);
+      await buildPostings(this.db.keys(under('i')), (ops) => this.commitOps(ops), CHUNK);
+      this.postingCache.clear();
+      this.prefixCache.clear();
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.exclusive(() =>
+      this.guarded(async () => {
+        await this.db.clear();
+        this.dropCaches();
+        this.table = new AttrTable();
+        await this.db.batch(
+          [
+            { type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint },
+            { type: 'put', key: LAYOUT_KEY, value: String(ID_LAYOUT) },
+          ],
+          { sync: this.sync },
+        );
+        this.entryCount = 0;
+        this.nextId = 1;
+      }),
+    );
+  }
+
+  /** Compares everything kept besides the records with the records (id-check.ts): the differences found. */
+  check(): Promise<string[]> {
+    return this.exclusive(() =>
+      idStoreProblems({
+        db: this.db,
+        entryCount: this.entryCount,
+        nextId: this.nextId,
+        records: () => this.records(),
+        attrsOf: (v) => this.attrsOf(v),
+        indexKeys: (id, rec) => this.indexKeys(id, rec),
+      }),
+    );
+  }
+}
