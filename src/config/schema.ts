@@ -327,6 +327,11 @@ export const configSchema = z.object({
   }).prefault({}),
   store: mapping('store', {
     sync: flag('store.sync', true),
+    /**
+     * The key layout of a new database: 2 (entries by DN) or 3 (entries by ID, docs/store-layout-3.md).
+     * An existing database keeps the layout it has (there is no migration yet).
+     */
+    layout: z.union([z.literal(2), z.literal(3)], { error: 'store.layout must be 2 or 3' }).default(2),
     /** MiB of parsed entries and posting lists kept in memory in front of LevelDB (exact across writes; 0 = none). */
     cacheMiB: z
       .number({ error: 'store.cacheMiB must be a number of MiB >= 0' })

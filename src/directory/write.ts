@@ -274,13 +274,13 @@ export class WriteTransaction {
     this.stagedBytes += this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
-    else this.stage({ ndn, old }, { ndn: newNdn, new: rec });
+    else this.stage({ ndn, old }, { ndn: newNdn, new: rec, from: ndn });
     return rec;
   }
 
   /** Moves an entry unchanged (a descendant of a renamed entry keeps its attributes and stamps). */
   move(ndn: string, old: EntryRecord, newNdn: string, newDn: string): void {
-    this.stage({ ndn, old }, { ndn: newNdn, new: { dn: newDn, attrs: old.attrs } });
+    this.stage({ ndn, old }, { ndn: newNdn, new: { dn: newDn, attrs: old.attrs }, from: ndn });
   }
 
   remove(ndn: string, old: EntryRecord): void {
@@ -352,6 +352,9 @@ export class WriteTransaction {
       const merged: EntryWrite = { ndn: w.ndn };
       if (prev.old) merged.old = prev.old;
       if (w.new) merged.new = w.new;
+      // A moved entry changed again keeps where it came from; one written over an old entry does not.
+      const from = w.new && !merged.old ? (w.from ?? prev.from) : undefined;
+      if (from !== undefined) merged.from = from;
       if (!merged.old && !merged.new) this.voided = true;
       this.entries[at] = merged;
     }

@@ -189,6 +189,7 @@ export class AstldapServer {
         indexes: specs,
         indexer,
         sync: config.store.sync,
+        layout: config.store.layout,
         cacheBytes: Math.floor(config.store.cacheMiB * 1024 * 1024),
         ...(config.store.cacheEntries !== null ? { cacheEntries: config.store.cacheEntries } : {}),
         bulk: opts.bulk ?? false,

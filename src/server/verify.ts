@@ -13,7 +13,7 @@ import { LdapError } from '../ldap/result.js';
 import { normalizeDn } from '../schema/dn.js';
 import { buildRegistry, fileSources, mergeStored, SCHEMA_META_KEY, type SchemaSourceText } from '../schema/manager.js';
 import type { SchemaRegistry } from '../schema/registry.js';
-import { LevelStore } from '../store/level-store.js';
+import { openAsFound, type IdStore, type LevelStore } from '../store/index.js';
 import type { EntryRecord, NormalizedDn } from '../store/types.js';
 import { DataDirLock } from './lock.js';
 
@@ -49,13 +49,7 @@ export async function verifyDataDir(opts: { configFile?: string; dataDir?: strin
   try {
     const files = fileSources(config.schema.dir, config.schema.files);
     let schema = buildRegistry(files);
-    const store = new LevelStore({
-      path: config.dbPath,
-      indexes: indexSpecs(config, schema),
-      indexer: makeIndexer(() => schema),
-      asFound: true,
-    });
-    await store.open();
+    const store = await openAsFound({ path: config.dbPath, indexes: indexSpecs(config, schema), indexer: makeIndexer(() => schema) });
     try {
       const problems: VerifyProblem[] = [];
       const say = (part: VerifyPart) => (message: string) => problems.push({ part, message });
@@ -89,7 +83,12 @@ export async function verifyDataDir(opts: { configFile?: string; dataDir?: strin
 }
 
 /** Every stored entry (by its key, not through the children index) against the schema. */
-async function checkEntries(store: LevelStore, schema: SchemaRegistry, suffixNdn: string, say: (m: string) => void): Promise<EntryFacts> {
+async function checkEntries(
+  store: LevelStore | IdStore,
+  schema: SchemaRegistry,
+  suffixNdn: string,
+  say: (m: string) => void,
+): Promise<EntryFacts> {
   const facts: EntryFacts = { ndns: new Set(), byUuid: new Map() };
   for await (const [ndn, text] of store.storedEntries()) {
     facts.ndns.add(ndn);
@@ -152,7 +151,7 @@ function entryProblems(schema: SchemaRegistry, ndn: NormalizedDn, rec: EntryReco
 }
 
 /** The entry count, the children index and every attribute index against the entries. */
-async function checkIndexes(store: LevelStore, say: (m: string) => void): Promise<void> {
+async function checkIndexes(store: LevelStore | IdStore, say: (m: string) => void): Promise<void> {
   if (!store.indexesCurrent) {
     say('the indexes were built for another index configuration or key layout (store.indexes changed): a start rebuilds them');
     return;

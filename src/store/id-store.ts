@@ -445,44 +445,69 @@ export class IdStore implements Store {
     let delta = 0;
     let next = this.nextId;
     const dropped = new Set<string>();
+    // Renames: a write at a new ndn `from` one the batch removes keeps that entry's ID.
+    const removed = new Set<NormalizedDn>();
+    for (const w of batch.entries) if (w.old && !w.new) removed.add(w.ndn);
+    const moving = new Set<NormalizedDn>();
+    for (const w of batch.entries) if (w.from !== undefined && w.new && !w.old && removed.has(w.from)) moving.add(w.from);
+    /** Entries moving out, by the ndn they leave: ID, old record, and the dn2id key left (deleted at the end unless taken again). */
+    const leaving = new Map<NormalizedDn, { id: string; old: EntryRecord; place: string; rdn: string }>();
+    const unplaced = new Set<string>();
+    const deltas = (id: string, before: EntryRecord | undefined, after: EntryRecord | undefined) => {
+      if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
+      const was = this.indexKeys(id, before);
+      const is = this.indexKeys(id, after);
+      for (const k of was) {
+        if (is.has(k)) continue;
+        if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id);
+        else del(k);
+      }
+      for (const k of is) {
+        if (was.has(k)) continue;
+        if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id);
+        else put(k, MARK);
+      }
+    };
     for (const w of batch.entries) {
-      let id = resolve(w.ndn);
+      const out = w.from !== undefined && !w.old ? leaving.get(w.from) : undefined;
+      let id = out ? out.id : resolve(w.ndn);
       if (w.old && id === undefined) throw new Error(`the store holds no entry ${w.ndn} to change`);
-      if (!w.old && id !== undefined) throw new Error(`the store holds ${w.ndn} already`);
+      if (!w.old && !out && id !== undefined) throw new Error(`the store holds ${w.ndn} already`);
       if (w.new) {
         const parentNdn = parentOf(w.ndn);
         const pid = w.ndn === '' || parentNdn === '' ? undefined : resolve(parentNdn);
         const at = placeUnder(w.ndn, pid);
+        const place = dn2idKey(at.parent, at.nrdn);
+        const rdn = at.parent === ROOT ? w.new.dn : w.new.dn.slice(0, rdnEnd(w.new.dn));
         if (id === undefined) {
           id = w.ndn === '' ? ROOT : idKey(next++);
-          if (w.ndn !== '') put(dn2idKey(at.parent, at.nrdn), id);
-          staged.set(w.ndn, id);
           delta++;
         }
-        const rdn = at.parent === ROOT ? w.new.dn : w.new.dn.slice(0, rdnEnd(w.new.dn));
-        put(recordKey(id), encodeStored(at.parent, at.nrdn, rdn, encodeRecord(w.new.attrs, this.table, isOperational)));
-      } else {
-        const v = this.stored(id!);
-        const h = v === undefined ? undefined : readHead(v);
-        if (h && w.ndn !== '') del(dn2idKey(h.parent, h.nrdn));
-        del(recordKey(id!));
-        staged.set(w.ndn, null);
-        dropped.add(id!);
-        delta--;
+        if (out && place === out.place) unplaced.delete(place);
+        else if (w.ndn !== '' && (out || !w.old)) put(place, id);
+        staged.set(w.ndn, id);
+        // A descendant that moves with its parent keeps its key, its record and its index keys.
+        if (!(out && place === out.place && rdn === out.rdn && out.old.attrs === w.new.attrs))
+          put(recordKey(id), encodeStored(at.parent, at.nrdn, rdn, encodeRecord(w.new.attrs, this.table, isOperational)));
+        deltas(id, out ? out.old : w.old, w.new);
+        continue;
       }
-      const after = this.indexKeys(id!, w.new);
-      const before = this.indexKeys(id!, w.old);
-      for (const k of before)
-        if (!after.has(k)) {
-          if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id!);
-          else del(k);
-        }
-      for (const k of after)
-        if (!before.has(k)) {
-          if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id!);
-          else put(k, MARK);
-        }
+      const v = this.stored(id!);
+      const h = v === undefined ? undefined : readHead(v);
+      staged.set(w.ndn, null);
+      if (moving.has(w.ndn) && h && w.old) {
+        const place = dn2idKey(h.parent, h.nrdn);
+        leaving.set(w.ndn, { id: id!, old: w.old, place, rdn: h.rdn });
+        unplaced.add(place);
+        continue;
+      }
+      if (h && w.ndn !== '') del(dn2idKey(h.parent, h.nrdn));
+      del(recordKey(id!));
+      dropped.add(id!);
+      delta--;
+      deltas(id!, w.old, undefined);
     }
+    for (const place of unplaced) del(place);
     postings.flush();
     fresh.push(...this.table.takeFresh());
     for (const [n, name] of fresh) put(attrKey(n), name);
@@ -501,6 +526,11 @@ export class IdStore implements Store {
         this.ids.delete(w.ndn);
       }
       for (const id of dropped) this.ndns.delete(id);
+      // A moved entry's descendants have new ndns under the IDs they keep.
+      if (leaving.size) {
+        this.ids.clear();
+        this.ndns.clear();
+      }
       for (const qk of postings.keys()) this.postingCache.delete(qk);
       this.prefixCache.changed(postings.keys());
     }
@@ -568,8 +598,20 @@ export class IdStore implements Store {
     );
   }
 
-  /** Compares everything kept besides the records with the records (id-check.ts): the differences found. */
-  check(): Promise<string[]> {
+  /** Every stored entry as its ndn and its JSON text (`astldap check` reads entries so in both layouts). */
+  async *storedEntries(): AsyncIterable<[NormalizedDn, string]> {
+    for await (const [id] of this.records()) {
+      const e = this.load(id);
+      if (e) yield [e[0], JSON.stringify(e[1])];
+    }
+  }
+
+  /**
+   * Compares everything kept besides the records with the records (id-check.ts): the differences
+   * found. One pass over everything: a `part` that is not the bookkeeping one finds nothing more.
+   */
+  check(part?: { attrs: readonly string[]; bookkeeping: boolean }): Promise<string[]> {
+    if (part && !part.bookkeeping) return Promise.resolve([]);
     return this.exclusive(() =>
       idStoreProblems({
         db: this.db,

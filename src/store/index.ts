@@ -3,12 +3,17 @@
 // Opening rebuilds the attribute indexes when their configuration changed since the last open
 // (LevelStore keeps a fingerprint of the sorted index specs).
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Level } from 'level';
 import { ensurePrivateDir, restrictTree } from '../config/files.js';
 import { IdStore } from './id-store.js';
 import { LevelStore } from './level-store.js';
 import type { IndexSpec, Indexer, Store, StoreHealth } from './types.js';
 
 export * from './types.js';
+
+const LAYOUT_KEY = 'x\x00layout';
 export { LevelStore } from './level-store.js';
 export { IdStore } from './id-store.js';
 
@@ -40,7 +45,8 @@ export interface OpenStoreOptions {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const onDisk = !opts.memory && opts.path !== undefined;
   if (onDisk && !ensurePrivateDir(opts.path!)) throw new Error(`cannot make ${opts.path} private (mode 0700): is it another user's?`);
-  const Impl = opts.layout === 3 ? IdStore : LevelStore;
+  const layout = onDisk ? await storedLayout(opts.path!, opts.layout ?? 2, opts.onWarning) : (opts.layout ?? 2);
+  const Impl = layout === 3 ? IdStore : LevelStore;
   const store = new Impl({
     ...(onDisk ? { path: opts.path! } : {}),
     indexes: opts.indexes,
@@ -54,5 +60,40 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   });
   await store.open();
   if (onDisk) restrictTree(opts.path!);
+  return store;
+}
+
+/**
+ * The layout a database on disk has (read from its layout key before it is opened for good), or
+ * `wanted` for a new one. A database of the other layout keeps its own: there is no migration
+ * between 2 and 3 yet, so `wanted` applies to new databases only (said once, for the log).
+ */
+async function storedLayout(dir: string, wanted: 2 | 3, warn?: (message: string) => void): Promise<2 | 3> {
+  if (!existsSync(path.join(dir, 'CURRENT'))) return wanted;
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: false });
+  let stored: string | undefined;
+  let empty = false;
+  try {
+    await db.open();
+    stored = db.getSync(LAYOUT_KEY);
+    empty = (await db.keys({ limit: 1 }).all()).length === 0;
+  } catch {
+    return wanted; // the store's own open explains what is wrong
+  } finally {
+    await db.close();
+  }
+  // Layout 1 had no layout key.
+  if (stored === undefined) return empty ? wanted : 2;
+  const has: 2 | 3 = stored === '3' ? 3 : 2;
+  if (has !== wanted && Number(stored) <= 3)
+    warn?.(`the database at ${dir} has key layout ${stored}; store.layout: ${wanted} applies to new databases only (no migration yet)`);
+  return Number(stored) > 3 ? 2 : has;
+}
+
+/** A store opened as found (`astldap verify`), in the layout the database has: nothing rebuilt or written. */
+export async function openAsFound(opts: { path: string; indexes: IndexSpec[]; indexer: Indexer }): Promise<LevelStore | IdStore> {
+  const layout = await storedLayout(opts.path, 2);
+  const store = layout === 3 ? new IdStore({ ...opts, asFound: true }) : new LevelStore({ ...opts, asFound: true });
+  await store.open();
   return store;
 }

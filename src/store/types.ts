@@ -42,6 +42,12 @@ export interface EntryWrite {
   old?: EntryRecord;
   /** The entry after this batch (undefined for a delete). */
   new?: EntryRecord;
+  /**
+   * A renamed entry (old undefined): the ndn it was stored at, removed by an earlier write of the
+   * same batch. A store that keeps entries by ID keeps its ID and moves one key (layout 3); one
+   * by DN reads it as an add.
+   */
+  from?: NormalizedDn;
 }
 
 export interface MetaWrite {

@@ -374,6 +374,44 @@ describe.each([
     }
   });
 
+  it('moves a renamed subtree written with `from`: found at its new place by every index, nothing left at the old', async () => {
+    await seed(store);
+    const STAFF = 'ou=staff,' + BASE;
+    const at = (ndn: string) => ndn.replace(PEOPLE, STAFF);
+    const entries = [];
+    for await (const [n, r] of store.subtree(PEOPLE)) {
+      entries.push({ ndn: n, old: r });
+      const dn = r.dn.replace('ou=People', 'ou=Staff');
+      const attrs = n === PEOPLE ? { ...r.attrs, ou: ['Staff'] } : r.attrs;
+      entries.push({ ndn: at(n), new: rec(dn, attrs), from: n });
+    }
+    await store.write({ entries });
+    expect(await store.count()).toBe(7);
+    expect(await store.get(PEOPLE)).toBeUndefined();
+    expect(await store.get(ALICE)).toBeUndefined();
+    expect(await store.get(at(ALICE))).toEqual(person('uid=alice,ou=Staff,dc=example,dc=com', 'Alice Smith', 'alice'));
+    expect(sorted(await collect(store.children(STAFF)))).toEqual(sorted([at(ALICE), at(BOB), at(CAROL)]));
+    expect(await collect(store.children(PEOPLE))).toEqual([]);
+    expect((await collect(store.subtree(STAFF))).map(([n]) => n)[0]).toBe(STAFF);
+    expect(await collect(store.subtree(STAFF))).toHaveLength(4);
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([at(BOB)]);
+    expect(sorted(await store.lookupRange('uid', 'a', 'c'))).toEqual(sorted([at(ALICE), at(BOB)]));
+    expect(sorted(await store.lookupPresent('cn'))).toEqual(sorted([at(ALICE), at(BOB), at(CAROL), ADMINS]));
+    expect(sorted(await store.lookupSubstrings('cn', { any: ['smith'] }))).toEqual(sorted([at(ALICE), at(BOB)]));
+    expect(sorted(await store.lookupEquality('objectclass', 'person'))).toEqual(sorted([at(ALICE), at(BOB), at(CAROL)]));
+    expect(await (store as LevelStore).check()).toEqual([]);
+    // And back, after a modify of one moved entry: the IDs kept serve every later write.
+    await store.write({
+      entries: [{ ndn: at(CAROL), old: (await store.get(at(CAROL)))!, new: person(`uid=carol,ou=Staff,${BASE}`, 'Carol King', 'carol') }],
+    });
+    expect(await store.lookupEquality('cn', 'carol king')).toEqual([at(CAROL)]);
+    expect(await store.lookupEquality('cn', 'carol jones')).toEqual([]);
+    await store.write({ entries: [{ ndn: at(BOB), old: (await store.get(at(BOB)))! }] });
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([]);
+    expect(await store.count()).toBe(6);
+    expect(await (store as LevelStore).check()).toEqual([]);
+  });
+
   it('gets, scans and deletes meta', async () => {
     await store.write({
       entries: [],
