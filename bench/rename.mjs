@@ -3,11 +3,14 @@
 // the rename's wall time (ldapmodrdn's run, its process start included) and what the indexes find
 // at the new place. Usage: node bench/rename.mjs [N=20000] [layouts=2,3]
 
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const { startServer } = await import(path.join(root, 'dist/index.js'));
@@ -40,18 +43,17 @@ function ldif() {
   return out.join('\n');
 }
 
-const tool = (name, url, args) =>
-  execFileSync(name, ['-x', '-H', url, '-D', `cn=admin,${SUFFIX}`, '-w', PASSWORD, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
-const count = (url, base, filter) =>
-  tool('ldapsearch', url, ['-LLL', '-b', base, filter, '1.1'])
-    .split('\n')
-    .filter((l) => l.startsWith('dn:')).length;
+// The tools run beside the server, which is in this process: never a synchronous child.
+const tool = async (name, url, args) =>
+  (await execFileP(name, ['-x', '-H', url, '-D', `cn=admin,${SUFFIX}`, '-w', PASSWORD, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 }))
+    .stdout;
+const count = async (url, base, filter) =>
+  (await tool('ldapsearch', url, ['-LLL', '-b', base, filter, '1.1'])).split('\n').filter((l) => l.startsWith('dn:')).length;
 
 for (const layout of layouts) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'astldap-rename-'));
   chmodSync(dataDir, 0o700);
   const server = await startServer({
-    configFile: path.join(root, 'config.yaml'),
     dataDir,
     listen: ['ldap://127.0.0.1:0'],
     seed: false,
@@ -66,15 +68,15 @@ for (const layout of layouts) {
     const url = server.url;
     const loaded = performance.now() - t0;
     const r0 = performance.now();
-    tool('ldapmodrdn', url, ['-r', `ou=old,${SUFFIX}`, 'ou=new']);
+    await tool('ldapmodrdn', url, ['-r', `ou=old,${SUFFIX}`, 'ou=new']);
     const renamed = performance.now() - r0;
     const base = `ou=new,${SUFFIX}`;
     const found = {
-      subtree: count(url, base, '(objectClass=*)'),
-      eq: count(url, SUFFIX, `(uid=u${n - 1})`),
-      sub: count(url, base, '(cn=User 1*)'),
-      pres: count(url, base, '(mail=*)'),
-      old: count(url, SUFFIX, '(uid=u1)') && tool('ldapsearch', url, ['-LLL', '-b', SUFFIX, '(uid=u1)', '1.1']).trim(),
+      subtree: await count(url, base, '(objectClass=*)'),
+      eq: await count(url, SUFFIX, `(uid=u${n - 1})`),
+      sub: await count(url, base, '(cn=User 1*)'),
+      pres: await count(url, base, '(mail=*)'),
+      old: (await tool('ldapsearch', url, ['-LLL', '-b', SUFFIX, '(uid=u1)', '1.1'])).trim(),
     };
     console.log(
       `layout ${layout}: ${n} entries loaded in ${loaded.toFixed(0)} ms; rename ${renamed.toFixed(0)} ms; found at the new place:`,

@@ -98,15 +98,42 @@ export class AccessPolicy {
 
   /** Loads the members of the groups the rules name. */
   async init(get: (ndn: string) => Promise<EntryRecord | undefined>): Promise<void> {
+    this.read = get;
     for (const g of this.groups.keys()) this.loadGroup(g, await get(g));
   }
 
   /** Keeps group membership current: called with every batch the directory writes. */
   onWrite(batch: WriteBatch): void {
-    for (const w of batch.entries) if (this.groups.has(w.ndn)) this.loadGroup(w.ndn, w.new);
+    for (const w of batch.entries) {
+      if (this.groups.has(w.ndn)) this.loadGroup(w.ndn, w.new);
+      // A subtree moved by its top entry alone: the groups below its old place are gone from
+      // there; those below its new place are read again (empty, so granting nothing, until then).
+      if (w.subtree && w.from !== undefined) {
+        for (const g of this.groups.keys()) {
+          if (isBelow(g, w.from)) this.loadGroup(g, undefined);
+          else if (isBelow(g, w.ndn)) this.reloadGroup(g);
+        }
+      }
+    }
+  }
+
+  private read: (ndn: string) => Promise<EntryRecord | undefined> = async () => undefined;
+  /** Loads of each group so far: a read started before a later load does not overwrite it. */
+  private readonly loads = new Map<string, number>();
+
+  private reloadGroup(ndn: string): void {
+    this.loadGroup(ndn, undefined);
+    const n = this.loads.get(ndn);
+    this.read(ndn).then(
+      (rec) => {
+        if (this.loads.get(ndn) === n) this.loadGroup(ndn, rec);
+      },
+      (err: unknown) => this.dir.log.warn(`access group ${ndn}: not read after a subtree move (${String(err)}); it grants nothing`),
+    );
   }
 
   private loadGroup(ndn: string, rec: EntryRecord | undefined): void {
+    this.loads.set(ndn, (this.loads.get(ndn) ?? 0) + 1);
     const members = new Set<string>();
     for (const v of [...(rec?.attrs['member'] ?? []), ...(rec?.attrs['uniquemember'] ?? [])]) {
       try {

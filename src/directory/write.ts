@@ -232,14 +232,16 @@ export class WriteTransaction {
    * A changed entry (attrs: a changed copy of old's): the RDN's values must stay, the structural
    * class must not change, the whole entry must pass the schema; then the modification stamps.
    * With `as`, the session needs write access to every attribute that changed. With `rename`,
-   * the entry moves to a new DN (its RDN values are checked against the new RDN).
+   * the entry moves to a new DN (its RDN values are checked against the new RDN); with
+   * `rename.subtree` its descendants go with it without being staged (a store that movesSubtrees;
+   * this transaction then does not see them at their new place).
    */
   update(
     actorDn: string,
     ndn: string,
     old: EntryRecord,
     attrs: Attributes,
-    opts: { as?: Session; rename?: { ndn: string; dn: string } } = {},
+    opts: { as?: Session; rename?: { ndn: string; dn: string; subtree?: boolean } } = {},
   ): EntryRecord {
     const schema = this.ctx.schema;
     if (opts.as) {
@@ -274,7 +276,7 @@ export class WriteTransaction {
     this.stagedBytes += this.checkSize(rec);
     const newNdn = opts.rename?.ndn ?? ndn;
     if (newNdn === ndn) this.stage({ ndn, old, new: rec });
-    else this.stage({ ndn, old }, { ndn: newNdn, new: rec, from: ndn });
+    else this.stage({ ndn, old }, { ndn: newNdn, new: rec, from: ndn, ...(opts.rename?.subtree ? { subtree: true } : {}) });
     return rec;
   }
 

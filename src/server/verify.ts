@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/config.js';
 import { indexSpecs, makeIndexer } from '../directory/indexing.js';
-import { readSyncLog } from '../directory/sync/log.js';
+import { readSyncLog, whereNow } from '../directory/sync/log.js';
 import { parentNdn } from '../ldap/ndn.js';
 import { LdapError } from '../ldap/result.js';
 import { normalizeDn } from '../schema/dn.js';
@@ -188,12 +188,15 @@ function checkSyncLog(log: Awaited<ReturnType<typeof readSyncLog>>, facts: Entry
     const seen = last.get(r.uuid);
     if (!seen || r.csn >= seen.csn) last.set(r.uuid, r);
   }
+  // A subtree moved by its top entry carries the entries logged below it (they are not logged again).
+  const now = whereNow(log.records);
   for (const [uuid, r] of last) {
     const e = facts.byUuid.get(uuid);
     if (r.kind === 'delete') {
       if (e) say(`entryUUID ${uuid} is logged as deleted (${r.csn}) but is stored at ${JSON.stringify(e.ndn)}`);
     } else if (!e) say(`entryUUID ${uuid} is logged (${r.kind}, ${r.csn}) at ${JSON.stringify(r.ndn)} but no entry has it`);
-    else if (e.ndn !== r.ndn) say(`entryUUID ${uuid} is logged at ${JSON.stringify(r.ndn)} but stored at ${JSON.stringify(e.ndn)}`);
+    else if (e.ndn !== now.get(uuid))
+      say(`entryUUID ${uuid} is logged at ${JSON.stringify(now.get(uuid))} but stored at ${JSON.stringify(e.ndn)}`);
   }
   const horizon = log.horizon ?? '';
   for (const [uuid, e] of facts.byUuid) {

@@ -47,6 +47,8 @@ function placeUnder(ndn: NormalizedDn, parentId: string | undefined): { parent: 
 }
 
 export class IdStore implements Store {
+  /** A renamed entry's descendants stay filed under its ID: the batch names the top entry only. */
+  readonly movesSubtrees = true;
   readonly indexes: ReadonlyMap<string, IndexSpec>;
   private readonly db: Db;
   private readonly onDisk: boolean;
@@ -207,6 +209,14 @@ export class IdStore implements Store {
     this.ndns.set(id, ndn);
     this.cache.offer(ndn, rec);
     return [ndn, rec];
+  }
+
+  /** Drops the cached records of every entry below ndn. */
+  private forgetBelow(ndn: NormalizedDn): void {
+    const tail = ',' + ndn;
+    const gone: NormalizedDn[] = [];
+    for (const [k] of this.cache.entries()) if (k.endsWith(tail)) gone.push(k);
+    for (const k of gone) this.cache.delete(k);
   }
 
   getNow(ndn: NormalizedDn): EntryRecord | undefined {
@@ -531,6 +541,9 @@ export class IdStore implements Store {
         this.ids.clear();
         this.ndns.clear();
       }
+      // Those of a subtree moved by its top alone are not in the batch: their cached records
+      // (which carry their old DN) go too.
+      for (const w of batch.entries) if (w.subtree && w.from !== undefined) this.forgetBelow(w.from);
       for (const qk of postings.keys()) this.postingCache.delete(qk);
       this.prefixCache.changed(postings.keys());
     }

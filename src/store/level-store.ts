@@ -436,6 +436,8 @@ export class LevelStore implements Store {
   }
 
   write(batch: WriteBatch): Promise<void> {
+    // Entries kept by DN: a subtree moves entry by entry (it does not say movesSubtrees).
+    for (const w of batch.entries) if (w.subtree) return Promise.reject(new Error('layout 2 cannot move a subtree by its top entry alone'));
     return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
   }
 

@@ -48,6 +48,12 @@ export interface EntryWrite {
    * by DN reads it as an add.
    */
   from?: NormalizedDn;
+  /**
+   * With `from`: the entry's descendants move with it, and none of them is in the batch. Only for
+   * a store that says it `movesSubtrees` (layout 3: they keep their IDs and dn2id keys, nothing of
+   * them is written). Whoever follows the batches learns of the move from this write alone.
+   */
+  subtree?: boolean;
 }
 
 export interface MetaWrite {
@@ -83,6 +89,8 @@ export interface StoreHealth {
 }
 
 export interface Store {
+  /** Whether a write may move a whole subtree by its top entry alone (EntryWrite.subtree). */
+  readonly movesSubtrees?: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
   get(ndn: NormalizedDn): Promise<EntryRecord | undefined>;

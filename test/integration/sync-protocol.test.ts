@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerReader, BerWriter, Tag } from '../../src/protocol/ber.js';
 import { startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
-import { RawLdap, type RawMessage } from '../helpers/raw-ldap.js';
+import { RawLdap } from '../helpers/raw-ldap.js';
+import { ECN, PSEARCH, SYNC_REQUEST, syncRequest, syncRo, syncState } from '../helpers/sync.js';
 import { bindArgs, parseLdifEntries, runTool } from '../helpers/tools.js';
 
 const SUFFIX = 'dc=example,dc=domain';
@@ -14,64 +15,6 @@ const ADMIN = [`cn=admin,${SUFFIX}`, 'secret'] as const;
 const REPLICATOR = [`cn=replicator,ou=services,${SUFFIX}`, 'replicator-secret'] as const;
 const ALICE = [`uid=alice,ou=people,${SUFFIX}`, 'alice-password'] as const;
 const SESSION_LOG = 8;
-const SYNC_REQUEST = '1.3.6.1.4.1.4203.1.9.1.1';
-const SYNC_STATE = '1.3.6.1.4.1.4203.1.9.1.2';
-const PSEARCH = '2.16.840.1.113730.3.4.3';
-const ECN = '2.16.840.1.113730.3.4.7';
-
-interface SyncResult {
-  code: number;
-  /** dn → state ("added", "present", "modified", "deleted"). */
-  states: Map<string, string>;
-  /** UUIDs named in Sync Info ID sets. */
-  idSet: string[];
-  refreshDeletes?: boolean;
-  cookie?: string;
-  stdout: string;
-}
-
-/** ldapsearch -E sync=ro[/cookie] (a refreshOnly sync search) and what it reported. */
-async function syncRo(
-  url: string,
-  who: readonly [string, string] | undefined,
-  base: string,
-  cookie?: string,
-  attrs = ['*'],
-): Promise<SyncResult> {
-  const r = await runTool('ldapsearch', [
-    ...(who ? bindArgs(...who) : ['-x']),
-    '-H',
-    url,
-    '-o',
-    'ldif-wrap=no',
-    '-b',
-    base,
-    '-E',
-    `sync=ro${cookie ? `/${cookie}` : ''}`,
-    ...attrs,
-  ]);
-  const states = new Map<string, string>();
-  const idSet: string[] = [];
-  let dn = '';
-  let inIds = false;
-  let out: Partial<SyncResult> = {};
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('dn: ')) dn = line.slice(4);
-    let m = /^# SyncState control, UUID \S+ (\w+)/.exec(line);
-    if (m) states.set(dn, m[1]!);
-    if (line.startsWith('# syncUUIDs:')) inIds = true;
-    else if (inIds && /^#\t/.test(line)) idSet.push(line.slice(2));
-    else inIds = false;
-    m = /^# SyncDone control refreshDeletes=(\d)/.exec(line);
-    if (m) out.refreshDeletes = m[1] === '1';
-    m = /^# cookie: (.*)$/.exec(line);
-    if (m) out.cookie = m[1];
-  }
-  const code = Number(/^result: (\d+)/m.exec(r.stdout)?.[1] ?? r.code);
-  out = { ...out, code, states, idSet, stdout: r.stdout };
-  return out as SyncResult;
-}
-
 async function ldif(url: string, text: string): Promise<void> {
   const r = await runTool('ldapmodify', [...bindArgs(...ADMIN), '-H', url], { stdin: text });
   if (r.code !== 0) throw new Error(`ldapmodify failed: ${r.stderr}`);
@@ -80,26 +23,6 @@ async function ldif(url: string, text: string): Promise<void> {
 async function contextCsn(url: string): Promise<string> {
   const r = await runTool('ldapsearch', [...bindArgs(...ADMIN), '-H', url, '-LLL', '-s', 'base', '-b', SUFFIX, 'contextCSN']);
   return parseLdifEntries(r.stdout)[0]?.attrs.get('contextcsn')?.values[0] ?? '';
-}
-
-function syncRequest(mode: 1 | 3, cookie?: string): Buffer {
-  const w = new BerWriter(64);
-  w.startSequence();
-  w.writeEnumerated(mode);
-  if (cookie) w.writeString(cookie);
-  w.endSequence();
-  return w.toBuffer();
-}
-
-function syncState(m: RawMessage): { state: number; uuid: string; cookie?: string } | undefined {
-  const c = m.controls.find((x) => x.oid === SYNC_STATE);
-  if (!c?.value) return undefined;
-  const r = new BerReader(c.value);
-  r.enter(Tag.sequence);
-  const state = r.readEnumerated();
-  const uuid = r.readOctets().toString('hex');
-  const cookie = r.atEnd() ? undefined : r.readString();
-  return { state, uuid, ...(cookie ? { cookie } : {}) };
 }
 
 describe('sync searches on the wire', () => {

@@ -412,6 +412,44 @@ describe.each([
     expect(await (store as LevelStore).check()).toEqual([]);
   });
 
+  it('a subtree moved by its top entry alone (`subtree`): layout 3 moves it all, layout 2 refuses the batch', async () => {
+    await seed(store);
+    const STAFF = 'ou=staff,' + BASE;
+    const at = (ndn: string) => ndn.replace(PEOPLE, STAFF);
+    // Read (and so cached) before the move: the cache must not answer for the old place after it.
+    const alice = (await store.get(ALICE))!;
+    const top = (await store.get(PEOPLE))!;
+    const batch = {
+      entries: [
+        { ndn: PEOPLE, old: top },
+        { ndn: STAFF, new: rec(top.dn.replace('ou=People', 'ou=Staff'), { ...top.attrs, ou: ['Staff'] }), from: PEOPLE, subtree: true },
+      ],
+    };
+    if (layout === 2) {
+      expect(store.movesSubtrees).not.toBe(true);
+      await expect(store.write(batch)).rejects.toThrow(/cannot move a subtree/);
+      expect(await store.get(ALICE)).toEqual(alice);
+      expect(await (store as LevelStore).check()).toEqual([]);
+      return;
+    }
+    expect(store.movesSubtrees).toBe(true);
+    await store.write(batch);
+    expect(await store.count()).toBe(7);
+    expect(await store.get(ALICE)).toBeUndefined();
+    expect(await store.get(at(ALICE))).toEqual({ ...alice, dn: 'uid=alice,ou=Staff,dc=example,dc=com' });
+    expect(sorted(await collect(store.children(STAFF)))).toEqual(sorted([at(ALICE), at(BOB), at(CAROL)]));
+    expect(await collect(store.children(PEOPLE))).toEqual([]);
+    expect(await collect(store.subtree(STAFF))).toHaveLength(4);
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([at(BOB)]);
+    expect(sorted(await store.lookupPresent('cn'))).toEqual(sorted([at(ALICE), at(BOB), at(CAROL), ADMINS]));
+    expect(sorted(await store.lookupSubstrings('cn', { any: ['smith'] }))).toEqual(sorted([at(ALICE), at(BOB)]));
+    expect(await (store as LevelStore).check()).toEqual([]);
+    // A later change of a moved entry, at its new place.
+    await store.write({ entries: [{ ndn: at(BOB), old: (await store.get(at(BOB)))! }] });
+    expect(await store.lookupEquality('uid', 'bob')).toEqual([]);
+    expect(await (store as LevelStore).check()).toEqual([]);
+  });
+
   it('gets, scans and deletes meta', async () => {
     await store.write({
       entries: [],

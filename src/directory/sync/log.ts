@@ -85,10 +85,12 @@ export class SyncState {
     const csn = this.clock.csn();
     const renamed = renamedIn(batch);
     let records: MetaWrite[] = [];
-    const log = (kind: ChangeKind, uuid: string, ndn: string): void => {
+    const log = (kind: ChangeKind, uuid: string, ndn: string, subtreeFrom?: string): void => {
       const key = `${LOG_PREFIX}${csn}/${String(records.length).padStart(6, '0')}`;
-      // Where the entry is now, so a delta refresh reads the changed entries, not the whole scope.
-      records.push({ key, value: `${kind} ${uuid} ${ndn}` });
+      // Where the entry is now, so a delta refresh reads the changed entries, not the whole scope;
+      // a subtree that moved with it (not logged entry by entry): where from, after a NUL.
+      const tail = subtreeFrom === undefined ? '' : `\0${subtreeFrom}`;
+      records.push({ key, value: `${kind} ${uuid} ${ndn}${tail}` });
     };
     for (const w of batch.entries) {
       const uuid = (w.new ?? w.old)?.attrs['entryuuid']?.[0];
@@ -102,7 +104,7 @@ export class SyncState {
         log('add', uuid, w.ndn);
         continue;
       }
-      log(kindOf(w, renamed), uuid, w.ndn);
+      log(kindOf(w, renamed), uuid, w.ndn, w.subtree ? w.from : undefined);
     }
     const meta: MetaWrite[] = [{ key: CONTEXT_CSN, value: csn }];
     const excess = this.keys.length + records.length - this.limit;
@@ -140,7 +142,7 @@ export class SyncState {
    * The entries changed after csn, from the log (caller checks csn >= horizon): UUID, kind, and
    * the normalised DN the change left the entry at (the DN it had, for a delete).
    */
-  async *changedSince(store: Store, csn: string): AsyncIterable<{ uuid: string; kind: ChangeKind; ndn: string }> {
+  async *changedSince(store: Store, csn: string): AsyncIterable<LoggedChange> {
     const from = `${LOG_PREFIX}${csn}/~`;
     for await (const [k, v] of store.scanMeta(LOG_PREFIX)) {
       if (k < from) continue;
@@ -149,12 +151,38 @@ export class SyncState {
   }
 }
 
-/** One record of the session log as stored: the CSN of its change, what changed and where. */
-export interface SyncLogRecord {
-  csn: string;
+/** A change the session log names: which entry, what kind, where it left the entry. */
+export interface LoggedChange {
   kind: ChangeKind;
   uuid: string;
   ndn: string;
+  /**
+   * A rename that moved the entry's subtree with it, by its top entry alone (layout 3): the ndn
+   * it left. The entries below are not logged; they are now below ndn.
+   */
+  subtreeFrom?: string;
+}
+
+/** One record of the session log as stored: the CSN of its change, what changed and where. */
+export interface SyncLogRecord extends LoggedChange {
+  csn: string;
+}
+
+/**
+ * Where the entries the log names are now, following it in order (undefined: deleted). A subtree
+ * moved by its top entry carries along the entries logged below its old place.
+ */
+export function whereNow(changes: Iterable<LoggedChange>): Map<string, string | undefined> {
+  const at = new Map<string, string | undefined>();
+  for (const c of changes) {
+    at.set(c.uuid, c.kind === 'delete' ? undefined : c.ndn);
+    if (c.subtreeFrom === undefined) continue;
+    const tail = ',' + c.subtreeFrom;
+    for (const [uuid, ndn] of at) {
+      if (ndn !== undefined && ndn.endsWith(tail)) at.set(uuid, ndn.slice(0, ndn.length - c.subtreeFrom.length) + c.ndn);
+    }
+  }
+  return at;
 }
 
 /**
@@ -169,11 +197,14 @@ export async function readSyncLog(store: Store): Promise<{ contextCsn?: string; 
   return { contextCsn: await store.getMeta(CONTEXT_CSN), horizon: await store.getMeta(HORIZON), records };
 }
 
-/** A session log record's value: `kind uuid ndn`. */
-function parseRecord(v: string): Omit<SyncLogRecord, 'csn'> {
+/** A session log record's value: `kind uuid ndn`, and `\0from` for a subtree moved with it. */
+function parseRecord(v: string): LoggedChange {
   const a = v.indexOf(' ');
   const b = v.indexOf(' ', a + 1);
-  return { kind: v.slice(0, a) as ChangeKind, uuid: v.slice(a + 1, b), ndn: v.slice(b + 1) };
+  const z = v.indexOf('\0', b + 1);
+  const c: LoggedChange = { kind: v.slice(0, a) as ChangeKind, uuid: v.slice(a + 1, b), ndn: v.slice(b + 1, z < 0 ? undefined : z) };
+  if (z >= 0) c.subtreeFrom = v.slice(z + 1);
+  return c;
 }
 
 /** The CSN part of a session log key. */

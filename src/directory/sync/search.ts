@@ -15,7 +15,7 @@ import type {
   SendSyncInfo,
   SyncInfo,
 } from '../../ldap/messages.js';
-import { depth } from '../../ldap/ndn.js';
+import { depth, isWithin } from '../../ldap/ndn.js';
 import { LdapError, ResultCode } from '../../ldap/result.js';
 import type { EntryRecord, WriteBatch } from '../../store/types.js';
 import type { Directory } from '../directory.js';
@@ -24,6 +24,7 @@ import { TRUE } from '../filter.js';
 import { scopeTest } from '../search/collect.js';
 import { planSearch, type SearchPlan } from '../search/plan.js';
 import { formatCookie, parseCookie } from './cookie.js';
+import { whereNow, type LoggedChange } from './log.js';
 
 /** RFC 4533 §2.6: e-syncRefreshRequired, the consumer must start over without its cookie. */
 export const SYNC_REFRESH_REQUIRED = 4096;
@@ -62,6 +63,19 @@ class SyncSession {
     return plan.filter.match({ dn: e.rec.dn, ndn: e.ndn, rec }) === TRUE;
   }
 
+  /**
+   * Whether a subtree moved by its top entry alone (from → to) changes what this search holds
+   * below that entry: its base is in the subtree, the subtree moves into or out of its scope, or
+   * what the session may see depends on where an entry is. Otherwise the top entry's new DN is
+   * all a consumer needs (it moves its own copy of the subtree, as slapd's consumer does).
+   */
+  subtreeMoveCrosses(from: string, to: string): boolean {
+    const { scope, baseNdn, restricted } = this.plan;
+    if (restricted || isWithin(baseNdn, from) || isWithin(baseNdn, to)) return true;
+    if (scope === 'sub' || scope === 'children') return isWithin(from, baseNdn) !== isWithin(to, baseNdn);
+    return false;
+  }
+
   /** The entry as the session may read it, with the given controls. */
   async entry(e: Located, extra: Partial<SearchEntry> = {}, refresh = true): Promise<void> {
     const { dir, ctx, plan } = this;
@@ -93,6 +107,11 @@ class SyncSession {
     if (this.plan.restricted && !this.dir.access.canSee(this.ctx.session, this.plan.baseNdn)) {
       throw new LdapError(ResultCode.noSuchObject, '');
     }
+  }
+
+  /** The stored subtree at ndn, as it is now. */
+  subtreeOf(ndn: string): AsyncIterable<[string, EntryRecord]> {
+    return this.dir.store.subtree(ndn);
   }
 
   /** Every entry in scope, base first, parents before children. */
@@ -239,6 +258,27 @@ function changesByUuid(batch: WriteBatch): Array<{ uuid: string; old?: Located; 
 }
 
 /**
+ * The entries below each subtree a batch moved by its top entry alone, before and after (read
+ * from the store now: a persistent search names every entry whose DN changed, as it did when each
+ * was in the batch). The before is the same record at its old DN.
+ */
+async function movedBelow(session: SyncSession, batch: WriteBatch): Promise<Array<{ uuid: string; old?: Located; new?: Located }>> {
+  const out: Array<{ uuid: string; old?: Located; new?: Located }> = [];
+  for (const w of batch.entries) {
+    if (!w.subtree || w.from === undefined || !w.new) continue;
+    const topOld = batch.entries.find((x) => x.ndn === w.from && x.old && !x.new)?.old;
+    if (!topOld) continue;
+    for await (const [ndn, rec] of session.subtreeOf(w.ndn)) {
+      if (ndn === w.ndn) continue;
+      const oldNdn = ndn.slice(0, ndn.length - w.ndn.length) + w.from;
+      const oldDn = rec.dn.endsWith(w.new.dn) ? rec.dn.slice(0, rec.dn.length - w.new.dn.length) + topOld.dn : rec.dn;
+      out.push({ uuid: rec.attrs['entryuuid']?.[0] ?? '', old: { ndn: oldNdn, rec: { dn: oldDn, attrs: rec.attrs } }, new: { ndn, rec } });
+    }
+  }
+  return out;
+}
+
+/**
  * '+' in a sync or persistent search means the stored operational attributes: the computed ones
  * (entryDN, subschemaSubentry, hasSubordinates) are dynamic, slapd's consumer drops them, and
  * hasSubordinates would cost a child lookup for every change sent. Asked for by name, they come.
@@ -329,11 +369,18 @@ async function refresh(
   // sets the hint and retries with the same cookie on e-syncRefreshRequired (syncprov does the same).
   // Deltas name deleted entries by UUID only; sessions with partial read access get a present phase.
   const logged = cookie.csn !== undefined && cookie.csn >= dir.sync.horizon;
-  const delta = logged && (!plan.restricted || dir.access.isReplicator(ctx.session));
-  if (delta) {
+  let changes: LoggedChange[] | undefined;
+  if (logged && (!plan.restricted || dir.access.isReplicator(ctx.session))) {
+    changes = [];
+    for await (const c of dir.sync.changedSince(dir.store, cookie.csn!)) changes.push(c);
+    // A subtree that moved across the scope brought or took entries the log does not name.
+    if (changes.some((c) => c.subtreeFrom !== undefined && session.subtreeMoveCrosses(c.subtreeFrom, c.ndn))) changes = undefined;
+  }
+  const delta = changes !== undefined;
+  if (changes) {
     // A delta reads only what the log names: changed entries still in the result are sent, the
     // rest (deleted, renamed away, changed out of the filter) are named in syncIdSets.
-    const gone = await sendLoggedChanges(dir, session, cookie.csn!);
+    const gone = await sendLoggedChanges(dir, session, changes);
     for (let i = 0; i < gone.length; i += ID_SET_CHUNK) {
       session.checkTime();
       await sendInfo({ kind: 'syncIdSet', refreshDeletes: true, uuids: gone.slice(i, i + ID_SET_CHUNK) });
@@ -359,10 +406,9 @@ async function refresh(
  * The entries the log names since csn that are still in the session's result, sent parents first
  * as adds; returns the UUIDs of the others (gone from the result).
  */
-async function sendLoggedChanges(dir: Directory, session: SyncSession, csn: string): Promise<string[]> {
+async function sendLoggedChanges(dir: Directory, session: SyncSession, changes: LoggedChange[]): Promise<string[]> {
   await session.checkBase();
-  const latest = new Map<string, string | undefined>(); // UUID → where the last change left it
-  for await (const c of dir.sync.changedSince(dir.store, csn)) latest.set(c.uuid, c.kind === 'delete' ? undefined : c.ndn);
+  const latest = whereNow(changes); // UUID → where the entry is now
   const present: Located[] = [];
   const gone: string[] = [];
   for (const [uuid, ndn] of latest) {
@@ -384,6 +430,11 @@ async function persistSync(session: SyncSession, ctx: OperationContext, queue: B
   const rid = parseCookie(ctx.controls.sync!.cookie).rid;
   for (;;) {
     const batch = await queue.next(ctx.signal);
+    for (const w of batch.entries) {
+      if (w.subtree && w.from !== undefined && session.subtreeMoveCrosses(w.from, w.ndn)) {
+        throw new LdapError(SYNC_REFRESH_REQUIRED, 'a subtree moved into or out of the scope: refresh with the last cookie');
+      }
+    }
     const csn = batchCsn(batch);
     const out: Array<{ state: 'add' | 'modify' | 'delete'; uuid: string; at: Located }> = [];
     for (const c of changesByUuid(batch)) {
@@ -406,7 +457,7 @@ async function persistPs(session: SyncSession, ctx: OperationContext, queue: Bat
   const ps = ctx.controls.persistentSearch!;
   for (;;) {
     const batch = await queue.next(ctx.signal);
-    for (const c of changesByUuid(batch)) {
+    for (const c of [...changesByUuid(batch), ...(await movedBelow(session, batch))]) {
       const was = session.matches(c.old);
       const is = session.matches(c.new);
       if (!was && !is) continue;
