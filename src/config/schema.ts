@@ -329,7 +329,7 @@ export const configSchema = z.object({
     sync: flag('store.sync', true),
     /**
      * The key layout of a new database: 2 (entries by DN) or 3 (entries by ID, docs/store-layout-3.md).
-     * An existing database keeps the layout it has (there is no migration yet).
+     * A layout-2 database is migrated to 3 at start when 3 is set (src/store/migrate.ts); a layout-3 one stays 3.
      */
     layout: z.union([z.literal(2), z.literal(3)], { error: 'store.layout must be 2 or 3' }).default(2),
     /** MiB of parsed entries and posting lists kept in memory in front of LevelDB (exact across writes; 0 = none). */

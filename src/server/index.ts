@@ -29,6 +29,7 @@ import { DataDirLock } from './lock.js';
 import type { OperationSummary } from '../protocol/observer.js';
 import { serverObserver, ServerMetrics } from './observe.js';
 import { warmUp } from './warm.js';
+import { migrateToLayout3 } from '../store/migrate.js';
 import { openStore } from '../store/index.js';
 import type { EntryRecord, Store, StoreHealth } from '../store/types.js';
 
@@ -181,9 +182,8 @@ export class AstldapServer {
     const indexer = makeIndexer(() => live.schema());
     // One process per data directory: a second one gets the holder's pid, not a LevelDB error.
     const lock = config.memory ? undefined : DataDirLock.acquire(config.dataDir);
-    let store: Store;
-    try {
-      store = await openStore({
+    const open = (): Promise<Store> =>
+      openStore({
         path: config.memory ? undefined : config.dbPath,
         memory: config.memory,
         indexes: specs,
@@ -195,7 +195,11 @@ export class AstldapServer {
         bulk: opts.bulk ?? false,
         onHealth: (h) => logStoreHealth(log, h),
         onWarning: (m) => log.warn(m),
+        onInfo: (m) => log.info(m),
       });
+    let store: Store;
+    try {
+      store = await open();
     } catch (err) {
       lock?.release();
       throw err;
@@ -205,6 +209,18 @@ export class AstldapServer {
     if (stored) {
       sources = mergeStored(files, JSON.parse(stored) as SchemaSourceText[]);
       schema = buildRegistry(sources);
+    }
+    if (!config.memory && config.store.layout === 3 && !store.movesSubtrees) {
+      // A layout-2 database and layout 3 asked for: migrated now, its entries indexed with the
+      // schema it holds (read above), before anything is served.
+      try {
+        await migrateToLayout3(store, { dbPath: config.dbPath, indexes: specs, indexer, say: (m) => log.info(m) });
+        store = await open();
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        lock?.release();
+        throw err;
+      }
     }
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
     live.schema = () => directory.schema;

@@ -9,6 +9,7 @@ import { Level } from 'level';
 import { ensurePrivateDir, restrictTree } from '../config/files.js';
 import { IdStore } from './id-store.js';
 import { LevelStore } from './level-store.js';
+import { resolveMigration } from './migrate.js';
 import type { IndexSpec, Indexer, Store, StoreHealth } from './types.js';
 
 export * from './types.js';
@@ -33,8 +34,14 @@ export interface OpenStoreOptions {
   onHealth?: (health: StoreHealth) => void;
   /** Told when the store falls back from a dependency's internals (for the log). */
   onWarning?: (message: string) => void;
-  /** The key layout of a new database: 2 (entries by DN, the default) or 3 (entries by ID, id-store.ts). */
+  /**
+   * The key layout of a new database: 2 (entries by DN, the default) or 3 (entries by ID,
+   * id-store.ts). A database on disk opens in the layout it has; the server migrates a layout-2
+   * one when 3 is asked for (migrate.ts).
+   */
   layout?: 2 | 3;
+  /** Told what start-up did about an interrupted migration (for the log). */
+  onInfo?: (message: string) => void;
 }
 
 /**
@@ -44,6 +51,8 @@ export interface OpenStoreOptions {
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const onDisk = !opts.memory && opts.path !== undefined;
+  // A migration a crash interrupted is finished or undone first: the database is then whole, in one layout.
+  if (onDisk) resolveMigration(opts.path!, opts.onInfo);
   if (onDisk && !ensurePrivateDir(opts.path!)) throw new Error(`cannot make ${opts.path} private (mode 0700): is it another user's?`);
   const layout = onDisk ? await storedLayout(opts.path!, opts.layout ?? 2, opts.onWarning) : (opts.layout ?? 2);
   const Impl = layout === 3 ? IdStore : LevelStore;
@@ -65,8 +74,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
 
 /**
  * The layout a database on disk has (read from its layout key before it is opened for good), or
- * `wanted` for a new one. A database of the other layout keeps its own: there is no migration
- * between 2 and 3 yet, so `wanted` applies to new databases only (said once, for the log).
+ * `wanted` for a new one. A layout-3 database asked to be 2 stays 3 (said once, for the log: there
+ * is no way back); a layout-2 one asked to be 3 opens as 2 and the server migrates it.
  */
 async function storedLayout(dir: string, wanted: 2 | 3, warn?: (message: string) => void): Promise<2 | 3> {
   if (!existsSync(path.join(dir, 'CURRENT'))) return wanted;
@@ -85,8 +94,7 @@ async function storedLayout(dir: string, wanted: 2 | 3, warn?: (message: string)
   // Layout 1 had no layout key.
   if (stored === undefined) return empty ? wanted : 2;
   const has: 2 | 3 = stored === '3' ? 3 : 2;
-  if (has !== wanted && Number(stored) <= 3)
-    warn?.(`the database at ${dir} has key layout ${stored}; store.layout: ${wanted} applies to new databases only (no migration yet)`);
+  if (has === 3 && wanted === 2) warn?.(`the database at ${dir} has key layout 3; store.layout: 2 applies to new databases only`);
   return Number(stored) > 3 ? 2 : has;
 }
 
