@@ -29,7 +29,7 @@ import { DataDirLock } from './lock.js';
 import type { OperationSummary } from '../protocol/observer.js';
 import { serverObserver, ServerMetrics } from './observe.js';
 import { warmUp } from './warm.js';
-import { migrateToLayout3 } from '../store/migrate.js';
+import { migrateToLayout3, type MigrateOptions } from '../store/migrate.js';
 import { openStore } from '../store/index.js';
 import type { EntryRecord, Store, StoreHealth } from '../store/types.js';
 
@@ -210,17 +210,13 @@ export class AstldapServer {
       sources = mergeStored(files, JSON.parse(stored) as SchemaSourceText[]);
       schema = buildRegistry(sources);
     }
+    // A layout-2 database and layout 3 asked for: migrated now, its entries indexed with the
+    // schema it holds (read above), before anything is served.
     if (!config.memory && config.store.layout === 3 && !store.movesSubtrees) {
-      // A layout-2 database and layout 3 asked for: migrated now, its entries indexed with the
-      // schema it holds (read above), before anything is served.
-      try {
-        await migrateToLayout3(store, { dbPath: config.dbPath, indexes: specs, indexer, say: (m) => log.info(m) });
-        store = await open();
-      } catch (err) {
-        await store.close().catch(() => undefined);
+      store = await migrated(store, open, { dbPath: config.dbPath, indexes: specs, indexer, say: (m) => log.info(m) }).catch((err) => {
         lock?.release();
         throw err;
-      }
+      });
     }
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });
     live.schema = () => directory.schema;
@@ -534,6 +530,17 @@ export class AstldapServer {
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
       throw err;
     }
+  }
+}
+
+/** The store migrated to layout 3 and opened again; closed if that fails. */
+async function migrated(store: Store, open: () => Promise<Store>, opts: MigrateOptions): Promise<Store> {
+  try {
+    await migrateToLayout3(store, opts);
+    return await open();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
 }
 

@@ -155,5 +155,7 @@ export async function migrateToLayout3(from: Store, opts: MigrateOptions): Promi
   unlinkSync(ready);
   fsyncPath(parent);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  say(`migrated ${total} entries to store layout 3 in ${secs} s; the layout-2 database is kept at ${old} (remove it once you are satisfied)`);
+  say(
+    `migrated ${total} entries to store layout 3 in ${secs} s; the layout-2 database is kept at ${old} (remove it once you are satisfied)`,
+  );
 }
