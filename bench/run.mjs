@@ -11,6 +11,7 @@
 // mixed PBX case (bench/pbxload.c: calls, re-registrations and qualify updates at once against
 // 10k PJSIP phones; BENCH_PBX_CALLS, _REGS, _QUALS, _SECONDS) and what one persistent syncrepl
 // consumer costs astldap's writes (CPU per change around BENCH_CONSUMER_CHANGES changes).
+// BENCH_LAYOUT=3 builds astldap's database in store layout 3.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ const KEEP = process.env.BENCH_KEEP === '1';
  * The V8 flags `npm start` gives the server (its young-generation limit), for the server the bench starts;
  * BENCH_NODE_ARGS adds more (`--cpu-prof --cpu-prof-dir=DIR`: a profile of the server, written when it stops).
  */
+/** The store layout astldap's database is built in (BENCH_LAYOUT, 2 by default; 3: entries by ID). */
+const LAYOUT = Number(process.env.BENCH_LAYOUT ?? 2) === 3 ? 3 : 2;
 const NODE_FLAGS = [
   ...JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
     .scripts.start.split(' ')
@@ -199,7 +202,7 @@ async function startAstldap(ldifFile) {
       `admin: { dn: "cn=admin,${SUFFIX}", password: secret }`,
       `dataDir: ${dir}`,
       'seed: null',
-      `store: { sync: ${sync}, indexes: { objectClass: [eq, pres], cn: [eq, sub], uid: [eq, sub], mail: [eq, sub], ` +
+      `store: { sync: ${sync}, layout: ${LAYOUT}, indexes: { objectClass: [eq, pres], cn: [eq, sub], uid: [eq, sub], mail: [eq, sub], ` +
         `AstContext: [eq], AstExtension: [eq], AstConfigFilename: [eq] } }`,
       `limits: { sizeLimit: 0, timeLimit: 0, maxPduSize: 4194304, idleTimeout: 0, maxConnections: 4096, unlimited: [] }`,
       'log: { level: warn }',
@@ -449,7 +452,7 @@ async function firstSearch(server) {
 }
 
 async function main() {
-  log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers`);
+  log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers, astldap store layout ${LAYOUT}`);
   const bin = buildLoader();
   const pbxBin = buildLoader('pbxload', path.join(root, 'bench', 'pbxload.c'));
   const { text, peers, extensions, phones, entries } = makeLdif();
