@@ -445,7 +445,6 @@ export class IdStore implements Store {
     const put = (k: string, v: string) => b.put(k, v);
     const del = (k: string) => b.del(k);
     const postings = new Postings(this.db, put, del);
-    const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
     /** IDs this batch gave or took (null: removed), so later writes of it resolve through them. */
     const staged = new Map<NormalizedDn, string | null>();
     const resolve = (ndn: NormalizedDn) => {
@@ -463,21 +462,8 @@ export class IdStore implements Store {
     /** Entries moving out, by the ndn they leave: ID, old record, and the dn2id key left (deleted at the end unless taken again). */
     const leaving = new Map<NormalizedDn, { id: string; old: EntryRecord; place: string; rdn: string }>();
     const unplaced = new Set<string>();
-    const deltas = (id: string, before: EntryRecord | undefined, after: EntryRecord | undefined) => {
-      if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
-      const was = this.indexKeys(id, before);
-      const is = this.indexKeys(id, after);
-      for (const k of was) {
-        if (is.has(k)) continue;
-        if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id);
-        else del(k);
-      }
-      for (const k of is) {
-        if (was.has(k)) continue;
-        if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id);
-        else put(k, MARK);
-      }
-    };
+    const deltas = (id: string, before: EntryRecord | undefined, after: EntryRecord | undefined) =>
+      this.indexDelta(id, before, after, postings, put, del);
     for (const w of batch.entries) {
       const out = w.from !== undefined && !w.old ? leaving.get(w.from) : undefined;
       let id = out ? out.id : resolve(w.ndn);
@@ -531,25 +517,58 @@ export class IdStore implements Store {
     try {
       await this.commitOps(b);
     } finally {
-      for (const w of batch.entries) {
-        this.cache.delete(w.ndn);
-        this.ids.delete(w.ndn);
-      }
-      for (const id of dropped) this.ndns.delete(id);
-      // A moved entry's descendants have new ndns under the IDs they keep.
-      if (leaving.size) {
-        this.ids.clear();
-        this.ndns.clear();
-      }
-      // Those of a subtree moved by its top alone are not in the batch: their cached records
-      // (which carry their old DN) go too.
-      for (const w of batch.entries) if (w.subtree && w.from !== undefined) this.forgetBelow(w.from);
-      for (const qk of postings.keys()) this.postingCache.delete(qk);
-      this.prefixCache.changed(postings.keys());
+      this.forgetWritten(batch, dropped, leaving.size > 0, postings.keys());
     }
     if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.cache.set(w.ndn, w.new);
     this.nextId = next;
     this.entryCount += delta;
+  }
+
+  /** The index keys (and posting list members) an entry's change adds and removes. */
+  private indexDelta(
+    id: string,
+    before: EntryRecord | undefined,
+    after: EntryRecord | undefined,
+    postings: Postings,
+    put: (k: string, v: string) => void,
+    del: (k: string) => void,
+  ): void {
+    if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
+    const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
+    const was = this.indexKeys(id, before);
+    const is = this.indexKeys(id, after);
+    for (const k of was) {
+      if (is.has(k)) continue;
+      if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id);
+      else del(k);
+    }
+    for (const k of is) {
+      if (was.has(k)) continue;
+      if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id);
+      else put(k, MARK);
+    }
+  }
+
+  /**
+   * After a batch was committed (or failed to be): what the caches held of what it wrote goes.
+   * `moved`: it moved entries, whose descendants now have other ndns under the IDs they keep.
+   */
+  private forgetWritten(batch: WriteBatch, dropped: Set<string>, moved: boolean, postingKeys: Iterable<string>): void {
+    for (const w of batch.entries) {
+      this.cache.delete(w.ndn);
+      this.ids.delete(w.ndn);
+    }
+    for (const id of dropped) this.ndns.delete(id);
+    if (moved) {
+      this.ids.clear();
+      this.ndns.clear();
+    }
+    // Those of a subtree moved by its top alone are not in the batch: their cached records
+    // (which carry their old DN) go too.
+    for (const w of batch.entries) if (w.subtree && w.from !== undefined) this.forgetBelow(w.from);
+    const keys = [...postingKeys];
+    for (const qk of keys) this.postingCache.delete(qk);
+    this.prefixCache.changed(keys);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
