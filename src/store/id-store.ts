@@ -16,6 +16,7 @@ import { idKey, parseIdKey } from './id-list.js';
 import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
+import { KeyFilter } from './key-filter.js';
 import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.js';
@@ -68,6 +69,13 @@ export class IdStore implements Store {
   private readonly postingCache: Lru<string, string | undefined>;
   private readonly prefixCache: PrefixCache;
   private readonly substrings: Substrings;
+  /**
+   * A bulk load into an empty store (layout 2's KeyFilter): the dn2id, record and posting-list
+   * keys written since it was opened. Nearly every key a load reads back is absent, and LevelDB
+   * looks for an absent key in every table it might be in: a key not in the filter is not read.
+   */
+  private written: KeyFilter | undefined;
+  private readonly reader = { getSync: (key: string) => this.read(key) };
   private native: NativeBatch | undefined;
   private failure: DiskFailure | undefined;
   indexesCurrent = true;
@@ -112,9 +120,26 @@ export class IdStore implements Store {
     }
     const had = this.db.getSync(INDEXSPEC_KEY);
     this.indexesCurrent = had === this.fingerprint || (had === undefined && !this.entryCount);
-    if (this.opts.asFound || had === this.fingerprint) return;
-    if (had !== undefined || this.entryCount) await this.reindex();
-    await this.db.batch([{ type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint }], { sync: this.sync });
+    if (!this.opts.asFound && had !== this.fingerprint) {
+      if (had !== undefined || this.entryCount) await this.reindex();
+      await this.db.batch([{ type: 'put', key: INDEXSPEC_KEY, value: this.fingerprint }], { sync: this.sync });
+    }
+    if (
+      this.opts.bulk &&
+      this.onDisk &&
+      !this.opts.asFound &&
+      !(await this.holds('n')) &&
+      !(await this.holds('r')) &&
+      !(await this.holds('q'))
+    ) {
+      this.written = new KeyFilter();
+    }
+  }
+
+  /** One synchronous read, skipped for a dn2id, record or posting-list key a bulk load has not written. */
+  private read(key: string): string | undefined {
+    if (this.written && !this.written.mayHave(key)) return undefined;
+    return this.db.getSync(key);
   }
 
   private async holds(kind: string): Promise<boolean> {
@@ -151,7 +176,7 @@ export class IdStore implements Store {
 
   /** The ID of an entry, down the dn2id keys (each parent's from the cache or resolved the same way). */
   idOf(ndn: NormalizedDn): string | undefined {
-    if (ndn === '') return this.db.getSync(recordKey(ROOT)) === undefined ? undefined : ROOT;
+    if (ndn === '') return this.read(recordKey(ROOT)) === undefined ? undefined : ROOT;
     const hit = this.ids.lookup(ndn, MISS);
     if (hit !== MISS) return hit;
     const p = parentOf(ndn);
@@ -159,16 +184,16 @@ export class IdStore implements Store {
     let id: string | undefined;
     if (pid !== undefined) {
       const at = placeUnder(ndn, pid);
-      id = this.db.getSync(dn2idKey(at.parent, at.nrdn));
+      id = this.read(dn2idKey(at.parent, at.nrdn));
     }
-    id ??= this.db.getSync(dn2idKey(ROOT, ndn));
+    id ??= this.read(dn2idKey(ROOT, ndn));
     this.ids.offer(ndn, id);
     return id;
   }
 
   /** The stored value of an ID's record. */
   private stored(id: string): string | undefined {
-    return this.db.getSync(recordKey(id));
+    return this.read(recordKey(id));
   }
 
   /** An ID's ndn and user DN, up the records' heads. */
@@ -315,7 +340,7 @@ export class IdStore implements Store {
   private posting(qk: string): string | undefined {
     const hit = this.postingCache.lookup(qk, MISS);
     if (hit !== MISS) return hit;
-    const v = this.db.getSync(qk);
+    const v = this.read(qk);
     this.postingCache.offer(qk, v);
     return v;
   }
@@ -365,6 +390,23 @@ export class IdStore implements Store {
   }
 
   /** The index keys of one entry by ID (equality ones as i keys), as layout 2 builds them by ndn. */
+  /**
+   * Calls emit with each presence and substring key of one entry (a substring key may come more
+   * than once) and value with the q key of each equality value (for its posting list).
+   */
+  private eachIndexKey(id: string, rec: EntryRecord, emit: (k: string) => void, value: (qk: string) => void): void {
+    const tail = SEP + id;
+    for (const { spec, p, q, s } of this.heads) {
+      const vals = this.opts.indexer(rec, spec.attr);
+      if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
+      for (const v of vals) {
+        if (v.includes(SEP)) continue;
+        if (spec.eq) value(q + v);
+        if (spec.sub) for (const g of indexedTrigrams(v)) emit(s + g + tail);
+      }
+    }
+  }
+
   indexKeys(id: string, rec: EntryRecord | undefined, heads = this.heads): Set<string> {
     const keys = new Set<string>();
     if (!rec) return keys;
@@ -442,9 +484,16 @@ export class IdStore implements Store {
   }
 
   private async fillAndCommit(batch: WriteBatch, b: ArrayOps | NativeBatch, fresh: Array<[number, string]>): Promise<void> {
-    const put = (k: string, v: string) => b.put(k, v);
+    const written = this.written;
+    const put = written
+      ? (k: string, v: string) => {
+          const kind = k.charCodeAt(0);
+          if (kind === 110 /* n */ || kind === 114 /* r */ || kind === 113 /* q */) written.add(k);
+          b.put(k, v);
+        }
+      : (k: string, v: string) => b.put(k, v);
     const del = (k: string) => b.del(k);
-    const postings = new Postings(this.db, put, del);
+    const postings = new Postings(this.reader, put, del);
     /** IDs this batch gave or took (null: removed), so later writes of it resolve through them. */
     const staged = new Map<NormalizedDn, string | null>();
     const resolve = (ndn: NormalizedDn) => {
@@ -534,6 +583,11 @@ export class IdStore implements Store {
     del: (k: string) => void,
   ): void {
     if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
+    if (!before) {
+      // A new entry (nearly every write of an import): its keys straight out, no sets compared.
+      if (after) this.eachIndexKey(id, after, (k) => put(k, MARK), (qk) => postings.add(qk, id));
+      return;
+    }
     const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
     const was = this.indexKeys(id, before);
     const is = this.indexKeys(id, after);
@@ -595,6 +649,7 @@ export class IdStore implements Store {
 
   reindex(): Promise<void> {
     return this.exclusive(async () => {
+      this.written = undefined; // it writes posting lists past the filter
       for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
       let b = new ArrayOps();
       for await (const [id, v] of this.records()) {
@@ -614,6 +669,7 @@ export class IdStore implements Store {
   clear(): Promise<void> {
     return this.exclusive(() =>
       this.guarded(async () => {
+        this.written = undefined;
         await this.db.clear();
         this.dropCaches();
         this.table = new AttrTable();
