@@ -136,6 +136,17 @@ export class IdStore implements Store {
     }
   }
 
+  /** Puts into a batch; during a bulk load, the keys it reads back are noted in the filter. */
+  private putter(b: ArrayOps | NativeBatch): (k: string, v: string) => void {
+    const written = this.written;
+    if (!written) return (k, v) => b.put(k, v);
+    return (k, v) => {
+      const kind = k.charCodeAt(0);
+      if (kind === 110 /* n */ || kind === 114 /* r */ || kind === 113 /* q */) written.add(k);
+      b.put(k, v);
+    };
+  }
+
   /** One synchronous read, skipped for a dn2id, record or posting-list key a bulk load has not written. */
   private read(key: string): string | undefined {
     if (this.written && !this.written.mayHave(key)) return undefined;
@@ -484,14 +495,7 @@ export class IdStore implements Store {
   }
 
   private async fillAndCommit(batch: WriteBatch, b: ArrayOps | NativeBatch, fresh: Array<[number, string]>): Promise<void> {
-    const written = this.written;
-    const put = written
-      ? (k: string, v: string) => {
-          const kind = k.charCodeAt(0);
-          if (kind === 110 /* n */ || kind === 114 /* r */ || kind === 113 /* q */) written.add(k);
-          b.put(k, v);
-        }
-      : (k: string, v: string) => b.put(k, v);
+    const put = this.putter(b);
     const del = (k: string) => b.del(k);
     const postings = new Postings(this.reader, put, del);
     /** IDs this batch gave or took (null: removed), so later writes of it resolve through them. */
