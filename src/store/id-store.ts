@@ -690,12 +690,46 @@ export class IdStore implements Store {
     );
   }
 
-  /** Every stored entry as its ndn and its JSON text (`astldap check` reads entries so in both layouts). */
+  /**
+   * Every stored entry as its ndn and its JSON text (`astldap check` reads entries so in both
+   * layouts). As found: an entry below a record that is gone is named through the dn2id key of
+   * what is gone (so verify says it has no parent); one whose record cannot be read is left to
+   * the check (id-check.ts names it).
+   */
   async *storedEntries(): AsyncIterable<[NormalizedDn, string]> {
-    for await (const [id] of this.records()) {
-      const e = this.load(id);
+    let placeOf: Map<string, string> | undefined;
+    for await (const [id, v] of this.records()) {
+      let e: [NormalizedDn, EntryRecord] | undefined;
+      try {
+        const attrs = this.attrsOf(v);
+        e = this.load(id);
+        if (!e) {
+          placeOf ??= new Map((await this.db.iterator(under('n')).all()).map(([k, i]) => [i, k]));
+          const named = this.namesAsFound(id, placeOf);
+          if (named) e = [named.ndn, { dn: named.dn, attrs }];
+        }
+      } catch {
+        e = undefined; // a record (or an ancestor's head) that cannot be read: named by the check
+      }
       if (e) yield [e[0], JSON.stringify(e[1])];
     }
+  }
+
+  /** An ID's ndn and DN up the records' heads, past a record that is gone by its dn2id key (its RDN as the normalised one). */
+  private namesAsFound(id: string, placeOf: Map<string, string>, depth = 0): { ndn: NormalizedDn; dn: string } | undefined {
+    if (id === ROOT) return { ndn: '', dn: '' };
+    const v = this.stored(id);
+    let at: { parent: string; nrdn: string; rdn: string };
+    if (v !== undefined) at = readHead(v);
+    else {
+      const k = placeOf.get(id);
+      if (k === undefined) return undefined;
+      const cut = k.indexOf(SEP, 2);
+      at = { parent: k.slice(2, cut), nrdn: k.slice(cut + 1), rdn: k.slice(cut + 1) };
+    }
+    if (at.parent === ROOT) return { ndn: at.nrdn, dn: at.rdn };
+    const up = depth < 1000 ? this.namesAsFound(at.parent, placeOf, depth + 1) : undefined;
+    return up && { ndn: at.nrdn + ',' + up.ndn, dn: at.rdn + ',' + up.dn };
   }
 
   /**
@@ -712,6 +746,9 @@ export class IdStore implements Store {
         records: () => this.records(),
         attrsOf: (v) => this.attrsOf(v),
         indexKeys: (id, rec) => this.indexKeys(id, rec),
+        postingCache: this.postingCache.entries(),
+        prefixCache: this.prefixCache.entries(),
+        entryCache: this.cache.entries(),
       }),
     );
   }

@@ -3,9 +3,10 @@
 // copy on purpose).
 
 import { execFile } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
+import YAML from 'yaml';
 import { CLI } from '../helpers/astldap.js';
 import { repoRoot } from '../helpers/slapd.js';
 
@@ -29,6 +30,24 @@ export function runCli(args: readonly string[], opts: { cwd?: string; timeoutMs?
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
+}
+
+/** The parts of config.yaml a copy edits. */
+export type ConfigCopy = { store: { layout?: 2 | 3; indexes: Record<string, string[]> } } & Record<string, unknown>;
+
+/**
+ * Writes a copy of config.yaml to FILE (elsewhere: its schema directory and seed made absolute),
+ * changed by `edit` (e.g. store.layout: the layout a test's new database gets); returns FILE.
+ */
+export function configCopy(file: string, edit: (cfg: ConfigCopy) => void): string {
+  const cfg = YAML.parse(readFileSync(CONFIG, 'utf8')) as ConfigCopy;
+  Object.assign(cfg, {
+    schema: { ...(cfg['schema'] as object), dir: path.join(repoRoot, 'schema') },
+    seed: path.resolve(repoRoot, cfg['seed'] as string),
+  });
+  edit(cfg);
+  writeFileSync(file, YAML.stringify(cfg));
+  return file;
 }
 
 /** The base entry and ou=people (for an empty database). */

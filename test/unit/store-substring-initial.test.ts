@@ -3,7 +3,8 @@
 // start with it, instead of reading every entry with each of its trigrams. What must hold, on
 // disk and in memory: the answer is a superset of the true matches (the filter re-checks), for
 // any mix of components and characters; a range of many values, or a LARGE value, falls back to
-// the trigrams with the same guarantee.
+// the trigrams with the same guarantee. Both key layouts (the cached answers are ndns in layout 2,
+// ID keys in layout 3; the consistency check compares them with the index in each).
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,14 +66,16 @@ describe('prefixEnd', () => {
 });
 
 describe.each([
-  ['in memory', true],
-  ['on disk', false],
-])('initial substrings from the equality index (%s)', (_name, memory) => {
+  ['in memory', true, 2],
+  ['on disk', false, 2],
+  ['in memory', true, 3],
+  ['on disk', false, 3],
+] as const)('initial substrings from the equality index (%s, layout %i)', (_name, memory, layout) => {
   const tmp = useTempDir('astldap-subinit-');
 
   let stores = 0;
   async function withStore(values: Map<number, string[]>, fn: (s: Store) => Promise<void>): Promise<void> {
-    const store = await openStore({ path: path.join(tmp(), `db${stores++}`), memory, indexes: specs, indexer });
+    const store = await openStore({ path: path.join(tmp(), `db${stores++}`), memory, layout, indexes: specs, indexer });
     try {
       const entries = [...values].map(([i, cns]) => ({ ndn: ndn(i), new: rec(i, cns) }));
       for (let k = 0; k < entries.length; k += 100) await store.write({ entries: entries.slice(k, k + 100) });
