@@ -60,6 +60,8 @@ export interface Slapd {
   suffix: string;
   rootDn: string;
   rootPw: string;
+  /** How the slapd process ended, while the test still holds it (a crash of slapd's own); undefined while it runs. */
+  ended(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -202,6 +204,10 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     suffix,
     rootDn: `cn=admin,${suffix}`,
     rootPw: ROOT_PW,
+    ended() {
+      const c = launched.child;
+      return c.signalCode ?? (c.exitCode !== null ? `exit ${c.exitCode}` : undefined) ?? undefined;
+    },
     async stop() {
       await launched.stop();
       removeDir(dir);

@@ -118,20 +118,15 @@ describe('LDAP transactions with ldapmodify -E txn', () => {
 
 // No failing transaction here: slapd checks the schema only at commit (astldap refuses the update
 // when it is queued; ldapmodify exits with the same code), and Debian's slapd 2.5.13 dies after a
-// few failed commits (a crash of slapd, found while writing this suite).
+// few failed commits (a crash of slapd, found while writing this suite). Each case has a fresh
+// pair of servers; in full-suite runs slapd has also been seen gone in the middle of a successful
+// transaction (ldapmodify 255, "Can't contact LDAP server"): such a case runs once more on a new
+// pair, and fails if slapd goes again. The pair holds one person besides the transaction's: on a
+// fresh back-mdb with no other child of ou=people, slapd answers an add and delete of the same
+// entry in one transaction with other (80).
+const PAIR_SEED = `${SEED}\ndn: uid=present,${P}\nobjectClass: inetOrgPerson\nuid: present\ncn: present\nsn: P\n`;
+
 describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => {
-  let slapd: Slapd;
-  let ast: InProcessAstldap;
-
-  beforeAll(async () => {
-    slapd = await startSlapd({ ldif: SEED });
-    ast = await startAstldap({ seedLdif: SEED });
-  });
-  afterAll(async () => {
-    await ast?.stop();
-    await slapd?.stop();
-  });
-
   const cases: Array<[string, string[], string]> = [
     ['commit', ['-E', 'txn'], person('d1') + person('d2') + `dn: uid=d1,${P}\nchangetype: modify\nreplace: sn\nsn: New\n-\n\n`],
     ['abort', ['-E', 'txn=abort'], person('d3')],
@@ -139,13 +134,32 @@ describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => 
     ['delete after add', ['-E', 'txn'], person('d6') + `dn: uid=d6,${P}\nchangetype: delete\n\n`],
   ];
 
-  it.each(cases)('%s: same exit code and same entries', async (_name, args, ldif) => {
-    const targets: Target[] = [
-      { url: slapd.url, admin: [slapd.rootDn, slapd.rootPw] },
-      { url: ast.url, admin: ADMIN },
-    ];
-    const [s, a] = await Promise.all(targets.map((x) => tool(x, 'ldapmodify', args, ldif)));
-    expect(a!.code, `slapd said: ${s!.stderr}; astldap said: ${a!.stderr}`).toBe(s!.code);
-    expect(await uids(targets[1]!)).toEqual(await uids(targets[0]!));
+  it.each(cases)('%s: same exit code and same entries', async (name, args, ldif) => {
+    for (let attempt = 1; ; attempt++) {
+      const slapd = await startSlapd({ ldif: PAIR_SEED });
+      const ast = await startAstldap({ seedLdif: PAIR_SEED }).catch(async (err: unknown) => {
+        await slapd.stop();
+        throw err;
+      });
+      try {
+        const targets: Target[] = [
+          { url: slapd.url, admin: [slapd.rootDn, slapd.rootPw] },
+          { url: ast.url, admin: ADMIN },
+        ];
+        const [s, a] = await Promise.all(targets.map((x) => tool(x, 'ldapmodify', args, ldif)));
+        const gone = slapd.ended();
+        if (gone !== undefined && attempt === 1) {
+          console.warn(`txn differential "${name}": slapd ended (${gone}) during the case; once more on a fresh pair`);
+          continue;
+        }
+        expect(gone, 'slapd ended during the case (twice)').toBeUndefined();
+        expect(a!.code, `slapd said: ${s!.stderr}; astldap said: ${a!.stderr}`).toBe(s!.code);
+        expect(await uids(targets[1]!)).toEqual(await uids(targets[0]!));
+        return;
+      } finally {
+        await ast.stop();
+        await slapd.stop();
+      }
+    }
   });
 });
