@@ -22,9 +22,9 @@ export async function modifyDN(
 ): Promise<LdapResult> {
   const run: TransactionRunner = inTxn ?? ((fn) => dir.writer.transaction(fn));
   // Alone, on a store that files entries under their parent's ID, the subtree follows its top
-  // entry without being read (a 20,000-entry ou in one key). In an LDAP transaction later
+  // entry without being read (a 20,000-entry ou in one key; a leaf is renamed as usual). In an LDAP transaction later
   // updates must see the descendants at their new place: each is staged.
-  const whole = inTxn === undefined && dir.store.movesSubtrees === true;
+  const whole = inTxn === undefined && dir.store.movesSubtrees === true && (await dir.store.hasChildren(ndn));
   const schema = dir.schema;
   const rdns = dir.parse(req.dn);
   if (rdns.length === 0) throw new LdapError(ResultCode.unwillingToPerform, 'cannot rename the root DSE');

@@ -23,6 +23,7 @@ import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.
 import { PrefixCache } from './prefix-cache.js';
 import { AttrTable, decodeRecord, encodeRecord } from './record-codec.js';
 import { Substrings } from './substrings.js';
+import { warmKeys } from './warm-keys.js';
 import type { EntryRecord, IndexSpec, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
 
 const COUNT_KEY = 'x\x00count';
@@ -245,6 +246,13 @@ export class IdStore implements Store {
     this.ndns.set(id, ndn);
     this.cache.offer(ndn, rec);
     return [ndn, rec];
+  }
+
+  /** Opens LevelDB's table files across the key space until the deadline (warm-keys.ts); sampled entries' ndns. */
+  async warm(deadline: number): Promise<NormalizedDn[]> {
+    if (!this.onDisk) return [];
+    const sample = (k: string) => (k.charCodeAt(0) === 114 /* r */ ? this.load(k.slice(2))?.[0] : undefined);
+    return warmKeys(this.db, deadline, ['r', 'n', 'q', 's', 'p', 'i'], sample);
   }
 
   /** Drops the cached records of every entry below ndn. */
@@ -589,7 +597,13 @@ export class IdStore implements Store {
     if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
     if (!before) {
       // A new entry (nearly every write of an import): its keys straight out, no sets compared.
-      if (after) this.eachIndexKey(id, after, (k) => put(k, MARK), (qk) => postings.add(qk, id));
+      if (after)
+        this.eachIndexKey(
+          id,
+          after,
+          (k) => put(k, MARK),
+          (qk) => postings.add(qk, id),
+        );
       return;
     }
     const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));

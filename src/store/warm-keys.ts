@@ -12,13 +12,19 @@ import type { NormalizedDn } from './types.js';
  * table file, reads its index and filter blocks and the pages below on the first read that
  * needs it, which made each of the first lookups after a start cost 0.1-3 ms instead of ~15 µs.
  */
-export async function warmKeys(db: Level<string, string>, deadline: number): Promise<NormalizedDn[]> {
+export async function warmKeys(
+  db: Level<string, string>,
+  deadline: number,
+  /** The kinds of key (layout 2's by default) and how an entry's ndn is read off a sampled key. */
+  kinds: readonly string[] = ['e', 'q', 'c', 's', 'p', 'i'],
+  sample: (key: string) => NormalizedDn | undefined = (k) => (k.charCodeAt(0) === 101 /* e */ ? k.slice(2) : undefined),
+): Promise<NormalizedDn[]> {
   const sampled: NormalizedDn[] = [];
   const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
     const keys = await db.keys({ ...opts, limit: 1 }).all();
     return keys[0];
   };
-  for (const kind of ['e', 'q', 'c', 's', 'p', 'i']) {
+  for (const kind of kinds) {
     const lo = kind + SEP;
     const hi = kind + AFTER;
     const a = await first({ gte: lo, lt: hi });
@@ -35,7 +41,8 @@ export async function warmKeys(db: Level<string, string>, deadline: number): Pro
         k = undefined;
       }
       if (k === undefined) continue;
-      if (kind === 'e') sampled.push(k.slice(2));
+      const ndn = sample(k);
+      if (ndn !== undefined) sampled.push(ndn);
       spans.push([from, k, depth + 1], [k, to, depth + 1]);
     }
   }

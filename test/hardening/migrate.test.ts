@@ -6,17 +6,15 @@
 // kill after the copy was declared complete can leave (marker with the copy unswapped, marker
 // between the two renames, marker after both) are each finished by the next start.
 
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { CLI, spawnAstldap } from '../helpers/astldap.js';
 import { syncRo } from '../helpers/sync.js';
-import { repoRoot } from '../helpers/slapd.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
-import { ADMIN, B, BASE_LDIF, CONFIG, copyDataDir, peopleLdif, runCli, withDb } from './store-tools.js';
+import { ADMIN, B, BASE_LDIF, configCopy, copyDataDir, peopleLdif, runCli, withDb } from './store-tools.js';
 
 const PEOPLE = 2000;
 
@@ -66,12 +64,13 @@ const layoutOf = (data: string) => withDb(data, async (db) => db.get('x\x00layou
 describe('migration of a layout-2 database to layout 3', () => {
   const dir = useTempDir('astldap-migrate-');
   const layout3 = () => path.join(dir(), 'layout3.yaml');
+  const layout2 = () => path.join(dir(), 'layout2.yaml');
   /** The original layout-2 data directory, copied for each case. */
   const original = () => path.join(dir(), 'layout2');
   let before = '';
   let cookie = '';
 
-  /** serve on DATA with CONFIG (layout 2) or the layout-3 config; fn gets the URL; stopped after, with its output. */
+  /** serve on DATA with the layout-2 or the layout-3 config; fn gets the URL; stopped after, with its output. */
   async function withServer<T>(data: string, config: string, fn: (url: string) => Promise<T>): Promise<{ out: T; log: string }> {
     const server = await spawnAstldap(
       ['serve', '--config', config, '--data', data, '--listen', 'ldap://127.0.0.1:0', '--no-admin', '--no-seed'],
@@ -100,16 +99,14 @@ describe('migration of a layout-2 database to layout 3', () => {
   }
 
   beforeAll(async () => {
-    const cfg = YAML.parse(readFileSync(CONFIG, 'utf8')) as { store: Record<string, unknown> } & Record<string, unknown>;
-    cfg.store['layout'] = 3;
-    // Written elsewhere: the schema folder by its full path.
-    Object.assign(cfg, { schema: { ...(cfg['schema'] as object), dir: path.join(repoRoot, 'schema') } });
-    writeFileSync(layout3(), YAML.stringify(cfg));
+    configCopy(layout3(), (cfg) => (cfg.store.layout = 3));
+    // The layout-2 side said as such, whatever config.yaml's default.
+    configCopy(layout2(), (cfg) => (cfg.store.layout = 2));
     const file = path.join(dir(), 'people.ldif');
     writeFileSync(file, BASE_LDIF + '\n' + peopleLdif(PEOPLE));
-    expect((await runCli(['import', file, '--data', original()])).code).toBe(0);
+    expect((await runCli(['import', file, '--data', original()], { config: layout2() })).code).toBe(0);
     // Changes through a server: the sync log has records, and a cookie from before them.
-    const { out } = await withServer(original(), CONFIG, async (url) => {
+    const { out } = await withServer(original(), layout2(), async (url) => {
       const c = (await syncRo(url, ADMIN, B)).cookie!;
       const ldif = [
         `dn: uid=p1,ou=people,${B}\nchangetype: modify\nreplace: mail\nmail: changed@example.domain\n`,
@@ -151,8 +148,8 @@ describe('migration of a layout-2 database to layout 3', () => {
     // More entries than the other cases, so that the copy lasts a while: the kill lands in it.
     const file = path.join(dir(), 'many.ldif');
     writeFileSync(file, BASE_LDIF + '\n' + peopleLdif(40_000));
-    expect((await runCli(['import', file, '--data', data])).code).toBe(0);
-    const { out: grown } = await withServer(data, CONFIG, async (url) => everything(url));
+    expect((await runCli(['import', file, '--data', data], { config: layout2() })).code).toBe(0);
+    const { out: grown } = await withServer(data, layout2(), async (url) => everything(url));
     const tmp = path.join(data, 'db.layout3.tmp');
     const child = spawn(
       process.execPath,
