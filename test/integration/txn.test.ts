@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAstldap, type InProcessAstldap } from '../helpers/astldap.js';
-import { slapdAvailable, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { slapdAvailable, startSlapd } from '../helpers/slapd.js';
 import { attrValues, bindArgs, parseLdifEntries, runTool, type LdapTool } from '../helpers/tools.js';
 
 const B = 'dc=example,dc=domain';
