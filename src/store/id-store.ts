@@ -37,6 +37,8 @@ const NATIVE_MAX_ENTRIES = 5000;
 const DEFAULT_CACHE_BYTES = 32 << 20;
 /** IDs whose ndn is remembered, at most (then forgotten at once: a map, not an LRU, as a hit costs nothing). */
 const NDNS_MAX = 100_000;
+/** Parents' names remembered (cleared beyond: a tree of that many parents is rare). */
+const PARENT_NAMES_MAX = 10_000;
 const MISS: unique symbol = Symbol('miss');
 
 type Db = Level<string, string>;
@@ -67,6 +69,8 @@ export class IdStore implements Store {
   private readonly ids: Lru<NormalizedDn, string | undefined>;
   /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
   private readonly ndns = new Map<string, NormalizedDn>();
+  /** Parent ID → its ndn and DN (names()); emptied by any batch that moves or removes an entry, or renames one. */
+  private readonly parentNames = new Map<string, { ndn: NormalizedDn; dn: string }>();
   private readonly postingCache: Lru<string, string | undefined>;
   private readonly prefixCache: PrefixCache;
   private readonly substrings: Substrings;
@@ -173,6 +177,7 @@ export class IdStore implements Store {
     this.cache.clear();
     this.ids.clear();
     this.ndns.clear();
+    this.parentNames.clear();
     this.postingCache.clear();
     this.prefixCache.clear();
   }
@@ -208,16 +213,27 @@ export class IdStore implements Store {
     return this.read(recordKey(id));
   }
 
-  /** An ID's ndn and user DN, up the records' heads. */
+  /**
+   * A parent's ndn and user DN, up the records' heads; remembered (parents are few and read for
+   * every child an entry cache miss loads: one read per ancestor otherwise).
+   */
   private names(id: string): { ndn: NormalizedDn; dn: string } | undefined {
     if (id === ROOT) return { ndn: '', dn: '' };
+    const known = this.parentNames.get(id);
+    if (known) return known;
     const v = this.stored(id);
     if (v === undefined) return undefined;
     const h = readHead(v);
-    if (h.parent === ROOT) return { ndn: h.nrdn, dn: h.rdn };
-    const up = this.names(h.parent);
-    if (!up) return undefined;
-    return { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
+    let out: { ndn: NormalizedDn; dn: string };
+    if (h.parent === ROOT) out = { ndn: h.nrdn, dn: h.rdn };
+    else {
+      const up = this.names(h.parent);
+      if (!up) return undefined;
+      out = { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
+    }
+    if (this.parentNames.size >= PARENT_NAMES_MAX) this.parentNames.clear();
+    this.parentNames.set(id, out);
+    return out;
   }
 
   /** The entry of an ID with its ndn (cached both ways). */
@@ -631,6 +647,8 @@ export class IdStore implements Store {
       this.ids.delete(w.ndn);
     }
     for (const id of dropped) this.ndns.delete(id);
+    // A parent removed, moved or renamed (its RDN's spelling too): names below it change.
+    if (dropped.size || moved || batch.entries.some((w) => w.old && w.new && w.old.dn !== w.new.dn)) this.parentNames.clear();
     if (moved) {
       this.ids.clear();
       this.ndns.clear();
@@ -638,6 +656,8 @@ export class IdStore implements Store {
     // Those of a subtree moved by its top alone are not in the batch: their cached records
     // (which carry their old DN) go too.
     for (const w of batch.entries) if (w.subtree && w.from !== undefined) this.forgetBelow(w.from);
+    // A new spelling of an entry's DN (same ndn) is its descendants' too: their cached records go.
+    for (const w of batch.entries) if (w.old && w.new && w.old.dn !== w.new.dn) this.forgetBelow(w.ndn);
     const keys = [...postingKeys];
     for (const qk of keys) this.postingCache.delete(qk);
     this.prefixCache.changed(keys);

@@ -208,6 +208,17 @@ describe('a subtree moved by its top entry (layout 3)', () => {
     await expect.poll(async () => (await write('moved back')).code, { timeout: 10_000 }).toBe(0);
   });
 
+  it("a parent's new spelling (same normalised DN) is its children's too, read after it was cached", async () => {
+    const read = async () =>
+      parseLdifEntries(
+        (await tool('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', '-b', `uid=u9,ou=back,${B}`, '-s', 'base', '1.1'])).stdout,
+      )[0]!.dn;
+    expect(await read()).toBe(`uid=u9,ou=back,${B}`);
+    await modify(`dn: ou=back,${B}\nchangetype: modrdn\nnewrdn: ou=Back\ndeleteoldrdn: 1\n`);
+    expect(await read()).toBe(`uid=u9,ou=Back,${B}`);
+    await modify(`dn: ou=Back,${B}\nchangetype: modrdn\nnewrdn: ou=back\ndeleteoldrdn: 1\n`);
+  });
+
   it('astldap verify finds the database consistent after the moves (the sync log follows them too)', async () => {
     await ast.server.close();
     const v = await runCli(['verify', '--data', ast.dataDir!]);
