@@ -11,7 +11,7 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { postingBytes, recordBytes } from './cache-weight.js';
 import { idStoreProblems } from './id-check.js';
-import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
+import { openExplained } from './health.js';
 import { idKey, parseIdKey } from './id-list.js';
 import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
@@ -23,6 +23,7 @@ import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.
 import { PrefixCache } from './prefix-cache.js';
 import { AttrTable, decodeRecord, encodeRecord } from './record-codec.js';
 import { Substrings } from './substrings.js';
+import { commitOps, WriteGuard } from './write-guard.js';
 import { warmKeys } from './warm-keys.js';
 import type { EntryRecord, IndexSpec, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
 
@@ -62,7 +63,8 @@ export class IdStore implements Store {
   private entryCount = 0;
   private nextId = 1;
   private table = new AttrTable();
-  private chain: Promise<void> = Promise.resolve();
+  /** Writes one at a time; failing after a disk error until a reopen succeeds. */
+  private readonly guard: WriteGuard;
   /** Records by ndn (exact: a batch drops what it wrote, then keeps a small batch's new entries). */
   private readonly cache: Lru<NormalizedDn, EntryRecord>;
   /** dn2id, by ndn (undefined: no such entry); a batch drops the ndns it wrote. */
@@ -82,7 +84,6 @@ export class IdStore implements Store {
   private written: KeyFilter | undefined;
   private readonly reader = { getSync: (key: string) => this.read(key) };
   private native: NativeBatch | undefined;
-  private failure: DiskFailure | undefined;
   indexesCurrent = true;
 
   constructor(private readonly opts: LevelStoreOptions) {
@@ -94,6 +95,12 @@ export class IdStore implements Store {
         })
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
+    this.guard = new WriteGuard({
+      db: this.db,
+      ...(opts.path !== undefined ? { path: opts.path } : {}),
+      ...(opts.onHealth ? { onHealth: opts.onHealth } : {}),
+      reopened: () => this.opened(),
+    });
     this.sync = opts.sync ?? false;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.heads = opts.indexes.map((spec) => ({
@@ -183,7 +190,7 @@ export class IdStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.guard.settled();
     await this.db.close();
   }
 
@@ -458,50 +465,16 @@ export class IdStore implements Store {
     return keys;
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
-    this.chain = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
   write(batch: WriteBatch): Promise<void> {
-    return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
-  }
-
-  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
-    if (b instanceof NativeBatch) return b.write(this.sync);
-    if (!b.length) return Promise.resolve();
-    const options = { sync: this.sync };
-    if (this.onDisk)
-      return (this.db as unknown as { _batch(ops: ArrayOps['list'], o: typeof options): Promise<void> })._batch(b.list, options);
-    return this.db.batch(b.list, options);
+    return this.guard.exclusive(() => this.guard.guarded(() => this.applyBatch(batch)));
   }
 
   health(): StoreHealth {
-    return this.failure?.health() ?? { state: 'ok' };
+    return this.guard.health();
   }
 
-  private async guarded(write: () => Promise<void>): Promise<void> {
-    if (this.failure) {
-      const failure = this.failure;
-      if (failure.diskFull && !roomToReopen(this.opts.path)) throw failure.refusal();
-      this.failure = await reopen(this.db, failure);
-      if (this.failure) throw this.failure.refusal();
-      await this.opened();
-      this.opts.onHealth?.(this.health());
-    }
-    try {
-      await write();
-    } catch (err) {
-      const failure = DiskFailure.of(err, this.failure);
-      if (!failure) throw err;
-      if (!this.failure) this.opts.onHealth?.(failure.health());
-      this.failure = failure;
-      throw failure.refusal();
-    }
+  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
+    return commitOps(this.db, this.onDisk, this.sync, b);
   }
 
   private async applyBatch(batch: WriteBatch): Promise<void> {
@@ -686,7 +659,7 @@ export class IdStore implements Store {
   }
 
   reindex(): Promise<void> {
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       this.written = undefined; // it writes posting lists past the filter
       for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
       let b = new ArrayOps();
@@ -705,8 +678,8 @@ export class IdStore implements Store {
   }
 
   clear(): Promise<void> {
-    return this.exclusive(() =>
-      this.guarded(async () => {
+    return this.guard.exclusive(() =>
+      this.guard.guarded(async () => {
         this.written = undefined;
         await this.db.clear();
         this.dropCaches();
@@ -772,7 +745,7 @@ export class IdStore implements Store {
    */
   check(part?: { attrs: readonly string[]; bookkeeping: boolean }): Promise<string[]> {
     if (part && !part.bookkeeping) return Promise.resolve([]);
-    return this.exclusive(() =>
+    return this.guard.exclusive(() =>
       idStoreProblems({
         db: this.db,
         entryCount: this.entryCount,

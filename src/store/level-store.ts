@@ -28,8 +28,9 @@ import { MemoryLevel } from 'memory-level';
 import { postingBytes, recordBytes } from './cache-weight.js';
 import { PrefixCache } from './prefix-cache.js';
 import { Substrings } from './substrings.js';
+import { commitOps, WriteGuard } from './write-guard.js';
 import { storeProblems } from './consistency.js';
-import { DiskFailure, openExplained, reopen, roomToReopen } from './health.js';
+import { openExplained } from './health.js';
 import { KeyFilter } from './key-filter.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { Lru } from './lru.js';
@@ -112,8 +113,11 @@ export class LevelStore implements Store {
   private readonly sync: boolean;
   private readonly fingerprint: string;
   private entryCount = 0;
-  /** Serialises batches so the count delta of each write is computed on the latest state. */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * Serialises batches so the count delta of each write is computed on the latest state; failing
+   * after a disk error until a reopen succeeds.
+   */
+  private readonly guard: WriteGuard;
   /**
    * Parsed entries by ndn, in least-recently-used order. Every write goes through this store:
    * a batch drops its entries once written (a read while it was written may have cached the old
@@ -137,8 +141,6 @@ export class LevelStore implements Store {
   private readonly bulk: boolean;
   /** Whether the stored indexes were built for this index configuration and key layout. */
   indexesCurrent = true;
-  /** Why writes fail (set by a write that failed for the disk's sake), until a reopen succeeds. */
-  private failure: DiskFailure | undefined;
   /**
    * A bulk load into an empty store: the entry and posting-list keys written since it was
    * opened. A load reads back every new entry's key and every value's list, nearly all absent,
@@ -158,6 +160,12 @@ export class LevelStore implements Store {
         })
       : (new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
     this.onDisk = opts.path !== undefined;
+    this.guard = new WriteGuard({
+      db: this.db,
+      ...(opts.path !== undefined ? { path: opts.path } : {}),
+      ...(opts.onHealth ? { onHealth: opts.onHealth } : {}),
+      reopened: () => this.opened(),
+    });
     this.bulk = opts.bulk ?? false;
     this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
     this.keyHeads = opts.indexes.map((spec) => ({
@@ -229,7 +237,7 @@ export class LevelStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.guard.settled();
     await this.db.close();
   }
 
@@ -425,63 +433,19 @@ export class LevelStore implements Store {
     }
   }
 
-  /** Runs fn after every earlier write/reindex/clear, and before any later one. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
-    this.chain = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
   write(batch: WriteBatch): Promise<void> {
     // Entries kept by DN: a subtree moves entry by entry (it does not say movesSubtrees).
     for (const w of batch.entries) if (w.subtree) return Promise.reject(new Error('layout 2 cannot move a subtree by its top entry alone'));
-    return this.exclusive(() => this.guarded(() => this.applyBatch(batch)));
-  }
-
-  /**
-   * Writes one array batch. On disk, straight to classic-level's _batch: abstract-level's public
-   * batch() clones, validates and re-encodes every operation (30% of an import's time), which
-   * utf8 strings do not need. In memory, the public batch() (memory-level stores other formats).
-   */
-  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
-    if (b instanceof NativeBatch) return b.write(this.sync);
-    if (!b.length) return Promise.resolve();
-    const options = { sync: this.sync };
-    if (this.onDisk)
-      return (this.db as unknown as { _batch(ops: ArrayOps['list'], o: typeof options): Promise<void> })._batch(b.list, options);
-    return this.db.batch(b.list, options);
+    return this.guard.exclusive(() => this.guard.guarded(() => this.applyBatch(batch)));
   }
 
   health(): StoreHealth {
-    return this.failure?.health() ?? { state: 'ok' };
+    return this.guard.health();
   }
 
-  /** Runs a write (a batch, clear) once a failing store has recovered; an I/O error makes it failing. */
-  private async guarded(write: () => Promise<void>): Promise<void> {
-    if (this.failure) await this.recover(this.failure);
-    try {
-      await write();
-    } catch (err) {
-      // For the disk's sake (full, failing): failing from now on, answered with the reason.
-      const failure = DiskFailure.of(err, this.failure);
-      if (!failure) throw err;
-      if (!this.failure) this.opts.onHealth?.(failure.health());
-      this.failure = failure;
-      throw failure.refusal();
-    }
-  }
-
-  /** Reopens a failing store when the disk has room for it (else the write is refused as before). */
-  private async recover(failure: DiskFailure): Promise<void> {
-    if (failure.diskFull && !roomToReopen(this.opts.path)) throw failure.refusal();
-    // A reopen that fails leaves the database closed: reads fail too, until a later write reopens it.
-    this.failure = await reopen(this.db, failure);
-    if (this.failure) throw this.failure.refusal();
-    this.opened();
-    this.opts.onHealth?.(this.health());
+  /** One batch to LevelDB (write-guard.ts: classic-level's _batch on disk). */
+  private commitOps(b: ArrayOps | NativeBatch): Promise<void> {
+    return commitOps(this.db, this.onDisk, this.sync, b);
   }
 
   /**
@@ -596,7 +560,7 @@ export class LevelStore implements Store {
   }
 
   reindex(): Promise<void> {
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       this.written = undefined; // it writes posting lists past the filter
       for (const prefix of ['i', 'p', 's', 'q']) await this.db.clear(under(prefix));
       let b = new ArrayOps();
@@ -622,7 +586,7 @@ export class LevelStore implements Store {
   check(part?: { attrs: readonly string[]; bookkeeping: boolean }): Promise<string[]> {
     const attrs = part && new Set(part.attrs);
     const heads = attrs ? this.keyHeads.filter((h) => attrs.has(h.spec.attr)) : this.keyHeads;
-    return this.exclusive(() =>
+    return this.guard.exclusive(() =>
       storeProblems({
         db: this.db,
         entryCount: this.entryCount,
@@ -636,7 +600,7 @@ export class LevelStore implements Store {
   }
 
   clear(): Promise<void> {
-    return this.exclusive(() => this.guarded(() => this.clearAll()));
+    return this.guard.exclusive(() => this.guard.guarded(() => this.clearAll()));
   }
 
   private async clearAll(): Promise<void> {
