@@ -7,32 +7,13 @@
 // database's files, ldapadd's acknowledgements), never from a sleep.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, spawnAstldap } from '../helpers/astldap.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, parseLdifEntries, runTool, toolEnv } from '../helpers/tools.js';
-import { ADMIN, B, BASE_LDIF, CONFIG, peopleLdif, runCli } from './store-tools.js';
-
-/** Polls until cond() holds (every 10 ms, up to timeoutMs); false when it never did. */
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
-
-/** Bytes in a folder's files (0 while it does not exist). */
-function folderBytes(dir: string): number {
-  try {
-    return readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
-  } catch {
-    return 0;
-  }
-}
+import { ADMIN, B, BASE_LDIF, CONFIG, folderBytes, peopleLdif, runCli, until } from './store-tools.js';
 
 /** Every entry under ou=people as the server returns it (uid → its sn, cn and mail values). */
 async function people(url: string): Promise<Map<string, string>> {

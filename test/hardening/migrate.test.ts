@@ -14,19 +14,9 @@ import { CLI, spawnAstldap } from '../helpers/astldap.js';
 import { syncRo } from '../helpers/sync.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, runTool } from '../helpers/tools.js';
-import { ADMIN, B, BASE_LDIF, configCopy, copyDataDir, peopleLdif, runCli, withDb } from './store-tools.js';
+import { ADMIN, B, BASE_LDIF, configCopy, copyDataDir, peopleLdif, runCli, until, withDb } from './store-tools.js';
 
 const PEOPLE = 2000;
-
-/** Polls until cond() holds (every 10 ms, up to timeoutMs). */
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
 
 /** The whole tree with operational attributes, entries sorted by DN (what must survive the migration). */
 async function everything(url: string): Promise<string> {

@@ -3,7 +3,7 @@
 // copy on purpose).
 
 import { execFile } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import YAML from 'yaml';
@@ -77,5 +77,24 @@ export async function withDb<T>(dataDir: string, fn: (db: Level<string, string>)
     return await fn(db);
   } finally {
     await db.close();
+  }
+}
+
+/** Polls until cond() holds (every everyMs, up to timeoutMs); false when it never did. */
+export async function until(cond: () => boolean, timeoutMs: number, everyMs = 10): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return cond();
+}
+
+/** Bytes in a folder's files (0 while it does not exist). */
+export function folderBytes(dir: string): number {
+  try {
+    return readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+  } catch {
+    return 0;
   }
 }

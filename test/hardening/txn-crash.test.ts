@@ -7,32 +7,15 @@
 // whole. "Under way" is read from what the processes wrote, never from a sleep.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnAstldap } from '../helpers/astldap.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { bindArgs, parseLdifEntries, runTool, toolEnv } from '../helpers/tools.js';
-import { ADMIN, B, BASE_LDIF, CONFIG, peopleLdif, runCli } from './store-tools.js';
+import { ADMIN, B, BASE_LDIF, CONFIG, folderBytes, peopleLdif, runCli, until } from './store-tools.js';
 
 const N = 3000;
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return cond();
-}
-
-function folderBytes(dir: string): number {
-  try {
-    return readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
-  } catch {
-    return 0;
-  }
-}
 
 const serve = (data: string) =>
   spawnAstldap(['serve', '--config', CONFIG, '--data', data, '--listen', 'ldap://127.0.0.1:0', '--no-admin'], { timeoutMs: 120_000 });
@@ -59,12 +42,12 @@ describe('kill -9 during a transaction commit', () => {
       mod.stdin.on('error', () => undefined);
       mod.stdin.end(peopleLdif(N));
       const acks = () => out.split('modify complete').length - 1;
-      expect(await until(() => acks() >= N || mod.exitCode !== null, 240_000)).toBe(true);
+      expect(await until(() => acks() >= N || mod.exitCode !== null, 240_000, 2)).toBe(true);
       expect(acks(), out.slice(-2000)).toBe(N);
       if (when.startsWith('once')) {
         const db = path.join(data, 'db');
         const before = folderBytes(db);
-        await until(() => folderBytes(db) > before || mod.exitCode !== null, 120_000);
+        await until(() => folderBytes(db) > before || mod.exitCode !== null, 120_000, 2);
       }
       if (when.startsWith('after End')) expect(await modExited).toBe(0);
       const answered = mod.exitCode === 0;
