@@ -82,20 +82,7 @@ export async function storeProblems(view: StoreView): Promise<string[]> {
   for (const qk of truth.keys()) problems.push(`posting list ${JSON.stringify(qk)} missing`);
   for (const qk of ikeys.keys()) problems.push(`i keys without a posting list ${JSON.stringify(qk)}`);
   if (!books) return problems;
-  for (const [qk, v] of view.postingCache)
-    if (view.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
-  for (const [key, ndns] of view.prefixCache) {
-    const at = key.indexOf(SEP);
-    const low = `q${SEP}${key.slice(0, at)}${SEP}${key.slice(at + 1)}`;
-    const truth = new Set<NormalizedDn>();
-    for await (const [qk, v] of view.db.iterator({ gte: low, lt: prefixEnd(low)! })) {
-      if (v !== LARGE) for (const ndn of v.split(SEP)) truth.add(ndn);
-      else for await (const ik of view.db.keys(under('i' + qk.slice(1)))) truth.add(ik.slice(ik.lastIndexOf(SEP) + 1));
-    }
-    if (truth.size !== new Set(ndns).size || ndns.some((n) => !truth.has(n))) {
-      problems.push(`cached initial-substring range ${JSON.stringify(key)} differs`);
-    }
-  }
+  await postingCacheProblems(view, problems);
   // A decoded entry must be an entry of the store, as stored.
   for (const [ndn, rec] of view.entryCache) {
     const v = view.db.getSync('e' + SEP + ndn);
@@ -103,4 +90,28 @@ export async function storeProblems(view: StoreView): Promise<string[]> {
     else if (JSON.stringify(rec) !== v) problems.push(`cache differs for ${ndn}`);
   }
   return problems;
+}
+
+/**
+ * The cached posting lists and initial-substring answers against the database (both layouts:
+ * their members are ndns in layout 2, ID keys in layout 3, read the same way).
+ */
+export async function postingCacheProblems(
+  view: Pick<StoreView, 'db'> & { postingCache: StoreView['postingCache']; prefixCache: Iterable<[string, string[]]> },
+  problems: string[],
+): Promise<void> {
+  for (const [qk, v] of view.postingCache)
+    if (view.db.getSync(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
+  for (const [key, members] of view.prefixCache) {
+    const at = key.indexOf(SEP);
+    const low = `q${SEP}${key.slice(0, at)}${SEP}${key.slice(at + 1)}`;
+    const truth = new Set<string>();
+    for await (const [qk, v] of view.db.iterator({ gte: low, lt: prefixEnd(low)! })) {
+      if (v !== LARGE) for (const m of v.split(SEP)) truth.add(m);
+      else for await (const ik of view.db.keys(under('i' + qk.slice(1)))) truth.add(ik.slice(ik.lastIndexOf(SEP) + 1));
+    }
+    if (truth.size !== new Set(members).size || members.some((m) => !truth.has(m))) {
+      problems.push(`cached initial-substring range ${JSON.stringify(key)} differs`);
+    }
+  }
 }

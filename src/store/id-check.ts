@@ -3,9 +3,10 @@
 // compared with what is stored, and the caches in front of them (posting lists, initial-substring
 // ranges, entries) with what they cache. Reads the whole database; for tests and `astldap check`.
 
+import { postingCacheProblems } from './consistency.js';
 import { parseIdKey } from './id-list.js';
 import { dn2idKey, readHead, recordKey, ROOT, type RecordHead } from './id-tree.js';
-import { parentOf, prefixEnd, under } from './keys.js';
+import { parentOf, under } from './keys.js';
 import { LARGE, SEP } from './postings.js';
 import type { EntryRecord, NormalizedDn } from './types.js';
 
@@ -87,20 +88,8 @@ export async function idStoreProblems(view: IdStoreView): Promise<string[]> {
 
 /** The caches against what they cache (as consistency.ts checks layout 2's). */
 async function cacheProblems(view: IdStoreView, problems: string[]): Promise<void> {
+  await postingCacheProblems(view, problems);
   const get = (k: string) => view.db.getSync(k);
-  for (const [qk, v] of view.postingCache) if (get(qk) !== v) problems.push(`cached posting list ${JSON.stringify(qk)} differs`);
-  for (const [key, ids] of view.prefixCache) {
-    const at = key.indexOf(SEP);
-    const low = `q${SEP}${key.slice(0, at)}${SEP}${key.slice(at + 1)}`;
-    const truth = new Set<string>();
-    for await (const [qk, v] of view.db.iterator({ gte: low, lt: prefixEnd(low)! })) {
-      if (v !== LARGE) for (const id of v.split(SEP)) truth.add(id);
-      else for await (const ik of view.db.keys(under('i' + qk.slice(1)))) truth.add(ik.slice(ik.lastIndexOf(SEP) + 1));
-    }
-    if (truth.size !== new Set(ids).size || ids.some((id) => !truth.has(id))) {
-      problems.push(`cached initial-substring range ${JSON.stringify(key)} differs`);
-    }
-  }
   // A cached entry's attributes must be its record's, found down the dn2id keys (not their cache).
   const idAt = (ndn: NormalizedDn): string | undefined => {
     if (ndn === '') return get(recordKey(ROOT)) === undefined ? undefined : ROOT;
