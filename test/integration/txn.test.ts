@@ -119,10 +119,10 @@ describe('LDAP transactions with ldapmodify -E txn', () => {
 // No failing transaction here: slapd checks the schema only at commit (astldap refuses the update
 // when it is queued; ldapmodify exits with the same code), and Debian's slapd 2.5.13 dies after a
 // few failed commits (a crash of slapd, found while writing this suite). Each case has a fresh
-// pair of servers. In full-suite runs slapd has also been seen to drop ldapmodify's connection in
-// the middle of a transaction that succeeds when run alone (ldapmodify 255, "Can't contact LDAP
-// server", in the commit case and once at End of the abort case), with or without the process
-// ending: such a case runs again on a new pair, up to three times in all, and fails if slapd
+// pair of servers. slapd also dies in the middle of transactions that succeed (SIGSEGV in about
+// one case in ten when this file runs in a loop; in CI also seen as ldapmodify 255, "Can't contact
+// LDAP server", at End of the abort case with the process not yet reaped): such a case runs again
+// on a new pair, up to four times in all, and fails if slapd
 // fails every time. The pair holds one person besides the transaction's: on a fresh back-mdb with
 // no other child of ou=people, slapd answers an add and delete of the same entry in one
 // transaction with other (80).
@@ -136,7 +136,7 @@ describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => 
     ['delete after add', ['-E', 'txn'], person('d6') + `dn: uid=d6,${P}\nchangetype: delete\n\n`],
   ];
 
-  const ATTEMPTS = 3;
+  const ATTEMPTS = 4;
   /** Why slapd, not the case, failed this attempt: its process ended, or it dropped the connection. */
   const slapdFailed = (slapd: Slapd, s: ToolResult): string | undefined =>
     slapd.ended() ?? (s.code === 255 && /Can't contact LDAP server/.test(s.stderr) ? `dropped the connection: ${s.stderr.trim()}` : undefined);
