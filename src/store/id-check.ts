@@ -1,7 +1,8 @@
 // The consistency check of layout 3 (id-store.ts): every record read, and what it implies (its
 // dn2id key, its parent, its index keys, the posting lists of IDs, the count and the next ID)
 // compared with what is stored, and the caches in front of them (posting lists, initial-substring
-// ranges, entries) with what they cache. Reads the whole database; for tests and `astldap check`.
+// ranges, entries, record values) with what they cache. Reads the whole database; for tests and
+// `astldap check`.
 
 import { postingCacheProblems } from './consistency.js';
 import { parseIdKey } from './id-list.js';
@@ -26,6 +27,8 @@ export interface IdStoreView {
   /** Initial-substring answers (ID keys) by attr SEP prefix (prefix-cache.ts). */
   prefixCache: Iterable<[string, string[]]>;
   entryCache: Iterable<[NormalizedDn, EntryRecord]>;
+  /** Stored record values by ID. */
+  recordCache: Iterable<[string, string]>;
 }
 
 /** The differences found (none when consistent). */
@@ -102,6 +105,11 @@ async function cacheProblems(view: IdStoreView, problems: string[]): Promise<voi
     const v = id === undefined ? undefined : get(recordKey(id));
     if (v === undefined) problems.push(`cache holds deleted ${ndn}`);
     else if (JSON.stringify(rec.attrs) !== attrsText(view, v)) problems.push(`cache differs for ${ndn}`);
+  }
+  for (const [id, cached] of view.recordCache) {
+    const v = get(recordKey(id));
+    if (v === undefined) problems.push(`record cache holds deleted ID ${id}`);
+    else if (v !== cached) problems.push(`record cache differs for ID ${id}`);
   }
 }
 

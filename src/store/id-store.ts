@@ -13,7 +13,7 @@ import { postingBytes, recordBytes } from './cache-weight.js';
 import { idStoreProblems } from './id-check.js';
 import { openExplained } from './health.js';
 import { idKey, parseIdKey } from './id-list.js';
-import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
+import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT, type RecordHead } from './id-tree.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
 import { KeyFilter } from './key-filter.js';
@@ -67,6 +67,8 @@ export class IdStore implements Store {
   private readonly guard: WriteGuard;
   /** Records by ndn (exact: a batch drops what it wrote, then keeps a small batch's new entries). */
   private readonly cache: Lru<NormalizedDn, EntryRecord>;
+  /** Stored record values by ID (their bytes as the store reads them); a batch drops the records it writes or removes. */
+  private readonly raw: Lru<string, string>;
   /** dn2id, by ndn (undefined: no such entry); a batch drops the ndns it wrote. */
   private readonly ids: Lru<NormalizedDn, string | undefined>;
   /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
@@ -113,7 +115,8 @@ export class IdStore implements Store {
     this.fingerprint = indexFingerprint(opts.indexes);
     const size = Math.max(0, opts.cacheSize ?? Infinity);
     const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    this.cache = new Lru(size, { maxBytes: bytes - Math.floor(bytes / 4), weigh: recordBytes });
+    this.cache = new Lru(size, { maxBytes: bytes - Math.floor(bytes / 8) - Math.floor(bytes / 4), weigh: recordBytes });
+    this.raw = new Lru<string, string>(size, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
     this.ids = new Lru(size, { maxBytes: Math.floor(bytes / 16), weigh: (k, v) => postingBytes(k, v) });
     this.postingCache = new Lru(size, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
     this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
@@ -182,6 +185,7 @@ export class IdStore implements Store {
 
   private dropCaches(): void {
     this.cache.clear();
+    this.raw.clear();
     this.ids.clear();
     this.ndns.clear();
     this.parentNames.clear();
@@ -215,9 +219,17 @@ export class IdStore implements Store {
     return id;
   }
 
-  /** The stored value of an ID's record. */
+  /**
+   * The stored value of an ID's record: from the cache of record values, else read (and offered
+   * to that cache). A record holds its parent's ID and its own RDN, not its DN: a move leaves the
+   * records below it as they were, so only a batch that writes or removes a record drops it here.
+   */
   private stored(id: string): string | undefined {
-    return this.read(recordKey(id));
+    const hit = this.raw.get(id);
+    if (hit !== undefined) return hit;
+    const v = this.read(recordKey(id));
+    if (v !== undefined) this.raw.offer(id, v);
+    return v;
   }
 
   /**
@@ -243,6 +255,35 @@ export class IdStore implements Store {
     return out;
   }
 
+  /** The ndn and DN of the entry of an ID whose record has head h (undefined: a parent is missing). */
+  private named(id: string, h: RecordHead): { ndn: NormalizedDn; dn: string } | undefined {
+    if (id === ROOT) return { ndn: '', dn: '' };
+    if (h.parent === ROOT) return { ndn: h.nrdn, dn: h.rdn };
+    const up = this.names(h.parent);
+    return up && { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
+  }
+
+  /** An ID's ndn remembered (and the ndn's ID offered to the dn2id cache). */
+  private remember(id: string, ndn: NormalizedDn): void {
+    if (this.ndns.size >= NDNS_MAX) this.ndns.clear();
+    this.ndns.set(id, ndn);
+    this.ids.offer(ndn, id);
+  }
+
+  /**
+   * The ndn of an ID, from its record's head alone (nothing decoded): what a lookup hands back
+   * for each ID of a posting list, most of which the search then drops by scope or filter.
+   */
+  private ndnOf(id: string): NormalizedDn | undefined {
+    const known = this.ndns.get(id);
+    if (known !== undefined) return known;
+    const v = this.stored(id);
+    if (v === undefined) return undefined;
+    const named = this.named(id, readHead(v));
+    if (named) this.remember(id, named.ndn);
+    return named?.ndn;
+  }
+
   /** The entry of an ID with its ndn (cached both ways). */
   private load(id: string): [NormalizedDn, EntryRecord] | undefined {
     const known = this.ndns.get(id);
@@ -253,22 +294,12 @@ export class IdStore implements Store {
     const v = this.stored(id);
     if (v === undefined) return undefined;
     const h = readHead(v);
-    let ndn = h.nrdn;
-    let dn = h.rdn;
-    if (h.parent !== ROOT) {
-      const up = this.names(h.parent);
-      if (!up) return undefined;
-      ndn += ',' + up.ndn;
-      dn += ',' + up.dn;
-    } else if (id === ROOT) {
-      ndn = '';
-      dn = '';
-    }
-    const rec: EntryRecord = { dn, attrs: decodeRecord(bodyBytes(v, h), this.table) };
-    if (this.ndns.size >= NDNS_MAX) this.ndns.clear();
-    this.ndns.set(id, ndn);
-    this.cache.offer(ndn, rec);
-    return [ndn, rec];
+    const named = this.named(id, h);
+    if (!named) return undefined;
+    const rec: EntryRecord = { dn: named.dn, attrs: decodeRecord(bodyBytes(v, h), this.table) };
+    this.remember(id, named.ndn);
+    this.cache.offer(named.ndn, rec);
+    return [named.ndn, rec];
   }
 
   /** Opens LevelDB's table files across the key space until the deadline (warm-keys.ts); sampled entries' ndns. */
@@ -367,8 +398,8 @@ export class IdStore implements Store {
   private ndnsOf(ids: Iterable<string>): NormalizedDn[] {
     const out: NormalizedDn[] = [];
     for (const id of ids) {
-      const e = this.load(id);
-      if (e) out.push(e[0]);
+      const ndn = this.ndnOf(id);
+      if (ndn !== undefined) out.push(ndn);
     }
     return out;
   }
@@ -567,7 +598,7 @@ export class IdStore implements Store {
     try {
       await this.commitOps(b);
     } finally {
-      this.forgetWritten(batch, dropped, leaving.size > 0, postings.keys());
+      this.forgetWritten(batch, dropped, staged.values(), leaving.size > 0, postings.keys());
     }
     if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.cache.set(w.ndn, w.new);
     this.nextId = next;
@@ -612,14 +643,25 @@ export class IdStore implements Store {
 
   /**
    * After a batch was committed (or failed to be): what the caches held of what it wrote goes.
-   * `moved`: it moved entries, whose descendants now have other ndns under the IDs they keep.
+   * `written`: the IDs of the entries it wrote (null: removed, those are in `dropped`). `moved`: it
+   * moved entries, whose descendants now have other ndns under the IDs they keep.
    */
-  private forgetWritten(batch: WriteBatch, dropped: Set<string>, moved: boolean, postingKeys: Iterable<string>): void {
+  private forgetWritten(
+    batch: WriteBatch,
+    dropped: Set<string>,
+    written: Iterable<string | null>,
+    moved: boolean,
+    postingKeys: Iterable<string>,
+  ): void {
     for (const w of batch.entries) {
       this.cache.delete(w.ndn);
       this.ids.delete(w.ndn);
     }
-    for (const id of dropped) this.ndns.delete(id);
+    for (const id of dropped) {
+      this.ndns.delete(id);
+      this.raw.delete(id);
+    }
+    for (const id of written) if (id !== null) this.raw.delete(id);
     // A parent removed, moved or renamed (its RDN's spelling too): names below it change.
     if (dropped.size || moved || batch.entries.some((w) => w.old && w.new && w.old.dn !== w.new.dn)) this.parentNames.clear();
     if (moved) {
@@ -756,6 +798,7 @@ export class IdStore implements Store {
         postingCache: this.postingCache.entries(),
         prefixCache: this.prefixCache.entries(),
         entryCache: this.cache.entries(),
+        recordCache: this.raw.entries(),
       }),
     );
   }
