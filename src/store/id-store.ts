@@ -13,7 +13,7 @@ import { postingBytes, recordBytes } from './cache-weight.js';
 import { idStoreProblems } from './id-check.js';
 import { openExplained } from './health.js';
 import { idKey, parseIdKey } from './id-list.js';
-import { attrKey, bodyBytes, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT, type RecordHead } from './id-tree.js';
+import { attrKey, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT, type RecordHead } from './id-tree.js';
 import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
 import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
 import { KeyFilter } from './key-filter.js';
@@ -21,7 +21,7 @@ import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
 import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.js';
 import { PrefixCache } from './prefix-cache.js';
-import { AttrTable, decodeRecord, encodeRecord } from './record-codec.js';
+import { AttrTable, decodeRecordText, encodeRecord } from './record-codec.js';
 import { Substrings } from './substrings.js';
 import { commitOps, WriteGuard } from './write-guard.js';
 import { warmKeys } from './warm-keys.js';
@@ -40,6 +40,8 @@ const DEFAULT_CACHE_BYTES = 32 << 20;
 const NDNS_MAX = 100_000;
 /** Parents' names remembered (cleared beyond: a tree of that many parents is rare). */
 const PARENT_NAMES_MAX = 10_000;
+/** Entries lookups named and the search has not read yet, at most (recent). */
+const RECENT_MAX = 256;
 const MISS: unique symbol = Symbol('miss');
 
 type Db = Level<string, string>;
@@ -73,6 +75,12 @@ export class IdStore implements Store {
   private readonly ids: Lru<NormalizedDn, string | undefined>;
   /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
   private readonly ndns = new Map<string, NormalizedDn>();
+  /**
+   * What lookups just named (ndn → its ID, and its record when read to name it): the search reads
+   * the candidates it keeps next, without the dn2id and record reads again. Each is used once; at
+   * most RECENT_MAX; emptied by every batch.
+   */
+  private readonly recent = new Map<NormalizedDn, { id: string; v: string | undefined }>();
   /** Parent ID → its ndn and DN (names()); emptied by any batch that moves or removes an entry, or renames one. */
   private readonly parentNames = new Map<string, { ndn: NormalizedDn; dn: string }>();
   private readonly postingCache: Lru<string, string | undefined>;
@@ -186,6 +194,7 @@ export class IdStore implements Store {
   private dropCaches(): void {
     this.cache.clear();
     this.raw.clear();
+    this.recent.clear();
     this.ids.clear();
     this.ndns.clear();
     this.parentNames.clear();
@@ -276,27 +285,39 @@ export class IdStore implements Store {
    */
   private ndnOf(id: string): NormalizedDn | undefined {
     const known = this.ndns.get(id);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.noteNamed(known, id);
+      return known;
+    }
     const v = this.stored(id);
     if (v === undefined) return undefined;
     const named = this.named(id, readHead(v));
-    if (named) this.remember(id, named.ndn);
+    if (named) {
+      this.remember(id, named.ndn);
+      this.noteNamed(named.ndn, id, v);
+    }
     return named?.ndn;
   }
 
-  /** The entry of an ID with its ndn (cached both ways). */
-  private load(id: string): [NormalizedDn, EntryRecord] | undefined {
+  /** An ndn a lookup just named, with its ID and the record read to name it (for the read that follows). */
+  private noteNamed(ndn: NormalizedDn, id: string, v?: string): void {
+    if (this.recent.size >= RECENT_MAX) this.recent.clear();
+    this.recent.set(ndn, { id, v });
+  }
+
+  /** The entry of an ID with its ndn (cached both ways); v: its stored record, when already read. */
+  private load(id: string, given?: string): [NormalizedDn, EntryRecord] | undefined {
     const known = this.ndns.get(id);
     if (known !== undefined) {
       const rec = this.cache.get(known);
       if (rec) return [known, rec];
     }
-    const v = this.stored(id);
+    const v = given ?? this.stored(id);
     if (v === undefined) return undefined;
     const h = readHead(v);
     const named = this.named(id, h);
     if (!named) return undefined;
-    const rec: EntryRecord = { dn: named.dn, attrs: decodeRecord(bodyBytes(v, h), this.table) };
+    const rec: EntryRecord = { dn: named.dn, attrs: decodeRecordText(v, h.body, this.table) };
     this.remember(id, named.ndn);
     this.cache.offer(named.ndn, rec);
     return [named.ndn, rec];
@@ -320,6 +341,11 @@ export class IdStore implements Store {
   getNow(ndn: NormalizedDn): EntryRecord | undefined {
     const hit = this.cache.get(ndn);
     if (hit) return hit;
+    const named = this.recent.get(ndn);
+    if (named) {
+      this.recent.delete(ndn);
+      return this.load(named.id, named.v)?.[1];
+    }
     const id = this.idOf(ndn);
     return id === undefined ? undefined : this.load(id)?.[1];
   }
@@ -653,6 +679,7 @@ export class IdStore implements Store {
     moved: boolean,
     postingKeys: Iterable<string>,
   ): void {
+    this.recent.clear();
     for (const w of batch.entries) {
       this.cache.delete(w.ndn);
       this.ids.delete(w.ndn);
@@ -697,7 +724,7 @@ export class IdStore implements Store {
 
   /** The attributes of a stored record value. */
   attrsOf(stored: string): Record<string, string[]> {
-    return decodeRecord(bodyBytes(stored, readHead(stored)), this.table);
+    return decodeRecordText(stored, readHead(stored).body, this.table);
   }
 
   reindex(): Promise<void> {

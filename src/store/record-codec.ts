@@ -229,3 +229,50 @@ export class RecordView {
 
 /** The attributes of a record, all decoded. */
 export const decodeRecord = (bytes: Uint8Array, table: AttrTable): Record<string, string[]> => new RecordView(bytes, table).attrs();
+
+/**
+ * The attributes of a record as the store reads it: a latin1 string (each byte one code unit)
+ * whose codec bytes start at `start`. One pass, nothing copied into bytes first: an ASCII value
+ * is a slice of the string, any other is decoded as UTF-8. The same answer as decodeRecord.
+ */
+export function decodeRecordText(s: string, start: number, table: AttrTable): Record<string, string[]> {
+  let pos = start;
+  const end = s.length;
+  const varint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      if (pos >= end) throw new RangeError('truncated varint');
+      const b = s.charCodeAt(pos++);
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 0x80;
+      if (scale > 2 ** 49) throw new RangeError('varint too long');
+    }
+  };
+  if (s.charCodeAt(pos++) !== FORMAT) throw new RangeError(`not a layout-3 record (format byte ${s.charCodeAt(start)})`);
+  const out: Record<string, string[]> = {};
+  for (let n = varint(); n > 0; n--) {
+    const name = table.nameOf(Math.floor(varint() / 2));
+    const count = varint();
+    // Each value takes at least its length's byte: a larger count is damage, not an array to allocate.
+    if (count > end - pos) throw new RangeError('a record ends inside its last attribute, or has bytes after it');
+    const vals = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      const len = varint();
+      if (pos + len > end) throw new RangeError('a record ends inside its last attribute, or has bytes after it');
+      vals[i] = textAt(s, pos, len);
+      pos += len;
+    }
+    out[name] = vals;
+  }
+  if (pos !== end) throw new RangeError('a record ends inside its last attribute, or has bytes after it');
+  return out;
+}
+
+/** The value of len bytes at pos of a latin1 string: itself when ASCII, else its UTF-8 decoded. */
+function textAt(s: string, pos: number, len: number): string {
+  for (let i = pos; i < pos + len; i++)
+    if (s.charCodeAt(i) >= 0x80) return fromUtf8.decode(Buffer.from(s.slice(pos, pos + len), 'latin1'));
+  return s.slice(pos, pos + len);
+}

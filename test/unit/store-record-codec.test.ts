@@ -3,7 +3,7 @@
 // refusals of damaged bytes.
 
 import { describe, expect, it } from 'vitest';
-import { AttrTable, decodeRecord, encodeRecord, RecordView } from '../../src/store/record-codec.js';
+import { AttrTable, decodeRecord, decodeRecordText, encodeRecord, RecordView } from '../../src/store/record-codec.js';
 import {
   decodeIds,
   encodeIds,
@@ -102,6 +102,32 @@ describe('record codec', () => {
     expect(() => decodeRecord(Uint8Array.from([...bytes, 0]), table)).toThrow(RangeError);
     expect(() => new RecordView(Uint8Array.from([123]), table)).toThrow(/not a layout-3 record/);
     expect(() => decodeRecord(bytes, new AttrTable())).toThrow(/lacks/);
+  });
+
+  it('decodes the stored text form (latin1, after a head) as decodeRecord decodes the bytes, and refuses the same damage', () => {
+    const table = new AttrTable();
+    const text = (b: Uint8Array) => 'head\x00' + Buffer.from(b).toString('latin1');
+    const records = [
+      person(42),
+      { cn: ['Zoë Ünïcødé', '𝄞 clef', ''], description: ['ascii only, long enough to be a slice of its record'], 'x-bin': ['\u00ff\u0080'] },
+      { objectclass: [], uid: ['a'.repeat(20_000)] },
+    ];
+    for (const attrs of records) {
+      const bytes = encodeRecord(attrs, table, isOperational);
+      const back = decodeRecordText(text(bytes), 5, table);
+      expect(back).toEqual(decodeRecord(bytes, table));
+      expect(back).toEqual(attrs);
+      expect(Object.keys(back)).toEqual(Object.keys(attrs));
+    }
+    const bytes = encodeRecord(person(3), table, isOperational);
+    expect(() => decodeRecordText(text(bytes.subarray(0, bytes.length - 3)), 5, table)).toThrow(RangeError);
+    expect(() => decodeRecordText(text(Uint8Array.from([...bytes, 0])), 5, table)).toThrow(RangeError);
+    expect(() => decodeRecordText(text(Uint8Array.from([123])), 5, table)).toThrow(/not a layout-3 record/);
+    expect(() => decodeRecordText(text(bytes), 5, new AttrTable())).toThrow(/lacks/);
+    // A value count far beyond the bytes left: refused, not an array of that size.
+    expect(() => decodeRecordText(text(Uint8Array.from([3, 1, 0, 0xff, 0xff, 0xff, 0x7f])), 5, AttrTable.of([[0, 'cn']]))).toThrow(RangeError);
+    // Bytes that are not UTF-8 in a value.
+    expect(() => decodeRecordText(text(Uint8Array.from([3, 1, 0, 1, 1, 0xc3])), 5, AttrTable.of([[0, 'cn']]))).toThrow();
   });
 });
 
