@@ -76,11 +76,12 @@ export class IdStore implements Store {
   /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
   private readonly ndns = new Map<string, NormalizedDn>();
   /**
-   * What lookups just named (ndn → its ID, and its record when read to name it): the search reads
-   * the candidates it keeps next, without the dn2id and record reads again. Each is used once; at
-   * most RECENT_MAX; emptied by every batch.
+   * What lookups just named from records they read (ndn → its ID and record): the search reads the
+   * candidates it keeps next, without the dn2id and record reads again (an ndn known beforehand
+   * has its ID in the dn2id cache, most often). Each is used once; at most RECENT_MAX; emptied by
+   * every batch.
    */
-  private readonly recent = new Map<NormalizedDn, { id: string; v: string | undefined }>();
+  private readonly recent = new Map<NormalizedDn, { id: string; v: string }>();
   /** Parent ID → its ndn and DN (names()); emptied by any batch that moves or removes an entry, or renames one. */
   private readonly parentNames = new Map<string, { ndn: NormalizedDn; dn: string }>();
   private readonly postingCache: Lru<string, string | undefined>;
@@ -285,10 +286,7 @@ export class IdStore implements Store {
    */
   private ndnOf(id: string): NormalizedDn | undefined {
     const known = this.ndns.get(id);
-    if (known !== undefined) {
-      this.noteNamed(known, id);
-      return known;
-    }
+    if (known !== undefined) return known;
     const v = this.stored(id);
     if (v === undefined) return undefined;
     const named = this.named(id, readHead(v));
@@ -299,8 +297,8 @@ export class IdStore implements Store {
     return named?.ndn;
   }
 
-  /** An ndn a lookup just named, with its ID and the record read to name it (for the read that follows). */
-  private noteNamed(ndn: NormalizedDn, id: string, v?: string): void {
+  /** An ndn a lookup just named from a record it read, with the ID and the record (for the read that follows). */
+  private noteNamed(ndn: NormalizedDn, id: string, v: string): void {
     if (this.recent.size >= RECENT_MAX) this.recent.clear();
     this.recent.set(ndn, { id, v });
   }
@@ -689,8 +687,10 @@ export class IdStore implements Store {
       this.raw.delete(id);
     }
     for (const id of written) if (id !== null) this.raw.delete(id);
-    // A parent removed, moved or renamed (its RDN's spelling too): names below it change.
-    if (dropped.size || moved || batch.entries.some((w) => w.old && w.new && w.old.dn !== w.new.dn)) this.parentNames.clear();
+    // A parent removed, moved or renamed (its RDN's spelling too): names below it change. A leaf
+    // removed (a contact replaced at each re-registration) is nobody's parent.
+    const parentGone = [...dropped].some((id) => this.parentNames.has(id));
+    if (parentGone || moved || batch.entries.some((w) => w.old && w.new && w.old.dn !== w.new.dn)) this.parentNames.clear();
     if (moved) {
       this.ids.clear();
       this.ndns.clear();
