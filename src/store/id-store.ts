@@ -375,12 +375,24 @@ export class IdStore implements Store {
     return out;
   }
 
+  /**
+   * The children of ndn as LevelDB reads them (an ou of a million entries is not held in memory
+   * for a warm-up that wants a few of them): those under its ID, then those without a stored
+   * parent filed under ROOT.
+   */
   async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
-    for (const [child] of await this.childIds(ndn)) yield child;
+    const id = ndn === '' ? undefined : this.idOf(ndn);
+    if (id !== undefined) {
+      const skip = 2 + id.length + 1;
+      for await (const k of this.db.keys(under('n' + SEP + id))) yield k.slice(skip) + ',' + ndn;
+    }
+    for (const [, full] of await this.filedUnder(ROOT)) if (parentOf(full) === ndn && full !== '') yield full;
   }
 
   async countChildren(ndn: NormalizedDn): Promise<number> {
-    return (await this.childIds(ndn)).length;
+    let n = 0;
+    for await (const _ of this.children(ndn)) n++;
+    return n;
   }
 
   async hasChildren(ndn: NormalizedDn): Promise<boolean> {
