@@ -272,7 +272,6 @@ export function decodeRecordText(s: string, start: number, table: AttrTable): Re
 
 /** The value of len bytes at pos of a latin1 string: itself when ASCII, else its UTF-8 decoded. */
 function textAt(s: string, pos: number, len: number): string {
-  for (let i = pos; i < pos + len; i++)
-    if (s.charCodeAt(i) >= 0x80) return fromUtf8.decode(Buffer.from(s.slice(pos, pos + len), 'latin1'));
+  for (let i = pos; i < pos + len; i++) if (s.charCodeAt(i) >= 0x80) return fromUtf8.decode(Buffer.from(s.slice(pos, pos + len), 'latin1'));
   return s.slice(pos, pos + len);
 }

@@ -139,7 +139,8 @@ describe.skipIf(!slapdAvailable())('the same transactions against slapd', () => 
   const ATTEMPTS = 4;
   /** Why slapd, not the case, failed this attempt: its process ended, or it dropped the connection. */
   const slapdFailed = (slapd: Slapd, s: ToolResult): string | undefined =>
-    slapd.ended() ?? (s.code === 255 && /Can't contact LDAP server/.test(s.stderr) ? `dropped the connection: ${s.stderr.trim()}` : undefined);
+    slapd.ended() ??
+    (s.code === 255 && /Can't contact LDAP server/.test(s.stderr) ? `dropped the connection: ${s.stderr.trim()}` : undefined);
 
   it.each(cases)('%s: same exit code and same entries', async (name, args, ldif) => {
     for (let attempt = 1; ; attempt++) {

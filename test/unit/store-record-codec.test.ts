@@ -109,7 +109,11 @@ describe('record codec', () => {
     const text = (b: Uint8Array) => 'head\x00' + Buffer.from(b).toString('latin1');
     const records = [
       person(42),
-      { cn: ['Zoë Ünïcødé', '𝄞 clef', ''], description: ['ascii only, long enough to be a slice of its record'], 'x-bin': ['\u00ff\u0080'] },
+      {
+        cn: ['Zoë Ünïcødé', '𝄞 clef', ''],
+        description: ['ascii only, long enough to be a slice of its record'],
+        'x-bin': ['\u00ff\u0080'],
+      },
       { objectclass: [], uid: ['a'.repeat(20_000)] },
     ];
     for (const attrs of records) {
@@ -125,7 +129,9 @@ describe('record codec', () => {
     expect(() => decodeRecordText(text(Uint8Array.from([123])), 5, table)).toThrow(/not a layout-3 record/);
     expect(() => decodeRecordText(text(bytes), 5, new AttrTable())).toThrow(/lacks/);
     // A value count far beyond the bytes left: refused, not an array of that size.
-    expect(() => decodeRecordText(text(Uint8Array.from([3, 1, 0, 0xff, 0xff, 0xff, 0x7f])), 5, AttrTable.of([[0, 'cn']]))).toThrow(RangeError);
+    expect(() => decodeRecordText(text(Uint8Array.from([3, 1, 0, 0xff, 0xff, 0xff, 0x7f])), 5, AttrTable.of([[0, 'cn']]))).toThrow(
+      RangeError,
+    );
     // Bytes that are not UTF-8 in a value.
     expect(() => decodeRecordText(text(Uint8Array.from([3, 1, 0, 1, 1, 0xc3])), 5, AttrTable.of([[0, 'cn']]))).toThrow();
   });
