@@ -252,14 +252,8 @@ export class IdStore implements Store {
     if (known) return known;
     const v = this.stored(id);
     if (v === undefined) return undefined;
-    const h = readHead(v);
-    let out: { ndn: NormalizedDn; dn: string };
-    if (h.parent === ROOT) out = { ndn: h.nrdn, dn: h.rdn };
-    else {
-      const up = this.names(h.parent);
-      if (!up) return undefined;
-      out = { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
-    }
+    const out = this.named(id, readHead(v));
+    if (!out) return undefined;
     if (this.parentNames.size >= PARENT_NAMES_MAX) this.parentNames.clear();
     this.parentNames.set(id, out);
     return out;
