@@ -360,46 +360,42 @@ export class IdStore implements Store {
     return (await this.db.iterator(under('n' + SEP + id)).all()).map(([k, v]) => [v, k.slice(skip)]);
   }
 
-  /** The children of ndn, as [ndn, ID]: under its ID, and those without a stored parent filed under ROOT. */
-  private async childIds(ndn: NormalizedDn): Promise<Array<[NormalizedDn, string]>> {
-    const out: Array<[NormalizedDn, string]> = [];
-    const id = ndn === '' ? undefined : this.idOf(ndn);
-    if (id !== undefined) for (const [cid, nrdn] of await this.filedUnder(id)) out.push([nrdn + ',' + ndn, cid]);
-    for (const [cid, full] of await this.filedUnder(ROOT)) if (parentOf(full) === ndn && full !== '') out.push([full, cid]);
-    return out;
-  }
-
   /**
-   * The children of ndn as LevelDB reads them (an ou of a million entries is not held in memory
-   * for a warm-up that wants a few of them): those under its ID, then those without a stored
-   * parent filed under ROOT.
+   * The children of ndn as [ndn, ID], as LevelDB reads them (an ou of a million entries is not
+   * held in memory for a warm-up that wants a few of them): those under its ID, then those
+   * without a stored parent filed under ROOT.
    */
-  async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
+  private async *childIds(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, string]> {
     const id = ndn === '' ? undefined : this.idOf(ndn);
     if (id !== undefined) {
       const skip = 2 + id.length + 1;
-      for await (const k of this.db.keys(under('n' + SEP + id))) yield k.slice(skip) + ',' + ndn;
+      for await (const [k, cid] of this.db.iterator(under('n' + SEP + id))) yield [k.slice(skip) + ',' + ndn, cid];
     }
-    for (const [, full] of await this.filedUnder(ROOT)) if (parentOf(full) === ndn && full !== '') yield full;
+    for (const [cid, full] of await this.filedUnder(ROOT)) if (parentOf(full) === ndn && full !== '') yield [full, cid];
+  }
+
+  async *children(ndn: NormalizedDn): AsyncIterable<NormalizedDn> {
+    for await (const [child] of this.childIds(ndn)) yield child;
   }
 
   async countChildren(ndn: NormalizedDn): Promise<number> {
     let n = 0;
-    for await (const _ of this.children(ndn)) n++;
+    for await (const _ of this.childIds(ndn)) n++;
     return n;
   }
 
   async hasChildren(ndn: NormalizedDn): Promise<boolean> {
-    const id = ndn === '' ? undefined : this.idOf(ndn);
-    if (id !== undefined && (await this.db.keys({ ...under('n' + SEP + id), limit: 1 }).all()).length) return true;
-    return (await this.childIds(ndn)).length > 0;
+    for await (const _ of this.childIds(ndn)) return true;
+    return false;
   }
 
   async *subtree(ndn: NormalizedDn): AsyncIterable<[NormalizedDn, EntryRecord]> {
     const base = this.getNow(ndn);
     if (base) yield [ndn, base];
     // Breadth-first down the dn2id keys; below the root, the top is everything filed under ROOT.
-    let level: Array<[NormalizedDn, string]> = ndn === '' ? await this.rootLevel() : await this.childIds(ndn);
+    let level: Array<[NormalizedDn, string]> = [];
+    if (ndn === '') level = await this.rootLevel();
+    else for await (const child of this.childIds(ndn)) level.push(child);
     while (level.length) {
       const next: Array<[NormalizedDn, string]> = [];
       for (const [n, id] of level) {
