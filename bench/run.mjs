@@ -16,7 +16,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'ldapts';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,8 +63,37 @@ function ssha(pw) {
   return '{SSHA}' + Buffer.concat([h, salt]).toString('base64');
 }
 
-function makeLdif() {
-  const out = [`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example\n`];
+/**
+ * The LDIF's records go to FILE as they are made, a few MiB at a time (a 10M-entry file is
+ * gigabytes: more than one string can hold).
+ */
+function ldifWriter(file) {
+  const fd = openSync(file, 'w', 0o600);
+  let parts = [];
+  let size = 0;
+  const flush = () => {
+    if (parts.length) writeSync(fd, parts.join(''));
+    parts = [];
+    size = 0;
+  };
+  return {
+    push(...records) {
+      for (const r of records) {
+        parts.push(r, '\n');
+        size += r.length + 1;
+      }
+      if (size > 4 << 20) flush();
+    },
+    close() {
+      flush();
+      closeSync(fd);
+    },
+  };
+}
+
+function makeLdif(file) {
+  const out = ldifWriter(file);
+  out.push(`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example\n`);
   out.push(`dn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n`);
   out.push(`dn: ou=sip,${SUFFIX}\nobjectClass: organizationalUnit\nou: sip\n`);
   for (let i = 0; i < N; i++) {
@@ -102,8 +131,9 @@ function makeLdif() {
     }
   }
   const phones = pbxLdif(out, Math.min(N, 10000));
+  out.close();
   const entries = 5 + N + peers + extensions + CONFIG_FILES * CONFIG_ROWS + 5 + 4 * phones;
-  return { text: out.join('\n'), peers, extensions, phones, entries };
+  return { peers, extensions, phones, entries };
 }
 
 /**
@@ -171,7 +201,7 @@ async function startSlapd(ldifFile) {
     'moduleload back_mdb',
     'sizelimit unlimited',
     'database mdb',
-    'maxsize 4294967296',
+    `maxsize ${Math.max(4 * 2 ** 30, N * 4096)}`,
     `suffix "${SUFFIX}"`,
     `rootdn "cn=admin,${SUFFIX}"`,
     'rootpw secret',
@@ -455,9 +485,8 @@ async function main() {
   log(`astldap bench: ${N} entries, ${SECONDS}s per case, ${RUNS} runs, alternating servers, astldap store layout ${LAYOUT}`);
   const bin = buildLoader();
   const pbxBin = buildLoader('pbxload', path.join(root, 'bench', 'pbxload.c'));
-  const { text, peers, extensions, phones, entries } = makeLdif();
   const ldifFile = path.join(work, 'data.ldif');
-  writeFileSync(ldifFile, text);
+  const { peers, extensions, phones, entries } = makeLdif(ldifFile);
   const admin = ['-A', `cn=admin,${SUFFIX}`, '-W', 'secret'];
   const cases = [
     {

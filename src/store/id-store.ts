@@ -9,20 +9,18 @@
 
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
-import { postingBytes, recordBytes } from './cache-weight.js';
+import { IdIndex } from './id-index.js';
+import { cacheShares, IdReads, placeUnder } from './id-reads.js';
 import { idStoreProblems } from './id-check.js';
 import { openExplained } from './health.js';
 import { idKey, parseIdKey } from './id-list.js';
-import { attrKey, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT, type RecordHead } from './id-tree.js';
-import { AFTER, indexedTrigrams, parentOf, under } from './keys.js';
+import { attrKey, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
+import { AFTER, parentOf, under } from './keys.js';
 import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
 import { KeyFilter } from './key-filter.js';
-import { Lru } from './lru.js';
 import { NativeBatch } from './native-batch.js';
-import { ArrayOps, buildPostings, LARGE, MARK, Postings, SEP } from './postings.js';
-import { PrefixCache } from './prefix-cache.js';
+import { ArrayOps, buildPostings, MARK, Postings, SEP } from './postings.js';
 import { AttrTable, decodeRecordText, encodeRecord } from './record-codec.js';
-import { Substrings } from './substrings.js';
 import { commitOps, WriteGuard } from './write-guard.js';
 import { warmKeys } from './warm-keys.js';
 import type { EntryRecord, IndexSpec, NormalizedDn, Store, StoreHealth, SubstringQuery, WriteBatch } from './types.js';
@@ -36,22 +34,8 @@ const CHUNK = 5000;
 const REMEMBER_MAX = 64;
 const NATIVE_MAX_ENTRIES = 5000;
 const DEFAULT_CACHE_BYTES = 32 << 20;
-/** IDs whose ndn is remembered, at most (then forgotten at once: a map, not an LRU, as a hit costs nothing). */
-const NDNS_MAX = 100_000;
-/** Parents' names remembered (cleared beyond: a tree of that many parents is rare). */
-const PARENT_NAMES_MAX = 10_000;
-/** Entries lookups named and the search has not read yet, at most (recent). */
-const RECENT_MAX = 256;
-const MISS: unique symbol = Symbol('miss');
 
 type Db = Level<string, string>;
-
-/** The dn2id key's place of an ndn: its parent's ID and the key's nrdn, given the parent's ID (or none stored). */
-function placeUnder(ndn: NormalizedDn, parentId: string | undefined): { parent: string; nrdn: string } {
-  const p = parentOf(ndn);
-  if (p === '' || parentId === undefined) return { parent: ROOT, nrdn: ndn };
-  return { parent: parentId, nrdn: ndn.slice(0, ndn.length - p.length - 1) };
-}
 
 export class IdStore implements Store {
   /** A renamed entry's descendants stay filed under its ID: the batch names the top entry only. */
@@ -61,32 +45,15 @@ export class IdStore implements Store {
   private readonly onDisk: boolean;
   private readonly sync: boolean;
   private readonly fingerprint: string;
-  private readonly heads: Array<{ spec: IndexSpec; p: string; i: string; q: string; s: string }>;
   private entryCount = 0;
   private nextId = 1;
   private table = new AttrTable();
   /** Writes one at a time; failing after a disk error until a reopen succeeds. */
   private readonly guard: WriteGuard;
-  /** Records by ndn (exact: a batch drops what it wrote, then keeps a small batch's new entries). */
-  private readonly cache: Lru<NormalizedDn, EntryRecord>;
-  /** Stored record values by ID (their bytes as the store reads them); a batch drops the records it writes or removes. */
-  private readonly raw: Lru<string, string>;
-  /** dn2id, by ndn (undefined: no such entry); a batch drops the ndns it wrote. */
-  private readonly ids: Lru<NormalizedDn, string | undefined>;
-  /** id2dn of entries read by ID (an ID's ndn changes only when it or an ancestor moves). */
-  private readonly ndns = new Map<string, NormalizedDn>();
-  /**
-   * What lookups just named from records they read (ndn → its ID and record): the search reads the
-   * candidates it keeps next, without the dn2id and record reads again (an ndn known beforehand
-   * has its ID in the dn2id cache, most often). Each is used once; at most RECENT_MAX; emptied by
-   * every batch.
-   */
-  private readonly recent = new Map<NormalizedDn, { id: string; v: string }>();
-  /** Parent ID → its ndn and DN (names()); emptied by any batch that moves or removes an entry, or renames one. */
-  private readonly parentNames = new Map<string, { ndn: NormalizedDn; dn: string }>();
-  private readonly postingCache: Lru<string, string | undefined>;
-  private readonly prefixCache: PrefixCache;
-  private readonly substrings: Substrings;
+  /** The entries, their IDs and their names, cached exactly (id-reads.ts). */
+  private readonly reads: IdReads;
+  /** The index keys and their lookups by ID (id-index.ts). */
+  private readonly index: IdIndex;
   /**
    * A bulk load into an empty store (layout 2's KeyFilter): the dn2id, record and posting-list
    * keys written since it was opened. Nearly every key a load reads back is absent, and LevelDB
@@ -113,23 +80,21 @@ export class IdStore implements Store {
       reopened: () => this.opened(),
     });
     this.sync = opts.sync ?? false;
-    this.indexes = new Map(opts.indexes.map((s) => [s.attr, s]));
-    this.heads = opts.indexes.map((spec) => ({
-      spec,
-      p: `p${SEP}${spec.attr}`,
-      i: `i${SEP}${spec.attr}${SEP}`,
-      q: `q${SEP}${spec.attr}${SEP}`,
-      s: `s${SEP}${spec.attr}${SEP}`,
-    }));
     this.fingerprint = indexFingerprint(opts.indexes);
     const size = Math.max(0, opts.cacheSize ?? Infinity);
     const bytes = Math.max(0, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    this.cache = new Lru(size, { maxBytes: bytes - Math.floor(bytes / 8) - Math.floor(bytes / 4), weigh: recordBytes });
-    this.raw = new Lru<string, string>(size, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
-    this.ids = new Lru(size, { maxBytes: Math.floor(bytes / 16), weigh: (k, v) => postingBytes(k, v) });
-    this.postingCache = new Lru(size, { maxBytes: Math.floor(bytes / 8), weigh: postingBytes });
-    this.prefixCache = new PrefixCache(Math.floor(bytes / 16));
-    this.substrings = new Substrings(this.db, this.prefixCache);
+    const shares = cacheShares(bytes);
+    this.reads = new IdReads({ size, bytes, read: (k) => this.read(k), table: () => this.table });
+    this.index = new IdIndex({
+      db: this.db,
+      specs: opts.indexes,
+      indexer: opts.indexer,
+      read: (k) => this.read(k),
+      size,
+      postingBytes: shares.postings,
+      prefixBytes: shares.prefixes,
+    });
+    this.indexes = this.index.specs;
   }
 
   async open(): Promise<void> {
@@ -193,14 +158,8 @@ export class IdStore implements Store {
   }
 
   private dropCaches(): void {
-    this.cache.clear();
-    this.raw.clear();
-    this.recent.clear();
-    this.ids.clear();
-    this.ndns.clear();
-    this.parentNames.clear();
-    this.postingCache.clear();
-    this.prefixCache.clear();
+    this.reads.clear();
+    this.index.clear();
   }
 
   async close(): Promise<void> {
@@ -212,138 +171,24 @@ export class IdStore implements Store {
     return this.native ? 'native' : 'array';
   }
 
-  /** The ID of an entry, down the dn2id keys (each parent's from the cache or resolved the same way). */
+  /** The ID of an entry, down the dn2id keys. */
   idOf(ndn: NormalizedDn): string | undefined {
-    if (ndn === '') return this.read(recordKey(ROOT)) === undefined ? undefined : ROOT;
-    const hit = this.ids.lookup(ndn, MISS);
-    if (hit !== MISS) return hit;
-    const p = parentOf(ndn);
-    const pid = p === '' ? undefined : this.idOf(p);
-    let id: string | undefined;
-    if (pid !== undefined) {
-      const at = placeUnder(ndn, pid);
-      id = this.read(dn2idKey(at.parent, at.nrdn));
-    }
-    id ??= this.read(dn2idKey(ROOT, ndn));
-    this.ids.offer(ndn, id);
-    return id;
-  }
-
-  /**
-   * The stored value of an ID's record: from the cache of record values, else read (and offered
-   * to that cache). A record holds its parent's ID and its own RDN, not its DN: a move leaves the
-   * records below it as they were, so only a batch that writes or removes a record drops it here.
-   */
-  private stored(id: string): string | undefined {
-    const hit = this.raw.get(id);
-    if (hit !== undefined) return hit;
-    const v = this.read(recordKey(id));
-    if (v !== undefined) this.raw.offer(id, v);
-    return v;
-  }
-
-  /**
-   * A parent's ndn and user DN, up the records' heads; remembered (parents are few and read for
-   * every child an entry cache miss loads: one read per ancestor otherwise).
-   */
-  private names(id: string): { ndn: NormalizedDn; dn: string } | undefined {
-    if (id === ROOT) return { ndn: '', dn: '' };
-    const known = this.parentNames.get(id);
-    if (known) return known;
-    const v = this.stored(id);
-    if (v === undefined) return undefined;
-    const out = this.named(id, readHead(v));
-    if (!out) return undefined;
-    if (this.parentNames.size >= PARENT_NAMES_MAX) this.parentNames.clear();
-    this.parentNames.set(id, out);
-    return out;
-  }
-
-  /** The ndn and DN of the entry of an ID whose record has head h (undefined: a parent is missing). */
-  private named(id: string, h: RecordHead): { ndn: NormalizedDn; dn: string } | undefined {
-    if (id === ROOT) return { ndn: '', dn: '' };
-    if (h.parent === ROOT) return { ndn: h.nrdn, dn: h.rdn };
-    const up = this.names(h.parent);
-    return up && { ndn: h.nrdn + ',' + up.ndn, dn: h.rdn + ',' + up.dn };
-  }
-
-  /** An ID's ndn remembered (and the ndn's ID offered to the dn2id cache). */
-  private remember(id: string, ndn: NormalizedDn): void {
-    if (this.ndns.size >= NDNS_MAX) this.ndns.clear();
-    this.ndns.set(id, ndn);
-    this.ids.offer(ndn, id);
-  }
-
-  /**
-   * The ndn of an ID, from its record's head alone (nothing decoded): what a lookup hands back
-   * for each ID of a posting list, most of which the search then drops by scope or filter.
-   */
-  private ndnOf(id: string): NormalizedDn | undefined {
-    const known = this.ndns.get(id);
-    if (known !== undefined) return known;
-    const v = this.stored(id);
-    if (v === undefined) return undefined;
-    const named = this.named(id, readHead(v));
-    if (named) {
-      this.remember(id, named.ndn);
-      this.noteNamed(named.ndn, id, v);
-    }
-    return named?.ndn;
-  }
-
-  /** An ndn a lookup just named from a record it read, with the ID and the record (for the read that follows). */
-  private noteNamed(ndn: NormalizedDn, id: string, v: string): void {
-    if (this.recent.size >= RECENT_MAX) this.recent.clear();
-    this.recent.set(ndn, { id, v });
-  }
-
-  /** The entry of an ID with its ndn (cached both ways); v: its stored record, when already read. */
-  private load(id: string, given?: string): [NormalizedDn, EntryRecord] | undefined {
-    const known = this.ndns.get(id);
-    if (known !== undefined) {
-      const rec = this.cache.get(known);
-      if (rec) return [known, rec];
-    }
-    const v = given ?? this.stored(id);
-    if (v === undefined) return undefined;
-    const h = readHead(v);
-    const named = this.named(id, h);
-    if (!named) return undefined;
-    const rec: EntryRecord = { dn: named.dn, attrs: decodeRecordText(v, h.body, this.table) };
-    this.remember(id, named.ndn);
-    this.cache.offer(named.ndn, rec);
-    return [named.ndn, rec];
+    return this.reads.idOf(ndn);
   }
 
   /** Opens LevelDB's table files across the key space until the deadline (warm-keys.ts); sampled entries' ndns. */
   async warm(deadline: number): Promise<NormalizedDn[]> {
     if (!this.onDisk) return [];
-    const sample = (k: string) => (k.charCodeAt(0) === 114 /* r */ ? this.load(k.slice(2))?.[0] : undefined);
+    const sample = (k: string) => (k.charCodeAt(0) === 114 /* r */ ? this.reads.load(k.slice(2))?.[0] : undefined);
     return warmKeys(this.db, deadline, ['r', 'n', 'q', 's', 'p', 'i'], sample);
   }
 
-  /** Drops the cached records of every entry below ndn. */
-  private forgetBelow(ndn: NormalizedDn): void {
-    const tail = ',' + ndn;
-    const gone: NormalizedDn[] = [];
-    for (const [k] of this.cache.entries()) if (k.endsWith(tail)) gone.push(k);
-    for (const k of gone) this.cache.delete(k);
-  }
-
   getNow(ndn: NormalizedDn): EntryRecord | undefined {
-    const hit = this.cache.get(ndn);
-    if (hit) return hit;
-    const named = this.recent.get(ndn);
-    if (named) {
-      this.recent.delete(ndn);
-      return this.load(named.id, named.v)?.[1];
-    }
-    const id = this.idOf(ndn);
-    return id === undefined ? undefined : this.load(id)?.[1];
+    return this.reads.get(ndn);
   }
 
   keeps(ndn: NormalizedDn, rec: EntryRecord): boolean {
-    return this.cache.peek(ndn) === rec && this.cache.wasRead(ndn);
+    return this.reads.keeps(ndn, rec);
   }
 
   async get(ndn: NormalizedDn): Promise<EntryRecord | undefined> {
@@ -399,7 +244,7 @@ export class IdStore implements Store {
     while (level.length) {
       const next: Array<[NormalizedDn, string]> = [];
       for (const [n, id] of level) {
-        const rec = this.load(id)?.[1];
+        const rec = this.reads.load(id)?.[1];
         if (!rec) continue;
         yield [n, rec];
         for (const [cid, nrdn] of await this.filedUnder(id)) next.push([nrdn + ',' + n, cid]);
@@ -416,110 +261,40 @@ export class IdStore implements Store {
     return this.entryCount;
   }
 
-  private requireIndex(attr: string, kind: 'eq' | 'pres' | 'sub'): void {
-    if (!this.indexes.get(attr)?.[kind]) throw new Error(`no ${kind} index on attribute ${attr}`);
-  }
-
   /** The ndns of ID keys (entries gone meanwhile left out). */
   private ndnsOf(ids: Iterable<string>): NormalizedDn[] {
     const out: NormalizedDn[] = [];
     for (const id of ids) {
-      const ndn = this.ndnOf(id);
+      const ndn = this.reads.ndnOf(id);
       if (ndn !== undefined) out.push(ndn);
     }
     return out;
   }
 
-  private async tails(range: { gt?: string; gte?: string; lt: string }): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const key of await this.db.keys(range).all()) out.add(key.slice(key.lastIndexOf(SEP) + 1));
-    return out;
-  }
-
-  private posting(qk: string): string | undefined {
-    const hit = this.postingCache.lookup(qk, MISS);
-    if (hit !== MISS) return hit;
-    const v = this.read(qk);
-    this.postingCache.offer(qk, v);
-    return v;
-  }
-
   async lookupEquality(attr: string, value: string): Promise<NormalizedDn[]> {
-    this.requireIndex(attr, 'eq');
-    if (value.includes(SEP)) return [];
-    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
-    if (posting === undefined) return [];
-    if (posting !== LARGE) return this.ndnsOf(posting.split(SEP));
-    return this.ndnsOf(await this.tails(under(`i${SEP}${attr}${SEP}${value}`)));
+    return this.ndnsOf(await this.index.equality(attr, value));
   }
 
   equalitySize(attr: string, value: string): number {
-    this.requireIndex(attr, 'eq');
-    if (value.includes(SEP)) return 0;
-    const posting = this.posting(`q${SEP}${attr}${SEP}${value}`);
-    if (posting === undefined) return 0;
-    if (posting === LARGE) return Infinity;
-    return posting.split(SEP).length;
+    return this.index.equalitySize(attr, value);
   }
 
   async lookupRange(attr: string, low?: string, high?: string): Promise<NormalizedDn[]> {
-    this.requireIndex(attr, 'eq');
-    const base = `q${SEP}${attr}${SEP}`;
-    const range = {
-      ...(low === undefined ? { gt: base } : { gte: base + low }),
-      ...(high === undefined ? { lt: `q${SEP}${attr}${AFTER}` } : { lte: base + high }),
-    };
-    const out = new Set<string>();
-    for (const [qk, v] of await this.db.iterator(range).all()) {
-      if (v !== LARGE) for (const id of v.split(SEP)) out.add(id);
-      else for (const id of await this.tails(under('i' + qk.slice(1)))) out.add(id);
-    }
-    return this.ndnsOf(out);
+    return this.ndnsOf(await this.index.range(attr, low, high));
   }
 
   async lookupPresent(attr: string): Promise<NormalizedDn[]> {
-    this.requireIndex(attr, 'pres');
-    return this.ndnsOf(await this.tails(under(`p${SEP}${attr}`)));
+    return this.ndnsOf(await this.index.present(attr));
   }
 
   async lookupSubstrings(attr: string, q: SubstringQuery): Promise<NormalizedDn[] | undefined> {
-    this.requireIndex(attr, 'sub');
-    const ids = await this.substrings.lookup(attr, this.indexes.get(attr)!.eq, q);
+    const ids = await this.index.matching(attr, q);
     return ids && this.ndnsOf(ids);
   }
 
-  /** The index keys of one entry by ID (equality ones as i keys), as layout 2 builds them by ndn. */
-  /**
-   * Calls emit with each presence and substring key of one entry (a substring key may come more
-   * than once) and value with the q key of each equality value (for its posting list).
-   */
-  private eachIndexKey(id: string, rec: EntryRecord, emit: (k: string) => void, value: (qk: string) => void): void {
-    const tail = SEP + id;
-    for (const { spec, p, q, s } of this.heads) {
-      const vals = this.opts.indexer(rec, spec.attr);
-      if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) emit(p + tail);
-      for (const v of vals) {
-        if (v.includes(SEP)) continue;
-        if (spec.eq) value(q + v);
-        if (spec.sub) for (const g of indexedTrigrams(v)) emit(s + g + tail);
-      }
-    }
-  }
-
-  indexKeys(id: string, rec: EntryRecord | undefined, heads = this.heads): Set<string> {
-    const keys = new Set<string>();
-    if (!rec) return keys;
-    const tail = SEP + id;
-    for (const { spec, p, i, s } of heads) {
-      const vals = this.opts.indexer(rec, spec.attr);
-      if (spec.pres && (vals.length || rec.attrs[spec.attr]?.length)) keys.add(p + tail);
-      for (const v of vals) {
-        if (v.includes(SEP)) continue;
-        if (spec.eq) keys.add(i + v + tail);
-        if (spec.sub) for (const g of indexedTrigrams(v)) keys.add(s + g + tail);
-      }
-    }
-    return keys;
+  /** The index keys of one entry by ID (equality ones as i keys). */
+  indexKeys(id: string, rec: EntryRecord | undefined): Set<string> {
+    return this.index.keysOf(id, rec);
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -570,7 +345,7 @@ export class IdStore implements Store {
     const leaving = new Map<NormalizedDn, { id: string; old: EntryRecord; place: string; rdn: string }>();
     const unplaced = new Set<string>();
     const deltas = (id: string, before: EntryRecord | undefined, after: EntryRecord | undefined) =>
-      this.indexDelta(id, before, after, postings, put, del);
+      this.index.delta(id, before, after, postings, put, del);
     for (const w of batch.entries) {
       const out = w.from !== undefined && !w.old ? leaving.get(w.from) : undefined;
       let id = out ? out.id : resolve(w.ndn);
@@ -595,7 +370,7 @@ export class IdStore implements Store {
         deltas(id, out ? out.old : w.old, w.new);
         continue;
       }
-      const v = this.stored(id!);
+      const v = this.reads.stored(id!);
       const h = v === undefined ? undefined : readHead(v);
       staged.set(w.ndn, null);
       if (moving.has(w.ndn) && h && w.old) {
@@ -624,87 +399,12 @@ export class IdStore implements Store {
     try {
       await this.commitOps(b);
     } finally {
-      this.forgetWritten(batch, dropped, staged.values(), leaving.size > 0, postings.keys());
+      this.reads.forget(batch, dropped, staged.values(), leaving.size > 0);
+      this.index.forget(postings.keys());
     }
-    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.cache.set(w.ndn, w.new);
+    if (batch.entries.length <= REMEMBER_MAX) for (const w of batch.entries) if (w.new) this.reads.keep(w.ndn, w.new);
     this.nextId = next;
     this.entryCount += delta;
-  }
-
-  /** The index keys (and posting list members) an entry's change adds and removes. */
-  private indexDelta(
-    id: string,
-    before: EntryRecord | undefined,
-    after: EntryRecord | undefined,
-    postings: Postings,
-    put: (k: string, v: string) => void,
-    del: (k: string) => void,
-  ): void {
-    if (before && after && before.attrs === after.attrs) return; // moved unchanged: same keys
-    if (!before) {
-      // A new entry (nearly every write of an import): its keys straight out, no sets compared.
-      if (after)
-        this.eachIndexKey(
-          id,
-          after,
-          (k) => put(k, MARK),
-          (qk) => postings.add(qk, id),
-        );
-      return;
-    }
-    const valueOf = (ik: string) => 'q' + ik.slice(1, ik.lastIndexOf(SEP));
-    const was = this.indexKeys(id, before);
-    const is = this.indexKeys(id, after);
-    for (const k of was) {
-      if (is.has(k)) continue;
-      if (k.charCodeAt(0) === 105 /* i */) postings.remove(valueOf(k), id);
-      else del(k);
-    }
-    for (const k of is) {
-      if (was.has(k)) continue;
-      if (k.charCodeAt(0) === 105 /* i */) postings.add(valueOf(k), id);
-      else put(k, MARK);
-    }
-  }
-
-  /**
-   * After a batch was committed (or failed to be): what the caches held of what it wrote goes.
-   * `written`: the IDs of the entries it wrote (null: removed, those are in `dropped`). `moved`: it
-   * moved entries, whose descendants now have other ndns under the IDs they keep.
-   */
-  private forgetWritten(
-    batch: WriteBatch,
-    dropped: Set<string>,
-    written: Iterable<string | null>,
-    moved: boolean,
-    postingKeys: Iterable<string>,
-  ): void {
-    this.recent.clear();
-    for (const w of batch.entries) {
-      this.cache.delete(w.ndn);
-      this.ids.delete(w.ndn);
-    }
-    for (const id of dropped) {
-      this.ndns.delete(id);
-      this.raw.delete(id);
-    }
-    for (const id of written) if (id !== null) this.raw.delete(id);
-    // A parent removed, moved or renamed (its RDN's spelling too): names below it change. A leaf
-    // removed (a contact replaced at each re-registration) is nobody's parent.
-    const parentGone = [...dropped].some((id) => this.parentNames.has(id));
-    if (parentGone || moved || batch.entries.some((w) => w.old && w.new && w.old.dn !== w.new.dn)) this.parentNames.clear();
-    if (moved) {
-      this.ids.clear();
-      this.ndns.clear();
-    }
-    // Those of a subtree moved by its top alone are not in the batch: their cached records
-    // (which carry their old DN) go too.
-    for (const w of batch.entries) if (w.subtree && w.from !== undefined) this.forgetBelow(w.from);
-    // A new spelling of an entry's DN (same ndn) is its descendants' too: their cached records go.
-    for (const w of batch.entries) if (w.old && w.new && w.old.dn !== w.new.dn) this.forgetBelow(w.ndn);
-    const keys = [...postingKeys];
-    for (const qk of keys) this.postingCache.delete(qk);
-    this.prefixCache.changed(keys);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -743,8 +443,7 @@ export class IdStore implements Store {
       }
       await this.commitOps(b);
       await buildPostings(this.db.keys(under('i')), (ops) => this.commitOps(ops), CHUNK);
-      this.postingCache.clear();
-      this.prefixCache.clear();
+      this.index.clear();
     });
   }
 
@@ -780,7 +479,7 @@ export class IdStore implements Store {
       let e: [NormalizedDn, EntryRecord] | undefined;
       try {
         const attrs = this.attrsOf(v);
-        e = this.load(id);
+        e = this.reads.load(id);
         if (!e) {
           placeOf ??= new Map((await this.db.iterator(under('n')).all()).map(([k, i]) => [i, k]));
           const named = this.namesAsFound(id, placeOf);
@@ -796,7 +495,7 @@ export class IdStore implements Store {
   /** An ID's ndn and DN up the records' heads, past a record that is gone by its dn2id key (its RDN as the normalised one). */
   private namesAsFound(id: string, placeOf: Map<string, string>, depth = 0): { ndn: NormalizedDn; dn: string } | undefined {
     if (id === ROOT) return { ndn: '', dn: '' };
-    const v = this.stored(id);
+    const v = this.reads.stored(id);
     let at: { parent: string; nrdn: string; rdn: string };
     if (v !== undefined) at = readHead(v);
     else {
@@ -824,10 +523,10 @@ export class IdStore implements Store {
         records: () => this.records(),
         attrsOf: (v) => this.attrsOf(v),
         indexKeys: (id, rec) => this.indexKeys(id, rec),
-        postingCache: this.postingCache.entries(),
-        prefixCache: this.prefixCache.entries(),
-        entryCache: this.cache.entries(),
-        recordCache: this.raw.entries(),
+        postingCache: this.index.cached().postings,
+        prefixCache: this.index.cached().prefixes,
+        entryCache: this.reads.cached().entries,
+        recordCache: this.reads.cached().records,
       }),
     );
   }
