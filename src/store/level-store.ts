@@ -290,43 +290,72 @@ export class LevelStore implements Store {
     if (base) yield [ndn, base];
     // Breadth-first over the children index: parents always come before their children. Below
     // the root, the top of the walk is every entry whose parent is not stored (the top-level
-    // entries and the naming contexts, e.g. dc=example,dc=com without dc=com).
-    let level: NormalizedDn[] = ndn === '' ? await this.forestRoots() : [ndn];
-    let parents = ndn !== '';
+    // entries and the naming contexts, e.g. dc=example,dc=com without dc=com). Each parent's
+    // children are read as the index lists them, a chunk at a time, and only those that are
+    // parents themselves are kept for the next level: a level of a million leaves (ou=people) is
+    // never held (a 1M-entry migration's heap was mostly that level).
+    const parents = new Set<NormalizedDn>();
+    const tail = ',' + ndn;
+    for (const p of await this.distinctParents()) if (ndn === '' || p === ndn || p.endsWith(tail)) parents.add(p);
+    let level: NormalizedDn[] = [];
+    if (ndn === '') {
+      const roots = await this.forestRoots(parents);
+      for (let i = 0; i < roots.length; i += SUBTREE_CHUNK) yield* this.walked(roots.slice(i, i + SUBTREE_CHUNK), parents, level);
+    } else level = [ndn];
     while (level.length) {
       const next: NormalizedDn[] = [];
-      const ndns: NormalizedDn[] = [];
-      if (parents) for (const parent of level) for await (const k of this.children(parent)) ndns.push(k);
-      else ndns.push(...level);
-      for (let i = 0; i < ndns.length; i += SUBTREE_CHUNK) {
-        const slice = ndns.slice(i, i + SUBTREE_CHUNK);
-        const recs = await this.getMany(slice);
-        for (let j = 0; j < slice.length; j++) {
-          const rec = recs[j];
-          if (!rec) continue;
-          yield [slice[j]!, rec];
-          next.push(slice[j]!);
+      for (const parent of level) {
+        let chunk: NormalizedDn[] = [];
+        for await (const k of this.children(parent)) {
+          chunk.push(k);
+          if (chunk.length < SUBTREE_CHUNK) continue;
+          yield* this.walked(chunk, parents, next);
+          chunk = [];
         }
+        yield* this.walked(chunk, parents, next);
       }
       level = next;
-      parents = true;
     }
   }
 
-  /** Entries whose parent is not stored: one seek per distinct parent in the children index. */
-  private async forestRoots(): Promise<NormalizedDn[]> {
-    const roots: NormalizedDn[] = [];
+  /** The entries of ndns that exist, read together; those among parents are added to next. */
+  private async *walked(
+    ndns: NormalizedDn[],
+    parents: Set<NormalizedDn>,
+    next: NormalizedDn[],
+  ): AsyncIterable<[NormalizedDn, EntryRecord]> {
+    if (!ndns.length) return;
+    const recs = await this.getMany(ndns);
+    for (let j = 0; j < ndns.length; j++) {
+      const rec = recs[j];
+      if (!rec) continue;
+      yield [ndns[j]!, rec];
+      if (parents.has(ndns[j]!)) next.push(ndns[j]!);
+    }
+  }
+
+  /** Every ndn with an entry filed under it in the children index: one seek per distinct parent. */
+  private async distinctParents(): Promise<NormalizedDn[]> {
+    const out: NormalizedDn[] = [];
     const it = this.db.keys(under('c'));
     try {
       for (let key = await it.next(); key !== undefined; key = await it.next()) {
         const parent = key.slice(2, key.indexOf(SEP, 2));
-        if (parent === '' || (await this.db.get('e' + SEP + parent)) === undefined) {
-          for await (const child of this.children(parent)) roots.push(child);
-        }
+        out.push(parent);
         it.seek('c' + SEP + parent + AFTER);
       }
     } finally {
       await it.close();
+    }
+    return out;
+  }
+
+  /** Entries whose parent is not stored (parents: every parent in the children index). */
+  private async forestRoots(parents: Set<NormalizedDn>): Promise<NormalizedDn[]> {
+    const roots: NormalizedDn[] = [];
+    for (const parent of new Set(['', ...parents])) {
+      if (parent !== '' && (await this.db.get('e' + SEP + parent)) !== undefined) continue;
+      for await (const child of this.children(parent)) roots.push(child);
     }
     return roots;
   }

@@ -147,6 +147,29 @@ describe.each([
     expect((await collect(store.subtree('o=missing,o=other'))).map(([n]) => n)).toEqual([orphan]);
   });
 
+  it('walks a level of more children than a read takes at once, and the parents among them, each entry once', async () => {
+    await seed(store);
+    // 600 leaves under PEOPLE with 3 of them parents (of 300 each, one of those a parent again).
+    const leaves = Array.from({ length: 600 }, (_, i) => `uid=u${i},${PEOPLE}`);
+    const below = [7, 300, 599].flatMap((p) => Array.from({ length: 300 }, (_, j) => `cn=c${j},uid=u${p},${PEOPLE}`));
+    const deepest = Array.from({ length: 5 }, (_, k) => `cn=d${k},cn=c0,uid=u300,${PEOPLE}`);
+    const all = [...leaves, ...below, ...deepest];
+    for (let i = 0; i < all.length; i += 200) {
+      await store.write({ entries: all.slice(i, i + 200).map((n) => ({ ndn: n, new: rec(n, { objectclass: ['top'] }) })) });
+    }
+    for (const top of [PEOPLE, '']) {
+      const walked = (await collect(store.subtree(top))).map(([n]) => n);
+      expect(new Set(walked).size).toBe(walked.length);
+      const seen = new Set<string>();
+      for (const n of walked) {
+        if (n !== top && top !== '' && seen.size) expect(seen.has(n.slice(n.indexOf(',') + 1))).toBe(true);
+        seen.add(n);
+      }
+      for (const n of [PEOPLE, ALICE, ...all]) expect(seen.has(n)).toBe(true);
+      if (top === PEOPLE) expect(walked).toHaveLength(1 + 3 + all.length);
+    }
+  });
+
   it('includes a stored root DSE in its own subtree without making it its own child', async () => {
     await seed(store);
     await store.write({ entries: [{ ndn: '', new: rec('', { objectclass: ['top'] }) }] });
