@@ -149,6 +149,9 @@ export class IdReads {
   /** An ID's ndn remembered (and the ndn's ID offered to the dn2id cache). */
   private remember(id: string, ndn: NormalizedDn): void {
     if (this.ndns.size >= NDNS_MAX) this.ndns.clear();
+    // An ndn made up the heads is a concatenation of slices of the records read: flattened, it
+    // no longer keeps those records' text alive while it is remembered.
+    if (ndn.charCodeAt(0) < 0) return;
     this.ndns.set(id, ndn);
     this.ids.offer(ndn, id);
   }
@@ -171,7 +174,12 @@ export class IdReads {
     return named?.ndn;
   }
 
-  /** The entry of an ID with its ndn (cached both ways); given: its stored record, when already read. */
+  /**
+   * The entry of an ID with its ndn (offered to the entry cache); given: its stored record, when
+   * already read. The ID's ndn is not remembered here: a read by DN has its ID from the dn2id cache
+   * and a walk has no use for it, and remembering every entry read made each bind keep an ndn
+   * (and, through it, the record text it was sliced from) until the map was full.
+   */
   load(id: string, given?: string): [NormalizedDn, EntryRecord] | undefined {
     const known = this.ndns.get(id);
     if (known !== undefined) {
@@ -184,7 +192,6 @@ export class IdReads {
     const named = this.named(id, h);
     if (!named) return undefined;
     const rec: EntryRecord = { dn: named.dn, attrs: decodeRecordText(v, h.body, this.table()) };
-    this.remember(id, named.ndn);
     this.cache.offer(named.ndn, rec);
     return [named.ndn, rec];
   }
