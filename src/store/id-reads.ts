@@ -186,7 +186,11 @@ export class IdReads {
       const rec = this.cache.get(known);
       if (rec) return [known, rec];
     }
-    const v = given ?? this.stored(id);
+    return this.decoded(id, given ?? this.stored(id));
+  }
+
+  /** The entry of an ID from its stored record v (offered to the entry cache), with its ndn. */
+  private decoded(id: string, v: string | undefined): [NormalizedDn, EntryRecord] | undefined {
     if (v === undefined) return undefined;
     const h = readHead(v);
     const named = this.named(id, h);
@@ -203,10 +207,11 @@ export class IdReads {
     const named = this.recent.get(ndn);
     if (named) {
       this.recent.delete(ndn);
-      return this.load(named.id, named.v)?.[1];
+      return this.decoded(named.id, named.v)?.[1];
     }
+    // The entry cache has just missed ndn: straight to the record.
     const id = this.idOf(ndn);
-    return id === undefined ? undefined : this.load(id)?.[1];
+    return id === undefined ? undefined : this.decoded(id, this.stored(id))?.[1];
   }
 
   /** Whether the entry cache holds rec for ndn and a read has used it (the Store's keeps()). */
