@@ -60,6 +60,8 @@ export const DEFAULT_CACHE_BYTES = 32 << 20;
 const REMEMBER_MAX = 64;
 /** Entries fetched per getMany while walking a subtree. */
 const SUBTREE_CHUNK = 256;
+/** Entries of a subtree walk's next level held before only the parents among them are kept. */
+const LEVEL_HELD = 1024;
 
 /** Told one key (an index key, or a posting list's q key). */
 type KeySink = (key: string) => void;
@@ -291,37 +293,48 @@ export class LevelStore implements Store {
     // Breadth-first over the children index: parents always come before their children. Below
     // the root, the top of the walk is every entry whose parent is not stored (the top-level
     // entries and the naming contexts, e.g. dc=example,dc=com without dc=com). Each parent's
-    // children are read as the index lists them, a chunk at a time, and only those that are
-    // parents themselves are kept for the next level: a level of a million leaves (ou=people) is
-    // never held (a 1M-entry migration's heap was mostly that level).
-    const parents = new Set<NormalizedDn>();
+    // children are read as the index lists them, a chunk at a time. Once a level holds more than
+    // LEVEL_HELD of them, only those that are parents themselves are kept for the next level (the
+    // parents below ndn, found then, one seek per distinct parent in the children index): a level
+    // of a million leaves (ou=people) is never held (a 1M-entry migration's heap was mostly that
+    // level), and a small subtree costs no scan of the parents.
     const tail = ',' + ndn;
-    for (const p of await this.distinctParents()) if (ndn === '' || p === ndn || p.endsWith(tail)) parents.add(p);
+    const within = async () => new Set((await this.distinctParents()).filter((p) => ndn === '' || p === ndn || p.endsWith(tail)));
+    let parents: Set<NormalizedDn> | undefined;
     let level: NormalizedDn[] = [];
     if (ndn === '') {
+      parents = await within(); // the forest's roots are found from them anyway
       const roots = await this.forestRoots(parents);
       for (let i = 0; i < roots.length; i += SUBTREE_CHUNK) yield* this.walked(roots.slice(i, i + SUBTREE_CHUNK), parents, level);
     } else level = [ndn];
     while (level.length) {
       const next: NormalizedDn[] = [];
+      const held = async () => {
+        if (parents || next.length <= LEVEL_HELD) return;
+        parents = await within();
+        const kept = next.filter((n) => parents!.has(n));
+        next.splice(0, next.length, ...kept);
+      };
       for (const parent of level) {
         let chunk: NormalizedDn[] = [];
         for await (const k of this.children(parent)) {
           chunk.push(k);
           if (chunk.length < SUBTREE_CHUNK) continue;
           yield* this.walked(chunk, parents, next);
+          await held();
           chunk = [];
         }
         yield* this.walked(chunk, parents, next);
+        await held();
       }
       level = next;
     }
   }
 
-  /** The entries of ndns that exist, read together; those among parents are added to next. */
+  /** The entries of ndns that exist, read together; those among parents (all, while unknown) are added to next. */
   private async *walked(
     ndns: NormalizedDn[],
-    parents: Set<NormalizedDn>,
+    parents: Set<NormalizedDn> | undefined,
     next: NormalizedDn[],
   ): AsyncIterable<[NormalizedDn, EntryRecord]> {
     if (!ndns.length) return;
@@ -330,7 +343,7 @@ export class LevelStore implements Store {
       const rec = recs[j];
       if (!rec) continue;
       yield [ndns[j]!, rec];
-      if (parents.has(ndns[j]!)) next.push(ndns[j]!);
+      if (!parents || parents.has(ndns[j]!)) next.push(ndns[j]!);
     }
   }
 

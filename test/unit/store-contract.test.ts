@@ -147,12 +147,13 @@ describe.each([
     expect((await collect(store.subtree('o=missing,o=other'))).map(([n]) => n)).toEqual([orphan]);
   });
 
-  it('walks a level of more children than a read takes at once, and the parents among them, each entry once', async () => {
+  it('walks a level of more children than a read takes or a level holds, and the parents among them, each entry once', async () => {
     await seed(store);
-    // 600 leaves under PEOPLE with 3 of them parents (of 300 each, one of those a parent again).
-    const leaves = Array.from({ length: 600 }, (_, i) => `uid=u${i},${PEOPLE}`);
-    const below = [7, 300, 599].flatMap((p) => Array.from({ length: 300 }, (_, j) => `cn=c${j},uid=u${p},${PEOPLE}`));
-    const deepest = Array.from({ length: 5 }, (_, k) => `cn=d${k},cn=c0,uid=u300,${PEOPLE}`);
+    // 1,200 leaves under PEOPLE (more than layout 2's walk holds before it keeps only parents)
+    // with 3 of them parents (of 300 each, one of those a parent again).
+    const leaves = Array.from({ length: 1200 }, (_, i) => `uid=u${i},${PEOPLE}`);
+    const below = [7, 600, 1199].flatMap((p) => Array.from({ length: 300 }, (_, j) => `cn=c${j},uid=u${p},${PEOPLE}`));
+    const deepest = Array.from({ length: 5 }, (_, k) => `cn=d${k},cn=c0,uid=u600,${PEOPLE}`);
     const all = [...leaves, ...below, ...deepest];
     for (let i = 0; i < all.length; i += 200) {
       await store.write({ entries: all.slice(i, i + 200).map((n) => ({ ndn: n, new: rec(n, { objectclass: ['top'] }) })) });
