@@ -161,15 +161,16 @@ export class IdReads {
   /**
    * The ndn of an ID, from its record's head alone (nothing decoded): what a lookup hands back
    * for each ID of a posting list, most of which the search then drops by scope or filter.
+   * `keep`: the ID's ndn is remembered (a list of several, read again for its next search).
    */
-  ndnOf(id: string): NormalizedDn | undefined {
+  ndnOf(id: string, keep = true): NormalizedDn | undefined {
     const known = this.ndns.get(id);
     if (known !== undefined) return known;
     const v = this.stored(id);
     if (v === undefined) return undefined;
     const named = this.named(id, readHead(v));
     if (named) {
-      this.remember(id, named.ndn);
+      if (keep) this.remember(id, named.ndn);
       if (this.recent.size >= RECENT_MAX) this.recent.clear();
       this.recent.set(named.ndn, { id, v });
     }
