@@ -15,7 +15,7 @@ import { idStoreProblems } from './id-check.js';
 import { openExplained } from './health.js';
 import { idKey, parseIdKey } from './id-list.js';
 import { attrKey, dn2idKey, encodeStored, isOperational, rdnEnd, readHead, recordKey, ROOT } from './id-tree.js';
-import { AFTER, parentOf, under } from './keys.js';
+import { AFTER, midpoints, parentOf, under } from './keys.js';
 import { INDEXSPEC_KEY, indexFingerprint, type LevelStoreOptions } from './level-store.js';
 import { KeyFilter } from './key-filter.js';
 import { NativeBatch } from './native-batch.js';
@@ -180,7 +180,14 @@ export class IdStore implements Store {
   async warm(deadline: number): Promise<NormalizedDn[]> {
     if (!this.onDisk) return [];
     const sample = (k: string) => (k.charCodeAt(0) === 114 /* r */ ? this.reads.load(k.slice(2))?.[0] : undefined);
-    return warmKeys(this.db, deadline, ['r', 'n', 'q', 's', 'p', 'i'], sample);
+    // Records are bisected by ID; the other kinds' keys are text after the first ID.
+    const between = (a: string, b: string): string[] => {
+      if (a.charCodeAt(0) !== 114 /* r */) return midpoints(a, b);
+      const lo = parseIdKey(a, 2);
+      const hi = parseIdKey(b, 2);
+      return lo === undefined || hi === undefined || hi - lo < 2 ? [] : [recordKey(idKey(Math.floor((lo + hi) / 2)))];
+    };
+    return warmKeys(this.db, deadline, ['r', 'n', 'q', 's', 'p', 'i'], sample, between);
   }
 
   getNow(ndn: NormalizedDn): EntryRecord | undefined {

@@ -18,6 +18,12 @@ export async function warmKeys(
   /** The kinds of key (layout 2's by default) and how an entry's ndn is read off a sampled key. */
   kinds: readonly string[] = ['e', 'q', 'c', 's', 'p', 'i'],
   sample: (key: string) => NormalizedDn | undefined = (k) => (k.charCodeAt(0) === 101 /* e */ ? k.slice(2) : undefined),
+  /**
+   * Keys between two keys of a kind, to seek to (midpoints of text by default): a kind whose keys
+   * are not text (layout 3's records, by ID) bisects its own way, or most of its keys are never
+   * reached (text midpoints step through an ID's digits as if they were a word's letters).
+   */
+  between: (from: string, to: string) => string[] = midpoints,
 ): Promise<NormalizedDn[]> {
   const sampled: NormalizedDn[] = [];
   const first = async (opts: { gte?: string; lt: string; reverse?: boolean }): Promise<string | undefined> => {
@@ -35,7 +41,7 @@ export async function warmKeys(
       const [from, to, depth] = spans.shift()!;
       if (depth >= 9) continue;
       let k: string | undefined;
-      for (const m of midpoints(from, to)) {
+      for (const m of between(from, to)) {
         k = await first({ gte: m, lt: hi });
         if (k !== undefined && k > from && k < to) break;
         k = undefined;
