@@ -11,7 +11,7 @@
 // mixed PBX case (bench/pbxload.c: calls, re-registrations and qualify updates at once against
 // 10k PJSIP phones; BENCH_PBX_CALLS, _REGS, _QUALS, _SECONDS) and what one persistent syncrepl
 // consumer costs astldap's writes (CPU per change around BENCH_CONSUMER_CHANGES changes).
-// BENCH_LAYOUT=3 builds astldap's database in store layout 3.
+// BENCH_LAYOUT=2 builds astldap's database in store layout 2 (3, the default layout, otherwise).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -41,8 +41,8 @@ const KEEP = process.env.BENCH_KEEP === '1';
  * The V8 flags `npm start` gives the server (its young-generation limit), for the server the bench starts;
  * BENCH_NODE_ARGS adds more (`--cpu-prof --cpu-prof-dir=DIR`: a profile of the server, written when it stops).
  */
-/** The store layout astldap's database is built in (BENCH_LAYOUT, 2 by default; 3: entries by ID). */
-const LAYOUT = Number(process.env.BENCH_LAYOUT ?? 2) === 3 ? 3 : 2;
+/** The store layout astldap's database is built in (BENCH_LAYOUT: 3 by default, as astldap's; 2: entries by DN). */
+const LAYOUT = Number(process.env.BENCH_LAYOUT ?? 3) === 2 ? 2 : 3;
 const NODE_FLAGS = [
   ...JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
     .scripts.start.split(' ')

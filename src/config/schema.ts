@@ -328,16 +328,21 @@ export const configSchema = z.object({
   store: mapping('store', {
     sync: flag('store.sync', true),
     /**
-     * The key layout of a new database: 2 (entries by DN) or 3 (entries by ID, docs/store-layout-3.md).
-     * A layout-2 database is migrated to 3 at start when 3 is set (src/store/migrate.ts); a layout-3 one stays 3.
+     * The key layout of a new database: 3 (entries by ID, docs/store-layout-3.md; the default) or 2
+     * (entries by DN). A layout-2 database is migrated to 3 at start when 3 is set (src/store/migrate.ts);
+     * a layout-3 one stays 3.
      */
-    layout: z.union([z.literal(2), z.literal(3)], { error: 'store.layout must be 2 or 3' }).default(2),
-    /** MiB of parsed entries and posting lists kept in memory in front of LevelDB (exact across writes; 0 = none). */
+    layout: z.union([z.literal(2), z.literal(3)], { error: 'store.layout must be 2 or 3' }).default(3),
+    /**
+     * MiB of entries, records and posting lists kept in memory in front of LevelDB (exact across
+     * writes; 0 = none); null: the layout's own budget (64 MiB in layout 3, 32 in layout 2).
+     */
     cacheMiB: z
-      .number({ error: 'store.cacheMiB must be a number of MiB >= 0' })
-      .min(0, { error: 'store.cacheMiB must be a number of MiB >= 0' })
-      .max(1 << 20, { error: 'store.cacheMiB must be a number of MiB >= 0' })
-      .default(32),
+      .number({ error: 'store.cacheMiB must be a number of MiB >= 0, or null' })
+      .min(0, { error: 'store.cacheMiB must be a number of MiB >= 0, or null' })
+      .max(1 << 20, { error: 'store.cacheMiB must be a number of MiB >= 0, or null' })
+      .nullable()
+      .default(null),
     /** An optional cap on the cached entries besides the MiB (null = none). */
     cacheEntries: z
       .number({ error: 'store.cacheEntries must be a whole number >= 0, or null' })

@@ -94,6 +94,15 @@ function logStoreHealth(log: Logger, h: StoreHealth): void {
   else log.info('the database has recovered: writes are taken again');
 }
 
+/** A failed migration, said so (layout 3 is the default: an operator who upgraded may not know one ran). */
+function migrationFailed(dbPath: string, err: unknown): Error {
+  return new Error(
+    `the migration of ${dbPath} to store layout 3 failed (${(err as Error).message}); the next start finishes or undoes ` +
+      'what it left, and store.layout: 2 in the configuration keeps a layout-2 database as it is',
+    { cause: err },
+  );
+}
+
 export class AstldapServer {
   private constructor(
     readonly config: Config,
@@ -190,7 +199,7 @@ export class AstldapServer {
         indexer,
         sync: config.store.sync,
         layout: config.store.layout,
-        cacheBytes: Math.floor(config.store.cacheMiB * 1024 * 1024),
+        ...(config.store.cacheMiB !== null ? { cacheBytes: Math.floor(config.store.cacheMiB * 1024 * 1024) } : {}),
         ...(config.store.cacheEntries !== null ? { cacheEntries: config.store.cacheEntries } : {}),
         bulk: opts.bulk ?? false,
         onHealth: (h) => logStoreHealth(log, h),
@@ -215,7 +224,7 @@ export class AstldapServer {
     if (!config.memory && config.store.layout === 3 && !store.movesSubtrees) {
       store = await migrated(store, open, { dbPath: config.dbPath, indexes: specs, indexer, say: (m) => log.info(m) }).catch((err) => {
         lock?.release();
-        throw err;
+        throw migrationFailed(config.dbPath, err);
       });
     }
     const directory = new Directory({ config, schema, store, logger: log, schemaSources: sources });

@@ -33,7 +33,12 @@ export const ID_LAYOUT = 3;
 const CHUNK = 5000;
 const REMEMBER_MAX = 64;
 const NATIVE_MAX_ENTRIES = 5000;
-const DEFAULT_CACHE_BYTES = 32 << 20;
+/**
+ * The caches' default budget (store.cacheMiB null): 64 MiB, twice layout 2's, as most of it holds
+ * compact forms (stored records, dn2id answers, posting lists) rather than parsed entries:
+ * BENCHMARKS.md, session 13.
+ */
+const DEFAULT_CACHE_BYTES = 64 << 20;
 
 type Db = Level<string, string>;
 

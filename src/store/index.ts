@@ -24,7 +24,7 @@ export interface OpenStoreOptions {
   indexes: IndexSpec[];
   indexer: Indexer;
   sync?: boolean;
-  /** Bytes the entry and posting-list caches may hold (default 32 MiB; 0 disables them). */
+  /** Bytes the store's caches may hold (by default the layout's: 64 MiB in layout 3, 32 in layout 2; 0 disables them). */
   cacheBytes?: number;
   /** At most this many cached entries besides the byte budget (default: no such cap). */
   cacheEntries?: number;
@@ -35,8 +35,8 @@ export interface OpenStoreOptions {
   /** Told when the store falls back from a dependency's internals (for the log). */
   onWarning?: (message: string) => void;
   /**
-   * The key layout of a new database: 2 (entries by DN, the default) or 3 (entries by ID,
-   * id-store.ts). A database on disk opens in the layout it has; the server migrates a layout-2
+   * The key layout of a new database: 3 (entries by ID, id-store.ts; the default) or 2 (entries
+   * by DN, level-store.ts). A database on disk opens in the layout it has; the server migrates a layout-2
    * one when 3 is asked for (migrate.ts).
    */
   layout?: 2 | 3;
@@ -54,7 +54,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   // A migration a crash interrupted is finished or undone first: the database is then whole, in one layout.
   if (onDisk) resolveMigration(opts.path!, opts.onInfo);
   if (onDisk && !ensurePrivateDir(opts.path!)) throw new Error(`cannot make ${opts.path} private (mode 0700): is it another user's?`);
-  const layout = onDisk ? await storedLayout(opts.path!, opts.layout ?? 2, opts.onWarning) : (opts.layout ?? 2);
+  const layout = onDisk ? await storedLayout(opts.path!, opts.layout ?? 3, opts.onWarning) : (opts.layout ?? 3);
   const Impl = layout === 3 ? IdStore : LevelStore;
   const store = new Impl({
     ...(onDisk ? { path: opts.path! } : {}),

@@ -55,6 +55,8 @@ describe('migration of a layout-2 database to layout 3', () => {
   const dir = useTempDir('astldap-migrate-');
   const layout3 = () => path.join(dir(), 'layout3.yaml');
   const layout2 = () => path.join(dir(), 'layout2.yaml');
+  /** config.yaml with no store.layout: the default, layout 3, so an upgrade migrates. */
+  const asShipped = () => path.join(dir(), 'default.yaml');
   /** The original layout-2 data directory, copied for each case. */
   const original = () => path.join(dir(), 'layout2');
   let before = '';
@@ -90,6 +92,7 @@ describe('migration of a layout-2 database to layout 3', () => {
 
   beforeAll(async () => {
     configCopy(layout3(), (cfg) => (cfg.store.layout = 3));
+    configCopy(asShipped(), (cfg) => delete cfg.store.layout);
     // The layout-2 side said as such, whatever config.yaml's default.
     configCopy(layout2(), (cfg) => (cfg.store.layout = 2));
     const file = path.join(dir(), 'people.ldif');
@@ -112,10 +115,10 @@ describe('migration of a layout-2 database to layout 3', () => {
     expect(await layoutOf(original())).toBe('2');
   }, 300_000);
 
-  it('at start: every entry and the sync log come across; the log says how far and where the old one is kept', async () => {
+  it('at start with the default layout: every entry and the sync log come across; the log says how far and where the old one is kept', async () => {
     const data = path.join(dir(), 'plain');
     copyDataDir(original(), data);
-    const { out, log } = await withServer(data, layout3(), async (url) => {
+    const { out, log } = await withServer(data, asShipped(), async (url) => {
       const delta = await syncRo(url, ADMIN, B, cookie);
       return { all: await everything(url), delta };
     });

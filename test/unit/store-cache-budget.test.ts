@@ -10,6 +10,8 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, packageRoot } from '../../src/config/config.js';
 import { parsedBytes, postingBytes, recordBytes, stringBytes } from '../../src/store/cache-weight.js';
+import { IdStore } from '../../src/store/id-store.js';
+import { cacheShares } from '../../src/store/id-reads.js';
 import { LevelStore } from '../../src/store/level-store.js';
 import { Lru } from '../../src/store/lru.js';
 import type { EntryRecord, IndexSpec, Indexer } from '../../src/store/types.js';
@@ -211,6 +213,55 @@ describe('a store under a byte budget', () => {
     }
   });
 
+  it('layout 3: 64 MiB by default, shared out whole; under a small budget each cache keeps to its share and reads stay exact', async () => {
+    type Budgeted = { bytes: number; size: number; budget: { maxBytes: number } };
+    const caches = (s: IdStore) => {
+      const reads = (s as unknown as { reads: { cache: Budgeted; raw: Budgeted; ids: Budgeted } }).reads;
+      const index = (s as unknown as { index: { postingCache: Budgeted } }).index;
+      return { entries: reads.cache, records: reads.raw, ids: reads.ids, postings: index.postingCache };
+    };
+    const shares = cacheShares(64 << 20);
+    expect(Object.values(shares).reduce((a, b) => a + b, 0)).toBe(64 << 20);
+    const plain = new IdStore({ indexes: specs, indexer });
+    await plain.open();
+    try {
+      const c = caches(plain);
+      expect(c.entries.budget.maxBytes).toBe(shares.entries);
+      expect(c.records.budget.maxBytes).toBe(shares.records);
+      expect(c.ids.budget.maxBytes).toBe(shares.ids);
+      expect(c.postings.budget.maxBytes).toBe(shares.postings);
+      // The compact forms take most of it: a stored record weighs a fraction of a parsed entry.
+      expect(shares.records + shares.ids + shares.postings).toBeGreaterThan(shares.entries);
+    } finally {
+      await plain.close();
+    }
+    const budget = 64 * 1024;
+    const small = cacheShares(budget);
+    const store = new IdStore({ indexes: specs, indexer, cacheBytes: budget });
+    await store.open();
+    try {
+      const ndn = (i: number) => `uid=user${i}`;
+      for (let i = 0; i < 300; i += 10) {
+        await store.write({ entries: Array.from({ length: 10 }, (_, j) => ({ ndn: ndn(i + j), new: person(i + j) })) });
+      }
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 300; i++) {
+          expect(store.getNow(ndn(i))?.attrs.uid).toEqual([`user${i}`]);
+          expect(await store.lookupEquality('uid', `user${i}`)).toEqual([ndn(i)]);
+        }
+      }
+      const c = caches(store);
+      for (const k of ['entries', 'records', 'ids', 'postings'] as const) {
+        expect(c[k].size, k).toBeGreaterThan(0);
+        expect(c[k].bytes, k).toBeLessThanOrEqual(small[k]);
+      }
+      // The records' cache holds more entries than the parsed one in a share not much larger.
+      expect(c.records.size).toBeGreaterThan(2 * c.entries.size);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a budget of 0 caches nothing and still reads everything', async () => {
     const store = new LevelStore({ indexes: specs, indexer, cacheBytes: 0 });
     await store.open();
@@ -232,25 +283,28 @@ describe('store.cacheMiB in the configuration', () => {
     return loadConfig({ file, env: {} });
   };
 
-  it('defaults to 32 MiB and no entry cap, as config.yaml says', () => {
+  it("defaults to the layout's own budget (null), layout 3 and no entry cap, as config.yaml says", () => {
     const d = loadConfig({ env: {} });
-    expect(d.store.cacheMiB).toBe(32);
+    expect(d.store.cacheMiB).toBeNull();
+    expect(d.store.layout).toBe(3);
     expect(d.store.cacheEntries).toBeNull();
     const shipped = loadConfig({ file: path.join(packageRoot, 'config.yaml'), env: {} });
-    expect(shipped.store.cacheMiB).toBe(32);
+    expect(shipped.store.cacheMiB).toBeNull();
+    expect(shipped.store.layout).toBe(3);
     expect(shipped.store.cacheEntries).toBeNull();
+    expect(load('store: { cacheMiB: null }\n').store.cacheMiB).toBeNull();
   });
 
   it('takes a budget in MiB (fractions too), and an older file with cacheEntries still loads as a cap', () => {
     expect(load('store: { cacheMiB: 0.5 }\n').store.cacheMiB).toBe(0.5);
     const old = load('store: { cacheEntries: 40 }\n');
     expect(old.store.cacheEntries).toBe(40);
-    expect(old.store.cacheMiB).toBe(32);
+    expect(old.store.cacheMiB).toBeNull();
   });
 
   it.each([
-    ['store: { cacheMiB: -1 }\n', /store\.cacheMiB must be a number of MiB >= 0/],
-    ['store: { cacheMiB: lots }\n', /store\.cacheMiB must be a number of MiB >= 0/],
+    ['store: { cacheMiB: -1 }\n', /store\.cacheMiB must be a number of MiB >= 0, or null/],
+    ['store: { cacheMiB: lots }\n', /store\.cacheMiB must be a number of MiB >= 0, or null/],
     ['store: { cacheEntries: 1.5 }\n', /store\.cacheEntries must be a whole number >= 0, or null/],
   ])('rejects %s', (yaml, message) => {
     expect(() => load(yaml)).toThrow(ConfigError);
