@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CorkedOutput, DEFERRED_FLUSH_BYTES, DEFERRED_FLUSH_MS } from '../../src/protocol/output.js';
+import { CorkedOutput, DEFERRED_FLUSH_BYTES, DEFERRED_FLUSH_MS, EAGER_FLUSH_BYTES, EAGER_FLUSH_LIMIT } from '../../src/protocol/output.js';
 
 interface Pair {
   sender: net.Socket;
@@ -70,6 +70,32 @@ describe('CorkedOutput', () => {
     expect(pair.sender.writableCorked).toBe(0);
     await until(() => pair!.received().length === 12);
     expect(pair.received().toString()).toBe('pdu 1;pdu 2;');
+  });
+
+  it("a long answer starts leaving at each EAGER_FLUSH_BYTES corked, up to EAGER_FLUSH_LIMIT a turn; then the rest leaves at the turn's end", async () => {
+    pair = await socketPair();
+    const out = new CorkedOutput(() => pair!.sender);
+    const kib = (n: number): Buffer => Buffer.alloc(1024, 0x30 + (n % 10));
+    const steps = EAGER_FLUSH_BYTES / 1024;
+    let n = 0;
+    // Just under a step: corked.
+    for (let i = 1; i < steps; i++) out.write(kib(n++), false);
+    expect(pair.sender.writableCorked).toBe(1);
+    // The step: written to the socket now, within the turn.
+    out.write(kib(n++), false);
+    expect(pair.sender.writableCorked).toBe(0);
+    // Steps until the limit; past it, what is written stays corked for the rest of the turn.
+    while (n * 1024 < EAGER_FLUSH_LIMIT) out.write(kib(n++), false);
+    for (let i = 0; i < 2 * steps; i++) out.write(kib(n++), false);
+    expect(pair.sender.writableCorked).toBe(1);
+    await turn();
+    expect(pair.sender.writableCorked).toBe(0);
+    await until(() => pair!.received().length === n * 1024);
+    const got = pair.received();
+    for (let i = 0; i < n; i++) expect(got[i * 1024]).toBe(0x30 + (i % 10));
+    // A new turn has its steps again.
+    for (let i = 0; i < steps; i++) out.write(kib(n++), false);
+    expect(pair.sender.writableCorked).toBe(0);
   });
 
   it('a lone persist-phase change leaves at once; the changes of a burst after it wait to leave together, in order', async () => {
