@@ -176,6 +176,19 @@ describe('a store under a byte budget', () => {
   const specs: IndexSpec[] = [{ attr: 'uid', eq: true, pres: false, sub: false }];
   const indexer: Indexer = (rec, attr) => rec.attrs[attr] ?? [];
 
+  /** 300 people written in batches of 10, then each read back three times by ndn and by uid: every read exact. */
+  async function fillAndReadBack(store: LevelStore | IdStore, ndn: (i: number) => string): Promise<void> {
+    for (let i = 0; i < 300; i += 10) {
+      await store.write({ entries: Array.from({ length: 10 }, (_, j) => ({ ndn: ndn(i + j), new: person(i + j) })) });
+    }
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i++) {
+        expect(store.getNow(ndn(i))?.attrs.uid).toEqual([`user${i}`]);
+        expect(await store.lookupEquality('uid', `user${i}`)).toEqual([ndn(i)]);
+      }
+    }
+  }
+
   it('keeps its caches under the budget and every read exact', async () => {
     const budget = 64 * 1024;
     const store = new LevelStore({ indexes: specs, indexer, cacheBytes: budget });
@@ -183,15 +196,7 @@ describe('a store under a byte budget', () => {
     const internals = store as unknown as { cache: Lru<string, EntryRecord>; postingCache: Lru<string, string | undefined> };
     try {
       const ndn = (i: number) => `uid=user${i},ou=people,dc=example,dc=com`;
-      for (let i = 0; i < 300; i += 10) {
-        await store.write({ entries: Array.from({ length: 10 }, (_, j) => ({ ndn: ndn(i + j), new: person(i + j) })) });
-      }
-      for (let round = 0; round < 3; round++) {
-        for (let i = 0; i < 300; i++) {
-          expect(store.getNow(ndn(i))?.attrs.uid).toEqual([`user${i}`]);
-          expect(await store.lookupEquality('uid', `user${i}`)).toEqual([ndn(i)]);
-        }
-      }
+      await fillAndReadBack(store, ndn);
       const cache = internals.cache;
       expect(cache.size).toBeGreaterThan(10);
       expect(cache.size).toBeLessThan(300);
@@ -241,15 +246,7 @@ describe('a store under a byte budget', () => {
     await store.open();
     try {
       const ndn = (i: number) => `uid=user${i}`;
-      for (let i = 0; i < 300; i += 10) {
-        await store.write({ entries: Array.from({ length: 10 }, (_, j) => ({ ndn: ndn(i + j), new: person(i + j) })) });
-      }
-      for (let round = 0; round < 3; round++) {
-        for (let i = 0; i < 300; i++) {
-          expect(store.getNow(ndn(i))?.attrs.uid).toEqual([`user${i}`]);
-          expect(await store.lookupEquality('uid', `user${i}`)).toEqual([ndn(i)]);
-        }
-      }
+      await fillAndReadBack(store, ndn);
       const c = caches(store);
       for (const k of ['entries', 'records', 'ids', 'postings'] as const) {
         expect(c[k].size, k).toBeGreaterThan(0);
